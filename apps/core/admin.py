@@ -1,0 +1,154 @@
+import json
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.audit import audit_record, changed_fields, request_ip, snapshot
+from apps.core.errors import DomainError
+from apps.core.events import events_requeue
+from apps.core.models import AuditEntry, Event, User
+
+
+class HuijiModelAdmin(admin.ModelAdmin):
+    """The base of every HQ console page: audited writes, domain errors shown as messages."""
+
+    def save_model(self, request, obj, form, change):
+        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            old, new = changed_fields(before, snapshot(obj))
+            if new:
+                audit_record(
+                    actor=request.user, action="change" if change else "create", target=obj,
+                    before=old or None, after=new, ip=request_ip(request),
+                )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit_record(
+                actor=request.user, action="delete", target=obj, before=snapshot(obj),
+                ip=request_ip(request),
+            )
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                audit_record(
+                    actor=request.user, action="delete", target=obj, before=snapshot(obj),
+                    ip=request_ip(request),
+                )
+            super().delete_queryset(request, queryset)
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self._showing_domain_errors(request, super().changeform_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self._showing_domain_errors(request, super().changelist_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._showing_domain_errors(request, super().delete_view, *args, **kwargs)
+
+    @staticmethod
+    def _showing_domain_errors(request, view, *args, **kwargs):
+        try:
+            with transaction.atomic():
+                return view(request, *args, **kwargs)
+        except DomainError as error:
+            messages.error(request, error.render())
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by the system (ledgers, logs): HQ reads them, nobody edits them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def pretty_json(value) -> str:
+    if value is None:
+        return "—"
+    return format_html(
+        '<pre style="white-space:pre-wrap;margin:0">{}</pre>',
+        json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True),
+    )
+
+
+@admin.register(User)
+class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
+    list_display = ["username", "display_name", "phone", "is_staff", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_active", "groups"]
+    search_fields = ["username", "first_name", "last_name", "phone", "email"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets[:1],
+        (_("Personal info"), {"fields": ["last_name", "first_name", "phone", "email"]}),
+        *DjangoUserAdmin.fieldsets[2:],
+    ]
+
+    @admin.display(description=_("name"))
+    def display_name(self, obj):
+        return obj.get_full_name()
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_label", "ip"]
+    list_filter = ["action", "target_type", "created_at"]
+    search_fields = ["actor_label", "target_label", "target_id", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["target_type"]
+    fields = [
+        "created_at", "actor_label", "action", "target_type", "target_id", "target_label",
+        "reason", "ip", "before_pretty", "after_pretty",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("before"))
+    def before_pretty(self, obj):
+        return pretty_json(obj.before)
+
+    @admin.display(description=_("after"))
+    def after_pretty(self, obj):
+        return pretty_json(obj.after)
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "name", "status", "attempts", "created_at", "next_attempt_at", "handled_at"]
+    list_filter = ["status", "name"]
+    search_fields = ["name", "=id"]
+    date_hierarchy = "created_at"
+    fields = [
+        "name", "status", "attempts", "created_at", "next_attempt_at", "handled_at",
+        "payload_pretty", "last_error",
+    ]
+    readonly_fields = fields
+    actions = ["retry_now"]
+
+    def has_change_permission(self, request, obj=None):
+        # The change permission allows the retry action; the fields stay read-only.
+        return request.user.has_perm("core.change_event") and obj is None
+
+    @admin.display(description=_("payload"))
+    def payload_pretty(self, obj):
+        return pretty_json(obj.payload)
+
+    @admin.action(description=_("Retry the selected events now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        requeued = events_requeue(event_ids=list(queryset.values_list("pk", flat=True)))
+        audit_record(
+            actor=request.user, action="event.retry", after={"events": requeued},
+            ip=request_ip(request),
+        )
+        self.message_user(request, _("%(count)d events are being retried.") % {"count": len(requeued)})

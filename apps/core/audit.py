@@ -1,0 +1,51 @@
+"""The audit log of staff actions: who, what, when, before and after."""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.forms.models import model_to_dict
+
+from apps.core.models import AuditEntry
+
+# Fields whose values never go into the log; a change to one is recorded as "changed".
+SECRET_FIELDS = frozenset({"password", "key_hash"})
+SECRET_MARK = "******"
+
+
+def snapshot(instance: models.Model) -> dict:
+    """A record's own fields as JSON-friendly values (foreign keys as ids)."""
+    data = model_to_dict(instance, fields=[f.name for f in instance._meta.concrete_fields])
+    return {name: (SECRET_MARK if name in SECRET_FIELDS else value) for name, value in data.items()}
+
+
+def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:
+    keys = [key for key in after if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+    ip: str | None = None,
+) -> AuditEntry:
+    actor_is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEntry.objects.create(
+        actor=actor if actor_is_user else None,
+        actor_label=actor.get_username() if actor_is_user else str(actor or "system"),
+        action=action,
+        target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        before=before,
+        after=after,
+        reason=reason,
+        ip=ip,
+    )
+
+
+def request_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None

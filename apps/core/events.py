@@ -1,0 +1,138 @@
+"""The event outbox (DESIGN.md, Events).
+
+A service calls `event_emit` inside its transaction; the event row commits or rolls back
+with the business change. After commit the event is dispatched (in-process on the
+embedded default, by a Celery worker in production). Higher apps register handlers with
+`@on_event("order_paid")`. Each handler runs in its own transaction together with a
+row that records it ran, so a handler's work commits exactly once per event however
+often the event is dispatched; a handler that fails is retried with backoff by
+`events_retry_due` until it succeeds or EVENT_MAX_ATTEMPTS is reached.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.models import Event, EventHandling
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+_handlers: dict[str, dict[str, Handler]] = defaultdict(dict)
+
+# An event not dispatched this long after it was written is picked up by the retry job.
+DISPATCH_GRACE = timedelta(minutes=1)
+_RETRY_BATCH = 500
+_MAX_BACKOFF = timedelta(hours=1)
+
+
+def on_event(name: str) -> Callable[[Handler], Handler]:
+    """Register a handler for events called `name`. Handlers must be idempotent in effect."""
+
+    def register(handler: Handler) -> Handler:
+        _handlers[name][f"{handler.__module__}.{handler.__qualname__}"] = handler
+        return handler
+
+    return register
+
+
+def handlers_for(name: str) -> dict[str, Handler]:
+    return dict(_handlers.get(name, {}))
+
+
+def event_emit(*, name: str, payload: dict) -> Event:
+    now = timezone.now()
+    event = Event.objects.create(
+        name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE
+    )
+    transaction.on_commit(lambda: _schedule_dispatch(event.pk))
+    return event
+
+
+def _schedule_dispatch(event_id: int) -> None:
+    from apps.core.tasks import event_dispatch_task
+
+    event_dispatch_task.delay(event_id)
+
+
+def event_dispatch(*, event_id: int) -> bool:
+    """Run every handler of the event that has not run yet. True when all have run."""
+    event = Event.objects.filter(pk=event_id, status=Event.Status.PENDING).first()
+    if event is None:
+        return True
+    done = set(EventHandling.objects.filter(event=event).values_list("handler", flat=True))
+    errors = []
+    for handler_name, handler in handlers_for(event.name).items():
+        if handler_name in done:
+            continue
+        try:
+            with transaction.atomic():
+                if not _mark_handled(event, handler_name):
+                    continue
+                handler(event)
+        except Exception as exc:
+            logger.exception("Handler %s failed on event %s", handler_name, event.pk)
+            errors.append(f"{handler_name}: {exc!r}")
+    if errors:
+        _record_failure(event, "\n".join(errors))
+        return False
+    Event.objects.filter(pk=event.pk).update(
+        status=Event.Status.DONE, handled_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def _mark_handled(event: Event, handler_name: str) -> bool:
+    try:
+        with transaction.atomic():
+            EventHandling.objects.create(event=event, handler=handler_name)
+    except IntegrityError:
+        return False  # another dispatcher ran this handler and committed first
+    return True
+
+
+def _record_failure(event: Event, error: str) -> None:
+    attempts = event.attempts + 1
+    backoff = min(timedelta(seconds=30 * 2 ** (attempts - 1)), _MAX_BACKOFF)
+    status = Event.Status.FAILED if attempts >= settings.EVENT_MAX_ATTEMPTS else Event.Status.PENDING
+    Event.objects.filter(pk=event.pk).update(
+        attempts=F("attempts") + 1,
+        last_error=error[:10_000],
+        next_attempt_at=timezone.now() + backoff,
+        status=status,
+    )
+
+
+def events_retry_due(*, now=None) -> int:
+    """Dispatch pending events whose time has come, oldest first, one batch a run."""
+    due = (
+        Event.objects.filter(status=Event.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:_RETRY_BATCH]
+    )
+    event_ids = list(due)
+    for event_id in event_ids:
+        event_dispatch(event_id=event_id)
+    return len(event_ids)
+
+
+def events_requeue(*, event_ids: list[int]) -> list[int]:
+    """HQ asks for failed or waiting events to be tried again now. Returns those requeued."""
+    with transaction.atomic():
+        requeue = list(
+            Event.objects.filter(pk__in=event_ids)
+            .exclude(status=Event.Status.DONE)
+            .values_list("pk", flat=True)
+        )
+        Event.objects.filter(pk__in=requeue).update(
+            status=Event.Status.PENDING, next_attempt_at=timezone.now() + DISPATCH_GRACE
+        )
+        for event_id in requeue:
+            transaction.on_commit(lambda event_id=event_id: _schedule_dispatch(event_id))
+    return requeue

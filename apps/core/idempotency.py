@@ -1,0 +1,111 @@
+"""Idempotency keys for POST endpoints, exactly as API.md's conventions say.
+
+`@idempotent` wraps an API view's handler. With an `Idempotency-Key` header from an
+authenticated client, the key is claimed by inserting a row in the same transaction as
+the handler's writes: a replay with the same request gets the stored answer (same status,
+same body) and changes nothing; the same key with another request gets 409
+`idempotency_conflict`; a concurrent duplicate waits on the unique index and then replays.
+Answers that a retry should not repeat (429, 5xx) are not stored.
+"""
+
+import functools
+import hashlib
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from apps.core.errors import IdempotencyConflict, Invalid
+from apps.core.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+REPLAY_HEADER = "Idempotent-Replayed"
+_MAX_KEY_LENGTH = 255
+_PURGE_BATCH = 5000
+
+
+def idempotent(handler):
+    @functools.wraps(handler)
+    def wrapper(view, request, *args, **kwargs):
+        key = request.headers.get(HEADER, "").strip()
+        scope = client_scope(request)
+        if not key or scope is None:
+            return handler(view, request, *args, **kwargs)
+        if len(key) > _MAX_KEY_LENGTH:
+            raise Invalid(_("The Idempotency-Key header may have at most 255 characters."))
+        fingerprint = request_fingerprint(request)
+        with transaction.atomic():
+            record, claimed = _claim(scope, key, fingerprint)
+            if not claimed:
+                if record.fingerprint != fingerprint:
+                    raise IdempotencyConflict()
+                return Response(
+                    record.response_body,
+                    status=record.response_status,
+                    headers={REPLAY_HEADER: "true"},
+                )
+            try:
+                with transaction.atomic():
+                    response = handler(view, request, *args, **kwargs)
+            except Exception as exc:
+                # Turns a domain or DRF error into its answer; anything else propagates and
+                # rolls the key back with everything else, so a retry runs afresh.
+                response = view.handle_exception(exc)
+            if not _worth_replaying(response.status_code):
+                transaction.set_rollback(True)
+                return response
+            record.response_status = response.status_code
+            record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+            record.save(update_fields=["response_status", "response_body"])
+        return response
+
+    return wrapper
+
+
+def client_scope(request) -> str | None:
+    """Whose keys these are: a key is only unique per client. Anonymous requests have none."""
+    user = request.user
+    if user is None or not user.is_authenticated:
+        return None
+    return getattr(user, "idempotency_scope", None) or f"user:{user.pk}"
+
+
+def request_fingerprint(request) -> str:
+    canonical = json.dumps(
+        [request.method, request.get_full_path(), request.data],
+        sort_keys=True,
+        cls=DjangoJSONEncoder,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim(scope: str, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint), True
+    except IntegrityError:
+        # Another request holds or held this key; its transaction has committed by now.
+        return IdempotencyKey.objects.get(scope=scope, key=key), False
+
+
+def _worth_replaying(status: int) -> bool:
+    return status < 500 and status != 429
+
+
+def idempotency_keys_purge(*, now=None) -> int:
+    """Forget keys older than IDEMPOTENCY_KEY_TTL_DAYS, in batches. Safe to run again."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IDEMPOTENCY_KEY_TTL_DAYS)
+    deleted = 0
+    while True:
+        batch = IdempotencyKey.objects.filter(created_at__lt=cutoff).values("pk")[:_PURGE_BATCH]
+        count, _by_model = IdempotencyKey.objects.filter(pk__in=batch).delete()
+        deleted += count
+        if count < _PURGE_BATCH:
+            return deleted

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MiniprogramConfig(AppConfig):
+    name = "apps.miniprogram"
+    label = "miniprogram"
+    verbose_name = _("Mini-program")

@@ -1,0 +1,42 @@
+"""一店一码: the printable poster a store puts on its counter to recruit members."""
+
+from django.conf import settings
+from django.urls import reverse
+from PIL import Image, ImageDraw
+
+from apps.core.qr import cjk_font, png_bytes, qr_image
+from apps.stores.models import Store
+
+WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
+BRAND_RED = (190, 30, 45)
+INK = (34, 34, 34)
+GREY = (110, 110, 110)
+
+
+def store_join_url(store: Store) -> str:
+    return settings.SITE_URL + reverse("store-landing", args=[store.code])
+
+
+def store_poster_png(store: Store) -> bytes:
+    poster = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(poster)
+    draw.rectangle([0, 0, WIDTH, 260], fill=BRAND_RED)
+    _centered(draw, settings.BRAND_NAME, y=80, size=96, fill="white")
+    _centered(draw, store.name, y=330, size=72, fill=INK)
+    _centered(draw, "微信扫码 · 加入会员", y=440, size=56, fill=BRAND_RED)
+    _centered(draw, "积分通用 · 专享会员价 · 生日礼", y=520, size=40, fill=GREY)
+
+    code = qr_image(store_join_url(store), box_size=20, border=2).resize((820, 820), Image.NEAREST)
+    poster.paste(code, ((WIDTH - code.width) // 2, 610))
+
+    _centered(draw, store.full_address, y=1490, size=36, fill=GREY)
+    _centered(draw, f"门店编号 {store.code}", y=1560, size=36, fill=GREY)
+    return png_bytes(poster)
+
+
+def _centered(draw: ImageDraw.ImageDraw, text: str, *, y: int, size: int, fill) -> None:
+    font = cjk_font(size)
+    while size > 20 and draw.textlength(text, font=font) > WIDTH - 120:
+        size -= 4
+        font = cjk_font(size)
+    draw.text((WIDTH // 2, y), text, font=font, fill=fill, anchor="mt")

@@ -1,0 +1,50 @@
+"""Who may see which stores: the one place that answers it (DESIGN.md, invariant 5).
+
+HQ staff (is_staff) see every store; a dealer's people see the dealer's stores; store
+people see their own store. Every dashboard, export and API that shows store data asks
+`access_scope(user)` and filters with it; later apps add members and orders through
+`scope.filter(queryset, store_field=...)`.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from apps.stores.models import Store
+
+
+@dataclass(frozen=True)
+class AccessScope:
+    is_hq: bool
+    store_ids: frozenset[int]
+
+    def stores(self) -> QuerySet[Store]:
+        return Store.objects.all() if self.is_hq else Store.objects.filter(pk__in=self.store_ids)
+
+    def allows_store(self, store_id: int | None) -> bool:
+        return self.is_hq or store_id in self.store_ids
+
+    def filter(self, queryset: QuerySet, store_field: str = "store") -> QuerySet:
+        """Rows of `queryset` whose `store_field` is a store this user may see."""
+        if self.is_hq:
+            return queryset
+        return queryset.filter(**{f"{store_field}__in": self.store_ids})
+
+
+NOBODY = AccessScope(is_hq=False, store_ids=frozenset())
+
+
+def access_scope(user) -> AccessScope:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOBODY
+    if user.is_staff:
+        return AccessScope(is_hq=True, store_ids=frozenset())
+    store_ids = (
+        Store.objects.filter(
+            Q(staff__user=user, staff__is_active=True)
+            | Q(distributor__staff__user=user, distributor__staff__is_active=True)
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    return AccessScope(is_hq=False, store_ids=frozenset(store_ids))

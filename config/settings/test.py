@@ -1,0 +1,29 @@
+"""Settings for the test suite: the same as production's, on PostgreSQL."""
+
+import os
+
+import dj_database_url
+
+from config.settings import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/huiji"),
+    )
+}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise RuntimeError("The test suite runs on PostgreSQL: set TEST_DATABASE_URL to a postgres:// URL.")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+DEMO_DATA_ALLOWED = True
+# Real Redis for the tests that need it (Celery end to end).
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+WHITENOISE_AUTOREFRESH = True  # no collectstatic for tests

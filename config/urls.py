@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.contrib import admin
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core.api.exceptions import api_not_found, api_server_error
+from apps.miniprogram.views import store_landing
+
+admin.site.site_header = _("Huiji HQ console")
+admin.site.site_title = _("Huiji")
+admin.site.index_title = _("HQ console")
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "brand": settings.BRAND_NAME})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("apps.miniprogram.urls")),
+    path("api/pos/v1/", include("apps.pos.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("s/<str:code>/", store_landing, name="store-landing"),
+    path("healthz", healthz, name="healthz"),
+]
+
+
+def handler404(request, exception):
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return defaults.server_error(request)

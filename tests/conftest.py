@@ -1,0 +1,60 @@
+import threading
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.core.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # throttling counters live in the cache
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def hq_user(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def hq_client(client, hq_user):
+    client.force_login(hq_user)
+    return client
+
+
+def run_together(target, count: int, *args) -> list:
+    """Run `target(*args)` in `count` threads released at once by a barrier; their results.
+
+    Each thread has its own database connection, as separate requests would; use it in
+    tests marked django_db(transaction=True) so that the threads see committed rows.
+    """
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list = []
+
+    def work(index):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = target(*args)
+        except Exception as exc:  # reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
