@@ -23,14 +23,21 @@ class HuijiModelAdmin(admin.ModelAdmin):
             old, new = changed_fields(before, snapshot(obj))
             if new:
                 audit_record(
-                    actor=request.user, action="change" if change else "create", target=obj,
-                    before=old or None, after=new, ip=request_ip(request),
+                    actor=request.user,
+                    action="change" if change else "create",
+                    target=obj,
+                    before=old or None,
+                    after=new,
+                    ip=request_ip(request),
                 )
 
     def delete_model(self, request, obj):
         with transaction.atomic():
             audit_record(
-                actor=request.user, action="delete", target=obj, before=snapshot(obj),
+                actor=request.user,
+                action="delete",
+                target=obj,
+                before=snapshot(obj),
                 ip=request_ip(request),
             )
             super().delete_model(request, obj)
@@ -39,7 +46,10 @@ class HuijiModelAdmin(admin.ModelAdmin):
         with transaction.atomic():
             for obj in queryset:
                 audit_record(
-                    actor=request.user, action="delete", target=obj, before=snapshot(obj),
+                    actor=request.user,
+                    action="delete",
+                    target=obj,
+                    before=snapshot(obj),
                     ip=request_ip(request),
                 )
             super().delete_queryset(request, queryset)
@@ -100,6 +110,17 @@ class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
     def display_name(self, obj):
         return obj.get_full_name()
 
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            audit_record(
+                actor=request.user,
+                action="password.set",
+                target=self.get_object(request, id),
+                ip=request_ip(request),
+            )
+        return response
+
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
@@ -109,8 +130,16 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["target_type"]
     fields = [
-        "created_at", "actor_label", "action", "target_type", "target_id", "target_label",
-        "reason", "ip", "before_pretty", "after_pretty",
+        "created_at",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "reason",
+        "ip",
+        "before_pretty",
+        "after_pretty",
     ]
     readonly_fields = fields
 
@@ -125,13 +154,27 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "name", "status", "attempts", "created_at", "next_attempt_at", "handled_at"]
+    list_display = [
+        "id",
+        "name",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "handled_at",
+    ]
     list_filter = ["status", "name"]
     search_fields = ["name", "=id"]
     date_hierarchy = "created_at"
     fields = [
-        "name", "status", "attempts", "created_at", "next_attempt_at", "handled_at",
-        "payload_pretty", "last_error",
+        "name",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "handled_at",
+        "payload_pretty",
+        "last_error",
     ]
     readonly_fields = fields
     actions = ["retry_now"]
@@ -148,7 +191,11 @@ class EventAdmin(ReadOnlyAdmin):
     def retry_now(self, request, queryset):
         requeued = events_requeue(event_ids=list(queryset.values_list("pk", flat=True)))
         audit_record(
-            actor=request.user, action="event.retry", after={"events": requeued},
+            actor=request.user,
+            action="event.retry",
+            after={"events": requeued},
             ip=request_ip(request),
         )
-        self.message_user(request, _("%(count)d events are being retried.") % {"count": len(requeued)})
+        self.message_user(
+            request, _("%(count)d events are being retried.") % {"count": len(requeued)}
+        )

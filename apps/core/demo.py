@@ -38,7 +38,9 @@ def demo_user(ctx: DemoContext, username: str, *, name: str, role: str, **flags)
 
 
 def seed(ctx: DemoContext) -> None:
-    demo_user(ctx, "admin", name="系统管理员", role="HQ superuser", is_staff=True, is_superuser=True)
+    demo_user(
+        ctx, "admin", name="系统管理员", role="HQ superuser", is_staff=True, is_superuser=True
+    )
     for username, group_name in [
         ("hq_ops", roles.OPERATIONS),
         ("hq_marketing", roles.MARKETING),

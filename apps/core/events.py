@@ -100,7 +100,9 @@ def _mark_handled(event: Event, handler_name: str) -> bool:
 def _record_failure(event: Event, error: str) -> None:
     attempts = event.attempts + 1
     backoff = min(timedelta(seconds=30 * 2 ** (attempts - 1)), _MAX_BACKOFF)
-    status = Event.Status.FAILED if attempts >= settings.EVENT_MAX_ATTEMPTS else Event.Status.PENDING
+    status = (
+        Event.Status.FAILED if attempts >= settings.EVENT_MAX_ATTEMPTS else Event.Status.PENDING
+    )
     Event.objects.filter(pk=event.pk).update(
         attempts=F("attempts") + 1,
         last_error=error[:10_000],
@@ -112,7 +114,9 @@ def _record_failure(event: Event, error: str) -> None:
 def events_retry_due(*, now=None) -> int:
     """Dispatch pending events whose time has come, oldest first, one batch a run."""
     due = (
-        Event.objects.filter(status=Event.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+        Event.objects.filter(
+            status=Event.Status.PENDING, next_attempt_at__lte=now or timezone.now()
+        )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:_RETRY_BATCH]
     )

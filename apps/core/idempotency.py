@@ -46,7 +46,7 @@ def idempotent(handler):
                 if record.fingerprint != fingerprint:
                     raise IdempotencyConflict()
                 return Response(
-                    record.response_body,
+                    json.loads(record.response_body),
                     status=record.response_status,
                     headers={REPLAY_HEADER: "true"},
                 )
@@ -61,7 +61,7 @@ def idempotent(handler):
                 transaction.set_rollback(True)
                 return response
             record.response_status = response.status_code
-            record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+            record.response_body = JSONRenderer().render(response.data).decode() or "null"
             record.save(update_fields=["response_status", "response_body"])
         return response
 
@@ -89,7 +89,9 @@ def request_fingerprint(request) -> str:
 def _claim(scope: str, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
     try:
         with transaction.atomic():
-            return IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fingerprint), True
+            return IdempotencyKey.objects.create(
+                scope=scope, key=key, fingerprint=fingerprint
+            ), True
     except IntegrityError:
         # Another request holds or held this key; its transaction has committed by now.
         return IdempotencyKey.objects.get(scope=scope, key=key), False

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.phones import validate_mobile
+from apps.core.phones import MobileField
 
 
 class TimeStampedModel(models.Model):
@@ -25,7 +25,7 @@ class User(AbstractUser):
     dealer people are linked to their store or dealer by stores.Staff and are not is_staff.
     """
 
-    phone = models.CharField(_("mobile"), max_length=11, blank=True, validators=[validate_mobile])
+    phone = MobileField(_("mobile"), blank=True)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("account")
@@ -47,13 +47,19 @@ class IdempotencyKey(models.Model):
     key = models.CharField(_("key"), max_length=255)
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     response_status = models.PositiveSmallIntegerField(_("response status"), null=True)
-    response_body = models.JSONField(_("response body"), null=True)
+    # The rendered JSON, as text: jsonb would reorder its keys, and a replay is byte for byte.
+    response_body = models.TextField(_("response body"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("idempotency key")
         verbose_name_plural = _("idempotency keys")
-        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
 
 
 class Event(models.Model):
@@ -101,13 +107,20 @@ class EventHandling(models.Model):
             models.UniqueConstraint(fields=["event", "handler"], name="event_handled_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.handler} @ {self.event_id}"
+
 
 class AuditEntry(models.Model):
     """Who did what to which record, when, and how it looked before and after."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     actor_label = models.CharField(_("by"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)

@@ -1,7 +1,9 @@
 """Mainland China mobile numbers: one normal form (11 digits) and one mask."""
 
 import phonenumbers
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.errors import Invalid
@@ -50,4 +52,31 @@ def validate_mobile(value: str) -> None:
     except InvalidPhone as exc:
         raise ValidationError(exc.render(), code="invalid_phone") from exc
     if normal != value:
-        raise ValidationError(_("Store the number as 11 digits, such as 13800138000."), code="invalid_phone")
+        raise ValidationError(
+            _("Store the number as 11 digits, such as 13800138000."), code="invalid_phone"
+        )
+
+
+class MobileFormField(forms.CharField):
+    """Takes a number as people type it and cleans it to the normal form."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        try:
+            return normalize_phone(value)
+        except InvalidPhone as exc:
+            raise ValidationError(exc.render(), code="invalid_phone") from exc
+
+
+class MobileField(models.CharField):
+    """A mainland China mobile number, stored as its 11 digits."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 11)
+        super().__init__(*args, **kwargs)
+        self.validators.append(validate_mobile)
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": MobileFormField, "max_length": 32, **kwargs})

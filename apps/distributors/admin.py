@@ -14,7 +14,15 @@ class RegionAdmin(HuijiModelAdmin):
 
 @admin.register(Distributor)
 class DistributorAdmin(HuijiModelAdmin):
-    list_display = ["code", "name", "region", "contact_name", "contact_phone", "store_count", "status"]
+    list_display = [
+        "code",
+        "name",
+        "region",
+        "contact_name",
+        "contact_phone",
+        "store_count",
+        "status",
+    ]
     list_filter = ["status", "region"]
     search_fields = ["code", "name", "contact_name", "contact_phone"]
     list_select_related = ["region"]

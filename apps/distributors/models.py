@@ -34,7 +34,11 @@ class Distributor(TimeStampedModel):
     code = models.CharField(_("code"), max_length=16, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=100)
     region = models.ForeignKey(
-        Region, verbose_name=_("region"), on_delete=models.PROTECT, null=True, blank=True,
+        Region,
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="distributors",
     )
     contact_name = models.CharField(_("contact"), max_length=50, blank=True)

@@ -40,7 +40,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header or header[0] != KEYWORD:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Send the header as 'Authorization: Api-Key <key>'."))
+            raise exceptions.AuthenticationFailed(
+                _("Send the header as 'Authorization: Api-Key <key>'.")
+            )
         key = pos_key_active(header[1])
         if key is None:
             raise exceptions.AuthenticationFailed(_("This API key is unknown or has been revoked."))

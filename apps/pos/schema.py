@@ -10,5 +10,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>`: a store's key, from `manage.py create_pos_key` or the admin.",
+            "description": "`Api-Key <key>`: a store's key, made by `manage.py create_pos_key` "
+            "or in the admin.",
         }

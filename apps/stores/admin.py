@@ -43,7 +43,20 @@ class StoreAdmin(HuijiModelAdmin):
     readonly_fields = ["join_url", "poster_link"]
     fieldsets = [
         (None, {"fields": ["code", "name", "kind", "distributor", "status", "opened_on"]}),
-        (_("Location"), {"fields": ["province", "city", "district", "address", "phone", "latitude", "longitude"]}),
+        (
+            _("Location"),
+            {
+                "fields": [
+                    "province",
+                    "city",
+                    "district",
+                    "address",
+                    "phone",
+                    "latitude",
+                    "longitude",
+                ]
+            },
+        ),
         (_("Store code (一店一码)"), {"fields": ["join_url", "poster_link"]}),
     ]
     inlines = [StaffInline, PosApiKeyInline]
@@ -80,7 +93,13 @@ class StoreAdmin(HuijiModelAdmin):
 class StaffAdmin(HuijiModelAdmin):
     list_display = ["user", "store", "distributor", "role", "guide_code", "is_active"]
     list_filter = ["role", "is_active", "distributor", "store"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "user__phone", "guide_code"]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__phone",
+        "guide_code",
+    ]
     list_select_related = ["user", "store", "distributor"]
     autocomplete_fields = ["user", "store", "distributor"]
     readonly_fields = ["guide_code"]

@@ -32,15 +32,21 @@ class Store(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     distributor = models.ForeignKey(
-        Distributor, verbose_name=_("distributor"), on_delete=models.PROTECT, null=True,
-        blank=True, related_name="stores",
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stores",
     )
     province = models.CharField(_("province"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=30, db_index=True)
     district = models.CharField(_("district"), max_length=30, blank=True)
     address = models.CharField(_("address"), max_length=200)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     longitude = models.DecimalField(
         _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
     )
@@ -80,19 +86,31 @@ class Staff(TimeStampedModel):
         GUIDE = "guide", _("guide")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
         related_name="staff_roles",
     )
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.CASCADE, null=True, blank=True,
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="staff",
     )
     distributor = models.ForeignKey(
-        Distributor, verbose_name=_("distributor"), on_delete=models.CASCADE, null=True,
-        blank=True, related_name="staff",
+        Distributor,
+        verbose_name=_("distributor"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="staff",
     )
     role = models.CharField(_("role"), max_length=16, choices=Role)
-    guide_code = models.CharField(_("guide code"), max_length=12, unique=True, default=new_guide_code)
+    guide_code = models.CharField(
+        _("guide code"), max_length=12, unique=True, default=new_guide_code
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -107,17 +125,20 @@ class Staff(TimeStampedModel):
                 violation_error_message=_("Choose either a store or a distributor, not both."),
             ),
             models.UniqueConstraint(
-                fields=["user", "store"], condition=Q(store__isnull=False), name="staff_once_per_store"
+                fields=["user", "store"],
+                condition=Q(store__isnull=False),
+                name="staff_once_per_store",
             ),
             models.UniqueConstraint(
-                fields=["user", "distributor"], condition=Q(distributor__isnull=False),
+                fields=["user", "distributor"],
+                condition=Q(distributor__isnull=False),
                 name="staff_once_per_distributor",
             ),
         ]
 
     def __str__(self) -> str:
         place = self.store or self.distributor
-        return f"{self.user.get_full_name() or self.user.get_username()} · {place} · {self.get_role_display()}"
+        return f"{self.user.display_name} · {place} · {self.get_role_display()}"
 
 
 class PosApiKey(TimeStampedModel):
@@ -126,12 +147,18 @@ class PosApiKey(TimeStampedModel):
     store = models.ForeignKey(
         Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="pos_keys"
     )
-    name = models.CharField(_("name"), max_length=100, help_text=_("Which till or POS vendor uses it."))
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("Which till or POS vendor uses it.")
+    )
     prefix = models.CharField(_("key starts with"), max_length=16)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)

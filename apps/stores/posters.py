@@ -8,6 +8,7 @@ from apps.core.qr import cjk_font, png_bytes, qr_image
 from apps.stores.models import Store
 
 WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
+QR_SIZE = 820
 BRAND_RED = (190, 30, 45)
 INK = (34, 34, 34)
 GREY = (110, 110, 110)
@@ -26,8 +27,10 @@ def store_poster_png(store: Store) -> bytes:
     _centered(draw, "微信扫码 · 加入会员", y=440, size=56, fill=BRAND_RED)
     _centered(draw, "积分通用 · 专享会员价 · 生日礼", y=520, size=40, fill=GREY)
 
-    code = qr_image(store_join_url(store), box_size=20, border=2).resize((820, 820), Image.NEAREST)
-    poster.paste(code, ((WIDTH - code.width) // 2, 610))
+    code = qr_image(store_join_url(store), box_size=1, border=2)
+    scale = QR_SIZE // code.width  # a whole number of pixels per module keeps it crisp
+    code = code.resize((code.width * scale, code.height * scale), Image.NEAREST)
+    poster.paste(code, ((WIDTH - code.width) // 2, 610 + (QR_SIZE - code.height) // 2))
 
     _centered(draw, store.full_address, y=1490, size=36, fill=GREY)
     _centered(draw, f"门店编号 {store.code}", y=1560, size=36, fill=GREY)

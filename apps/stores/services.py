@@ -16,7 +16,9 @@ def pos_key_hash(raw_key: str) -> str:
 
 
 @transaction.atomic
-def pos_key_create(*, store: Store, name: str, actor=None, raw_key: str | None = None) -> tuple[PosApiKey, str]:
+def pos_key_create(
+    *, store: Store, name: str, actor=None, raw_key: str | None = None
+) -> tuple[PosApiKey, str]:
     """Make a POS API key for a store. Returns the record and the key, which is never stored.
 
     `raw_key` is for the demo data only, which prints a key it can show again.
@@ -29,13 +31,17 @@ def pos_key_create(*, store: Store, name: str, actor=None, raw_key: str | None =
         key_hash=pos_key_hash(raw_key),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    audit_record(actor=actor, action="pos_key.create", target=key, after={"store": store.code, "name": name})
+    audit_record(
+        actor=actor, action="pos_key.create", target=key, after={"store": store.code, "name": name}
+    )
     return key, raw_key
 
 
 @transaction.atomic
 def pos_key_revoke(*, key: PosApiKey, actor=None, reason: str = "") -> PosApiKey:
-    revoked = PosApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    revoked = PosApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     key.refresh_from_db(fields=["revoked_at"])
     if revoked:
         audit_record(actor=actor, action="pos_key.revoke", target=key, reason=reason)

@@ -14,11 +14,14 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise RuntimeError("The test suite runs on PostgreSQL: set TEST_DATABASE_URL to a postgres:// URL.")
+    raise RuntimeError(
+        "The test suite runs on PostgreSQL: set TEST_DATABASE_URL to a postgres:// URL."
+    )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+# Tasks run in-process, except in the worker that the Celery end-to-end test starts.
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -21,7 +21,10 @@ def test_validation_error_lists_fields_in_chinese_by_default(api_client):
     body = response.json()
     assert body["code"] == "invalid"
     assert body["message"] == "部分输入有误。"
-    assert body["fields"] == {"phone": ["该字段是必填项。"], "quantity": ["请确保该值大于或者等于 1。"]}
+    assert body["fields"] == {
+        "phone": ["该字段是必填项。"],
+        "quantity": ["请确保该值大于或者等于 1。"],
+    }
 
 
 def test_validation_error_in_english_on_request(api_client):
@@ -35,7 +38,11 @@ def test_validation_error_in_english_on_request(api_client):
 
 
 def test_nested_validation_errors_name_the_line(api_client):
-    data = {"phone": "x", "quantity": 1, "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 0}]}
+    data = {
+        "phone": "x",
+        "quantity": 1,
+        "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 0}],
+    }
 
     response = api_client.post("/api/test/validate", data, format="json", HTTP_ACCEPT_LANGUAGE="en")
 

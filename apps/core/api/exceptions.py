@@ -65,7 +65,11 @@ def _flatten(detail, path: str = "") -> list[str]:
         return [line for key, value in detail.items() for line in _flatten(value, _join(path, key))]
     if isinstance(detail, list):
         if any(isinstance(item, dict | list) for item in detail):
-            return [line for index, item in enumerate(detail) for line in _flatten(item, _join(path, index))]
+            return [
+                line
+                for index, item in enumerate(detail)
+                for line in _flatten(item, _join(path, index))
+            ]
         return [line for item in detail for line in _flatten(item, path)]
     return [f"{path}: {detail}" if path else str(detail)]
 

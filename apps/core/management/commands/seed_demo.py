@@ -12,10 +12,12 @@ from apps.core.demo import DEMO_PASSWORD, DemoContext
 
 
 class Command(BaseCommand):
-    help = "Load the demo brand (API.md, 'Demo data'). Safe to run again: it updates, never duplicates."
+    help = "Load the demo brand (API.md, 'Demo data'). Safe to run again: it never duplicates."
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=2026, help="The same seed gives the same data.")
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="The same seed gives the same data."
+        )
 
     def handle(self, *args, seed, **options):
         if not settings.DEMO_DATA_ALLOWED:
@@ -28,7 +30,9 @@ class Command(BaseCommand):
         ctx = DemoContext(seed=seed, rng=random.Random(seed), fake=fake)
         with transaction.atomic():
             for app_config in apps.get_app_configs():
-                if app_config.name.startswith("apps.") and module_has_submodule(app_config.module, "demo"):
+                if app_config.name.startswith("apps.") and module_has_submodule(
+                    app_config.module, "demo"
+                ):
                     importlib.import_module(f"{app_config.name}.demo").seed(ctx)
         self.stdout.write(self.style.SUCCESS(f"Demo brand loaded (seed {seed})."))
         self.stdout.write(f"Logins, all with password {DEMO_PASSWORD}:")

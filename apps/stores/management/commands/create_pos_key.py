@@ -18,5 +18,7 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(error.render()) from error
         key, raw_key = pos_key_create(store=store, name=name, actor="manage.py create_pos_key")
-        self.stderr.write(f"{store.code} {store.name} · {key.name}: keep this key secret; it is not stored.")
+        self.stderr.write(
+            f"{store.code} {store.name} · {key.name}: keep this key secret; it is not stored."
+        )
         self.stdout.write(raw_key)

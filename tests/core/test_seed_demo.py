@@ -1,0 +1,85 @@
+"""seed_demo: the demo brand of API.md, deterministic, and safe to run twice."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from apps.core.models import AuditEntry, User
+from apps.distributors.models import Distributor, Region
+from apps.stores.models import PosApiKey, Staff, Store
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [User, Region, Distributor, Store, Staff, PosApiKey, AuditEntry]
+
+
+def seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict:
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_demo_brand_has_what_api_md_promises(api_client):
+    output = seed()
+
+    assert set(Distributor.objects.values_list("code", flat=True)) >= {"D01", "D02"}
+    s001, s002, s003 = (Store.objects.get(code=code) for code in ("S001", "S002", "S003"))
+    assert s001.kind == Store.Kind.DIRECT
+    assert (s002.kind, s002.distributor.code) == (Store.Kind.FRANCHISE, "D01")
+    assert (s003.kind, s003.distributor.code) == (Store.Kind.FRANCHISE, "D01")
+    admin = authenticate(username="admin", password="demo12345")
+    assert admin is not None and admin.is_superuser
+    for code in ("S001", "S002", "S003"):
+        owner = authenticate(username=f"owner_{code}", password="demo12345")
+        assert owner is not None and not owner.is_staff
+        assert Staff.objects.get(user=owner).store.code == code
+
+    raw_key = output.split("POS API key of S001: ")[1].split()[0]
+    assert (
+        api_client.get("/api/pos/v1/store", HTTP_AUTHORIZATION=f"Api-Key {raw_key}").json()["code"]
+        == "S001"
+    )
+
+
+def test_running_twice_duplicates_nothing_and_restores_passwords():
+    seed()
+    before = counts()
+    admin = User.objects.get(username="admin")
+    admin.set_password("changed-by-someone")
+    admin.save()
+
+    seed()
+
+    assert counts() == before
+    assert authenticate(username="admin", password="demo12345") is not None
+
+
+def test_same_seed_gives_the_same_brand():
+    def picture():
+        return sorted(
+            Staff.objects.values_list(
+                "user__username", "user__last_name", "user__first_name", "guide_code"
+            )
+        )
+
+    seed("--seed", "7")
+    first = picture()
+    for model in [Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
+        model.objects.all().delete()
+    seed("--seed", "7")
+
+    assert picture() == first
+
+
+def test_refused_where_demo_data_is_not_allowed(settings):
+    settings.DEMO_DATA_ALLOWED = False
+
+    with pytest.raises(CommandError, match="DEMO_DATA_ALLOWED"):
+        seed()
+    assert not User.objects.filter(username="admin").exists()

@@ -1,0 +1,66 @@
+"""一店一码: the poster's QR really decodes to the store's join link."""
+
+import io
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from apps.core.qr import cjk_font_path
+from apps.stores.posters import store_poster_png
+from tests.stores.factories import StaffFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def decode(png: bytes) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+
+
+def test_poster_qr_decodes_to_the_join_url(settings):
+    settings.SITE_URL = "https://vip.example.cn"
+    store = StoreFactory(code="S001", name="会籍优选·上海恒隆店")
+
+    png = store_poster_png(store)
+
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.size == (1240, 1754)
+    assert decode(png) == ["https://vip.example.cn/s/S001/"]
+
+
+def test_machine_has_a_chinese_font_for_posters():
+    # bin/setup installs fonts-wqy-microhei; without it Chinese text would print as boxes.
+    assert cjk_font_path() is not None
+
+
+def test_hq_downloads_the_poster_from_the_admin(hq_client):
+    store = StoreFactory(code="S002")
+
+    response = hq_client.get(f"/admin/stores/store/{store.pk}/poster.png")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert 'filename="poster-S002.png"' in response["Content-Disposition"]
+    assert decode(response.content) == [f"{'http://127.0.0.1:8000'}/s/S002/"]
+
+
+def test_store_people_cannot_download_from_the_admin(client):
+    staff = StaffFactory()
+    client.force_login(staff.user)
+
+    response = client.get(f"/admin/stores/store/{staff.store.pk}/poster.png")
+
+    assert response.status_code == 302  # to the admin login: store people are not HQ
+    assert "/admin/login/" in response["Location"]
+
+
+def test_the_join_url_lands_on_the_store_page(client):
+    StoreFactory(code="S001", name="会籍优选·上海恒隆店")
+
+    page = client.get("/s/S001/")
+    missing = client.get("/s/S999/")
+
+    assert page.status_code == 200
+    assert "会籍优选·上海恒隆店" in page.content.decode()
+    assert missing.status_code == 404
+    assert "未找到门店" in missing.content.decode()
