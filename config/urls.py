@@ -18,7 +18,9 @@ admin.site.index_title = _("HQ console")
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "brand": settings.BRAND_NAME})
+    return JsonResponse(
+        {"status": "ok", "brand": settings.BRAND_NAME}, json_dumps_params={"ensure_ascii": False}
+    )
 
 
 urlpatterns = [

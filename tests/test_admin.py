@@ -192,3 +192,46 @@ def test_store_owner_cannot_enter_the_console(client):
     response = client.get("/admin/")
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_domain_error_in_the_console_is_a_message_and_changes_nothing(hq_client, monkeypatch):
+    from apps.core.errors import PermissionDenied
+    from apps.stores import admin as stores_admin
+    from apps.stores.models import PosApiKey
+    from apps.stores.services import pos_key_create
+
+    key, _raw = pos_key_create(store=StoreFactory(), name="till")
+
+    def refuse(*, key, actor, reason):
+        PosApiKey.objects.filter(pk=key.pk).update(name="half-done")
+        raise PermissionDenied()
+
+    monkeypatch.setattr(stores_admin, "pos_key_revoke", refuse)
+
+    response = hq_client.post(
+        "/admin/stores/posapikey/", {"action": "revoke", "_selected_action": [key.pk]}, follow=True
+    )
+
+    assert [str(m) for m in response.context["messages"]] == ["您没有执行此操作的权限。"]
+    key.refresh_from_db()
+    assert key.name == "till" and key.revoked_at is None
+
+
+def test_staff_belongs_to_a_store_or_a_dealer_not_both(hq_client):
+    user = UserFactory()
+    store, dealer = StoreFactory(), DistributorFactory()
+
+    response = hq_client.post(
+        "/admin/stores/staff/add/",
+        {
+            "user": user.pk,
+            "store": store.pk,
+            "distributor": dealer.pk,
+            "role": "owner",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "请选择门店或经销商其中之一" in response.content.decode()
+    assert not user.staff_roles.exists()
