@@ -25,11 +25,12 @@ class DemoContext:
     notes: list[str] = field(default_factory=list)
 
 
-def demo_user(ctx: DemoContext, username: str, *, name: str, role: str, **flags) -> User:
-    """A login with the demo password, whatever it was changed to since."""
+def demo_user(ctx: DemoContext, username: str, *, role: str, **fields) -> User:
+    """A login with the demo password, whatever it was changed to since; a Chinese name
+    drawn from ctx.fake unless `fields` gives one."""
+    names = {"last_name": ctx.fake.last_name(), "first_name": ctx.fake.first_name()}
     user, _created = User.objects.update_or_create(
-        username=username,
-        defaults={"last_name": name[:1], "first_name": name[1:], "is_active": True, **flags},
+        username=username, defaults={**names, "is_active": True, **fields}
     )
     user.set_password(DEMO_PASSWORD)
     user.save(update_fields=["password"])
@@ -39,7 +40,13 @@ def demo_user(ctx: DemoContext, username: str, *, name: str, role: str, **flags)
 
 def seed(ctx: DemoContext) -> None:
     demo_user(
-        ctx, "admin", name="系统管理员", role="HQ superuser", is_staff=True, is_superuser=True
+        ctx,
+        "admin",
+        role="HQ superuser",
+        last_name="",
+        first_name="系统管理员",
+        is_staff=True,
+        is_superuser=True,
     )
     for username, group_name in [
         ("hq_ops", roles.OPERATIONS),
@@ -47,5 +54,5 @@ def seed(ctx: DemoContext) -> None:
         ("hq_finance", roles.FINANCE),
         ("hq_service", roles.CUSTOMER_SERVICE),
     ]:
-        user = demo_user(ctx, username, name=ctx.fake.name(), role=group_name, is_staff=True)
+        user = demo_user(ctx, username, role=group_name, is_staff=True)
         user.groups.set([Group.objects.get(name=group_name)])

@@ -31,6 +31,12 @@ class User(AbstractUser):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
 
+    def get_full_name(self) -> str:
+        """Chinese names are family name first, with no space: 王芳."""
+        if (self.last_name + self.first_name).isascii():
+            return super().get_full_name()
+        return f"{self.last_name}{self.first_name}"
+
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username

@@ -31,6 +31,6 @@ class DistributorAdmin(HuijiModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(store_count=Count("stores"))
 
-    @admin.display(description=_("stores"), ordering="store_count")
+    @admin.display(description=_("number of stores"), ordering="store_count")
     def store_count(self, obj):
         return obj.store_count

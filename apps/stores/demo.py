@@ -90,6 +90,14 @@ STORES = [
         date(2018, 8, 8),
     ),
 ]
+AREA_CODES = {
+    "上海市": "021",
+    "杭州市": "0571",
+    "苏州市": "0512",
+    "广州市": "020",
+    "深圳市": "0755",
+    "北京市": "010",
+}
 GUIDES_PER_STORE = 2
 
 
@@ -105,25 +113,21 @@ def seed(ctx: DemoContext) -> None:
                 "city": city,
                 "district": district,
                 "address": address,
-                "phone": f"0{ctx.rng.randint(20, 29)}-{ctx.rng.randint(60000000, 69999999)}",
+                "phone": f"{AREA_CODES[city]}-{ctx.rng.randint(60000000, 69999999)}",
                 "latitude": Decimal(lat),
                 "longitude": Decimal(lng),
                 "status": Store.Status.OPEN,
                 "opened_on": opened,
             },
         )
-        owner = demo_user(ctx, f"owner_{code}", name=ctx.fake.name(), role=f"{code} owner")
+        owner = demo_user(ctx, f"owner_{code}", role=f"{code} owner")
         _staff(ctx, owner, Staff.Role.OWNER, store=store)
         for number in range(1, GUIDES_PER_STORE + 1):
-            guide = demo_user(
-                ctx, f"guide_{code}_{number}", name=ctx.fake.name(), role=f"{code} guide"
-            )
+            guide = demo_user(ctx, f"guide_{code}_{number}", role=f"{code} guide")
             _staff(ctx, guide, Staff.Role.GUIDE, store=store)
 
     for dealer in Distributor.objects.filter(code__in=["D01", "D02"]):
-        user = demo_user(
-            ctx, f"dealer_{dealer.code}", name=ctx.fake.name(), role=f"{dealer.code} distributor"
-        )
+        user = demo_user(ctx, f"dealer_{dealer.code}", role=f"{dealer.code} distributor")
         _staff(ctx, user, Staff.Role.OWNER, distributor=dealer)
 
     _demo_pos_key(ctx, Store.objects.get(code="S001"))
