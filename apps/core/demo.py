@@ -19,6 +19,7 @@ DEMO_PASSWORD = "demo12345"
 @dataclass
 class DemoContext:
     seed: int
+    members: int  # how many members to make besides the demo member
     rng: random.Random
     fake: object  # a Faker("zh_CN") seeded with `seed`
     logins: list[tuple[str, str]] = field(default_factory=list)  # (who, what they can do)

@@ -46,6 +46,16 @@ class PermissionDenied(DomainError):
     default_message = _("You do not have permission to do this.")
 
 
+class Throttled(DomainError):
+    code = "throttled"
+    status = 429
+    default_message = _("Too many requests. Please try again in %(seconds)d seconds.")
+
+    def __init__(self, message=None, *, seconds: int, **params):
+        super().__init__(message, seconds=seconds, **params)
+        self.retry_after = seconds
+
+
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
     status = 409

@@ -1,10 +1,242 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from django.core import signing
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from apps.core.api.fields import PhoneField
+from apps.core.audit import request_ip
+from apps.core.qr import qr_png
+from apps.members.credentials import (
+    member_code_issue,
+    member_token_issue,
+    member_token_revoke,
+    sms_code_send,
+    sms_code_verify,
+)
+from apps.members.errors import WechatSessionExpired
+from apps.members.models import Member, MemberIdentity
+from apps.members.selectors import guide_by_code, member_by_referral_code
+from apps.members.services import (
+    member_find_by_identity,
+    member_identity_link,
+    member_join_or_find,
+    member_profile_update,
+    member_store_join,
+    member_touch,
+)
+from apps.members.wechat import wechat_provider
+from apps.miniprogram.authentication import MemberTokenAuthentication
+from apps.stores.models import Store
 from apps.stores.selectors import store_get_by_code
+
+WECHAT_SESSION_SALT = "huiji.wechat-bind"
+WECHAT_SESSION_MAX_AGE = 600
+
+
+class MemberApi(APIView):
+    """Base of the endpoints a signed-in member calls."""
+
+    authentication_classes = [MemberTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @property
+    def member(self) -> Member:
+        return self.request.user.member
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    """The member of API.md. Tier, growth and points stay empty until those apps exist."""
+
+    id = serializers.IntegerField()
+    phone_masked = serializers.CharField()
+    name = serializers.CharField()
+    gender = serializers.CharField()
+    birthday = serializers.DateField(allow_null=True)
+    referral_code = serializers.CharField()
+    tier = serializers.SerializerMethodField()
+    growth = serializers.SerializerMethodField()
+    points = serializers.SerializerMethodField()
+    home_store = serializers.SerializerMethodField()
+
+    def get_tier(self, member) -> dict | None:
+        return None
+
+    def get_growth(self, member) -> dict:
+        return {"value": 0, "next_tier": None, "to_next": None}
+
+    def get_points(self, member) -> dict:
+        return {"available": 0, "pending": 0, "expiring": []}
+
+    def get_home_store(self, member) -> dict | None:
+        store = member.home_store
+        return {"code": store.code, "name": store.name} if store else None
+
+
+def member_data(member: Member) -> dict:
+    return MemberOutputSerializer(member).data
+
+
+def signed_in(member: Member, created: bool) -> dict:
+    member_touch(member=member)
+    return {
+        "token": member_token_issue(member=member),
+        "created": created,
+        "member": member_data(member),
+    }
+
+
+class SmsCodeApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sms_ip"
+
+    class InputSerializer(serializers.Serializer):
+        phone = PhoneField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer("SmsCodeSent", {"retry_after": serializers.IntegerField()}),
+        operation_id="auth_sms_code",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        retry_after = sms_code_send(phone=data.validated_data["phone"], ip=request_ip(request))
+        return Response({"retry_after": retry_after})
+
+
+class LoginApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login_ip"
+
+    class InputSerializer(serializers.Serializer):
+        phone = PhoneField()
+        code = serializers.CharField(max_length=12)
+        store_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
+        guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+        referral_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+        wechat_session = serializers.CharField(required=False, allow_blank=True)
+
+    @extend_schema(request=InputSerializer, operation_id="auth_login")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        wechat_user = _wechat_session_user(values.get("wechat_session"))
+        sms_code_verify(phone=values["phone"], code=values["code"])
+        member, created = member_join_or_find(
+            phone=values["phone"],
+            source="miniprogram",
+            store=Store.objects.filter(code=values.get("store_code", "").upper()).first(),
+            guide=guide_by_code(values.get("guide_code")),
+            referrer=member_by_referral_code(values.get("referral_code")),
+        )
+        if wechat_user:
+            member_identity_link(
+                member=member, kind=MemberIdentity.Kind.WECHAT_OPENID, value=wechat_user["openid"]
+            )
+            if wechat_user.get("unionid"):
+                member_identity_link(
+                    member=member,
+                    kind=MemberIdentity.Kind.WECHAT_UNIONID,
+                    value=wechat_user["unionid"],
+                )
+        return Response(signed_in(member, created))
+
+
+def _wechat_session_user(session: str | None) -> dict | None:
+    if not session:
+        return None
+    try:
+        return signing.loads(session, salt=WECHAT_SESSION_SALT, max_age=WECHAT_SESSION_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise WechatSessionExpired() from exc
+
+
+class WechatLoginApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login_ip"
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=128)
+
+    @extend_schema(request=InputSerializer, operation_id="auth_wechat")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = wechat_provider().code_to_user(data.validated_data["code"])
+        member = member_find_by_identity(kind=MemberIdentity.Kind.WECHAT_OPENID, value=user.openid)
+        if member is None and user.unionid:
+            member = member_find_by_identity(
+                kind=MemberIdentity.Kind.WECHAT_UNIONID, value=user.unionid
+            )
+        if member is None or member.status != Member.Status.ACTIVE:
+            session = signing.dumps(
+                {"openid": user.openid, "unionid": user.unionid}, salt=WECHAT_SESSION_SALT
+            )
+            return Response({"bind_required": True, "session": session})
+        member_identity_link(
+            member=member, kind=MemberIdentity.Kind.WECHAT_OPENID, value=user.openid
+        )
+        return Response(signed_in(member, False))
+
+
+class LogoutApi(MemberApi):
+    @extend_schema(request=None, responses={204: None}, operation_id="auth_logout")
+    def post(self, request):
+        member_token_revoke(raw=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(MemberApi):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+        gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False)
+        birthday = serializers.DateField(required=False)
+
+    @extend_schema(responses=MemberOutputSerializer, operation_id="me")
+    def get(self, request):
+        return Response(member_data(self.member))
+
+    @extend_schema(
+        request=InputSerializer, responses=MemberOutputSerializer, operation_id="me_update"
+    )
+    def patch(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            member_data(member_profile_update(member=self.member, **data.validated_data))
+        )
+
+
+class MemberCodeApi(MemberApi):
+    @extend_schema(
+        responses=inline_serializer(
+            "MemberCode",
+            {"code": serializers.CharField(), "expires_at": serializers.DateTimeField()},
+        ),
+        operation_id="me_code",
+    )
+    def get(self, request):
+        code, expires_at = member_code_issue(member=self.member)
+        return Response(
+            {"code": code, "expires_at": serializers.DateTimeField().to_representation(expires_at)}
+        )
+
+
+class MemberCodeImageApi(MemberApi):
+    @extend_schema(responses={(200, "image/png"): bytes}, operation_id="me_code_png")
+    def get(self, request):
+        code, _expires_at = member_code_issue(member=self.member)
+        response = HttpResponse(qr_png(code, box_size=8), content_type="image/png")
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class StoreDetailApi(APIView):
@@ -21,3 +253,22 @@ class StoreDetailApi(APIView):
     @extend_schema(responses=OutputSerializer, operation_id="store_detail")
     def get(self, request, code):
         return Response(self.OutputSerializer(store_get_by_code(code)).data)
+
+
+class StoreJoinApi(MemberApi):
+    class InputSerializer(serializers.Serializer):
+        guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+    @extend_schema(
+        request=InputSerializer, responses=MemberOutputSerializer, operation_id="store_join"
+    )
+    def post(self, request, code):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = store_get_by_code(code)
+        member = member_store_join(
+            member=self.member,
+            store=store,
+            guide=guide_by_code(data.validated_data.get("guide_code")),
+        )
+        return Response(member_data(member))

@@ -6,3 +6,6 @@ class MiniprogramConfig(AppConfig):
     name = "apps.miniprogram"
     label = "miniprogram"
     verbose_name = _("Mini-program")
+
+    def ready(self):
+        from apps.miniprogram import schema  # noqa: F401  (the Bearer scheme in the OpenAPI schema)

@@ -1,7 +1,15 @@
 from django.urls import path
 
-from apps.miniprogram.api import StoreDetailApi
+from apps.miniprogram import api
 
 urlpatterns = [
-    path("stores/<str:code>", StoreDetailApi.as_view(), name="store-detail"),
+    path("auth/sms-code", api.SmsCodeApi.as_view(), name="auth-sms-code"),
+    path("auth/login", api.LoginApi.as_view(), name="auth-login"),
+    path("auth/wechat", api.WechatLoginApi.as_view(), name="auth-wechat"),
+    path("auth/logout", api.LogoutApi.as_view(), name="auth-logout"),
+    path("me", api.MeApi.as_view(), name="me"),
+    path("me/code", api.MemberCodeApi.as_view(), name="me-code"),
+    path("me/code.png", api.MemberCodeImageApi.as_view(), name="me-code-png"),
+    path("stores/<str:code>", api.StoreDetailApi.as_view(), name="store-detail"),
+    path("stores/<str:code>/join", api.StoreJoinApi.as_view(), name="store-join"),
 ]

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -5,6 +6,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from apps.core.api.fields import PhoneField
+from apps.members.credentials import member_code_member
+from apps.members.errors import MemberNotFound
+from apps.members.selectors import member_by_phone
 from apps.pos.authentication import ApiKeyAuthentication
 
 
@@ -33,3 +38,50 @@ class PosStoreApi(PosApi):
     @extend_schema(responses=OutputSerializer, operation_id="pos_store")
     def get(self, request):
         return Response(self.OutputSerializer(request.user).data)
+
+
+class MemberIdentifyApi(PosApi):
+    """The cashier scans the member code (会员码) or types the phone number.
+
+    Identifying does not spend the code: the order that uses it does.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        member_code = serializers.CharField(max_length=32, required=False)
+        phone = PhoneField(required=False)
+
+        def validate(self, data):
+            if bool(data.get("member_code")) == bool(data.get("phone")):
+                raise serializers.ValidationError(_("Send either member_code or phone."))
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        member_id = serializers.IntegerField(source="pk")
+        phone_masked = serializers.CharField()
+        name = serializers.CharField()
+        tier = serializers.SerializerMethodField()
+        points_available = serializers.SerializerMethodField()
+        coupons = serializers.SerializerMethodField()
+
+        def get_tier(self, member) -> dict | None:
+            return None
+
+        def get_points_available(self, member) -> int:
+            return 0
+
+        def get_coupons(self, member) -> list:
+            return []
+
+    @extend_schema(
+        request=InputSerializer, responses=OutputSerializer, operation_id="pos_member_identify"
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data.get("member_code"):
+            member = member_code_member(data.validated_data["member_code"])
+        else:
+            member = member_by_phone(data.validated_data["phone"])
+            if member is None:
+                raise MemberNotFound()
+        return Response(self.OutputSerializer(member).data)

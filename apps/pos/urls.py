@@ -1,7 +1,8 @@
 from django.urls import path
 
-from apps.pos.api import PosStoreApi
+from apps.pos import api
 
 urlpatterns = [
-    path("store", PosStoreApi.as_view(), name="pos-store"),
+    path("store", api.PosStoreApi.as_view(), name="pos-store"),
+    path("members/identify", api.MemberIdentifyApi.as_view(), name="pos-member-identify"),
 ]

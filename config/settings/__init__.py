@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.distributors",
     "apps.stores",
+    "apps.members",
     "apps.miniprogram",
     "apps.pos",
 ]
@@ -158,6 +159,8 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("THROTTLE_ANON", "120/min"),
         "user": os.environ.get("THROTTLE_USER", "600/min"),
         "pos": os.environ.get("THROTTLE_POS", "1200/min"),
+        "sms_ip": os.environ.get("THROTTLE_SMS_IP", "20/hour"),
+        "login_ip": os.environ.get("THROTTLE_LOGIN_IP", "30/min"),
     },
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -193,6 +196,16 @@ IDEMPOTENCY_KEY_TTL_DAYS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_DAYS", "7"))
 EVENT_MAX_ATTEMPTS = int(os.environ.get("EVENT_MAX_ATTEMPTS", "12"))
 # A TrueType font with Chinese glyphs for QR posters; found among the usual system fonts if unset.
 POSTER_FONT = os.environ.get("POSTER_FONT", "")
+# Members' mini-program sign-in (API.md, auth/*).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "apps.core.sms.ConsoleSmsBackend")
+# "phone=code,…": numbers that always accept their code and are never sent a message
+# (app-store reviewers, automated tests, the demo member).
+SMS_TEST_CODES = os.environ.get("SMS_TEST_CODES", "13800000000=123456" if DEBUG else "")
+WECHAT_PROVIDER = os.environ.get("WECHAT_PROVIDER", "apps.members.wechat.FakeWechatProvider")
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+MEMBER_TOKEN_TTL_DAYS = int(os.environ.get("MEMBER_TOKEN_TTL_DAYS", "30"))
+
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)
 

@@ -27,6 +27,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DEMO_DATA_ALLOWED = True
+SMS_BACKEND = "apps.core.sms.LocmemSmsBackend"
+SMS_TEST_CODES = "13800000000=123456"
 # Real Redis for the tests that need it (Celery end to end).
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WHITENOISE_AUTOREFRESH = True  # no collectstatic for tests

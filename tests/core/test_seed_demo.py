@@ -8,16 +8,17 @@ from django.core.management import CommandError, call_command
 
 from apps.core.models import AuditEntry, User
 from apps.distributors.models import Distributor, Region
+from apps.members.models import Member
 from apps.stores.models import PosApiKey, Staff, Store
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [User, Region, Distributor, Store, Staff, PosApiKey, AuditEntry]
+MODELS = [User, Region, Distributor, Store, Staff, PosApiKey, AuditEntry, Member]
 
 
 def seed(*args) -> str:
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    call_command("seed_demo", "--members", "30", *args, stdout=out)
     return out.getvalue()
 
 
@@ -62,15 +63,17 @@ def test_running_twice_duplicates_nothing_and_restores_passwords():
 
 def test_same_seed_gives_the_same_brand():
     def picture():
-        return sorted(
-            Staff.objects.values_list(
-                "user__username", "user__last_name", "user__first_name", "guide_code"
-            )
+        staff = Staff.objects.values_list(
+            "user__username", "user__last_name", "user__first_name", "guide_code"
         )
+        members = Member.objects.values_list(
+            "phone", "name", "birthday", "home_store__code", "referral_code"
+        )
+        return sorted(staff), sorted(members, key=str)
 
     seed("--seed", "7")
     first = picture()
-    for model in [Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
+    for model in [Member, Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
         model.objects.all().delete()
     seed("--seed", "7")
 
@@ -83,3 +86,12 @@ def test_refused_where_demo_data_is_not_allowed(settings):
     with pytest.raises(CommandError, match="DEMO_DATA_ALLOWED"):
         seed()
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_members_scale_with_the_option_and_the_demo_member_is_ready():
+    seed("--members", "50")
+
+    assert Member.objects.count() == 51
+    demo = Member.objects.get(phone="13800000000")
+    assert demo.home_store.code == "S001" and demo.status == Member.Status.ACTIVE
+    assert Member.objects.filter(home_store__isnull=True).count() == 0

@@ -15,11 +15,10 @@ class Command(BaseCommand):
     help = "Load the demo brand (API.md, 'Demo data'). Safe to run again: it never duplicates."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--seed", type=int, default=2026, help="The same seed gives the same data."
-        )
+        parser.add_argument("--seed", type=int, default=2026, help="The same seed, the same data.")
+        parser.add_argument("--members", type=int, default=2000, help="How many members to make.")
 
-    def handle(self, *args, seed, **options):
+    def handle(self, *args, seed, members, **options):
         if not settings.DEMO_DATA_ALLOWED:
             raise CommandError(
                 "seed_demo makes the login admin/demo12345 and is refused on this site "
@@ -27,7 +26,7 @@ class Command(BaseCommand):
             )
         fake = Faker("zh_CN")
         fake.seed_instance(seed)
-        ctx = DemoContext(seed=seed, rng=random.Random(seed), fake=fake)
+        ctx = DemoContext(seed=seed, members=members, rng=random.Random(seed), fake=fake)
         with transaction.atomic():
             for app_config in apps.get_app_configs():
                 if app_config.name.startswith("apps.") and module_has_submodule(

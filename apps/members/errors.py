@@ -1,0 +1,41 @@
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import DomainError, Invalid, NotFound, PermissionDenied
+
+
+class WrongCode(DomainError):
+    code = "wrong_code"
+    status = 400
+    default_message = _("The code is wrong or has expired. Please request a new one.")
+
+
+class MemberNotFound(NotFound):
+    default_message = _("No member was found.")
+
+
+class MemberFrozen(PermissionDenied):
+    default_message = _("This membership is frozen. Please contact customer service.")
+
+
+class MemberCodeExpired(DomainError):
+    code = "expired"
+    status = 400
+    default_message = _(
+        "This member code has expired or was already used. Ask the member to refresh it."
+    )
+
+
+class WechatSessionExpired(Invalid):
+    default_message = _("The WeChat sign-in has expired. Please sign in with WeChat again.")
+
+
+class BirthdayAlreadySet(Invalid):
+    def __init__(self):
+        message = _("Your birthday can be set only once. Customer service can correct it.")
+        super().__init__(message, fields={"birthday": [str(message)]})
+
+
+class BirthdayInFuture(Invalid):
+    def __init__(self):
+        message = _("A birthday cannot be in the future.")
+        super().__init__(message, fields={"birthday": [str(message)]})

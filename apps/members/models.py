@@ -1,0 +1,198 @@
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.models import TimeStampedModel
+from apps.core.phones import MobileField, mask_phone
+from apps.stores.models import Staff, Store
+
+_REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_referral_code(choice=secrets.choice) -> str:
+    return "".join(choice(_REFERRAL_ALPHABET) for _ in range(8))
+
+
+class Member(TimeStampedModel):
+    """会员: one person, identified by their mainland mobile number, in every channel."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        FROZEN = "frozen", _("frozen")
+        DELETED = "deleted", _("deleted")
+        MERGED = "merged", _("merged")
+
+    class Gender(models.TextChoices):
+        UNKNOWN = "", _("not said")
+        FEMALE = "female", _("female")
+        MALE = "male", _("male")
+
+    # Null once the member deleted their account or was merged into another one.
+    phone = MobileField(_("mobile"), unique=True, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender, default="", blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    home_store = models.ForeignKey(
+        Store,
+        verbose_name=_("home store"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="home_members",
+    )
+    guide = models.ForeignKey(
+        Staff,
+        verbose_name=_("recruited by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recruited_members",
+    )
+    referrer = models.ForeignKey(
+        "self",
+        verbose_name=_("referred by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    source = models.CharField(_("joined through"), max_length=32)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now, db_index=True)
+    last_active_at = models.DateTimeField(_("last active at"), null=True, blank=True)
+    marketing_consent = models.BooleanField(_("agrees to marketing"), default=False)
+    consent_at = models.DateTimeField(_("consent changed at"), null=True, blank=True)
+    consent_channel = models.CharField(_("consent given through"), max_length=32, blank=True)
+    referral_code = models.CharField(
+        _("referral code"), max_length=12, unique=True, default=new_referral_code
+    )
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["-joined_at", "-id"]
+        permissions = [("view_member_phone", _("Can see members' full phone numbers"))]
+        indexes = [models.Index(fields=["home_store", "joined_at"], name="member_store_joined")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone__isnull=False) | Q(status__in=["deleted", "merged"]),
+                name="member_has_phone_unless_gone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or _('member')} {mask_phone(self.phone or '')}".strip()
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone or "")
+
+
+class MemberIdentity(models.Model):
+    """An id the member has on a channel: WeChat openid or unionid, Alipay, a platform's id."""
+
+    class Kind(models.TextChoices):
+        WECHAT_OPENID = "wechat_openid", _("WeChat openid")
+        WECHAT_UNIONID = "wechat_unionid", _("WeChat unionid")
+        ALIPAY = "alipay", _("Alipay user id")
+        YOUZAN = "youzan", _("Youzan")
+        MEITUAN = "meituan", _("Meituan")
+        ELEME = "eleme", _("Ele.me")
+        TMALL = "tmall", _("Tmall")
+        JD = "jd", _("JD")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(_("channel"), max_length=20, choices=Kind)
+    value = models.CharField(_("id"), max_length=128)
+    created_at = models.DateTimeField(_("linked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("channel identity")
+        verbose_name_plural = _("channel identities")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_unique_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class StoreVisit(models.Model):
+    """A member scanned a store's code (到店): counted for visit rates, never moves members."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="visits")
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    guide = models.ForeignKey(
+        Staff,
+        verbose_name=_("guide"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("store visit")
+        verbose_name_plural = _("store visits")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["store", "created_at"], name="visit_store_time")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} @ {self.store_id}"
+
+
+class SmsCode(models.Model):
+    """A sign-in code sent by text. Only its hash is kept."""
+
+    phone = models.CharField(max_length=11)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    wrong_tries = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone", "created_at"], name="smscode_phone_time")]
+
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MemberToken(models.Model):
+    """A mini-program session: a bearer token that expires and can be revoked (logout)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.member_id} until {self.expires_at:%Y-%m-%d}"
+
+
+class MemberCodeUse(models.Model):
+    """A member code (会员码) spent at a checkout: the unique code makes it one-time."""
+
+    code = models.CharField(max_length=32, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, related_name="+")
+    used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.code
