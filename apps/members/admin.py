@@ -1,9 +1,15 @@
-from django.contrib import admin
-from django.db.models import Q
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin
-from apps.members.models import Member, MemberIdentity, StoreVisit
+from apps.core.audit import request_ip
+from apps.members.exports import members_csv_response
+from apps.members.models import Member, MemberIdentity, MemberTag, Segment, StoreVisit, Tag
+from apps.members.segments import SegmentCriteria, rule_tag_refresh, segment_members
+from apps.members.services import member_merge, member_tag_add
 
 PHONE_PERMISSION = "members.view_member_phone"
 
@@ -35,6 +41,25 @@ class StoreVisitInline(admin.TabularInline):
         return super().get_queryset(request).select_related("store", "guide__user")
 
 
+class MemberTagInline(admin.TabularInline):
+    model = MemberTag
+    fields = ["tag", "added_by", "created_at"]
+    readonly_fields = ["added_by", "created_at"]
+    autocomplete_fields = ["tag"]
+    extra = 0
+
+
+class TagChoiceForm(forms.Form):
+    tag = forms.ModelChoiceField(label=_("tag"), queryset=Tag.objects.filter(segment__isnull=True))
+
+
+class MergeForm(forms.Form):
+    survivor = forms.ModelChoiceField(
+        label=_("keep this member"), queryset=Member.objects.none(), widget=forms.RadioSelect
+    )
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+
 @admin.register(Member)
 class MemberAdmin(HuijiModelAdmin):
     list_display = [
@@ -61,7 +86,8 @@ class MemberAdmin(HuijiModelAdmin):
     )
     autocomplete_fields = ["home_store", "guide", "referrer"]
     date_hierarchy = "joined_at"
-    inlines = [MemberIdentityInline, StoreVisitInline]
+    inlines = [MemberIdentityInline, MemberTagInline, StoreVisitInline]
+    actions = ["tag_members", "export_csv", "merge_two"]
     fieldsets = [
         (None, {"fields": ["phone_masked", "name", "gender", "birthday", "status"]}),
         (
@@ -129,3 +155,191 @@ class MemberAdmin(HuijiModelAdmin):
             results = results | queryset.filter(Q(identities__value=term))
             may_have_duplicates = True
         return results, may_have_duplicates
+
+    def _action_page(self, request, queryset, *, form, action, title, explanation):
+        return TemplateResponse(
+            request,
+            "admin/members/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "explanation": explanation,
+                "form": form,
+                "members": queryset,
+                "action": action,
+            },
+        )
+
+    @admin.action(description=_("Tag the selected members"), permissions=["change"])
+    def tag_members(self, request, queryset):
+        form = TagChoiceForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._action_page(
+                request,
+                queryset,
+                form=form,
+                action="tag_members",
+                title=_("Tag the selected members"),
+                explanation=_("Choose the tag to give them."),
+            )
+        count = member_tag_add(
+            tag=form.cleaned_data["tag"], members=list(queryset), actor=request.user
+        )
+        self.message_user(request, _("%(count)d members tagged.") % {"count": count})
+        return None
+
+    @admin.action(description=_("Export the selected members as CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        return members_csv_response(
+            queryset, full_phones=request.user.has_perm(PHONE_PERMISSION), name="members"
+        )
+
+    @admin.action(description=_("Merge two members who are one person"), permissions=["change"])
+    def merge_two(self, request, queryset):
+        if queryset.count() != 2:
+            self.message_user(request, _("Select exactly two members to merge."), messages.ERROR)
+            return None
+        form = MergeForm(request.POST if "apply" in request.POST else None)
+        form.fields["survivor"].queryset = queryset
+        if not form.is_valid():
+            return self._action_page(
+                request,
+                queryset,
+                form=form,
+                action="merge_two",
+                title=_("Merge two members"),
+                explanation=_(
+                    "The member you keep receives the other's channel ids, visits, tags, points, "
+                    "coupons and orders; the other is closed as merged. This cannot be undone."
+                ),
+            )
+        survivor = form.cleaned_data["survivor"]
+        merged = queryset.exclude(pk=survivor.pk).get()
+        member_merge(
+            survivor=survivor,
+            merged=merged,
+            actor=request.user,
+            reason=f"{form.cleaned_data['reason']} ({request_ip(request)})",
+        )
+        self.message_user(request, _("Merged into member #%(id)d.") % {"id": survivor.pk})
+        return None
+
+
+@admin.register(Tag)
+class TagAdmin(HuijiModelAdmin):
+    list_display = ["name", "store", "segment", "member_count"]
+    list_filter = [("store", admin.EmptyFieldListFilter), "store"]
+    search_fields = ["name"]
+    autocomplete_fields = ["store", "segment"]
+    actions = ["refresh_rule_tags"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("store", "segment")
+            .annotate(member_count=Count("member_tags"))
+        )
+
+    @admin.display(description=_("members"), ordering="member_count")
+    def member_count(self, obj):
+        return obj.member_count
+
+    @admin.action(description=_("Recompute the selected rule tags now"), permissions=["change"])
+    def refresh_rule_tags(self, request, queryset):
+        for tag in queryset.filter(segment__isnull=False):
+            added, removed = rule_tag_refresh(tag=tag)
+            self.message_user(
+                request,
+                _("%(tag)s: %(added)d added, %(removed)d removed.")
+                % {
+                    "tag": tag.name,
+                    "added": added,
+                    "removed": removed,
+                },
+            )
+
+
+@admin.register(Segment)
+class SegmentAdmin(HuijiModelAdmin):
+    list_display = ["name", "description", "updated_at"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["home_stores", "distributors", "tags_any"]
+    actions = ["export_members"]
+    change_form_template = "admin/members/segment/change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if form.is_bound and form.is_valid():
+            criteria = _criteria_from_form(form.cleaned_data)
+        elif obj is not None:
+            criteria = SegmentCriteria.of(obj)
+        else:
+            criteria = None
+        context["preview_count"] = segment_members(criteria).count() if criteria else None
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_preview" in request.POST:
+            # Show how many members match the form as it stands, without saving it.
+            return self._preview(request, object_id, form_url)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview(self, request, object_id, form_url):
+        obj = self.get_object(request, object_id) if object_id else None
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        form.is_valid()
+        admin_form = admin.helpers.AdminForm(
+            form,
+            list(self.get_fieldsets(request, obj)),
+            self.get_prepopulated_fields(request, obj),
+            self.get_readonly_fields(request, obj),
+            model_admin=self,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Preview"),
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": admin.helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+        }
+        return self.render_change_form(
+            request, context, add=obj is None, change=obj is not None, obj=obj, form_url=form_url
+        )
+
+    @admin.action(
+        description=_("Export the members of the selected segment as CSV"), permissions=["view"]
+    )
+    def export_members(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Select one segment to export."), messages.ERROR)
+            return None
+        segment = queryset.get()
+        return members_csv_response(
+            segment_members(SegmentCriteria.of(segment)),
+            full_phones=request.user.has_perm(PHONE_PERMISSION),
+            name=f"segment-{segment.pk}",
+        )
+
+
+def _criteria_from_form(data: dict) -> SegmentCriteria:
+    def ids(name):
+        return frozenset(item.pk for item in data.get(name) or [])
+
+    return SegmentCriteria(
+        home_store_ids=ids("home_stores"),
+        distributor_ids=ids("distributors"),
+        joined_from=data.get("joined_from"),
+        joined_to=data.get("joined_to"),
+        birthday_month=data.get("birthday_month"),
+        inactive_days=data.get("inactive_days"),
+        tag_ids=ids("tags_any"),
+        marketing_consent=data.get("marketing_consent"),
+    )

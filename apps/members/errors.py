@@ -39,3 +39,11 @@ class BirthdayInFuture(Invalid):
     def __init__(self):
         message = _("A birthday cannot be in the future.")
         super().__init__(message, fields={"birthday": [str(message)]})
+
+
+class TagOutOfScope(PermissionDenied):
+    default_message = _("You can only tag your own store's members with your store's tags.")
+
+
+class MergeRefused(Invalid):
+    default_message = _("These two members cannot be merged.")

@@ -196,3 +196,113 @@ class MemberCodeUse(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Tag(TimeStampedModel):
+    """标签. HQ tags (no store) are seen everywhere; a store's tags only by that store.
+
+    A rule tag is kept equal to a segment's members by a nightly job; people tag by hand.
+    """
+
+    name = models.CharField(_("name"), max_length=30)
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tags",
+        help_text=_("Empty for an HQ tag."),
+    )
+    segment = models.ForeignKey(
+        "Segment",
+        verbose_name=_("rule"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rule_tags",
+        help_text=_("Members of this segment get the tag automatically."),
+    )
+    members = models.ManyToManyField(Member, through="MemberTag", related_name="tags")
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "store"], name="tag_name_per_store"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(store__isnull=True), name="hq_tag_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.store.code})" if self.store_id else self.name
+
+
+class MemberTag(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="member_tags")
+    tag = models.ForeignKey(
+        Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="member_tags"
+    )
+    added_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("tagged at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("member tag")
+        verbose_name_plural = _("member tags")
+        constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_once")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} #{self.tag_id}"
+
+
+class Segment(TimeStampedModel):
+    """分群: a saved filter over members, evaluated as one query (members.segments)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    home_stores = models.ManyToManyField(
+        Store, verbose_name=_("home stores"), blank=True, related_name="+"
+    )
+    distributors = models.ManyToManyField(
+        "distributors.Distributor",
+        verbose_name=_("home store's distributors"),
+        blank=True,
+        related_name="+",
+    )
+    joined_from = models.DateField(_("joined on or after"), null=True, blank=True)
+    joined_to = models.DateField(_("joined on or before"), null=True, blank=True)
+    birthday_month = models.PositiveSmallIntegerField(
+        _("birthday month"),
+        null=True,
+        blank=True,
+        choices=[(month, str(month)) for month in range(1, 13)],
+    )
+    inactive_days = models.PositiveIntegerField(
+        _("inactive for at least (days)"),
+        null=True,
+        blank=True,
+        help_text=_("No visit, sign-in or purchase for this many days."),
+    )
+    tags_any = models.ManyToManyField(
+        Tag, verbose_name=_("has any of the tags"), blank=True, related_name="+"
+    )
+    marketing_consent = models.BooleanField(
+        _("agrees to marketing"), null=True, blank=True, help_text=_("Empty: either.")
+    )
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,11 +3,18 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.audit import audit_record
+from apps.core.audit import audit_record, snapshot
 from apps.core.events import event_emit
-from apps.members.errors import BirthdayAlreadySet, BirthdayInFuture, MemberFrozen
-from apps.members.models import Member, MemberIdentity, StoreVisit
+from apps.members.errors import (
+    BirthdayAlreadySet,
+    BirthdayInFuture,
+    MemberFrozen,
+    MergeRefused,
+    TagOutOfScope,
+)
+from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.stores.models import Staff, Store
+from apps.stores.scoping import access_scope
 
 
 def member_join_or_find(
@@ -121,3 +128,101 @@ def member_birthday_correct(*, member: Member, birthday: date, actor, reason: st
         reason=reason,
     )
     return member
+
+
+@transaction.atomic
+def member_delete(*, member: Member, actor=None) -> Member:
+    """A member closes their account (PIPL): personal fields are wiped, history stays whole.
+
+    Ledgers, orders and visits keep pointing at the row, which no longer says who it was.
+    """
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.status == Member.Status.DELETED:
+        return member
+    Member.objects.filter(pk=member.pk).update(
+        phone=None,
+        name="",
+        gender="",
+        birthday=None,
+        status=Member.Status.DELETED,
+        marketing_consent=False,
+        consent_at=timezone.now(),
+        consent_channel="account_deleted",
+    )
+    member.identities.all().delete()
+    member.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(actor=actor or f"member:{member.pk}", action="member.delete", target=member)
+    event_emit(name="member_deleted", payload={"member": member.pk})
+    member.refresh_from_db()
+    return member
+
+
+@transaction.atomic
+def member_tag_add(*, tag: Tag, members: list[Member], actor) -> int:
+    """Tag members by hand. Store people tag their own store's members with their store's tags."""
+    scope = access_scope(actor)
+    if not scope.is_hq and (
+        tag.store_id is None
+        or not scope.allows_store(tag.store_id)
+        or any(member.home_store_id != tag.store_id for member in members)
+    ):
+        raise TagOutOfScope()
+    created = MemberTag.objects.bulk_create(
+        [MemberTag(member=member, tag=tag, added_by=actor) for member in members],
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
+@transaction.atomic
+def member_merge(*, survivor: Member, merged: Member, actor, reason: str) -> Member:
+    """Two members turn out to be one person: everything moves to the survivor.
+
+    Identities, visits and tags move here; points, coupons and orders move through the
+    `member_merged` event, which their apps handle. The merged member keeps its row, marked
+    merged and pointing at the survivor, so that history stays whole. Audited.
+    """
+    if survivor.pk == merged.pk:
+        raise MergeRefused()
+    locked = {
+        m.pk: m
+        for m in Member.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, merged.pk])
+        .order_by("pk")
+    }
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    mergeable = (Member.Status.ACTIVE, Member.Status.FROZEN)
+    if survivor.status != Member.Status.ACTIVE or merged.status not in mergeable:
+        raise MergeRefused()
+    before = {"survivor": snapshot(survivor), "merged": snapshot(merged)}
+    MemberIdentity.objects.filter(member=merged).update(member=survivor)
+    StoreVisit.objects.filter(member=merged).update(member=survivor)
+    MemberTag.objects.filter(member=merged).exclude(
+        tag__in=survivor.member_tags.values("tag")
+    ).update(member=survivor)
+    MemberTag.objects.filter(member=merged).delete()
+    Member.objects.filter(referrer=merged).exclude(pk=survivor.pk).update(referrer=survivor)
+    filled = {
+        field: getattr(merged, field)
+        for field in ("name", "gender", "birthday", "home_store_id", "guide_id", "referrer_id")
+        if not getattr(survivor, field) and getattr(merged, field)
+    }
+    if filled.get("referrer_id") == survivor.pk:
+        del filled["referrer_id"]  # the merged one was referred by the survivor itself
+    filled["joined_at"] = min(survivor.joined_at, merged.joined_at)
+    Member.objects.filter(pk=survivor.pk).update(**filled)
+    Member.objects.filter(pk=merged.pk).update(
+        status=Member.Status.MERGED, merged_into=survivor, phone=None, referrer=None
+    )
+    merged.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(
+        actor=actor,
+        action="member.merge",
+        target=survivor,
+        before=before,
+        after=filled,
+        reason=reason,
+    )
+    event_emit(name="member_merged", payload={"survivor": survivor.pk, "merged": merged.pk})
+    survivor.refresh_from_db()
+    return survivor

@@ -19,8 +19,9 @@ from apps.members.credentials import (
 )
 from apps.members.errors import WechatSessionExpired
 from apps.members.models import Member, MemberIdentity
-from apps.members.selectors import guide_by_code, member_by_referral_code
+from apps.members.selectors import guide_by_code, member_by_referral_code, member_personal_data
 from apps.members.services import (
+    member_delete,
     member_find_by_identity,
     member_identity_link,
     member_join_or_find,
@@ -213,6 +214,20 @@ class MeApi(MemberApi):
         return Response(
             member_data(member_profile_update(member=self.member, **data.validated_data))
         )
+
+    @extend_schema(responses={204: None}, operation_id="me_delete")
+    def delete(self, request):
+        """Close the account: personal data is erased; this cannot be undone."""
+        member_delete(member=self.member)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportApi(MemberApi):
+    @extend_schema(responses={200: dict}, operation_id="me_export")
+    def get(self, request):
+        response = Response(member_personal_data(self.member))
+        response["Content-Disposition"] = 'attachment; filename="my-huiji-data.json"'
+        return response
 
 
 class MemberCodeApi(MemberApi):

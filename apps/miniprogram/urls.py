@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/wechat", api.WechatLoginApi.as_view(), name="auth-wechat"),
     path("auth/logout", api.LogoutApi.as_view(), name="auth-logout"),
     path("me", api.MeApi.as_view(), name="me"),
+    path("me/export", api.MeExportApi.as_view(), name="me-export"),
     path("me/code", api.MemberCodeApi.as_view(), name="me-code"),
     path("me/code.png", api.MemberCodeImageApi.as_view(), name="me-code-png"),
     path("stores/<str:code>", api.StoreDetailApi.as_view(), name="store-detail"),

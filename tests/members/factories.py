@@ -8,7 +8,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Member
 
-    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    phone = factory.Sequence(lambda n: f"186{n:08d}")
     name = factory.Faker("name", locale="zh_CN")
     source = "miniprogram"
 

@@ -1,0 +1,97 @@
+"""Segments (分群): saved filters over members, each evaluated as one SQL query."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.members.models import Member, MemberTag, Segment, Tag
+
+
+@dataclass(frozen=True)
+class SegmentCriteria:
+    home_store_ids: frozenset[int] = field(default_factory=frozenset)
+    distributor_ids: frozenset[int] = field(default_factory=frozenset)
+    joined_from: date | None = None
+    joined_to: date | None = None
+    birthday_month: int | None = None
+    inactive_days: int | None = None
+    tag_ids: frozenset[int] = field(default_factory=frozenset)
+    marketing_consent: bool | None = None
+
+    @classmethod
+    def of(cls, segment: Segment) -> "SegmentCriteria":
+        return cls(
+            home_store_ids=frozenset(segment.home_stores.values_list("pk", flat=True)),
+            distributor_ids=frozenset(segment.distributors.values_list("pk", flat=True)),
+            joined_from=segment.joined_from,
+            joined_to=segment.joined_to,
+            birthday_month=segment.birthday_month,
+            inactive_days=segment.inactive_days,
+            tag_ids=frozenset(segment.tags_any.values_list("pk", flat=True)),
+            marketing_consent=segment.marketing_consent,
+        )
+
+
+def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:
+    members = Member.objects.filter(status=Member.Status.ACTIVE)
+    if criteria.home_store_ids:
+        members = members.filter(home_store__in=criteria.home_store_ids)
+    if criteria.distributor_ids:
+        members = members.filter(home_store__distributor__in=criteria.distributor_ids)
+    if criteria.joined_from:
+        members = members.filter(joined_at__date__gte=criteria.joined_from)
+    if criteria.joined_to:
+        members = members.filter(joined_at__date__lte=criteria.joined_to)
+    if criteria.birthday_month:
+        members = members.filter(birthday__month=criteria.birthday_month)
+    if criteria.inactive_days is not None:
+        cutoff = (now or timezone.now()) - timedelta(days=criteria.inactive_days)
+        members = members.alias(active_at=Coalesce("last_active_at", "joined_at")).filter(
+            active_at__lt=cutoff
+        )
+    if criteria.tag_ids:
+        tagged = MemberTag.objects.filter(member=OuterRef("pk"), tag__in=criteria.tag_ids)
+        members = members.filter(Exists(tagged))
+    if criteria.marketing_consent is not None:
+        members = members.filter(marketing_consent=criteria.marketing_consent)
+    return members
+
+
+@transaction.atomic
+def rule_tag_refresh(*, tag: Tag) -> tuple[int, int]:
+    """Make a rule tag's members equal its segment's, in two set-based statements.
+
+    Returns (added, removed). Running it again changes nothing.
+    """
+    matching_sql, params = (
+        segment_members(SegmentCriteria.of(tag.segment))
+        .order_by()
+        .values("pk")
+        .query.sql_with_params()
+    )
+    table = MemberTag._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (member_id, tag_id, created_at) "
+            f"SELECT matching.pk, %s, %s FROM ({matching_sql}) AS matching "
+            "ON CONFLICT (member_id, tag_id) DO NOTHING",
+            [tag.pk, timezone.now(), *params],
+        )
+        added = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {table} WHERE tag_id = %s AND member_id NOT IN ({matching_sql})",
+            [tag.pk, *params],
+        )
+        removed = cursor.rowcount
+    return added, removed
+
+
+def rule_tags_refresh() -> dict[str, tuple[int, int]]:
+    """The nightly job: every rule tag, each in its own transaction."""
+    return {
+        tag.name: rule_tag_refresh(tag=tag) for tag in Tag.objects.filter(segment__isnull=False)
+    }
