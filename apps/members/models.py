@@ -306,3 +306,64 @@ class Segment(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MemberImport(TimeStampedModel):
+    """An upload of members from another platform: checked in a dry run, then imported."""
+
+    class Status(models.TextChoices):
+        CHECKED = "checked", _("checked, not imported yet")
+        RUNNING = "running", _("importing")
+        DONE = "done", _("imported")
+        FAILED = "failed", _("failed")
+
+    file_name = models.CharField(_("file"), max_length=200)
+    content = models.BinaryField(editable=False)
+    platform = models.CharField(_("platform"), max_length=20, choices=MemberIdentity.Kind)
+    home_store = models.ForeignKey(
+        Store,
+        verbose_name=_("home store for new members"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.CHECKED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    preview = models.JSONField(_("dry run"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("uploaded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("member import")
+        verbose_name_plural = _("member imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class MemberImportChunk(models.Model):
+    """One imported slice of an upload, written with its members: a rerun skips it."""
+
+    member_import = models.ForeignKey(MemberImport, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    created = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member_import", "index"], name="import_chunk_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_import_id}#{self.index}"

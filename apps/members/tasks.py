@@ -1,8 +1,18 @@
 from celery import shared_task
 
+from apps.members.imports import member_import_failed, member_import_run
 from apps.members.segments import rule_tags_refresh
 
 
 @shared_task
 def rule_tags_refresh_task() -> None:
     rule_tags_refresh()
+
+
+@shared_task
+def member_import_run_task(import_id: int) -> None:
+    try:
+        member_import_run(import_id=import_id)
+    except Exception as exc:
+        member_import_failed(import_id=import_id, error=repr(exc))
+        raise

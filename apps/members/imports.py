@@ -1,0 +1,423 @@
+"""Import members from another platform's export (CSV or XLSX).
+
+`member_import_check` reads the file and makes a dry run: which rows would create a member,
+which would merge into an existing one (same phone), and which are rejected and why. Then
+`member_import_run` imports it in chunks, each chunk in one transaction together with its
+report lines, so that a run stopped half-way can be run again and only does what is left.
+A phone already known merges (empty name and birthday filled, the platform id linked);
+points to carry over travel in a `members_imported` event for the points ledger.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import openpyxl
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.core.errors import Invalid
+from apps.core.events import event_emit
+from apps.core.phones import InvalidPhone, normalize_phone
+from apps.members.models import Member, MemberIdentity, MemberImport, MemberImportChunk
+
+CHUNK = 2000
+MAX_ROWS = 500_000
+COLUMNS = {
+    "phone": {"phone", "mobile", "手机号", "手机", "手机号码", "电话"},
+    "name": {"name", "姓名", "名字", "昵称", "会员姓名"},
+    "birthday": {"birthday", "生日", "出生日期"},
+    "platform_id": {
+        "platform_id",
+        "平台id",
+        "用户id",
+        "会员id",
+        "会员编号",
+        "buyer_id",
+        "user_id",
+        "openid",
+    },
+    "points": {"points", "积分", "积分余额", "可用积分"},
+    "joined_at": {"joined_at", "注册时间", "入会时间", "开卡时间"},
+}
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+class ImportFileInvalid(Invalid):
+    default_message = gettext_lazy("This file cannot be imported: %(reason)s")
+
+
+@dataclass
+class Row:
+    number: int  # as the spreadsheet numbers it: the header is row 1
+    phone: str = ""
+    name: str = ""
+    birthday: date | None = None
+    platform_id: str = ""
+    points: int = 0
+    joined_at: datetime | None = None
+    reason: str = ""  # why it is rejected; empty when it is fine
+
+
+@dataclass
+class Outcome:
+    row: Row
+    result: str  # created, merged, rejected
+    member_id: int | None = None
+
+
+# Reading
+
+
+def read_rows(file_name: str, content: bytes) -> list[Row]:
+    records = (
+        _xlsx_records(content) if file_name.lower().endswith(".xlsx") else _csv_records(content)
+    )
+    header = next(records, None)
+    if not header:
+        raise ImportFileInvalid(reason=_("it is empty."))
+    columns = _columns(header)
+    rows = []
+    for number, record in enumerate(records, start=2):
+        if len(rows) >= MAX_ROWS:
+            raise ImportFileInvalid(reason=_("it has more than %(max)d rows.") % {"max": MAX_ROWS})
+        values = {
+            key: _text(record[index]) if index < len(record) else ""
+            for key, index in columns.items()
+        }
+        if any(values.values()):
+            rows.append(_parse(number, values))
+    return rows
+
+
+def _csv_records(content: bytes) -> Iterator[list]:
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileInvalid(reason=_("it is not a CSV file in UTF-8 or GBK."))
+    return iter(csv.reader(io.StringIO(text)))
+
+
+def _xlsx_records(content: bytes) -> Iterator[list]:
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise ImportFileInvalid(reason=_("it is not an Excel .xlsx file.")) from exc
+    return (list(values) for values in book.worksheets[0].iter_rows(values_only=True))
+
+
+def _columns(header: list) -> dict[str, int]:
+    names = [_text(cell).lower().replace(" ", "") for cell in header]
+    columns = {}
+    for key, aliases in COLUMNS.items():
+        for index, name in enumerate(names):
+            if name in aliases:
+                columns[key] = index
+                break
+    if "phone" not in columns:
+        raise ImportFileInvalid(reason=_("no column is called 手机号 or phone."))
+    return columns
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Excel stores 13800138000 as a number
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value).strip()
+
+
+def _parse(number: int, values: dict[str, str]) -> Row:
+    row = Row(
+        number=number,
+        name=values.get("name", "")[:50],
+        platform_id=values.get("platform_id", "")[:128],
+    )
+    try:
+        row.phone = normalize_phone(values.get("phone", ""))
+    except InvalidPhone:
+        row.phone = values.get("phone", "")
+        row.reason = _("not a mainland China mobile number")
+        return row
+    if values.get("birthday"):
+        row.birthday = _date(values["birthday"][:10])
+        if row.birthday is None or row.birthday > timezone.localdate():
+            row.reason = _("the birthday is not a valid date")
+    if values.get("points"):
+        try:
+            row.points = int(values["points"])
+        except ValueError:
+            row.points = -1
+        if row.points < 0:
+            row.reason = _("points must be a whole number, 0 or more")
+    if values.get("joined_at"):
+        row.joined_at = _datetime(values["joined_at"])
+        if row.joined_at is None:
+            row.reason = _("the joining time is not a valid date")
+    return row
+
+
+def _date(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _datetime(text: str) -> datetime | None:
+    for fmt in _DATETIME_FORMATS + _DATE_FORMATS:
+        try:
+            return timezone.make_aware(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+def _mark_repeats(rows: list[Row]) -> None:
+    first_row = {}
+    for row in rows:
+        if row.reason:
+            continue
+        if row.phone in first_row:
+            row.reason = _("the same phone as row %(row)d") % {"row": first_row[row.phone]}
+        else:
+            first_row[row.phone] = row.number
+
+
+# Deciding and writing
+
+
+def _decide(rows: list[Row], platform: str) -> tuple[list[Outcome], dict[str, Member]]:
+    """What each row of a chunk would do, from two look-ups."""
+    fine = [row for row in rows if not row.reason]
+    existing = {m.phone: m for m in Member.objects.filter(phone__in=[row.phone for row in fine])}
+    owners = dict(
+        MemberIdentity.objects.filter(
+            kind=platform, value__in=[r.platform_id for r in fine if r.platform_id]
+        ).values_list("value", "member_id")
+    )
+    outcomes = []
+    for row in rows:
+        member = existing.get(row.phone)
+        owner = owners.get(row.platform_id)
+        if not row.reason and owner is not None and (member is None or owner != member.pk):
+            row.reason = _("this platform id belongs to another member")
+        if row.reason:
+            outcomes.append(Outcome(row, "rejected"))
+        elif member is not None and member.status not in (
+            Member.Status.ACTIVE,
+            Member.Status.FROZEN,
+        ):
+            row.reason = _("the member with this phone is closed")
+            outcomes.append(Outcome(row, "rejected"))
+        else:
+            outcomes.append(
+                Outcome(row, "merged" if member else "created", member.pk if member else None)
+            )
+    return outcomes, existing
+
+
+def _write(
+    outcomes: list[Outcome], existing: dict[str, Member], member_import: MemberImport
+) -> None:
+    new = [
+        Member(
+            phone=o.row.phone,
+            name=o.row.name,
+            birthday=o.row.birthday,
+            home_store=member_import.home_store,
+            source=f"import:{member_import.platform}",
+            joined_at=o.row.joined_at or timezone.now(),
+        )
+        for o in outcomes
+        if o.result == "created"
+    ]
+    Member.objects.bulk_create(new, batch_size=CHUNK)
+    made = {member.phone: member for member in new}
+    for outcome in outcomes:
+        if outcome.result == "created":
+            outcome.member_id = made[outcome.row.phone].pk
+    fill = []
+    for outcome in outcomes:
+        member = existing.get(outcome.row.phone) if outcome.result == "merged" else None
+        if member is None:
+            continue
+        changed = False
+        if not member.name and outcome.row.name:
+            member.name, changed = outcome.row.name, True
+        if member.birthday is None and outcome.row.birthday:
+            member.birthday, changed = outcome.row.birthday, True
+        if changed:
+            fill.append(member)
+    Member.objects.bulk_update(fill, ["name", "birthday"], batch_size=CHUNK)
+    MemberIdentity.objects.bulk_create(
+        [
+            MemberIdentity(
+                member_id=o.member_id, kind=member_import.platform, value=o.row.platform_id
+            )
+            for o in outcomes
+            if o.result != "rejected" and o.row.platform_id
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _report_lines(outcomes: list[Outcome]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    results = {"created": _("created"), "merged": _("merged"), "rejected": _("rejected")}
+    for o in outcomes:
+        writer.writerow(
+            [
+                o.row.number,
+                o.row.phone,
+                o.row.name,
+                results[o.result],
+                o.row.reason,
+                o.member_id or "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _chunks(rows: list[Row]) -> Iterator[tuple[int, list[Row]]]:
+    for index, start in enumerate(range(0, len(rows), CHUNK)):
+        yield index, rows[start : start + CHUNK]
+
+
+# Use cases
+
+
+def member_import_check(
+    *, file_name: str, content: bytes, platform: str, home_store=None, actor=None
+) -> MemberImport:
+    """Read the upload and make the dry run; nothing is imported yet."""
+    rows = read_rows(file_name, content)
+    _mark_repeats(rows)
+    counts = {"created": 0, "merged": 0, "rejected": 0}
+    sample = []
+    for _index, chunk in _chunks(rows):
+        outcomes, _existing = _decide(chunk, platform)
+        for outcome in outcomes:
+            counts[outcome.result] += 1
+            if outcome.result == "rejected" and len(sample) < 50:
+                sample.append(
+                    {
+                        "row": outcome.row.number,
+                        "phone": outcome.row.phone,
+                        "reason": outcome.row.reason,
+                    }
+                )
+    return MemberImport.objects.create(
+        file_name=file_name[:200],
+        content=content,
+        platform=platform,
+        home_store=home_store,
+        total_rows=len(rows),
+        preview={**counts, "rejected_rows": sample},
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def member_import_start(*, member_import: MemberImport) -> MemberImport:
+    """HQ confirms the dry run: the import runs as a job (at once on the embedded default)."""
+    from apps.members.tasks import member_import_run_task
+
+    with transaction.atomic():
+        started = MemberImport.objects.filter(
+            pk=member_import.pk,
+            status__in=[MemberImport.Status.CHECKED, MemberImport.Status.FAILED],
+        ).update(status=MemberImport.Status.RUNNING, error="")
+        if started:
+            transaction.on_commit(lambda: member_import_run_task.delay(member_import.pk))
+    member_import.refresh_from_db()
+    return member_import
+
+
+def member_import_run(*, import_id: int) -> MemberImport:
+    """Import what is left of an upload, chunk by chunk. Safe to run again."""
+    member_import = MemberImport.objects.get(pk=import_id)
+    if member_import.status == MemberImport.Status.DONE:
+        return member_import
+    rows = read_rows(member_import.file_name, bytes(member_import.content))
+    _mark_repeats(rows)
+    done = set(member_import.chunks.values_list("index", flat=True))
+    for index, chunk in _chunks(rows):
+        if index not in done:
+            _import_chunk(member_import, index, chunk)
+    MemberImport.objects.filter(pk=import_id).update(
+        status=MemberImport.Status.DONE, finished_at=timezone.now()
+    )
+    member_import.refresh_from_db()
+    return member_import
+
+
+def _import_chunk(member_import: MemberImport, index: int, rows: list[Row]) -> None:
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                outcomes, existing = _decide(
+                    [Row(**vars(row)) for row in rows], member_import.platform
+                )
+                _write(outcomes, existing, member_import)
+                MemberImportChunk.objects.create(
+                    member_import=member_import,
+                    index=index,
+                    created=sum(o.result == "created" for o in outcomes),
+                    merged=sum(o.result == "merged" for o in outcomes),
+                    rejected=sum(o.result == "rejected" for o in outcomes),
+                    report=_report_lines(outcomes),
+                )
+                carried = [
+                    [o.member_id, o.row.points]
+                    for o in outcomes
+                    if o.member_id and o.row.points > 0
+                ]
+                if carried:
+                    event_emit(
+                        name="members_imported",
+                        payload={
+                            "import": member_import.pk,
+                            "chunk": index,
+                            "platform": member_import.platform,
+                            "points": carried,
+                        },
+                    )
+            return
+        except IntegrityError:
+            # A member signed up with one of these phones meanwhile: decide the chunk again.
+            if attempt:
+                raise
+
+
+def member_import_failed(*, import_id: int, error: str) -> None:
+    MemberImport.objects.filter(pk=import_id).update(
+        status=MemberImport.Status.FAILED, error=error[:5000]
+    )
+
+
+def member_import_summary(member_import: MemberImport) -> dict[str, int]:
+    chunks = list(member_import.chunks.values("created", "merged", "rejected"))
+    return {key: sum(chunk[key] for chunk in chunks) for key in ("created", "merged", "rejected")}
+
+
+def member_import_report(member_import: MemberImport) -> str:
+    header = io.StringIO()
+    csv.writer(header).writerow(
+        [_("row"), _("mobile"), _("name"), _("result"), _("reason"), _("member id")]
+    )
+    body = "".join(member_import.chunks.order_by("index").values_list("report", flat=True))
+    return "\ufeff" + header.getvalue() + body

@@ -1,0 +1,208 @@
+"""Importing members from other platforms: dry run, merge by phone, report, resumable."""
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.core.models import Event
+from apps.members import imports
+from apps.members.imports import (
+    ImportFileInvalid,
+    member_import_check,
+    member_import_report,
+    member_import_run,
+    member_import_summary,
+)
+from apps.members.models import Member, MemberIdentity, MemberImport
+from apps.members.services import member_identity_link
+from tests.members.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["手机号", "姓名", "生日", "用户ID", "积分", "注册时间"]
+ROWS = [
+    ["13900000001", "林晓", "1992-05-20", "yz-1", "300", "2024-03-01 10:00:00"],  # new
+    ["+86 139 0000 0002", "王芳", "1990/01/02", "yz-2", "", ""],  # existing, no name yet: merged
+    ["021-68888888", "座机", "", "", "", ""],  # a landline
+    ["13900000001", "重复", "", "", "", ""],  # the same phone as row 2
+    ["13900000003", "生日错", "1990-13-45", "", "", ""],  # a bad birthday
+    ["13900000004", "抢号", "", "yz-taken", "", ""],  # the platform id is someone else's
+    ["13900000005", "负积分", "", "", "-5", ""],  # negative points
+    ["", "", "", "", "", ""],  # a blank line is skipped
+]
+
+
+def csv_bytes(rows, encoding="utf-8-sig") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([HEADER, *rows])
+    return buffer.getvalue().encode(encoding)
+
+
+@pytest.fixture
+def existing():
+    member = MemberFactory(phone="13900000002", name="")
+    member_identity_link(member=MemberFactory(phone="13700000000"), kind="youzan", value="yz-taken")
+    return member
+
+
+def report_rows(member_import) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(member_import_report(member_import).lstrip("\ufeff"))))[1:]
+
+
+def test_dry_run_counts_and_explains_without_importing(existing):
+    checked = member_import_check(
+        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
+    )
+
+    assert checked.total_rows == 7
+    assert {k: checked.preview[k] for k in ("created", "merged", "rejected")} == {
+        "created": 1,
+        "merged": 1,
+        "rejected": 5,
+    }
+    reasons = {row["row"]: row["reason"] for row in checked.preview["rejected_rows"]}
+    assert reasons == {
+        4: "不是中国大陆手机号",
+        5: "与第 2 行手机号相同",
+        6: "生日不是有效日期",
+        7: "该平台 ID 已属于另一位会员",
+        8: "积分必须是不小于 0 的整数",
+    }
+    assert Member.objects.count() == 2  # nothing imported yet
+
+
+def test_run_creates_merges_links_and_reports_every_row(
+    existing, django_capture_on_commit_callbacks
+):
+    checked = member_import_check(
+        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = member_import_run(import_id=checked.pk)
+
+    assert done.status == MemberImport.Status.DONE
+    new = Member.objects.get(phone="13900000001")
+    assert (new.name, str(new.birthday), new.source) == ("林晓", "1992-05-20", "import:youzan")
+    assert new.joined_at.year == 2024
+    existing.refresh_from_db()
+    assert (existing.name, str(existing.birthday)) == ("王芳", "1990-01-02")
+    assert set(MemberIdentity.objects.filter(kind="youzan").values_list("value", "member_id")) == {
+        ("yz-1", new.pk),
+        ("yz-2", existing.pk),
+        ("yz-taken", MemberIdentity.objects.get(value="yz-taken").member_id),
+    }
+    assert member_import_summary(done) == {"created": 1, "merged": 1, "rejected": 5}
+    rows = report_rows(done)
+    assert [(r[0], r[3]) for r in rows] == [
+        ("2", "新建"),
+        ("3", "已合并"),
+        ("4", "拒绝"),
+        ("5", "拒绝"),
+        ("6", "拒绝"),
+        ("7", "拒绝"),
+        ("8", "拒绝"),
+    ]
+    assert Event.objects.get(name="members_imported").payload["points"] == [[new.pk, 300]]
+
+
+def test_running_again_imports_nothing_twice(existing):
+    checked = member_import_check(
+        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
+    )
+    member_import_run(import_id=checked.pk)
+    MemberImport.objects.filter(pk=checked.pk).update(status=MemberImport.Status.RUNNING)
+
+    member_import_run(import_id=checked.pk)
+
+    assert Member.objects.count() == 3
+    assert Event.objects.filter(name="members_imported").count() == 1
+
+
+def test_a_run_stopped_half_way_resumes_where_it_stopped(monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    rows = [[f"1390000{n:04d}", f"会员{n}", "", "", "", ""] for n in range(7)]
+    checked = member_import_check(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+    real_import_chunk = imports._import_chunk
+
+    def crash_on_third(member_import, index, chunk):
+        if index == 2:
+            raise RuntimeError("worker lost")
+        real_import_chunk(member_import, index, chunk)
+
+    monkeypatch.setattr(imports, "_import_chunk", crash_on_third)
+    with pytest.raises(RuntimeError):
+        member_import_run(import_id=checked.pk)
+    assert Member.objects.count() == 4
+
+    monkeypatch.setattr(imports, "_import_chunk", real_import_chunk)
+    done = member_import_run(import_id=checked.pk)
+
+    assert Member.objects.count() == 7
+    assert [row[0] for row in report_rows(done)] == [str(n) for n in range(2, 9)]
+    assert member_import_summary(done) == {"created": 7, "merged": 0, "rejected": 0}
+
+
+def test_gbk_csv_and_xlsx_are_read():
+    gbk = member_import_check(
+        file_name="tmall.csv", content=csv_bytes(ROWS[:1], "gb18030"), platform="tmall"
+    )
+    book = openpyxl.Workbook()
+    book.active.append(["手机", "姓名"])
+    book.active.append([13900000009, "表格会员"])  # Excel keeps phone numbers as numbers
+    content = io.BytesIO()
+    book.save(content)
+    xlsx = member_import_check(file_name="jd.xlsx", content=content.getvalue(), platform="jd")
+
+    assert gbk.preview["created"] == 1
+    member_import_run(import_id=xlsx.pk)
+    assert Member.objects.get(phone="13900000009").name == "表格会员"
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("a.csv", b""),
+        ("a.csv", "姓名,生日\n林晓,1990-01-01\n".encode()),
+        ("a.xlsx", b"not a workbook"),
+    ],
+)
+def test_unreadable_files_are_refused_with_a_reason(name, content):
+    with pytest.raises(ImportFileInvalid):
+        member_import_check(file_name=name, content=content, platform="youzan")
+    assert MemberImport.objects.count() == 0
+
+
+def test_admin_upload_dry_run_import_and_report(
+    hq_client, existing, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile("youzan.csv", csv_bytes(ROWS), content_type="text/csv")
+
+    response = hq_client.post(
+        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+    )
+
+    member_import = MemberImport.objects.get()
+    assert response["Location"] == f"/admin/members/memberimport/{member_import.pk}/change/"
+    page = hq_client.get(response["Location"]).content.decode()
+    assert "1 位新会员" in page and "立即导入" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        hq_client.post(f"/admin/members/memberimport/{member_import.pk}/run/")
+    member_import.refresh_from_db()
+    assert member_import.status == MemberImport.Status.DONE
+    report = hq_client.get(f"/admin/members/memberimport/{member_import.pk}/report.csv")
+    assert report.content.decode("utf-8-sig").count("\n") == 8
+
+
+def test_admin_upload_without_a_phone_column_says_why(hq_client):
+    upload = SimpleUploadedFile("bad.csv", "姓名\n林晓\n".encode(), content_type="text/csv")
+
+    response = hq_client.post(
+        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}, follow=True
+    )
+
+    assert any("手机号" in str(m) for m in response.context["messages"])
+    assert MemberImport.objects.count() == 0
