@@ -17,8 +17,24 @@ def test_openapi_schema_describes_both_apis(api_client):
 
     assert response.status_code == 200
     schema = response.json()
-    assert {"/api/v1/stores/{code}", "/api/pos/v1/store"} <= set(schema["paths"])
+    assert {
+        "/api/v1/auth/sms-code",
+        "/api/v1/auth/login",
+        "/api/v1/auth/wechat",
+        "/api/v1/me",
+        "/api/v1/me/code",
+        "/api/v1/stores/{code}",
+        "/api/v1/stores/{code}/join",
+        "/api/pos/v1/store",
+        "/api/pos/v1/members/identify",
+    } <= set(schema["paths"])
     assert "PosApiKey" in schema["components"]["securitySchemes"]
+
+
+def test_schema_has_no_warnings():
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", stdout=StringIO(), stderr=StringIO()
+    )
 
 
 def test_swagger_ui_is_served_from_here(client):

@@ -93,6 +93,8 @@ def member_profile_update(
     name: str | None = None,
     gender: str | None = None,
     birthday: date | None = None,
+    marketing_consent: bool | None = None,
+    channel: str = "miniprogram",
 ) -> Member:
     """What a member may change themselves. The birthday can be set once (it earns a gift)."""
     changes = {}
@@ -107,26 +109,20 @@ def member_profile_update(
             raise BirthdayInFuture()
         if not Member.objects.filter(pk=member.pk, birthday__isnull=True).update(birthday=birthday):
             raise BirthdayAlreadySet()
+    if marketing_consent is not None:
+        member_consent_set(member=member, consent=marketing_consent, channel=channel)
     member.refresh_from_db()
     return member
 
 
 @transaction.atomic
-def member_birthday_correct(*, member: Member, birthday: date, actor, reason: str) -> Member:
-    """Customer service corrects a birthday the member set wrongly; audited."""
-    if birthday > timezone.localdate():
-        raise BirthdayInFuture()
-    before = member.birthday
-    Member.objects.filter(pk=member.pk).update(birthday=birthday)
-    member.refresh_from_db(fields=["birthday"])
-    audit_record(
-        actor=actor,
-        action="member.birthday_correct",
-        target=member,
-        before={"birthday": before},
-        after={"birthday": birthday},
-        reason=reason,
-    )
+def member_consent_set(*, member: Member, consent: bool, channel: str) -> Member:
+    """The member agrees to, or withdraws from, marketing messages; when and where is kept."""
+    if member.marketing_consent != consent:
+        Member.objects.filter(pk=member.pk).update(
+            marketing_consent=consent, consent_at=timezone.now(), consent_channel=channel
+        )
+        member.refresh_from_db(fields=["marketing_consent", "consent_at", "consent_channel"])
     return member
 
 

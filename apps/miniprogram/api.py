@@ -58,6 +58,7 @@ class MemberOutputSerializer(serializers.Serializer):
     gender = serializers.CharField()
     birthday = serializers.DateField(allow_null=True)
     referral_code = serializers.CharField()
+    marketing_consent = serializers.BooleanField()
     tier = serializers.SerializerMethodField()
     growth = serializers.SerializerMethodField()
     points = serializers.SerializerMethodField()
@@ -79,6 +80,28 @@ class MemberOutputSerializer(serializers.Serializer):
 
 def member_data(member: Member) -> dict:
     return MemberOutputSerializer(member).data
+
+
+SignedInSerializer = inline_serializer(
+    "SignedIn",
+    {
+        "token": serializers.CharField(),
+        "created": serializers.BooleanField(),
+        "member": MemberOutputSerializer(),
+    },
+)
+WechatLoginSerializer = inline_serializer(
+    "WechatSignedIn",
+    {
+        "token": serializers.CharField(required=False),
+        "created": serializers.BooleanField(required=False),
+        "member": MemberOutputSerializer(required=False),
+        "bind_required": serializers.BooleanField(required=False),
+        "session": serializers.CharField(
+            required=False, help_text="Send it with auth/login as wechat_session to bind a phone."
+        ),
+    },
+)
 
 
 def signed_in(member: Member, created: bool) -> dict:
@@ -123,7 +146,7 @@ class LoginApi(APIView):
         referral_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
         wechat_session = serializers.CharField(required=False, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, operation_id="auth_login")
+    @extend_schema(request=InputSerializer, responses=SignedInSerializer, operation_id="auth_login")
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -167,7 +190,9 @@ class WechatLoginApi(APIView):
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=128)
 
-    @extend_schema(request=InputSerializer, operation_id="auth_wechat")
+    @extend_schema(
+        request=InputSerializer, responses=WechatLoginSerializer, operation_id="auth_wechat"
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -200,6 +225,7 @@ class MeApi(MemberApi):
         name = serializers.CharField(max_length=50, required=False, allow_blank=True)
         gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False)
         birthday = serializers.DateField(required=False)
+        marketing_consent = serializers.BooleanField(required=False)
 
     @extend_schema(responses=MemberOutputSerializer, operation_id="me")
     def get(self, request):

@@ -36,6 +36,7 @@ def test_me_shows_the_member_of_api_md(client, member):
         "gender": "",
         "birthday": None,
         "referral_code": member.referral_code,
+        "marketing_consent": False,
         "tier": None,
         "growth": {"value": 0, "next_tier": None, "to_next": None},
         "points": {"available": 0, "pending": 0, "expiring": []},
@@ -160,3 +161,17 @@ def test_joining_an_unknown_store_is_not_found_and_changes_nothing(client, membe
 
     assert response.status_code == 404
     assert StoreVisit.objects.count() == 0
+
+
+def test_marketing_consent_is_given_and_withdrawn_with_its_time(client, member):
+    given = client.patch("/api/v1/me", {"marketing_consent": True}, format="json")
+    member.refresh_from_db()
+    given_at = member.consent_at
+
+    assert given.json()["marketing_consent"] is True
+    assert (member.marketing_consent, member.consent_channel) == (True, "miniprogram")
+    assert given_at is not None
+
+    client.patch("/api/v1/me", {"marketing_consent": False}, format="json")
+    member.refresh_from_db()
+    assert member.marketing_consent is False and member.consent_at >= given_at
