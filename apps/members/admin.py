@@ -1,12 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.core.admin import HuijiModelAdmin
 from apps.core.audit import request_ip
@@ -288,49 +289,32 @@ class SegmentAdmin(HuijiModelAdmin):
     change_form_template = "admin/members/segment/change_form.html"
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        form = context["adminform"].form
-        if form.is_bound and form.is_valid():
-            criteria = _criteria_from_form(form.cleaned_data)
-        elif obj is not None:
-            criteria = SegmentCriteria.of(obj)
-        else:
-            criteria = None
-        context["preview_count"] = segment_members(criteria).count() if criteria else None
+        if obj is not None:
+            context["preview_count"] = segment_members(SegmentCriteria.of(obj)).count()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.method == "POST" and "_preview" in request.POST:
-            # Show how many members match the form as it stands, without saving it.
-            return self._preview(request, object_id, form_url)
-        return super().changeform_view(request, object_id, form_url, extra_context)
+    def get_urls(self):
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="members_segment_preview",
+        )
+        return [preview, *super().get_urls()]
 
-    def _preview(self, request, object_id, form_url):
-        obj = self.get_object(request, object_id) if object_id else None
-        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
-        form.is_valid()
-        admin_form = admin.helpers.AdminForm(
-            form,
-            list(self.get_fieldsets(request, obj)),
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Preview"),
-            "adminform": admin_form,
-            "object_id": object_id,
-            "original": obj,
-            "is_popup": False,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": admin.helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-        }
-        return self.render_change_form(
-            request, context, add=obj is None, change=obj is not None, obj=obj, form_url=form_url
-        )
+    def preview_view(self, request):
+        """How many members match the filters as they stand in the form, before saving."""
+        if not self.has_view_permission(request):
+            return HttpResponseForbidden()
+        form = self.get_form(request)(request.GET)
+        form.is_valid()  # the name may be missing yet: count with the filters that are valid
+        filters = {k: v for k, v in form.errors.items() if k not in ("name", "__all__")}
+        if filters:
+            return JsonResponse({"errors": filters}, status=400)
+        count = segment_members(_criteria_from_form(form.cleaned_data)).count()
+        text = ngettext(
+            "%(counter)s member matches now.", "%(counter)s members match now.", count
+        ) % {"counter": count}
+        return JsonResponse({"count": count, "text": text})
 
     @admin.action(
         description=_("Export the members of the selected segment as CSV"), permissions=["view"]

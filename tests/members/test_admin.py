@@ -152,13 +152,11 @@ def test_segment_preview_counts_without_saving(hq_client, members):
         member.home_store = store
         member.save()
 
-    response = hq_client.post(
-        "/admin/members/segment/add/",
-        {"name": "恒隆店会员", "home_stores": [store.pk], "_preview": "1"},
-    )
+    response = hq_client.get("/admin/members/segment/preview/", {"home_stores": [store.pk]})
+    bad = hq_client.get("/admin/members/segment/preview/", {"birthday_month": 13})
 
-    assert response.status_code == 200
-    assert response.context["preview_count"] == 2
+    assert response.json() == {"count": 2, "text": "当前符合条件的会员：2 人。"}
+    assert bad.status_code == 400 and "birthday_month" in bad.json()["errors"]
     assert Segment.objects.count() == 0
 
 
