@@ -5,15 +5,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.codes import readable_code
 from apps.core.models import TimeStampedModel
 from apps.core.phones import MobileField, mask_phone
 from apps.stores.models import Staff, Store
 
-_REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
 
 def new_referral_code(choice=secrets.choice) -> str:
-    return "".join(choice(_REFERRAL_ALPHABET) for _ in range(8))
+    return readable_code(8, choice)
 
 
 class Member(TimeStampedModel):

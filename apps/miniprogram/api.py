@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
 from apps.core.audit import request_ip
+from apps.core.idempotency import idempotent
 from apps.core.qr import qr_png
 from apps.members.credentials import (
     member_code_issue,
@@ -303,6 +304,7 @@ class StoreJoinApi(MemberApi):
     @extend_schema(
         request=InputSerializer, responses=MemberOutputSerializer, operation_id="store_join"
     )
+    @idempotent
     def post(self, request, code):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -3,12 +3,10 @@
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
 
+from apps.core.api.authentication import HeaderTokenAuthentication
 from apps.members.credentials import member_token_member
 from apps.members.models import Member
-
-KEYWORD = "Bearer"
 
 
 @dataclass(frozen=True)
@@ -29,21 +27,10 @@ class MemberClient:
         return self.pk
 
 
-class MemberTokenAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode("latin-1").split()
-        if not header or header[0] != KEYWORD:
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Send the header as 'Authorization: Bearer <token>'.")
-            )
-        member = member_token_member(header[1])
-        if member is None:
-            raise exceptions.AuthenticationFailed(
-                _("Please sign in again: this session has ended.")
-            )
-        return MemberClient(member=member), header[1]
+class MemberTokenAuthentication(HeaderTokenAuthentication):
+    keyword = "Bearer"
+    rejected_message = _("Please sign in again: this session has ended.")
 
-    def authenticate_header(self, request):
-        return KEYWORD
+    def user_for(self, token: str) -> MemberClient | None:
+        member = member_token_member(token)
+        return MemberClient(member=member) if member else None

@@ -3,13 +3,11 @@
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
 
+from apps.core.api.authentication import HeaderTokenAuthentication
 from apps.stores.models import PosApiKey, Store
 from apps.stores.selectors import pos_key_active
 from apps.stores.services import pos_key_touch
-
-KEYWORD = "Api-Key"
 
 
 @dataclass(frozen=True)
@@ -34,20 +32,13 @@ class PosClient:
         return self.pk  # a key replaced by a new one of the same store still sees its retries
 
 
-class ApiKeyAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode("latin-1").split()
-        if not header or header[0] != KEYWORD:
-            return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Send the header as 'Authorization: Api-Key <key>'.")
-            )
-        key = pos_key_active(header[1])
-        if key is None:
-            raise exceptions.AuthenticationFailed(_("This API key is unknown or has been revoked."))
-        pos_key_touch(key=key)
-        return PosClient(key=key), key
+class ApiKeyAuthentication(HeaderTokenAuthentication):
+    keyword = "Api-Key"
+    rejected_message = _("This API key is unknown or has been revoked.")
 
-    def authenticate_header(self, request):
-        return KEYWORD
+    def user_for(self, token: str) -> PosClient | None:
+        key = pos_key_active(token)
+        if key is None:
+            return None
+        pos_key_touch(key=key)
+        return PosClient(key=key)

@@ -5,15 +5,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.codes import readable_code
 from apps.core.models import TimeStampedModel
 from apps.distributors.models import Distributor, code_validator
 
-# Letters and digits that cannot be mistaken for each other when read aloud or typed.
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
 
 def new_guide_code(choice=secrets.choice) -> str:
-    return "".join(choice(_CODE_ALPHABET) for _ in range(6))
+    return readable_code(6, choice)
 
 
 class Store(TimeStampedModel):

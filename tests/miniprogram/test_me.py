@@ -175,3 +175,17 @@ def test_marketing_consent_is_given_and_withdrawn_with_its_time(client, member):
     client.patch("/api/v1/me", {"marketing_consent": False}, format="json")
     member.refresh_from_db()
     assert member.marketing_consent is False and member.consent_at >= given_at
+
+
+def test_a_retried_join_counts_one_visit(client, member):
+    store = StoreFactory()
+
+    first = client.post(
+        f"/api/v1/stores/{store.code}/join", {}, format="json", HTTP_IDEMPOTENCY_KEY="j1"
+    )
+    retry = client.post(
+        f"/api/v1/stores/{store.code}/join", {}, format="json", HTTP_IDEMPOTENCY_KEY="j1"
+    )
+
+    assert retry.content == first.content and retry["Idempotent-Replayed"] == "true"
+    assert StoreVisit.objects.filter(member=member).count() == 1
