@@ -5,6 +5,7 @@ from django.db import models
 from django.forms.models import model_to_dict
 
 from apps.core.models import AuditEntry
+from apps.core.phones import MobileField, mask_phone
 
 # Fields whose values never go into the log; a change to one is recorded as "changed".
 SECRET_FIELDS = frozenset({"password", "key_hash"})
@@ -12,9 +13,21 @@ SECRET_MARK = "******"
 
 
 def snapshot(instance: models.Model) -> dict:
-    """A record's own fields as JSON-friendly values (foreign keys as ids)."""
-    data = model_to_dict(instance, fields=[f.name for f in instance._meta.concrete_fields])
-    return {name: (SECRET_MARK if name in SECRET_FIELDS else value) for name, value in data.items()}
+    """A record's own fields as JSON-friendly values (foreign keys as ids).
+
+    Mobile numbers are kept masked: the log is read by HQ staff who may not see them.
+    """
+    fields = instance._meta.concrete_fields
+    data = model_to_dict(instance, fields=[f.name for f in fields])
+    mobiles = {f.name for f in fields if isinstance(f, MobileField)}
+    return {
+        name: SECRET_MARK
+        if name in SECRET_FIELDS
+        else mask_phone(value or "")
+        if name in mobiles
+        else value
+        for name, value in data.items()
+    }
 
 
 def changed_fields(before: dict, after: dict) -> tuple[dict, dict]:
