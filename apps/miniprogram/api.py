@@ -8,6 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
+from apps.core.api.pagination import PageNumberPagination
 from apps.core.audit import request_ip
 from apps.core.idempotency import idempotent
 from apps.core.qr import qr_png
@@ -32,6 +33,7 @@ from apps.members.services import (
 )
 from apps.members.wechat import wechat_provider
 from apps.miniprogram.authentication import MemberTokenAuthentication
+from apps.points.selectors import points_history, points_totals, signed_amount
 from apps.stores.models import Store
 from apps.stores.selectors import store_get_by_code
 
@@ -51,7 +53,7 @@ class MemberApi(APIView):
 
 
 class MemberOutputSerializer(serializers.Serializer):
-    """The member of API.md. Tier, growth and points stay empty until those apps exist."""
+    """The member of API.md. Tier and growth stay empty until the tiers app exists."""
 
     id = serializers.IntegerField()
     phone_masked = serializers.CharField()
@@ -72,7 +74,12 @@ class MemberOutputSerializer(serializers.Serializer):
         return {"value": 0, "next_tier": None, "to_next": None}
 
     def get_points(self, member) -> dict:
-        return {"available": 0, "pending": 0, "expiring": []}
+        totals = points_totals(member)
+        expiring = [
+            {"amount": e["amount"], "expires_on": e["expires_on"].isoformat()}
+            for e in totals["expiring"]
+        ]
+        return {**totals, "expiring": expiring}
 
     def get_home_store(self, member) -> dict | None:
         store = member.home_store
@@ -255,6 +262,33 @@ class MeExportApi(MemberApi):
         response = Response(member_personal_data(self.member))
         response["Content-Disposition"] = 'attachment; filename="my-huiji-data.json"'
         return response
+
+
+class MePointsApi(MemberApi):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+        amount = serializers.IntegerField(
+            help_text="Signed: + earned or returned, − spent or expired."
+        )
+        kind = serializers.CharField()
+        description = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="me_points")
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(points_history(self.member), request, view=self)
+        rows = [
+            {
+                "id": e.pk,
+                "created_at": e.created_at,
+                "amount": signed_amount(e, self.member),
+                "kind": e.kind,
+                "description": e.description,
+            }
+            for e in page
+        ]
+        return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
 
 
 class MemberCodeApi(MemberApi):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("auth/logout", api.LogoutApi.as_view(), name="auth-logout"),
     path("me", api.MeApi.as_view(), name="me"),
     path("me/export", api.MeExportApi.as_view(), name="me-export"),
+    path("me/points", api.MePointsApi.as_view(), name="me-points"),
     path("me/code", api.MemberCodeApi.as_view(), name="me-code"),
     path("me/code.png", api.MemberCodeImageApi.as_view(), name="me-code-png"),
     path("stores/<str:code>", api.StoreDetailApi.as_view(), name="store-detail"),

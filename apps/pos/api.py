@@ -10,6 +10,7 @@ from apps.core.api.fields import PhoneField
 from apps.members.credentials import member_code_member
 from apps.members.errors import MemberNotFound
 from apps.members.selectors import member_by_phone
+from apps.points.selectors import points_available
 from apps.pos.authentication import ApiKeyAuthentication
 
 
@@ -67,7 +68,7 @@ class MemberIdentifyApi(PosApi):
             return None
 
         def get_points_available(self, member) -> int:
-            return 0
+            return points_available(member)
 
         def get_coupons(self, member) -> list:
             return []

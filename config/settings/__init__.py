@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.distributors",
     "apps.stores",
     "apps.members",
+    "apps.points",
     "apps.miniprogram",
     "apps.pos",
 ]
@@ -205,6 +206,11 @@ WECHAT_PROVIDER = os.environ.get("WECHAT_PROVIDER", "apps.members.wechat.FakeWec
 WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
 WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
 MEMBER_TOKEN_TTL_DAYS = int(os.environ.get("MEMBER_TOKEN_TTL_DAYS", "30"))
+
+# Points (积分): how long earned points stay pending (the return window), and when they
+# expire: "year_end_next" (31 December of the year after earning) or "months:N" (N months on).
+POINTS_PENDING_DAYS = int(os.environ.get("POINTS_PENDING_DAYS", "7"))
+POINTS_EXPIRY = os.environ.get("POINTS_EXPIRY", "year_end_next")
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)

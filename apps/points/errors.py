@@ -1,0 +1,19 @@
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import DomainError, Invalid
+
+
+class InsufficientPoints(DomainError):
+    code = "insufficient_points"
+    status = 409
+    default_message = _("Not enough points: %(available)d available, %(wanted)d needed.")
+
+
+class NotReversible(Invalid):
+    default_message = _("This entry cannot be reversed.")
+
+
+class IdempotencyMismatch(DomainError):
+    code = "idempotency_conflict"
+    status = 409
+    default_message = _("This key was already used for a different points transfer.")

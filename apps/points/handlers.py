@@ -1,0 +1,31 @@
+"""What other apps tell the points ledger, through events. Each handler is idempotent."""
+
+from apps.core.events import on_event
+from apps.members.models import Member
+from apps.points.models import Entry
+from apps.points.services import points_earn, points_merge_members
+
+
+@on_event("member_merged")
+def move_points_of_merged_member(event) -> None:
+    points_merge_members(
+        survivor=Member.objects.get(pk=event.payload["survivor"]),
+        merged=Member.objects.get(pk=event.payload["merged"]),
+        key=f"merge:{event.pk}",
+    )
+
+
+@on_event("members_imported")
+def credit_imported_points(event) -> None:
+    import_id = event.payload["import"]
+    members = Member.objects.in_bulk([member_id for member_id, _points in event.payload["points"]])
+    for member_id, points in event.payload["points"]:
+        points_earn(
+            member=members[member_id],
+            amount=points,
+            pending=False,
+            kind=Entry.Kind.ADJUST,
+            key=f"import:{import_id}:{member_id}",
+            cause=f"import:{import_id}",
+            description=f"从{event.payload['platform']}迁移积分",
+        )

@@ -1,0 +1,186 @@
+"""积分: a double-entry ledger. Points only ever move, whole and positive, from one account
+to another; each account keeps its balance, which equals the sum of its entries."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.distributors.models import Distributor
+from apps.members.models import Member
+from apps.stores.models import Store
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        MEMBER = "member", _("member")
+        STORE = "store", _("store")
+        DISTRIBUTOR = "distributor", _("distributor")
+        ISSUANCE = (
+            "issuance",
+            _("issuance"),
+        )  # where every point comes from: its balance is negative
+        PENDING = "pending", _("pending")  # points earned but still inside the return window
+        BREAKAGE = "breakage", _("breakage")  # points that expired
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    member = models.OneToOneField(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="points_account"
+    )
+    store = models.OneToOneField(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="points_account"
+    )
+    distributor = models.OneToOneField(
+        Distributor, on_delete=models.PROTECT, null=True, blank=True, related_name="points_account"
+    )
+    balance = models.BigIntegerField(_("balance"), default=0)
+
+    class Meta:
+        verbose_name = _("points account")
+        verbose_name_plural = _("points accounts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=0) | Q(kind="issuance"),
+                name="account_balance_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="member", member__isnull=False)
+                | ~Q(kind="member") & Q(member__isnull=True),
+                name="account_member_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="store", store__isnull=False)
+                | ~Q(kind="store") & Q(store__isnull=True),
+                name="account_store_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="distributor", distributor__isnull=False)
+                | ~Q(kind="distributor") & Q(distributor__isnull=True),
+                name="account_distributor_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(kind__in=["issuance", "pending", "breakage"]),
+                name="one_system_account_each",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.member or self.store or self.distributor
+        return f"{self.get_kind_display()} {owner or ''}".strip()
+
+
+class Entry(models.Model):
+    """One transfer. Never edited or deleted; a mistake is undone by a reversing entry."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("earned")
+        REDEEM = "redeem", _("redeemed")
+        EXPIRE = "expire", _("expired")
+        ADJUST = "adjust", _("adjusted")
+        REVERSE = "reverse", _("reversed")
+        EXCHANGE = "exchange", _("exchanged")
+        SETTLE = "settle", _("settled")
+        MERGE = "merge", _("merged")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
+    to_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    amount = models.PositiveBigIntegerField(_("points"))
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="points_entries",
+    )
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    cause = models.CharField(
+        _("cause"), max_length=64, help_text=_("order:123, refund:45, admin, import:7 …")
+    )
+    description = models.CharField(_("description"), max_length=200)
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points ledger")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["member", "-id"], name="entry_member_recent")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="entry_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(from_account=F("to_account")), name="entry_two_accounts"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.amount}"
+
+
+class Lot(models.Model):
+    """Points earned together, expiring together. Spent soonest-expiring first."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        AVAILABLE = "available", _("available")
+        EXPIRED = "expired", _("expired")
+        VOID = "void", _("void")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="points_lots")
+    entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="lot")
+    amount = models.PositiveBigIntegerField()
+    remaining = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=16, choices=Status)
+    expires_on = models.DateField(_("expires on"))
+    matures_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("points lot")
+        verbose_name_plural = _("points lots")
+        indexes = [
+            models.Index(
+                fields=["member", "expires_on", "id"],
+                name="lot_member_spend_order",
+                condition=Q(status="available"),
+            ),
+            models.Index(
+                fields=["expires_on"], name="lot_expiry_due", condition=Q(status="available")
+            ),
+            models.Index(
+                fields=["matures_at"], name="lot_maturity_due", condition=Q(status="pending")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remaining__lte=F("amount")), name="lot_remaining_within_amount"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.remaining}/{self.amount} until {self.expires_on}"
+
+
+class LotUse(models.Model):
+    """What an entry took from a lot (redeem, expire, void), or gave back to it (a reversed
+    redemption, as a negative amount). A lot's remaining = its amount − the sum of its uses."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="lot_uses")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="uses")
+    amount = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="lot_use_not_zero"),
+            models.UniqueConstraint(fields=["entry", "lot"], name="lot_use_once_per_entry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} ← {self.lot_id}: {self.amount}"

@@ -1,0 +1,445 @@
+"""Writes to the points ledger. Each use case is one transaction that locks the accounts it
+moves points between in primary-key order (so no two transactions deadlock), checks,
+writes the entry, updates both balances with F() and records which lots were used.
+Every write carries an idempotency key: a replay returns the first entry and does nothing.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.audit import audit_record
+from apps.members.models import Member
+from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
+from apps.points.models import Account, Entry, Lot, LotUse
+from apps.points.rules import expiry_date, take_from_lots
+
+
+def system_account(kind: str) -> Account:
+    """Issuance, pending or breakage (made by a migration; made here if missing)."""
+    account = Account.objects.filter(kind=kind).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(kind=kind)
+        except IntegrityError:
+            account = Account.objects.get(kind=kind)
+    return account
+
+
+def member_account(member: Member) -> Account:
+    account = Account.objects.filter(member=member).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(kind=Account.Kind.MEMBER, member=member)
+        except IntegrityError:
+            account = Account.objects.get(member=member)
+    return account
+
+
+def _lock(*accounts: Account) -> dict[int, Account]:
+    """Lock the accounts in primary-key order and return their fresh rows."""
+    ids = sorted({account.pk for account in accounts})
+    return {
+        account.pk: account
+        for account in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+
+
+def _replay(key: str, **expected) -> Entry | None:
+    entry = Entry.objects.filter(idempotency_key=key).first()
+    if entry is not None and any(
+        getattr(entry, field) != value for field, value in expected.items()
+    ):
+        raise IdempotencyMismatch()
+    return entry
+
+
+def _move(
+    *,
+    kind,
+    source: Account,
+    target: Account,
+    amount: int,
+    member,
+    key,
+    cause,
+    description,
+    actor=None,
+    reverses=None,
+) -> Entry:
+    """The transfer itself; the caller holds the locks of both accounts."""
+    Account.objects.filter(pk=source.pk).update(balance=F("balance") - amount)
+    Account.objects.filter(pk=target.pk).update(balance=F("balance") + amount)
+    try:
+        with transaction.atomic():
+            return Entry.objects.create(
+                kind=kind,
+                from_account=source,
+                to_account=target,
+                amount=amount,
+                member=member,
+                idempotency_key=key,
+                cause=cause,
+                description=description[:200],
+                reverses=reverses,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+    except IntegrityError as exc:
+        raise IdempotencyMismatch() from exc
+
+
+def _spend_lots(member: Member, entry: Entry, amount: int) -> None:
+    lots = list(
+        Lot.objects.filter(member=member, status=Lot.Status.AVAILABLE, remaining__gt=0)
+        .order_by("expires_on", "pk")
+        .values_list("pk", "remaining")
+    )
+    taken = take_from_lots(lots, amount)
+    LotUse.objects.bulk_create(
+        [LotUse(entry=entry, lot_id=lot_id, amount=part) for lot_id, part in taken]
+    )
+    for lot_id, part in taken:
+        Lot.objects.filter(pk=lot_id).update(remaining=F("remaining") - part)
+
+
+@transaction.atomic
+def points_earn(
+    *,
+    member: Member,
+    amount: int,
+    key: str,
+    cause: str,
+    description: str,
+    pending: bool = True,
+    kind: str = Entry.Kind.EARN,
+    actor=None,
+    now: datetime | None = None,
+) -> Entry:
+    """Give a member points, pending for the return window unless `pending` is False."""
+    if amount <= 0:
+        raise ValueError("points to earn must be positive")
+    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
+        return entry
+    now = now or timezone.now()
+    issuance = system_account(Account.Kind.ISSUANCE)
+    target = system_account(Account.Kind.PENDING) if pending else member_account(member)
+    locked = _lock(issuance, target)
+    # Checked again under the locks: a concurrent twin with this key has committed by now.
+    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
+        return entry
+    entry = _move(
+        kind=kind,
+        source=locked[issuance.pk],
+        target=locked[target.pk],
+        amount=amount,
+        member=member,
+        key=key,
+        cause=cause,
+        description=description,
+        actor=actor,
+    )
+    Lot.objects.create(
+        member=member,
+        entry=entry,
+        amount=amount,
+        remaining=amount,
+        status=Lot.Status.PENDING if pending else Lot.Status.AVAILABLE,
+        expires_on=expiry_date(timezone.localdate(now), settings.POINTS_EXPIRY),
+        matures_at=now + timedelta(days=settings.POINTS_PENDING_DAYS) if pending else None,
+    )
+    return entry
+
+
+@transaction.atomic
+def points_redeem(
+    *,
+    member: Member,
+    amount: int,
+    key: str,
+    cause: str,
+    description: str,
+    to_account: Account | None = None,
+    kind: str = Entry.Kind.REDEEM,
+    actor=None,
+) -> Entry:
+    """Take available points from a member, soonest-expiring first. Into the store's account
+    when spent at a store (for settlement), else back to issuance."""
+    if amount <= 0:
+        raise ValueError("points to redeem must be positive")
+    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
+        return entry
+    source = member_account(member)
+    target = to_account or system_account(Account.Kind.ISSUANCE)
+    locked = _lock(source, target)
+    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
+        return entry
+    available = locked[source.pk].balance
+    if available < amount:
+        raise InsufficientPoints(available=available, wanted=amount)
+    entry = _move(
+        kind=kind,
+        source=locked[source.pk],
+        target=locked[target.pk],
+        amount=amount,
+        member=member,
+        key=key,
+        cause=cause,
+        description=description,
+        actor=actor,
+    )
+    _spend_lots(member, entry, amount)
+    return entry
+
+
+def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) -> Entry:
+    """HQ adds (amount > 0) or removes (amount < 0) points by hand; audited."""
+    if amount == 0:
+        raise ValueError("an adjustment moves some points")
+    with transaction.atomic():
+        description = f"积分调整：{reason}"
+        if amount > 0:
+            entry = points_earn(
+                member=member,
+                amount=amount,
+                key=key,
+                cause="admin",
+                description=description,
+                pending=False,
+                kind=Entry.Kind.ADJUST,
+                actor=actor,
+            )
+        else:
+            entry = points_redeem(
+                member=member,
+                amount=-amount,
+                key=key,
+                cause="admin",
+                description=description,
+                kind=Entry.Kind.ADJUST,
+                actor=actor,
+            )
+        audit_record(
+            actor=actor,
+            action="points.adjust",
+            target=member,
+            after={"points": amount},
+            reason=reason,
+        )
+    return entry
+
+
+@transaction.atomic
+def points_reverse(
+    *, entry: Entry, key: str, description: str, actor=None
+) -> tuple[Entry | None, int]:
+    """Undo an earn or a redemption (a return, a cancelled order). Returns the reversing entry
+    and the points that could not be taken back because the member already spent them."""
+    if (replayed := _replay(key)) is not None:
+        return replayed, entry.amount - replayed.amount
+    if entry.kind not in (Entry.Kind.EARN, Entry.Kind.REDEEM) or hasattr(entry, "reversed_by"):
+        raise NotReversible()
+    if entry.kind == Entry.Kind.EARN:
+        return _reverse_earn(entry, key, description, actor)
+    locked = _lock(entry.from_account, entry.to_account)
+    back = _move(
+        kind=Entry.Kind.REVERSE,
+        source=locked[entry.to_account_id],
+        target=locked[entry.from_account_id],
+        amount=entry.amount,
+        member=entry.member,
+        key=key,
+        cause=entry.cause,
+        description=description,
+        actor=actor,
+        reverses=entry,
+    )
+    for use in entry.lot_uses.all():
+        LotUse.objects.create(entry=back, lot_id=use.lot_id, amount=-use.amount)
+        # An expired lot gets its points back too; the next expiry run takes them again.
+        Lot.objects.filter(pk=use.lot_id).update(
+            remaining=F("remaining") + use.amount, status=Lot.Status.AVAILABLE
+        )
+    return back, 0
+
+
+def _reverse_earn(entry: Entry, key: str, description: str, actor) -> tuple[Entry | None, int]:
+    lot = entry.lot
+    holder = (
+        system_account(Account.Kind.PENDING)
+        if lot.status == Lot.Status.PENDING
+        else member_account(entry.member)
+    )
+    locked = _lock(holder, system_account(Account.Kind.ISSUANCE))
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    back_amount = lot.remaining if lot.status in (Lot.Status.PENDING, Lot.Status.AVAILABLE) else 0
+    if back_amount == 0:
+        return None, entry.amount
+    issuance = next(a for a in locked.values() if a.kind == Account.Kind.ISSUANCE)
+    back = _move(
+        kind=Entry.Kind.REVERSE,
+        source=locked[holder.pk],
+        target=issuance,
+        amount=back_amount,
+        member=entry.member,
+        key=key,
+        cause=entry.cause,
+        description=description,
+        actor=actor,
+        reverses=entry,
+    )
+    LotUse.objects.create(entry=back, lot=lot, amount=back_amount)
+    Lot.objects.filter(pk=lot.pk).update(remaining=0, status=Lot.Status.VOID)
+    return back, entry.amount - back_amount
+
+
+# Scheduled jobs: set-based, in batches, each batch one transaction, safe to run again.
+
+
+def points_mature_due(*, now: datetime | None = None, batch: int = 5000) -> int:
+    """Pending points whose return window has passed become available to spend."""
+    now = now or timezone.now()
+    matured = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Lot.objects.filter(status=Lot.Status.PENDING, matures_at__lte=now)
+                .order_by("pk")
+                .values_list("pk", "member_id")[:batch]
+            )
+            if not due:
+                return matured
+            matured += _settle(dict(due), now)
+
+
+def _settle(lot_members: dict[int, int], now: datetime) -> int:
+    """Accounts first, then lots, as everywhere else: no deadlocks."""
+    member_ids = set(lot_members.values())
+    Account.objects.bulk_create(
+        [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
+    )
+    pending = system_account(Account.Kind.PENDING)
+    locked = _lock(pending, *Account.objects.filter(member_id__in=member_ids))
+    accounts = {a.member_id: a for a in locked.values() if a.member_id}
+    lots = list(
+        Lot.objects.select_for_update()
+        .filter(pk__in=lot_members, status=Lot.Status.PENDING)
+        .order_by("pk")
+    )
+    per_member: dict[int, int] = {}
+    for lot in lots:
+        per_member[lot.member_id] = per_member.get(lot.member_id, 0) + lot.remaining
+    # Entries made by jobs are keyed by a fresh token: what makes a rerun safe is the lot's status.
+    entries = Entry.objects.bulk_create(
+        [
+            Entry(
+                kind=Entry.Kind.SETTLE,
+                from_account=pending,
+                to_account=accounts[member_id],
+                amount=amount,
+                member_id=member_id,
+                idempotency_key=f"settle:{uuid.uuid4().hex}",
+                cause="points",
+                description="积分已到账",
+                created_at=now,
+            )
+            for member_id, amount in per_member.items()
+            if amount > 0
+        ]
+    )
+    Account.objects.filter(pk=pending.pk).update(
+        balance=F("balance") - sum(e.amount for e in entries)
+    )
+    for entry in entries:
+        Account.objects.filter(pk=entry.to_account_id).update(balance=F("balance") + entry.amount)
+    Lot.objects.filter(pk__in=[lot.pk for lot in lots]).update(status=Lot.Status.AVAILABLE)
+    return len(lots)
+
+
+def points_expire_due(*, today=None, batch: int = 5000) -> int:
+    """Unspent points of lots past their date go to breakage, one entry per member."""
+    today = today or timezone.localdate()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            member_ids = list(
+                Lot.objects.filter(status=Lot.Status.AVAILABLE, expires_on__lt=today)
+                .order_by("member_id")
+                .values_list("member_id", flat=True)
+                .distinct()[:batch]
+            )
+            if not member_ids:
+                return expired
+            expired += _expire_members(member_ids, today)
+
+
+def _expire_members(member_ids: list[int], today) -> int:
+    breakage = system_account(Account.Kind.BREAKAGE)
+    locked = _lock(breakage, *Account.objects.filter(member_id__in=member_ids))
+    accounts = {a.member_id: a for a in locked.values() if a.member_id}
+    lots = list(
+        Lot.objects.filter(
+            member_id__in=member_ids, status=Lot.Status.AVAILABLE, expires_on__lt=today
+        )
+    )
+    per_member: dict[int, list[Lot]] = {}
+    for lot in lots:
+        per_member.setdefault(lot.member_id, []).append(lot)
+    entries = Entry.objects.bulk_create(
+        [
+            Entry(
+                kind=Entry.Kind.EXPIRE,
+                from_account=accounts[member_id],
+                to_account=breakage,
+                amount=sum(lot.remaining for lot in member_lots),
+                member_id=member_id,
+                idempotency_key=f"expire:{uuid.uuid4().hex}",
+                cause="points",
+                description="积分过期",
+            )
+            for member_id, member_lots in per_member.items()
+            if sum(lot.remaining for lot in member_lots) > 0
+        ]
+    )
+    by_member = {entry.member_id: entry for entry in entries}
+    LotUse.objects.bulk_create(
+        [
+            LotUse(entry=by_member[lot.member_id], lot=lot, amount=lot.remaining)
+            for lot in lots
+            if lot.remaining > 0
+        ]
+    )
+    for entry in entries:
+        Account.objects.filter(pk=entry.from_account_id).update(balance=F("balance") - entry.amount)
+    Account.objects.filter(pk=breakage.pk).update(
+        balance=F("balance") + sum(e.amount for e in entries)
+    )
+    Lot.objects.filter(pk__in=[lot.pk for lot in lots]).update(
+        remaining=0, status=Lot.Status.EXPIRED
+    )
+    return sum(entry.amount for entry in entries)
+
+
+@transaction.atomic
+def points_merge_members(*, survivor: Member, merged: Member, key: str) -> None:
+    """Two members became one: the merged one's balance and lots move to the survivor."""
+    source, target = member_account(merged), member_account(survivor)
+    locked = _lock(source, target)
+    balance = locked[source.pk].balance
+    if balance and _replay(key) is None:
+        _move(
+            kind=Entry.Kind.MERGE,
+            source=locked[source.pk],
+            target=locked[target.pk],
+            amount=balance,
+            member=survivor,
+            key=key,
+            cause=f"member:{merged.pk}",
+            description="会员合并转入积分",
+        )
+    Lot.objects.filter(member=merged).update(member=survivor)
