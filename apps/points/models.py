@@ -113,6 +113,7 @@ class Entry(models.Model):
         verbose_name = _("points entry")
         verbose_name_plural = _("points ledger")
         ordering = ["-id"]
+        permissions = [("adjust_points", _("Can adjust members' points by hand"))]
         indexes = [models.Index(fields=["member", "-id"], name="entry_member_recent")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="entry_amount_positive"),

@@ -201,6 +201,8 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
     """HQ adds (amount > 0) or removes (amount < 0) points by hand; audited."""
     if amount == 0:
         raise ValueError("an adjustment moves some points")
+    if (entry := _replay(key, member_id=member.pk, amount=abs(amount))) is not None:
+        return entry  # the same form sent twice
     with transaction.atomic():
         description = f"积分调整：{reason}"
         if amount > 0:

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from apps.core.models import AuditEntry, User
 from apps.distributors.models import Distributor, Region
 from apps.members.models import Member
+from apps.points.models import Account, Entry, Lot, LotUse
 from apps.stores.models import PosApiKey, Staff, Store
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,10 @@ def test_same_seed_gives_the_same_brand():
 
     seed("--seed", "7")
     first = picture()
+    for model in [LotUse, Lot, Entry]:
+        model.objects.all().delete()
+    Account.objects.filter(member__isnull=False).delete()
+    Account.objects.update(balance=0)
     for model in [Member, Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
         model.objects.all().delete()
     seed("--seed", "7")

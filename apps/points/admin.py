@@ -1,0 +1,103 @@
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.admin import ReadOnlyAdmin
+from apps.core.errors import DomainError
+from apps.core.phones import InvalidPhone, normalize_phone
+from apps.members.models import Member
+from apps.points.models import Account, Entry
+from apps.points.services import points_adjust
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "member", "store", "distributor", "balance"]
+    list_filter = ["kind"]
+    list_select_related = ["member", "store", "distributor"]
+    search_fields = ["member__name", "store__code", "store__name", "distributor__code"]
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "kind",
+        "member",
+        "amount",
+        "from_account",
+        "to_account",
+        "description",
+    ]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["member", "from_account", "to_account"]
+    search_fields = ["=idempotency_key", "cause", "member__name", "description"]
+    date_hierarchy = "created_at"
+    change_list_template = "admin/points/entry/change_list.html"
+
+    def get_urls(self):
+        adjust = path(
+            "adjust/", self.admin_site.admin_view(self.adjust_view), name="points_entry_adjust"
+        )
+        return [adjust, *super().get_urls()]
+
+    def adjust_view(self, request):
+        if not request.user.has_perm("points.adjust_points"):
+            raise PermissionDenied
+        form = AdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                points_adjust(
+                    member=form.cleaned_data["member"],
+                    amount=form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    key=form.cleaned_data["key"],
+                )
+            except DomainError as error:
+                form.add_error("points", error.render())
+            else:
+                messages.success(request, _("The points were adjusted."))
+                return redirect("admin:points_entry_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust points"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/points/entry/adjust.html", context)
+
+
+class AdjustForm(forms.Form):
+    phone = forms.CharField(label=_("member's mobile"), max_length=32)
+    points = forms.IntegerField(
+        label=_("points"), help_text=_("Positive to add, negative to take away.")
+    )
+    reason = forms.CharField(label=_("reason"), max_length=100)
+    # One adjustment per form shown: pressing Save twice adjusts once.
+    key = forms.CharField(
+        widget=forms.HiddenInput, initial=lambda: f"admin-adjust:{uuid.uuid4().hex}"
+    )
+
+    def clean_phone(self):
+        try:
+            phone = normalize_phone(self.cleaned_data["phone"])
+        except InvalidPhone as error:
+            raise forms.ValidationError(error.render()) from error
+        member = Member.objects.filter(phone=phone).first()
+        if member is None:
+            raise forms.ValidationError(_("No member has this mobile number."))
+        self.cleaned_data["member"] = member
+        return phone
+
+    def clean_points(self):
+        if self.cleaned_data["points"] == 0:
+            raise forms.ValidationError(_("Adjust by at least one point."))
+        return self.cleaned_data["points"]

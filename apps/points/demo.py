@@ -1,0 +1,42 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
+from apps.core.demo import DemoContext
+from apps.members.models import Member
+from apps.points.models import Entry
+from apps.points.services import points_earn
+
+DEMO_PHONE = "13800000000"
+MEMBERS_WITH_POINTS = 200
+
+
+def seed(ctx: DemoContext) -> None:
+    """The demo member holds 5,000 points; a few hundred others some history.
+
+    Orders (a later app) add the rest; every grant here is keyed, so a second run adds nothing.
+    """
+    demo = Member.objects.get(phone=DEMO_PHONE)
+    points_earn(
+        member=demo,
+        amount=5000,
+        key="demo:welcome:13800000000",
+        cause="demo",
+        pending=False,
+        kind=Entry.Kind.ADJUST,
+        description="历史积分迁入",
+    )
+    members = list(Member.objects.exclude(phone=DEMO_PHONE).order_by("pk")[:MEMBERS_WITH_POINTS])
+    for member in members:
+        days_ago = ctx.rng.randint(1, 500)
+        points_earn(
+            member=member,
+            amount=ctx.rng.randint(20, 2000),
+            key=f"demo:history:{member.phone}",
+            cause="demo",
+            pending=False,
+            kind=Entry.Kind.ADJUST,
+            description="历史积分迁入",
+            now=timezone.now() - timedelta(days=days_ago),
+        )
+    ctx.notes.append(f"Points: the demo member has 5000; {len(members)} other members have some.")
