@@ -29,6 +29,7 @@ def use_django(database_url: str) -> None:
         DATABASE_URL=database_url,
         SECRET_KEY="bench-only",
         DEBUG="false",
+        DEMO_DATA_ALLOWED="true",  # a throwaway database
     )
     import django
 

@@ -4,12 +4,15 @@ writes the entry, updates both balances with F() and records which lots were use
 Every write carries an idempotency key: a replay returns the first entry and does nothing.
 """
 
+import functools
 import uuid
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -17,6 +20,8 @@ from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.rules import expiry_date, take_from_lots
+
+_KEY_CONSTRAINT = "points_entry_idempotency_key_key"
 
 
 def system_account(kind: str) -> Account:
@@ -51,6 +56,54 @@ def _lock(*accounts: Account) -> dict[int, Account]:
     }
 
 
+def _lock_with(
+    member: Member | None = None, *, kinds: tuple[str, ...] = (), others: tuple[Account, ...] = ()
+):
+    """In one query, lock the member's account, the named system accounts and `others`, in
+    primary-key order. Returns {"member" | kind | pk: account}. Makes what is missing first."""
+    conditions = [Q(kind__in=kinds)] if kinds else []
+    conditions += [Q(member=member)] if member else []
+    conditions += [Q(pk__in=[a.pk for a in others])] if others else []
+    rows = list(Account.objects.select_for_update().filter(reduce(or_, conditions)).order_by("pk"))
+    found = {row.kind for row in rows if row.kind in kinds} | {
+        "member" for row in rows if member and row.member_id == member.pk
+    }
+    if len(found) < len(kinds) + bool(member):
+        for kind in set(kinds) - found:
+            system_account(kind)
+        if member and "member" not in found:
+            member_account(member)
+        return _lock_with(member, kinds=kinds, others=others)
+    locked: dict = {}
+    for row in rows:
+        locked[row.pk] = row
+        if row.kind in kinds:
+            locked[row.kind] = row
+        if member and row.member_id == member.pk:
+            locked["member"] = row
+    return locked
+
+
+def ledger_write(function):  # for points_earn and points_redeem, keyword-only
+    """One transaction per use case, and what makes a retried write idempotent: the entry's
+    key is unique, so a second write with it fails on insert and rolls back, and the first
+    entry is returned instead (or idempotency_conflict if the key meant another transfer)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            with transaction.atomic():
+                return function(*args, **kwargs)
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "")
+            if constraint != _KEY_CONSTRAINT:
+                raise
+            # The key was used already: a replay returns the first entry, anything else conflicts.
+            return _replay(kwargs["key"], member_id=kwargs["member"].pk, amount=kwargs["amount"])
+
+    return wrapper
+
+
 def _replay(key: str, **expected) -> Entry | None:
     entry = Entry.objects.filter(idempotency_key=key).first()
     if entry is not None and any(
@@ -74,24 +127,21 @@ def _move(
     reverses=None,
 ) -> Entry:
     """The transfer itself; the caller holds the locks of both accounts."""
-    Account.objects.filter(pk=source.pk).update(balance=F("balance") - amount)
-    Account.objects.filter(pk=target.pk).update(balance=F("balance") + amount)
-    try:
-        with transaction.atomic():
-            return Entry.objects.create(
-                kind=kind,
-                from_account=source,
-                to_account=target,
-                amount=amount,
-                member=member,
-                idempotency_key=key,
-                cause=cause,
-                description=description[:200],
-                reverses=reverses,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            )
-    except IntegrityError as exc:
-        raise IdempotencyMismatch() from exc
+    Account.objects.filter(pk__in=[source.pk, target.pk]).update(
+        balance=F("balance") + Case(When(pk=source.pk, then=-amount), default=amount)
+    )
+    return Entry.objects.create(
+        kind=kind,
+        from_account=source,
+        to_account=target,
+        amount=amount,
+        member=member,
+        idempotency_key=key,
+        cause=cause,
+        description=description[:200],
+        reverses=reverses,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
 
 
 def _spend_lots(member: Member, entry: Entry, amount: int) -> None:
@@ -108,7 +158,7 @@ def _spend_lots(member: Member, entry: Entry, amount: int) -> None:
         Lot.objects.filter(pk=lot_id).update(remaining=F("remaining") - part)
 
 
-@transaction.atomic
+@ledger_write
 def points_earn(
     *,
     member: Member,
@@ -124,19 +174,17 @@ def points_earn(
     """Give a member points, pending for the return window unless `pending` is False."""
     if amount <= 0:
         raise ValueError("points to earn must be positive")
-    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
-        return entry
     now = now or timezone.now()
-    issuance = system_account(Account.Kind.ISSUANCE)
-    target = system_account(Account.Kind.PENDING) if pending else member_account(member)
-    locked = _lock(issuance, target)
-    # Checked again under the locks: a concurrent twin with this key has committed by now.
-    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
-        return entry
+    if pending:
+        locked = _lock_with(kinds=(Account.Kind.ISSUANCE, Account.Kind.PENDING))
+        target = locked[Account.Kind.PENDING]
+    else:
+        locked = _lock_with(member, kinds=(Account.Kind.ISSUANCE,))
+        target = locked["member"]
     entry = _move(
         kind=kind,
-        source=locked[issuance.pk],
-        target=locked[target.pk],
+        source=locked[Account.Kind.ISSUANCE],
+        target=target,
         amount=amount,
         member=member,
         key=key,
@@ -156,7 +204,7 @@ def points_earn(
     return entry
 
 
-@transaction.atomic
+@ledger_write
 def points_redeem(
     *,
     member: Member,
@@ -172,20 +220,22 @@ def points_redeem(
     when spent at a store (for settlement), else back to issuance."""
     if amount <= 0:
         raise ValueError("points to redeem must be positive")
-    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
-        return entry
-    source = member_account(member)
-    target = to_account or system_account(Account.Kind.ISSUANCE)
-    locked = _lock(source, target)
-    if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
-        return entry
-    available = locked[source.pk].balance
-    if available < amount:
-        raise InsufficientPoints(available=available, wanted=amount)
+    if to_account is None:
+        locked = _lock_with(member, kinds=(Account.Kind.ISSUANCE,))
+        target = locked[Account.Kind.ISSUANCE]
+    else:
+        locked = _lock_with(member, others=(to_account,))
+        target = locked[to_account.pk]
+    source = locked["member"]
+    if source.balance < amount:
+        # A retry of a redemption that went through finds the points already gone.
+        if (entry := _replay(key, member_id=member.pk, amount=amount)) is not None:
+            return entry
+        raise InsufficientPoints(available=source.balance, wanted=amount)
     entry = _move(
         kind=kind,
-        source=locked[source.pk],
-        target=locked[target.pk],
+        source=source,
+        target=target,
         amount=amount,
         member=member,
         key=key,

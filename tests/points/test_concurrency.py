@@ -100,3 +100,43 @@ def test_earn_redeem_and_expiry_at_once_keep_every_invariant():
     run_together(work, 16)
 
     assert ledger_problems() == {}
+
+
+def test_one_key_used_at_once_for_two_unrelated_transfers_is_a_conflict_not_a_crash():
+    from apps.points.errors import IdempotencyMismatch
+    from apps.points.models import Account
+    from tests.stores.factories import StoreFactory
+
+    pairs = []
+    for _ in range(2):
+        member = MemberFactory()
+        points_earn(
+            member=member,
+            amount=100,
+            key=f"seed{member.pk}",
+            cause="t",
+            description="得积分",
+            pending=False,
+        )
+        pairs.append(
+            (member, Account.objects.create(kind=Account.Kind.STORE, store=StoreFactory()))
+        )
+    turn = itertools.count()
+
+    def redeem():
+        member, store_account = pairs[next(turn) % 2]
+        try:
+            points_redeem(
+                member=member,
+                amount=10,
+                key="same-key",
+                cause="t",
+                description="积分抵现",
+                to_account=store_account,
+            )
+            return "ok"
+        except IdempotencyMismatch:
+            return "conflict"
+
+    assert sorted(run_together(redeem, 2)) == ["conflict", "ok"]
+    assert ledger_problems() == {}
