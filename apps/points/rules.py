@@ -1,6 +1,9 @@
 """Pure rules of the ledger: no database."""
 
 from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from apps.core.money import from_fen
 
 
 def expiry_date(earned_on: date, policy: str) -> date:
@@ -38,3 +41,18 @@ def take_from_lots(lots: list[tuple[int, int]], amount: int) -> list[tuple[int, 
     if amount:
         raise ValueError("the lots hold fewer points than asked for")
     return taken
+
+
+def deduction(
+    *, wanted: int, available: int, order_amount: Decimal, rate: int, cap: Decimal
+) -> tuple[int, Decimal]:
+    """积分抵现: how many points to use and how much they take off the order.
+
+    `rate` points make one yuan; at most `cap` (a fraction) of `order_amount` is paid in
+    points. Points pay whole fen only, rounded down, and the points used are exactly those
+    that pay them, so a member never loses a point to rounding.
+    """
+    cap_fen = int((order_amount * cap * 100).to_integral_value(rounding=ROUND_FLOOR))
+    paid_fen = min(max(min(wanted, available), 0) * 100 // rate, max(cap_fen, 0))
+    points_used = -(-paid_fen * rate // 100)
+    return points_used, from_fen(paid_fen)

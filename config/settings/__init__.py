@@ -211,6 +211,10 @@ MEMBER_TOKEN_TTL_DAYS = int(os.environ.get("MEMBER_TOKEN_TTL_DAYS", "30"))
 # expire: "year_end_next" (31 December of the year after earning) or "months:N" (N months on).
 POINTS_PENDING_DAYS = int(os.environ.get("POINTS_PENDING_DAYS", "7"))
 POINTS_EXPIRY = os.environ.get("POINTS_EXPIRY", "year_end_next")
+# 积分抵现 at checkout: how many points make one yuan, and the largest share of an order
+# that points may pay (demo: 100 points = 1 yuan, at most half the order).
+POINTS_DEDUCTION_RATE = int(os.environ.get("POINTS_DEDUCTION_RATE", "100"))
+POINTS_DEDUCTION_CAP = os.environ.get("POINTS_DEDUCTION_CAP", "0.5")
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)

@@ -197,3 +197,15 @@ def test_verify_ledger_passes_and_catches_a_tampered_balance(member, capsys):
         call_command("verify_ledger")
     assert "FAIL  all balances sum to zero" in capsys.readouterr().out
     Account.objects.filter(member=member).update(balance=100)  # whole again for the fixture
+
+
+def test_deduction_quote_uses_what_the_member_has(member):
+    from decimal import Decimal
+
+    from apps.points.selectors import points_deduction_quote
+
+    earn(member, 3000, "a")
+
+    assert points_deduction_quote(member=member, wanted=5000, order_amount=Decimal("128.00")) == (
+        3000, Decimal("30.00"),
+    )

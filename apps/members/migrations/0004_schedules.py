@@ -1,24 +1,15 @@
 from django.db import migrations
 
-NAME = "members: recompute rule tags"
+from apps.core import schedules
 
-
-def create_schedule(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    crontab, _ = CrontabSchedule.objects.get_or_create(
-        minute="10", hour="2", day_of_week="*", day_of_month="*", month_of_year="*",
-        timezone="Asia/Shanghai",
-    )
-    PeriodicTask.objects.update_or_create(
-        name=NAME, defaults={"task": "apps.members.tasks.rule_tags_refresh_task", "crontab": crontab}
-    )
-
-
-def remove_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+SCHEDULES = [("members: recompute rule tags", "apps.members.tasks.rule_tags_refresh_task", "10", "2")]
 
 
 class Migration(migrations.Migration):
     dependencies = [("members", "0003_tags_segments"), ("core", "0002_schedules")]
-    operations = [migrations.RunPython(create_schedule, remove_schedule)]
+    operations = [
+        migrations.RunPython(
+            lambda apps, _: schedules.install(apps, SCHEDULES),
+            lambda apps, _: schedules.uninstall(apps, SCHEDULES),
+        )
+    ]
