@@ -1,11 +1,14 @@
 import uuid
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import ReadOnlyAdmin
@@ -14,6 +17,7 @@ from apps.core.phones import InvalidPhone, normalize_phone
 from apps.members.models import Member
 from apps.points.models import Account, Entry
 from apps.points.services import points_adjust
+from apps.points.settlement import dealer_totals, settlement_csv, settlement_statement
 
 
 @admin.register(Account)
@@ -43,10 +47,17 @@ class EntryAdmin(ReadOnlyAdmin):
     change_list_template = "admin/points/entry/change_list.html"
 
     def get_urls(self):
-        adjust = path(
-            "adjust/", self.admin_site.admin_view(self.adjust_view), name="points_entry_adjust"
-        )
-        return [adjust, *super().get_urls()]
+        views = [
+            path(
+                "adjust/", self.admin_site.admin_view(self.adjust_view), name="points_entry_adjust"
+            ),
+            path(
+                "settlement/",
+                self.admin_site.admin_view(self.settlement_view),
+                name="points_entry_settlement",
+            ),
+        ]
+        return [*views, *super().get_urls()]
 
     def adjust_view(self, request):
         if not request.user.has_perm("points.adjust_points"):
@@ -73,6 +84,41 @@ class EntryAdmin(ReadOnlyAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/points/entry/adjust.html", context)
+
+    def settlement_view(self, request):
+        """积分结算单: what each store and dealer is owed for the points spent with them."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PeriodForm(request.GET or None)
+        start, end = form.period()
+        rows = settlement_statement(start=start, end=end)
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(settlement_csv(rows), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="settlement-{start}-{end}.csv"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Points settlement"),
+            "opts": self.model._meta,
+            "form": form,
+            "rows": rows,
+            "dealers": dealer_totals(rows),
+            "start": start,
+            "end": end,
+            "query": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/points/entry/settlement.html", context)
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("from"), required=False)
+    end = forms.DateField(label=_("to"), required=False)
+
+    def period(self):
+        """The chosen days, or last month when none are chosen (or they are not dates)."""
+        last_month_end = timezone.localdate().replace(day=1) - timedelta(days=1)
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return data.get("start") or last_month_end.replace(day=1), data.get("end") or last_month_end
 
 
 class AdjustForm(forms.Form):

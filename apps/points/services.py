@@ -495,3 +495,15 @@ def points_merge_members(*, survivor: Member, merged: Member, key: str) -> None:
             description="会员合并转入积分",
         )
     Lot.objects.filter(member=merged).update(member=survivor)
+
+
+def store_account(store) -> Account:
+    """The account that receives the points members spend at `store` (for settlement)."""
+    account = Account.objects.filter(store=store).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(kind=Account.Kind.STORE, store=store)
+        except IntegrityError:
+            account = Account.objects.get(store=store)
+    return account

@@ -207,5 +207,6 @@ def test_deduction_quote_uses_what_the_member_has(member):
     earn(member, 3000, "a")
 
     assert points_deduction_quote(member=member, wanted=5000, order_amount=Decimal("128.00")) == (
-        3000, Decimal("30.00"),
+        3000,
+        Decimal("30.00"),
     )
