@@ -11,11 +11,11 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 from apps.core.errors import DomainError
 from apps.core.phones import InvalidPhone, normalize_phone
 from apps.members.models import Member
-from apps.points.models import Account, Entry
+from apps.points.models import Account, EarningRule, Entry
 from apps.points.services import points_adjust
 from apps.points.settlement import dealer_totals, settlement_csv, settlement_statement
 
@@ -147,3 +147,44 @@ class AdjustForm(forms.Form):
         if self.cleaned_data["points"] == 0:
             raise forms.ValidationError(_("Adjust by at least one point."))
         return self.cleaned_data["points"]
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(HuijiModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "active",
+        "points_per_yuan",
+        "multiplier",
+        "event",
+        "points",
+        "weekdays",
+        "starts_at",
+        "ends_at",
+    ]
+    list_filter = ["kind", "active", "event"]
+    search_fields = ["name", "skus", "categories"]
+    filter_horizontal = ["stores", "segments"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "active"]}),
+        (
+            _("What it gives"),
+            {"fields": ["points_per_yuan", "multiplier", "event", "points", "per_order_cap"]},
+        ),
+        (
+            _("Where and when it holds"),
+            {
+                "fields": [
+                    "skus",
+                    "categories",
+                    "weekdays",
+                    "stores",
+                    "segments",
+                    "starts_at",
+                    "ends_at",
+                ]
+            },
+        ),
+        (_("How often a member may get it"), {"fields": ["limit_count", "limit_period"]}),
+    ]

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from apps.core.demo import DemoContext
 from apps.members.models import Member
-from apps.points.models import Entry
+from apps.points.models import EarningRule, Entry
 from apps.points.services import points_earn
 
 DEMO_PHONE = "13800000000"
@@ -16,6 +16,24 @@ def seed(ctx: DemoContext) -> None:
 
     Orders (a later app) add the rest; every grant here is keyed, so a second run adds nothing.
     """
+    EarningRule.objects.update_or_create(
+        name="消费积分：每 1 元得 1 分",
+        defaults={"kind": EarningRule.Kind.RATE, "points_per_yuan": 1},
+    )
+    EarningRule.objects.update_or_create(
+        name="周三会员日双倍积分",
+        defaults={"kind": EarningRule.Kind.MULTIPLIER, "multiplier": 2, "weekdays": "3"},
+    )
+    EarningRule.objects.update_or_create(
+        name="开卡礼 100 积分",
+        defaults={
+            "kind": EarningRule.Kind.BONUS,
+            "event": "join",
+            "points": 100,
+            "limit_count": 1,
+            "limit_period": EarningRule.Period.EVER,
+        },
+    )
     demo = Member.objects.get(phone=DEMO_PHONE)
     points_earn(
         member=demo,

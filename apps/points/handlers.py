@@ -2,7 +2,8 @@
 
 from apps.core.events import on_event
 from apps.members.models import Member
-from apps.points.models import Entry
+from apps.points.earning import points_award_event
+from apps.points.models import EarningRule, Entry
 from apps.points.services import points_earn, points_merge_members
 
 
@@ -29,3 +30,9 @@ def credit_imported_points(event) -> None:
             cause=f"import:{import_id}",
             description=f"从{event.payload['platform']}迁移积分",
         )
+
+
+@on_event("member_joined")
+def give_join_bonus(event) -> None:
+    member = Member.objects.get(pk=event.payload["member"])
+    points_award_event(member=member, event=EarningRule.Event.JOIN, key=f"join:{member.pk}")

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.models import TimeStampedModel
 from apps.distributors.models import Distributor
 from apps.members.models import Member
 from apps.stores.models import Store
@@ -185,3 +186,103 @@ class LotUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} ← {self.lot_id}: {self.amount}"
+
+
+class EarningRule(TimeStampedModel):
+    """How members earn points, edited by HQ. Three kinds:
+
+    rate: points per yuan paid (after discounts and points deduction) — the base;
+    multiplier: times the base points of matching lines (0 excludes them), e.g. double points
+    on Wednesdays (member day) or on a category;
+    bonus: fixed points for an event (joining, first purchase, completing the profile).
+    """
+
+    class Kind(models.TextChoices):
+        RATE = "rate", _("points per yuan")
+        MULTIPLIER = "multiplier", _("multiplier")
+        BONUS = "bonus", _("bonus for an event")
+
+    class Event(models.TextChoices):
+        JOIN = "join", _("joining")
+        FIRST_PURCHASE = "first_purchase", _("first purchase")
+        PROFILE_COMPLETE = "profile_complete", _("completing the profile")
+
+    class Period(models.TextChoices):
+        DAY = "day", _("a day")
+        WEEK = "week", _("a week")
+        MONTH = "month", _("a month")
+        YEAR = "year", _("a year")
+        EVER = "ever", _("ever")
+
+    name = models.CharField(_("name"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    active = models.BooleanField(_("active"), default=True)
+    points_per_yuan = models.DecimalField(
+        _("points per yuan"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    multiplier = models.DecimalField(
+        _("multiplier"), max_digits=4, decimal_places=2, null=True, blank=True
+    )
+    event = models.CharField(_("event"), max_length=20, choices=Event, blank=True)
+    points = models.PositiveIntegerField(_("points"), null=True, blank=True)
+    skus = models.TextField(
+        _("only these SKUs"), blank=True, help_text=_("Comma-separated; empty: every SKU.")
+    )
+    categories = models.TextField(
+        _("only these categories"), blank=True, help_text=_("Comma-separated; empty: all.")
+    )
+    weekdays = models.CharField(
+        _("only on these weekdays"),
+        max_length=20,
+        blank=True,
+        help_text=_("1 = Monday … 7 = Sunday, comma-separated; e.g. 3 for a Wednesday member day."),
+    )
+    stores = models.ManyToManyField(
+        Store, verbose_name=_("only in these stores"), blank=True, related_name="+"
+    )
+    segments = models.ManyToManyField(
+        "members.Segment", verbose_name=_("only for these segments"), blank=True, related_name="+"
+    )
+    starts_at = models.DateTimeField(_("from"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    limit_count = models.PositiveIntegerField(_("times per member"), null=True, blank=True)
+    limit_period = models.CharField(_("per"), max_length=8, choices=Period, blank=True)
+    per_order_cap = models.PositiveIntegerField(_("most points per order"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("earning rule")
+        verbose_name_plural = _("earning rules")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="rate") | Q(points_per_yuan__gt=0), name="rate_rule_has_a_rate"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="multiplier") | Q(multiplier__gte=0),
+                name="multiplier_rule_has_a_factor",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus") | Q(points__gt=0) & ~Q(event=""),
+                name="bonus_rule_has_event_and_points",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleUsage(models.Model):
+    """How often a rule gave a member points in a period, for its limit."""
+
+    rule = models.ForeignKey(EarningRule, on_delete=models.CASCADE, related_name="usages")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=12)  # 2026-11-25, 2026-W48, 2026-11, 2026, ever
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "member", "period"], name="rule_usage_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}/{self.member_id}/{self.period}: {self.count}"

@@ -1,5 +1,6 @@
 """Pure rules of the ledger: no database."""
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
@@ -56,3 +57,103 @@ def deduction(
     paid_fen = min(max(min(wanted, available), 0) * 100 // rate, max(cap_fen, 0))
     points_used = -(-paid_fen * rate // 100)
     return points_used, from_fen(paid_fen)
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    category: str
+    paid: Decimal  # what the member paid for the line, after every discount and points deduction
+
+
+@dataclass(frozen=True)
+class RuleFacts:
+    """An earning rule as plain data: the ones that apply to this member, store and time."""
+
+    id: int
+    name: str
+    kind: str  # rate, multiplier
+    rate: Decimal | None = None
+    multiplier: Decimal | None = None
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    weekdays: frozenset[int] = frozenset()
+    per_order_cap: int | None = None
+
+    def covers(self, line: OrderLine) -> bool:
+        if not self.skus and not self.categories:
+            return True
+        return line.sku in self.skus or line.category in self.categories
+
+
+@dataclass
+class PointsQuote:
+    total: int = 0
+    applied: list[tuple[int | None, str, int]] = field(
+        default_factory=list
+    )  # (rule id, label, points)
+
+    @property
+    def rule_ids(self) -> list[int]:
+        return [rule_id for rule_id, _label, points in self.applied if rule_id and points]
+
+
+def order_points(
+    lines: list[OrderLine], rules: list[RuleFacts], *, weekday: int, order_cap: int | None
+) -> PointsQuote:
+    """The points an order earns and which rules gave them, rounded down to whole points.
+
+    The highest applicable rate gives each line its base points; each multiplier that covers
+    a line then scales what the line has so far (0 takes it out), in the rules' order.
+    """
+    today = [rule for rule in rules if not rule.weekdays or weekday in rule.weekdays]
+    rates = [rule for rule in today if rule.kind == "rate"]
+    if not rates or not lines:
+        return PointsQuote()
+    base_rule = max(rates, key=lambda rule: rule.rate)
+    contributions: dict[int, Decimal] = {base_rule.id: Decimal(0)}
+    for line in lines:
+        points = line.paid * base_rule.rate
+        contributions[base_rule.id] += points
+        for rule in (r for r in today if r.kind == "multiplier" and r.covers(line)):
+            extra = points * (rule.multiplier - 1)
+            contributions[rule.id] = contributions.get(rule.id, Decimal(0)) + extra
+            points += extra
+    by_id = {rule.id: rule for rule in today}
+    for rule_id, points in contributions.items():
+        cap = by_id[rule_id].per_order_cap
+        if cap is not None and points > cap:
+            contributions[rule_id] = Decimal(cap)
+    whole = _round_down_keeping_total(contributions)
+    quote = PointsQuote(
+        applied=[(rule_id, by_id[rule_id].name, points) for rule_id, points in whole.items()]
+    )
+    quote.total = max(sum(whole.values()), 0)
+    if order_cap is not None and quote.total > order_cap:
+        quote.applied.append((None, "单笔积分上限", order_cap - quote.total))
+        quote.total = order_cap
+    return quote
+
+
+def _round_down_keeping_total(parts: dict[int, Decimal]) -> dict[int, int]:
+    """Whole points: the total rounded down once, shared out by largest remainder, so the
+    parts shown add up to the total and no point is lost to rounding each part."""
+    total = int(sum(parts.values(), Decimal(0)).to_integral_value(rounding=ROUND_FLOOR))
+    floors = {
+        key: int(value.to_integral_value(rounding=ROUND_FLOOR)) for key, value in parts.items()
+    }
+    by_remainder = sorted(parts, key=lambda key: parts[key] - floors[key], reverse=True)
+    for key in by_remainder[: total - sum(floors.values())]:
+        floors[key] += 1
+    return floors
+
+
+def usage_period(period: str, when: date) -> str:
+    """The key a rule's use is counted under: limits reset when it changes."""
+    year, week, _weekday = when.isocalendar()
+    return {
+        "day": when.isoformat(),
+        "week": f"{year}-W{week:02d}",
+        "month": f"{when:%Y-%m}",
+        "year": f"{when:%Y}",
+    }.get(period, "ever")

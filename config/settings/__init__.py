@@ -215,6 +215,8 @@ POINTS_EXPIRY = os.environ.get("POINTS_EXPIRY", "year_end_next")
 # that points may pay (demo: 100 points = 1 yuan, at most half the order).
 POINTS_DEDUCTION_RATE = int(os.environ.get("POINTS_DEDUCTION_RATE", "100"))
 POINTS_DEDUCTION_CAP = os.environ.get("POINTS_DEDUCTION_CAP", "0.5")
+# The most points one order may earn, whatever the rules say (0: no limit).
+POINTS_ORDER_CAP = int(os.environ.get("POINTS_ORDER_CAP", "0"))
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)

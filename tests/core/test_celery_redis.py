@@ -83,11 +83,18 @@ def wait_for(condition, seconds=30.0):
     return False
 
 
-def test_event_emitted_in_a_transaction_is_dispatched_by_the_worker(worker):
+def test_event_emitted_in_a_transaction_is_handled_by_the_worker(worker):
+    from apps.points.models import EarningRule
+    from apps.points.selectors import points_available
+    from tests.members.factories import MemberFactory
+
+    EarningRule.objects.create(name="开卡礼积分", kind="bonus", event="join", points=100)
+    member = MemberFactory()
     with transaction.atomic():
-        event = event_emit(name="member_joined", payload={"member": 1})
+        event = event_emit(name="member_joined", payload={"member": member.pk})
 
     assert wait_for(lambda: Event.objects.get(pk=event.pk).status == Event.Status.DONE)
+    assert points_available(member) == 100  # the points app's handler ran in the worker
     assert worker.poll() is None
 
 

@@ -1,0 +1,169 @@
+"""Earning points on orders and events, by the rules HQ keeps in the admin."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.members.models import Member
+from apps.members.segments import SegmentCriteria, segment_members
+from apps.points.models import EarningRule, Entry, RuleUsage
+from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, usage_period
+from apps.points.services import points_earn
+
+
+def applicable_rules(
+    *, member: Member, store=None, when: datetime, kinds: tuple[str, ...]
+) -> list[EarningRule]:
+    """Active rules of these kinds that hold now, here, for this member, within their limits."""
+    rules = (
+        EarningRule.objects.filter(active=True, kind__in=kinds)
+        .filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lte=when),
+            Q(ends_at__isnull=True) | Q(ends_at__gt=when),
+        )
+        .prefetch_related("stores", "segments")
+        .order_by("pk")
+    )
+    day = timezone.localdate(when)
+    usage = {
+        (u.rule_id, u.period): u.count
+        for u in RuleUsage.objects.filter(
+            member=member, rule__in=[r.pk for r in rules if r.limit_count]
+        )
+    }
+    chosen = []
+    for rule in rules:
+        stores = list(rule.stores.all())
+        if stores and (store is None or store not in stores):
+            continue
+        segments = list(rule.segments.all())
+        if segments and not any(
+            segment_members(SegmentCriteria.of(segment)).filter(pk=member.pk).exists()
+            for segment in segments
+        ):
+            continue
+        if (
+            rule.limit_count
+            and usage.get((rule.pk, usage_period(rule.limit_period, day)), 0) >= rule.limit_count
+        ):
+            continue
+        chosen.append(rule)
+    return chosen
+
+
+def _facts(rule: EarningRule) -> RuleFacts:
+    def words(text):
+        return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+    return RuleFacts(
+        id=rule.pk,
+        name=rule.name,
+        kind=rule.kind,
+        rate=rule.points_per_yuan,
+        multiplier=rule.multiplier,
+        skus=words(rule.skus),
+        categories=words(rule.categories),
+        weekdays=frozenset(int(day) for day in words(rule.weekdays)),
+        per_order_cap=rule.per_order_cap,
+    )
+
+
+def order_points_quote(
+    *, member: Member, store, lines: list[OrderLine], when: datetime | None = None
+) -> PointsQuote:
+    """What an order would earn, rule by rule: the quote shows it before payment."""
+    when = when or timezone.now()
+    rules = applicable_rules(
+        member=member,
+        store=store,
+        when=when,
+        kinds=(EarningRule.Kind.RATE, EarningRule.Kind.MULTIPLIER),
+    )
+    return order_points(
+        lines,
+        [_facts(rule) for rule in rules],
+        weekday=timezone.localdate(when).isoweekday(),
+        order_cap=settings.POINTS_ORDER_CAP or None,
+    )
+
+
+@transaction.atomic
+def points_award_order(
+    *,
+    member: Member,
+    store,
+    lines: list[OrderLine],
+    key: str,
+    cause: str,
+    description: str,
+    when: datetime | None = None,
+    pending: bool = True,
+) -> tuple[Entry | None, PointsQuote]:
+    """Give a paid order its points (pending for the return window) and count the rules used."""
+    when = when or timezone.now()
+    _serialise(member)
+    if (entry := Entry.objects.filter(idempotency_key=key).first()) is not None:
+        return entry, order_points_quote(member=member, store=store, lines=lines, when=when)
+    quote = order_points_quote(member=member, store=store, lines=lines, when=when)
+    if quote.total <= 0:
+        return None, quote
+    entry = points_earn(
+        member=member,
+        amount=quote.total,
+        key=key,
+        cause=cause,
+        description=description,
+        pending=pending,
+        now=when,
+    )
+    _count_use(member, quote.rule_ids, when)
+    return entry, quote
+
+
+@transaction.atomic
+def points_award_event(
+    *, member: Member, event: str, key: str, when: datetime | None = None
+) -> list[Entry]:
+    """Bonus points for joining, a first purchase or completing the profile."""
+    when = when or timezone.now()
+    _serialise(member)
+    entries = []
+    for rule in applicable_rules(member=member, when=when, kinds=(EarningRule.Kind.BONUS,)):
+        if rule.event != event:
+            continue
+        rule_key = f"{key}:rule{rule.pk}"
+        fresh = not Entry.objects.filter(idempotency_key=rule_key).exists()
+        entries.append(
+            points_earn(
+                member=member,
+                amount=rule.points,
+                key=rule_key,
+                cause=f"event:{event}",
+                description=rule.name,
+                pending=False,
+                now=when,
+            )
+        )
+        if fresh:
+            _count_use(member, [rule.pk], when)
+    return entries
+
+
+def _serialise(member: Member) -> None:
+    """One award for a member at a time, so that a rule's limit holds: the member row is
+    locked (never the accounts, which the ledger locks after, in its own order)."""
+    Member.objects.select_for_update().filter(pk=member.pk).first()
+
+
+def _count_use(member: Member, rule_ids: list[int], when: datetime) -> None:
+    day = timezone.localdate(when)
+    for rule in EarningRule.objects.filter(pk__in=rule_ids, limit_count__isnull=False):
+        period = usage_period(rule.limit_period, day)
+        usage, created = RuleUsage.objects.get_or_create(
+            rule=rule, member=member, period=period, defaults={"count": 1}
+        )
+        if not created:
+            RuleUsage.objects.filter(pk=usage.pk).update(count=F("count") + 1)

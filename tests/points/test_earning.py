@@ -1,0 +1,258 @@
+"""Earning rules: pure table tests, then the rules as HQ keeps them in the database."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from apps.members.models import Segment
+from apps.points.earning import order_points_quote, points_award_event, points_award_order
+from apps.points.models import EarningRule, RuleUsage
+from apps.points.rules import OrderLine, RuleFacts, order_points, usage_period
+from apps.points.selectors import points_available, points_totals
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+BASE = RuleFacts(id=1, name="消费积分", kind="rate", rate=Decimal("1"))
+WEDNESDAY = RuleFacts(
+    id=2, name="会员日双倍", kind="multiplier", multiplier=Decimal("2"), weekdays=frozenset({3})
+)
+NO_GIFT_CARDS = RuleFacts(
+    id=3,
+    name="礼品卡不积分",
+    kind="multiplier",
+    multiplier=Decimal("0"),
+    categories=frozenset({"giftcard"}),
+)
+BEAUTY_TRIPLE = RuleFacts(
+    id=4,
+    name="美妆三倍",
+    kind="multiplier",
+    multiplier=Decimal("3"),
+    skus=frozenset({"SKU9"}),
+    per_order_cap=100,
+)
+
+
+def lines(*paid):
+    return [
+        OrderLine(sku=sku, category=category, paid=Decimal(amount))
+        for sku, category, amount in paid
+    ]
+
+
+@pytest.mark.parametrize(
+    ("order", "rules", "weekday", "cap", "total", "applied"),
+    [
+        (lines(("SKU1", "shoes", "128.50")), [BASE], 1, None, 128, [(1, "消费积分", 128)]),
+        (
+            lines(("SKU1", "shoes", "128.50")),
+            [BASE, WEDNESDAY],
+            1,
+            None,
+            128,
+            [(1, "消费积分", 128)],
+        ),
+        (
+            lines(("SKU1", "shoes", "128.50")),
+            [BASE, WEDNESDAY],
+            3,
+            None,
+            257,
+            [(1, "消费积分", 129), (2, "会员日双倍", 128)],
+        ),
+        (
+            lines(("SKU1", "shoes", "100"), ("GC", "giftcard", "500")),
+            [BASE, NO_GIFT_CARDS],
+            1,
+            None,
+            100,
+            [(1, "消费积分", 600), (3, "礼品卡不积分", -500)],
+        ),
+        (
+            lines(("SKU9", "beauty", "80")),
+            [BASE, BEAUTY_TRIPLE],
+            1,
+            None,
+            180,
+            [(1, "消费积分", 80), (4, "美妆三倍", 100)],
+        ),
+        (
+            lines(("SKU1", "shoes", "5000")),
+            [BASE],
+            1,
+            2000,
+            2000,
+            [(1, "消费积分", 5000), (None, "单笔积分上限", -3000)],
+        ),
+        (lines(("SKU1", "shoes", "99")), [WEDNESDAY], 3, None, 0, []),  # no rate, no points
+        (
+            lines(("SKU1", "shoes", "99.99")),
+            [RuleFacts(id=5, name="高倍率", kind="rate", rate=Decimal("1.5")), BASE],
+            1,
+            None,
+            149,
+            [(5, "高倍率", 149)],
+        ),
+    ],
+)
+def test_order_points_table(order, rules, weekday, cap, total, applied):
+    quote = order_points(order, rules, weekday=weekday, order_cap=cap)
+
+    assert quote.total == total
+    assert quote.applied == applied
+
+
+@pytest.mark.parametrize(
+    ("period", "day", "key"),
+    [
+        ("day", "2026-11-25", "2026-11-25"),
+        ("week", "2026-11-25", "2026-W48"),
+        ("month", "2026-11-25", "2026-11"),
+        ("year", "2026-11-25", "2026"),
+        ("ever", "2026-11-25", "ever"),
+        ("week", "2027-01-01", "2026-W53"),
+    ],
+)
+def test_usage_periods(period, day, key):
+    from datetime import date
+
+    assert usage_period(period, date.fromisoformat(day)) == key
+
+
+@pytest.mark.django_db
+def test_rules_from_the_admin_award_an_order_once_and_count_their_use():
+    member, store = MemberFactory(), StoreFactory()
+    EarningRule.objects.create(name="消费积分", kind="rate", points_per_yuan=Decimal("1"))
+    double = EarningRule.objects.create(
+        name="会员日双倍",
+        kind="multiplier",
+        multiplier=Decimal("2"),
+        weekdays="3",
+        limit_count=1,
+        limit_period="week",
+    )
+    wednesday = timezone.make_aware(datetime(2026, 11, 25, 12))
+    order = lines(("SKU1", "shoes", "200.00"))
+
+    entry, quote = points_award_order(
+        member=member,
+        store=store,
+        lines=order,
+        key="order:1:earn",
+        cause="order:1",
+        description="订单消费得积分",
+        when=wednesday,
+    )
+    again, _ = points_award_order(
+        member=member,
+        store=store,
+        lines=order,
+        key="order:1:earn",
+        cause="order:1",
+        description="订单消费得积分",
+        when=wednesday,
+    )
+    _second, second_quote = points_award_order(
+        member=member,
+        store=store,
+        lines=order,
+        key="order:2:earn",
+        cause="order:2",
+        description="订单消费得积分",
+        when=wednesday,
+    )
+
+    assert (quote.total, again.pk) == (400, entry.pk)
+    assert second_quote.total == 200  # the member day doubles once a week
+    assert RuleUsage.objects.get(rule=double).count == 1
+    assert points_totals(member)["pending"] == 600
+
+
+@pytest.mark.django_db
+def test_rules_hold_only_where_when_and_for_whom_they_are_set():
+    member, here, elsewhere = MemberFactory(marketing_consent=True), StoreFactory(), StoreFactory()
+    EarningRule.objects.create(name="消费积分", kind="rate", points_per_yuan=Decimal("1"))
+    local = EarningRule.objects.create(name="本店三倍", kind="multiplier", multiplier=Decimal("3"))
+    local.stores.add(here)
+    consenting = Segment.objects.create(name="同意营销", marketing_consent=True)
+    vip = EarningRule.objects.create(
+        name="营销会员加倍", kind="multiplier", multiplier=Decimal("2")
+    )
+    vip.segments.add(consenting)
+    EarningRule.objects.create(
+        name="已结束",
+        kind="multiplier",
+        multiplier=Decimal("10"),
+        ends_at=timezone.now() - timezone.timedelta(days=1),
+    )
+    order = lines(("SKU1", "shoes", "10"))
+
+    assert order_points_quote(member=member, store=here, lines=order).total == 60
+    assert order_points_quote(member=member, store=elsewhere, lines=order).total == 20
+    member.marketing_consent = False
+    member.save()
+    assert order_points_quote(member=member, store=elsewhere, lines=order).total == 10
+
+
+@pytest.mark.django_db
+def test_join_bonus_is_given_once():
+    member = MemberFactory()
+    EarningRule.objects.create(
+        name="开卡礼积分",
+        kind="bonus",
+        event="join",
+        points=200,
+        limit_count=1,
+        limit_period="ever",
+    )
+
+    points_award_event(member=member, event="join", key=f"join:{member.pk}")
+    points_award_event(member=member, event="join", key=f"join:{member.pk}")  # replayed
+    points_award_event(member=member, event="join", key=f"join-again:{member.pk}")  # limit reached
+
+    assert points_available(member) == 200
+
+
+@given(
+    paid=st.lists(st.integers(0, 10**6), min_size=1, max_size=8),
+    rate=st.decimals("0.01", "10", places=2),
+    factors=st.lists(st.sampled_from(["0", "0.5", "1", "1.5", "2", "3"]), max_size=3),
+)
+def test_parts_add_up_to_the_total_which_is_the_exact_points_rounded_down(paid, rate, factors):
+    order = [
+        OrderLine(sku=f"S{n}", category="c", paid=Decimal(fen) / 100) for n, fen in enumerate(paid)
+    ]
+    rules = [RuleFacts(id=1, name="base", kind="rate", rate=rate)] + [
+        RuleFacts(id=10 + n, name=f"x{factor}", kind="multiplier", multiplier=Decimal(factor))
+        for n, factor in enumerate(factors)
+    ]
+
+    quote = order_points(order, rules, weekday=1, order_cap=None)
+
+    product = Decimal(1)
+    for factor in factors:
+        product *= Decimal(factor)
+    exact = sum(line.paid for line in order) * rate * product
+    assert quote.total == int(exact.to_integral_value(rounding="ROUND_FLOOR"))
+    assert sum(points for _id, _label, points in quote.applied) == quote.total
+
+
+@pytest.mark.django_db
+def test_a_new_member_gets_the_join_bonus_through_the_event(
+    api_client, django_capture_on_commit_callbacks
+):
+    from apps.members.models import Member
+
+    EarningRule.objects.create(name="开卡礼积分", kind="bonus", event="join", points=100)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(
+            "/api/v1/auth/login", {"phone": "13800000000", "code": "123456"}, format="json"
+        )
+
+    member = Member.objects.get(phone="13800000000")
+    assert points_available(member) == 100
