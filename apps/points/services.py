@@ -24,27 +24,31 @@ from apps.points.rules import expiry_date, take_from_lots
 _KEY_CONSTRAINT = "points_entry_idempotency_key_key"
 
 
-def system_account(kind: str) -> Account:
-    """Issuance, pending or breakage (made by a migration; made here if missing)."""
-    account = Account.objects.filter(kind=kind).first()
+def _account(kind: str, **owner) -> Account:
+    """The account of this kind and owner, made when missing (safe if two make it at once)."""
+    lookup = owner or {"kind": kind}
+    account = Account.objects.filter(**lookup).first()
     if account is None:
         try:
             with transaction.atomic():
-                account = Account.objects.create(kind=kind)
+                account = Account.objects.create(kind=kind, **owner)
         except IntegrityError:
-            account = Account.objects.get(kind=kind)
+            account = Account.objects.get(**lookup)
     return account
+
+
+def system_account(kind: str) -> Account:
+    """Issuance, pending or breakage (made by a migration, or here if missing)."""
+    return _account(kind)
 
 
 def member_account(member: Member) -> Account:
-    account = Account.objects.filter(member=member).first()
-    if account is None:
-        try:
-            with transaction.atomic():
-                account = Account.objects.create(kind=Account.Kind.MEMBER, member=member)
-        except IntegrityError:
-            account = Account.objects.get(member=member)
-    return account
+    return _account(Account.Kind.MEMBER, member=member)
+
+
+def store_account(store) -> Account:
+    """The account that receives the points members spend at `store` (for settlement)."""
+    return _account(Account.Kind.STORE, store=store)
 
 
 def _lock(*accounts: Account) -> dict[int, Account]:
@@ -495,15 +499,3 @@ def points_merge_members(*, survivor: Member, merged: Member, key: str) -> None:
             description="会员合并转入积分",
         )
     Lot.objects.filter(member=merged).update(member=survivor)
-
-
-def store_account(store) -> Account:
-    """The account that receives the points members spend at `store` (for settlement)."""
-    account = Account.objects.filter(store=store).first()
-    if account is None:
-        try:
-            with transaction.atomic():
-                account = Account.objects.create(kind=Account.Kind.STORE, store=store)
-        except IntegrityError:
-            account = Account.objects.get(store=store)
-    return account
