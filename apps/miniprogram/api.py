@@ -36,6 +36,7 @@ from apps.miniprogram.authentication import MemberTokenAuthentication
 from apps.points.selectors import points_history, points_totals, signed_amount
 from apps.stores.models import Store
 from apps.stores.selectors import store_get_by_code
+from apps.tiers.selectors import tier_summary
 
 WECHAT_SESSION_SALT = "huiji.wechat-bind"
 WECHAT_SESSION_MAX_AGE = 600
@@ -53,7 +54,7 @@ class MemberApi(APIView):
 
 
 class MemberOutputSerializer(serializers.Serializer):
-    """The member of API.md. Tier and growth stay empty until the tiers app exists."""
+    """The member of API.md."""
 
     id = serializers.IntegerField()
     phone_masked = serializers.CharField()
@@ -67,11 +68,17 @@ class MemberOutputSerializer(serializers.Serializer):
     points = serializers.SerializerMethodField()
     home_store = serializers.SerializerMethodField()
 
+    def _tiers(self, member) -> dict:
+        cache = self.__dict__.setdefault("_tier_summaries", {})
+        if member.pk not in cache:
+            cache[member.pk] = tier_summary(member)
+        return cache[member.pk]
+
     def get_tier(self, member) -> dict | None:
-        return None
+        return self._tiers(member)["tier"]
 
     def get_growth(self, member) -> dict:
-        return {"value": 0, "next_tier": None, "to_next": None}
+        return self._tiers(member)["growth"]
 
     def get_points(self, member) -> dict:
         totals = points_totals(member)

@@ -1,3 +1,4 @@
+import random
 from datetime import timedelta
 
 from django.utils import timezone
@@ -46,10 +47,12 @@ def seed(ctx: DemoContext) -> None:
     )
     members = list(Member.objects.exclude(phone=DEMO_PHONE).order_by("pk")[:MEMBERS_WITH_POINTS])
     for member in members:
-        days_ago = ctx.rng.randint(1, 500)
+        # Drawn per member, so that another --members count gives each member the same grant.
+        rng = random.Random(f"{ctx.seed}:{member.phone}")
+        days_ago = rng.randint(1, 500)
         points_earn(
             member=member,
-            amount=ctx.rng.randint(20, 2000),
+            amount=rng.randint(20, 2000),
             key=f"demo:history:{member.phone}",
             cause="demo",
             pending=False,

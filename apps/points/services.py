@@ -21,8 +21,6 @@ from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotRever
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.rules import expiry_date, take_from_lots
 
-_KEY_CONSTRAINT = "points_entry_idempotency_key_key"
-
 
 def _account(kind: str, **owner) -> Account:
     """The account of this kind and owner, made when missing (safe if two make it at once)."""
@@ -98,9 +96,8 @@ def ledger_write(function):  # for points_earn and points_redeem, keyword-only
         try:
             with transaction.atomic():
                 return function(*args, **kwargs)
-        except IntegrityError as exc:
-            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "")
-            if constraint != _KEY_CONSTRAINT:
+        except IntegrityError:
+            if not Entry.objects.filter(idempotency_key=kwargs["key"]).exists():
                 raise
             # The key was used already: a replay returns the first entry, anything else conflicts.
             return _replay(kwargs["key"], member_id=kwargs["member"].pk, amount=kwargs["amount"])

@@ -12,6 +12,7 @@ from apps.members.errors import MemberNotFound
 from apps.members.selectors import member_by_phone
 from apps.points.selectors import points_available
 from apps.pos.authentication import ApiKeyAuthentication
+from apps.tiers.selectors import member_tier
 
 
 class PosRateThrottle(UserRateThrottle):
@@ -65,7 +66,8 @@ class MemberIdentifyApi(PosApi):
         coupons = serializers.SerializerMethodField()
 
         def get_tier(self, member) -> dict | None:
-            return None
+            tier = member_tier(member)
+            return {"code": tier.code, "name": tier.name, "rank": tier.rank} if tier else None
 
         def get_points_available(self, member) -> int:
             return points_available(member)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.distributors",
     "apps.stores",
     "apps.members",
+    "apps.tiers",
     "apps.points",
     "apps.miniprogram",
     "apps.pos",
@@ -218,6 +219,9 @@ POINTS_DEDUCTION_CAP = os.environ.get("POINTS_DEDUCTION_CAP", "0.5")
 # The most points one order may earn, whatever the rules say (0: no limit).
 POINTS_ORDER_CAP = int(os.environ.get("POINTS_ORDER_CAP", "0"))
 
+# Tiers: growth value counts for this many months when a tier is qualified for.
+TIER_GROWTH_WINDOW_MONTHS = int(os.environ.get("TIER_GROWTH_WINDOW_MONTHS", "12"))
+
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)
 
@@ -226,4 +230,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Tasks run in-process on the embedded default: their "succeeded" lines would drown the console.
+    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
 }

@@ -11,6 +11,7 @@ from apps.distributors.models import Distributor, Region
 from apps.members.models import Member
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.stores.models import PosApiKey, Staff, Store
+from apps.tiers.models import GrowthEntry, MemberTier, TierChange
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ def test_same_seed_gives_the_same_brand():
 
     seed("--seed", "7")
     first = picture()
-    for model in [LotUse, Lot, Entry]:
+    for model in [LotUse, Lot, Entry, GrowthEntry, TierChange, MemberTier]:
         model.objects.all().delete()
     Account.objects.filter(member__isnull=False).delete()
     Account.objects.update(balance=0)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TiersConfig(AppConfig):
+    name = "apps.tiers"
+    label = "tiers"
+    verbose_name = _("Tiers")

@@ -1,0 +1,28 @@
+from apps.members.models import Member
+from apps.tiers.models import MemberTier, Tier
+from apps.tiers.services import growth_in_window, tiers_in_order
+
+
+def member_tier(member: Member) -> Tier | None:
+    state = MemberTier.objects.select_related("tier").filter(member=member).first()
+    if state is not None:
+        return state.tier
+    return Tier.objects.order_by("rank").first()
+
+
+def tier_summary(member: Member) -> dict:
+    """What `me` shows: the tier, the growth value that counts, and what the next tier needs."""
+    tiers = tiers_in_order()
+    current = member_tier(member)
+    growth = growth_in_window(member)
+    following = next((tier for tier in tiers if current and tier.rank > current.rank), None)
+    return {
+        "tier": {"code": current.code, "name": current.name, "rank": current.rank}
+        if current
+        else None,
+        "growth": {
+            "value": growth,
+            "next_tier": following.code if following else None,
+            "to_next": max(following.growth_threshold - growth, 0) if following else None,
+        },
+    }

@@ -1,0 +1,40 @@
+"""The embedded default (SQLite, tasks in-process) that `bin/demo` runs: migrations and
+seed_demo work there too, and running seed_demo again changes nothing."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_data_loads_twice_on_sqlite(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "DEBUG": "true",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+
+    for step in (
+        ["migrate", "--noinput"],
+        ["seed_demo", "--members", "30"],
+        ["seed_demo", "--members", "30"],
+        ["verify_ledger"],
+    ):
+        result = manage(*step, env=env)
+        assert result.returncode == 0, (step, result.stderr[-3000:])
+    assert "Demo brand loaded" in manage("seed_demo", "--members", "30", env=env).stdout

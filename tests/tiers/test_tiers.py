@@ -1,0 +1,158 @@
+"""Tiers and growth value: upgrades at the threshold, not a point before, once per key."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import AuditEntry, Event
+from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
+from apps.tiers.rules import TierFacts, qualified_tier
+from apps.tiers.selectors import member_tier, tier_summary
+from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual
+from tests.core.factories import UserFactory
+from tests.members.factories import MemberFactory, member_client
+
+FACTS = [TierFacts(1, 0, 0), TierFacts(2, 1, 500), TierFacts(3, 2, 2000)]
+
+
+@pytest.mark.parametrize(
+    ("growth", "rank"), [(0, 0), (499, 0), (500, 1), (1999, 1), (2000, 2), (10**9, 2), (-5, 0)]
+)
+def test_qualified_tier_boundaries(growth, rank):
+    assert qualified_tier(growth, FACTS).rank == rank
+
+
+@pytest.fixture
+def tiers(db):
+    rows = [
+        ("normal", "普通会员", 0, 0),
+        ("silver", "白银会员", 1, 500),
+        ("gold", "黄金会员", 2, 2000),
+    ]
+    return {
+        code: Tier.objects.create(
+            code=code,
+            name=name,
+            rank=rank,
+            growth_threshold=threshold,
+            discount_percent=Decimal(rank * 3),
+        )
+        for code, name, rank, threshold in rows
+    }
+
+
+def grow(member, amount, key, now=None):
+    return growth_earn(
+        member=member,
+        amount=amount,
+        key=key,
+        kind="order",
+        cause="order:1",
+        description="消费成长值",
+        now=now,
+    )
+
+
+def test_a_member_starts_in_the_first_tier(tiers):
+    member = MemberFactory()
+
+    assert member_tier(member) == tiers["normal"]
+    assert tier_summary(member)["growth"] == {"value": 0, "next_tier": "silver", "to_next": 500}
+
+
+def test_upgrade_happens_at_the_threshold_and_not_a_point_before(
+    tiers, django_capture_on_commit_callbacks
+):
+    member = MemberFactory()
+
+    grow(member, 499, "a")
+    assert member_tier(member) == tiers["normal"]
+    with django_capture_on_commit_callbacks(execute=True):
+        grow(member, 1, "b")
+
+    assert member_tier(member) == tiers["silver"]
+    change = TierChange.objects.get()
+    assert (change.from_tier, change.to_tier, change.reason) == (
+        tiers["normal"],
+        tiers["silver"],
+        "upgrade",
+    )
+    assert Event.objects.get(name="tier_changed").payload == {
+        "member": member.pk,
+        "from": "normal",
+        "to": "silver",
+        "reason": "upgrade",
+    }
+
+
+def test_a_big_purchase_can_skip_a_tier(tiers):
+    member = MemberFactory()
+
+    grow(member, 2500, "a")
+
+    assert member_tier(member) == tiers["gold"]
+    assert TierChange.objects.count() == 1
+
+
+def test_a_replayed_key_grows_once(tiers):
+    member = MemberFactory()
+
+    grow(member, 300, "order:7")
+    grow(member, 300, "order:7")
+
+    assert GrowthEntry.objects.filter(member=member).count() == 1
+    assert tier_summary(member)["growth"]["value"] == 300
+
+
+def test_only_growth_within_the_window_counts(tiers, settings):
+    settings.TIER_GROWTH_WINDOW_MONTHS = 12
+    member = MemberFactory()
+    grow(member, 400, "old", now=timezone.now() - timedelta(days=400))
+
+    grow(member, 200, "new")
+
+    assert member_tier(member) == tiers["normal"]  # 600 in all, but only 200 in the last year
+    assert tier_summary(member)["growth"]["value"] == 200
+
+
+def test_a_refund_takes_growth_back_but_the_tier_waits_for_its_review(tiers):
+    member = MemberFactory()
+    grow(member, 600, "order:1")
+
+    growth_reverse(original_key="order:1", key="refund:1", description="退货扣减成长值")
+
+    assert tier_summary(member)["growth"]["value"] == 0
+    assert member_tier(member) == tiers["silver"]
+
+
+def test_hq_sets_a_tier_as_a_floor_audited(tiers):
+    member, hq = MemberFactory(), UserFactory(is_staff=True)
+    until = date.today() + timedelta(days=90)
+
+    state = tier_set_manual(
+        member=member, tier=tiers["gold"], until=until, actor=hq, reason="VIP 客户"
+    )
+
+    assert (state.tier, state.floor, state.floor_until) == (tiers["gold"], tiers["gold"], until)
+    assert TierChange.objects.get().reason == "manual"
+    assert AuditEntry.objects.filter(action="tier.manual", actor=hq).exists()
+
+
+def test_me_and_the_pos_show_the_tier(tiers, api_client):
+    from tests.stores.factories import StoreFactory, pos_key_for
+
+    member = MemberFactory(phone="13912345678")
+    grow(member, 800, "a")
+
+    me = member_client(api_client, member).get("/api/v1/me").json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {pos_key_for(StoreFactory())}")
+    pos = api_client.post(
+        "/api/pos/v1/members/identify", {"phone": "13912345678"}, format="json"
+    ).json()
+
+    assert me["tier"] == {"code": "silver", "name": "白银会员", "rank": 1}
+    assert me["growth"] == {"value": 800, "next_tier": "gold", "to_next": 1200}
+    assert pos["tier"] == me["tier"]
+    assert MemberTier.objects.get(member=member).tier == tiers["silver"]
