@@ -21,9 +21,9 @@ def _facts(tiers: list[Tier]) -> list[TierFacts]:
     return [TierFacts(id=t.pk, rank=t.rank, threshold=t.growth_threshold) for t in tiers]
 
 
-def _locked_state(member: Member) -> MemberTier:
+def _locked_state(member: Member, first_tier: Tier) -> MemberTier:
     """The member's tier row, locked: tier changes of one member happen one at a time."""
-    MemberTier.objects.get_or_create(member=member, defaults={"tier": tiers_in_order()[0]})
+    MemberTier.objects.get_or_create(member=member, defaults={"tier": first_tier})
     return MemberTier.objects.select_for_update().select_related("tier").get(member=member)
 
 
@@ -48,7 +48,9 @@ def growth_earn(
 ) -> GrowthEntry:
     """Add growth value; a member who now qualifies for a higher tier moves up at once."""
     now = now or timezone.now()
-    state = _locked_state(member)
+    tiers = tiers_in_order()
+    # With no tiers defined yet, growth is still recorded: it counts once HQ defines them.
+    state = _locked_state(member, tiers[0]) if tiers else None
     if (entry := GrowthEntry.objects.filter(key=key).first()) is not None:
         return entry
     entry = GrowthEntry.objects.create(
@@ -60,8 +62,7 @@ def growth_earn(
         description=description,
         created_at=now,
     )
-    if amount > 0:
-        tiers = tiers_in_order()
+    if amount > 0 and state is not None:
         target = qualified_tier(growth_in_window(member, now=now), _facts(tiers))
         if target.rank > state.tier.rank:
             _change(
@@ -97,7 +98,7 @@ def growth_reverse(
 @transaction.atomic
 def tier_set_manual(*, member: Member, tier: Tier, until, actor, reason: str) -> MemberTier:
     """HQ gives a member a tier that is a floor until `until`: reviews never go below it."""
-    state = _locked_state(member)
+    state = _locked_state(member, tiers_in_order()[0])
     MemberTier.objects.filter(pk=state.pk).update(floor=tier, floor_until=until)
     if tier.rank > state.tier.rank:
         _change(state, tier, TierChange.Reason.MANUAL, actor=actor, note=reason)

@@ -156,3 +156,16 @@ def test_me_and_the_pos_show_the_tier(tiers, api_client):
     assert me["growth"] == {"value": 800, "next_tier": "gold", "to_next": 1200}
     assert pos["tier"] == me["tier"]
     assert MemberTier.objects.get(member=member).tier == tiers["silver"]
+
+
+@pytest.mark.django_db
+def test_growth_is_kept_before_any_tier_exists(api_client):
+    member = MemberFactory()
+
+    grow(member, 300, "a")
+
+    assert tier_summary(member) == {
+        "tier": None,
+        "growth": {"value": 300, "next_tier": None, "to_next": None},
+    }
+    assert member_client(api_client, member).get("/api/v1/me").json()["tier"] is None
