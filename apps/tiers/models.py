@@ -94,6 +94,11 @@ class MemberTier(models.Model):
         related_name="+",
     )
     floor_until = models.DateField(_("floor until"), null=True, blank=True)
+    review_on = models.DateField(_("next review"), null=True, blank=True)
+    grace_until = models.DateField(_("keeps the tier until"), null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["review_on"], name="member_tier_review_due")]
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.tier}"

@@ -11,7 +11,8 @@ def member_tier(member: Member) -> Tier | None:
 
 
 def tier_summary(member: Member) -> dict:
-    """What `me` shows: the tier, the growth value that counts, and what the next tier needs."""
+    """What `me` shows: the tier, the growth value that counts, what the next tier needs and
+    what is still needed to keep this one at its review."""
     tiers = tiers_in_order()
     current = member_tier(member)
     growth = growth_in_window(member)
@@ -24,5 +25,6 @@ def tier_summary(member: Member) -> dict:
             "value": growth,
             "next_tier": following.code if following else None,
             "to_next": max(following.growth_threshold - growth, 0) if following else None,
+            "to_keep": max(current.growth_threshold - growth, 0) if current else None,
         },
     }

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -10,7 +10,7 @@ from apps.core.audit import audit_record
 from apps.core.events import event_emit
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
-from apps.tiers.rules import TierFacts, qualified_tier
+from apps.tiers.rules import TierFacts, qualified_tier, review
 
 
 def tiers_in_order() -> list[Tier]:
@@ -21,9 +21,16 @@ def _facts(tiers: list[Tier]) -> list[TierFacts]:
     return [TierFacts(id=t.pk, rank=t.rank, threshold=t.growth_threshold) for t in tiers]
 
 
+def first_review(after) -> date:
+    """A tier is first reviewed a whole window after it was reached."""
+    return timezone.localdate(after) + relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
+
+
 def _locked_state(member: Member, first_tier: Tier) -> MemberTier:
     """The member's tier row, locked: tier changes of one member happen one at a time."""
-    MemberTier.objects.get_or_create(member=member, defaults={"tier": first_tier})
+    MemberTier.objects.get_or_create(
+        member=member, defaults={"tier": first_tier, "review_on": first_review(timezone.now())}
+    )
     return MemberTier.objects.select_for_update().select_related("tier").get(member=member)
 
 
@@ -125,8 +132,107 @@ def _change(
         created_at=now,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    MemberTier.objects.filter(pk=state.pk).update(tier=to, since=now)
+    fields = {"tier": to, "since": now, "grace_until": None}
+    if to.rank > state.tier.rank:
+        fields["review_on"] = first_review(now)
+    MemberTier.objects.filter(pk=state.pk).update(**fields)
     event_emit(
         name="tier_changed",
         payload={"member": state.pk, "from": state.tier.code, "to": to.code, "reason": reason},
     )
+
+
+def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[str, int]:
+    """The nightly review: members whose review date has come, a batch per transaction, a
+    handful of queries per batch whatever its size. A reviewed member's next review moves
+    on, so running it again the same day does nothing twice."""
+    today = today or timezone.localdate()
+    counts = {"kept": 0, "warned": 0, "downgraded": 0}
+    tiers = tiers_in_order()
+    if not tiers:
+        return counts
+    while True:
+        with transaction.atomic():
+            states = list(
+                MemberTier.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(review_on__lte=today)
+                .select_related("tier", "floor")
+                .order_by("member_id")[:batch]
+            )
+            if not states:
+                return counts
+            for outcome, number in _review_batch(states, tiers, today).items():
+                counts[outcome] += number
+
+
+def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> dict[str, int]:
+    since = timezone.make_aware(datetime.combine(today, datetime.min.time())) - relativedelta(
+        months=settings.TIER_GROWTH_WINDOW_MONTHS
+    )
+    growth = dict(
+        GrowthEntry.objects.filter(member_id__in=[s.pk for s in states], created_at__gt=since)
+        .values_list("member_id")
+        .annotate(total=Sum("amount"))
+    )
+    facts, by_rank = _facts(tiers), {tier.rank: tier for tier in tiers}
+    step = relativedelta(
+        months=1 if settings.TIER_REVIEW == "monthly" else settings.TIER_GROWTH_WINDOW_MONTHS
+    )
+    counts = {"kept": 0, "warned": 0, "downgraded": 0}
+    keep, warn, changes = [], [], []
+    for state in states:
+        floor_holds = state.floor_id and state.floor_until and state.floor_until >= today
+        decision = review(
+            current=state.tier.rank,
+            qualified=qualified_tier(growth.get(state.pk, 0), facts).rank,
+            floor=state.floor.rank if floor_holds else None,
+            in_grace=bool(state.grace_until and state.grace_until > today),
+            grace_ended=bool(state.grace_until and state.grace_until <= today),
+            grace_days=settings.TIER_GRACE_DAYS,
+            policy=settings.TIER_DOWNGRADE,
+        )
+        if decision.start_grace:
+            state.grace_until = state.review_on = today + timedelta(days=settings.TIER_GRACE_DAYS)
+            warn.append(state)
+        elif decision.rank < state.tier.rank:
+            changes.append(
+                TierChange(
+                    member_id=state.pk,
+                    from_tier=state.tier,
+                    to_tier=by_rank[decision.rank],
+                    reason=TierChange.Reason.DOWNGRADE,
+                )
+            )
+            state.tier, state.since, state.grace_until, state.review_on = (
+                by_rank[decision.rank],
+                timezone.now(),
+                None,
+                today + step,
+            )
+        else:
+            state.grace_until, state.review_on = None, today + step
+            keep.append(state)
+    MemberTier.objects.bulk_update(states, ["tier", "since", "grace_until", "review_on"])
+    TierChange.objects.bulk_create(changes)
+    for change in changes:
+        event_emit(
+            name="tier_changed",
+            payload={
+                "member": change.member_id,
+                "from": change.from_tier.code,
+                "to": change.to_tier.code,
+                "reason": change.reason,
+            },
+        )
+    for state in warn:
+        event_emit(
+            name="tier_downgrade_warning",
+            payload={
+                "member": state.pk,
+                "tier": state.tier.code,
+                "until": state.grace_until.isoformat(),
+                "growth_needed": max(state.tier.growth_threshold - growth.get(state.pk, 0), 0),
+            },
+        )
+    counts.update(kept=len(keep), warned=len(warn), downgraded=len(changes))
+    return counts

@@ -221,6 +221,12 @@ POINTS_ORDER_CAP = int(os.environ.get("POINTS_ORDER_CAP", "0"))
 
 # Tiers: growth value counts for this many months when a tier is qualified for.
 TIER_GROWTH_WINDOW_MONTHS = int(os.environ.get("TIER_GROWTH_WINDOW_MONTHS", "12"))
+# Reviews that may lower a tier: "monthly" (every month once the window has passed since the
+# last change) or "anniversary" (once a window after it); a member below their tier at a
+# review keeps it for TIER_GRACE_DAYS (and is warned); then "drop_one" tier or "reevaluate".
+TIER_REVIEW = os.environ.get("TIER_REVIEW", "monthly")
+TIER_GRACE_DAYS = int(os.environ.get("TIER_GRACE_DAYS", "30"))
+TIER_DOWNGRADE = os.environ.get("TIER_DOWNGRADE", "drop_one")
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)

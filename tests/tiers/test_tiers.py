@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.core.models import AuditEntry, Event
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
-from apps.tiers.rules import TierFacts, qualified_tier
+from apps.tiers.rules import TierFacts, qualified_tier, review
 from apps.tiers.selectors import member_tier, tier_summary
 from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual
 from tests.core.factories import UserFactory
@@ -59,7 +59,12 @@ def test_a_member_starts_in_the_first_tier(tiers):
     member = MemberFactory()
 
     assert member_tier(member) == tiers["normal"]
-    assert tier_summary(member)["growth"] == {"value": 0, "next_tier": "silver", "to_next": 500}
+    assert tier_summary(member)["growth"] == {
+        "value": 0,
+        "next_tier": "silver",
+        "to_next": 500,
+        "to_keep": 0,
+    }
 
 
 def test_upgrade_happens_at_the_threshold_and_not_a_point_before(
@@ -153,7 +158,7 @@ def test_me_and_the_pos_show_the_tier(tiers, api_client):
     ).json()
 
     assert me["tier"] == {"code": "silver", "name": "白银会员", "rank": 1}
-    assert me["growth"] == {"value": 800, "next_tier": "gold", "to_next": 1200}
+    assert me["growth"] == {"value": 800, "next_tier": "gold", "to_next": 1200, "to_keep": 0}
     assert pos["tier"] == me["tier"]
     assert MemberTier.objects.get(member=member).tier == tiers["silver"]
 
@@ -166,6 +171,93 @@ def test_growth_is_kept_before_any_tier_exists(api_client):
 
     assert tier_summary(member) == {
         "tier": None,
-        "growth": {"value": 300, "next_tier": None, "to_next": None},
+        "growth": {"value": 300, "next_tier": None, "to_next": None, "to_keep": None},
     }
     assert member_client(api_client, member).get("/api/v1/me").json()["tier"] is None
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        (dict(current=2, qualified=2, floor=None, in_grace=False, grace_ended=False), (2, False)),
+        (
+            dict(current=2, qualified=0, floor=None, in_grace=False, grace_ended=False),
+            (2, True),
+        ),  # warned
+        (
+            dict(current=2, qualified=0, floor=None, in_grace=True, grace_ended=False),
+            (2, False),
+        ),  # waits
+        (
+            dict(current=2, qualified=0, floor=None, in_grace=False, grace_ended=True),
+            (1, False),
+        ),  # drops one
+        (
+            dict(current=2, qualified=0, floor=2, in_grace=False, grace_ended=False),
+            (2, False),
+        ),  # floor holds
+        (dict(current=3, qualified=0, floor=2, in_grace=False, grace_ended=True), (2, False)),
+    ],
+)
+def test_review_decisions(case, expected):
+    decision = review(**case, grace_days=30, policy="drop_one")
+
+    assert (decision.rank, decision.start_grace) == expected
+
+
+def test_reevaluate_policy_goes_to_the_tier_the_growth_reaches():
+    decision = review(
+        current=3,
+        qualified=1,
+        floor=None,
+        in_grace=False,
+        grace_ended=True,
+        grace_days=30,
+        policy="reevaluate",
+    )
+
+    assert decision.rank == 1
+
+
+def test_the_nightly_review_warns_then_downgrades_and_reruns_do_nothing(tiers, settings):
+    from apps.tiers.services import tiers_review_due
+
+    settings.TIER_GRACE_DAYS = 20  # shorter than any month: the keeper is not due again by then
+    settings.TIER_DOWNGRADE = "drop_one"
+    keeper, slipper = MemberFactory(), MemberFactory()
+    year_ago = timezone.now() - timedelta(days=370)
+    grow(keeper, 2000, "k-old", now=year_ago)
+    grow(keeper, 2100, "k-new")  # still 2,100 in the window: keeps gold
+    grow(slipper, 2000, "s-old", now=year_ago)  # nothing this year
+    MemberTier.objects.update(review_on=timezone.localdate())
+    today = timezone.localdate()
+
+    first = tiers_review_due(today=today)
+    again = tiers_review_due(today=today)
+    ends = tiers_review_due(today=today + timedelta(days=20))
+
+    assert first == {"kept": 1, "warned": 1, "downgraded": 0}
+    assert again == {"kept": 0, "warned": 0, "downgraded": 0}
+    assert ends == {"kept": 0, "warned": 0, "downgraded": 1}
+    assert member_tier(keeper) == tiers["gold"] and member_tier(slipper) == tiers["silver"]
+    warning = Event.objects.get(name="tier_downgrade_warning")
+    assert warning.payload["member"] == slipper.pk and warning.payload["growth_needed"] == 2000
+    assert TierChange.objects.filter(member=slipper, reason="downgrade").count() == 1
+
+
+def test_the_review_runs_in_as_many_queries_for_60_members_as_for_20(tiers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.tiers.services import tiers_review_due
+
+    def queries_to_review(count):
+        members = [MemberFactory() for _ in range(count)]
+        for member in members:
+            grow(member, 600, f"g{member.pk}")
+        MemberTier.objects.filter(member__in=members).update(review_on=timezone.localdate())
+        with CaptureQueriesContext(connection) as captured:
+            assert tiers_review_due(batch=100)["kept"] == count
+        return len(captured)
+
+    assert queries_to_review(20) == queries_to_review(60) <= 10
