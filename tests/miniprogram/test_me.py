@@ -38,7 +38,7 @@ def test_me_shows_the_member_of_api_md(client, member):
         "referral_code": member.referral_code,
         "marketing_consent": False,
         "tier": None,
-        "growth": {"value": 0, "next_tier": None, "to_next": None},
+        "growth": {"value": 0, "next_tier": None, "to_next": None, "to_keep": None},
         "points": {"available": 0, "pending": 0, "expiring": []},
         "home_store": None,
     }
