@@ -10,9 +10,5 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def fen(value: Decimal) -> int:
-    return int(money(value) * 100)
-
-
 def from_fen(amount: int) -> Decimal:
     return (Decimal(amount) / 100).quantize(CENT)

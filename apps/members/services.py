@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record, snapshot
 from apps.core.events import event_emit
+from apps.members.credentials import member_tokens_revoke_all
 from apps.members.errors import (
     BirthdayAlreadySet,
     BirthdayInFuture,
@@ -146,7 +147,7 @@ def member_delete(*, member: Member, actor=None) -> Member:
         consent_channel="account_deleted",
     )
     member.identities.all().delete()
-    member.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    member_tokens_revoke_all(member=member)
     audit_record(actor=actor or f"member:{member.pk}", action="member.delete", target=member)
     event_emit(name="member_deleted", payload={"member": member.pk})
     member.refresh_from_db()
@@ -210,7 +211,7 @@ def member_merge(*, survivor: Member, merged: Member, actor, reason: str) -> Mem
     Member.objects.filter(pk=merged.pk).update(
         status=Member.Status.MERGED, merged_into=survivor, phone=None, referrer=None
     )
-    merged.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    member_tokens_revoke_all(member=merged)
     audit_record(
         actor=actor,
         action="member.merge",

@@ -7,14 +7,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 from apps.core.errors import DomainError
-from apps.core.phones import InvalidPhone, normalize_phone
-from apps.members.models import Member
+from apps.members.forms import MemberByPhoneField
 from apps.points.models import Account, EarningRule, Entry
 from apps.points.services import points_adjust
 from apps.points.settlement import dealer_totals, settlement_csv, settlement_statement
@@ -82,8 +81,9 @@ class EntryAdmin(ReadOnlyAdmin):
             "title": _("Adjust points"),
             "form": form,
             "opts": self.model._meta,
+            "changelist_url": reverse("admin:points_entry_changelist"),
         }
-        return TemplateResponse(request, "admin/points/entry/adjust.html", context)
+        return TemplateResponse(request, "admin/form_page.html", context)
 
     def settlement_view(self, request):
         """积分结算单: what each store and dealer is owed for the points spent with them."""
@@ -122,7 +122,7 @@ class PeriodForm(forms.Form):
 
 
 class AdjustForm(forms.Form):
-    phone = forms.CharField(label=_("member's mobile"), max_length=32)
+    member = MemberByPhoneField()
     points = forms.IntegerField(
         label=_("points"), help_text=_("Positive to add, negative to take away.")
     )
@@ -131,17 +131,6 @@ class AdjustForm(forms.Form):
     key = forms.CharField(
         widget=forms.HiddenInput, initial=lambda: f"admin-adjust:{uuid.uuid4().hex}"
     )
-
-    def clean_phone(self):
-        try:
-            phone = normalize_phone(self.cleaned_data["phone"])
-        except InvalidPhone as error:
-            raise forms.ValidationError(error.render()) from error
-        member = Member.objects.filter(phone=phone).first()
-        if member is None:
-            raise forms.ValidationError(_("No member has this mobile number."))
-        self.cleaned_data["member"] = member
-        return phone
 
     def clean_points(self):
         if self.cleaned_data["points"] == 0:

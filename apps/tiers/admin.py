@@ -1,7 +1,16 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
-from apps.tiers.models import GrowthEntry, Tier, TierChange, TierChannelBenefit
+from apps.members.forms import MemberByPhoneField
+from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange, TierChannelBenefit
+from apps.tiers.services import tier_set_manual
 
 
 class TierChannelBenefitInline(admin.TabularInline):
@@ -39,3 +48,49 @@ class TierChangeAdmin(ReadOnlyAdmin):
     list_filter = ["reason", "to_tier", "created_at"]
     list_select_related = ["member", "from_tier", "to_tier"]
     search_fields = ["member__name", "note"]
+
+
+class ManualTierForm(forms.Form):
+    member = MemberByPhoneField()
+    tier = forms.ModelChoiceField(label=_("tier"), queryset=Tier.objects.order_by("rank"))
+    until = forms.DateField(
+        label=_("floor until"),
+        help_text=_("Reviews will not take the member below this tier until then."),
+    )
+    reason = forms.CharField(label=_("reason"), max_length=100)
+
+    def clean_until(self):
+        if self.cleaned_data["until"] <= timezone.localdate():
+            raise forms.ValidationError(_("Choose a day after today."))
+        return self.cleaned_data["until"]
+
+
+@admin.register(MemberTier)
+class MemberTierAdmin(ReadOnlyAdmin):
+    list_display = ["member", "tier", "since", "floor", "floor_until", "review_on", "grace_until"]
+    list_filter = ["tier"]
+    list_select_related = ["member", "tier", "floor"]
+    search_fields = ["member__name"]
+    change_list_template = "admin/tiers/membertier/change_list.html"
+
+    def get_urls(self):
+        view = path("set/", self.admin_site.admin_view(self.set_view), name="tiers_membertier_set")
+        return [view, *super().get_urls()]
+
+    def set_view(self, request):
+        """HQ gives a member a tier, which holds as a floor until a date (audited)."""
+        if not request.user.has_perm("tiers.change_membertier"):
+            raise PermissionDenied
+        form = ManualTierForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            tier_set_manual(actor=request.user, **form.cleaned_data)
+            messages.success(request, _("The member's tier was set."))
+            return redirect("admin:tiers_membertier_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Set a member's tier"),
+            "form": form,
+            "opts": self.model._meta,
+            "changelist_url": reverse("admin:tiers_membertier_changelist"),
+        }
+        return TemplateResponse(request, "admin/form_page.html", context)

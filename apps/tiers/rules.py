@@ -16,10 +16,6 @@ def qualified_tier(growth: int, tiers: list[TierFacts]) -> TierFacts:
     return reached[-1] if reached else tiers[0]
 
 
-def next_tier(current_rank: int, tiers: list[TierFacts]) -> TierFacts | None:
-    return next((tier for tier in tiers if tier.rank > current_rank), None)
-
-
 @dataclass(frozen=True)
 class ReviewDecision:
     rank: int  # the tier's rank after the review

@@ -1,4 +1,5 @@
 from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -83,13 +84,15 @@ def growth_earn(
 
 @transaction.atomic
 def growth_reverse(
-    *, original_key: str, key: str, description: str, share: float = 1.0
+    *, original_key: str, key: str, description: str, share: Decimal = Decimal(1)
 ) -> GrowthEntry | None:
     """Take back growth value (a refund): the tier stays until its review."""
     original = GrowthEntry.objects.filter(key=original_key).first()
     if original is None or original.amount <= 0:
         return None
-    amount = int(original.amount * share)
+    amount = int(
+        (original.amount * share).to_integral_value(rounding=ROUND_FLOOR)
+    )  # a partial refund
     if amount <= 0:
         return None
     return growth_earn(

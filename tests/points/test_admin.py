@@ -20,7 +20,7 @@ def signed_in(client, role):
 def test_customer_service_adjusts_points_with_a_reason_once(client):
     member = MemberFactory(phone="13912345678")
     user = signed_in(client, roles.CUSTOMER_SERVICE)
-    form = {"phone": "139 1234 5678", "points": 300, "reason": "客诉补偿", "key": "form-1"}
+    form = {"member": "139 1234 5678", "points": 300, "reason": "客诉补偿", "key": "form-1"}
 
     response = client.post("/admin/points/entry/adjust/", form)
     client.post("/admin/points/entry/adjust/", form)  # pressed twice
@@ -37,7 +37,7 @@ def test_taking_more_than_the_member_has_is_refused_in_the_form(client):
 
     response = client.post(
         "/admin/points/entry/adjust/",
-        {"phone": "13912345678", "points": -5, "reason": "更正", "key": "k"},
+        {"member": "13912345678", "points": -5, "reason": "更正", "key": "k"},
     )
 
     assert response.status_code == 200
@@ -48,9 +48,9 @@ def test_taking_more_than_the_member_has_is_refused_in_the_form(client):
 @pytest.mark.parametrize(
     "form",
     [
-        {"phone": "13700000000", "points": 10, "reason": "x", "key": "k"},  # nobody has it
-        {"phone": "13912345678", "points": 0, "reason": "x", "key": "k"},
-        {"phone": "13912345678", "points": 10, "reason": "", "key": "k"},
+        {"member": "13700000000", "points": 10, "reason": "x", "key": "k"},  # nobody has it
+        {"member": "13912345678", "points": 0, "reason": "x", "key": "k"},
+        {"member": "13912345678", "points": 10, "reason": "", "key": "k"},
     ],
 )
 def test_bad_adjustments_change_nothing(client, form):

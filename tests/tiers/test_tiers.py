@@ -261,3 +261,30 @@ def test_the_review_runs_in_as_many_queries_for_60_members_as_for_20(tiers):
         return len(captured)
 
     assert queries_to_review(20) == queries_to_review(60) <= 10
+
+
+def test_customer_service_sets_a_tier_in_the_console(tiers, client):
+    from django.contrib.auth.models import Group
+
+    from apps.core import roles
+
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.CUSTOMER_SERVICE))
+    client.force_login(user)
+    member = MemberFactory(phone="13912345678")
+    until = (timezone.localdate() + timedelta(days=90)).isoformat()
+
+    page = client.get("/admin/tiers/membertier/set/")
+    past = client.post(
+        "/admin/tiers/membertier/set/",
+        {"member": "13912345678", "tier": tiers["gold"].pk, "until": "2020-01-01", "reason": "x"},
+    )
+    done = client.post(
+        "/admin/tiers/membertier/set/",
+        {"member": "139 1234 5678", "tier": tiers["gold"].pk, "until": until, "reason": "VIP"},
+    )
+
+    assert page.status_code == 200 and past.status_code == 200
+    assert done.status_code == 302
+    assert member_tier(member) == tiers["gold"]
+    assert AuditEntry.objects.get(action="tier.manual").actor == user
