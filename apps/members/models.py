@@ -97,6 +97,10 @@ class Member(TimeStampedModel):
     def phone_masked(self) -> str:
         return mask_phone(self.phone or "")
 
+    @property
+    def profile_complete(self) -> bool:
+        return bool(self.name and self.gender and self.birthday)
+
 
 class MemberIdentity(models.Model):
     """An id the member has on a channel: WeChat openid or unionid, Alipay, a platform's id."""

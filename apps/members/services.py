@@ -97,7 +97,9 @@ def member_profile_update(
     marketing_consent: bool | None = None,
     channel: str = "miniprogram",
 ) -> Member:
-    """What a member may change themselves. The birthday can be set once (it earns a gift)."""
+    """What a member may change themselves. The birthday can be set once (it earns a gift).
+    The first time name, gender and birthday are all there, `member_profile_completed`."""
+    was_complete = member.profile_complete
     changes = {}
     if name is not None:
         changes["name"] = name.strip()
@@ -113,6 +115,8 @@ def member_profile_update(
     if marketing_consent is not None:
         member_consent_set(member=member, consent=marketing_consent, channel=channel)
     member.refresh_from_db()
+    if member.profile_complete and not was_complete:
+        event_emit(name="member_profile_completed", payload={"member": member.pk})
     return member
 
 

@@ -154,7 +154,7 @@ class EarningRuleAdmin(HuijiModelAdmin):
     ]
     list_filter = ["kind", "active", "event"]
     search_fields = ["name", "skus", "categories"]
-    filter_horizontal = ["stores", "segments"]
+    filter_horizontal = ["stores", "segments", "tiers"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "active"]}),
         (
@@ -169,6 +169,7 @@ class EarningRuleAdmin(HuijiModelAdmin):
                     "categories",
                     "weekdays",
                     "stores",
+                    "tiers",
                     "segments",
                     "starts_at",
                     "ends_at",

@@ -35,6 +35,10 @@ def seed(ctx: DemoContext) -> None:
             "limit_period": EarningRule.Period.EVER,
         },
     )
+    EarningRule.objects.update_or_create(
+        name="完善资料送 50 积分",
+        defaults={"kind": EarningRule.Kind.BONUS, "event": "profile_complete", "points": 50},
+    )
     demo = Member.objects.get(phone=DEMO_PHONE)
     points_earn(
         member=demo,

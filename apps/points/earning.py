@@ -12,10 +12,12 @@ from apps.members.segments import SegmentCriteria, segment_members
 from apps.points.models import EarningRule, Entry, RuleUsage
 from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, usage_period
 from apps.points.services import points_earn
+from apps.tiers.models import Tier
+from apps.tiers.selectors import member_tier
 
 
 def applicable_rules(
-    *, member: Member, store=None, when: datetime, kinds: tuple[str, ...]
+    *, member: Member, tier: Tier | None, store=None, when: datetime, kinds: tuple[str, ...]
 ) -> list[EarningRule]:
     """Active rules of these kinds that hold now, here, for this member, within their limits."""
     rules = (
@@ -24,7 +26,7 @@ def applicable_rules(
             Q(starts_at__isnull=True) | Q(starts_at__lte=when),
             Q(ends_at__isnull=True) | Q(ends_at__gt=when),
         )
-        .prefetch_related("stores", "segments")
+        .prefetch_related("stores", "segments", "tiers")
         .order_by("pk")
     )
     day = timezone.localdate(when)
@@ -38,6 +40,9 @@ def applicable_rules(
     for rule in rules:
         stores = list(rule.stores.all())
         if stores and (store is None or store not in stores):
+            continue
+        tiers = list(rule.tiers.all())
+        if tiers and tier not in tiers:
             continue
         segments = list(rule.segments.all())
         if segments and not any(
@@ -74,17 +79,33 @@ def _facts(rule: EarningRule) -> RuleFacts:
 def order_points_quote(
     *, member: Member, store, lines: list[OrderLine], when: datetime | None = None
 ) -> PointsQuote:
-    """What an order would earn, rule by rule: the quote shows it before payment."""
+    """What an order would earn, rule by rule: the quote shows it before payment.
+
+    The member's tier multiplier (HQ sets it on the tier) comes last, over every line."""
     when = when or timezone.now()
-    rules = applicable_rules(
-        member=member,
-        store=store,
-        when=when,
-        kinds=(EarningRule.Kind.RATE, EarningRule.Kind.MULTIPLIER),
-    )
+    tier = member_tier(member)
+    rules = [
+        _facts(rule)
+        for rule in applicable_rules(
+            member=member,
+            tier=tier,
+            store=store,
+            when=when,
+            kinds=(EarningRule.Kind.RATE, EarningRule.Kind.MULTIPLIER),
+        )
+    ]
+    if tier is not None and tier.points_multiplier != 1:
+        rules.append(
+            RuleFacts(
+                id=None,
+                name=f"{tier.name}{tier.points_multiplier.normalize():f}倍积分",
+                kind="multiplier",
+                multiplier=tier.points_multiplier,
+            )
+        )
     return order_points(
         lines,
-        [_facts(rule) for rule in rules],
+        rules,
         weekday=timezone.localdate(when).isoweekday(),
         order_cap=settings.POINTS_ORDER_CAP or None,
     )
@@ -131,7 +152,10 @@ def points_award_event(
     when = when or timezone.now()
     _serialise(member)
     entries = []
-    for rule in applicable_rules(member=member, when=when, kinds=(EarningRule.Kind.BONUS,)):
+    rules = applicable_rules(
+        member=member, tier=member_tier(member), when=when, kinds=(EarningRule.Kind.BONUS,)
+    )
+    for rule in rules:
         if rule.event != event:
             continue
         rule_key = f"{key}:rule{rule.pk}"

@@ -36,3 +36,11 @@ def credit_imported_points(event) -> None:
 def give_join_bonus(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
     points_award_event(member=member, event=EarningRule.Event.JOIN, key=f"join:{member.pk}")
+
+
+@on_event("member_profile_completed")
+def give_profile_bonus(event) -> None:
+    member = Member.objects.get(pk=event.payload["member"])
+    points_award_event(
+        member=member, event=EarningRule.Event.PROFILE_COMPLETE, key=f"profile:{member.pk}"
+    )

@@ -243,6 +243,9 @@ class EarningRule(TimeStampedModel):
     segments = models.ManyToManyField(
         "members.Segment", verbose_name=_("only for these segments"), blank=True, related_name="+"
     )
+    tiers = models.ManyToManyField(
+        "tiers.Tier", verbose_name=_("only for these tiers"), blank=True, related_name="+"
+    )
     starts_at = models.DateTimeField(_("from"), null=True, blank=True)
     ends_at = models.DateTimeField(_("until"), null=True, blank=True)
     limit_count = models.PositiveIntegerField(_("times per member"), null=True, blank=True)

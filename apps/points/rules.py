@@ -68,9 +68,10 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class RuleFacts:
-    """An earning rule as plain data: the ones that apply to this member, store and time."""
+    """An earning rule as plain data: the ones that apply to this member, store and time.
+    A rule without an id is the member's tier multiplier."""
 
-    id: int
+    id: int | None
     name: str
     kind: str  # rate, multiplier
     rate: Decimal | None = None
@@ -111,7 +112,7 @@ def order_points(
     if not rates or not lines:
         return PointsQuote()
     base_rule = max(rates, key=lambda rule: rule.rate)
-    contributions: dict[int, Decimal] = {base_rule.id: Decimal(0)}
+    contributions: dict[int | None, Decimal] = {base_rule.id: Decimal(0)}
     for line in lines:
         points = line.paid * base_rule.rate
         contributions[base_rule.id] += points
@@ -135,7 +136,7 @@ def order_points(
     return quote
 
 
-def _round_down_keeping_total(parts: dict[int, Decimal]) -> dict[int, int]:
+def _round_down_keeping_total(parts: dict) -> dict:
     """Whole points: the total rounded down once, shared out by largest remainder, so the
     parts shown add up to the total and no point is lost to rounding each part."""
     total = int(sum(parts.values(), Decimal(0)).to_integral_value(rounding=ROUND_FLOOR))

@@ -13,6 +13,7 @@ from apps.points.earning import order_points_quote, points_award_event, points_a
 from apps.points.models import EarningRule, RuleUsage
 from apps.points.rules import OrderLine, RuleFacts, order_points, usage_period
 from apps.points.selectors import points_available, points_totals
+from apps.tiers.models import Tier
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
 
@@ -256,3 +257,57 @@ def test_a_new_member_gets_the_join_bonus_through_the_event(
 
     member = Member.objects.get(phone="13800000000")
     assert points_available(member) == 100
+
+
+@pytest.mark.django_db
+def test_the_tier_multiplier_and_tier_only_rules_follow_the_members_tier():
+    from apps.tiers.services import tier_set_manual
+
+    normal = Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    gold = Tier.objects.create(
+        code="gold", name="黄金会员", rank=1, growth_threshold=2000, points_multiplier="1.5"
+    )
+    member, store = MemberFactory(), StoreFactory()
+    EarningRule.objects.create(name="消费积分", kind="rate", points_per_yuan=Decimal("1"))
+    gold_only = EarningRule.objects.create(
+        name="黄金会员鞋类双倍", kind="multiplier", multiplier=Decimal("2"), categories="shoes"
+    )
+    gold_only.tiers.add(gold)
+    order = lines(("SKU1", "shoes", "100.00"), ("SKU2", "socks", "10.00"))
+
+    assert order_points_quote(member=member, store=store, lines=order).total == 110
+    assert normal.points_multiplier == 1
+
+    tier_set_manual(member=member, tier=gold, until=None, reason="测试", actor=None)
+    quote = order_points_quote(member=member, store=store, lines=order)
+
+    assert quote.total == (100 * 2 + 10) * Decimal("1.5")
+    assert [label for _id, label, _points in quote.applied] == [
+        "消费积分",
+        "黄金会员鞋类双倍",
+        "黄金会员1.5倍积分",
+    ]
+    assert None not in quote.rule_ids
+
+
+@pytest.mark.django_db
+def test_completing_the_profile_earns_its_bonus_once(django_capture_on_commit_callbacks):
+    from datetime import date
+
+    from apps.members.services import member_profile_update
+
+    EarningRule.objects.create(
+        name="完善资料送 50 积分", kind="bonus", event="profile_complete", points=50
+    )
+    member = MemberFactory(name="", gender="", birthday=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member = member_profile_update(member=member, name="王芳", gender="female")
+    assert points_available(member) == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member = member_profile_update(member=member, birthday=date(1990, 5, 1))
+        member = member_profile_update(member=member, name="")
+        member = member_profile_update(member=member, name="王芳")
+
+    assert points_available(member) == 50
