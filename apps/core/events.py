@@ -47,18 +47,27 @@ def handlers_for(name: str) -> dict[str, Handler]:
 
 
 def event_emit(*, name: str, payload: dict) -> Event:
+    return events_emit(name=name, payloads=[payload])[0]
+
+
+def events_emit(*, name: str, payloads: list[dict]) -> list[Event]:
+    """Many events of one kind in one insert, as a nightly job makes them."""
     now = timezone.now()
-    event = Event.objects.create(
-        name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE
+    events = Event.objects.bulk_create(
+        [
+            Event(name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE)
+            for payload in payloads
+        ]
     )
-    transaction.on_commit(lambda: _schedule_dispatch(event.pk))
-    return event
+    if events:
+        transaction.on_commit(lambda: _schedule_dispatch([event.pk for event in events]))
+    return events
 
 
-def _schedule_dispatch(event_id: int) -> None:
-    from apps.core.tasks import event_dispatch_task
+def _schedule_dispatch(event_ids: list[int]) -> None:
+    from apps.core.tasks import events_dispatch_task
 
-    event_dispatch_task.delay(event_id)
+    events_dispatch_task.delay(event_ids)
 
 
 def event_dispatch(*, event_id: int) -> bool:
@@ -137,6 +146,6 @@ def events_requeue(*, event_ids: list[int]) -> list[int]:
         Event.objects.filter(pk__in=requeue).update(
             status=Event.Status.PENDING, next_attempt_at=timezone.now() + DISPATCH_GRACE
         )
-        for event_id in requeue:
-            transaction.on_commit(lambda event_id=event_id: _schedule_dispatch(event_id))
+        if requeue:
+            transaction.on_commit(lambda: _schedule_dispatch(requeue))
     return requeue

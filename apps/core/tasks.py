@@ -5,8 +5,9 @@ from apps.core.idempotency import idempotency_keys_purge
 
 
 @shared_task
-def event_dispatch_task(event_id: int) -> None:
-    event_dispatch(event_id=event_id)
+def events_dispatch_task(event_ids: list[int]) -> None:
+    for event_id in event_ids:
+        event_dispatch(event_id=event_id)
 
 
 @shared_task

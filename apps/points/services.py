@@ -12,7 +12,8 @@ from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -408,10 +409,23 @@ def _settle(lot_members: dict[int, int], now: datetime) -> int:
     Account.objects.filter(pk=pending.pk).update(
         balance=F("balance") - sum(e.amount for e in entries)
     )
-    for entry in entries:
-        Account.objects.filter(pk=entry.to_account_id).update(balance=F("balance") + entry.amount)
-    Lot.objects.filter(pk__in=[lot.pk for lot in lots]).update(status=Lot.Status.AVAILABLE)
+    settling = Lot.objects.filter(pk__in=[lot.pk for lot in lots])
+    _add_per_member(accounts, settling, sign=1)
+    settling.update(status=Lot.Status.AVAILABLE)
     return len(lots)
+
+
+def _add_per_member(accounts: dict[int, Account], lots, *, sign: int) -> None:
+    """One UPDATE for a batch: each member's account gains (or loses) its lots' remainders."""
+    per_member = (
+        lots.filter(member_id=OuterRef("member_id"))
+        .values("member_id")
+        .annotate(total=Sum("remaining"))
+        .values("total")
+    )
+    Account.objects.filter(pk__in=[account.pk for account in accounts.values()]).update(
+        balance=F("balance") + sign * Coalesce(Subquery(per_member), 0)
+    )
 
 
 def points_expire_due(*, today=None, batch: int = 5000) -> int:
@@ -467,14 +481,12 @@ def _expire_members(member_ids: list[int], today) -> int:
             if lot.remaining > 0
         ]
     )
-    for entry in entries:
-        Account.objects.filter(pk=entry.from_account_id).update(balance=F("balance") - entry.amount)
+    expiring = Lot.objects.filter(pk__in=[lot.pk for lot in lots])
+    _add_per_member(accounts, expiring, sign=-1)
     Account.objects.filter(pk=breakage.pk).update(
         balance=F("balance") + sum(e.amount for e in entries)
     )
-    Lot.objects.filter(pk__in=[lot.pk for lot in lots]).update(
-        remaining=0, status=Lot.Status.EXPIRED
-    )
+    expiring.update(remaining=0, status=Lot.Status.EXPIRED)
     return sum(entry.amount for entry in entries)
 
 

@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
@@ -8,7 +9,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.events import event_emit
+from apps.core.events import event_emit, events_emit
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
@@ -169,6 +170,8 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
 
 
 def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> dict[str, int]:
+    """Decide each state in Python, then write by outcome: a kept member, a warned member and
+    a member dropped to a given tier all get the same values, so each outcome is one UPDATE."""
     since = timezone.make_aware(datetime.combine(today, datetime.min.time())) - relativedelta(
         months=settings.TIER_GROWTH_WINDOW_MONTHS
     )
@@ -178,11 +181,11 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         .annotate(total=Sum("amount"))
     )
     facts, by_rank = _facts(tiers), {tier.rank: tier for tier in tiers}
-    step = relativedelta(
+    next_review = today + relativedelta(
         months=1 if settings.TIER_REVIEW == "monthly" else settings.TIER_GROWTH_WINDOW_MONTHS
     )
-    counts = {"kept": 0, "warned": 0, "downgraded": 0}
-    keep, warn, changes = [], [], []
+    grace_until = today + timedelta(days=settings.TIER_GRACE_DAYS)
+    keep, warn, dropped_to = [], [], defaultdict(list)
     for state in states:
         floor_holds = state.floor_id and state.floor_until and state.floor_until >= today
         decision = review(
@@ -195,47 +198,57 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
             policy=settings.TIER_DOWNGRADE,
         )
         if decision.start_grace:
-            state.grace_until = state.review_on = today + timedelta(days=settings.TIER_GRACE_DAYS)
             warn.append(state)
         elif decision.rank < state.tier.rank:
-            changes.append(
-                TierChange(
-                    member_id=state.pk,
-                    from_tier=state.tier,
-                    to_tier=by_rank[decision.rank],
-                    reason=TierChange.Reason.DOWNGRADE,
-                )
-            )
-            state.tier, state.since, state.grace_until, state.review_on = (
-                by_rank[decision.rank],
-                timezone.now(),
-                None,
-                today + step,
-            )
+            dropped_to[by_rank[decision.rank]].append(state)
         else:
-            state.grace_until, state.review_on = None, today + step
             keep.append(state)
-    MemberTier.objects.bulk_update(states, ["tier", "since", "grace_until", "review_on"])
-    TierChange.objects.bulk_create(changes)
-    for change in changes:
-        event_emit(
-            name="tier_changed",
-            payload={
+
+    def ids(some):
+        return [state.pk for state in some]
+
+    MemberTier.objects.filter(pk__in=ids(keep)).update(grace_until=None, review_on=next_review)
+    MemberTier.objects.filter(pk__in=ids(warn)).update(
+        grace_until=grace_until, review_on=grace_until
+    )
+    now = timezone.now()
+    for tier, dropped in dropped_to.items():
+        MemberTier.objects.filter(pk__in=ids(dropped)).update(
+            tier=tier, since=now, grace_until=None, review_on=next_review
+        )
+    changes = TierChange.objects.bulk_create(
+        TierChange(
+            member_id=state.pk,
+            from_tier=state.tier,
+            to_tier=tier,
+            reason=TierChange.Reason.DOWNGRADE,
+            created_at=now,
+        )
+        for tier, dropped in dropped_to.items()
+        for state in dropped
+    )
+    events_emit(
+        name="tier_changed",
+        payloads=[
+            {
                 "member": change.member_id,
                 "from": change.from_tier.code,
                 "to": change.to_tier.code,
                 "reason": change.reason,
-            },
-        )
-    for state in warn:
-        event_emit(
-            name="tier_downgrade_warning",
-            payload={
+            }
+            for change in changes
+        ],
+    )
+    events_emit(
+        name="tier_downgrade_warning",
+        payloads=[
+            {
                 "member": state.pk,
                 "tier": state.tier.code,
-                "until": state.grace_until.isoformat(),
+                "until": grace_until.isoformat(),
                 "growth_needed": max(state.tier.growth_threshold - growth.get(state.pk, 0), 0),
-            },
-        )
-    counts.update(kept=len(keep), warned=len(warn), downgraded=len(changes))
-    return counts
+            }
+            for state in warn
+        ],
+    )
+    return {"kept": len(keep), "warned": len(warn), "downgraded": len(changes)}

@@ -210,3 +210,26 @@ def test_deduction_quote_uses_what_the_member_has(member):
         3000,
         Decimal("30.00"),
     )
+
+
+def test_the_nightly_jobs_run_in_as_many_queries_for_60_members_as_for_20(settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.POINTS_EXPIRY = "year_end_next"
+    long_ago = timezone.now().replace(year=2024)
+
+    def queries(count):
+        members = [MemberFactory() for _ in range(count)]
+        for member in members:
+            earn(member, 100, f"old:{member.pk}", now=long_ago)
+            earn(member, 20, f"older:{member.pk}", now=long_ago - timedelta(days=1))
+            earn(member, 40, f"pending:{member.pk}", pending=True, now=long_ago)
+        with CaptureQueriesContext(connection) as matured:
+            assert points_mature_due(now=timezone.now(), batch=100) == count
+        with CaptureQueriesContext(connection) as expired:
+            assert points_expire_due(today=date(2026, 1, 1), batch=100) == 160 * count
+        assert {points_available(member) for member in members} == {0}
+        return len(matured), len(expired)
+
+    assert queries(20) == queries(60)

@@ -251,16 +251,24 @@ def test_the_review_runs_in_as_many_queries_for_60_members_as_for_20(tiers):
 
     from apps.tiers.services import tiers_review_due
 
+    year_ago = timezone.now() - timedelta(days=370)
+
     def queries_to_review(count):
+        """A third drop from gold after their grace, a third keep silver, a third are warned."""
         members = [MemberFactory() for _ in range(count)]
-        for member in members:
-            grow(member, 600, f"g{member.pk}")
-        MemberTier.objects.filter(member__in=members).update(review_on=timezone.localdate())
+        for n, member in enumerate(members):
+            grow(member, [2000, 600, 600][n % 3], f"g{member.pk}", now=year_ago)
+            if n % 3 == 1:
+                grow(member, 600, f"h{member.pk}")
+        states = MemberTier.objects.filter(member__in=members)
+        states.update(review_on=timezone.localdate())
+        states.filter(member__in=members[::3]).update(grace_until=timezone.localdate())
         with CaptureQueriesContext(connection) as captured:
-            assert tiers_review_due(batch=100)["kept"] == count
+            outcome = tiers_review_due(batch=100)
+        assert outcome == {"kept": count // 3, "warned": count // 3, "downgraded": count // 3}
         return len(captured)
 
-    assert queries_to_review(20) == queries_to_review(60) <= 10
+    assert queries_to_review(21) == queries_to_review(60) <= 15
 
 
 def test_customer_service_sets_a_tier_in_the_console(tiers, client):
