@@ -6,14 +6,15 @@ Every write carries an idempotency key: a replay returns the first entry and doe
 
 import functools
 import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -372,60 +373,23 @@ def points_mature_due(*, now: datetime | None = None, batch: int = 5000) -> int:
 
 
 def _settle(lot_members: dict[int, int], now: datetime) -> int:
-    """Accounts first, then lots, as everywhere else: no deadlocks."""
     member_ids = set(lot_members.values())
     Account.objects.bulk_create(
         [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
     )
-    pending = system_account(Account.Kind.PENDING)
-    locked = _lock(pending, *Account.objects.filter(member_id__in=member_ids))
-    accounts = {a.member_id: a for a in locked.values() if a.member_id}
+    accounts = _lock_for_job(Account.Kind.PENDING, member_ids)
     lots = list(
         Lot.objects.select_for_update()
         .filter(pk__in=lot_members, status=Lot.Status.PENDING)
         .order_by("pk")
+        .values_list("pk", "member_id", "remaining")
     )
-    per_member: dict[int, int] = {}
-    for lot in lots:
-        per_member[lot.member_id] = per_member.get(lot.member_id, 0) + lot.remaining
-    # Entries made by jobs are keyed by a fresh token: what makes a rerun safe is the lot's status.
-    entries = Entry.objects.bulk_create(
-        [
-            Entry(
-                kind=Entry.Kind.SETTLE,
-                from_account=pending,
-                to_account=accounts[member_id],
-                amount=amount,
-                member_id=member_id,
-                idempotency_key=f"settle:{uuid.uuid4().hex}",
-                cause="points",
-                description="积分已到账",
-                created_at=now,
-            )
-            for member_id, amount in per_member.items()
-            if amount > 0
-        ]
-    )
-    Account.objects.filter(pk=pending.pk).update(
-        balance=F("balance") - sum(e.amount for e in entries)
-    )
-    settling = Lot.objects.filter(pk__in=[lot.pk for lot in lots])
-    _add_per_member(accounts, settling, sign=1)
-    settling.update(status=Lot.Status.AVAILABLE)
+    amounts: dict[int, int] = defaultdict(int)
+    for _lot, member_id, remaining in lots:
+        amounts[member_id] += remaining
+    _job_transfers(accounts, Entry.Kind.SETTLE, amounts, description="积分已到账", now=now)
+    Lot.objects.filter(pk__in=[lot for lot, _m, _r in lots]).update(status=Lot.Status.AVAILABLE)
     return len(lots)
-
-
-def _add_per_member(accounts: dict[int, Account], lots, *, sign: int) -> None:
-    """One UPDATE for a batch: each member's account gains (or loses) its lots' remainders."""
-    per_member = (
-        lots.filter(member_id=OuterRef("member_id"))
-        .values("member_id")
-        .annotate(total=Sum("remaining"))
-        .values("total")
-    )
-    Account.objects.filter(pk__in=[account.pk for account in accounts.values()]).update(
-        balance=F("balance") + sign * Coalesce(Subquery(per_member), 0)
-    )
 
 
 def points_expire_due(*, today=None, batch: int = 5000) -> int:
@@ -446,48 +410,78 @@ def points_expire_due(*, today=None, batch: int = 5000) -> int:
 
 
 def _expire_members(member_ids: list[int], today) -> int:
-    breakage = system_account(Account.Kind.BREAKAGE)
-    locked = _lock(breakage, *Account.objects.filter(member_id__in=member_ids))
-    accounts = {a.member_id: a for a in locked.values() if a.member_id}
+    accounts = _lock_for_job(Account.Kind.BREAKAGE, member_ids)
     lots = list(
         Lot.objects.filter(
             member_id__in=member_ids, status=Lot.Status.AVAILABLE, expires_on__lt=today
-        )
+        ).values_list("pk", "member_id", "remaining")
     )
-    per_member: dict[int, list[Lot]] = {}
-    for lot in lots:
-        per_member.setdefault(lot.member_id, []).append(lot)
-    entries = Entry.objects.bulk_create(
-        [
-            Entry(
-                kind=Entry.Kind.EXPIRE,
-                from_account=accounts[member_id],
-                to_account=breakage,
-                amount=sum(lot.remaining for lot in member_lots),
-                member_id=member_id,
-                idempotency_key=f"expire:{uuid.uuid4().hex}",
-                cause="points",
-                description="积分过期",
-            )
-            for member_id, member_lots in per_member.items()
-            if sum(lot.remaining for lot in member_lots) > 0
-        ]
+    amounts: dict[int, int] = defaultdict(int)
+    for _lot, member_id, remaining in lots:
+        amounts[member_id] += remaining
+    entries = _job_transfers(
+        accounts, Entry.Kind.EXPIRE, amounts, description="积分过期", now=timezone.now()
     )
-    by_member = {entry.member_id: entry for entry in entries}
     LotUse.objects.bulk_create(
-        [
-            LotUse(entry=by_member[lot.member_id], lot=lot, amount=lot.remaining)
-            for lot in lots
-            if lot.remaining > 0
-        ]
+        LotUse(entry_id=entries[member_id].pk, lot_id=lot, amount=remaining)
+        for lot, member_id, remaining in lots
+        if remaining > 0
     )
-    expiring = Lot.objects.filter(pk__in=[lot.pk for lot in lots])
-    _add_per_member(accounts, expiring, sign=-1)
-    Account.objects.filter(pk=breakage.pk).update(
-        balance=F("balance") + sum(e.amount for e in entries)
+    Lot.objects.filter(pk__in=[lot for lot, _m, _r in lots]).update(
+        remaining=0, status=Lot.Status.EXPIRED
     )
-    expiring.update(remaining=0, status=Lot.Status.EXPIRED)
-    return sum(entry.amount for entry in entries)
+    return sum(amounts.values())
+
+
+def _lock_for_job(system_kind: str, member_ids) -> dict:
+    """A job's batch locks its system account and the members' accounts in one query, in
+    primary-key order as everywhere else: {member id: account id, system_kind: account id}."""
+    system = system_account(system_kind)
+    rows = (
+        Account.objects.select_for_update()
+        .filter(Q(pk=system.pk) | Q(member_id__in=member_ids))
+        .order_by("pk")
+        .values_list("member_id", "pk")
+    )
+    return {member_id or system_kind: pk for member_id, pk in rows}
+
+
+def _job_transfers(
+    accounts: dict, kind: str, amounts: dict[int, int], *, description: str, now: datetime
+) -> dict[int, Entry]:
+    """A batch's entries, one per member, between the members and the system account locked
+    by `_lock_for_job`; every balance moves in one UPDATE. Settling pays members out of
+    pending; expiring takes from members into breakage. What makes a rerun safe is the state
+    of the lots the caller changes in the same transaction."""
+    system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE
+    to_members = kind == Entry.Kind.SETTLE
+    amounts = {member_id: amount for member_id, amount in amounts.items() if amount > 0}
+    prefix = f"{kind}:{uuid.uuid4().hex[:12]}:"
+    entries = Entry.objects.bulk_create(
+        Entry(
+            kind=kind,
+            from_account_id=accounts[system_kind] if to_members else accounts[member_id],
+            to_account_id=accounts[member_id] if to_members else accounts[system_kind],
+            amount=amount,
+            member_id=member_id,
+            idempotency_key=f"{prefix}{member_id}",
+            cause="points",
+            description=description,
+            created_at=now,
+        )
+        for member_id, amount in amounts.items()
+    )
+    moved = Entry.objects.filter(
+        idempotency_key=Concat(Value(prefix), Cast(OuterRef("member_id"), CharField()))
+    ).values("amount")
+    sign = 1 if to_members else -1
+    Account.objects.filter(member_id__in=amounts).update(
+        balance=F("balance") + sign * Subquery(moved)
+    )
+    Account.objects.filter(pk=accounts[system_kind]).update(
+        balance=F("balance") - sign * sum(amounts.values())
+    )
+    return {entry.member_id: entry for entry in entries}
 
 
 @transaction.atomic

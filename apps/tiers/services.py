@@ -160,7 +160,6 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
             states = list(
                 MemberTier.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(review_on__lte=today)
-                .select_related("tier", "floor")
                 .order_by("member_id")[:batch]
             )
             if not states:
@@ -181,6 +180,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         .annotate(total=Sum("amount"))
     )
     facts, by_rank = _facts(tiers), {tier.rank: tier for tier in tiers}
+    by_id = {tier.pk: tier for tier in tiers}
     next_review = today + relativedelta(
         months=1 if settings.TIER_REVIEW == "monthly" else settings.TIER_GROWTH_WINDOW_MONTHS
     )
@@ -188,10 +188,11 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
     keep, warn, dropped_to = [], [], defaultdict(list)
     for state in states:
         floor_holds = state.floor_id and state.floor_until and state.floor_until >= today
+        tier = by_id[state.tier_id]
         decision = review(
-            current=state.tier.rank,
+            current=tier.rank,
             qualified=qualified_tier(growth.get(state.pk, 0), facts).rank,
-            floor=state.floor.rank if floor_holds else None,
+            floor=by_id[state.floor_id].rank if floor_holds else None,
             in_grace=bool(state.grace_until and state.grace_until > today),
             grace_ended=bool(state.grace_until and state.grace_until <= today),
             grace_days=settings.TIER_GRACE_DAYS,
@@ -199,7 +200,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         )
         if decision.start_grace:
             warn.append(state)
-        elif decision.rank < state.tier.rank:
+        elif decision.rank < tier.rank:
             dropped_to[by_rank[decision.rank]].append(state)
         else:
             keep.append(state)
@@ -219,7 +220,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
     changes = TierChange.objects.bulk_create(
         TierChange(
             member_id=state.pk,
-            from_tier=state.tier,
+            from_tier_id=state.tier_id,
             to_tier=tier,
             reason=TierChange.Reason.DOWNGRADE,
             created_at=now,
@@ -232,7 +233,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         payloads=[
             {
                 "member": change.member_id,
-                "from": change.from_tier.code,
+                "from": by_id[change.from_tier_id].code,
                 "to": change.to_tier.code,
                 "reason": change.reason,
             }
@@ -244,9 +245,11 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         payloads=[
             {
                 "member": state.pk,
-                "tier": state.tier.code,
+                "tier": by_id[state.tier_id].code,
                 "until": grace_until.isoformat(),
-                "growth_needed": max(state.tier.growth_threshold - growth.get(state.pk, 0), 0),
+                "growth_needed": max(
+                    by_id[state.tier_id].growth_threshold - growth.get(state.pk, 0), 0
+                ),
             }
             for state in warn
         ],
