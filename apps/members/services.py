@@ -43,7 +43,10 @@ def member_join_or_find(
                     guide=guide,
                     referrer=referrer,
                 )
-                event_emit(name="member_joined", payload={"member": member.pk, "source": source})
+                event_emit(
+                    name="member_joined",
+                    payload={"member": member.pk, "source": source, "referrer": member.referrer_id},
+                )
                 if member.home_store_id:
                     StoreVisit.objects.create(
                         member=member, store_id=member.home_store_id, guide=guide

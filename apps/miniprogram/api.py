@@ -1,6 +1,9 @@
+import uuid
+
 from django.core import signing
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -10,8 +13,13 @@ from rest_framework.views import APIView
 from apps.core.api.fields import PhoneField
 from apps.core.api.pagination import PageNumberPagination
 from apps.core.audit import request_ip
+from apps.core.errors import Invalid
 from apps.core.idempotency import idempotent
 from apps.core.qr import qr_png
+from apps.coupons.api import CouponOutputSerializer
+from apps.coupons.errors import CouponNotFound
+from apps.coupons.selectors import claimable_templates, member_coupons, template_get
+from apps.coupons.services import coupon_claim, coupon_exchange
 from apps.members.credentials import (
     member_code_issue,
     member_token_issue,
@@ -356,3 +364,77 @@ class StoreJoinApi(MemberApi):
             guide=guide_by_code(data.validated_data.get("guide_code")),
         )
         return Response(member_data(member))
+
+
+class MeCouponsApi(MemberApi):
+    """The coupon wallet: ?status=available|used|expired (default: all)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=["available", "used", "expired"], required=False)
+        ],
+        responses=CouponOutputSerializer(many=True),
+        operation_id="me_coupons",
+    )
+    def get(self, request):
+        status_wanted = request.query_params.get("status") or None
+        if status_wanted not in (None, "available", "used", "expired"):
+            raise Invalid(fields={"status": [_("Use available, used or expired.")]})
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            member_coupons(self.member, status=status_wanted), request, view=self
+        )
+        return paginator.get_paginated_response(CouponOutputSerializer(page, many=True).data)
+
+
+class MeCouponImageApi(MemberApi):
+    """The coupon's QR code for the cashier to scan."""
+
+    @extend_schema(responses={(200, "image/png"): bytes}, operation_id="me_coupon_png")
+    def get(self, request, code):
+        coupon = member_coupons(self.member).filter(code=code.upper()).first()
+        if coupon is None:
+            raise CouponNotFound()
+        return HttpResponse(qr_png(coupon.code, box_size=8), content_type="image/png")
+
+
+class ClaimableCouponsApi(MemberApi):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(source="template.pk")
+        name = serializers.CharField(source="template.name")
+        kind = serializers.CharField(source="template.kind")
+        description = serializers.CharField(source="template.description")
+        remaining = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+        per_member_limit = serializers.IntegerField(source="template.per_member_limit")
+        claimed = serializers.IntegerField()
+        points_price = serializers.IntegerField(source="template.points_price", allow_null=True)
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="coupons_claimable")
+    def get(self, request):
+        return Response(self.OutputSerializer(claimable_templates(self.member), many=True).data)
+
+
+class CouponClaimApi(MemberApi):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "coupon_claim"
+
+    @extend_schema(
+        request=None, responses={201: CouponOutputSerializer}, operation_id="coupon_claim"
+    )
+    @idempotent
+    def post(self, request, template_id):
+        coupon = coupon_claim(template=template_get(template_id), member=self.member)
+        return Response(CouponOutputSerializer(coupon).data, status=status.HTTP_201_CREATED)
+
+
+class CouponExchangeApi(MemberApi):
+    """Points for a coupon. Send an Idempotency-Key: a retry never spends the points twice."""
+
+    @extend_schema(
+        request=None, responses={201: CouponOutputSerializer}, operation_id="coupon_exchange"
+    )
+    @idempotent
+    def post(self, request, template_id):
+        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        coupon = coupon_exchange(template=template_get(template_id), member=self.member, key=key)
+        return Response(CouponOutputSerializer(coupon).data, status=status.HTTP_201_CREATED)

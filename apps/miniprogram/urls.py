@@ -12,6 +12,15 @@ urlpatterns = [
     path("me/points", api.MePointsApi.as_view(), name="me-points"),
     path("me/code", api.MemberCodeApi.as_view(), name="me-code"),
     path("me/code.png", api.MemberCodeImageApi.as_view(), name="me-code-png"),
+    path("me/coupons", api.MeCouponsApi.as_view(), name="me-coupons"),
+    path("me/coupons/<str:code>.png", api.MeCouponImageApi.as_view(), name="me-coupon-png"),
+    path("coupons/claimable", api.ClaimableCouponsApi.as_view(), name="coupons-claimable"),
+    path("coupons/<int:template_id>/claim", api.CouponClaimApi.as_view(), name="coupon-claim"),
+    path(
+        "coupons/<int:template_id>/exchange",
+        api.CouponExchangeApi.as_view(),
+        name="coupon-exchange",
+    ),
     path("stores/<str:code>", api.StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<str:code>/join", api.StoreJoinApi.as_view(), name="store-join"),
 ]

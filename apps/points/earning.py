@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.text import comma_separated
 from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, segment_members
 from apps.points.models import EarningRule, Entry, RuleUsage
@@ -60,18 +61,15 @@ def applicable_rules(
 
 
 def _facts(rule: EarningRule) -> RuleFacts:
-    def words(text):
-        return frozenset(part.strip() for part in text.split(",") if part.strip())
-
     return RuleFacts(
         id=rule.pk,
         name=rule.name,
         kind=rule.kind,
         rate=rule.points_per_yuan,
         multiplier=rule.multiplier,
-        skus=words(rule.skus),
-        categories=words(rule.categories),
-        weekdays=frozenset(int(day) for day in words(rule.weekdays)),
+        skus=comma_separated(rule.skus),
+        categories=comma_separated(rule.categories),
+        weekdays=frozenset(int(day) for day in comma_separated(rule.weekdays)),
         per_order_cap=rule.per_order_cap,
     )
 

@@ -1,5 +1,5 @@
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -7,6 +7,9 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
+from apps.coupons.api import CouponOutputSerializer
+from apps.coupons.selectors import usable_coupons
+from apps.coupons.services import coupon_redeem
 from apps.members.credentials import member_code_member
 from apps.members.errors import MemberNotFound
 from apps.members.selectors import member_by_phone
@@ -72,8 +75,12 @@ class MemberIdentifyApi(PosApi):
         def get_points_available(self, member) -> int:
             return points_available(member)
 
+        @extend_schema_field(CouponOutputSerializer(many=True))
         def get_coupons(self, member) -> list:
-            return []
+            store = self.context["store"]
+            return CouponOutputSerializer(
+                usable_coupons(member, store=store, channel="store"), many=True
+            ).data
 
     @extend_schema(
         request=InputSerializer, responses=OutputSerializer, operation_id="pos_member_identify"
@@ -87,4 +94,25 @@ class MemberIdentifyApi(PosApi):
             member = member_by_phone(data.validated_data["phone"])
             if member is None:
                 raise MemberNotFound()
-        return Response(self.OutputSerializer(member).data)
+        return Response(self.OutputSerializer(member, context={"store": request.user.store}).data)
+
+
+class CouponRedeemApi(PosApi):
+    """核销: the cashier scans a member's coupon. Used once; the same call again answers
+    already_used. `external_id` names the sale it was used for, if the POS knows it."""
+
+    class InputSerializer(serializers.Serializer):
+        external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    @extend_schema(
+        request=InputSerializer, responses=CouponOutputSerializer, operation_id="pos_coupon_redeem"
+    )
+    def post(self, request, code):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        coupon = coupon_redeem(
+            code=code,
+            store=request.user.store,
+            external_id=data.validated_data.get("external_id", ""),
+        )
+        return Response(CouponOutputSerializer(coupon).data)

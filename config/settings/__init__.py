@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.members",
     "apps.tiers",
     "apps.points",
+    "apps.coupons",
     "apps.miniprogram",
     "apps.pos",
 ]
@@ -163,6 +164,7 @@ REST_FRAMEWORK = {
         "pos": os.environ.get("THROTTLE_POS", "1200/min"),
         "sms_ip": os.environ.get("THROTTLE_SMS_IP", "20/hour"),
         "login_ip": os.environ.get("THROTTLE_LOGIN_IP", "30/min"),
+        "coupon_claim": os.environ.get("THROTTLE_COUPON_CLAIM", "30/min"),
     },
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.AutoSchema",
@@ -227,6 +229,12 @@ TIER_GROWTH_WINDOW_MONTHS = int(os.environ.get("TIER_GROWTH_WINDOW_MONTHS", "12"
 TIER_REVIEW = os.environ.get("TIER_REVIEW", "monthly")
 TIER_GRACE_DAYS = int(os.environ.get("TIER_GRACE_DAYS", "30"))
 TIER_DOWNGRADE = os.environ.get("TIER_DOWNGRADE", "drop_one")
+
+# Coupons: "new members only" means joined within this many days; members are reminded
+# this many days before a coupon ends; a full refund gives back still-valid coupons.
+COUPON_NEW_MEMBER_DAYS = int(os.environ.get("COUPON_NEW_MEMBER_DAYS", "30"))
+COUPON_REMIND_DAYS = int(os.environ.get("COUPON_REMIND_DAYS", "3"))
+COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)

@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
 from apps.core.models import AuditEntry, User
+from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.members.models import Member
 from apps.points.models import Account, Entry, Lot, LotUse
@@ -75,7 +76,7 @@ def test_same_seed_gives_the_same_brand():
 
     seed("--seed", "7")
     first = picture()
-    for model in [LotUse, Lot, Entry, GrowthEntry, TierChange, MemberTier]:
+    for model in [Coupon, CouponTemplate, LotUse, Lot, Entry, GrowthEntry, TierChange, MemberTier]:
         model.objects.all().delete()
     Account.objects.filter(member__isnull=False).delete()
     Account.objects.update(balance=0)

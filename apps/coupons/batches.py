@@ -1,0 +1,194 @@
+"""发券: HQ issues a template to a segment or a phone list, as a Celery job that can stop
+and start again anywhere. Each chunk is one transaction that locks the batch row, issues,
+and moves the batch's cursor; a member's coupon of a batch is keyed by (batch, member), so
+no member gets two from one batch however often a chunk runs."""
+
+import calendar
+from datetime import date
+from functools import reduce
+from operator import or_
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.phones import InvalidPhone, normalize_phone
+from apps.coupons.errors import BatchNotReady
+from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
+from apps.coupons.services import coupon_build, stock_reserve, templates_for
+from apps.members.models import Member
+from apps.members.segments import SegmentCriteria, segment_members
+
+CHUNK = 1000
+
+
+def batch_phones(batch: IssueBatch) -> tuple[list[str], int]:
+    """The batch's valid phone numbers, normalised, each once, in a stable order; and how
+    many lines were not a mainland mobile number."""
+    phones, invalid = set(), 0
+    for line in filter(str.strip, batch.phones.splitlines()):
+        try:
+            phones.add(normalize_phone(line.split(",")[0].strip()))
+        except InvalidPhone:
+            invalid += 1
+    return sorted(phones), invalid
+
+
+@transaction.atomic
+def issue_batch_start(*, batch: IssueBatch, actor=None) -> IssueBatch:
+    """Count the targets and hand the batch to the worker (on commit)."""
+    from apps.coupons.tasks import issue_batch_run_task
+
+    batch = IssueBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != IssueBatch.Status.DRAFT:
+        return batch
+    if batch.segment_id:
+        targets, invalid = segment_members(SegmentCriteria.of(batch.segment)).count(), 0
+    else:
+        phones, invalid = batch_phones(batch)
+        targets = len(phones)
+    if not targets:
+        raise BatchNotReady()
+    IssueBatch.objects.filter(pk=batch.pk).update(
+        status=IssueBatch.Status.RUNNING,
+        targeted=targets,
+        unknown=invalid,
+        started_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: issue_batch_run_task.delay(batch.pk))
+    batch.refresh_from_db()
+    return batch
+
+
+def issue_batch_run(*, batch_id: int, chunks: int | None = None) -> IssueBatch:
+    """Issue chunk after chunk until the targets or the stock run out (or `chunks` ran)."""
+    done = 0
+    while chunks is None or done < chunks:
+        if not _issue_chunk(batch_id):
+            break
+        done += 1
+    return IssueBatch.objects.get(pk=batch_id)
+
+
+@transaction.atomic
+def _issue_chunk(batch_id: int) -> bool:
+    """One chunk. False when there is nothing more to do."""
+    batch = (
+        IssueBatch.objects.select_for_update(of=("self",))
+        .select_related("template", "segment")
+        .get(pk=batch_id)
+    )
+    if batch.status != IssueBatch.Status.RUNNING:
+        return False
+    member_ids, unknown, cursor = _next_targets(batch)
+    if not member_ids and not unknown:
+        _finish(batch, IssueBatch.Status.DONE)
+        return False
+    keys = {member_id: f"batch:{batch.pk}:{member_id}" for member_id in member_ids}
+    had = set(
+        Coupon.objects.filter(source_key__in=keys.values()).values_list("member_id", flat=True)
+    )
+    fresh = [member_id for member_id in member_ids if member_id not in had]
+    now = timezone.now()
+    granted = (
+        stock_reserve(batch.template, count=len(fresh), store_id=None, now=now) if fresh else 0
+    )
+    Coupon.objects.bulk_create(
+        coupon_build(
+            batch.template,
+            member_id,
+            source=Coupon.Source.BATCH,
+            source_key=keys[member_id],
+            store_id=None,
+            now=now,
+        )
+        for member_id in fresh[:granted]
+    )
+    IssueBatch.objects.filter(pk=batch.pk).update(
+        cursor=cursor,
+        issued=batch.issued + granted,
+        skipped=batch.skipped + len(had),
+        unknown=batch.unknown + unknown,
+    )
+    if granted < len(fresh):
+        _finish(batch, IssueBatch.Status.SOLD_OUT)
+        return False
+    return True
+
+
+def _next_targets(batch: IssueBatch) -> tuple[list[int], int, int]:
+    """(member ids, phones that are no member, new cursor). A segment's cursor is the last
+    member id done; a phone list's is how many phones are done."""
+    if batch.segment_id:
+        ids = list(
+            segment_members(SegmentCriteria.of(batch.segment))
+            .filter(pk__gt=batch.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK]
+        )
+        return ids, 0, ids[-1] if ids else batch.cursor
+    phones = batch_phones(batch)[0][batch.cursor : batch.cursor + CHUNK]
+    found = dict(
+        Member.objects.filter(phone__in=phones, status=Member.Status.ACTIVE).values_list(
+            "phone", "pk"
+        )
+    )
+    return (
+        [found[p] for p in phones if p in found],
+        len(phones) - len(found),
+        batch.cursor + len(phones),
+    )
+
+
+def _finish(batch: IssueBatch, status: str) -> None:
+    IssueBatch.objects.filter(pk=batch.pk).update(status=status, finished_at=timezone.now())
+
+
+def coupons_birthday_issue(*, today: date | None = None) -> int:
+    """生日礼: each birthday template to the members born on this day (29 February counts on
+    the 28th in other years), in chunks; keyed by year, so a rerun issues nothing twice."""
+    today = today or timezone.localdate()
+    days = [(today.month, today.day)]
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.append((2, 29))
+    born_today = reduce(or_, (Q(birthday__month=m, birthday__day=d) for m, d in days))
+    issued = 0
+    for template in templates_for(CouponTemplate.AutoIssue.BIRTHDAY):
+        members = Member.objects.filter(born_today, status=Member.Status.ACTIVE)
+        if tiers := list(template.eligible_tiers.all()):
+            members = members.filter(tier_state__tier__in=tiers)
+        cursor = 0
+        while True:
+            with transaction.atomic():
+                ids = list(
+                    members.filter(pk__gt=cursor)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)[:CHUNK]
+                )
+                if not ids:
+                    break
+                cursor = ids[-1]
+                keys = {m: f"event:birthday:{today.year}:{template.pk}:{m}" for m in ids}
+                had = set(
+                    Coupon.objects.filter(source_key__in=keys.values()).values_list(
+                        "member_id", flat=True
+                    )
+                )
+                fresh = [m for m in ids if m not in had]
+                now = timezone.now()
+                granted = stock_reserve(template, count=len(fresh), store_id=None, now=now)
+                Coupon.objects.bulk_create(
+                    coupon_build(
+                        template,
+                        m,
+                        source=Coupon.Source.EVENT,
+                        source_key=keys[m],
+                        store_id=None,
+                        now=now,
+                    )
+                    for m in fresh[:granted]
+                )
+                issued += granted
+                if granted < len(fresh):
+                    break
+    return issued

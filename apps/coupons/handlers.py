@@ -1,0 +1,35 @@
+"""Coupons other apps' events earn: join gift, referral reward, tier upgrade gift."""
+
+from apps.core.events import on_event
+from apps.coupons.models import CouponTemplate
+from apps.coupons.services import coupon_issue_for_event, templates_for
+from apps.members.models import Member
+
+AutoIssue = CouponTemplate.AutoIssue
+
+
+@on_event("member_joined")
+def give_join_coupons(event) -> None:
+    member = Member.objects.get(pk=event.payload["member"])
+    for template in templates_for(AutoIssue.JOIN):
+        coupon_issue_for_event(
+            template=template, member=member, key=f"join:{template.pk}:{member.pk}"
+        )
+    if referrer_id := event.payload.get("referrer"):
+        referrer = Member.objects.get(pk=referrer_id)
+        for template in templates_for(AutoIssue.REFERRAL):
+            coupon_issue_for_event(
+                template=template, member=referrer, key=f"referral:{template.pk}:{member.pk}"
+            )
+
+
+@on_event("tier_changed")
+def give_tier_upgrade_coupons(event) -> None:
+    """The template's tiers say which upgrades earn it (none: every upgrade)."""
+    if event.payload.get("reason") != "upgrade":
+        return
+    member = Member.objects.get(pk=event.payload["member"])
+    for template in templates_for(AutoIssue.TIER_UPGRADE):
+        coupon_issue_for_event(
+            template=template, member=member, key=f"tier:{template.pk}:{event.pk}"
+        )

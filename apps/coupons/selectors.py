@@ -1,0 +1,138 @@
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from apps.core.text import comma_separated
+from apps.coupons.errors import AlreadyUsed, CouponExpired, CouponTemplateNotFound
+from apps.coupons.models import Coupon, CouponTemplate
+from apps.coupons.rules import CouponLine, CouponOutcome, CouponTerms, coupon_discount
+from apps.coupons.services import eligibility_problem, usability_problem
+from apps.members.models import Member
+from apps.tiers.selectors import member_tier
+
+
+def coupon_terms(template: CouponTemplate) -> CouponTerms:
+    return CouponTerms(
+        kind=template.kind,
+        threshold=template.threshold,
+        amount=template.amount,
+        percent_off=template.percent_off,
+        max_discount=template.max_discount,
+        gift_sku=template.gift_sku,
+        include_skus=comma_separated(template.include_skus),
+        include_categories=comma_separated(template.include_categories),
+        exclude_skus=comma_separated(template.exclude_skus),
+        exclude_categories=comma_separated(template.exclude_categories),
+    )
+
+
+def member_coupons(member: Member, *, status: str | None = None) -> QuerySet[Coupon]:
+    """The wallet, soonest ending first. `expired` also lists available ones past their date
+    that the nightly job has not marked yet."""
+    coupons = Coupon.objects.filter(member=member).select_related("template")
+    now = timezone.now()
+    if status == Coupon.Status.AVAILABLE:
+        coupons = coupons.filter(
+            status__in=[Coupon.Status.AVAILABLE, Coupon.Status.LOCKED], valid_until__gt=now
+        )
+    elif status == Coupon.Status.EXPIRED:
+        coupons = coupons.filter(
+            Q(status=Coupon.Status.EXPIRED)
+            | Q(status=Coupon.Status.AVAILABLE, valid_until__lte=now)
+        )
+    elif status:
+        coupons = coupons.filter(status=status)
+    return coupons.order_by("valid_until", "pk")
+
+
+def coupon_display_status(coupon: Coupon, now=None) -> str:
+    now = now or timezone.now()
+    if coupon.status == Coupon.Status.AVAILABLE and coupon.valid_until <= now:
+        return Coupon.Status.EXPIRED
+    return coupon.status
+
+
+def claimable_templates(member: Member) -> list[dict]:
+    """What the member may claim now: open, in stock or not (a sold-out one still shows,
+    with 0 remaining), and for them. A fixed number of queries whatever the count."""
+    now = timezone.now()
+    templates = list(
+        CouponTemplate.objects.filter(active=True, claimable=True)
+        .filter(Q(claim_starts_at__isnull=True) | Q(claim_starts_at__lte=now))
+        .filter(Q(claim_ends_at__isnull=True) | Q(claim_ends_at__gt=now))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .prefetch_related("eligible_tiers", "eligible_stores", "eligible_distributors")
+        .order_by("-pk")
+    )
+    claimed = dict(
+        Coupon.objects.filter(
+            member=member,
+            template__in=templates,
+            source__in=[Coupon.Source.CLAIM, Coupon.Source.EXCHANGE],
+        )
+        .values_list("template")
+        .annotate(n=Count("pk"))
+    )
+    tier = member_tier(member)
+    return [
+        {
+            "template": template,
+            "remaining": template.remaining,
+            "claimed": claimed.get(template.pk, 0),
+        }
+        for template in templates
+        if not eligibility_problem(template, member, now=now, tier=tier)
+    ]
+
+
+def template_stats(templates: QuerySet[CouponTemplate]) -> QuerySet[CouponTemplate]:
+    """Issued, claimed, used, expired, sales with the coupon and its cost, in one query."""
+    used = Q(coupons__status=Coupon.Status.USED)
+    return templates.annotate(
+        n_issued=Count("coupons"),
+        n_claimed=Count("coupons", filter=Q(coupons__source=Coupon.Source.CLAIM)),
+        n_used=Count("coupons", filter=used),
+        n_expired=Count("coupons", filter=Q(coupons__status=Coupon.Status.EXPIRED)),
+        sales=Sum("coupons__order_amount", filter=used, default=Decimal(0)),
+        cost=Sum("coupons__discount", filter=used, default=Decimal(0)),
+    )
+
+
+def template_get(template_id: int) -> CouponTemplate:
+    template = (
+        CouponTemplate.objects.prefetch_related(
+            "eligible_tiers", "eligible_stores", "eligible_distributors"
+        )
+        .filter(pk=template_id, active=True)
+        .first()
+    )
+    if template is None:
+        raise CouponTemplateNotFound()
+    return template
+
+
+def usable_coupons(member: Member, *, store, channel: str) -> list[Coupon]:
+    """The member's coupons a cashier can take in this store and channel now."""
+    now = timezone.now()
+    coupons = (
+        member_coupons(member, status=Coupon.Status.AVAILABLE)
+        .filter(status=Coupon.Status.AVAILABLE, valid_from__lte=now)
+        .prefetch_related("template__usable_stores")
+    )
+    return [c for c in coupons if not usability_problem(c, store=store, channel=channel, now=now)]
+
+
+def coupon_outcome(
+    coupon: Coupon, *, lines: list[CouponLine], store, channel: str, now=None
+) -> CouponOutcome:
+    """What the coupon would take off this order here and now, or why it cannot: what the
+    checkout quote shows as applied or rejected."""
+    now = now or timezone.now()
+    if coupon.status == Coupon.Status.USED:
+        return CouponOutcome(Decimal(0), str(AlreadyUsed().render()))
+    if coupon.status == Coupon.Status.EXPIRED or now >= coupon.valid_until:
+        return CouponOutcome(Decimal(0), str(CouponExpired().render()))
+    if problem := usability_problem(coupon, store=store, channel=channel, now=now):
+        return CouponOutcome(Decimal(0), problem)
+    return coupon_discount(coupon_terms(coupon.template), lines)

@@ -1,0 +1,188 @@
+"""At the counter and in orders: redeemed once, locked by one order, used, released, restored;
+expiry and reminders."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import Event
+from apps.coupons.errors import (
+    AlreadyUsed,
+    CouponExpired,
+    CouponLocked,
+    CouponNotFound,
+    CouponNotUsable,
+)
+from apps.coupons.models import Coupon
+from apps.coupons.services import (
+    coupon_claim,
+    coupon_redeem,
+    coupons_expire_due,
+    coupons_lock,
+    coupons_release,
+    coupons_remind_expiring,
+    coupons_restore,
+    coupons_use,
+)
+from tests.conftest import run_together
+from tests.coupons.factories import CouponTemplateFactory
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+
+@pytest.fixture
+def coupon(db):
+    return coupon_claim(template=CouponTemplateFactory(), member=MemberFactory())
+
+
+@pytest.mark.django_db
+def test_a_coupon_is_redeemed_once(coupon):
+    store = StoreFactory()
+
+    used = coupon_redeem(code=coupon.code.lower(), store=store, external_id="S1-0001")
+    with pytest.raises(AlreadyUsed):
+        coupon_redeem(code=coupon.code, store=store)
+
+    assert (used.status, used.used_store, used.used_for) == ("used", store, "S1-0001")
+
+
+@pytest.mark.django_db
+def test_redeeming_refusals_change_nothing(coupon):
+    here, elsewhere = StoreFactory(), StoreFactory()
+    coupon.template.usable_stores.add(here)
+
+    with pytest.raises(CouponNotFound):
+        coupon_redeem(code="NOSUCHCODE", store=here)
+    with pytest.raises(CouponNotUsable):
+        coupon_redeem(code=coupon.code, store=elsewhere)
+    Coupon.objects.filter(pk=coupon.pk).update(valid_until=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(CouponExpired):
+        coupon_redeem(code=coupon.code, store=here)
+
+    assert Coupon.objects.get(pk=coupon.pk).status == "available"
+
+
+@pytest.mark.django_db
+def test_a_channel_the_coupon_is_not_for_is_refused(coupon):
+    coupon.template.channels = "miniprogram,mall"
+    coupon.template.save()
+
+    with pytest.raises(CouponNotUsable):
+        coupon_redeem(code=coupon.code, store=StoreFactory())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_counters_scanning_one_coupon_at_once_redeem_it_once(coupon):
+    store = StoreFactory()
+
+    def redeem():
+        try:
+            coupon_redeem(code=coupon.code, store=store)
+            return "ok"
+        except AlreadyUsed:
+            return "used"
+
+    assert sorted(run_together(redeem, 8)) == ["ok"] + ["used"] * 7
+
+
+@pytest.mark.django_db
+def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
+    store, member = StoreFactory(), coupon.member
+
+    coupons_lock(
+        codes=[coupon.code], member=member, order_ref="order:1", store=store, channel="store"
+    )
+    coupons_lock(
+        codes=[coupon.code], member=member, order_ref="order:1", store=store, channel="store"
+    )
+    with pytest.raises(CouponLocked):
+        coupons_lock(
+            codes=[coupon.code], member=member, order_ref="order:2", store=store, channel="store"
+        )
+    with pytest.raises(CouponLocked):
+        coupon_redeem(code=coupon.code, store=store)
+
+    assert (
+        coupons_use(
+            order_ref="order:1",
+            store=store,
+            discounts={coupon.code: (Decimal("20.00"), Decimal("128.00"))},
+        )
+        == 1
+    )
+    used = Coupon.objects.get(pk=coupon.pk)
+    assert (used.status, used.discount, used.order_amount) == (
+        "used",
+        Decimal("20.00"),
+        Decimal("128.00"),
+    )
+
+    assert coupons_restore(order_ref="order:1") == 1
+    assert Coupon.objects.get(pk=coupon.pk).status == "available"
+
+    settings.COUPON_RESTORE_ON_REFUND = False
+    coupons_lock(
+        codes=[coupon.code], member=member, order_ref="order:3", store=store, channel="store"
+    )
+    coupons_use(order_ref="order:3", store=store, discounts={})
+    assert coupons_restore(order_ref="order:3") == 0
+
+
+@pytest.mark.django_db
+def test_a_cancelled_order_releases_its_coupons_and_nobody_else_can_lock_them(coupon):
+    store = StoreFactory()
+    with pytest.raises(CouponNotFound):
+        coupons_lock(
+            codes=[coupon.code], member=MemberFactory(), order_ref="o", store=store, channel="store"
+        )
+
+    coupons_lock(
+        codes=[coupon.code], member=coupon.member, order_ref="order:9", store=store, channel="store"
+    )
+    assert coupons_release(order_ref="order:9") == 1
+
+    released = Coupon.objects.get(pk=coupon.pk)
+    assert (released.status, released.locked_for) == ("available", "")
+
+
+@pytest.mark.django_db
+def test_expiry_marks_what_has_ended_and_reminders_go_once(settings, django_assert_max_num_queries):
+    template = CouponTemplateFactory(total_stock=None, per_member_limit=5)
+    member = MemberFactory()
+    ending, ended, fine = (coupon_claim(template=template, member=member) for _ in range(3))
+    now = timezone.now()
+    Coupon.objects.filter(pk=ending.pk).update(valid_until=now + timedelta(days=2))
+    Coupon.objects.filter(pk=ended.pk).update(valid_until=now - timedelta(minutes=1))
+
+    assert coupons_expire_due() == 1
+    assert coupons_expire_due() == 0
+    assert coupons_remind_expiring() == 1
+    assert coupons_remind_expiring() == 0
+
+    assert Coupon.objects.get(pk=ended.pk).status == "expired"
+    assert Coupon.objects.get(pk=fine.pk).status == "available"
+    reminder = Event.objects.get(name="coupons_expiring")
+    assert reminder.payload["member"] == member.pk
+    assert [c["code"] for c in reminder.payload["coupons"]] == [ending.code]
+
+
+@pytest.mark.django_db
+def test_the_checkout_sees_what_a_coupon_takes_off_or_why_not(coupon):
+    from apps.coupons.rules import CouponLine
+    from apps.coupons.selectors import coupon_outcome
+
+    store = StoreFactory()
+    big = [CouponLine("SKU1", "shoes", 1, Decimal("150"), Decimal("150"))]
+    small = [CouponLine("SKU2", "socks", 1, Decimal("30"), Decimal("30"))]
+
+    assert coupon_outcome(coupon, lines=big, store=store, channel="store").discount == 20
+    assert (
+        "满 100.00 元" in coupon_outcome(coupon, lines=small, store=store, channel="store").reason
+    )
+    coupon_redeem(code=coupon.code, store=store)
+    coupon.refresh_from_db()
+    assert (
+        coupon_outcome(coupon, lines=big, store=store, channel="store").reason == "该优惠券已使用。"
+    )
