@@ -27,7 +27,12 @@ from apps.members.models import (
     StoreVisit,
     Tag,
 )
-from apps.members.segments import SegmentCriteria, rule_tag_refresh, segment_members
+from apps.members.segments import (
+    SegmentCriteria,
+    rule_tag_refresh,
+    segment_filters,
+    segment_members,
+)
 from apps.members.services import member_merge, member_tag_add
 
 PHONE_PERMISSION = "members.view_member_phone"
@@ -280,8 +285,48 @@ class TagAdmin(HuijiModelAdmin):
             )
 
 
+class SegmentForm(forms.ModelForm):
+    """The segment's own filters, and those other apps registered (kept in `extra`)."""
+
+    class Meta:
+        model = Segment
+        fields = [
+            "name",
+            "description",
+            "home_stores",
+            "distributors",
+            "joined_from",
+            "joined_to",
+            "birthday_month",
+            "inactive_days",
+            "tags_any",
+            "marketing_consent",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for extra in segment_filters():
+            self.fields[extra.name] = extra.form_field()
+            if extra.name in self.instance.extra:
+                self.initial[extra.name] = extra.initial(self.instance.extra[extra.name])
+
+    def clean(self):
+        data = super().clean()
+        self.instance.extra = _extra_from_form(data)
+        return data
+
+
+def _extra_from_form(data: dict) -> dict:
+    return {
+        extra.name: extra.to_json(data[extra.name])
+        for extra in segment_filters()
+        if data.get(extra.name)
+    }
+
+
 @admin.register(Segment)
 class SegmentAdmin(HuijiModelAdmin):
+    form = SegmentForm
     list_display = ["name", "description", "updated_at"]
     search_fields = ["name", "description"]
     filter_horizontal = ["home_stores", "distributors", "tags_any"]
@@ -344,6 +389,7 @@ def _criteria_from_form(data: dict) -> SegmentCriteria:
         inactive_days=data.get("inactive_days"),
         tag_ids=ids("tags_any"),
         marketing_consent=data.get("marketing_consent"),
+        extra=_extra_from_form(data),
     )
 
 

@@ -301,6 +301,7 @@ class Segment(TimeStampedModel):
     marketing_consent = models.BooleanField(
         _("agrees to marketing"), null=True, blank=True, help_text=_("Empty: either.")
     )
+    extra = models.JSONField(_("more filters"), default=dict, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("segment")

@@ -1,7 +1,13 @@
-"""Segments (分群): saved filters over members, each evaluated as one SQL query."""
+"""Segments (分群): saved filters over members, each evaluated as one SQL query.
 
+Higher apps add filters of their own (the member's tier, their purchases) with
+`segment_filter_register`; a segment keeps their values in its `extra` field.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -21,6 +27,7 @@ class SegmentCriteria:
     inactive_days: int | None = None
     tag_ids: frozenset[int] = field(default_factory=frozenset)
     marketing_consent: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # {registered filter: its value}
 
     @classmethod
     def of(cls, segment: Segment) -> "SegmentCriteria":
@@ -33,7 +40,32 @@ class SegmentCriteria:
             inactive_days=segment.inactive_days,
             tag_ids=frozenset(segment.tags_any.values_list("pk", flat=True)),
             marketing_consent=segment.marketing_consent,
+            extra=dict(segment.extra),
         )
+
+
+@dataclass(frozen=True)
+class SegmentFilter:
+    """A filter another app adds to segments. `form_field` makes its admin field; `to_json`
+    turns what the field cleaned into what the segment stores, `initial` the reverse;
+    `apply(members, stored value, now)` narrows the members, in SQL."""
+
+    name: str
+    form_field: Callable[[], Any]
+    to_json: Callable[[Any], Any]
+    initial: Callable[[Any], Any]
+    apply: Callable[[QuerySet, Any, datetime], QuerySet]
+
+
+_filters: dict[str, SegmentFilter] = {}
+
+
+def segment_filter_register(segment_filter: SegmentFilter) -> None:
+    _filters[segment_filter.name] = segment_filter
+
+
+def segment_filters() -> list[SegmentFilter]:
+    return list(_filters.values())
 
 
 def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:
@@ -58,6 +90,9 @@ def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:
         members = members.filter(Exists(tagged))
     if criteria.marketing_consent is not None:
         members = members.filter(marketing_consent=criteria.marketing_consent)
+    for name, value in criteria.extra.items():
+        if name in _filters and value not in (None, "", []):
+            members = _filters[name].apply(members, value, now or timezone.now())
     return members
 
 

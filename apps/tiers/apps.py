@@ -6,3 +6,6 @@ class TiersConfig(AppConfig):
     name = "apps.tiers"
     label = "tiers"
     verbose_name = _("Tiers")
+
+    def ready(self):
+        from apps.tiers import segments  # noqa: F401  (registers the segment filter by tier)

@@ -296,3 +296,30 @@ def test_customer_service_sets_a_tier_in_the_console(tiers, client):
     assert done.status_code == 302
     assert member_tier(member) == tiers["gold"]
     assert AuditEntry.objects.get(action="tier.manual").actor == user
+
+
+def test_a_segment_by_tier_counts_members_never_reviewed_in_the_first_tier(tiers, hq_client):
+    from apps.members.models import Segment
+    from apps.members.segments import SegmentCriteria, segment_members
+
+    silver_member, gold_member, newcomer = MemberFactory(), MemberFactory(), MemberFactory()
+    grow(silver_member, 600, "s")
+    grow(gold_member, 2500, "g")
+
+    def codes(*wanted):
+        return set(segment_members(SegmentCriteria(extra={"tiers": list(wanted)})))
+
+    assert codes("gold") == {gold_member}
+    assert codes("normal", "silver") == {newcomer, silver_member}
+
+    response = hq_client.post(
+        "/admin/members/segment/add/", {"name": "高等级会员", "tiers": ["silver", "gold"]}
+    )
+    segment = Segment.objects.get(name="高等级会员")
+    preview = hq_client.get("/admin/members/segment/preview/", {"tiers": ["gold"]}).json()
+    page = hq_client.get(f"/admin/members/segment/{segment.pk}/change/")
+
+    assert response.status_code == 302 and segment.extra == {"tiers": ["gold", "silver"]}
+    assert set(segment_members(SegmentCriteria.of(segment))) == {silver_member, gold_member}
+    assert preview["count"] == 1
+    assert page.context["adminform"].form.initial["tiers"] == [tiers["silver"], tiers["gold"]]

@@ -1,0 +1,352 @@
+# ruff: noqa: E501  (SQL reads better unbroken)
+"""A flash coupon drop: many members claim one limited template at the same moment, over
+HTTP through gunicorn (production settings, PostgreSQL), then the same claim statements in
+hand-written SQL with psycopg at the same concurrency, on the same database.
+
+    python -m bench.coupon_claim --attempts 10000 --stock 1000 --concurrency 32
+
+Every attempt is a different member (each may claim one). Prints successful claims per
+second, sold-out answers per second, p50/p99 latency, oversell (must be 0), and a trivial
+authenticated endpoint's rate beside the sold-out rate.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+
+from bench._db import fresh_database
+
+MEMBERS_SQL = """
+INSERT INTO members_member (id, created_at, updated_at, phone, name, gender, source, status, joined_at,
+                            marketing_consent, consent_channel, referral_code)
+SELECT g, now(), now(), (15000000000 + g)::text, '会员' || g, '', 'miniprogram', 'active', now(),
+       false, '', 'B' || lpad(to_hex(g), 11, '0')
+FROM generate_series(1, %(members)s) g;
+INSERT INTO members_membertoken (member_id, key_hash, created_at, expires_at)
+SELECT g, encode(sha256(('bench-token-' || g)::bytea), 'hex'), now(), now() + interval '30 days'
+FROM generate_series(1, %(members)s) g;
+INSERT INTO coupons_coupontemplate (created_at, updated_at, name, kind, active, description, amount, valid_days,
+    claimable, total_stock, issued, per_member_limit, new_members_only, channels, include_skus, include_categories,
+    exclude_skus, exclude_categories, stackable, cost_bearer, auto_issue, gift_sku)
+VALUES (now(), now(), '限量闪券', 'cash', true, '', 10, 7, true, %(stock)s, 0, 1, false, '', '', '', '', '', false, 'hq', '', ''),
+       (now(), now(), '限量闪券（基准）', 'cash', true, '', 10, 7, true, %(stock)s, 0, 1, false, '', '', '', '', '', false, 'hq', '', '');
+ANALYZE;
+"""
+
+# The claim as hand-written SQL: the template, the member's claims so far, then one short
+# transaction that inserts the coupon and takes the stock last.
+TEMPLATE_SQL = "SELECT id, total_stock, issued, per_member_limit, valid_days FROM coupons_coupontemplate WHERE id = %s AND active"
+CLAIMED_SQL = "SELECT count(*) FROM coupons_coupon WHERE member_id = %s AND template_id = %s AND source IN ('claim', 'exchange')"
+INSERT_SQL = """INSERT INTO coupons_coupon (template_id, member_id, code, status, source, source_key, issued_at, valid_from, valid_until, locked_for, used_for)
+VALUES (%s, %s, %s, 'available', 'claim', %s, now(), now(), now() + interval '7 days', '', '')"""
+STOCK_SQL = "UPDATE coupons_coupontemplate SET issued = issued + 1 WHERE id = %s AND issued + 1 <= total_stock"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def django_env(url: str) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "THROTTLE_USER": "1000000/min",
+        "THROTTLE_COUPON_CLAIM": "1000000/min",
+    }
+
+
+def http_worker(port, requests, queue):
+    """One load process: threads with keep-alive connections, each sending its share."""
+    results, lock = [], threading.Lock()
+
+    def run(share):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for method, path, token in share:
+            started = time.perf_counter()
+            conn.request(method, path, headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            body = response.read()
+            code = json.loads(body).get("code", "") if response.status >= 400 else ""
+            with lock:
+                results.append(
+                    (time.perf_counter(), time.perf_counter() - started, response.status, code)
+                )
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(results)
+
+
+def sql_worker(url, template_id, shares, queue):
+    results, lock = [], threading.Lock()
+
+    def run(member_ids):
+        with psycopg.connect(url, autocommit=True) as conn:
+            for member_id in member_ids:
+                started = time.perf_counter()
+                status = _sql_claim(conn, template_id, member_id)
+                with lock:
+                    results.append((time.perf_counter(), time.perf_counter() - started, status, ""))
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(results)
+
+
+def _sql_claim(conn, template_id, member_id) -> int:
+    _id, total, issued, limit, _days = conn.execute(TEMPLATE_SQL, (template_id,)).fetchone()
+    if issued >= total:
+        return 409
+    taken = conn.execute(CLAIMED_SQL, (member_id, template_id)).fetchone()[0]
+    if taken >= limit:
+        return 409
+    try:
+        with conn.transaction():
+            conn.execute(
+                INSERT_SQL,
+                (
+                    template_id,
+                    member_id,
+                    secrets.token_hex(8).upper(),
+                    f"claim:{template_id}:{member_id}:{taken + 1}",
+                ),
+            )
+            if conn.execute(STOCK_SQL, (template_id,)).rowcount == 0:
+                raise SoldOut()
+    except SoldOut:
+        return 409
+    return 201
+
+
+class SoldOut(Exception):
+    pass
+
+
+def fan_out(target, args_for, processes: int) -> list:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=target, args=(*args_for(n), queue)) for n in range(processes)]
+    for worker in workers:
+        worker.start()
+    results = [row for _ in workers for row in queue.get()]
+    for worker in workers:
+        worker.join()
+    return results
+
+
+def split(items, parts):
+    return [items[n::parts] for n in range(parts)]
+
+
+def summary(results, started) -> dict:
+    ok = sorted(r for r in results if r[2] == 201)
+    sold_out = sorted(r for r in results if r[3] == "sold_out" or (r[2] == 409 and not r[3]))
+    latencies = sorted(r[1] * 1000 for r in results)
+    ok_window = (ok[-1][0] - started) if ok else 0
+    sold_window = (sold_out[-1][0] - sold_out[0][0]) if len(sold_out) > 1 else 0
+    return {
+        "ok": len(ok),
+        "sold_out": len(sold_out),
+        "errors": len(results) - len(ok) - len(sold_out),
+        "ok_rate": len(ok) / ok_window if ok_window else 0.0,
+        "sold_out_rate": len(sold_out) / sold_window if sold_window else 0.0,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attempts", type=int, default=10_000)
+    parser.add_argument("--stock", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--processes", type=int, default=4, help="load processes")
+    args = parser.parse_args()
+    threads = max(args.concurrency // args.processes, 1)
+    members = args.attempts * 2  # half claim through Huiji, half through the baseline
+
+    with fresh_database() as url:
+        env = django_env(url)
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in filter(str.strip, MEMBERS_SQL.split(";\n")):
+                conn.execute(statement, {"members": members, "stock": args.stock})
+            huiji_template, sql_template = [
+                row[0] for row in conn.execute("SELECT id FROM coupons_coupontemplate ORDER BY id")
+            ]
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                "gunicorn",
+                "config.wsgi",
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            start_new_session=True,
+            executable=os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+        )
+        try:
+            _wait_for(port)
+            tokens = [f"bench-token-{n}" for n in range(1, members + 1)]
+            # Warm up: every worker process opens its database connection and loads the code.
+            fan_out(
+                http_worker,
+                lambda n: (
+                    port,
+                    split(
+                        [("GET", "/api/v1/coupons/claimable", t) for t in tokens[-400:]], threads
+                    ),
+                ),
+                args.processes,
+            )
+
+            claims = [
+                ("POST", f"/api/v1/coupons/{huiji_template}/claim", t)
+                for t in tokens[: args.attempts]
+            ]
+            started = time.perf_counter()
+            huiji = summary(
+                fan_out(
+                    http_worker,
+                    lambda n: (port, split(claims[n :: args.processes], threads)),
+                    args.processes,
+                ),
+                started,
+            )
+
+            trivial_calls = [("GET", "/api/v1/me/code", t) for t in tokens[: args.attempts]]
+            started = time.perf_counter()
+            trivial = fan_out(
+                http_worker,
+                lambda n: (port, split(trivial_calls[n :: args.processes], threads)),
+                args.processes,
+            )
+            trivial_rate = len(trivial) / (max(r[0] for r in trivial) - started)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait()
+
+        member_ids = list(range(args.attempts + 1, members + 1))
+        started = time.perf_counter()
+        baseline = summary(
+            fan_out(
+                sql_worker,
+                lambda n: (url, sql_template, split(member_ids[n :: args.processes], threads)),
+                args.processes,
+            ),
+            started,
+        )
+
+        with psycopg.connect(url) as conn:
+            issued = dict(conn.execute("SELECT id, issued FROM coupons_coupontemplate"))
+            coupons = dict(
+                conn.execute(
+                    "SELECT template_id, count(*) FROM coupons_coupon GROUP BY template_id"
+                )
+            )
+            doubles = conn.execute(
+                "SELECT count(*) FROM (SELECT member_id FROM coupons_coupon GROUP BY member_id, template_id HAVING count(*) > 1) x"
+            ).fetchone()[0]
+            queries = _queries_per_claim(url, env)
+    oversell = max(coupons.get(huiji_template, 0) - args.stock, 0) + max(
+        issued[huiji_template] - args.stock, 0
+    )
+    ratio = huiji["ok_rate"] / baseline["ok_rate"] if baseline["ok_rate"] else 0.0
+    print(
+        f"{args.attempts:,} claims on a stock of {args.stock:,}, {args.processes}×{threads} connections, {args.workers} gunicorn workers"
+    )
+    print(
+        f"  Huiji    {huiji['ok_rate']:8.0f} claims/s  {huiji['sold_out_rate']:8.0f} sold-out answers/s  p50 {huiji['p50_ms']:.1f} ms  p99 {huiji['p99_ms']:.1f} ms  ok {huiji['ok']}  errors {huiji['errors']}"
+    )
+    print(
+        f"  SQL      {baseline['ok_rate']:8.0f} claims/s  {baseline['sold_out_rate']:8.0f} sold-out answers/s  p50 {baseline['p50_ms']:.1f} ms  p99 {baseline['p99_ms']:.1f} ms  ok {baseline['ok']}"
+    )
+    print(f"  trivial authenticated endpoint (me/code): {trivial_rate:.0f} requests/s")
+    print(
+        f"  ratio {ratio:.2f}; coupons {coupons.get(huiji_template, 0)} = stock {args.stock}; oversell {oversell}; members with two {doubles}; {queries} queries a claim"
+    )
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "bench": "coupon_claim",
+                "huiji_rate": round(huiji["ok_rate"], 1),
+                "baseline_rate": round(baseline["ok_rate"], 1),
+                "ratio": round(ratio, 2),
+                "sold_out_rate": round(huiji["sold_out_rate"], 1),
+                "trivial_rate": round(trivial_rate, 1),
+                "p50_ms": round(huiji["p50_ms"], 1),
+                "p99_ms": round(huiji["p99_ms"], 1),
+                "errors": huiji["errors"],
+                "oversell": oversell,
+                "doubles": doubles,
+                "queries_per_request": queries,
+            }
+        )
+    )
+
+
+def _queries_per_claim(url: str, env: dict) -> int:
+    """Count one claim's queries in a Django process (the same code gunicorn runs)."""
+    script = (
+        "import django, json;django.setup();"
+        "from django.db import connection;from django.test.utils import CaptureQueriesContext;"
+        "from django.test import Client;from apps.coupons.models import CouponTemplate;"
+        "t=CouponTemplate.objects.create(name='count',kind='cash',amount=1,valid_days=1,claimable=True,total_stock=10);"
+        "c=Client(HTTP_AUTHORIZATION='Bearer bench-token-1');"
+        "ctx=CaptureQueriesContext(connection);ctx.__enter__();r=c.post(f'/api/v1/coupons/{t.pk}/claim');ctx.__exit__(None,None,None);"
+        "assert r.status_code==201, r.content;print(len(ctx))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "ALLOWED_HOSTS": "testserver"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+if __name__ == "__main__":
+    main()
