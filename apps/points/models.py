@@ -102,8 +102,8 @@ class Entry(models.Model):
         _("cause"), max_length=64, help_text=_("order:123, refund:45, admin, import:7 …")
     )
     description = models.CharField(_("description"), max_length=200)
-    reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    reverses = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -13,7 +13,7 @@ from operator import or_
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, CharField, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -291,22 +291,33 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
 
 @transaction.atomic
 def points_reverse(
-    *, entry: Entry, key: str, description: str, actor=None
+    *, entry: Entry, key: str, description: str, amount: int | None = None, actor=None
 ) -> tuple[Entry | None, int]:
-    """Undo an earn or a redemption (a return, a cancelled order). Returns the reversing entry
-    and the points that could not be taken back because the member already spent them."""
+    """Undo an earn or a redemption, wholly or in part (a return, a cancelled order, a partial
+    refund). `amount` defaults to what is not yet reversed. Returns the reversing entry and
+    the points that could not be taken back because the member already spent them."""
     if (replayed := _replay(key)) is not None:
-        return replayed, entry.amount - replayed.amount
-    if entry.kind not in (Entry.Kind.EARN, Entry.Kind.REDEEM) or hasattr(entry, "reversed_by"):
+        return replayed, (entry.amount if amount is None else amount) - replayed.amount
+    if entry.kind not in (Entry.Kind.EARN, Entry.Kind.REDEEM):
+        raise NotReversible()
+    entry = Entry.objects.select_for_update().get(pk=entry.pk)  # one reversal at a time
+    open_amount = entry.amount - (entry.reversals.aggregate(total=Sum("amount"))["total"] or 0)
+    amount = open_amount if amount is None else amount
+    if amount <= 0 or amount > open_amount:
         raise NotReversible()
     if entry.kind == Entry.Kind.EARN:
-        return _reverse_earn(entry, key, description, actor)
+        return _reverse_earn(entry, amount, key, description, actor)
+    return _reverse_redeem(entry, amount, key, description, actor), 0
+
+
+def _reverse_redeem(entry: Entry, amount: int, key, description, actor) -> Entry:
+    """Points spent come back to the lots they came from, latest-expiring first."""
     locked = _lock(entry.from_account, entry.to_account)
     back = _move(
         kind=Entry.Kind.REVERSE,
         source=locked[entry.to_account_id],
         target=locked[entry.from_account_id],
-        amount=entry.amount,
+        amount=amount,
         member=entry.member,
         key=key,
         cause=entry.cause,
@@ -314,16 +325,29 @@ def points_reverse(
         actor=actor,
         reverses=entry,
     )
-    for use in entry.lot_uses.all():
-        LotUse.objects.create(entry=back, lot_id=use.lot_id, amount=-use.amount)
+    still_used: dict[tuple, int] = defaultdict(int)
+    for expires_on, lot_id, used in LotUse.objects.filter(
+        Q(entry=entry) | Q(entry__reverses=entry)
+    ).values_list("lot__expires_on", "lot_id", "amount"):
+        still_used[expires_on, lot_id] += used
+    returns = take_from_lots(
+        [(lot[1], used) for lot, used in sorted(still_used.items(), reverse=True) if used > 0],
+        amount,
+    )
+    LotUse.objects.bulk_create(
+        LotUse(entry=back, lot_id=lot_id, amount=-part) for lot_id, part in returns
+    )
+    for lot_id, part in returns:
         # An expired lot gets its points back too; the next expiry run takes them again.
-        Lot.objects.filter(pk=use.lot_id).update(
-            remaining=F("remaining") + use.amount, status=Lot.Status.AVAILABLE
+        Lot.objects.filter(pk=lot_id).update(
+            remaining=F("remaining") + part, status=Lot.Status.AVAILABLE
         )
-    return back, 0
+    return back
 
 
-def _reverse_earn(entry: Entry, key: str, description: str, actor) -> tuple[Entry | None, int]:
+def _reverse_earn(
+    entry: Entry, amount: int, key: str, description: str, actor
+) -> tuple[Entry | None, int]:
     lot = entry.lot
     holder = (
         system_account(Account.Kind.PENDING)
@@ -332,9 +356,10 @@ def _reverse_earn(entry: Entry, key: str, description: str, actor) -> tuple[Entr
     )
     locked = _lock(holder, system_account(Account.Kind.ISSUANCE))
     lot = Lot.objects.select_for_update().get(pk=lot.pk)
-    back_amount = lot.remaining if lot.status in (Lot.Status.PENDING, Lot.Status.AVAILABLE) else 0
+    left = lot.remaining if lot.status in (Lot.Status.PENDING, Lot.Status.AVAILABLE) else 0
+    back_amount = min(amount, left)
     if back_amount == 0:
-        return None, entry.amount
+        return None, amount
     issuance = next(a for a in locked.values() if a.kind == Account.Kind.ISSUANCE)
     back = _move(
         kind=Entry.Kind.REVERSE,
@@ -349,8 +374,12 @@ def _reverse_earn(entry: Entry, key: str, description: str, actor) -> tuple[Entr
         reverses=entry,
     )
     LotUse.objects.create(entry=back, lot=lot, amount=back_amount)
-    Lot.objects.filter(pk=lot.pk).update(remaining=0, status=Lot.Status.VOID)
-    return back, entry.amount - back_amount
+    emptied = lot.remaining == back_amount and lot.status == Lot.Status.PENDING
+    Lot.objects.filter(pk=lot.pk).update(
+        remaining=F("remaining") - back_amount,
+        status=Lot.Status.VOID if emptied else lot.status,
+    )
+    return back, amount - back_amount
 
 
 # Scheduled jobs: set-based, in batches, each batch one transaction, safe to run again.

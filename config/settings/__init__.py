@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.tiers",
     "apps.points",
     "apps.coupons",
+    "apps.mall",
     "apps.miniprogram",
     "apps.pos",
 ]

@@ -166,6 +166,40 @@ def test_reversing_a_redemption_gives_the_points_back_to_their_lots(member):
         )  # an entry is reversed once
 
 
+def test_partial_reversals_take_back_a_share_each_and_never_more_than_the_entry(member):
+    entry = earn(member, 100, "order:1", pending=True)
+
+    first, short_first = points_reverse(
+        entry=entry, key="refund:1", description="部分退货扣回积分", amount=30
+    )
+    second, short_second = points_reverse(
+        entry=entry, key="refund:2", description="部分退货扣回积分", amount=70
+    )
+
+    assert (first.amount, short_first, second.amount, short_second) == (30, 0, 70, 0)
+    assert Lot.objects.get().status == Lot.Status.VOID
+    with pytest.raises(DomainError):
+        points_reverse(entry=entry, key="refund:3", description="again", amount=1)
+
+
+def test_a_partly_returned_redemption_gives_back_to_the_latest_expiring_lot_first(
+    member, settings
+):
+    settings.POINTS_EXPIRY = "months:1"
+    old = earn(member, 50, "old", now=timezone.now() - timedelta(days=20))
+    new = earn(member, 50, "new")
+    spent = points_redeem(member=member, amount=80, key="r", cause="order:1", description="抵现")
+
+    points_reverse(entry=spent, key="refund:1", description="退回部分积分", amount=40)
+    assert Lot.objects.get(entry=new).remaining == 50  # 20 left + its 30 back
+    assert Lot.objects.get(entry=old).remaining == 10
+    points_reverse(entry=spent, key="refund:2", description="退回其余积分", amount=40)
+
+    assert Lot.objects.get(entry=new).remaining == 50
+    assert Lot.objects.get(entry=old).remaining == 50
+    assert points_available(member) == 100
+
+
 def test_hq_adjusts_up_and_down_with_a_reason_audited(member):
     hq = UserFactory(is_staff=True)
 

@@ -66,7 +66,7 @@ def test_any_sequence_keeps_the_ledger_whole(steps):
                 assert amount > available
         elif action == "refund":
             earned = Entry.objects.filter(
-                member=member, kind=Entry.Kind.EARN, reversed_by__isnull=True
+                member=member, kind=Entry.Kind.EARN, reversals__isnull=True
             ).first()
             if earned:
                 points_reverse(entry=earned, key=key, description="退货扣回积分")

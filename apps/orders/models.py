@@ -1,0 +1,175 @@
+"""订单: a sale in any channel, its lines with every discount allocated, and its refunds."""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.members.models import Member
+from apps.stores.models import Staff, Store
+
+
+def _money(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", _("awaiting payment")
+        PAID = "paid", _("paid")
+        COMPLETED = "completed", _("completed")
+        CANCELLED = "cancelled", _("cancelled")
+        PARTIALLY_REFUNDED = "partially_refunded", _("partly refunded")
+        REFUNDED = "refunded", _("refunded")
+
+    order_no = models.CharField(_("order number"), max_length=40, unique=True)
+    channel = models.CharField(
+        _("channel"), max_length=32, help_text=_("pos, miniprogram, mall or platform:<name>")
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders"
+    )
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    guide = models.ForeignKey(
+        Staff,
+        verbose_name=_("guide"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    external_id = models.CharField(_("external id"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.CREATED)
+    subtotal = _money(_("subtotal"))
+    member_discount = _money(_("member discount"), default=0)
+    coupon_discount = _money(_("coupon discount"), default=0)
+    points_deduction = _money(_("paid with points"), default=0)
+    payable = _money(_("payable"))
+    points_used = models.PositiveIntegerField(_("points used"), default=0)
+    points_earned = models.PositiveIntegerField(_("points earned"), default=0)
+    growth_earned = models.PositiveIntegerField(_("growth value earned"), default=0)
+    paid_amount = _money(_("paid"), default=0)
+    refunded_amount = _money(_("refunded"), default=0)
+    quote = models.JSONField(_("quote"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("unpaid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="order_member_recent"),
+            models.Index(fields=["store", "-created_at"], name="order_store_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "external_id"],
+                condition=~Q(external_id=""),
+                name="order_external_id_once_per_store",
+            ),
+            models.CheckConstraint(condition=Q(payable__gte=0), name="order_payable_not_negative"),
+            models.CheckConstraint(
+                condition=Q(
+                    payable=F("subtotal")
+                    - F("member_discount")
+                    - F("coupon_discount")
+                    - F("points_deduction")
+                ),
+                name="order_payable_is_subtotal_less_discounts",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=F("paid_amount")),
+                name="order_refunds_within_paid",
+            ),
+        ]
+        permissions = [("view_order_phone", _("Can see the phone of an order's member"))]
+
+    def __str__(self) -> str:
+        return self.order_no
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveSmallIntegerField()
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=100)
+    category = models.CharField(_("category"), max_length=50, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = _money(_("unit price"))
+    list_amount = _money(_("amount"))
+    member_discount = _money(_("member discount"), default=0)
+    coupon_discount = _money(_("coupon discount"), default=0)
+    points_deduction = _money(_("paid with points"), default=0)
+    paid = _money(_("paid"))
+    refunded_quantity = models.PositiveIntegerField(_("refunded quantity"), default=0)
+    refunded_amount = _money(_("refunded"), default=0)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["order", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="order_line_once"),
+            models.CheckConstraint(
+                condition=Q(
+                    paid=F("list_amount")
+                    - F("member_discount")
+                    - F("coupon_discount")
+                    - F("points_deduction")
+                ),
+                name="order_line_paid_is_amount_less_discounts",
+            ),
+            models.CheckConstraint(condition=Q(paid__gte=0), name="order_line_paid_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=F("paid"))
+                & Q(refunded_quantity__lte=F("quantity")),
+                name="order_line_refunds_within_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_no} {self.sku} × {self.quantity}"
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    refund_id = models.CharField(_("refund id"), max_length=64)
+    refund_no = models.CharField(_("refund number"), max_length=48, unique=True)
+    amount = _money(_("refunded"))
+    points_reversed = models.PositiveIntegerField(_("earned points taken back"), default=0)
+    points_returned = models.PositiveIntegerField(_("used points given back"), default=0)
+    shortfall_points = models.PositiveIntegerField(_("earned points already spent"), default=0)
+    shortfall_cash = _money(_("kept from the refund for spent points"), default=0)
+    coupons_restored = models.PositiveSmallIntegerField(_("coupons given back"), default=0)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "refund_id"], name="refund_once_per_id"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.refund_no
+
+
+class RefundLine(models.Model):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"), default=0)
+    amount = _money(_("amount"))
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: {self.line_id} {self.amount}"
