@@ -91,7 +91,6 @@ class Order(models.Model):
                 name="order_refunds_within_paid",
             ),
         ]
-        permissions = [("view_order_phone", _("Can see the phone of an order's member"))]
 
     def __str__(self) -> str:
         return self.order_no
@@ -164,6 +163,10 @@ class Refund(models.Model):
     def __str__(self) -> str:
         return self.refund_no
 
+    @property
+    def cash_refunded(self):
+        return self.amount - self.shortfall_cash
+
 
 class RefundLine(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
@@ -173,3 +176,34 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.refund_id}: {self.line_id} {self.amount}"
+
+
+class Payment(models.Model):
+    """Money received for an order: reported by the POS, or confirmed by a payment gateway."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    amount = _money(_("amount"))
+    method = models.CharField(_("method"), max_length=32)
+    transaction_id = models.CharField(_("transaction id"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} {self.method}"
+
+
+class OrderCounter(models.Model):
+    """The last order number a store gave on a day: S001-20261125-0042."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "day"], name="order_counter_once")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.day}: {self.last}"

@@ -1,13 +1,10 @@
 from datetime import timedelta
-from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
 from apps.members.models import Member
 from apps.points.models import Account, Entry, Lot
-from apps.points.rules import deduction
 
 
 def points_available(member: Member) -> int:
@@ -48,16 +45,3 @@ def signed_amount(entry: Entry, member: Member) -> int:
     """+ for points coming to the member (available or pending), − for points leaving them."""
     leaving = entry.from_account.member_id == member.pk
     return -entry.amount if leaving else entry.amount
-
-
-def points_deduction_quote(
-    *, member: Member, wanted: int, order_amount: Decimal
-) -> tuple[int, Decimal]:
-    """What checkout calls: the points a member can use on an order and the yuan they take off."""
-    return deduction(
-        wanted=wanted,
-        available=points_available(member),
-        order_amount=order_amount,
-        rate=settings.POINTS_DEDUCTION_RATE,
-        cap=Decimal(settings.POINTS_DEDUCTION_CAP),
-    )

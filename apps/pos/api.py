@@ -1,18 +1,31 @@
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
+from apps.core.idempotency import idempotent
 from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.selectors import usable_coupons
 from apps.coupons.services import coupon_redeem
 from apps.members.credentials import member_code_member
 from apps.members.errors import MemberNotFound
-from apps.members.selectors import member_by_phone
+from apps.members.models import Member
+from apps.members.selectors import guide_by_code, member_by_phone
+from apps.orders.selectors import store_order
+from apps.orders.services import (
+    Checkout,
+    LineInput,
+    RefundLineInput,
+    order_place_paid,
+    order_quote,
+    order_refund,
+)
 from apps.points.selectors import points_available
 from apps.pos.authentication import ApiKeyAuthentication
 from apps.tiers.selectors import member_tier
@@ -116,3 +129,182 @@ class CouponRedeemApi(PosApi):
             external_id=data.validated_data.get("external_id", ""),
         )
         return Response(CouponOutputSerializer(coupon).data)
+
+
+class OrderLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=9999)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class OrderInputSerializer(serializers.Serializer):
+    """The order body of API.md."""
+
+    external_id = serializers.CharField(max_length=64)
+    member_id = serializers.IntegerField(required=False)
+    member_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    lines = OrderLineSerializer(many=True, allow_empty=False, max_length=200)
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=10
+    )
+    points = serializers.IntegerField(min_value=0, required=False, default=0)
+    guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+
+class QuoteInputSerializer(OrderInputSerializer):
+    external_id = serializers.CharField(max_length=64, required=False)
+
+
+class AppliedSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    label = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class RejectedSerializer(serializers.Serializer):
+    coupon_code = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    member_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    coupon_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_deduction = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_used = serializers.IntegerField()
+    payable = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_to_earn = serializers.IntegerField()
+    applied = AppliedSerializer(many=True)
+    rejected = RejectedSerializer(many=True)
+
+
+def _checkout(request, values: dict, *, spend_code: bool) -> tuple[Checkout, str]:
+    """The order body as a Checkout for this key's store; the member by id or member code
+    (a code is only looked at for a quote, and spent by the order)."""
+    store = request.user.store
+    member, code = None, values.get("member_code") or ""
+    if code:
+        member = member_code_member(code)
+    elif values.get("member_id"):
+        member = Member.objects.filter(pk=values["member_id"], status=Member.Status.ACTIVE).first()
+        if member is None:
+            raise MemberNotFound()
+    guide = guide_by_code(values.get("guide_code"))
+    checkout = Checkout(
+        store=store,
+        channel="pos",
+        member=member,
+        lines=[
+            LineInput(
+                sku=line["sku"],
+                name=line.get("name", ""),
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+            )
+            for line in values["lines"]
+        ],
+        coupon_codes=values.get("coupon_codes") or [],
+        points=values.get("points") or 0,
+        guide=guide if guide and guide.store_id == store.pk else None,
+    )
+    return checkout, code if spend_code else ""
+
+
+class OrderQuoteApi(PosApi):
+    """What the order would cost, itemised, before the customer pays. Writes nothing."""
+
+    @extend_schema(
+        request=QuoteInputSerializer, responses=QuoteOutputSerializer, operation_id="pos_quote"
+    )
+    def post(self, request):
+        data = QuoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        checkout, _code = _checkout(request, data.validated_data, spend_code=False)
+        return Response(QuoteOutputSerializer(order_quote(checkout).as_dict()).data)
+
+
+class OrderCreateApi(PosApi):
+    """A paid sale. Send an Idempotency-Key: a retry answers the first order; the same
+    external_id with another key answers 409 duplicate."""
+
+    class OutputSerializer(serializers.Serializer):
+        order_no = serializers.CharField()
+        external_id = serializers.CharField()
+        status = serializers.CharField()
+        payable = serializers.DecimalField(max_digits=12, decimal_places=2)
+        points_used = serializers.IntegerField()
+        points_earned = serializers.IntegerField()
+        quote = QuoteOutputSerializer()
+
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={201: OutputSerializer},
+        operation_id="pos_order_create",
+    )
+    @idempotent
+    def post(self, request):
+        data = OrderInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        checkout, code = _checkout(request, data.validated_data, spend_code=True)
+        order = order_place_paid(
+            checkout=checkout, external_id=data.validated_data["external_id"], member_code=code
+        )
+        return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderRefundApi(PosApi):
+    """A refund by lines or by amount, once per refund_id."""
+
+    class InputSerializer(serializers.Serializer):
+        refund_id = serializers.CharField(max_length=64)
+        lines = serializers.ListField(
+            child=inline_serializer(
+                "RefundLineInput",
+                {
+                    "sku": serializers.CharField(max_length=64),
+                    "quantity": serializers.IntegerField(min_value=1),
+                },
+            ),
+            required=False,
+            allow_empty=False,
+        )
+        amount = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False
+        )
+
+        def validate(self, data):
+            if bool(data.get("lines")) == (data.get("amount") is not None):
+                raise serializers.ValidationError(_("Send either lines or amount."))
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        refund_no = serializers.CharField()
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        cash_refunded = serializers.DecimalField(max_digits=12, decimal_places=2)
+        points_reversed = serializers.IntegerField()
+        points_returned = serializers.IntegerField()
+        shortfall_points = serializers.IntegerField()
+        shortfall_cash = serializers.DecimalField(max_digits=12, decimal_places=2)
+        coupons_restored = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer}, operation_id="pos_refund"
+    )
+    @idempotent
+    def post(self, request, external_id):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        refund = order_refund(
+            order=store_order(request.user.store, external_id),
+            refund_id=values["refund_id"],
+            lines=[
+                RefundLineInput(sku=x["sku"], quantity=x["quantity"])
+                for x in values.get("lines", [])
+            ]
+            or None,
+            amount=values.get("amount"),
+        )
+        return Response(self.OutputSerializer(refund).data, status=status.HTTP_201_CREATED)

@@ -6,4 +6,9 @@ urlpatterns = [
     path("store", api.PosStoreApi.as_view(), name="pos-store"),
     path("members/identify", api.MemberIdentifyApi.as_view(), name="pos-member-identify"),
     path("coupons/<str:code>/redeem", api.CouponRedeemApi.as_view(), name="pos-coupon-redeem"),
+    path("orders/quote", api.OrderQuoteApi.as_view(), name="pos-order-quote"),
+    path("orders", api.OrderCreateApi.as_view(), name="pos-orders"),
+    path(
+        "orders/<str:external_id>/refunds", api.OrderRefundApi.as_view(), name="pos-order-refunds"
+    ),
 ]

@@ -1,6 +1,5 @@
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -85,15 +84,14 @@ def growth_earn(
 
 @transaction.atomic
 def growth_reverse(
-    *, original_key: str, key: str, description: str, share: Decimal = Decimal(1)
+    *, original_key: str, key: str, description: str, amount: int | None = None
 ) -> GrowthEntry | None:
-    """Take back growth value (a refund): the tier stays until its review."""
+    """Take back growth value (a refund: `amount` of it, or all); the tier stays until its
+    review."""
     original = GrowthEntry.objects.filter(key=original_key).first()
     if original is None or original.amount <= 0:
         return None
-    amount = int(
-        (original.amount * share).to_integral_value(rounding=ROUND_FLOOR)
-    )  # a partial refund
+    amount = original.amount if amount is None else min(amount, original.amount)
     if amount <= 0:
         return None
     return growth_earn(

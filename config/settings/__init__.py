@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.points",
     "apps.coupons",
     "apps.mall",
+    "apps.orders",
     "apps.miniprogram",
     "apps.pos",
 ]
@@ -236,6 +237,11 @@ TIER_DOWNGRADE = os.environ.get("TIER_DOWNGRADE", "drop_one")
 COUPON_NEW_MEMBER_DAYS = int(os.environ.get("COUPON_NEW_MEMBER_DAYS", "30"))
 COUPON_REMIND_DAYS = int(os.environ.get("COUPON_REMIND_DAYS", "3"))
 COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
+
+# Orders: growth value per whole yuan paid; what a refund keeps back for earned points the
+# member already spent ("cash": their value at POINTS_DEDUCTION_RATE, or "none").
+GROWTH_PER_YUAN = int(os.environ.get("GROWTH_PER_YUAN", "1"))
+REFUND_SPENT_POINTS = os.environ.get("REFUND_SPENT_POINTS", "cash")
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)

@@ -182,9 +182,7 @@ def test_partial_reversals_take_back_a_share_each_and_never_more_than_the_entry(
         points_reverse(entry=entry, key="refund:3", description="again", amount=1)
 
 
-def test_a_partly_returned_redemption_gives_back_to_the_latest_expiring_lot_first(
-    member, settings
-):
+def test_a_partly_returned_redemption_gives_back_to_the_latest_expiring_lot_first(member, settings):
     settings.POINTS_EXPIRY = "months:1"
     old = earn(member, 50, "old", now=timezone.now() - timedelta(days=20))
     new = earn(member, 50, "new")
@@ -231,19 +229,6 @@ def test_verify_ledger_passes_and_catches_a_tampered_balance(member, capsys):
         call_command("verify_ledger")
     assert "FAIL  all balances sum to zero" in capsys.readouterr().out
     Account.objects.filter(member=member).update(balance=100)  # whole again for the fixture
-
-
-def test_deduction_quote_uses_what_the_member_has(member):
-    from decimal import Decimal
-
-    from apps.points.selectors import points_deduction_quote
-
-    earn(member, 3000, "a")
-
-    assert points_deduction_quote(member=member, wanted=5000, order_amount=Decimal("128.00")) == (
-        3000,
-        Decimal("30.00"),
-    )
 
 
 def test_the_nightly_jobs_run_in_as_many_queries_for_60_members_as_for_20(settings):

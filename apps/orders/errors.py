@@ -1,0 +1,36 @@
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import DomainError, Invalid, NotFound
+
+
+class DuplicateOrder(DomainError):
+    code = "duplicate"
+    status = 409
+    default_message = _(
+        "This store already has an order with external id %(external_id)s, sent with another "
+        "Idempotency-Key."
+    )
+
+
+class OrderNotFound(NotFound):
+    default_message = _("No order of this store has this external id.")
+
+
+class MembersOnly(Invalid):
+    default_message = _("%(name)s is for members only: identify the member first.")
+
+
+class EmptyOrder(Invalid):
+    default_message = _("An order needs at least one line.")
+
+
+class RefundTooLarge(Invalid):
+    default_message = _("At most %(refundable)s yuan can still be refunded on this order.")
+
+
+class RefundLineUnknown(Invalid):
+    default_message = _("The order has no %(quantity)d more of %(sku)s to refund.")
+
+
+class OrderNotRefundable(Invalid):
+    default_message = _("Only a paid order can be refunded.")

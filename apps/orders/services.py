@@ -1,0 +1,540 @@
+"""Checkout and refunds, the same for every channel: quote → place → pay → refund.
+
+An order's writes run in one transaction in a fixed order — the order row and its lines,
+the member code, coupons, the points ledger (accounts in key order), the member row for
+earning rules, the tier state — so two checkouts never wait on each other in a circle.
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.core.events import event_emit
+from apps.core.money import money
+from apps.coupons.errors import CouponExpired
+from apps.coupons.models import Coupon
+from apps.coupons.selectors import coupon_terms
+from apps.coupons.services import (
+    coupons_lock,
+    coupons_restore,
+    coupons_use,
+    usability_problem,
+)
+from apps.mall.selectors import products_by_sku
+from apps.members.credentials import member_code_spend
+from apps.members.models import Member
+from apps.orders.errors import (
+    DuplicateOrder,
+    EmptyOrder,
+    MembersOnly,
+    OrderNotRefundable,
+    RefundLineUnknown,
+    RefundTooLarge,
+)
+from apps.orders.models import Order, OrderCounter, OrderLine, Payment, Refund, RefundLine
+from apps.orders.pricing import CouponOffer, PointsOffer, PriceLine, Quote, allocate, price
+from apps.points.earning import order_points_quote, points_award_order
+from apps.points.models import Entry
+from apps.points.rules import OrderLine as PointsLine
+from apps.points.selectors import points_available
+from apps.points.services import points_redeem, points_reverse, store_account
+from apps.stores.models import Staff, Store
+from apps.tiers.models import TierChannelBenefit
+from apps.tiers.selectors import member_tier
+from apps.tiers.services import growth_earn, growth_reverse
+
+# The tier benefit that applies in each order channel.
+BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What a cashier, the mini-program or the dashboard asks to buy."""
+
+    store: Store
+    channel: str
+    lines: list[LineInput]
+    member: Member | None = None
+    coupon_codes: list[str] = field(default_factory=list)
+    points: int = 0
+    guide: Staff | None = None
+
+
+@dataclass
+class Priced:
+    quote: Quote
+    categories: dict[str, str]
+    points_to_earn: int = 0
+    growth: int = 0
+
+    def as_dict(self) -> dict:
+        """The quote body of API.md."""
+        q = self.quote
+        return {
+            "subtotal": q.subtotal,
+            "member_discount": q.member_discount,
+            "coupon_discount": q.coupon_discount,
+            "points_deduction": q.points_deduction,
+            "points_used": q.points_used,
+            "payable": q.payable,
+            "points_to_earn": self.points_to_earn,
+            "applied": q.applied,
+            "rejected": q.rejected,
+        }
+
+
+def order_quote(checkout: Checkout) -> Priced:
+    """Price an order without writing anything: the quote every channel shows."""
+    if not checkout.lines:
+        raise EmptyOrder()
+    products = products_by_sku(line.sku for line in checkout.lines)
+    member = checkout.member
+    price_lines = []
+    for line in checkout.lines:
+        product = products.get(line.sku)
+        if product and product.members_only and member is None:
+            raise MembersOnly(name=product.name)
+        price_lines.append(
+            PriceLine(
+                sku=line.sku,
+                name=line.name or (product.name if product else line.sku),
+                category=product.category if product else "",
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                member_price=product.member_price if product else None,
+            )
+        )
+    quote = price(
+        price_lines,
+        is_member=member is not None,
+        tier_percent=_tier_percent(member, checkout.channel),
+        coupons=_coupon_offers(checkout),
+        points=_points_offer(member, checkout.points),
+    )
+    priced = Priced(quote=quote, categories={line.sku: line.category for line in price_lines})
+    if member is not None:
+        priced.points_to_earn = order_points_quote(
+            member=member, store=checkout.store, lines=_points_lines(priced)
+        ).total
+        priced.growth = _growth(quote.payable)
+    return priced
+
+
+def _tier_percent(member: Member | None, channel: str) -> Decimal:
+    tier = member_tier(member) if member else None
+    if tier is None:
+        return Decimal(0)
+    benefit = TierChannelBenefit.objects.filter(
+        tier=tier, channel=BENEFIT_CHANNEL.get(channel, channel)
+    ).first()
+    return benefit.discount_percent if benefit else tier.discount_percent
+
+
+def _coupon_offers(checkout: Checkout) -> list[CouponOffer]:
+    codes = list(dict.fromkeys(code.strip().upper() for code in checkout.coupon_codes if code))
+    if not codes:
+        return []
+    found = {
+        coupon.code: coupon
+        for coupon in Coupon.objects.filter(code__in=codes, member=checkout.member)
+        .select_related("template")
+        .prefetch_related("template__usable_stores")
+    }
+    now = timezone.now()
+    offers = []
+    for code in codes:
+        coupon = found.get(code)
+        refused, refused_code = "", "not_eligible"
+        if coupon is None or checkout.member is None:
+            refused, refused_code = _("this member has no coupon with this code"), "not_found"
+        elif coupon.status == Coupon.Status.USED:
+            refused, refused_code = _("it has already been used"), "already_used"
+        elif coupon.status == Coupon.Status.LOCKED:
+            refused, refused_code = _("it is held by another unpaid order"), "already_used"
+        elif coupon.status != Coupon.Status.AVAILABLE or now >= coupon.valid_until:
+            refused, refused_code = str(CouponExpired().render()), "expired"
+        else:
+            refused = usability_problem(
+                coupon, store=checkout.store, channel=_coupon_channel(checkout.channel), now=now
+            )
+        offers.append(
+            CouponOffer(
+                code=code,
+                label=coupon.template.name if coupon else code,
+                stackable=coupon.template.stackable if coupon else False,
+                terms=coupon_terms(coupon.template) if coupon and not refused else None,
+                refused=refused,
+                refused_code=refused_code,
+            )
+        )
+    return offers
+
+
+def _coupon_channel(channel: str) -> str:
+    return "store" if channel == "pos" else channel
+
+
+def _points_offer(member: Member | None, wanted: int) -> PointsOffer | None:
+    if member is None or wanted <= 0:
+        return None
+    return PointsOffer(
+        wanted=wanted,
+        available=points_available(member),
+        rate=settings.POINTS_DEDUCTION_RATE,
+        cap=Decimal(settings.POINTS_DEDUCTION_CAP),
+    )
+
+
+def _points_lines(priced: Priced) -> list[PointsLine]:
+    return [
+        PointsLine(sku=line.sku, category=priced.categories[line.sku], paid=line.paid)
+        for line in priced.quote.lines
+    ]
+
+
+def _growth(payable: Decimal) -> int:
+    return int(payable.to_integral_value(rounding=ROUND_FLOOR)) * settings.GROWTH_PER_YUAN
+
+
+def _next_order_no(store: Store, now) -> str:
+    day = timezone.localdate(now)
+    counter, _created = OrderCounter.objects.get_or_create(store=store, day=day)
+    OrderCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
+    last = OrderCounter.objects.values_list("last", flat=True).get(pk=counter.pk)
+    return f"{store.code}-{day:%Y%m%d}-{last:04d}"
+
+
+@transaction.atomic
+def order_place_paid(
+    *, checkout: Checkout, external_id: str, member_code: str = "", payment_ref: str = ""
+) -> Order:
+    """A sale the POS (or a counter) reports as paid: the order, its lines, coupons used,
+    points spent at this store, points earned (pending for the return window), growth
+    value, and the `order_paid` event — all or nothing."""
+    now = timezone.now()
+    priced = order_quote(checkout)
+    quote = priced.quote
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                order_no=_next_order_no(checkout.store, now),
+                channel=checkout.channel,
+                store=checkout.store,
+                member=checkout.member,
+                guide=checkout.guide,
+                external_id=external_id,
+                subtotal=quote.subtotal,
+                member_discount=quote.member_discount,
+                coupon_discount=quote.coupon_discount,
+                points_deduction=quote.points_deduction,
+                payable=quote.payable,
+                points_used=quote.points_used,
+                quote=_json_ready(priced.as_dict()),
+                created_at=now,
+            )
+    except IntegrityError as exc:
+        raise DuplicateOrder(external_id=external_id) from exc
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            line_no=number,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            list_amount=line.list_amount,
+            member_discount=line.member_discount,
+            coupon_discount=line.coupon_discount,
+            points_deduction=line.points_deduction,
+            paid=line.paid,
+        )
+        for number, line in enumerate(quote.lines, start=1)
+    )
+    if member_code:
+        member_code_spend(code=member_code, store=checkout.store, now=now)
+    ref = f"order:{order.pk}"
+    if quote.coupons_used:
+        coupons_lock(
+            codes=list(quote.coupons_used),
+            member=checkout.member,
+            order_ref=ref,
+            store=checkout.store,
+            channel=_coupon_channel(checkout.channel),
+            now=now,
+        )
+        coupons_use(
+            order_ref=ref,
+            store=checkout.store,
+            discounts={code: (off, quote.subtotal) for code, off in quote.coupons_used.items()},
+            now=now,
+        )
+    if quote.points_used:
+        points_redeem(
+            member=checkout.member,
+            amount=quote.points_used,
+            key=f"{ref}:points",
+            cause=f"order:{order.order_no}",
+            description=f"订单 {order.order_no} 积分抵现",
+            to_account=store_account(checkout.store),
+        )
+    Payment.objects.create(
+        order=order,
+        amount=quote.payable,
+        method=checkout.channel,
+        transaction_id=payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}",
+        created_at=now,
+    )
+    return _paid(order, priced, now)
+
+
+def _paid(order: Order, priced: Priced, now) -> Order:
+    points_earned = growth = 0
+    if order.member_id:
+        entry, _quote = points_award_order(
+            member=order.member,
+            store=order.store,
+            lines=_points_lines(priced),
+            key=f"order:{order.pk}:earn",
+            cause=f"order:{order.order_no}",
+            description=f"订单 {order.order_no} 消费得积分",
+            when=now,
+        )
+        points_earned = entry.amount if entry else 0
+        if priced.growth > 0:
+            growth_earn(
+                member=order.member,
+                amount=priced.growth,
+                key=f"order:{order.pk}:growth",
+                kind="order",
+                cause=f"order:{order.order_no}",
+                description=f"订单 {order.order_no} 消费成长值",
+                now=now,
+            )
+            growth = priced.growth
+    Order.objects.filter(pk=order.pk).update(
+        status=Order.Status.PAID,
+        paid_amount=order.payable,
+        paid_at=now,
+        points_earned=points_earned,
+        growth_earned=growth,
+    )
+    event_emit(
+        name="order_paid",
+        payload={
+            "order": order.pk,
+            "member": order.member_id,
+            "store": order.store_id,
+            "payable": str(order.payable),
+        },
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _json_ready(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
+
+
+# Refunds
+
+
+@dataclass(frozen=True)
+class RefundLineInput:
+    sku: str
+    quantity: int
+
+
+@transaction.atomic
+def order_refund(
+    *,
+    order: Order,
+    refund_id: str,
+    lines: list[RefundLineInput] | None = None,
+    amount: Decimal | None = None,
+) -> Refund:
+    """退款, by lines or by an amount: never more than paid and not yet refunded. Takes back
+    the earned points and growth value in proportion (what the member already spent of the
+    points is kept from the cash at the points rate), gives back the points used, and on a
+    full refund the coupons. Idempotent on `refund_id`."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if (done := Refund.objects.filter(order=order, refund_id=refund_id).first()) is not None:
+        return done
+    if order.status not in (
+        Order.Status.PAID,
+        Order.Status.COMPLETED,
+        Order.Status.PARTIALLY_REFUNDED,
+    ):
+        raise OrderNotRefundable()
+    order_lines = list(order.lines.select_for_update().order_by("line_no"))
+    shares = _refund_shares(order, order_lines, lines, amount)
+    value = sum(shares.values(), Decimal(0))
+    refunded_after = order.refunded_amount + value
+    full = refunded_after == order.paid_amount and (
+        not lines
+        or all(
+            line.refunded_quantity + quantity == line.quantity
+            for line, quantity in _quantities(order_lines, lines)
+        )
+    )
+    refund = Refund.objects.create(
+        order=order,
+        refund_id=refund_id,
+        refund_no=f"{order.order_no}-R{order.refunds.count() + 1}",
+        amount=value,
+    )
+    RefundLine.objects.bulk_create(
+        RefundLine(refund=refund, line=line, quantity=quantity, amount=shares[line.pk])
+        for line, quantity in _quantities(order_lines, lines)
+        if shares[line.pk] or quantity
+    )
+    for line, quantity in _quantities(order_lines, lines):
+        if shares[line.pk] or quantity:
+            OrderLine.objects.filter(pk=line.pk).update(
+                refunded_amount=F("refunded_amount") + shares[line.pk],
+                refunded_quantity=F("refunded_quantity") + quantity,
+            )
+    fraction = _fraction(order, refunded_after, full)
+    _reverse_points_and_growth(order, refund, fraction, full)
+    if full:
+        refund.coupons_restored = coupons_restore(order_ref=f"order:{order.pk}")
+    Refund.objects.filter(pk=refund.pk).update(
+        points_reversed=refund.points_reversed,
+        points_returned=refund.points_returned,
+        shortfall_points=refund.shortfall_points,
+        shortfall_cash=refund.shortfall_cash,
+        coupons_restored=refund.coupons_restored,
+    )
+    Order.objects.filter(pk=order.pk).update(
+        refunded_amount=refunded_after,
+        status=Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED,
+    )
+    event_emit(
+        name="order_refunded",
+        payload={
+            "order": order.pk,
+            "refund": refund.pk,
+            "member": order.member_id,
+            "amount": str(value),
+            "full": full,
+        },
+    )
+    refund.refresh_from_db()
+    return refund
+
+
+def _quantities(order_lines, lines: list[RefundLineInput] | None):
+    """(order line, units refunded now) for each line; units go to lines in order."""
+    wanted: dict[str, int] = {}
+    for item in lines or []:
+        wanted[item.sku] = wanted.get(item.sku, 0) + item.quantity
+    for line in order_lines:
+        left = line.quantity - line.refunded_quantity
+        take = min(left, wanted.get(line.sku, 0))
+        wanted[line.sku] = wanted.get(line.sku, 0) - take
+        yield line, take
+
+
+def _refund_shares(order, order_lines, lines, amount) -> dict[int, Decimal]:
+    """What each line gives back now, in whole fen."""
+    refundable = {line.pk: line.paid - line.refunded_amount for line in order_lines}
+    if lines:
+        missing: dict[str, int] = {}
+        for item in lines:
+            missing[item.sku] = missing.get(item.sku, 0) + item.quantity
+        shares = {}
+        for line, quantity in _quantities(order_lines, lines):
+            if quantity:
+                missing[line.sku] -= quantity
+            left = line.quantity - line.refunded_quantity
+            if quantity == 0:
+                shares[line.pk] = Decimal(0)
+            elif quantity == left:
+                shares[line.pk] = refundable[line.pk]  # the last units take what is left
+            else:
+                shares[line.pk] = min(
+                    money(line.paid * quantity / line.quantity), refundable[line.pk]
+                )
+        for sku, short in missing.items():
+            if short > 0:
+                raise RefundLineUnknown(sku=sku, quantity=short)
+        return shares
+    total = sum(refundable.values(), Decimal(0))
+    if amount is None or amount <= 0 or amount > total:
+        raise RefundTooLarge(refundable=total)
+    parts = allocate(money(amount), [refundable[line.pk] for line in order_lines])
+    return {line.pk: part for line, part in zip(order_lines, parts, strict=True)}
+
+
+def _fraction(order: Order, refunded_after: Decimal, full: bool) -> Decimal:
+    """How much of the order has now been refunded, all refunds together."""
+    if full:
+        return Decimal(1)
+    if order.paid_amount <= 0:
+        return Decimal(0)
+    return refunded_after / order.paid_amount
+
+
+def _reverse_points_and_growth(order: Order, refund: Refund, fraction: Decimal, full: bool):
+    """Each refund takes what the refunds so far should have taken, less what earlier ones
+    took: the shares add up exactly, and a full refund takes the rest."""
+    before = order.refunds.exclude(pk=refund.pk)
+    claimed = sum(r.points_reversed + r.shortfall_points for r in before)
+    returned = sum(r.points_returned for r in before)
+    ref = f"order:{order.pk}"
+    due_back = _share(order.points_earned, fraction) - claimed
+    if due_back > 0 and (earn := Entry.objects.filter(idempotency_key=f"{ref}:earn").first()):
+        back, short = points_reverse(
+            entry=earn,
+            key=f"refund:{refund.pk}:earn",
+            description=f"订单 {order.order_no} 退款扣回积分",
+            amount=due_back,
+        )
+        refund.points_reversed = back.amount if back else 0
+        refund.shortfall_points = short
+        if short and settings.REFUND_SPENT_POINTS == "cash":
+            refund.shortfall_cash = min(
+                money(Decimal(short) / settings.POINTS_DEDUCTION_RATE), refund.amount
+            )
+    give_back = _share(order.points_used, fraction) - returned
+    if give_back > 0 and (spent := Entry.objects.filter(idempotency_key=f"{ref}:points").first()):
+        points_reverse(
+            entry=spent,
+            key=f"refund:{refund.pk}:points",
+            description=f"订单 {order.order_no} 退款退回积分",
+            amount=give_back,
+        )
+        refund.points_returned = give_back
+    growth_back = _share(order.growth_earned, fraction) - _share(
+        order.growth_earned, _fraction(order, order.refunded_amount, False)
+    )
+    if growth_back > 0:
+        growth_reverse(
+            original_key=f"{ref}:growth",
+            key=f"refund:{refund.pk}:growth",
+            description=f"订单 {order.order_no} 退款扣减成长值",
+            amount=growth_back,
+        )
+
+
+def _share(whole: int, fraction: Decimal) -> int:
+    return int((whole * fraction).to_integral_value(rounding=ROUND_FLOOR))

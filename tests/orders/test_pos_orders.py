@@ -1,0 +1,263 @@
+"""POS checkout end to end: quote, order, refunds; idempotency storms; store isolation."""
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import Event
+from apps.coupons.models import Coupon
+from apps.coupons.services import coupon_claim
+from apps.mall.models import Product
+from apps.members.credentials import member_code_issue
+from apps.orders.models import Order, OrderLine
+from apps.points.models import EarningRule, Entry
+from apps.points.selectors import points_available, points_totals
+from apps.points.services import points_earn
+from apps.points.verification import ledger_problems
+from apps.tiers.models import GrowthEntry, Tier
+from apps.tiers.services import tier_set_manual
+from tests.conftest import run_together
+from tests.coupons.factories import CouponTemplateFactory
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory, pos_key_for
+
+D = Decimal
+
+
+@pytest.fixture
+def shop(db):
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    gold = Tier.objects.create(
+        code="gold", name="黄金会员", rank=1, growth_threshold=5000, discount_percent=D(5)
+    )
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
+    Product.objects.create(
+        sku="SHOE", name="运动鞋", category="鞋履", price=D("399"), member_price=D("349")
+    )
+    Product.objects.create(
+        sku="VIP", name="会员专享包", category="配饰", price=D("59"), members_only=True
+    )
+    store = StoreFactory(code="S001")
+    member = MemberFactory(phone="13900001111")
+    tier_set_manual(member=member, tier=gold, until=None, actor=None, reason="测试")
+    points_earn(member=member, amount=5000, key="seed", cause="t", description="t", pending=False)
+    return {"store": store, "member": member, "gold": gold}
+
+
+@pytest.fixture
+def pos(api_client, shop):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {pos_key_for(shop['store'])}")
+    return api_client
+
+
+keys = itertools.count()
+
+
+def post(pos, path, body, key=None):
+    return pos.post(
+        f"/api/pos/v1/{path}",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key or f"k{next(keys)}",
+    )
+
+
+def order_body(shop, **extra):
+    return {
+        "external_id": "T-0001",
+        "member_id": shop["member"].pk,
+        "lines": [
+            {"sku": "SHOE", "quantity": 1, "unit_price": "399.00"},
+            {"sku": "TEE", "quantity": 3, "unit_price": "33.33"},
+        ],
+        **extra,
+    }
+
+
+def test_a_quote_itemises_every_step_and_writes_nothing(pos, shop):
+    coupon = coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=shop["member"])
+
+    response = post(
+        pos, "orders/quote", order_body(shop, coupon_codes=[coupon.code, "NOPE"], points=2000)
+    )
+
+    assert response.status_code == 200, response.json()
+    quote = response.json()
+    assert quote["subtotal"] == "498.99"
+    assert quote["member_discount"] == "55.00"  # 399 − 349, and 5% of 99.99
+    assert quote["coupon_discount"] == "20.00"
+    assert (quote["points_used"], quote["points_deduction"]) == (2000, "20.00")
+    assert quote["payable"] == "403.99"
+    assert quote["points_to_earn"] == 403
+    assert [a["type"] for a in quote["applied"]] == ["member", "coupon", "points"]
+    assert quote["rejected"] == [
+        {"coupon_code": "NOPE", "code": "not_found", "message": "该会员没有这个券码的优惠券"}
+    ]
+    assert not Order.objects.exists() and Coupon.objects.get().status == "available"
+
+
+def test_an_order_uses_the_coupon_and_points_earns_pending_points_and_growth(pos, shop):
+    member = shop["member"]
+    coupon = coupon_claim(template=CouponTemplateFactory(), member=member)
+
+    response = post(pos, "orders", order_body(shop, coupon_codes=[coupon.code], points=2000))
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    order = Order.objects.get()
+    assert body["order_no"] == order.order_no == f"S001-{timezone.localdate():%Y%m%d}-0001"
+    assert (body["status"], body["payable"], body["points_used"], body["points_earned"]) == (
+        "paid",
+        "403.99",
+        2000,
+        403,
+    )
+    assert sum(line.paid for line in OrderLine.objects.all()) == order.payable
+    assert Coupon.objects.get().status == "used"
+    assert points_available(member) == 3000
+    assert points_totals(member)["pending"] == 403
+    assert GrowthEntry.objects.get(key=f"order:{order.pk}:growth").amount == 403
+    assert Event.objects.filter(name="order_paid").count() == 1
+    assert ledger_problems() == {}
+
+
+def test_a_non_member_sale_is_recorded_and_earns_nothing(pos, shop):
+    body = order_body(shop)
+    del body["member_id"]
+
+    response = post(pos, "orders", body)
+
+    assert response.status_code == 201
+    assert response.json()["points_earned"] == 0 and response.json()["payable"] == "498.99"
+    assert Order.objects.get().member is None
+
+
+def test_members_only_products_need_a_member(pos, shop):
+    response = post(
+        pos, "orders/quote", {"lines": [{"sku": "VIP", "quantity": 1, "unit_price": "59"}]}
+    )
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert "会员专享包" in response.json()["message"]
+
+
+def test_the_member_code_is_spent_by_the_order(pos, shop):
+    code, _expires = member_code_issue(member=shop["member"])
+    body = order_body(shop, member_code=code)
+    del body["member_id"]
+
+    first = post(pos, "orders", body)
+    second = post(pos, "orders", {**body, "external_id": "T-0002"})
+
+    assert first.status_code == 201 and Order.objects.get().member == shop["member"]
+    assert (second.status_code, second.json()["code"]) == (400, "expired")
+
+
+def test_the_same_external_id_with_another_key_is_a_duplicate(pos, shop):
+    first = post(pos, "orders", order_body(shop), key="a")
+    replay = post(pos, "orders", order_body(shop), key="a")
+    other = post(pos, "orders", order_body(shop), key="b")
+
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    assert (other.status_code, other.json()["code"]) == (409, "duplicate")
+    assert Order.objects.count() == 1 and Entry.objects.filter(kind="earn").count() == 2
+
+
+def test_another_stores_key_cannot_see_or_refund_the_order(pos, shop, api_client):
+    post(pos, "orders", order_body(shop))
+    from rest_framework.test import APIClient
+
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Api-Key {pos_key_for(StoreFactory())}")
+
+    response = other.post(
+        "/api/pos/v1/orders/T-0001/refunds", {"refund_id": "r1", "amount": "10"}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert Order.objects.get().refunded_amount == 0
+
+
+def test_partial_refunds_by_lines_then_amount_add_up_and_reverse_in_proportion(pos, shop):
+    member = shop["member"]
+    coupon = coupon_claim(template=CouponTemplateFactory(), member=member)
+    post(pos, "orders", order_body(shop, coupon_codes=[coupon.code], points=2000))
+    order = Order.objects.get()
+
+    by_line = post(
+        pos, "orders/T-0001/refunds", {"refund_id": "r1", "lines": [{"sku": "TEE", "quantity": 1}]}
+    )
+    replay = post(
+        pos, "orders/T-0001/refunds", {"refund_id": "r1", "lines": [{"sku": "TEE", "quantity": 1}]}
+    )
+    too_much = post(pos, "orders/T-0001/refunds", {"refund_id": "r2", "amount": "999.00"})
+    rest = post(
+        pos,
+        "orders/T-0001/refunds",
+        {"refund_id": "r3", "amount": str(order.payable - D(by_line.json()["amount"]))},
+    )
+
+    assert by_line.status_code == 201, by_line.json()
+    assert replay.json()["refund_no"] == by_line.json()["refund_no"]
+    assert (too_much.status_code, too_much.json()["code"]) == (400, "invalid")
+    assert rest.status_code == 201, rest.json()
+    order.refresh_from_db()
+    assert order.status == "refunded" and order.refunded_amount == order.paid_amount
+    assert points_available(member) == 5000  # the 2,000 used came back
+    assert points_totals(member)["pending"] == 0  # the 403 earned were taken back
+    assert sum(GrowthEntry.objects.filter(member=member).values_list("amount", flat=True)) == 0
+    assert Coupon.objects.get().status == "available"  # restored on the full refund
+    assert rest.json()["coupons_restored"] == 1
+    assert ledger_problems() == {}
+
+
+def test_a_refund_after_the_points_were_spent_keeps_their_value_from_the_cash(pos, shop, settings):
+    member = shop["member"]
+    post(pos, "orders", order_body(shop))
+    # the points earned are pending: let them mature, then spend nearly everything
+    from apps.points.services import points_mature_due, points_redeem
+
+    points_mature_due(now=timezone.now() + timezone.timedelta(days=8))
+    points_redeem(member=member, amount=5400, key="spend", cause="t", description="花掉")
+
+    response = post(
+        pos,
+        "orders/T-0001/refunds",
+        {"refund_id": "r1", "amount": str(Order.objects.get().payable)},
+    )
+
+    body = response.json()
+    assert response.status_code == 201, body
+    earned = Order.objects.get().points_earned
+    assert body["points_reversed"] + body["shortfall_points"] == earned
+    assert D(body["shortfall_cash"]) == (D(body["shortfall_points"]) / 100).quantize(D("0.01"))
+    assert D(body["cash_refunded"]) == D(body["amount"]) - D(body["shortfall_cash"])
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_storm_of_identical_submissions_makes_one_order_and_one_award(shop):
+    from rest_framework.test import APIClient
+
+    raw_key = pos_key_for(shop["store"])
+    bodies = itertools.cycle(["same-key"] * 6 + ["other-key-a", "other-key-b"])
+
+    def submit():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+        response = client.post(
+            "/api/pos/v1/orders", order_body(shop), format="json", HTTP_IDEMPOTENCY_KEY=next(bodies)
+        )
+        return response.status_code
+
+    statuses = run_together(submit, 8)
+
+    assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
+    assert Order.objects.count() == 1
+    assert Entry.objects.filter(kind="earn", cause__startswith="order:").count() == 1
+    assert GrowthEntry.objects.filter(key__startswith="order:").count() == 1
+    assert ledger_problems() == {}
