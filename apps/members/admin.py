@@ -1,3 +1,5 @@
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
@@ -306,14 +308,20 @@ class SegmentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for extra in segment_filters():
-            self.fields[extra.name] = extra.form_field()
-            if extra.name in self.instance.extra:
+            if extra.name in self.instance.extra and extra.name in self.fields:
                 self.initial[extra.name] = extra.initial(self.instance.extra[extra.name])
 
     def clean(self):
         data = super().clean()
         self.instance.extra = _extra_from_form(data)
         return data
+
+
+@functools.cache
+def segment_form() -> type[SegmentForm]:
+    """The segment form with the filters other apps registered (known once apps are ready)."""
+    fields = {extra.name: extra.form_field() for extra in segment_filters()}
+    return type("SegmentForm", (SegmentForm,), fields)
 
 
 def _extra_from_form(data: dict) -> dict:
@@ -326,12 +334,14 @@ def _extra_from_form(data: dict) -> dict:
 
 @admin.register(Segment)
 class SegmentAdmin(HuijiModelAdmin):
-    form = SegmentForm
     list_display = ["name", "description", "updated_at"]
     search_fields = ["name", "description"]
     filter_horizontal = ["home_stores", "distributors", "tags_any"]
     actions = ["export_members"]
     change_form_template = "admin/members/segment/change_form.html"
+
+    def get_form(self, request, obj=None, **kwargs):
+        return super().get_form(request, obj, **{"form": segment_form(), **kwargs})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

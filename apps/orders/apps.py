@@ -6,3 +6,6 @@ class OrdersConfig(AppConfig):
     name = "apps.orders"
     label = "orders"
     verbose_name = _("Orders")
+
+    def ready(self):
+        from apps.orders import segments  # noqa: F401  (registers the segment filters by purchase)

@@ -332,6 +332,12 @@ def _paid(order: Order, priced: Priced, now) -> Order:
         points_earned=points_earned,
         growth_earned=growth,
     )
+    first_purchase = bool(
+        order.member_id
+        and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
+        .exclude(pk=order.pk)
+        .exists()
+    )
     event_emit(
         name="order_paid",
         payload={
@@ -339,6 +345,7 @@ def _paid(order: Order, priced: Priced, now) -> Order:
             "member": order.member_id,
             "store": order.store_id,
             "payable": str(order.payable),
+            "first_purchase": first_purchase,
         },
     )
     order.refresh_from_db()

@@ -44,3 +44,13 @@ def give_profile_bonus(event) -> None:
     points_award_event(
         member=member, event=EarningRule.Event.PROFILE_COMPLETE, key=f"profile:{member.pk}"
     )
+
+
+@on_event("order_paid")
+def give_first_purchase_bonus(event) -> None:
+    if not event.payload.get("first_purchase"):
+        return
+    member = Member.objects.get(pk=event.payload["member"])
+    points_award_event(
+        member=member, event=EarningRule.Event.FIRST_PURCHASE, key=f"first-purchase:{member.pk}"
+    )

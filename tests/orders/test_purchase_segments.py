@@ -1,0 +1,84 @@
+"""What other apps learn from purchases: segments by spend and recency, first-purchase bonus."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.members.segments import SegmentCriteria, segment_members
+from apps.orders.models import Order
+from apps.orders.services import Checkout, LineInput, order_place_paid, order_refund
+from apps.points.models import EarningRule
+from apps.points.selectors import points_totals
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def buy(member, store, amount, external_id, days_ago=0):
+    order = order_place_paid(
+        checkout=Checkout(
+            store=store,
+            channel="pos",
+            member=member,
+            lines=[LineInput(sku="X", quantity=1, unit_price=Decimal(amount))],
+        ),
+        external_id=external_id,
+    )
+    paid_at = timezone.now() - timedelta(days=days_ago)
+    Order.objects.filter(pk=order.pk).update(paid_at=paid_at)
+    return order
+
+
+def test_segments_by_spend_in_a_period_and_by_days_without_a_purchase():
+    store = StoreFactory()
+    big, small, lapsed, never = (MemberFactory() for _ in range(4))
+    buy(big, store, "300", "a")
+    buy(big, store, "300", "b", days_ago=40)
+    buy(small, store, "100", "c")
+    refunded = buy(small, store, "500", "d")
+    order_refund(order=refunded, refund_id="r", amount=Decimal("500"))
+    buy(lapsed, store, "900", "e", days_ago=200)
+
+    def members(**extra):
+        return set(segment_members(SegmentCriteria(extra=extra)))
+
+    assert members(spent={"min": "500", "days": 90}) == {big}
+    assert members(spent={"min": "500", "days": 365}) == {big, lapsed}
+    assert members(spent={"min": "0", "days": 30}) == {big, small, lapsed, never}
+    assert members(no_purchase_days=90) == {lapsed, never}
+
+
+def test_the_first_purchase_earns_its_bonus_once(django_capture_on_commit_callbacks):
+    EarningRule.objects.create(
+        name="首单送 200 积分", kind="bonus", event="first_purchase", points=200
+    )
+    member, store = MemberFactory(), StoreFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        buy(member, store, "10", "first")
+    with django_capture_on_commit_callbacks(execute=True):
+        buy(member, store, "10", "second")
+
+    assert points_totals(member)["available"] == 200
+
+
+def test_hq_saves_a_segment_by_spend_in_the_console(hq_client):
+    from apps.members.models import Segment
+
+    store, member = StoreFactory(), MemberFactory()
+    buy(member, store, "800", "a")
+
+    response = hq_client.post(
+        "/admin/members/segment/add/",
+        {"name": "高消费", "spent_0": "500", "spent_1": "90", "no_purchase_days": ""},
+    )
+    segment = Segment.objects.get(name="高消费")
+    page = hq_client.get(f"/admin/members/segment/{segment.pk}/change/")
+
+    assert response.status_code == 302
+    assert segment.extra == {"spent": {"min": "500", "days": 90}}
+    assert page.context["preview_count"] == 1
+    assert 'name="spent_0" value="500"' in page.content.decode()
