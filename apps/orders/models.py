@@ -1,5 +1,7 @@
 """订单: a sale in any channel, its lines with every discount allocated, and its refunds."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -7,6 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.members.models import Member
 from apps.stores.models import Staff, Store
+
+
+def _equal_to_the_fen(field: str, expression) -> Q:
+    """field = expression, written as "within half a fen" because SQLite (the embedded
+    default) does decimal arithmetic in floating point; on PostgreSQL it is exact equality,
+    as amounts have two places."""
+    half_fen = Decimal("0.005")
+    return Q(**{f"{field}__gte": expression - half_fen, f"{field}__lte": expression + half_fen})
 
 
 def _money(verbose_name, **kwargs):
@@ -78,11 +88,12 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(payable__gte=0), name="order_payable_not_negative"),
             models.CheckConstraint(
-                condition=Q(
-                    payable=F("subtotal")
+                condition=_equal_to_the_fen(
+                    "payable",
+                    F("subtotal")
                     - F("member_discount")
                     - F("coupon_discount")
-                    - F("points_deduction")
+                    - F("points_deduction"),
                 ),
                 name="order_payable_is_subtotal_less_discounts",
             ),
@@ -119,11 +130,12 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="order_line_once"),
             models.CheckConstraint(
-                condition=Q(
-                    paid=F("list_amount")
+                condition=_equal_to_the_fen(
+                    "paid",
+                    F("list_amount")
                     - F("member_discount")
                     - F("coupon_discount")
-                    - F("points_deduction")
+                    - F("points_deduction"),
                 ),
                 name="order_line_paid_is_amount_less_discounts",
             ),

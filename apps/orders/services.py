@@ -219,12 +219,17 @@ def _next_order_no(store: Store, now) -> str:
 
 @transaction.atomic
 def order_place_paid(
-    *, checkout: Checkout, external_id: str, member_code: str = "", payment_ref: str = ""
+    *,
+    checkout: Checkout,
+    external_id: str,
+    member_code: str = "",
+    payment_ref: str = "",
+    now=None,
 ) -> Order:
     """A sale the POS (or a counter) reports as paid: the order, its lines, coupons used,
     points spent at this store, points earned (pending for the return window), growth
-    value, and the `order_paid` event — all or nothing."""
-    now = timezone.now()
+    value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
+    now = now or timezone.now()
     priced = order_quote(checkout)
     quote = priced.quote
     try:
@@ -246,7 +251,9 @@ def order_place_paid(
                 created_at=now,
             )
     except IntegrityError as exc:
-        raise DuplicateOrder(external_id=external_id) from exc
+        if Order.objects.filter(store=checkout.store, external_id=external_id).exists():
+            raise DuplicateOrder(external_id=external_id) from exc
+        raise
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,

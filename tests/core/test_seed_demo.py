@@ -10,6 +10,7 @@ from apps.core.models import AuditEntry, User
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.members.models import Member
+from apps.orders.models import Order, Payment, Refund
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.stores.models import PosApiKey, Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, TierChange
@@ -76,9 +77,21 @@ def test_same_seed_gives_the_same_brand():
 
     seed("--seed", "7")
     first = picture()
-    for model in [Coupon, CouponTemplate, LotUse, Lot, Entry, GrowthEntry, TierChange, MemberTier]:
+    for model in [
+        Refund,
+        Payment,
+        Order,
+        Coupon,
+        CouponTemplate,
+        LotUse,
+        Lot,
+        Entry,
+        GrowthEntry,
+        TierChange,
+        MemberTier,
+    ]:
         model.objects.all().delete()
-    Account.objects.filter(member__isnull=False).delete()
+    Account.objects.exclude(member=None, store=None).delete()
     Account.objects.update(balance=0)
     for model in [Member, Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
         model.objects.all().delete()

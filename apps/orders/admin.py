@@ -1,0 +1,110 @@
+from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.admin import ReadOnlyAdmin
+from apps.coupons.models import Coupon
+from apps.orders.models import Order, OrderLine, Payment, Refund
+from apps.points.models import Entry
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OrderLineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = [
+        "line_no",
+        "sku",
+        "name",
+        "quantity",
+        "unit_price",
+        "list_amount",
+        "member_discount",
+        "coupon_discount",
+        "points_deduction",
+        "paid",
+        "refunded_quantity",
+        "refunded_amount",
+    ]
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["amount", "method", "transaction_id", "created_at"]
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = [
+        "refund_no",
+        "refund_id",
+        "amount",
+        "shortfall_cash",
+        "points_reversed",
+        "points_returned",
+        "coupons_restored",
+        "created_at",
+    ]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "order_no",
+        "created_at",
+        "store",
+        "member",
+        "channel",
+        "status",
+        "payable",
+        "refunded_amount",
+        "points_earned",
+    ]
+    list_filter = ["channel", "status", "store", "created_at"]
+    list_select_related = ["store", "member"]
+    search_fields = ["=order_no", "=external_id", "=member__phone"]
+    search_help_text = _("Order number, the POS's external id, or the member's full phone.")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = [OrderLineInline, PaymentInline, RefundInline]
+    readonly_fields = ["ledger", "coupons"]
+    fields = [
+        ("order_no", "external_id", "channel", "status"),
+        ("store", "member", "guide"),
+        ("subtotal", "member_discount", "coupon_discount", "points_deduction", "payable"),
+        ("paid_amount", "refunded_amount", "points_used", "points_earned", "growth_earned"),
+        ("created_at", "paid_at"),
+        "coupons",
+        "ledger",
+    ]
+
+    @admin.display(description=_("points entries it caused"))
+    def ledger(self, order):
+        entries = Entry.objects.filter(cause=f"order:{order.order_no}").order_by("pk")
+        return (
+            format_html_join(
+                "\n",
+                "<div>#{} {} {} · {}</div>",
+                ((e.pk, e.get_kind_display(), e.amount, e.description) for e in entries),
+            )
+            or "—"
+        )
+
+    @admin.display(description=_("coupons used"))
+    def coupons(self, order):
+        used = Coupon.objects.filter(used_for=f"order:{order.pk}").select_related("template")
+        return (
+            format_html_join(
+                "\n", "<div>{} {} −{}</div>", ((c.code, c.template.name, c.discount) for c in used)
+            )
+            or "—"
+        )

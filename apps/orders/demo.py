@@ -1,0 +1,83 @@
+import random
+from datetime import timedelta
+
+from django.utils import timezone
+
+from apps.core.demo import DemoContext
+from apps.coupons.models import Coupon
+from apps.mall.models import Product
+from apps.members.models import Member
+from apps.orders.models import Order
+from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.stores.models import Store
+
+DEMO_PHONE = "13800000000"
+SHOPPERS = 400  # at most this many members get a year of orders: enough to look alive
+
+
+def seed(ctx: DemoContext) -> None:
+    """A year of store sales: a few hundred members buying one to six times, mostly at their
+    home store, and the demo member's recent orders (one with a coupon and points). Each
+    order has a fixed external id, so a second run adds nothing."""
+    products = list(Product.objects.filter(active=True).order_by("sku"))
+    stores = list(Store.objects.order_by("code"))
+    now = timezone.now()
+    demo = Member.objects.get(phone=DEMO_PHONE)
+    shoppers = list(
+        Member.objects.exclude(pk=demo.pk).order_by("pk")[: min(SHOPPERS, ctx.members // 4)]
+    )
+    made = 0
+    for member in shoppers:
+        rng = random.Random(f"{ctx.seed}:orders:{member.phone}")
+        for n in range(rng.randint(1, 6)):
+            store = (
+                member.home_store
+                if rng.random() < 0.8 and member.home_store
+                else rng.choice(stores)
+            )
+            made += _sale(
+                store,
+                member,
+                _basket(rng, products),
+                external_id=f"DEMO-{member.phone}-{n}",
+                when=now - timedelta(days=rng.randint(1, 364), minutes=rng.randint(0, 600)),
+            )
+    coupon = Coupon.objects.filter(member=demo, status=Coupon.Status.AVAILABLE).first()
+    rng = random.Random(f"{ctx.seed}:orders:demo")
+    for n, days_ago in enumerate([75, 30, 9]):
+        made += _sale(
+            demo.home_store,
+            demo,
+            _basket(rng, products),
+            external_id=f"DEMO-{DEMO_PHONE}-{n}",
+            when=now - timedelta(days=days_ago),
+            coupon_codes=[coupon.code] if coupon and n == 2 else [],
+            points=1000 if n == 2 else 0,
+        )
+    ctx.notes.append(f"Orders: {made} new demo sales over the past year.")
+
+
+def _basket(rng: random.Random, products: list[Product]) -> list[LineInput]:
+    return [
+        LineInput(sku=product.sku, quantity=rng.randint(1, 3), unit_price=product.price)
+        for product in rng.sample(products, rng.randint(1, 4))
+        if not product.members_only or rng.random() < 0.5
+    ] or [LineInput(sku=products[0].sku, quantity=1, unit_price=products[0].price)]
+
+
+def _sale(store, member, lines, *, external_id, when, coupon_codes=(), points=0) -> int:
+    if Order.objects.filter(store=store, external_id=external_id).exists():
+        return 0
+    order_place_paid(
+        checkout=Checkout(
+            store=store,
+            channel="pos",
+            member=member,
+            lines=lines,
+            coupon_codes=list(coupon_codes),
+            points=points,
+        ),
+        external_id=external_id,
+        now=when,
+    )
+    return 1
