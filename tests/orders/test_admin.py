@@ -1,0 +1,35 @@
+"""The order pages of the HQ console."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.points.models import EarningRule
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_order_page_shows_lines_payments_and_the_points_it_caused(hq_client):
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    member = MemberFactory(phone="13911112222")
+    order = order_place_paid(
+        checkout=Checkout(
+            store=StoreFactory(),
+            channel="pos",
+            member=member,
+            lines=[LineInput(sku="TEE", name="T恤", quantity=2, unit_price=Decimal("49.50"))],
+        ),
+        external_id="POS-778",
+    )
+
+    by_phone = hq_client.get("/admin/orders/order/?q=13911112222")
+    by_external = hq_client.get("/admin/orders/order/?q=POS-778")
+    page = hq_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    assert order.order_no in by_phone.content.decode()
+    assert order.order_no in by_external.content.decode()
+    assert "T恤" in page and "99.00" in page
+    assert f"订单 {order.order_no} 消费得积分" in page
