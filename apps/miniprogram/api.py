@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from apps.core.api.fields import PhoneField
 from apps.core.api.pagination import PageNumberPagination
 from apps.core.audit import request_ip
-from apps.core.errors import Invalid
+from apps.core.errors import Invalid, NotFound
 from apps.core.idempotency import idempotent
 from apps.core.qr import qr_png
 from apps.coupons.api import CouponOutputSerializer
@@ -41,6 +41,11 @@ from apps.members.services import (
 )
 from apps.members.wechat import wechat_provider
 from apps.miniprogram.authentication import MemberTokenAuthentication
+from apps.orders.api import QuoteOutputSerializer
+from apps.orders.errors import StoreRequired
+from apps.orders.payments import SandboxPaymentBackend, payment_backend
+from apps.orders.selectors import catalogue_lines, member_order, member_orders
+from apps.orders.services import Checkout, order_cancel, order_pay, order_place, order_quote
 from apps.points.selectors import points_history, points_totals, signed_amount
 from apps.stores.models import Store
 from apps.stores.selectors import store_get_by_code
@@ -438,3 +443,152 @@ class CouponExchangeApi(MemberApi):
         key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
         coupon = coupon_exchange(template=template_get(template_id), member=self.member, key=key)
         return Response(CouponOutputSerializer(coupon).data, status=status.HTTP_201_CREATED)
+
+
+class BasketSerializer(serializers.Serializer):
+    """What a member buys in the mini-program: products by SKU (the catalogue prices them),
+    coupons, points, and the store the order is for (default: their home store)."""
+
+    lines = serializers.ListField(
+        child=inline_serializer(
+            "BasketLine",
+            {
+                "sku": serializers.CharField(max_length=64),
+                "quantity": serializers.IntegerField(min_value=1, max_value=99),
+            },
+        ),
+        allow_empty=False,
+        max_length=50,
+    )
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=10
+    )
+    points = serializers.IntegerField(min_value=0, required=False, default=0)
+    store_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
+
+
+def _basket_checkout(member: Member, values: dict) -> Checkout:
+    code = (values.get("store_code") or "").upper()
+    store = store_get_by_code(code) if code else member.home_store
+    if store is None:
+        raise StoreRequired()
+    return Checkout(
+        store=store,
+        channel="miniprogram",
+        member=member,
+        lines=catalogue_lines([(item["sku"], item["quantity"]) for item in values["lines"]]),
+        coupon_codes=values.get("coupon_codes") or [],
+        points=values.get("points") or 0,
+    )
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    store = serializers.CharField(source="store.name")
+    payable = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_used = serializers.IntegerField()
+    points_earned = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderDetailSerializer(OrderSummarySerializer):
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    member_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    coupon_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_deduction = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refunded_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    lines = inline_serializer(
+        "MemberOrderLine",
+        {
+            "sku": serializers.CharField(),
+            "name": serializers.CharField(),
+            "quantity": serializers.IntegerField(),
+            "unit_price": serializers.DecimalField(max_digits=12, decimal_places=2),
+            "paid": serializers.DecimalField(max_digits=12, decimal_places=2),
+        },
+        many=True,
+    )
+
+
+class MemberQuoteApi(MemberApi):
+    @extend_schema(request=BasketSerializer, responses=QuoteOutputSerializer, operation_id="quote")
+    def post(self, request):
+        data = BasketSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        priced = order_quote(_basket_checkout(self.member, data.validated_data))
+        return Response(QuoteOutputSerializer(priced.as_dict()).data)
+
+
+class MemberOrdersApi(MemberApi):
+    @extend_schema(responses=OrderSummarySerializer(many=True), operation_id="me_orders")
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(member_orders(self.member), request, view=self)
+        return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
+
+
+class OrderPlaceApi(MemberApi):
+    @extend_schema(
+        request=BasketSerializer,
+        responses={
+            201: inline_serializer(
+                "PlacedOrder",
+                {"order": OrderDetailSerializer(), "payment": serializers.DictField()},
+            )
+        },
+        operation_id="order_place",
+    )
+    @idempotent
+    def post(self, request):
+        """Place an order: coupons are held and points taken until it is paid, or given
+        back when it is cancelled or ORDER_PAY_MINUTES pass."""
+        data = BasketSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
+        return Response(
+            {
+                "order": OrderDetailSerializer(member_order(self.member, order.order_no)).data,
+                "payment": payment_backend().start(order),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MemberOrderApi(MemberApi):
+    @extend_schema(responses=OrderDetailSerializer, operation_id="me_order")
+    def get(self, request, order_no):
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+
+
+class MemberOrderCancelApi(MemberApi):
+    @extend_schema(request=None, responses=OrderDetailSerializer, operation_id="order_cancel")
+    def post(self, request, order_no):
+        order_cancel(order=member_order(self.member, order_no))
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+
+
+class PaymentNotifyApi(APIView):
+    """The payment gateway's notification that a member paid; verified by the backend."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=None, responses={200: dict}, operation_id="payment_notify")
+    def post(self, request):
+        order = order_pay(notice=payment_backend().verify(request.body))
+        return Response({"order_no": order.order_no, "status": order.status})
+
+
+class SandboxPayApi(MemberApi):
+    """Pay an order in the sandbox (the demo's gateway): as if the member paid in WeChat."""
+
+    @extend_schema(request=None, responses=OrderDetailSerializer, operation_id="order_sandbox_pay")
+    def post(self, request, order_no):
+        backend = payment_backend()
+        if not isinstance(backend, SandboxPaymentBackend):
+            raise NotFound()
+        order = member_order(self.member, order_no)
+        order_pay(notice=backend.verify(backend.notice(order)))
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)

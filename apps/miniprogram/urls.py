@@ -21,6 +21,13 @@ urlpatterns = [
         api.CouponExchangeApi.as_view(),
         name="coupon-exchange",
     ),
+    path("orders/quote", api.MemberQuoteApi.as_view(), name="order-quote"),
+    path("orders", api.OrderPlaceApi.as_view(), name="orders"),
+    path("me/orders", api.MemberOrdersApi.as_view(), name="me-orders"),
+    path("orders/<str:order_no>", api.MemberOrderApi.as_view(), name="order-detail"),
+    path("orders/<str:order_no>/cancel", api.MemberOrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<str:order_no>/sandbox-pay", api.SandboxPayApi.as_view(), name="order-pay"),
+    path("payments/notify", api.PaymentNotifyApi.as_view(), name="payment-notify"),
     path("stores/<str:code>", api.StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<str:code>/join", api.StoreJoinApi.as_view(), name="store-join"),
 ]

@@ -34,3 +34,27 @@ class RefundLineUnknown(Invalid):
 
 class OrderNotRefundable(Invalid):
     default_message = _("Only a paid order can be refunded.")
+
+
+class PaymentRejected(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("This payment notification could not be verified.")
+
+
+class OrderNotPayable(DomainError):
+    code = "expired"
+    status = 400
+    default_message = _("This order can no longer be paid: it was cancelled or it expired.")
+
+
+class PaymentAmountMismatch(Invalid):
+    default_message = _("The amount paid does not match the order's payable amount.")
+
+
+class StoreRequired(Invalid):
+    default_message = _("Choose the store this order is for.")
+
+
+class ProductUnavailable(Invalid):
+    default_message = _("%(sku)s is not on sale.")

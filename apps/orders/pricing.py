@@ -183,7 +183,14 @@ def _coupon_step(priced: list[PricedLine], offers: list[CouponOffer], quote: Quo
             for line, share in zip(priced, shares, strict=True)
         ]
         quote.coupons_used[offer.code] = outcome.discount
-        quote.applied.append({"type": "coupon", "label": offer.label, "amount": outcome.discount})
+        quote.applied.append(
+            {
+                "type": "coupon",
+                "label": offer.label,
+                "amount": outcome.discount,
+                "coupon_code": offer.code,
+            }
+        )
     return priced
 
 

@@ -1,5 +1,10 @@
-from apps.orders.errors import OrderNotFound
+from django.db.models import QuerySet, Sum
+
+from apps.mall.selectors import products_by_sku
+from apps.members.models import Member
+from apps.orders.errors import OrderNotFound, ProductUnavailable
 from apps.orders.models import Order
+from apps.orders.services import LineInput
 from apps.stores.models import Store
 
 
@@ -9,3 +14,38 @@ def store_order(store: Store, external_id: str) -> Order:
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def member_orders(member: Member) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(member=member)
+        .select_related("store")
+        .annotate(items=Sum("lines__quantity"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def member_order(member: Member, order_no: str) -> Order:
+    order = (
+        Order.objects.filter(member=member, order_no=order_no)
+        .select_related("store")
+        .prefetch_related("lines")
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:
+    """A member's basket priced from the catalogue: members never send prices."""
+    products = products_by_sku(sku for sku, _quantity in items)
+    lines = []
+    for sku, quantity in items:
+        product = products.get(sku)
+        if product is None or not product.active:
+            raise ProductUnavailable(sku=sku)
+        lines.append(
+            LineInput(sku=sku, name=product.name, quantity=quantity, unit_price=product.price)
+        )
+    return lines

@@ -6,6 +6,7 @@ earning rules, the tier state — so two checkouts never wait on each other in a
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from apps.coupons.models import Coupon
 from apps.coupons.selectors import coupon_terms
 from apps.coupons.services import (
     coupons_lock,
+    coupons_release,
     coupons_restore,
     coupons_use,
     usability_problem,
@@ -32,11 +34,15 @@ from apps.orders.errors import (
     DuplicateOrder,
     EmptyOrder,
     MembersOnly,
+    OrderNotFound,
+    OrderNotPayable,
     OrderNotRefundable,
+    PaymentAmountMismatch,
     RefundLineUnknown,
     RefundTooLarge,
 )
 from apps.orders.models import Order, OrderCounter, OrderLine, Payment, Refund, RefundLine
+from apps.orders.payments import PaymentNotice
 from apps.orders.pricing import CouponOffer, PointsOffer, PriceLine, Quote, allocate, price
 from apps.points.earning import order_points_quote, points_award_order
 from apps.points.models import Entry
@@ -78,7 +84,6 @@ class Priced:
     quote: Quote
     categories: dict[str, str]
     points_to_earn: int = 0
-    growth: int = 0
 
     def as_dict(self) -> dict:
         """The quote body of API.md."""
@@ -129,7 +134,6 @@ def order_quote(checkout: Checkout) -> Priced:
         priced.points_to_earn = order_points_quote(
             member=member, store=checkout.store, lines=_points_lines(priced)
         ).total
-        priced.growth = _growth(quote.payable)
     return priced
 
 
@@ -230,6 +234,78 @@ def order_place_paid(
     points spent at this store, points earned (pending for the return window), growth
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
+    order = _order_create(checkout, external_id=external_id, member_code=member_code, now=now)
+    transaction_id = payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}"
+    return _settle(order, amount=order.payable, transaction_id=transaction_id, now=now)
+
+
+@transaction.atomic
+def order_place(*, checkout: Checkout, now=None) -> Order:
+    """A mini-program order awaiting payment: its coupons are held and its points taken
+    (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
+    now = now or timezone.now()
+    order = _order_create(checkout, external_id="", member_code="", now=now)
+    Order.objects.filter(pk=order.pk).update(
+        expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
+    )
+    order.refresh_from_db()
+    return order
+
+
+@transaction.atomic
+def order_pay(*, notice: PaymentNotice, now=None) -> Order:
+    """The gateway says the member paid. A repeated notice changes nothing."""
+    now = now or timezone.now()
+    order = Order.objects.select_for_update().filter(order_no=notice.order_no).first()
+    if order is None:
+        raise OrderNotFound()
+    if Payment.objects.filter(transaction_id=notice.transaction_id).exists() or (
+        order.status != Order.Status.CREATED and order.paid_at is not None
+    ):
+        return order
+    if order.status != Order.Status.CREATED:
+        raise OrderNotPayable()
+    if notice.amount != order.payable:
+        raise PaymentAmountMismatch()
+    return _settle(order, amount=notice.amount, transaction_id=notice.transaction_id, now=now)
+
+
+@transaction.atomic
+def order_cancel(*, order: Order) -> Order:
+    """An unpaid order is given up: its coupons and points go back to the member."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.CREATED:
+        return order
+    ref = f"order:{order.pk}"
+    coupons_release(order_ref=ref)
+    if spent := Entry.objects.filter(idempotency_key=f"{ref}:points").first():
+        points_reverse(
+            entry=spent, key=f"{ref}:points-back", description=f"订单 {order.order_no} 取消退回积分"
+        )
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+    event_emit(name="order_cancelled", payload={"order": order.pk, "member": order.member_id})
+    order.refresh_from_db()
+    return order
+
+
+def orders_expire_due(*, now=None, batch: int = 500) -> int:
+    """Unpaid orders past their time are cancelled, each in its own transaction (each has
+    its own coupons and points to give back); a rerun finds none left."""
+    now = now or timezone.now()
+    expired = 0
+    while due := list(
+        Order.objects.filter(status=Order.Status.CREATED, expires_at__lte=now).order_by("pk")[
+            :batch
+        ]
+    ):
+        for order in due:
+            order_cancel(order=order)
+        expired += len(due)
+    return expired
+
+
+def _order_create(checkout: Checkout, *, external_id: str, member_code: str, now) -> Order:
+    """The order and its lines; the member code spent; coupons held; points taken."""
     priced = order_quote(checkout)
     quote = priced.quote
     try:
@@ -283,12 +359,6 @@ def order_place_paid(
             channel=_coupon_channel(checkout.channel),
             now=now,
         )
-        coupons_use(
-            order_ref=ref,
-            store=checkout.store,
-            discounts={code: (off, quote.subtotal) for code, off in quote.coupons_used.items()},
-            now=now,
-        )
     if quote.points_used:
         points_redeem(
             member=checkout.member,
@@ -298,46 +368,59 @@ def order_place_paid(
             description=f"订单 {order.order_no} 积分抵现",
             to_account=store_account(checkout.store),
         )
+    return order
+
+
+def _settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order:
+    """Payment received: coupons used, points and growth earned, `order_paid`."""
     Payment.objects.create(
         order=order,
-        amount=quote.payable,
-        method=checkout.channel,
-        transaction_id=payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}",
+        amount=amount,
+        method=order.channel,
+        transaction_id=transaction_id,
         created_at=now,
     )
-    return _paid(order, priced, now)
-
-
-def _paid(order: Order, priced: Priced, now) -> Order:
+    lines = list(order.lines.order_by("line_no"))
+    coupons_use(
+        order_ref=f"order:{order.pk}",
+        store=order.store,
+        discounts={
+            code: (Decimal(off), order.subtotal) for code, off in _coupon_discounts(order).items()
+        },
+        now=now,
+    )
     points_earned = growth = 0
     if order.member_id:
         entry, _quote = points_award_order(
             member=order.member,
             store=order.store,
-            lines=_points_lines(priced),
+            lines=[
+                PointsLine(sku=line.sku, category=line.category, paid=line.paid) for line in lines
+            ],
             key=f"order:{order.pk}:earn",
             cause=f"order:{order.order_no}",
             description=f"订单 {order.order_no} 消费得积分",
             when=now,
         )
         points_earned = entry.amount if entry else 0
-        if priced.growth > 0:
+        growth = _growth(order.payable)
+        if growth > 0:
             growth_earn(
                 member=order.member,
-                amount=priced.growth,
+                amount=growth,
                 key=f"order:{order.pk}:growth",
                 kind="order",
                 cause=f"order:{order.order_no}",
                 description=f"订单 {order.order_no} 消费成长值",
                 now=now,
             )
-            growth = priced.growth
     Order.objects.filter(pk=order.pk).update(
         status=Order.Status.PAID,
         paid_amount=order.payable,
         paid_at=now,
         points_earned=points_earned,
         growth_earned=growth,
+        expires_at=None,
     )
     first_purchase = bool(
         order.member_id
@@ -357,6 +440,15 @@ def _paid(order: Order, priced: Priced, now) -> Order:
     )
     order.refresh_from_db()
     return order
+
+
+def _coupon_discounts(order: Order) -> dict[str, str]:
+    """What each coupon took off, as the quote stored with the order said."""
+    return {
+        item["coupon_code"]: item["amount"]
+        for item in order.quote.get("applied", [])
+        if item["type"] == "coupon"
+    }
 
 
 def _json_ready(value):

@@ -17,6 +17,7 @@ from apps.members.credentials import member_code_member
 from apps.members.errors import MemberNotFound
 from apps.members.models import Member
 from apps.members.selectors import guide_by_code, member_by_phone
+from apps.orders.api import QuoteOutputSerializer
 from apps.orders.selectors import store_order
 from apps.orders.services import (
     Checkout,
@@ -154,30 +155,6 @@ class OrderInputSerializer(serializers.Serializer):
 
 class QuoteInputSerializer(OrderInputSerializer):
     external_id = serializers.CharField(max_length=64, required=False)
-
-
-class AppliedSerializer(serializers.Serializer):
-    type = serializers.CharField()
-    label = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-
-
-class RejectedSerializer(serializers.Serializer):
-    coupon_code = serializers.CharField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class QuoteOutputSerializer(serializers.Serializer):
-    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
-    member_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    coupon_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    points_deduction = serializers.DecimalField(max_digits=12, decimal_places=2)
-    points_used = serializers.IntegerField()
-    payable = serializers.DecimalField(max_digits=12, decimal_places=2)
-    points_to_earn = serializers.IntegerField()
-    applied = AppliedSerializer(many=True)
-    rejected = RejectedSerializer(many=True)
 
 
 def _checkout(request, values: dict, *, spend_code: bool) -> tuple[Checkout, str]:

@@ -242,6 +242,9 @@ COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
 # member already spent ("cash": their value at POINTS_DEDUCTION_RATE, or "none").
 GROWTH_PER_YUAN = int(os.environ.get("GROWTH_PER_YUAN", "1"))
 REFUND_SPENT_POINTS = os.environ.get("REFUND_SPENT_POINTS", "cash")
+# Mini-program orders: minutes to pay before coupons and points are released; the gateway.
+ORDER_PAY_MINUTES = int(os.environ.get("ORDER_PAY_MINUTES", "15"))
+PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "apps.orders.payments.SandboxPaymentBackend")
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)
