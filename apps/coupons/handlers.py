@@ -1,7 +1,7 @@
 """Coupons other apps' events earn: join gift, referral reward, tier upgrade gift."""
 
 from apps.core.events import on_event
-from apps.coupons.models import CouponTemplate
+from apps.coupons.models import Coupon, CouponTemplate
 from apps.coupons.services import coupon_issue_for_event, templates_for
 from apps.members.models import Member
 
@@ -33,3 +33,11 @@ def give_tier_upgrade_coupons(event) -> None:
         coupon_issue_for_event(
             template=template, member=member, key=f"tier:{template.pk}:{event.pk}"
         )
+
+
+@on_event("member_merged")
+def move_coupons_of_merged_member(event) -> None:
+    """The wallet follows the person: every coupon of the merged member is the survivor's."""
+    Coupon.objects.filter(member_id=event.payload["merged"]).update(
+        member_id=event.payload["survivor"]
+    )

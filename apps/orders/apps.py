@@ -8,4 +8,7 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self):
-        from apps.orders import segments  # noqa: F401  (registers the segment filters by purchase)
+        from apps.orders import (  # noqa: F401  (register event handlers and segment filters)
+            handlers,
+            segments,
+        )

@@ -8,8 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
+from apps.members.admin import MemberAdmin
 from apps.members.forms import MemberByPhoneField
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange, TierChannelBenefit
+from apps.tiers.segments import members_in_tiers
 from apps.tiers.services import tier_set_manual
 
 
@@ -94,3 +96,21 @@ class MemberTierAdmin(ReadOnlyAdmin):
             "changelist_url": reverse("admin:tiers_membertier_changelist"),
         }
         return TemplateResponse(request, "admin/form_page.html", context)
+
+
+class MemberTierFilter(admin.SimpleListFilter):
+    """The member list filtered by tier (a member never reviewed is in the first tier)."""
+
+    title = _("tier")
+    parameter_name = "tier"
+
+    def lookups(self, request, model_admin):
+        return [(tier.code, tier.name) for tier in Tier.objects.order_by("rank")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return members_in_tiers(queryset, [self.value()])
+        return queryset
+
+
+MemberAdmin.list_filter = [*MemberAdmin.list_filter, MemberTierFilter]

@@ -8,7 +8,7 @@ from apps.members.segments import SegmentFilter, segment_filter_register
 from apps.tiers.models import MemberTier, Tier
 
 
-def _in_tiers(members, codes, _now):
+def members_in_tiers(members, codes):
     """Members whose tier is one of `codes`; a member never reviewed is in the first tier."""
     in_tier = Exists(MemberTier.objects.filter(member=OuterRef("pk"), tier__code__in=codes))
     first = Tier.objects.order_by("rank").values_list("code", flat=True).first()
@@ -29,6 +29,6 @@ segment_filter_register(
         ),
         to_json=lambda tiers: sorted(tier.code for tier in tiers),
         initial=lambda codes: list(Tier.objects.filter(code__in=codes)),
-        apply=_in_tiers,
+        apply=lambda members, codes, _now: members_in_tiers(members, codes),
     )
 )

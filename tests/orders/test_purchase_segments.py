@@ -82,3 +82,44 @@ def test_hq_saves_a_segment_by_spend_in_the_console(hq_client):
     assert segment.extra == {"spent": {"min": "500", "days": 90}}
     assert page.context["preview_count"] == 1
     assert 'name="spent_0" value="500"' in page.content.decode()
+
+
+def test_a_merge_moves_orders_coupons_and_points_to_the_survivor(
+    django_capture_on_commit_callbacks,
+):
+    from apps.coupons.models import Coupon
+    from apps.coupons.services import coupon_claim
+    from apps.members.services import member_merge
+    from apps.points.selectors import points_available
+    from apps.points.services import points_earn
+    from tests.core.factories import UserFactory
+    from tests.coupons.factories import CouponTemplateFactory
+
+    survivor, merged, store = MemberFactory(), MemberFactory(), StoreFactory()
+    buy(merged, store, "50", "old-account-order")
+    coupon_claim(template=CouponTemplateFactory(), member=merged)
+    points_earn(member=merged, amount=300, key="m", cause="t", description="t", pending=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_merge(survivor=survivor, merged=merged, actor=UserFactory(), reason="同一人")
+
+    assert Order.objects.get().member == survivor
+    assert Coupon.objects.get().member == survivor
+    assert points_available(survivor) == 300 and points_available(merged) == 0
+
+
+def test_hq_filters_members_by_tier(hq_client):
+    from apps.tiers.models import Tier
+    from apps.tiers.services import tier_set_manual
+
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    gold = Tier.objects.create(code="gold", name="黄金会员", rank=1, growth_threshold=1000)
+    MemberFactory(name="普通甲")
+    golden = MemberFactory(name="黄金乙")
+    tier_set_manual(member=golden, tier=gold, until=None, actor=None, reason="测试")
+
+    gold_page = hq_client.get("/admin/members/member/?tier=gold").content.decode()
+    normal_page = hq_client.get("/admin/members/member/?tier=normal").content.decode()
+
+    assert "黄金乙" in gold_page and "普通甲" not in gold_page
+    assert "普通甲" in normal_page and "黄金乙" not in normal_page
