@@ -3,7 +3,9 @@ import json
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -199,3 +201,97 @@ class EventAdmin(ReadOnlyAdmin):
         self.message_user(
             request, _("%(count)d events are being retried.") % {"count": len(requeued)}
         )
+
+
+class UploadImportAdmin(HuijiModelAdmin):
+    """An uploaded file that is checked first (a dry run shown on its page), then run as a
+    job by HQ's "Import now", with a report to download. A subclass names its `upload_form`
+    and `upload_fields`, and implements `check_upload`, `start` and `report`."""
+
+    change_form_template = "admin/upload_import_change_form.html"
+    upload_form: type = None
+    upload_fields: list[str] = []
+    runnable_statuses: tuple[str, ...] = ("checked", "failed")
+
+    def check_upload(self, request, upload, obj):
+        raise NotImplementedError
+
+    def start(self, obj):
+        raise NotImplementedError
+
+    def report(self, obj) -> str:
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.upload_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.upload_fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an upload is not edited: it is run, or a new one is made
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        upload = form.cleaned_data["upload"]
+        obj.pk = self.check_upload(request, upload, obj).pk
+
+    def _url(self, name: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{name}"
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(reverse(f"admin:{self._url('change')}", args=[obj.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/run/", self.admin_site.admin_view(self.run_view), name=self._url("run")),
+            path(
+                "<int:pk>/report.csv",
+                self.admin_site.admin_view(self.report_view),
+                name=self._url("report"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def run_view(self, request, pk):
+        upload = get_object_or_404(self.model, pk=pk)
+        if request.method != "POST" or not self.has_add_permission(request):
+            return HttpResponseForbidden()
+        upload = self.start(upload)
+        self.message_user(
+            request, _("Import %(status)s.") % {"status": upload.get_status_display()}
+        )
+        return HttpResponseRedirect(reverse(f"admin:{self._url('change')}", args=[pk]))
+
+    def report_view(self, request, pk):
+        upload = get_object_or_404(self.model, pk=pk)
+        if not self.has_view_permission(request, upload):
+            return HttpResponseForbidden()
+        response = HttpResponse(self.report(upload), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="import-{pk}-report.csv"'
+        return response
+
+    def report_link(self, obj, summary: str):
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            summary,
+            reverse(f"admin:{self._url('report')}", args=[obj.pk]),
+            _("Download the report"),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        upload = self.get_object(request, object_id)
+        can_run = upload is not None and upload.status in self.runnable_statuses
+        extra_context = {
+            **(extra_context or {}),
+            "can_run": can_run and self.has_add_permission(request),
+            "run_url": reverse(f"admin:{self._url('run')}", args=[object_id]),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -3,15 +3,14 @@ import functools
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpResponseForbidden, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.core.admin import HuijiModelAdmin
+from apps.core.admin import HuijiModelAdmin, UploadImportAdmin
 from apps.core.audit import request_ip
 from apps.members.exports import members_csv_response
 from apps.members.imports import (
@@ -415,8 +414,9 @@ class MemberImportForm(forms.ModelForm):
 
 
 @admin.register(MemberImport)
-class MemberImportAdmin(HuijiModelAdmin):
-    change_form_template = "admin/members/memberimport/change_form.html"
+class MemberImportAdmin(UploadImportAdmin):
+    upload_form = MemberImportForm
+    upload_fields = ["upload", "platform", "home_store"]
     list_display = [
         "file_name",
         "platform",
@@ -439,71 +439,20 @@ class MemberImportAdmin(HuijiModelAdmin):
         "error",
     ]
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = MemberImportForm
-        return super().get_form(request, obj, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["upload", "platform", "home_store"]
-        return self.readonly_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj else []
-
-    def has_change_permission(self, request, obj=None):
-        return False  # an upload is not edited: it is run, or a new one is made
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        upload = form.cleaned_data["upload"]
-        checked = member_import_check(
+    def check_upload(self, request, upload, obj):
+        return member_import_check(
             file_name=upload.name,
             content=upload.read(),
             platform=obj.platform,
             home_store=obj.home_store,
             actor=request.user,
         )
-        obj.pk = checked.pk
 
-    def response_add(self, request, obj, post_url_continue=None):
-        return HttpResponseRedirect(reverse("admin:members_memberimport_change", args=[obj.pk]))
+    def start(self, obj):
+        return member_import_start(member_import=obj)
 
-    def get_urls(self):
-        run = path(
-            "<int:pk>/run/",
-            self.admin_site.admin_view(self.run_view),
-            name="members_memberimport_run",
-        )
-        report = path(
-            "<int:pk>/report.csv",
-            self.admin_site.admin_view(self.report_view),
-            name="members_memberimport_report",
-        )
-        return [run, report, *super().get_urls()]
-
-    def run_view(self, request, pk):
-        member_import = get_object_or_404(MemberImport, pk=pk)
-        if request.method != "POST" or not self.has_add_permission(request):
-            return HttpResponseForbidden()
-        member_import = member_import_start(member_import=member_import)
-        self.message_user(
-            request, _("Import %(status)s.") % {"status": member_import.get_status_display()}
-        )
-        return HttpResponseRedirect(reverse("admin:members_memberimport_change", args=[pk]))
-
-    def report_view(self, request, pk):
-        member_import = get_object_or_404(MemberImport, pk=pk)
-        if not self.has_view_permission(request, member_import):
-            return HttpResponseForbidden()
-        response = HttpResponse(
-            member_import_report(member_import), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="import-{pk}-report.csv"'
-        return response
+    def report(self, obj) -> str:
+        return member_import_report(obj)
 
     @admin.display(description=_("dry run"))
     def dry_run(self, obj):
@@ -528,21 +477,6 @@ class MemberImportAdmin(HuijiModelAdmin):
         if not obj.chunks.exists():
             return "—"
         summary = member_import_summary(obj)
-        return format_html(
-            '{} <a href="{}">{}</a>',
-            _("%(created)d created, %(merged)d merged, %(rejected)d rejected.") % summary,
-            reverse("admin:members_memberimport_report", args=[obj.pk]),
-            _("Download the report"),
+        return self.report_link(
+            obj, _("%(created)d created, %(merged)d merged, %(rejected)d rejected.") % summary
         )
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        member_import = self.get_object(request, object_id)
-        can_run = member_import is not None and member_import.status in (
-            MemberImport.Status.CHECKED,
-            MemberImport.Status.FAILED,
-        )
-        extra_context = {
-            **(extra_context or {}),
-            "can_run": can_run and self.has_add_permission(request),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)

@@ -14,15 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import openpyxl
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from apps.core.errors import Invalid
 from apps.core.events import event_emit
 from apps.core.phones import InvalidPhone, normalize_phone
+from apps.core.spreadsheets import parse_date, parse_datetime, spreadsheet_rows
 from apps.members.models import Member, MemberIdentity, MemberImport, MemberImportChunk
 
 CHUNK = 2000
@@ -44,12 +42,6 @@ COLUMNS = {
     "points": {"points", "积分", "积分余额", "可用积分"},
     "joined_at": {"joined_at", "注册时间", "入会时间", "开卡时间"},
 }
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
-
-
-class ImportFileInvalid(Invalid):
-    default_message = gettext_lazy("This file cannot be imported: %(reason)s")
 
 
 @dataclass
@@ -75,67 +67,12 @@ class Outcome:
 
 
 def read_rows(file_name: str, content: bytes) -> list[Row]:
-    records = (
-        _xlsx_records(content) if file_name.lower().endswith(".xlsx") else _csv_records(content)
-    )
-    header = next(records, None)
-    if not header:
-        raise ImportFileInvalid(reason=_("it is empty."))
-    columns = _columns(header)
-    rows = []
-    for number, record in enumerate(records, start=2):
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileInvalid(reason=_("it has more than %(max)d rows.") % {"max": MAX_ROWS})
-        values = {
-            key: _text(record[index]) if index < len(record) else ""
-            for key, index in columns.items()
-        }
-        if any(values.values()):
-            rows.append(_parse(number, values))
-    return rows
-
-
-def _csv_records(content: bytes) -> Iterator[list]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileInvalid(reason=_("it is not a CSV file in UTF-8 or GBK."))
-    return iter(csv.reader(io.StringIO(text)))
-
-
-def _xlsx_records(content: bytes) -> Iterator[list]:
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ImportFileInvalid(reason=_("it is not an Excel .xlsx file.")) from exc
-    return (list(values) for values in book.worksheets[0].iter_rows(values_only=True))
-
-
-def _columns(header: list) -> dict[str, int]:
-    names = [_text(cell).lower().replace(" ", "") for cell in header]
-    columns = {}
-    for key, aliases in COLUMNS.items():
-        for index, name in enumerate(names):
-            if name in aliases:
-                columns[key] = index
-                break
-    if "phone" not in columns:
-        raise ImportFileInvalid(reason=_("no column is called 手机号 or phone."))
-    return columns
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # Excel stores 13800138000 as a number
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    return str(value).strip()
+    return [
+        _parse(number, values)
+        for number, values in spreadsheet_rows(
+            file_name, content, COLUMNS, required="phone", max_rows=MAX_ROWS
+        )
+    ]
 
 
 def _parse(number: int, values: dict[str, str]) -> Row:
@@ -151,7 +88,7 @@ def _parse(number: int, values: dict[str, str]) -> Row:
         row.reason = _("not a mainland China mobile number")
         return row
     if values.get("birthday"):
-        row.birthday = _date(values["birthday"][:10])
+        row.birthday = parse_date(values["birthday"][:10])
         if row.birthday is None or row.birthday > timezone.localdate():
             row.reason = _("the birthday is not a valid date")
     if values.get("points"):
@@ -162,28 +99,10 @@ def _parse(number: int, values: dict[str, str]) -> Row:
         if row.points < 0:
             row.reason = _("points must be a whole number, 0 or more")
     if values.get("joined_at"):
-        row.joined_at = _datetime(values["joined_at"])
+        row.joined_at = parse_datetime(values["joined_at"])
         if row.joined_at is None:
             row.reason = _("the joining time is not a valid date")
     return row
-
-
-def _date(text: str) -> date | None:
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def _datetime(text: str) -> datetime | None:
-    for fmt in _DATETIME_FORMATS + _DATE_FORMATS:
-        try:
-            return timezone.make_aware(datetime.strptime(text, fmt))
-        except ValueError:
-            continue
-    return None
 
 
 def _mark_repeats(rows: list[Row]) -> None:

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.core.models import Event
+from apps.core.spreadsheets import SpreadsheetInvalid
 from apps.members import imports
 from apps.members.imports import (
-    ImportFileInvalid,
     member_import_check,
     member_import_report,
     member_import_run,
@@ -171,7 +171,7 @@ def test_gbk_csv_and_xlsx_are_read():
     ],
 )
 def test_unreadable_files_are_refused_with_a_reason(name, content):
-    with pytest.raises(ImportFileInvalid):
+    with pytest.raises(SpreadsheetInvalid):
         member_import_check(file_name=name, content=content, platform="youzan")
     assert MemberImport.objects.count() == 0
 
