@@ -1,10 +1,12 @@
+from django import forms
 from django.contrib import admin
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, UploadImportAdmin
 from apps.coupons.models import Coupon
-from apps.orders.models import Order, OrderLine, Payment, Refund
+from apps.orders.imports import order_import_check, order_import_report, order_import_start
+from apps.orders.models import Order, OrderImport, OrderLine, Payment, Refund
 from apps.points.models import Entry
 
 
@@ -107,4 +109,92 @@ class OrderAdmin(ReadOnlyAdmin):
                 "\n", "<div>{} {} −{}</div>", ((c.code, c.template.name, c.discount) for c in used)
             )
             or "—"
+        )
+
+
+class OrderImportForm(forms.ModelForm):
+    upload = forms.FileField(
+        label=_("file"),
+        help_text=_(
+            "The platform's order export, CSV (UTF-8 or GBK) or Excel .xlsx; "
+            "a column 订单号 is required."
+        ),
+    )
+
+    class Meta:
+        model = OrderImport
+        fields = ["platform", "store"]
+
+
+@admin.register(OrderImport)
+class OrderImportAdmin(UploadImportAdmin):
+    upload_form = OrderImportForm
+    upload_fields = ["upload", "platform", "store"]
+    list_display = ["file_name", "platform", "store", "status", "total_orders", "created_at"]
+    list_filter = ["status", "platform"]
+    autocomplete_fields = ["store"]
+    readonly_fields = [
+        "file_name",
+        "platform",
+        "store",
+        "status",
+        "total_orders",
+        "dry_run",
+        "result",
+        "error",
+    ]
+
+    def check_upload(self, request, upload, obj):
+        return order_import_check(
+            file_name=upload.name,
+            content=upload.read(),
+            platform=obj.platform,
+            store=obj.store,
+            actor=request.user,
+        )
+
+    def start(self, obj):
+        return order_import_start(order_import=obj)
+
+    def report(self, obj) -> str:
+        return order_import_report(obj)
+
+    @admin.display(description=_("dry run"))
+    def dry_run(self, obj):
+        preview = obj.preview or {}
+        rejected = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (row["order"], " ".join(map(str, row["rows"])), row["reason"])
+                for row in preview.get("rejected_orders", [])
+            ),
+        )
+        return format_html(
+            "<p>{}</p><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            _(
+                "%(member)d orders of members, %(non_member)d of non-members, "
+                "%(already)d already imported, %(rejected)d rejected."
+            )
+            % {key: preview.get(key, 0) for key in ("member", "non_member", "already", "rejected")},
+            _("order number"),
+            _("rows"),
+            _("reason"),
+            rejected,
+        )
+
+    @admin.display(description=_("result"))
+    def result(self, obj):
+        if not obj.done:
+            return "—"
+        counts = {
+            key: obj.counts.get(key, 0) for key in ("member", "non_member", "already", "rejected")
+        }
+        return self.report_link(
+            obj,
+            _(
+                "%(member)d orders of members and %(non_member)d of non-members imported, "
+                "%(already)d already there, %(rejected)d rejected."
+            )
+            % counts,
         )

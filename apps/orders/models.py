@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.models import TimeStampedModel
 from apps.members.models import Member
 from apps.stores.models import Staff, Store
 
@@ -219,3 +220,51 @@ class OrderCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.day}: {self.last}"
+
+
+class OrderImport(TimeStampedModel):
+    """An export of a platform's orders (Youzan, Meituan, Tmall, JD…): checked, then imported
+    order by order; a rerun goes on after the last order done."""
+
+    PLATFORMS = [
+        ("youzan", "有赞"),
+        ("meituan", "美团"),
+        ("eleme", "饿了么"),
+        ("tmall", "天猫"),
+        ("jd", "京东"),
+    ]
+
+    class Status(models.TextChoices):
+        CHECKED = "checked", _("checked, not imported yet")
+        RUNNING = "running", _("importing")
+        DONE = "done", _("imported")
+        FAILED = "failed", _("failed")
+
+    file_name = models.CharField(_("file"), max_length=200)
+    content = models.BinaryField(editable=False)
+    platform = models.CharField(_("platform"), max_length=20, choices=PLATFORMS)
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store the sales belong to"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.CHECKED)
+    total_orders = models.PositiveIntegerField(_("orders"), default=0)
+    preview = models.JSONField(_("dry run"), default=dict, blank=True)
+    done = models.PositiveIntegerField(default=0, editable=False)  # orders handled, in file order
+    counts = models.JSONField(default=dict, blank=True, editable=False)
+    report = models.TextField(blank=True, editable=False)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("platform order import")
+        verbose_name_plural = _("platform order imports")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -107,10 +107,12 @@ def order_quote(checkout: Checkout) -> Priced:
         raise EmptyOrder()
     products = products_by_sku(line.sku for line in checkout.lines)
     member = checkout.member
+    # A platform's sale is recorded at what was paid there: no member price on top.
+    imported = checkout.channel.startswith("platform:")
     price_lines = []
     for line in checkout.lines:
         product = products.get(line.sku)
-        if product and product.members_only and member is None:
+        if product and product.members_only and member is None and not imported:
             raise MembersOnly(name=product.name)
         price_lines.append(
             PriceLine(
@@ -124,7 +126,7 @@ def order_quote(checkout: Checkout) -> Priced:
         )
     quote = price(
         price_lines,
-        is_member=member is not None,
+        is_member=member is not None and not imported,
         tier_percent=_tier_percent(member, checkout.channel),
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),

@@ -1,8 +1,18 @@
 from celery import shared_task
 
+from apps.orders.imports import order_import_failed, order_import_run
 from apps.orders.services import orders_expire_due
 
 
 @shared_task
 def orders_expire_task() -> None:
     orders_expire_due()
+
+
+@shared_task
+def order_import_run_task(import_id: int) -> None:
+    try:
+        order_import_run(import_id=import_id)
+    except Exception as exc:
+        order_import_failed(import_id=import_id, error=repr(exc))
+        raise

@@ -1,0 +1,117 @@
+"""Platform order exports: matched to members, earning once however often imported."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.core.spreadsheets import SpreadsheetInvalid
+from apps.members.services import member_identity_link
+from apps.orders.imports import order_import_check, order_import_report, order_import_run
+from apps.orders.models import Order, OrderImport
+from apps.points.models import EarningRule, Entry
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+EXPORT = """订单号,买家ID,收货人手机号,商品编码,商品名称,数量,实付金额,付款时间
+YZ001,,13900000001,SKU1,T恤,3,100.00,2026-10-01 10:00:00
+YZ001,,13900000001,SKU2,袜子,1,20.00,2026-10-01 10:00:00
+YZ002,yz-buyer-9,138****0000,SKU1,T恤,1,59.90,2026-10-02 11:00
+YZ003,,,SKU3,帽子,1,35,2026/10/03 12:00
+YZ004,,13900000002,SKU3,帽子,1,abc,2026-10-04 12:00
+"""
+
+
+@pytest.fixture
+def setup(db):
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    by_phone = MemberFactory(phone="13900000001")
+    by_id = MemberFactory(phone="13900000003")
+    member_identity_link(member=by_id, kind="youzan", value="yz-buyer-9")
+    return {"store": StoreFactory(code="S777"), "by_phone": by_phone, "by_id": by_id}
+
+
+def check(setup, content=EXPORT):
+    return order_import_check(
+        file_name="youzan.csv",
+        content=content.encode("utf-8-sig"),
+        platform="youzan",
+        store=setup["store"],
+    )
+
+
+def test_the_dry_run_counts_and_imports_nothing(setup):
+    upload = check(setup)
+
+    assert upload.total_orders == 4
+    assert {k: upload.preview[k] for k in ("member", "non_member", "already", "rejected")} == {
+        "member": 2,
+        "non_member": 1,
+        "already": 0,
+        "rejected": 1,
+    }
+    assert upload.preview["rejected_orders"][0]["order"] == "YZ004"
+    assert not Order.objects.exists()
+
+
+def test_orders_are_matched_priced_as_paid_and_earn_once(setup):
+    first = order_import_run(import_id=check(setup).pk)
+    again = order_import_run(import_id=check(setup).pk)
+
+    yz1 = Order.objects.get(external_id="YZ001")
+    assert (yz1.member, yz1.payable, yz1.channel) == (
+        setup["by_phone"],
+        Decimal("120.00"),
+        "platform:youzan",
+    )
+    assert sorted(yz1.lines.values_list("quantity", "unit_price")) == [
+        (1, Decimal("20.00")),
+        (1, Decimal("33.34")),
+        (2, Decimal("33.33")),
+    ]
+    assert Order.objects.get(external_id="YZ002").member == setup["by_id"]
+    assert Order.objects.get(external_id="YZ003").member is None
+    assert yz1.paid_at.date().isoformat() == "2026-10-01"
+    assert first.counts == {"member": 2, "non_member": 1, "rejected": 1}
+    assert again.counts == {"already": 3, "rejected": 1}
+    assert Order.objects.count() == 3
+    assert Entry.objects.filter(kind="earn").count() == 2
+    report = order_import_report(first)
+    assert "YZ004,6,拒绝,金额或数量不是有效数字" in report
+    assert "已导入（会员）,,139****0001" in report
+
+
+def test_a_stopped_import_goes_on_from_the_last_order_done(setup):
+    upload = check(setup)
+    OrderImport.objects.filter(pk=upload.pk).update(status="running", done=2)
+
+    order_import_run(import_id=upload.pk)
+
+    assert set(Order.objects.values_list("external_id", flat=True)) == {"YZ003"}
+
+
+def test_a_file_without_order_numbers_is_refused(setup):
+    with pytest.raises(SpreadsheetInvalid):
+        check(setup, "手机号,实付金额\n13900000001,10\n")
+
+
+def test_hq_uploads_and_runs_an_import_in_the_console(
+    setup, hq_client, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile("orders.csv", EXPORT.encode("utf-8-sig"))
+
+    added = hq_client.post(
+        "/admin/orders/orderimport/add/",
+        {"upload": upload, "platform": "youzan", "store": setup["store"].pk},
+    )
+    order_import = OrderImport.objects.get()
+    page = hq_client.get(f"/admin/orders/orderimport/{order_import.pk}/change/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        hq_client.post(f"/admin/orders/orderimport/{order_import.pk}/run/")
+    report = hq_client.get(f"/admin/orders/orderimport/{order_import.pk}/report.csv")
+
+    assert added.status_code == 302 and "拒绝 1 笔" in page
+    assert OrderImport.objects.get().status == "done" and Order.objects.count() == 3
+    assert report.status_code == 200 and "YZ001" in report.content.decode()
