@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 from apps.coupons.batches import issue_batch_start
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
-from apps.coupons.selectors import template_stats
+from apps.coupons.selectors import template_forget, template_stats
 
 
 @admin.register(CouponTemplate)
@@ -96,6 +96,10 @@ class CouponTemplateAdmin(HuijiModelAdmin):
 
     def get_queryset(self, request):
         return template_stats(super().get_queryset(request))
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        template_forget(form.instance.pk)
 
     @admin.display(description=_("stock"))
     def stock(self, template):

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -7,9 +8,11 @@ from apps.core.text import comma_separated
 from apps.coupons.errors import AlreadyUsed, CouponExpired, CouponTemplateNotFound
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.coupons.rules import CouponLine, CouponOutcome, CouponTerms, coupon_discount
-from apps.coupons.services import eligibility_problem, usability_problem
+from apps.coupons.services import eligibility_problem, sold_out_key, usability_problem
 from apps.members.models import Member
 from apps.tiers.selectors import member_tier
+
+TEMPLATE_CACHE_SECONDS = 10
 
 
 def coupon_terms(template: CouponTemplate) -> CouponTerms:
@@ -100,16 +103,28 @@ def template_stats(templates: QuerySet[CouponTemplate]) -> QuerySet[CouponTempla
 
 
 def template_get(template_id: int) -> CouponTemplate:
-    template = (
-        CouponTemplate.objects.prefetch_related(
-            "eligible_tiers", "eligible_stores", "eligible_distributors"
-        )
-        .filter(pk=template_id, active=True)
-        .first()
-    )
+    """An active template with its eligibility lists. Kept TEMPLATE_CACHE_SECONDS in the
+    cache: a flash drop reads one template thousands of times a second. Its stock figure
+    may be that old; the claim's conditional UPDATE is what counts."""
+    key = f"coupon-template:{template_id}"
+    template = cache.get(key)
     if template is None:
-        raise CouponTemplateNotFound()
+        template = (
+            CouponTemplate.objects.prefetch_related(
+                "eligible_tiers", "eligible_stores", "eligible_distributors"
+            )
+            .filter(pk=template_id, active=True)
+            .first()
+        )
+        if template is None:
+            raise CouponTemplateNotFound()
+        cache.set(key, template, TEMPLATE_CACHE_SECONDS)
     return template
+
+
+def template_forget(template_id: int) -> None:
+    """HQ changed the template: the next claim reads it afresh."""
+    cache.delete_many([f"coupon-template:{template_id}", sold_out_key(template_id)])
 
 
 def usable_coupons(member: Member, *, store, channel: str) -> list[Coupon]:

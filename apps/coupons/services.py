@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -148,17 +149,27 @@ def _issue_one(template, member, *, source, source_key, store_id, now) -> Coupon
     return coupon
 
 
-def _claim_slot(template: CouponTemplate, member: Member) -> str:
-    """The next of the member's `per_member_limit` claim slots; two taps at once race for
-    the same slot and the unique source key lets one through."""
-    taken = Coupon.objects.filter(
-        member=member,
-        template=template,
-        source__in=[Coupon.Source.CLAIM, Coupon.Source.EXCHANGE],
-    ).count()
-    if taken >= template.per_member_limit:
-        raise LimitReached()
-    return f"claim:{template.pk}:{member.pk}:{taken + 1}"
+def _issue_in_a_free_slot(template, member, *, source: str, now, then=None) -> Coupon:
+    """Claims and exchanges of a member share `per_member_limit` slots, each a unique key:
+    the insert into a taken slot fails, and the next is tried — no count first, so two taps
+    at once can never both get the last slot. `then(coupon)` runs in the same transaction."""
+    for slot in range(1, template.per_member_limit + 1):
+        try:
+            with transaction.atomic():
+                coupon = _issue_one(
+                    template,
+                    member,
+                    source=source,
+                    source_key=f"claim:{template.pk}:{member.pk}:{slot}",
+                    store_id=member.home_store_id,
+                    now=now,
+                )
+                if then is not None:
+                    then(coupon)
+                return coupon
+        except IntegrityError:
+            continue
+    raise LimitReached()
 
 
 def _check_claim(template: CouponTemplate, member: Member, now: datetime) -> None:
@@ -170,25 +181,34 @@ def _check_claim(template: CouponTemplate, member: Member, now: datetime) -> Non
         raise NotEligible(reason=problem)
 
 
+SOLD_OUT_SECONDS = 5
+
+
+def sold_out_key(template_id: int) -> str:
+    return f"coupon-sold-out:{template_id}"
+
+
 def coupon_claim(*, template: CouponTemplate, member: Member, now=None) -> Coupon:
-    """领券: a member claims a claimable template in the mini-program."""
+    """领券: a member claims a claimable template in the mini-program.
+
+    Once the database has said a template is sold out, the cache says so for
+    SOLD_OUT_SECONDS, and the thousands of taps that follow are answered without touching
+    the database. The cache only ever refuses: whether a coupon is issued is decided by the
+    conditional UPDATE alone, so nothing can be oversold whatever the cache holds."""
     now = now or timezone.now()
+    if cache.get(sold_out_key(template.pk)):
+        raise SoldOut()
     if not template.claimable:
         raise NotEligible(reason=_("it cannot be claimed"))
     _check_claim(template, member, now)
-    slot = _claim_slot(template, member)
     try:
-        with transaction.atomic():
-            return _issue_one(
-                template,
-                member,
-                source=Coupon.Source.CLAIM,
-                source_key=slot,
-                store_id=member.home_store_id,
-                now=now,
-            )
-    except IntegrityError as exc:
-        raise LimitReached() from exc
+        return _issue_in_a_free_slot(template, member, source=Coupon.Source.CLAIM, now=now)
+    except SoldOut:
+        if template.total_stock is not None:  # not a day's or a store's limit: all gone
+            left = CouponTemplate.objects.values_list("total_stock", "issued").get(pk=template.pk)
+            if left[0] <= left[1]:
+                cache.set(sold_out_key(template.pk), True, SOLD_OUT_SECONDS)
+        raise
 
 
 def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=None) -> Coupon:
@@ -200,28 +220,29 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
     if (paid := Entry.objects.filter(idempotency_key=ledger_key).first()) is not None:
         return Coupon.objects.get(code=paid.cause.removeprefix("coupon:"))
     _check_claim(template, member, now)
-    slot = _claim_slot(template, member)
+
+    def pay(coupon):
+        entry = points_redeem(
+            member=member,
+            amount=template.points_price,
+            key=ledger_key,
+            cause=f"coupon:{coupon.code}",
+            description=f"兑换优惠券「{template.name}」",
+            kind=Entry.Kind.EXCHANGE,
+        )
+        if entry.cause != f"coupon:{coupon.code}":  # a retry racing the first: it paid already
+            raise _PaidBefore(entry.cause.removeprefix("coupon:"))
+
     try:
-        with transaction.atomic():
-            coupon = _issue_one(
-                template,
-                member,
-                source=Coupon.Source.EXCHANGE,
-                source_key=slot,
-                store_id=member.home_store_id,
-                now=now,
-            )
-            points_redeem(
-                member=member,
-                amount=template.points_price,
-                key=ledger_key,
-                cause=f"coupon:{coupon.code}",
-                description=f"兑换优惠券「{template.name}」",
-                kind=Entry.Kind.EXCHANGE,
-            )
-            return coupon
-    except IntegrityError as exc:
-        raise LimitReached() from exc
+        return _issue_in_a_free_slot(
+            template, member, source=Coupon.Source.EXCHANGE, now=now, then=pay
+        )
+    except _PaidBefore as paid:
+        return Coupon.objects.get(code=paid.args[0])
+
+
+class _PaidBefore(Exception):
+    """This exchange key already bought a coupon: the one just made is rolled back."""
 
 
 def coupon_gift(

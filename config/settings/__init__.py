@@ -255,5 +255,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Tasks run in-process on the embedded default: their "succeeded" lines would drown the console.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+    "loggers": {
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # A 4xx is the client's answer, not the server's trouble: a coupon drop answers
+        # thousands of sold_out a second, and each would be a log line.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -205,3 +205,20 @@ def test_valid_days_run_from_the_issue(settings):
 
     assert timezone.localtime(coupon.valid_until).date() == timezone.localdate()
     assert coupon.valid_until > timezone.now() > coupon.valid_until - timedelta(days=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_exchange_racing_the_first_pays_once_and_gives_one_coupon():
+    from tests.conftest import run_together
+
+    template = CouponTemplateFactory(claimable=False, points_price=100, per_member_limit=5)
+    member = MemberFactory()
+    give_points(member, 1000)
+
+    codes = run_together(
+        lambda: coupon_exchange(template=template, member=member, key="tap").code, 6
+    )
+
+    assert len(set(codes)) == 1
+    assert Coupon.objects.filter(member=member).count() == 1
+    assert points_available(member) == 900

@@ -1,0 +1,430 @@
+# ruff: noqa: E501  (SQL reads better unbroken)
+"""POS checkouts over HTTP through gunicorn (production settings, PostgreSQL): each order has
+a member, a coupon and points to spend; then the same writes in hand-written SQL with
+psycopg at the same concurrency, on the same database.
+
+    python -m bench.pos_checkout --orders 3000 --concurrency 16
+
+Prints orders per second, p50/p99 latency, queries per order (with 2 lines and with 20),
+and, at about 70% of the peak rate, the p99 again; checks verify_ledger, that every
+coupon was used once and that no order was written twice.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import psycopg
+
+from bench._db import fresh_database, use_django
+from bench.coupon_claim import _wait_for, fan_out, free_port, split
+
+LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
+
+
+def setup(url: str, members: int) -> dict:
+    """The demo brand, then `members` members each with 3,000 points and one coupon."""
+    use_django(url)
+    import io
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", "--members", "50", stdout=io.StringIO())
+    from apps.coupons.models import CouponTemplate
+    from apps.coupons.services import coupon_issue_for_event
+    from apps.members.models import Member
+    from apps.points.models import Account
+    from apps.points.services import points_earn
+    from apps.stores.models import Store
+    from apps.stores.services import pos_key_create
+
+    template = CouponTemplate.objects.create(
+        name="基准满100减10", kind="threshold", threshold=100, amount=10, valid_days=30
+    )
+    store = Store.objects.get(code="S001")
+    Account.objects.get_or_create(kind=Account.Kind.STORE, store=store)
+    _key, raw_key = pos_key_create(store=store, name="bench")
+    people = Member.objects.bulk_create(
+        Member(phone=f"1560000{n:04d}", source="store", home_store=store) for n in range(members)
+    )
+    plan = []
+    for member in people:
+        points_earn(
+            member=member,
+            amount=3000,
+            key=f"bench:{member.pk}",
+            cause="bench",
+            description="t",
+            pending=False,
+        )
+        coupon = coupon_issue_for_event(template=template, member=member, key=f"bench:{member.pk}")
+        plan.append((member.pk, coupon.code))
+    from django.db import connections
+
+    connections.close_all()
+    return {"key": raw_key, "plan": plan, "store": store.pk}
+
+
+def order_body(member_id, coupon, n, lines=LINES):
+    return {
+        "external_id": f"B-{n}-{uuid.uuid4().hex[:8]}",
+        "member_id": member_id,
+        "lines": [{"sku": sku, "quantity": q, "unit_price": price} for sku, price, q in lines],
+        "coupon_codes": [coupon],
+        "points": 500,
+    }
+
+
+def http_worker(port, key, shares, pace, queue):
+    """Threads with keep-alive connections; `pace` > 0 spaces each thread's requests."""
+    import http.client
+
+    results, lock = [], threading.Lock()
+
+    def run(share):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for body in share:
+            started = time.perf_counter()
+            conn.request(
+                "POST",
+                "/api/pos/v1/orders",
+                body=json.dumps(body),
+                headers={
+                    "Authorization": f"Api-Key {key}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": body["external_id"],
+                },
+            )
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                results.append((time.perf_counter(), elapsed, response.status, ""))
+            if pace:
+                time.sleep(max(pace - elapsed, 0))
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(results)
+
+
+# The same writes as order_place_paid, by hand.
+SQL = {
+    "idem": "INSERT INTO core_idempotencykey (scope, key, fingerprint, response_status, response_body, created_at) VALUES (%s, %s, 'x', 201, '{}', now())",
+    "products": "SELECT sku, price, member_price, category FROM mall_product WHERE sku = ANY(%s)",
+    "coupon": "SELECT c.id, t.threshold, t.amount FROM coupons_coupon c JOIN coupons_coupontemplate t ON t.id = c.template_id WHERE c.code = %s AND c.member_id = %s AND c.status = 'available' FOR UPDATE OF c",
+    "balance": "SELECT balance FROM points_account WHERE member_id = %s",
+    "counter": "INSERT INTO orders_ordercounter (store_id, day, last) VALUES (%s, current_date, 1) ON CONFLICT (store_id, day) DO UPDATE SET last = orders_ordercounter.last + 1 RETURNING last",
+    "order": "INSERT INTO orders_order (order_no, channel, store_id, member_id, external_id, status, subtotal, member_discount, coupon_discount, points_deduction, payable, points_used, points_earned, growth_earned, paid_amount, refunded_amount, quote, created_at) VALUES (%s, 'pos', %s, %s, %s, 'created', %s, 0, %s, %s, %s, %s, 0, 0, 0, 0, '{}', now()) RETURNING id",
+    "lines": "INSERT INTO orders_orderline (order_id, line_no, sku, name, category, quantity, unit_price, list_amount, member_discount, coupon_discount, points_deduction, paid, refunded_quantity, refunded_amount) SELECT %s, n, sku, sku, '', q, p, p * q, 0, 0, 0, p * q, 0, 0 FROM unnest(%s::int[], %s::text[], %s::int[], %s::numeric[]) AS l(n, sku, q, p)",
+    "use_coupon": "UPDATE coupons_coupon SET status = 'used', used_at = now(), used_store_id = %s, used_for = %s, discount = %s WHERE id = %s",
+    "lock": "SELECT id, balance FROM points_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+    "move": "UPDATE points_account SET balance = balance + CASE WHEN id = %s THEN -%s::bigint ELSE %s::bigint END WHERE id IN (%s, %s)",
+    "entry": "INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, '', now()) RETURNING id",
+    "lots": "SELECT id, remaining FROM points_lot WHERE member_id = %s AND status = 'available' AND remaining > 0 ORDER BY expires_on, id",
+    "lotuse": "INSERT INTO points_lotuse (entry_id, lot_id, amount) VALUES (%s, %s, %s)",
+    "spend": "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
+    "payment": "INSERT INTO orders_payment (order_id, amount, method, transaction_id, created_at) VALUES (%s, %s, 'pos', %s, now())",
+    "lot": "INSERT INTO points_lot (member_id, entry_id, amount, remaining, status, expires_on, matures_at) VALUES (%s, %s, %s, %s, 'pending', current_date + 400, now() + interval '7 days')",
+    "tier": "SELECT member_id FROM tiers_membertier WHERE member_id = %s FOR UPDATE",
+    "growth": "INSERT INTO tiers_growthentry (member_id, kind, amount, key, cause, description, created_at) VALUES (%s, 'order', %s, %s, %s, '', now())",
+    "paid": "UPDATE orders_order SET status = 'paid', paid_amount = payable, paid_at = now(), points_earned = %s, growth_earned = %s WHERE id = %s",
+    "event": "INSERT INTO core_event (name, payload, status, attempts, next_attempt_at, last_error, created_at) VALUES ('order_paid', %s, 'pending', 0, now() + interval '1 minute', '', now())",
+}
+
+
+def sql_worker(url, store_id, accounts, shares, queue):
+    from decimal import Decimal
+
+    results, lock = [], threading.Lock()
+
+    def one(conn, member_id, coupon, n):
+        with conn.transaction():
+            external_id = f"S-{n}-{uuid.uuid4().hex[:8]}"
+            conn.execute(SQL["idem"], (f"pos:{store_id}", external_id))
+            prices = {
+                sku: price
+                for sku, price, *_ in conn.execute(SQL["products"], ([s for s, _p, _q in LINES],))
+            }
+            subtotal = sum(prices[sku] * q for sku, _p, q in LINES)
+            coupon_id, _threshold, off = conn.execute(SQL["coupon"], (coupon, member_id)).fetchone()
+            balance = conn.execute(SQL["balance"], (member_id,)).fetchone()[0]
+            points = min(500, balance)
+            deduction = Decimal(points) / 100
+            payable = subtotal - off - deduction
+            last = conn.execute(SQL["counter"], (store_id,)).fetchone()[0]
+            order_id = conn.execute(
+                SQL["order"],
+                (
+                    f"S001-{last:06d}-{n}",
+                    store_id,
+                    member_id,
+                    external_id,
+                    subtotal,
+                    off,
+                    deduction,
+                    payable,
+                    points,
+                ),
+            ).fetchone()[0]
+            conn.execute(
+                SQL["lines"],
+                (
+                    order_id,
+                    list(range(1, len(LINES) + 1)),
+                    [s for s, _p, _q in LINES],
+                    [q for _s, _p, q in LINES],
+                    [prices[s] for s, _p, _q in LINES],
+                ),
+            )
+            conn.execute(SQL["use_coupon"], (store_id, f"order:{order_id}", off, coupon_id))
+            member_account, store_account = accounts["members"][member_id], accounts["store"]
+            conn.execute(SQL["lock"], ([member_account, store_account],))
+            conn.execute(
+                SQL["move"], (member_account, points, points, member_account, store_account)
+            )
+            entry = conn.execute(
+                SQL["entry"],
+                (
+                    "redeem",
+                    member_account,
+                    store_account,
+                    points,
+                    member_id,
+                    f"order:{order_id}:points",
+                    f"order:{order_id}",
+                ),
+            ).fetchone()[0]
+            left = points
+            for lot_id, remaining in conn.execute(SQL["lots"], (member_id,)).fetchall():
+                part = min(left, remaining)
+                conn.execute(SQL["lotuse"], (entry, lot_id, part))
+                conn.execute(SQL["spend"], (part, lot_id))
+                left -= part
+                if not left:
+                    break
+            conn.execute(SQL["payment"], (order_id, payable, f"sql:{order_id}"))
+            earned = int(payable)
+            conn.execute(SQL["lock"], ([accounts["issuance"], accounts["pending"]],))
+            conn.execute(
+                SQL["move"],
+                (accounts["issuance"], earned, earned, accounts["issuance"], accounts["pending"]),
+            )
+            earn = conn.execute(
+                SQL["entry"],
+                (
+                    "earn",
+                    accounts["issuance"],
+                    accounts["pending"],
+                    earned,
+                    member_id,
+                    f"order:{order_id}:earn",
+                    f"order:{order_id}",
+                ),
+            ).fetchone()[0]
+            conn.execute(SQL["lot"], (member_id, earn, earned, earned))
+            conn.execute(SQL["tier"], (member_id,))
+            conn.execute(
+                SQL["growth"], (member_id, earned, f"order:{order_id}:growth", f"order:{order_id}")
+            )
+            conn.execute(SQL["paid"], (earned, earned, order_id))
+            conn.execute(SQL["event"], (json.dumps({"order": order_id, "member": member_id}),))
+
+    def run(share):
+        with psycopg.connect(url) as conn:
+            for n, (member_id, coupon) in share:
+                started = time.perf_counter()
+                one(conn, member_id, coupon, n)
+                with lock:
+                    results.append((time.perf_counter(), time.perf_counter() - started, 201, ""))
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put(results)
+
+
+def rate_and_latency(results, started) -> dict:
+    ok = [r for r in results if r[2] == 201]
+    latencies = sorted(r[1] * 1000 for r in results)
+    window = max(r[0] for r in results) - started
+    return {
+        "rate": len(ok) / window,
+        "errors": len(results) - len(ok),
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--processes", type=int, default=4, help="load processes")
+    args = parser.parse_args()
+    threads = max(args.concurrency // args.processes, 1)
+    with fresh_database() as url:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(1) as pool:  # Django set up in a child, so this process stays clean
+            made = pool.apply(setup, (url, args.orders * 3))
+        plan = made["plan"]
+        peak_plan, paced_plan, sql_plan = (
+            plan[: args.orders],
+            plan[args.orders : 2 * args.orders],
+            plan[2 * args.orders :],
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-only",
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "THROTTLE_POS": "1000000/min",
+        }
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+                "config.wsgi",
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            _wait_for(port)
+            warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
+            fan_out(
+                http_worker,
+                lambda n: (port, made["key"], split(warm[n :: args.processes], threads), 0),
+                args.processes,
+            )
+            bodies = [order_body(m, c, n) for n, (m, c) in enumerate(peak_plan)]
+            started = time.perf_counter()
+            peak = rate_and_latency(
+                fan_out(
+                    http_worker,
+                    lambda n: (port, made["key"], split(bodies[n :: args.processes], threads), 0),
+                    args.processes,
+                ),
+                started,
+            )
+            # 70% of the peak: each connection spaced so that all together send 0.7 × peak.
+            pace = args.concurrency / (0.7 * peak["rate"])
+            paced_bodies = [order_body(m, c, n + 10**6) for n, (m, c) in enumerate(paced_plan[50:])]
+            started = time.perf_counter()
+            paced = rate_and_latency(
+                fan_out(
+                    http_worker,
+                    lambda n: (
+                        port,
+                        made["key"],
+                        split(paced_bodies[n :: args.processes], threads),
+                        pace,
+                    ),
+                    args.processes,
+                ),
+                started,
+            )
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait()
+        with psycopg.connect(url) as conn:
+            accounts = {
+                "members": dict(
+                    conn.execute(
+                        "SELECT member_id, id FROM points_account WHERE member_id IS NOT NULL"
+                    )
+                ),
+                "store": conn.execute(
+                    "SELECT id FROM points_account WHERE store_id = %s", (made["store"],)
+                ).fetchone()[0],
+                "issuance": conn.execute(
+                    "SELECT id FROM points_account WHERE kind = 'issuance'"
+                ).fetchone()[0],
+                "pending": conn.execute(
+                    "SELECT id FROM points_account WHERE kind = 'pending'"
+                ).fetchone()[0],
+            }
+        numbered = list(enumerate(sql_plan))
+        started = time.perf_counter()
+        baseline = rate_and_latency(
+            fan_out(
+                sql_worker,
+                lambda n: (
+                    url,
+                    made["store"],
+                    accounts,
+                    split(numbered[n :: args.processes], threads),
+                ),
+                args.processes,
+            ),
+            started,
+        )
+        checks = subprocess.run(
+            [sys.executable, "-m", "bench.pos_checkout_checks"],
+            env={**env, "BENCH_PLAN": json.dumps([c for _m, c in peak_plan])},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        facts = json.loads(checks.stdout.strip().splitlines()[-1])
+    ratio = peak["rate"] / baseline["rate"]
+    print(
+        f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines), {args.processes}×{threads} connections, {args.workers} gunicorn workers"
+    )
+    print(
+        f"  Huiji  peak   {peak['rate']:7.1f} orders/s  p50 {peak['p50_ms']:.1f} ms  p99 {peak['p99_ms']:.1f} ms  errors {peak['errors']}"
+    )
+    print(
+        f"  Huiji  at 70% {paced['rate']:7.1f} orders/s  p50 {paced['p50_ms']:.1f} ms  p99 {paced['p99_ms']:.1f} ms  errors {paced['errors']}"
+    )
+    print(
+        f"  SQL           {baseline['rate']:7.1f} orders/s  p50 {baseline['p50_ms']:.1f} ms  p99 {baseline['p99_ms']:.1f} ms"
+    )
+    print(
+        f"  ratio {ratio:.2f}; queries per order: {facts['queries_2_lines']} with 2 lines, {facts['queries_20_lines']} with 20; ledger problems: {facts['ledger_problems'] or 'none'}; coupons used once: {facts['coupons_used_once']}; duplicate orders: {facts['duplicates']}"
+    )
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "bench": "pos_checkout",
+                "huiji_rate": round(peak["rate"], 1),
+                "baseline_rate": round(baseline["rate"], 1),
+                "ratio": round(ratio, 2),
+                "p50_ms": round(peak["p50_ms"], 1),
+                "p99_ms": round(peak["p99_ms"], 1),
+                "p99_ms_at_70pct": round(paced["p99_ms"], 1),
+                "errors": peak["errors"] + paced["errors"],
+                "queries_per_request": facts["queries_2_lines"],
+                "queries_per_request_20_lines": facts["queries_20_lines"],
+                "ledger_ok": not facts["ledger_problems"],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""After bench.pos_checkout: queries per order (2 lines and 20 lines), and correctness."""
+
+import json
+import os
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from apps.coupons.models import Coupon, CouponTemplate  # noqa: E402
+from apps.coupons.services import coupon_issue_for_event  # noqa: E402
+from apps.members.models import Member  # noqa: E402
+from apps.points.models import Entry  # noqa: E402
+from apps.points.services import points_earn  # noqa: E402
+from apps.points.verification import ledger_problems  # noqa: E402
+from apps.stores.models import Store  # noqa: E402
+from apps.stores.services import pos_key_create  # noqa: E402
+
+
+def queries_for(lines: int, client: Client, template, n: int) -> int:
+    member = Member.objects.create(phone=f"1570000{n:04d}", source="store")
+    points_earn(
+        member=member, amount=3000, key=f"check:{n}", cause="b", description="t", pending=False
+    )
+    coupon = coupon_issue_for_event(template=template, member=member, key=f"check:{n}")
+    body = {
+        "external_id": f"CHECK-{n}",
+        "member_id": member.pk,
+        "lines": [
+            {"sku": f"SKU{k:04d}", "quantity": 1, "unit_price": "50.00"}
+            for k in range(1, lines + 1)
+        ],
+        "coupon_codes": [coupon.code],
+        "points": 500,
+    }
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/pos/v1/orders",
+            body,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=f"check-{n}",
+        )
+    assert response.status_code == 201, response.content
+    return len(captured)
+
+
+def main() -> None:
+    _key, raw = pos_key_create(store=Store.objects.get(code="S001"), name="checks")
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw}", SERVER_NAME="127.0.0.1")
+    template = CouponTemplate.objects.get(name="基准满100减10")
+    plan = json.loads(os.environ["BENCH_PLAN"])
+    used = Coupon.objects.filter(code__in=plan)
+    twice = (
+        Entry.objects.filter(kind="earn", cause__startswith="order:")
+        .values("cause")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .count()
+    )
+    print(
+        json.dumps(
+            {
+                "queries_2_lines": queries_for(2, client, template, 1),
+                "queries_20_lines": queries_for(20, client, template, 2),
+                "ledger_problems": ledger_problems(),
+                "coupons_used_once": used.filter(status="used").count() == len(plan)
+                and used.values("used_for").distinct().count() == len(plan),
+                "duplicates": twice,
+            }
+        )
+    )
+
+
+main()
