@@ -34,3 +34,10 @@ def use_django(database_url: str) -> None:
     import django
 
     django.setup()
+
+
+def flush_broker(url: str) -> None:
+    """Drop the task messages a benchmark's events left on its own Redis database."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import psycopg
 from dateutil.relativedelta import relativedelta
 
-from bench._db import SERVER, fresh_database, use_django
+from bench._db import SERVER, flush_broker, fresh_database, use_django
 
 EXPIRY_BATCH, REVIEW_BATCH = 5000, 2000
 BROKER = os.environ.get("BENCH_CELERY_BROKER", "redis://127.0.0.1:6379/14")
@@ -307,6 +307,7 @@ def main() -> None:
     results = [run_size(args.members, today)]
     if args.double:
         results.append(run_size(args.members * 2, today))
+    flush_broker(BROKER)
     result = {"bench": "nightly", **results[0]}
     if args.double:
         result["double_members_time_ratio"] = round(

@@ -23,8 +23,9 @@ import uuid
 
 import psycopg
 
-from bench._db import fresh_database, use_django
+from bench._db import flush_broker, fresh_database, use_django
 from bench.coupon_claim import _wait_for, fan_out, free_port, split
+from bench.nightly import BROKER
 
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
 
@@ -296,6 +297,7 @@ def main() -> None:
             "DEBUG": "false",
             "ALLOWED_HOSTS": "127.0.0.1",
             "THROTTLE_POS": "1000000/min",
+            "CELERY_BROKER_URL": BROKER,  # events queue for a worker, as in production
         }
         port = free_port()
         server = subprocess.Popen(
@@ -390,6 +392,7 @@ def main() -> None:
             check=True,
         )
         facts = json.loads(checks.stdout.strip().splitlines()[-1])
+    flush_broker(BROKER)
     ratio = peak["rate"] / baseline["rate"]
     print(
         f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines), {args.processes}×{threads} connections, {args.workers} gunicorn workers"

@@ -236,9 +236,13 @@ def order_place_paid(
     points spent at this store, points earned (pending for the return window), growth
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
-    order = _order_create(checkout, external_id=external_id, member_code=member_code, now=now)
+    order = _order_create(
+        checkout, external_id=external_id, member_code=member_code, now=now, take_points=False
+    )
     transaction_id = payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}"
-    return _settle(order, amount=order.payable, transaction_id=transaction_id, now=now)
+    return _settle(
+        order, amount=order.payable, transaction_id=transaction_id, now=now, take_points=True
+    )
 
 
 @transaction.atomic
@@ -246,7 +250,7 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     """A mini-program order awaiting payment: its coupons are held and its points taken
     (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
     now = now or timezone.now()
-    order = _order_create(checkout, external_id="", member_code="", now=now)
+    order = _order_create(checkout, external_id="", member_code="", now=now, take_points=True)
     Order.objects.filter(pk=order.pk).update(
         expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
     )
@@ -269,7 +273,13 @@ def order_pay(*, notice: PaymentNotice, now=None) -> Order:
         raise OrderNotPayable()
     if notice.amount != order.payable:
         raise PaymentAmountMismatch()
-    return _settle(order, amount=notice.amount, transaction_id=notice.transaction_id, now=now)
+    return _settle(
+        order,
+        amount=notice.amount,
+        transaction_id=notice.transaction_id,
+        now=now,
+        take_points=False,
+    )
 
 
 @transaction.atomic
@@ -306,8 +316,11 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
     return expired
 
 
-def _order_create(checkout: Checkout, *, external_id: str, member_code: str, now) -> Order:
-    """The order and its lines; the member code spent; coupons held; points taken."""
+def _order_create(
+    checkout: Checkout, *, external_id: str, member_code: str, now, take_points: bool
+) -> Order:
+    """The order and its lines; the member code spent; coupons held; points taken now, or
+    by `_settle` when the sale is paid at once (see there)."""
     priced = order_quote(checkout)
     quote = priced.quote
     try:
@@ -361,20 +374,29 @@ def _order_create(checkout: Checkout, *, external_id: str, member_code: str, now
             channel=_coupon_channel(checkout.channel),
             now=now,
         )
-    if quote.points_used:
-        points_redeem(
-            member=checkout.member,
-            amount=quote.points_used,
-            key=f"{ref}:points",
-            cause=f"order:{order.order_no}",
-            description=f"订单 {order.order_no} 积分抵现",
-            to_account=store_account(checkout.store),
-        )
+    if take_points:
+        _take_points(order)
     return order
 
 
-def _settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order:
-    """Payment received: coupons used, points and growth earned, `order_paid`."""
+def _take_points(order: Order) -> None:
+    if order.points_used:
+        points_redeem(
+            member=order.member,
+            amount=order.points_used,
+            key=f"order:{order.pk}:points",
+            cause=f"order:{order.order_no}",
+            description=f"订单 {order.order_no} 积分抵现",
+            to_account=store_account(order.store),
+        )
+
+
+def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_points: bool) -> Order:
+    """Payment received: coupons used, growth and points earned, `order_paid`.
+
+    The points come last: spending them locks the store's account and earning locks the
+    ledger's issuance and pending accounts, rows every checkout needs, so they are held
+    for the few statements before the commit and not for the whole checkout."""
     Payment.objects.create(
         order=order,
         amount=amount,
@@ -382,7 +404,6 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order
         transaction_id=transaction_id,
         created_at=now,
     )
-    lines = list(order.lines.order_by("line_no"))
     coupons_use(
         order_ref=f"order:{order.pk}",
         store=order.store,
@@ -391,39 +412,17 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order
         },
         now=now,
     )
-    points_earned = growth = 0
-    if order.member_id:
-        entry, _quote = points_award_order(
+    growth = _growth(order.payable) if order.member_id else 0
+    if growth > 0:
+        growth_earn(
             member=order.member,
-            store=order.store,
-            lines=[
-                PointsLine(sku=line.sku, category=line.category, paid=line.paid) for line in lines
-            ],
-            key=f"order:{order.pk}:earn",
+            amount=growth,
+            key=f"order:{order.pk}:growth",
+            kind="order",
             cause=f"order:{order.order_no}",
-            description=f"订单 {order.order_no} 消费得积分",
-            when=now,
+            description=f"订单 {order.order_no} 消费成长值",
+            now=now,
         )
-        points_earned = entry.amount if entry else 0
-        growth = _growth(order.payable)
-        if growth > 0:
-            growth_earn(
-                member=order.member,
-                amount=growth,
-                key=f"order:{order.pk}:growth",
-                kind="order",
-                cause=f"order:{order.order_no}",
-                description=f"订单 {order.order_no} 消费成长值",
-                now=now,
-            )
-    Order.objects.filter(pk=order.pk).update(
-        status=Order.Status.PAID,
-        paid_amount=order.payable,
-        paid_at=now,
-        points_earned=points_earned,
-        growth_earned=growth,
-        expires_at=None,
-    )
     first_purchase = bool(
         order.member_id
         and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
@@ -439,6 +438,31 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order
             "payable": str(order.payable),
             "first_purchase": first_purchase,
         },
+    )
+    if take_points:
+        _take_points(order)
+    points_earned = 0
+    if order.member_id:
+        entry, _quote = points_award_order(
+            member=order.member,
+            store=order.store,
+            lines=[
+                PointsLine(sku=line.sku, category=line.category, paid=line.paid)
+                for line in order.lines.order_by("line_no")
+            ],
+            key=f"order:{order.pk}:earn",
+            cause=f"order:{order.order_no}",
+            description=f"订单 {order.order_no} 消费得积分",
+            when=now,
+        )
+        points_earned = entry.amount if entry else 0
+    Order.objects.filter(pk=order.pk).update(
+        status=Order.Status.PAID,
+        paid_amount=order.payable,
+        paid_at=now,
+        points_earned=points_earned,
+        growth_earned=growth,
+        expires_at=None,
     )
     order.refresh_from_db()
     return order
