@@ -91,7 +91,9 @@ def _issue_chunk(batch_id: int) -> bool:
     fresh = [member_id for member_id in member_ids if member_id not in had]
     now = timezone.now()
     granted = (
-        stock_reserve(batch.template, count=len(fresh), store_id=None, now=now) if fresh else 0
+        stock_reserve(batch.template, count=len(fresh), store_id=None, now=now, bulk=True)
+        if fresh
+        else 0
     )
     Coupon.objects.bulk_create(
         coupon_build(
@@ -176,7 +178,9 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
                 )
                 fresh = [m for m in ids if m not in had]
                 now = timezone.now()
-                granted = stock_reserve(template, count=len(fresh), store_id=None, now=now)
+                granted = stock_reserve(
+                    template, count=len(fresh), store_id=None, now=now, bulk=True
+                )
                 Coupon.objects.bulk_create(
                     coupon_build(
                         template,

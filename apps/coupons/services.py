@@ -74,10 +74,13 @@ def _claim_window_problem(template: CouponTemplate, now: datetime) -> str:
     return ""
 
 
-def stock_reserve(template: CouponTemplate, *, count: int = 1, store_id: int | None, now) -> int:
-    """Take up to `count` from the stock, and for a single issue from the day's and the
-    store's limits too. Conditional UPDATEs only: the database never hands out more than
-    there is. Returns how many were granted; 0 means none, and the caller rolls back."""
+def stock_reserve(
+    template: CouponTemplate, *, count: int = 1, store_id: int | None, now, bulk: bool = False
+) -> int:
+    """Take up to `count` from the stock, and for a member's own issue (not a `bulk` one by
+    HQ or a job) from the day's and the store's limits too. Conditional UPDATEs only: the
+    database never hands out more than there is. Returns how many were granted; 0 means
+    none, and the caller rolls back."""
     granted = count
     if template.total_stock is not None:
         granted = min(count, template.total_stock)  # a batch takes what is left, not all or none
@@ -94,8 +97,8 @@ def stock_reserve(template: CouponTemplate, *, count: int = 1, store_id: int | N
             return 0
     else:
         CouponTemplate.objects.filter(pk=template.pk).update(issued=F("issued") + granted)
-    if count > 1:
-        return granted  # HQ's batches are not held to the daily and per-store limits
+    if bulk:
+        return granted  # HQ's batches and birthday gifts are not held to those limits
     for scope, limit in (
         (f"day:{timezone.localdate(now).isoformat()}", template.daily_limit),
         (f"store:{store_id}" if store_id else None, template.per_store_limit),
