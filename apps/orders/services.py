@@ -1,8 +1,10 @@
 """Checkout and refunds, the same for every channel: quote → place → pay → refund.
 
-An order's writes run in one transaction in a fixed order — the order row and its lines,
-the member code, coupons, the points ledger (accounts in key order), the member row for
-earning rules, the tier state — so two checkouts never wait on each other in a circle.
+Every write path takes its row locks in one order — the order and its lines, coupons, the
+member's tier state, the member row, the ledger's issuance and pending accounts, then the
+member's and the store's accounts — so checkouts, refunds and bonus awards never wait on
+each other in a circle. The ledger's shared accounts come near the end, held for the few
+statements before the commit.
 """
 
 from dataclasses import dataclass, field
@@ -392,11 +394,9 @@ def _take_points(order: Order) -> None:
 
 
 def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_points: bool) -> Order:
-    """Payment received: coupons used, growth and points earned, `order_paid`.
-
-    The points come last: spending them locks the store's account and earning locks the
-    ledger's issuance and pending accounts, rows every checkout needs, so they are held
-    for the few statements before the commit and not for the whole checkout."""
+    """Payment received: coupons used, growth and points earned, points spent (a POS sale
+    pays them now), `order_paid`. The points come last: they lock the ledger's shared
+    accounts and the store's, which every checkout needs."""
     Payment.objects.create(
         order=order,
         amount=amount,
@@ -439,8 +439,6 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
             "first_purchase": first_purchase,
         },
     )
-    if take_points:
-        _take_points(order)
     points_earned = 0
     if order.member_id:
         entry, _quote = points_award_order(
@@ -456,6 +454,8 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
             when=now,
         )
         points_earned = entry.amount if entry else 0
+    if take_points:
+        _take_points(order)
     Order.objects.filter(pk=order.pk).update(
         status=Order.Status.PAID,
         paid_amount=order.payable,
@@ -628,11 +628,22 @@ def _fraction(order: Order, refunded_after: Decimal, full: bool) -> Decimal:
 
 def _reverse_points_and_growth(order: Order, refund: Refund, fraction: Decimal, full: bool):
     """Each refund takes what the refunds so far should have taken, less what earlier ones
-    took: the shares add up exactly, and a full refund takes the rest."""
+    took: the shares add up exactly, and a full refund takes the rest. Growth first, then
+    points: the lock order of a checkout."""
+    ref = f"order:{order.pk}"
+    growth_back = _share(order.growth_earned, fraction) - _share(
+        order.growth_earned, _fraction(order, order.refunded_amount, False)
+    )
+    if growth_back > 0:
+        growth_reverse(
+            original_key=f"{ref}:growth",
+            key=f"refund:{refund.pk}:growth",
+            description=f"订单 {order.order_no} 退款扣减成长值",
+            amount=growth_back,
+        )
     before = order.refunds.exclude(pk=refund.pk)
     claimed = sum(r.points_reversed + r.shortfall_points for r in before)
     returned = sum(r.points_returned for r in before)
-    ref = f"order:{order.pk}"
     due_back = _share(order.points_earned, fraction) - claimed
     if due_back > 0 and (earn := Entry.objects.filter(idempotency_key=f"{ref}:earn").first()):
         back, short = points_reverse(
@@ -656,16 +667,6 @@ def _reverse_points_and_growth(order: Order, refund: Refund, fraction: Decimal, 
             amount=give_back,
         )
         refund.points_returned = give_back
-    growth_back = _share(order.growth_earned, fraction) - _share(
-        order.growth_earned, _fraction(order, order.refunded_amount, False)
-    )
-    if growth_back > 0:
-        growth_reverse(
-            original_key=f"{ref}:growth",
-            key=f"refund:{refund.pk}:growth",
-            description=f"订单 {order.order_no} 退款扣减成长值",
-            amount=growth_back,
-        )
 
 
 def _share(whole: int, fraction: Decimal) -> int:

@@ -261,3 +261,37 @@ def test_a_storm_of_identical_submissions_makes_one_order_and_one_award(shop):
     assert Entry.objects.filter(kind="earn", cause__startswith="order:").count() == 1
     assert GrowthEntry.objects.filter(key__startswith="order:").count() == 1
     assert ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkouts_and_refunds_of_one_member_at_once_never_deadlock(shop):
+    from apps.orders.services import Checkout, LineInput, order_place_paid, order_refund
+
+    member, store = shop["member"], shop["store"]
+
+    def sale(n):
+        return order_place_paid(
+            checkout=Checkout(
+                store=store,
+                channel="pos",
+                member=member,
+                lines=[LineInput(sku="TEE", quantity=1, unit_price=D("99"))],
+                points=300,
+            ),
+            external_id=f"E-{n}",
+        )
+
+    paid = [sale(n) for n in range(4)]
+    jobs = iter([("refund", order) for order in paid] + [("sale", n) for n in range(10, 14)])
+
+    def work():
+        kind, what = next(jobs)
+        if kind == "refund":
+            return order_refund(order=what, refund_id="r", amount=what.payable).refund_no
+        return sale(what).order_no
+
+    results = run_together(work, 8)
+
+    assert len(results) == 8 and all(results)
+    assert Order.objects.filter(status="refunded").count() == 4
+    assert ledger_problems() == {}
