@@ -18,6 +18,7 @@ from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.services import coupon_build, stock_reserve, templates_for
 from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, segment_members
+from apps.tiers.segments import members_in_tiers
 
 CHUNK = 1000
 
@@ -158,7 +159,7 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
     for template in templates_for(CouponTemplate.AutoIssue.BIRTHDAY):
         members = Member.objects.filter(born_today, status=Member.Status.ACTIVE)
         if tiers := list(template.eligible_tiers.all()):
-            members = members.filter(tier_state__tier__in=tiers)
+            members = members_in_tiers(members, [tier.code for tier in tiers])
         cursor = 0
         while True:
             with transaction.atomic():
