@@ -412,6 +412,9 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
         },
         now=now,
     )
+    # The order earns points at the tier the member held when buying, not the one its own
+    # growth may lift them to: what the quote showed.
+    tier = member_tier(order.member) if order.member_id else None
     growth = _growth(order.payable) if order.member_id else 0
     if growth > 0:
         growth_earn(
@@ -452,6 +455,7 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
             cause=f"order:{order.order_no}",
             description=f"订单 {order.order_no} 消费得积分",
             when=now,
+            tier=tier,
         )
         points_earned = entry.amount if entry else 0
     if take_points:

@@ -74,14 +74,23 @@ def _facts(rule: EarningRule) -> RuleFacts:
     )
 
 
+_CURRENT = object()
+
+
 def order_points_quote(
-    *, member: Member, store, lines: list[OrderLine], when: datetime | None = None
+    *,
+    member: Member,
+    store,
+    lines: list[OrderLine],
+    when: datetime | None = None,
+    tier: Tier | None = _CURRENT,
 ) -> PointsQuote:
     """What an order would earn, rule by rule: the quote shows it before payment.
 
-    The member's tier multiplier (HQ sets it on the tier) comes last, over every line."""
+    The member's tier multiplier (HQ sets it on the tier) comes last, over every line.
+    `tier` is the tier the order earns at (default: the member's tier now)."""
     when = when or timezone.now()
-    tier = member_tier(member)
+    tier = member_tier(member) if tier is _CURRENT else tier
     rules = [
         _facts(rule)
         for rule in applicable_rules(
@@ -120,13 +129,15 @@ def points_award_order(
     description: str,
     when: datetime | None = None,
     pending: bool = True,
+    tier: Tier | None = _CURRENT,
 ) -> tuple[Entry | None, PointsQuote]:
-    """Give a paid order its points (pending for the return window) and count the rules used."""
+    """Give a paid order its points (pending for the return window) and count the rules used.
+    The rules are evaluated again under the member's lock, so that their limits hold."""
     when = when or timezone.now()
     _serialise(member)
+    quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
     if (entry := Entry.objects.filter(idempotency_key=key).first()) is not None:
-        return entry, order_points_quote(member=member, store=store, lines=lines, when=when)
-    quote = order_points_quote(member=member, store=store, lines=lines, when=when)
+        return entry, quote
     if quote.total <= 0:
         return None, quote
     entry = points_earn(

@@ -123,3 +123,28 @@ def test_hq_filters_members_by_tier(hq_client):
 
     assert "黄金乙" in gold_page and "普通甲" not in gold_page
     assert "普通甲" in normal_page and "黄金乙" not in normal_page
+
+
+def test_an_order_earns_at_the_tier_it_was_bought_at_even_if_it_lifts_the_member():
+    from apps.orders.services import order_quote
+    from apps.tiers.models import Tier
+    from apps.tiers.selectors import member_tier
+
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    silver = Tier.objects.create(
+        code="silver", name="白银会员", rank=1, growth_threshold=100, points_multiplier=2
+    )
+    member, store = MemberFactory(), StoreFactory()
+    checkout = Checkout(
+        store=store,
+        channel="pos",
+        member=member,
+        lines=[LineInput(sku="X", quantity=1, unit_price=Decimal("150"))],
+    )
+
+    quoted = order_quote(checkout).points_to_earn
+    order = order_place_paid(checkout=checkout, external_id="lift")
+
+    assert member_tier(member) == silver
+    assert order.points_earned == quoted == 150
