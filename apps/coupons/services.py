@@ -382,7 +382,7 @@ def coupons_lock(
     return coupons
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
 def coupons_use(*, order_ref: str, store, discounts: dict[str, tuple], now=None) -> int:
     """Payment went through: the order's locked coupons are used, each recording what it took
     off and the order's amount (for the template's statistics). `discounts`: {code: (discount,

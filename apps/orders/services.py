@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,10 +49,11 @@ from apps.orders.pricing import CouponOffer, PointsOffer, PriceLine, Quote, allo
 from apps.points.earning import order_points_quote, points_award_order
 from apps.points.models import Entry
 from apps.points.rules import OrderLine as PointsLine
+from apps.points.rules import PointsQuote
 from apps.points.selectors import points_available
 from apps.points.services import points_redeem, points_reverse, store_account
 from apps.stores.models import Staff, Store
-from apps.tiers.models import TierChannelBenefit
+from apps.tiers.models import Tier, TierChannelBenefit
 from apps.tiers.selectors import member_tier
 from apps.tiers.services import growth_earn, growth_reverse
 
@@ -85,7 +86,12 @@ class Checkout:
 class Priced:
     quote: Quote
     categories: dict[str, str]
-    points_to_earn: int = 0
+    tier: Tier | None = None  # the member's tier the order is priced and earns at
+    points: PointsQuote | None = None
+
+    @property
+    def points_to_earn(self) -> int:
+        return self.points.total if self.points else 0
 
     def as_dict(self) -> dict:
         """The quote body of API.md."""
@@ -126,23 +132,25 @@ def order_quote(checkout: Checkout) -> Priced:
                 member_price=product.member_price if product else None,
             )
         )
+    tier = member_tier(member) if member else None
     quote = price(
         price_lines,
         is_member=member is not None and not imported,
-        tier_percent=_tier_percent(member, checkout.channel),
+        tier_percent=_tier_percent(tier, checkout.channel),
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),
     )
-    priced = Priced(quote=quote, categories={line.sku: line.category for line in price_lines})
+    priced = Priced(
+        quote=quote, categories={line.sku: line.category for line in price_lines}, tier=tier
+    )
     if member is not None:
-        priced.points_to_earn = order_points_quote(
-            member=member, store=checkout.store, lines=_points_lines(priced)
-        ).total
+        priced.points = order_points_quote(
+            member=member, store=checkout.store, lines=_points_lines(priced), tier=tier
+        )
     return priced
 
 
-def _tier_percent(member: Member | None, channel: str) -> Decimal:
-    tier = member_tier(member) if member else None
+def _tier_percent(tier: Tier | None, channel: str) -> Decimal:
     if tier is None:
         return Decimal(0)
     benefit = TierChannelBenefit.objects.filter(
@@ -218,10 +226,17 @@ def _growth(payable: Decimal) -> int:
 
 
 def _next_order_no(store: Store, now) -> str:
+    """S001-20261125-0042: the store's next number of the day, in one statement (the row is
+    made on the day's first order; SQLite and PostgreSQL both have upsert … RETURNING)."""
     day = timezone.localdate(now)
-    counter, _created = OrderCounter.objects.get_or_create(store=store, day=day)
-    OrderCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
-    last = OrderCounter.objects.values_list("last", flat=True).get(pk=counter.pk)
+    table = OrderCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (store_id, day, last) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (store_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [store.pk, day],
+        )
+        (last,) = cursor.fetchone()
     return f"{store.code}-{day:%Y%m%d}-{last:04d}"
 
 
@@ -238,12 +253,17 @@ def order_place_paid(
     points spent at this store, points earned (pending for the return window), growth
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
-    order = _order_create(
+    order, priced = _order_create(
         checkout, external_id=external_id, member_code=member_code, now=now, take_points=False
     )
     transaction_id = payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}"
     return _settle(
-        order, amount=order.payable, transaction_id=transaction_id, now=now, take_points=True
+        order,
+        amount=order.payable,
+        transaction_id=transaction_id,
+        now=now,
+        take_points=True,
+        priced=priced,
     )
 
 
@@ -252,7 +272,9 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     """A mini-program order awaiting payment: its coupons are held and its points taken
     (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
     now = now or timezone.now()
-    order = _order_create(checkout, external_id="", member_code="", now=now, take_points=True)
+    order, _priced = _order_create(
+        checkout, external_id="", member_code="", now=now, take_points=True
+    )
     Order.objects.filter(pk=order.pk).update(
         expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
     )
@@ -320,7 +342,7 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
 
 def _order_create(
     checkout: Checkout, *, external_id: str, member_code: str, now, take_points: bool
-) -> Order:
+) -> tuple[Order, Priced]:
     """The order and its lines; the member code spent; coupons held; points taken now, or
     by `_settle` when the sale is paid at once (see there)."""
     priced = order_quote(checkout)
@@ -378,7 +400,7 @@ def _order_create(
         )
     if take_points:
         _take_points(order)
-    return order
+    return order, priced
 
 
 def _take_points(order: Order) -> None:
@@ -393,7 +415,15 @@ def _take_points(order: Order) -> None:
         )
 
 
-def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_points: bool) -> Order:
+def _settle(
+    order: Order,
+    *,
+    amount: Decimal,
+    transaction_id: str,
+    now,
+    take_points: bool,
+    priced: Priced | None = None,
+) -> Order:
     """Payment received: coupons used, growth and points earned, points spent (a POS sale
     pays them now), `order_paid`. The points come last: they lock the ledger's shared
     accounts and the store's, which every checkout needs."""
@@ -414,7 +444,10 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
     )
     # The order earns points at the tier the member held when buying, not the one its own
     # growth may lift them to: what the quote showed.
-    tier = member_tier(order.member) if order.member_id else None
+    if priced is not None:  # a sale paid at once: priced in this transaction
+        tier = priced.tier
+    else:
+        tier = member_tier(order.member) if order.member_id else None
     growth = _growth(order.payable) if order.member_id else 0
     if growth > 0:
         growth_earn(
@@ -447,7 +480,9 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
         entry, _quote = points_award_order(
             member=order.member,
             store=order.store,
-            lines=[
+            lines=_points_lines(priced)
+            if priced
+            else [
                 PointsLine(sku=line.sku, category=line.category, paid=line.paid)
                 for line in order.lines.order_by("line_no")
             ],
@@ -456,6 +491,7 @@ def _settle(order: Order, *, amount: Decimal, transaction_id: str, now, take_poi
             description=f"订单 {order.order_no} 消费得积分",
             when=now,
             tier=tier,
+            quote=priced.points if priced else None,
         )
         points_earned = entry.amount if entry else 0
     if take_points:

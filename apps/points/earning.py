@@ -18,9 +18,16 @@ from apps.tiers.selectors import member_tier
 
 
 def applicable_rules(
-    *, member: Member, tier: Tier | None, store=None, when: datetime, kinds: tuple[str, ...]
+    *,
+    member: Member,
+    tier: Tier | None,
+    store=None,
+    when: datetime,
+    kinds: tuple[str, ...],
+    within_limits: bool = True,
 ) -> list[EarningRule]:
-    """Active rules of these kinds that hold now, here, for this member, within their limits."""
+    """Active rules of these kinds that hold now, here, for this member (and, unless told
+    otherwise, within their limits)."""
     rules = (
         EarningRule.objects.filter(active=True, kind__in=kinds)
         .filter(
@@ -30,13 +37,6 @@ def applicable_rules(
         .prefetch_related("stores", "segments", "tiers")
         .order_by("pk")
     )
-    day = timezone.localdate(when)
-    usage = {
-        (u.rule_id, u.period): u.count
-        for u in RuleUsage.objects.filter(
-            member=member, rule__in=[r.pk for r in rules if r.limit_count]
-        )
-    }
     chosen = []
     for rule in rules:
         stores = list(rule.stores.all())
@@ -51,13 +51,25 @@ def applicable_rules(
             for segment in segments
         ):
             continue
-        if (
-            rule.limit_count
-            and usage.get((rule.pk, usage_period(rule.limit_period, day)), 0) >= rule.limit_count
-        ):
-            continue
         chosen.append(rule)
-    return chosen
+    return _within_limits(member, chosen, when) if within_limits else chosen
+
+
+def _within_limits(member: Member, rules: list[EarningRule], when: datetime) -> list:
+    limited = [rule.pk for rule in rules if rule.limit_count]
+    if not limited:
+        return rules
+    day = timezone.localdate(when)
+    usage = {
+        (u.rule_id, u.period): u.count
+        for u in RuleUsage.objects.filter(member=member, rule__in=limited)
+    }
+    return [
+        rule
+        for rule in rules
+        if not rule.limit_count
+        or usage.get((rule.pk, usage_period(rule.limit_period, day)), 0) < rule.limit_count
+    ]
 
 
 def _facts(rule: EarningRule) -> RuleFacts:
@@ -91,16 +103,15 @@ def order_points_quote(
     `tier` is the tier the order earns at (default: the member's tier now)."""
     when = when or timezone.now()
     tier = member_tier(member) if tier is _CURRENT else tier
-    rules = [
-        _facts(rule)
-        for rule in applicable_rules(
-            member=member,
-            tier=tier,
-            store=store,
-            when=when,
-            kinds=(EarningRule.Kind.RATE, EarningRule.Kind.MULTIPLIER),
-        )
-    ]
+    candidates = applicable_rules(
+        member=member,
+        tier=tier,
+        store=store,
+        when=when,
+        kinds=(EarningRule.Kind.RATE, EarningRule.Kind.MULTIPLIER),
+        within_limits=False,
+    )
+    rules = [_facts(rule) for rule in _within_limits(member, candidates, when)]
     if tier is not None and tier.points_multiplier != 1:
         rules.append(
             RuleFacts(
@@ -110,15 +121,17 @@ def order_points_quote(
                 multiplier=tier.points_multiplier,
             )
         )
-    return order_points(
+    quote = order_points(
         lines,
         rules,
         weekday=timezone.localdate(when).isoweekday(),
         order_cap=settings.POINTS_ORDER_CAP or None,
     )
+    quote.limited = any(rule.limit_count for rule in candidates)
+    return quote
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
 def points_award_order(
     *,
     member: Member,
@@ -130,12 +143,17 @@ def points_award_order(
     when: datetime | None = None,
     pending: bool = True,
     tier: Tier | None = _CURRENT,
+    quote: PointsQuote | None = None,
 ) -> tuple[Entry | None, PointsQuote]:
     """Give a paid order its points (pending for the return window) and count the rules used.
-    The rules are evaluated again under the member's lock, so that their limits hold."""
+
+    `quote` is the one shown at checkout, in this transaction; it stands unless a rule with
+    a usage limit was in it, which is then evaluated again under the member's lock so that
+    two orders at once cannot both use the last allowed time."""
     when = when or timezone.now()
     _serialise(member)
-    quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
+    if quote is None or quote.limited:
+        quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
     if (entry := Entry.objects.filter(idempotency_key=key).first()) is not None:
         return entry, quote
     if quote.total <= 0:

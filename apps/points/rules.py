@@ -93,6 +93,7 @@ class PointsQuote:
     applied: list[tuple[int | None, str, int]] = field(
         default_factory=list
     )  # (rule id, label, points)
+    limited: bool = False  # a rule with a usage limit was considered: evaluate again under lock
 
     @property
     def rule_ids(self) -> list[int]:

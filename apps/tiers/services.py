@@ -43,7 +43,7 @@ def growth_in_window(member: Member, *, now: datetime | None = None) -> int:
     return total or 0
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
 def growth_earn(
     *,
     member: Member,
