@@ -158,7 +158,10 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
             states = list(
                 MemberTier.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(review_on__lte=today)
-                .order_by("member_id")[:batch]
+                .order_by("member_id")
+                .values_list(
+                    "member_id", "tier_id", "floor_id", "floor_until", "grace_until", named=True
+                )[:batch]
             )
             if not states:
                 return counts
@@ -166,14 +169,16 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
                 counts[outcome] += number
 
 
-def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> dict[str, int]:
+def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int]:
     """Decide each state in Python, then write by outcome: a kept member, a warned member and
     a member dropped to a given tier all get the same values, so each outcome is one UPDATE."""
     since = timezone.make_aware(datetime.combine(today, datetime.min.time())) - relativedelta(
         months=settings.TIER_GROWTH_WINDOW_MONTHS
     )
     growth = dict(
-        GrowthEntry.objects.filter(member_id__in=[s.pk for s in states], created_at__gt=since)
+        GrowthEntry.objects.filter(
+            member_id__in=[s.member_id for s in states], created_at__gt=since
+        )
         .values_list("member_id")
         .annotate(total=Sum("amount"))
     )
@@ -189,7 +194,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         tier = by_id[state.tier_id]
         decision = review(
             current=tier.rank,
-            qualified=qualified_tier(growth.get(state.pk, 0), facts).rank,
+            qualified=qualified_tier(growth.get(state.member_id, 0), facts).rank,
             floor=by_id[state.floor_id].rank if floor_holds else None,
             in_grace=bool(state.grace_until and state.grace_until > today),
             grace_ended=bool(state.grace_until and state.grace_until <= today),
@@ -204,7 +209,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
             keep.append(state)
 
     def ids(some):
-        return [state.pk for state in some]
+        return [state.member_id for state in some]
 
     MemberTier.objects.filter(pk__in=ids(keep)).update(grace_until=None, review_on=next_review)
     MemberTier.objects.filter(pk__in=ids(warn)).update(
@@ -217,7 +222,7 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         )
     changes = TierChange.objects.bulk_create(
         TierChange(
-            member_id=state.pk,
+            member_id=state.member_id,
             from_tier_id=state.tier_id,
             to_tier=tier,
             reason=TierChange.Reason.DOWNGRADE,
@@ -242,11 +247,11 @@ def _review_batch(states: list[MemberTier], tiers: list[Tier], today: date) -> d
         name="tier_downgrade_warning",
         payloads=[
             {
-                "member": state.pk,
+                "member": state.member_id,
                 "tier": by_id[state.tier_id].code,
                 "until": grace_until.isoformat(),
                 "growth_needed": max(
-                    by_id[state.tier_id].growth_threshold - growth.get(state.pk, 0), 0
+                    by_id[state.tier_id].growth_threshold - growth.get(state.member_id, 0), 0
                 ),
             }
             for state in warn
