@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.coupons",
     "apps.mall",
     "apps.orders",
+    "apps.analytics",
     "apps.miniprogram",
     "apps.pos",
 ]
