@@ -25,6 +25,7 @@ def healthz(request):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("dashboard/", include("apps.dashboards.urls")),
     path("api/v1/", include("apps.miniprogram.urls")),
     path("api/pos/v1/", include("apps.pos.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "apps.analytics",
     "apps.miniprogram",
     "apps.pos",
+    "apps.dashboards",
 ]
 
 MIDDLEWARE = [

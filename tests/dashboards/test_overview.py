@@ -1,0 +1,136 @@
+"""The store dashboard: its own login, each person sees only their stores, the overview's
+figures come from the rollups in a fixed number of queries."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from apps.analytics.services import rollup_day
+from apps.members.models import StoreVisit
+from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.tiers.models import Tier
+from tests.core.factories import UserFactory
+from tests.distributors.factories import DistributorFactory
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StaffFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stores():
+    dealer = DistributorFactory()
+    return {
+        "S001": StoreFactory(code="S001", name="上海恒隆店"),
+        "S002": StoreFactory(code="S002", name="杭州文三路店", distributor=dealer),
+        "S003": StoreFactory(code="S003", name="杭州湖滨店", distributor=dealer),
+        "dealer": dealer,
+    }
+
+
+def person(client, **staff):
+    user = UserFactory()
+    StaffFactory(user=user, **staff)
+    client.force_login(user)
+    return client
+
+
+def sell(store, member, amount, n):
+    order_place_paid(
+        checkout=Checkout(
+            store=store,
+            channel="pos",
+            member=member,
+            lines=[LineInput(sku="X", quantity=1, unit_price=Decimal(amount))],
+        ),
+        external_id=f"D-{store.pk}-{n}",
+    )
+
+
+def test_the_login_page_is_chinese_and_signs_a_shop_owner_in(client, stores):
+    user = UserFactory(username="owner_S001")
+    user.set_password("demo12345")
+    user.save()
+    StaffFactory(user=user, store=stores["S001"])
+
+    page = client.get("/dashboard/login/").content.decode()
+    signed_in = client.post(
+        "/dashboard/login/", {"username": "owner_S001", "password": "demo12345"}, follow=True
+    )
+
+    assert "门店工作台" in page and "用户名" in page
+    assert signed_in.redirect_chain[-1][0] == "/dashboard/stores/S001/"
+    assert "上海恒隆店" in signed_in.content.decode()
+
+
+def test_strangers_are_sent_to_the_login(client, stores):
+    response = client.get("/dashboard/stores/S001/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/dashboard/login/")
+
+
+def test_an_owner_sees_their_store_and_another_store_answers_404(client, stores):
+    owner = person(client, store=stores["S002"])
+
+    assert owner.get("/dashboard/stores/S002/").status_code == 200
+    assert owner.get("/dashboard/stores/S001/").status_code == 404
+    assert owner.get("/dashboard/stores/NOPE/").status_code == 404
+
+
+def test_a_dealer_switches_between_its_stores_only(client, stores):
+    dealer = person(client, store=None, distributor=stores["dealer"], role="distributor")
+
+    page = dealer.get("/dashboard/stores/S003/").content.decode()
+
+    assert "杭州文三路店" in page and "杭州湖滨店" in page and "上海恒隆店" not in page
+    assert dealer.get("/dashboard/stores/S001/").status_code == 404
+
+
+def test_hq_staff_see_every_store(client, stores):
+    client.force_login(UserFactory(is_staff=True))
+
+    assert client.get("/dashboard/").url == "/dashboard/stores/S001/"
+    assert client.get("/dashboard/stores/S003/").status_code == 200
+
+
+def test_the_overview_shows_the_days_figures(client, stores):
+    store = stores["S001"]
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    Tier.objects.create(code="gold", name="黄金会员", rank=1, growth_threshold=500)
+    regular, newcomer = MemberFactory(home_store=store), MemberFactory(home_store=store)
+    StoreVisit.objects.create(member=regular, store=store)
+    sell(store, regular, "300.00", 1)
+    sell(store, regular, "200.00", 2)
+    sell(store, None, "100.00", 3)
+    rollup_day(timezone.localdate())
+    owner = person(client, store=store)
+
+    figures = owner.get("/dashboard/stores/S001/").context["figures"]
+
+    assert figures["members"]["total"] == 2 and figures["new"]["today"] == 2
+    assert figures["last_30"]["sales"] == Decimal("600.00")
+    assert figures["member_share"] == Decimal("83.3")
+    assert (figures["aov_members"], figures["aov_others"]) == (Decimal("250.00"), Decimal("100.00"))
+    assert figures["repurchase"] == Decimal("100.0")
+    assert [(t["name"], t["count"]) for t in figures["tiers"]] == [("普通会员", 1), ("黄金会员", 1)]
+    assert figures["trend"][-1]["sales"] == Decimal("600.00") and len(figures["trend"]) == 30
+    assert newcomer.home_store == store
+
+
+def test_the_overview_costs_the_same_queries_for_a_busy_store(client, stores):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    store = stores["S001"]
+    owner = person(client, store=store)
+
+    def queries(orders):
+        for n in range(orders):
+            sell(store, MemberFactory(home_store=store), "10.00", f"{orders}-{n}")
+        rollup_day(timezone.localdate())
+        with CaptureQueriesContext(connection) as captured:
+            assert owner.get("/dashboard/stores/S001/").status_code == 200
+        return len(captured)
+
+    assert queries(2) == queries(20)
