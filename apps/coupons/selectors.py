@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.core.text import comma_separated
 from apps.coupons.errors import AlreadyUsed, CouponExpired, CouponTemplateNotFound
-from apps.coupons.models import Coupon, CouponTemplate
+from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
 from apps.coupons.rules import CouponLine, CouponOutcome, CouponTerms, coupon_discount
 from apps.coupons.services import eligibility_problem, sold_out_key, usability_problem
 from apps.members.models import Member
@@ -151,3 +151,25 @@ def coupon_outcome(
     if problem := usability_problem(coupon, store=store, channel=channel, now=now):
         return CouponOutcome(Decimal(0), problem)
     return coupon_discount(coupon_terms(coupon.template), lines)
+
+
+def store_allowances(store) -> list[CouponTemplate]:
+    """The templates a store may give from now, each with `left`: its allowance less what
+    the store has already given or its members claimed."""
+    now = timezone.now()
+    templates = [
+        template
+        for template in CouponTemplate.objects.filter(active=True, per_store_limit__isnull=False)
+        .exclude(claim_ends_at__lte=now)
+        .exclude(valid_until__lte=now)
+        .exclude(claim_starts_at__gt=now)
+        .order_by("name", "pk")
+    ]
+    used = dict(
+        TemplateCounter.objects.filter(
+            template__in=templates, scope=f"store:{store.pk}"
+        ).values_list("template", "issued")
+    )
+    for template in templates:
+        template.left = max(template.per_store_limit - used.get(template.pk, 0), 0)
+    return templates

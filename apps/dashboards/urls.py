@@ -1,11 +1,29 @@
 from django.urls import path
 
-from apps.dashboards import views
+from apps.dashboards import counter, views
 
 app_name = "dashboards"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
+    path("stores/", views.stores, name="stores"),
     path("stores/<str:code>/", views.overview, name="overview"),
+    path("stores/<str:code>/members/", views.members, name="members"),
+    path("stores/<str:code>/members/<int:member_id>/", views.member, name="member"),
+    path(
+        "stores/<str:code>/members/<int:member_id>/phone/",
+        views.member_phone,
+        name="member-phone",
+    ),
+    path("stores/<str:code>/members/<int:member_id>/gift/", views.member_gift, name="member-gift"),
+    path("stores/<str:code>/members/<int:member_id>/tag/", views.member_tag, name="member-tag"),
+    path("stores/<str:code>/counter/", counter.counter, name="counter"),
+    path("stores/<str:code>/counter/identify/", counter.counter_identify, name="identify"),
+    path("stores/<str:code>/counter/forget/", counter.counter_forget, name="forget"),
+    path("stores/<str:code>/counter/redeem/", counter.counter_redeem, name="redeem"),
+    path("stores/<str:code>/counter/sale/", counter.counter_sale, name="sale"),
+    path("stores/<str:code>/guides/", views.guides, name="guides"),
+    path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),
+    path("stores/<str:code>/poster.png", views.poster, name="poster"),
 ]

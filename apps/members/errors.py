@@ -45,5 +45,13 @@ class TagOutOfScope(PermissionDenied):
     default_message = _("You can only tag your own store's members with your store's tags.")
 
 
+class PhoneRevealRefused(PermissionDenied):
+    default_message = _("Only the store's owner or HQ may see a member's full phone number.")
+
+
+class TagNameInvalid(Invalid):
+    default_message = _("A tag needs a name of at most 30 characters.")
+
+
 class MergeRefused(Invalid):
     default_message = _("These two members cannot be merged.")

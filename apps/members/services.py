@@ -11,11 +11,13 @@ from apps.members.errors import (
     BirthdayInFuture,
     MemberFrozen,
     MergeRefused,
+    PhoneRevealRefused,
+    TagNameInvalid,
     TagOutOfScope,
 )
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.stores.models import Staff, Store
-from apps.stores.scoping import access_scope
+from apps.stores.scoping import access_scope, store_roles
 
 
 def member_join_or_find(
@@ -176,6 +178,31 @@ def member_tag_add(*, tag: Tag, members: list[Member], actor) -> int:
         ignore_conflicts=True,
     )
     return len(created)
+
+
+@transaction.atomic
+def store_tag_get_or_create(*, store: Store, name: str, actor) -> Tag:
+    """A store's own tag of that name, made the first time someone of the store uses it."""
+    name = name.strip()
+    if not name or len(name) > Tag._meta.get_field("name").max_length:
+        raise TagNameInvalid()
+    if not access_scope(actor).allows_store(store.pk):
+        raise TagOutOfScope()
+    tag, _created = Tag.objects.get_or_create(store=store, name=name)
+    return tag
+
+
+@transaction.atomic
+def member_phone_reveal(*, member: Member, actor, ip: str | None = None) -> str:
+    """A member's full number for the person who must call them: HQ staff with the
+    permission, or the owner of the member's home store (or of its dealer). Always audited."""
+    allowed = actor.has_perm("members.view_member_phone") or (
+        member.home_store is not None and Staff.Role.OWNER in store_roles(actor, member.home_store)
+    )
+    if not allowed or not member.phone:
+        raise PhoneRevealRefused()
+    audit_record(actor=actor, action="member.phone_reveal", target=member, ip=ip)
+    return member.phone
 
 
 @transaction.atomic

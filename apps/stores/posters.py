@@ -5,7 +5,7 @@ from django.urls import reverse
 from PIL import Image, ImageDraw
 
 from apps.core.qr import cjk_font, png_bytes, qr_image
-from apps.stores.models import Store
+from apps.stores.models import Staff, Store
 
 WIDTH, HEIGHT = 1240, 1754  # A4 at 150 dpi
 QR_SIZE = 820
@@ -18,7 +18,15 @@ def store_join_url(store: Store) -> str:
     return settings.SITE_URL + reverse("store-landing", args=[store.code])
 
 
-def store_poster_png(store: Store) -> bytes:
+def guide_join_url(guide: Staff) -> str:
+    """The store's join address carrying the guide's code: members who join through it
+    are credited to the guide."""
+    return f"{store_join_url(guide.store)}?guide={guide.guide_code}"
+
+
+def store_poster_png(store: Store, *, guide: Staff | None = None) -> bytes:
+    """The store's poster; with a `guide`, that guide's own poster (their name under the
+    store's, and a code that credits them)."""
     poster = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(poster)
     draw.rectangle([0, 0, WIDTH, 260], fill=BRAND_RED)
@@ -27,13 +35,17 @@ def store_poster_png(store: Store) -> bytes:
     _centered(draw, "微信扫码 · 加入会员", y=440, size=56, fill=BRAND_RED)
     _centered(draw, "积分通用 · 专享会员价 · 生日礼", y=520, size=40, fill=GREY)
 
-    code = qr_image(store_join_url(store), box_size=1, border=2)
+    url = guide_join_url(guide) if guide else store_join_url(store)
+    code = qr_image(url, box_size=1, border=2)
     scale = QR_SIZE // code.width  # a whole number of pixels per module keeps it crisp
     code = code.resize((code.width * scale, code.height * scale), Image.NEAREST)
     poster.paste(code, ((WIDTH - code.width) // 2, 610 + (QR_SIZE - code.height) // 2))
 
     _centered(draw, store.full_address, y=1490, size=36, fill=GREY)
-    _centered(draw, f"门店编号 {store.code}", y=1560, size=36, fill=GREY)
+    footer = f"门店编号 {store.code}"
+    if guide:
+        footer += f" · 导购 {guide.user.display_name}（{guide.guide_code}）"
+    _centered(draw, footer, y=1560, size=36, fill=GREY)
     return png_bytes(poster)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from apps.stores.models import Store
+from apps.stores.models import Staff, Store
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,23 @@ def access_scope(user) -> AccessScope:
         .distinct()
     )
     return AccessScope(is_hq=False, store_ids=frozenset(store_ids))
+
+
+def store_roles(user, store: Store) -> frozenset[str]:
+    """The roles a person holds over a store: at the store itself or at its dealer."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    place = Q(store=store)
+    if store.distributor_id:
+        place |= Q(distributor_id=store.distributor_id)
+    return frozenset(
+        Staff.objects.filter(place, user=user, is_active=True).values_list("role", flat=True)
+    )
+
+
+def manages_store(user, store: Store) -> bool:
+    """HQ staff, and the store's or its dealer's owners and managers: who may give from the
+    store's allowance and see the business side of its people."""
+    return bool(user.is_staff and user.is_active) or bool(
+        store_roles(user, store) & {Staff.Role.OWNER, Staff.Role.MANAGER}
+    )

@@ -78,19 +78,28 @@ def test_an_owner_sees_their_store_and_another_store_answers_404(client, stores)
     assert owner.get("/dashboard/stores/NOPE/").status_code == 404
 
 
-def test_a_dealer_switches_between_its_stores_only(client, stores):
-    dealer = person(client, store=None, distributor=stores["dealer"], role="distributor")
+def test_a_dealer_compares_its_stores_only(client, stores):
+    dealer = person(client, store=None, distributor=stores["dealer"])
+    rollup_store = stores["S003"]
+    sell(rollup_store, None, "880.00", 1)
+    rollup_day(timezone.localdate())
 
-    page = dealer.get("/dashboard/stores/S003/").content.decode()
+    home = dealer.get("/dashboard/", follow=True)
+    page = home.content.decode()
 
+    assert home.redirect_chain[-1][0] == "/dashboard/stores/"
     assert "杭州文三路店" in page and "杭州湖滨店" in page and "上海恒隆店" not in page
+    rows = [(s.code, s.sales_30, s.orders_30) for s in home.context["page"]]
+    assert rows == [("S003", Decimal("880.00"), 1), ("S002", Decimal("0"), 0)]
+    assert "全部门店" in dealer.get("/dashboard/stores/S003/").content.decode()
     assert dealer.get("/dashboard/stores/S001/").status_code == 404
 
 
 def test_hq_staff_see_every_store(client, stores):
     client.force_login(UserFactory(is_staff=True))
 
-    assert client.get("/dashboard/").url == "/dashboard/stores/S001/"
+    assert client.get("/dashboard/").url == "/dashboard/stores/"
+    assert len(client.get("/dashboard/stores/").context["page"]) == 3
     assert client.get("/dashboard/stores/S003/").status_code == 200
 
 
@@ -115,6 +124,7 @@ def test_the_overview_shows_the_days_figures(client, stores):
     assert figures["repurchase"] == Decimal("100.0")
     assert [(t["name"], t["count"]) for t in figures["tiers"]] == [("普通会员", 1), ("黄金会员", 1)]
     assert figures["trend"][-1]["sales"] == Decimal("600.00") and len(figures["trend"]) == 30
+    assert len(owner.get("/dashboard/stores/S001/?days=90").context["figures"]["trend"]) == 90
     assert newcomer.home_store == store
 
 
@@ -134,3 +144,26 @@ def test_the_overview_costs_the_same_queries_for_a_busy_store(client, stores):
         return len(captured)
 
     assert queries(2) == queries(20)
+
+
+def test_comparing_stores_costs_the_same_queries_for_more_stores(
+    client, stores, django_assert_max_num_queries
+):
+    client.force_login(UserFactory(is_staff=True))
+    for n in range(30):
+        StoreFactory(code=f"X{n:03d}")
+
+    with django_assert_max_num_queries(6):
+        page = client.get("/dashboard/stores/")
+
+    assert len(page.context["page"]) == 33
+
+
+def test_the_store_poster_downloads_as_a_png(client, stores):
+    owner = person(client, store=stores["S001"])
+
+    poster = owner.get("/dashboard/stores/S001/poster.png")
+
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/png"
+    assert poster.content.startswith(b"\x89PNG")
+    assert owner.get("/dashboard/stores/S002/poster.png").status_code == 404

@@ -1,0 +1,180 @@
+"""Counter tools for a store without a POS integration: identify a member, redeem a coupon,
+record a sale. The sale goes through the same quote and order services as the POS API.
+
+The member being served is kept in the session, per store, never in the address: a clerk
+can only reach a member by their code or phone number, as at a POS."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from apps.core.errors import DomainError
+from apps.coupons.selectors import usable_coupons
+from apps.coupons.services import coupon_redeem
+from apps.dashboards.forms import IdentifyForm, RedeemForm, SaleForm, SaleLineFormSet
+from apps.dashboards.views import store_page, store_render
+from apps.members.credentials import member_code_member
+from apps.members.errors import MemberNotFound
+from apps.members.models import Member
+from apps.members.selectors import guide_by_code, member_by_phone
+from apps.orders.errors import DuplicateOrder
+from apps.orders.models import Order
+from apps.orders.selectors import catalogue_lines, store_order
+from apps.orders.services import Checkout, LineInput, order_place_paid, order_quote
+from apps.points.selectors import points_available
+from apps.stores.models import Staff
+from apps.tiers.selectors import member_tier
+
+LINES_PREFIX = "lines"
+
+
+def _session_key(store) -> str:
+    return f"counter-member:{store.pk}"
+
+
+def _served_member(request, store) -> Member | None:
+    member_id = request.session.get(_session_key(store))
+    if member_id is None:
+        return None
+    return Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).first()
+
+
+def _own_guide_code(request, store) -> str:
+    return (
+        Staff.objects.filter(user=request.user, store=store, is_active=True)
+        .values_list("guide_code", flat=True)
+        .first()
+        or ""
+    )
+
+
+def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, status=200):
+    member = _served_member(request, store)
+    receipt = None
+    if order_no := request.GET.get("receipt"):
+        receipt = Order.objects.filter(store=store, order_no=order_no).first()
+    response = store_render(
+        request,
+        "dashboards/counter.html",
+        store,
+        member=member,
+        member_tier=member_tier(member) if member else None,
+        member_points=points_available(member) if member else 0,
+        member_coupons=usable_coupons(member, store=store, channel="store") if member else [],
+        identify_form=IdentifyForm(),
+        redeem_form=RedeemForm(),
+        sale_form=sale_form or SaleForm(initial={"guide_code": _own_guide_code(request, store)}),
+        lines=lines or SaleLineFormSet(prefix=LINES_PREFIX),
+        quote=quote,
+        receipt=receipt,
+    )
+    response.status_code = status
+    return response
+
+
+@store_page
+def counter(request, store):
+    return _counter_page(request, store)
+
+
+@require_POST
+@store_page
+def counter_identify(request, store):
+    form = IdentifyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Type or scan a member code or a phone number."))
+        return redirect("dashboards:counter", code=store.code)
+    who = form.cleaned_data["who"]
+    try:
+        if "phone" in who:
+            member = member_by_phone(who["phone"])
+            if member is None:
+                raise MemberNotFound()
+        else:
+            member = member_code_member(who["member_code"])
+    except DomainError as error:
+        messages.error(request, error.render())
+    else:
+        request.session[_session_key(store)] = member.pk
+    return redirect("dashboards:counter", code=store.code)
+
+
+@require_POST
+@store_page
+def counter_forget(request, store):
+    request.session.pop(_session_key(store), None)
+    return redirect("dashboards:counter", code=store.code)
+
+
+@require_POST
+@store_page
+def counter_redeem(request, store):
+    form = RedeemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Type or scan the coupon's code."))
+        return redirect("dashboards:counter", code=store.code)
+    try:
+        coupon = coupon_redeem(code=form.cleaned_data["code"], store=store)
+    except DomainError as error:
+        messages.error(request, error.render())
+    else:
+        messages.success(
+            request,
+            _("Redeemed %(coupon)s of %(member)s.")
+            % {"coupon": coupon.template.name, "member": coupon.member.phone_masked},
+        )
+    return redirect("dashboards:counter", code=store.code)
+
+
+def _sale_lines(lines) -> list[LineInput]:
+    """The rows typed in, a row without a price taking the catalogue's."""
+    rows = [row for row in lines.cleaned_data if row and row.get("sku")]
+    from_catalogue = catalogue_lines(
+        [(row["sku"], row["quantity"]) for row in rows if row.get("unit_price") is None]
+    )
+    priced = iter(from_catalogue)
+    return [
+        next(priced)
+        if row.get("unit_price") is None
+        else LineInput(sku=row["sku"], quantity=row["quantity"], unit_price=row["unit_price"])
+        for row in rows
+    ]
+
+
+@require_POST
+@store_page
+def counter_sale(request, store):
+    form = SaleForm(request.POST)
+    lines = SaleLineFormSet(request.POST, prefix=LINES_PREFIX)
+    member = _served_member(request, store)
+    if not (form.is_valid() and lines.is_valid()):
+        return _counter_page(request, store, sale_form=form, lines=lines, status=400)
+    try:
+        items = _sale_lines(lines)
+        if not items:
+            raise DomainError(_("Add at least one item."))
+        guide = guide_by_code(form.cleaned_data["guide_code"])
+        checkout = Checkout(
+            store=store,
+            channel="pos",
+            member=member,
+            lines=items,
+            coupon_codes=form.cleaned_data["coupon_codes"],
+            points=(form.cleaned_data["points"] or 0) if member else 0,
+            guide=guide if guide and guide.store_id == store.pk else None,
+        )
+        if "quote" in request.POST:
+            quote = order_quote(checkout).as_dict()
+            return _counter_page(request, store, sale_form=form, lines=lines, quote=quote)
+        external_id = f"counter-{form.cleaned_data['key']}"
+        try:
+            order = order_place_paid(checkout=checkout, external_id=external_id)
+        except DuplicateOrder:
+            order = store_order(store, external_id)  # the same form sent twice
+    except DomainError as error:
+        messages.error(request, error.render())
+        return _counter_page(request, store, sale_form=form, lines=lines, status=400)
+    request.session.pop(_session_key(store), None)
+    return redirect(f"{reverse('dashboards:counter', args=[store.code])}?receipt={order.order_no}")

@@ -1,0 +1,155 @@
+"""Counter tools: identify a member, redeem a coupon, record a sale through the same
+quote and order services as the POS API."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.coupons.models import Coupon
+from apps.coupons.services import coupon_claim
+from apps.mall.models import Product
+from apps.members.credentials import member_code_issue
+from apps.orders.models import Order
+from apps.points.models import EarningRule
+from apps.points.selectors import points_available
+from apps.points.services import points_earn
+from apps.stores.models import Store
+from apps.tiers.models import Tier
+from tests.coupons.factories import CouponTemplateFactory
+from tests.dashboards.test_overview import person
+from tests.distributors.factories import DistributorFactory
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def shop():
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
+    store, elsewhere = StoreFactory(code="S001"), StoreFactory(code="S002")
+    member = MemberFactory(phone="13900001111", name="王安")
+    points_earn(member=member, amount=5000, key="seed", cause="t", description="t", pending=False)
+    coupon = coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=member)
+    return {"store": store, "elsewhere": elsewhere, "member": member, "coupon": coupon}
+
+
+@pytest.fixture
+def clerk(client, shop):
+    return person(client, store=shop["store"], role="clerk")
+
+
+def identify(clerk, who):
+    return clerk.post("/dashboard/stores/S001/counter/identify/", {"who": who}, follow=True)
+
+
+def sale(clerk, page, lines, *, action="record", **fields):
+    form = {
+        "key": page.context["sale_form"]["key"].value(),
+        "lines-TOTAL_FORMS": "3",
+        "lines-INITIAL_FORMS": "0",
+        action: "1",
+        **fields,
+    }
+    for n, (sku, quantity, price) in enumerate(lines):
+        form.update({f"lines-{n}-sku": sku, f"lines-{n}-quantity": quantity})
+        form[f"lines-{n}-unit_price"] = price
+    for n in range(len(lines), 3):
+        form.update({f"lines-{n}-sku": "", f"lines-{n}-quantity": "1"})
+    return clerk.post("/dashboard/stores/S001/counter/sale/", form, follow=True)
+
+
+def test_identify_by_phone_shows_tier_points_and_usable_coupons(clerk, shop):
+    page = identify(clerk, "139 0000 1111")
+
+    assert page.context["member"] == shop["member"]
+    assert page.context["member_points"] == 5000
+    assert [c.code for c in page.context["member_coupons"]] == [shop["coupon"].code]
+    html = page.content.decode()
+    assert "139****1111" in html and "13900001111" not in html and shop["coupon"].code in html
+
+
+def test_identify_by_member_code_and_unknown_people(clerk, shop):
+    code, _expires = member_code_issue(member=shop["member"])
+
+    assert identify(clerk, code).context["member"] == shop["member"]
+    clerk.post("/dashboard/stores/S001/counter/forget/")
+    unknown = identify(clerk, "13800000000")
+    assert unknown.context["member"] is None
+    assert "未找到会员" in unknown.content.decode()
+    assert identify(clerk, "NOT-A-CODE").context["member"] is None
+
+
+def test_the_served_member_is_kept_per_store(client, shop):
+    dealer = DistributorFactory()
+    StoreFactory(code="S003", distributor=dealer)
+    Store.objects.filter(code="S001").update(distributor=dealer)
+    manager = person(client, store=None, distributor=dealer, role="manager")
+
+    identify(manager, "13900001111")
+
+    assert manager.get("/dashboard/stores/S001/counter/").context["member"] == shop["member"]
+    assert manager.get("/dashboard/stores/S003/counter/").context["member"] is None
+
+
+def test_redeem_a_coupon_by_code_once(clerk, shop):
+    code = shop["coupon"].code
+
+    done = clerk.post("/dashboard/stores/S001/counter/redeem/", {"code": code.lower()}, follow=True)
+    again = clerk.post("/dashboard/stores/S001/counter/redeem/", {"code": code}, follow=True)
+
+    coupon = Coupon.objects.get()
+    assert (coupon.status, coupon.used_store) == ("used", shop["store"])
+    assert "满100减20" in done.content.decode()
+    assert "已使用" in again.content.decode()
+
+
+def test_record_a_sale_with_member_coupon_and_points(clerk, shop):
+    page = identify(clerk, "13900001111")
+    lines = [("TEE", "2", ""), ("MUG", "1", "30.00")]
+    code = shop["coupon"].code
+
+    quoted = sale(clerk, page, lines, action="quote", coupon_codes=code, points="1000")
+    recorded = sale(clerk, quoted, lines, coupon_codes=code, points="1000")
+    sale(clerk, quoted, lines, coupon_codes=code, points="1000")  # the same form sent twice
+
+    assert quoted.context["quote"]["payable"] == D("198.00")  # 228 − 20 − 10
+    order = Order.objects.get()
+    assert (order.channel, order.member, order.status) == ("pos", shop["member"], "paid")
+    assert (order.subtotal, order.payable, order.points_used) == (D("228.00"), D("198.00"), 1000)
+    assert Coupon.objects.get().status == "used"
+    assert points_available(shop["member"]) == 4000
+    assert recorded.context["receipt"] == order and order.order_no in recorded.content.decode()
+    assert recorded.context["member"] is None  # the next customer starts afresh
+
+
+def test_a_sale_without_a_member_earns_nothing(clerk, shop):
+    page = clerk.get("/dashboard/stores/S001/counter/")
+
+    sale(clerk, page, [("TEE", "1", "")], points="500")
+
+    order = Order.objects.get()
+    assert (order.member, order.payable, order.points_used, order.points_earned) == (
+        None,
+        D("99.00"),
+        0,
+        0,
+    )
+
+
+def test_an_unknown_item_without_a_price_records_nothing(clerk, shop):
+    page = clerk.get("/dashboard/stores/S001/counter/")
+
+    refused = sale(clerk, page, [("TEE", "1", ""), ("NOPE", "1", "")])
+
+    assert refused.status_code == 400 and "NOPE" in refused.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_another_stores_counter_answers_404(clerk, shop):
+    assert clerk.get("/dashboard/stores/S002/counter/").status_code == 404
+    response = clerk.post("/dashboard/stores/S002/counter/redeem/", {"code": shop["coupon"].code})
+    assert response.status_code == 404 and Coupon.objects.get().status == "available"
