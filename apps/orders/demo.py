@@ -24,7 +24,9 @@ def seed(ctx: DemoContext) -> None:
     now = timezone.now()
     demo = Member.objects.get(phone=DEMO_PHONE)
     shoppers = list(
-        Member.objects.exclude(pk=demo.pk).order_by("pk")[: min(SHOPPERS, ctx.members // 4)]
+        Member.objects.exclude(pk=demo.pk)
+        .select_related("guide")
+        .order_by("pk")[: min(SHOPPERS, ctx.members // 4)]
     )
     made = 0
     for member in shoppers:
@@ -35,12 +37,14 @@ def seed(ctx: DemoContext) -> None:
                 if rng.random() < 0.8 and member.home_store
                 else rng.choice(stores)
             )
+            served_by_their_guide = store == member.home_store and rng.random() < 0.6
             made += _sale(
                 store,
                 member,
                 _basket(rng, products),
                 external_id=f"DEMO-{member.phone}-{n}",
                 when=now - timedelta(days=rng.randint(1, 364), minutes=rng.randint(0, 600)),
+                guide=member.guide if served_by_their_guide else None,
             )
     coupon = Coupon.objects.filter(member=demo, status=Coupon.Status.AVAILABLE).first()
     rng = random.Random(f"{ctx.seed}:orders:demo")
@@ -65,7 +69,7 @@ def _basket(rng: random.Random, products: list[Product]) -> list[LineInput]:
     ] or [LineInput(sku=products[0].sku, quantity=1, unit_price=products[0].price)]
 
 
-def _sale(store, member, lines, *, external_id, when, coupon_codes=(), points=0) -> int:
+def _sale(store, member, lines, *, external_id, when, coupon_codes=(), points=0, guide=None) -> int:
     if Order.objects.filter(store=store, external_id=external_id).exists():
         return 0
     order_place_paid(
@@ -76,6 +80,7 @@ def _sale(store, member, lines, *, external_id, when, coupon_codes=(), points=0)
             lines=lines,
             coupon_codes=list(coupon_codes),
             points=points,
+            guide=guide,
         ),
         external_id=external_id,
         now=when,
