@@ -7,6 +7,7 @@ from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 from apps.coupons.batches import issue_batch_start
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.selectors import template_forget, template_stats
+from apps.coupons.services import coupons_void, templates_withdraw
 
 
 @admin.register(CouponTemplate)
@@ -28,6 +29,7 @@ class CouponTemplateAdmin(HuijiModelAdmin):
     ]
     list_filter = ["kind", "active", "claimable", "auto_issue", "cost_bearer"]
     search_fields = ["name"]
+    actions = ["withdraw"]
     readonly_fields = ["issued"]
     filter_horizontal = [
         "eligible_tiers",
@@ -97,6 +99,16 @@ class CouponTemplateAdmin(HuijiModelAdmin):
     def get_queryset(self, request):
         return template_stats(super().get_queryset(request))
 
+    @admin.action(description=_("Stop offering the selected templates"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        count = templates_withdraw(templates=queryset, actor=request.user)
+        for pk in ids:
+            template_forget(pk)
+        self.message_user(
+            request, _("%(n)s templates are no longer offered.") % {"n": count}, messages.SUCCESS
+        )
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         template_forget(form.instance.pk)
@@ -154,6 +166,20 @@ class CouponAdmin(ReadOnlyAdmin):
     search_fields = ["=code", "=member__phone", "=used_for"]
     date_hierarchy = "issued_at"
     show_full_result_count = False
+    actions = ["void"]
+
+    def has_void_permission(self, request):
+        return request.user.has_perm("coupons.change_coupon")
+
+    @admin.action(description=_("Void the selected unused coupons"), permissions=["void"])
+    def void(self, request, queryset):
+        count = coupons_void(coupons=queryset, actor=request.user)
+        self.message_user(
+            request,
+            _("%(n)s coupons voided; used, held or expired ones were left as they are.")
+            % {"n": count},
+            messages.SUCCESS,
+        )
 
 
 class IssueBatchForm(forms.ModelForm):
@@ -187,6 +213,7 @@ class IssueBatchAdmin(HuijiModelAdmin):
     form = IssueBatchForm
     list_display = ["name", "template", "status", "progress", "issued", "skipped", "unknown"]
     list_filter = ["status"]
+    search_fields = ["name", "template__name"]
     autocomplete_fields = ["template"]
     actions = ["start"]
     readonly_fields = [

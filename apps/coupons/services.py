@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.audit import audit_record
 from apps.core.codes import READABLE_ALPHABET
 from apps.core.events import events_emit
 from apps.coupons.errors import (
@@ -494,3 +495,34 @@ def templates_for(event: str) -> list[CouponTemplate]:
         .filter(Q(total_stock__isnull=True) | Q(issued__lt=F("total_stock")))
         .prefetch_related("eligible_tiers", "eligible_stores", "eligible_distributors")
     )
+
+
+@transaction.atomic
+def coupons_void(*, coupons, actor) -> int:
+    """HQ withdraws coupons given by mistake. Only unused ones still in a wallet are voided;
+    a used, held, expired or already void coupon stays as it is. Audited."""
+    voided = list(
+        Coupon.objects.filter(pk__in=coupons.values("pk"), status=Coupon.Status.AVAILABLE)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "code")
+    )
+    Coupon.objects.filter(pk__in=[pk for pk, _code in voided]).update(status=Coupon.Status.VOID)
+    if voided:
+        audit_record(
+            actor=actor, action="coupon.void", after={"codes": [code for _pk, code in voided]}
+        )
+    return len(voided)
+
+
+@transaction.atomic
+def templates_withdraw(*, templates, actor) -> int:
+    """Stop offering templates at once (a drop gone wrong): no more claims, exchanges, gifts
+    or automatic issues. Coupons already issued stay usable. Audited."""
+    names = list(templates.filter(active=True).order_by("pk").values_list("pk", "name"))
+    CouponTemplate.objects.filter(pk__in=[pk for pk, _name in names]).update(active=False)
+    if names:
+        audit_record(
+            actor=actor, action="coupon_template.withdraw", after={"templates": dict(names)}
+        )
+    return len(names)

@@ -427,6 +427,7 @@ class MemberImportAdmin(UploadImportAdmin):
         "finished_at",
     ]
     list_filter = ["status", "platform"]
+    search_fields = ["file_name"]
     autocomplete_fields = ["home_store"]
     readonly_fields = [
         "file_name",

@@ -132,6 +132,7 @@ class OrderImportAdmin(UploadImportAdmin):
     upload_fields = ["upload", "platform", "store"]
     list_display = ["file_name", "platform", "store", "status", "total_orders", "created_at"]
     list_filter = ["status", "platform"]
+    search_fields = ["file_name", "store__code"]
     autocomplete_fields = ["store"]
     readonly_fields = [
         "file_name",

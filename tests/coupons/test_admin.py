@@ -80,3 +80,40 @@ def test_a_batch_needs_a_segment_or_phones(hq_client):
 
     assert response.status_code == 200 and not IssueBatch.objects.exists()
     assert "请选择分群或填写手机号" in response.content.decode()
+
+
+def test_hq_voids_unused_coupons_and_the_used_ones_stay(hq_client):
+    from apps.core.models import AuditEntry
+
+    template = CouponTemplateFactory(per_member_limit=5)
+    member, store = MemberFactory(), StoreFactory()
+    unused, used = (coupon_claim(template=template, member=member) for _ in range(2))
+    coupon_redeem(code=used.code, store=store)
+
+    hq_client.post(
+        "/admin/coupons/coupon/",
+        {"action": "void", "_selected_action": [unused.pk, used.pk]},
+    )
+
+    statuses = dict(Coupon.objects.values_list("code", "status"))
+    assert statuses == {unused.code: "void", used.code: "used"}
+    audit = AuditEntry.objects.get(action="coupon.void")
+    assert audit.after == {"codes": [unused.code]}
+
+
+def test_hq_stops_a_drop_and_claims_are_refused_at_once(hq_client):
+    from apps.coupons.errors import CouponTemplateNotFound
+    from apps.coupons.selectors import template_get
+
+    template = CouponTemplateFactory(name="闪券")
+    template_get(template.pk)  # cached by the drop's first claims
+
+    hq_client.post(
+        "/admin/coupons/coupontemplate/",
+        {"action": "withdraw", "_selected_action": [template.pk]},
+    )
+
+    template.refresh_from_db()
+    assert template.active is False
+    with pytest.raises(CouponTemplateNotFound):
+        template_get(template.pk)
