@@ -27,11 +27,11 @@ def huiji_worker(url, seconds, member_ids, store_ids, queue):
     use_django(url)
     from apps.members.models import Member
     from apps.points.errors import InsufficientPoints
-    from apps.points.models import Account
     from apps.points.services import points_earn, points_redeem
+    from apps.stores.models import Store
 
     members = Member.objects.in_bulk(member_ids)
-    stores = list(Account.objects.filter(store_id__in=store_ids))
+    stores = list(Store.objects.filter(pk__in=store_ids))
     rng, done, refused, until = random.Random(os.getpid()), 0, 0, time.monotonic() + seconds
     while time.monotonic() < until:
         member = members[rng.choice(member_ids)]
@@ -53,7 +53,7 @@ def huiji_worker(url, seconds, member_ids, store_ids, queue):
                     key=key,
                     cause="bench",
                     description="积分抵现",
-                    to_account=rng.choice(stores),
+                    store=rng.choice(stores),
                 )
             except InsufficientPoints:
                 refused += 1

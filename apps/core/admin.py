@@ -13,10 +13,18 @@ from apps.core.audit import audit_record, changed_fields, request_ip, snapshot
 from apps.core.errors import DomainError
 from apps.core.events import events_requeue
 from apps.core.models import AuditEntry, Event, User
+from apps.core.reference import reference_forget
 
 
 class HuijiModelAdmin(admin.ModelAdmin):
-    """The base of every HQ console page: audited writes, domain errors shown as messages."""
+    """The base of every HQ console page: audited writes, domain errors shown as messages,
+    and the cached `reference_data` of apps.core.reference forgotten on every change."""
+
+    reference_data: tuple[str, ...] = ()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        reference_forget(*self.reference_data)
 
     def save_model(self, request, obj, form, change):
         before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
@@ -43,6 +51,7 @@ class HuijiModelAdmin(admin.ModelAdmin):
                 ip=request_ip(request),
             )
             super().delete_model(request, obj)
+            reference_forget(*self.reference_data)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
@@ -55,6 +64,7 @@ class HuijiModelAdmin(admin.ModelAdmin):
                     ip=request_ip(request),
                 )
             super().delete_queryset(request, queryset)
+            reference_forget(*self.reference_data)
 
     def changeform_view(self, request, *args, **kwargs):
         return self._showing_domain_errors(request, super().changeform_view, *args, **kwargs)

@@ -358,12 +358,10 @@ def coupon_redeem(
     return coupon
 
 
-@transaction.atomic
-def coupons_lock(
-    *, codes: list[str], member: Member, order_ref: str, store, channel: str, now=None
+def _held_for_order(
+    codes: list[str], member: Member, order_ref: str, store, channel: str, now
 ) -> list[Coupon]:
-    """An order holds its coupons until it is paid or gone. Locks in primary-key order."""
-    now = now or timezone.now()
+    """The order's coupons, locked in primary-key order and checked usable here and now."""
     wanted = sorted({code.strip().upper() for code in codes})
     coupons = list(
         Coupon.objects.select_for_update(of=("self",))
@@ -377,24 +375,25 @@ def coupons_lock(
         if coupon.status == Coupon.Status.LOCKED and coupon.locked_for == order_ref:
             continue  # this order's retry
         _check_usable(coupon, store=store, channel=channel, now=now)
+    return coupons
+
+
+@transaction.atomic
+def coupons_lock(
+    *, codes: list[str], member: Member, order_ref: str, store, channel: str, now=None
+) -> list[Coupon]:
+    """An order holds its coupons until it is paid or gone."""
+    now = now or timezone.now()
+    coupons = _held_for_order(codes, member, order_ref, store, channel, now)
     Coupon.objects.filter(pk__in=[c.pk for c in coupons]).update(
         status=Coupon.Status.LOCKED, locked_for=order_ref, locked_at=now
     )
     return coupons
 
 
-@transaction.atomic(savepoint=False)  # no caller carries on after its errors
-def coupons_use(*, order_ref: str, store, discounts: dict[str, tuple], now=None) -> int:
-    """Payment went through: the order's locked coupons are used, each recording what it took
-    off and the order's amount (for the template's statistics). `discounts`: {code: (discount,
-    order amount)}."""
-    now = now or timezone.now()
+def _mark_used(coupons, *, order_ref: str, store, discounts: dict[str, tuple], now) -> int:
     used = 0
-    for coupon in (
-        Coupon.objects.select_for_update()
-        .filter(locked_for=order_ref, status=Coupon.Status.LOCKED)
-        .order_by("pk")
-    ):
+    for coupon in coupons:
         discount, order_amount = discounts.get(coupon.code, (None, None))
         used += Coupon.objects.filter(pk=coupon.pk).update(
             status=Coupon.Status.USED,
@@ -405,6 +404,31 @@ def coupons_use(*, order_ref: str, store, discounts: dict[str, tuple], now=None)
             order_amount=order_amount,
         )
     return used
+
+
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
+def coupons_use(*, order_ref: str, store, discounts: dict[str, tuple], now=None) -> int:
+    """Payment went through: the order's locked coupons are used, each recording what it took
+    off and the order's amount (for the template's statistics). `discounts`: {code: (discount,
+    order amount)}."""
+    now = now or timezone.now()
+    held = (
+        Coupon.objects.select_for_update()
+        .filter(locked_for=order_ref, status=Coupon.Status.LOCKED)
+        .order_by("pk")
+    )
+    return _mark_used(held, order_ref=order_ref, store=store, discounts=discounts, now=now)
+
+
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
+def coupons_use_at_once(
+    *, member: Member, order_ref: str, store, channel: str, discounts: dict[str, tuple], now=None
+) -> int:
+    """A sale paid as it is made (a till, the counter, an import) uses its coupons in one
+    step — checked under their row locks, then used — without holding them first."""
+    now = now or timezone.now()
+    coupons = _held_for_order(list(discounts), member, order_ref, store, channel, now)
+    return _mark_used(coupons, order_ref=order_ref, store=store, discounts=discounts, now=now)
 
 
 @transaction.atomic

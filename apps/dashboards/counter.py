@@ -5,6 +5,7 @@ The member being served is kept in the session, per store, never in the address:
 can only reach a member by their code or phone number, as at a POS."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -170,7 +171,8 @@ def counter_sale(request, store):
             return _counter_page(request, store, sale_form=form, lines=lines, quote=quote)
         external_id = f"counter-{form.cleaned_data['key']}"
         try:
-            order = order_place_paid(checkout=checkout, external_id=external_id)
+            with transaction.atomic():
+                order = order_place_paid(checkout=checkout, external_id=external_id)
         except DuplicateOrder:
             order = store_order(store, external_id)  # the same form sent twice
     except DomainError as error:

@@ -205,17 +205,18 @@ def _import_one(order_import: OrderImport, index: int, order: PlatformOrder) -> 
     order_no = ""
     if result in ("member", "non_member"):
         try:
-            placed = order_place_paid(
-                checkout=Checkout(
-                    store=order_import.store,
-                    channel=f"platform:{order_import.platform}",
-                    member=member,
-                    lines=order.lines,
-                ),
-                external_id=order.external_id,
-                payment_ref=f"{order_import.platform}:{order.external_id}",
-                now=order.paid_at,
-            )
+            with transaction.atomic():  # a savepoint: a duplicate is reported, not fatal
+                placed = order_place_paid(
+                    checkout=Checkout(
+                        store=order_import.store,
+                        channel=f"platform:{order_import.platform}",
+                        member=member,
+                        lines=order.lines,
+                    ),
+                    external_id=order.external_id,
+                    payment_ref=f"{order_import.platform}:{order.external_id}",
+                    now=order.paid_at,
+                )
             order_no = placed.order_no
         except DuplicateOrder:
             result = "already"

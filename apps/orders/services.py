@@ -27,6 +27,7 @@ from apps.coupons.services import (
     coupons_release,
     coupons_restore,
     coupons_use,
+    coupons_use_at_once,
     usability_problem,
 )
 from apps.mall.selectors import products_by_sku
@@ -51,9 +52,9 @@ from apps.points.models import Entry
 from apps.points.rules import OrderLine as PointsLine
 from apps.points.rules import PointsQuote
 from apps.points.selectors import points_available
-from apps.points.services import points_redeem, points_reverse, store_account
+from apps.points.services import points_redeem, points_reverse
 from apps.stores.models import Staff, Store
-from apps.tiers.models import Tier, TierChannelBenefit
+from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
 from apps.tiers.services import growth_earn, growth_reverse
 
@@ -153,9 +154,8 @@ def order_quote(checkout: Checkout) -> Priced:
 def _tier_percent(tier: Tier | None, channel: str) -> Decimal:
     if tier is None:
         return Decimal(0)
-    benefit = TierChannelBenefit.objects.filter(
-        tier=tier, channel=BENEFIT_CHANNEL.get(channel, channel)
-    ).first()
+    channel = BENEFIT_CHANNEL.get(channel, channel)
+    benefit = next((b for b in tier.channel_benefits.all() if b.channel == channel), None)
     return benefit.discount_percent if benefit else tier.discount_percent
 
 
@@ -240,7 +240,7 @@ def _next_order_no(store: Store, now) -> str:
     return f"{store.code}-{day:%Y%m%d}-{last:04d}"
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
 def order_place_paid(
     *,
     checkout: Checkout,
@@ -254,7 +254,7 @@ def order_place_paid(
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
     order, priced = _order_create(
-        checkout, external_id=external_id, member_code=member_code, now=now, take_points=False
+        checkout, external_id=external_id, member_code=member_code, now=now, paid_now=True
     )
     transaction_id = payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}"
     return _settle(
@@ -262,7 +262,7 @@ def order_place_paid(
         amount=order.payable,
         transaction_id=transaction_id,
         now=now,
-        take_points=True,
+        paid_now=True,
         priced=priced,
     )
 
@@ -273,7 +273,7 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
     now = now or timezone.now()
     order, _priced = _order_create(
-        checkout, external_id="", member_code="", now=now, take_points=True
+        checkout, external_id="", member_code="", now=now, paid_now=False
     )
     Order.objects.filter(pk=order.pk).update(
         expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
@@ -302,7 +302,7 @@ def order_pay(*, notice: PaymentNotice, now=None) -> Order:
         amount=notice.amount,
         transaction_id=notice.transaction_id,
         now=now,
-        take_points=False,
+        paid_now=False,
     )
 
 
@@ -341,10 +341,10 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
 
 
 def _order_create(
-    checkout: Checkout, *, external_id: str, member_code: str, now, take_points: bool
+    checkout: Checkout, *, external_id: str, member_code: str, now, paid_now: bool
 ) -> tuple[Order, Priced]:
-    """The order and its lines; the member code spent; coupons held; points taken now, or
-    by `_settle` when the sale is paid at once (see there)."""
+    """The order and its lines, the member code spent; for an order awaiting payment its
+    coupons held and points taken. A sale paid at once leaves both to `_settle`."""
     priced = order_quote(checkout)
     quote = priced.quote
     try:
@@ -389,7 +389,7 @@ def _order_create(
     if member_code:
         member_code_spend(code=member_code, store=checkout.store, now=now)
     ref = f"order:{order.pk}"
-    if quote.coupons_used:
+    if quote.coupons_used and not paid_now:
         coupons_lock(
             codes=list(quote.coupons_used),
             member=checkout.member,
@@ -398,7 +398,7 @@ def _order_create(
             channel=_coupon_channel(checkout.channel),
             now=now,
         )
-    if take_points:
+    if not paid_now:
         _take_points(order)
     return order, priced
 
@@ -411,7 +411,7 @@ def _take_points(order: Order) -> None:
             key=f"order:{order.pk}:points",
             cause=f"order:{order.order_no}",
             description=f"订单 {order.order_no} 积分抵现",
-            to_account=store_account(order.store),
+            store=order.store,
         )
 
 
@@ -421,7 +421,7 @@ def _settle(
     amount: Decimal,
     transaction_id: str,
     now,
-    take_points: bool,
+    paid_now: bool,
     priced: Priced | None = None,
 ) -> Order:
     """Payment received: coupons used, growth and points earned, points spent (a POS sale
@@ -434,14 +434,20 @@ def _settle(
         transaction_id=transaction_id,
         created_at=now,
     )
-    coupons_use(
-        order_ref=f"order:{order.pk}",
-        store=order.store,
-        discounts={
-            code: (Decimal(off), order.subtotal) for code, off in _coupon_discounts(order).items()
-        },
-        now=now,
-    )
+    discounts = {
+        code: (Decimal(off), order.subtotal) for code, off in _coupon_discounts(order).items()
+    }
+    if discounts and paid_now:  # never held: checked and used in one step
+        coupons_use_at_once(
+            member=order.member,
+            order_ref=f"order:{order.pk}",
+            store=order.store,
+            channel=_coupon_channel(order.channel),
+            discounts=discounts,
+            now=now,
+        )
+    elif discounts:
+        coupons_use(order_ref=f"order:{order.pk}", store=order.store, discounts=discounts, now=now)
     # The order earns points at the tier the member held when buying, not the one its own
     # growth may lift them to: what the quote showed.
     if priced is not None:  # a sale paid at once: priced in this transaction
@@ -494,7 +500,7 @@ def _settle(
             quote=priced.points if priced else None,
         )
         points_earned = entry.amount if entry else 0
-    if take_points:
+    if paid_now:
         _take_points(order)
     Order.objects.filter(pk=order.pk).update(
         status=Order.Status.PAID,
@@ -504,7 +510,8 @@ def _settle(
         growth_earned=growth,
         expires_at=None,
     )
-    order.refresh_from_db()
+    order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
+    order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
     return order
 
 

@@ -140,6 +140,7 @@ class AdjustForm(forms.Form):
 
 @admin.register(EarningRule)
 class EarningRuleAdmin(HuijiModelAdmin):
+    reference_data = ("earning_rules",)
     list_display = [
         "name",
         "kind",

@@ -4,9 +4,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from apps.core.reference import reference_get
 from apps.core.text import comma_separated
 from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, segment_members
@@ -15,6 +16,18 @@ from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, u
 from apps.points.services import points_earn
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
+
+
+def active_rules() -> list[EarningRule]:
+    """Every active rule with its targets (cached reference data)."""
+    return reference_get(
+        "earning_rules",
+        lambda: list(
+            EarningRule.objects.filter(active=True)
+            .prefetch_related("stores", "segments", "tiers")
+            .order_by("pk")
+        ),
+    )
 
 
 def applicable_rules(
@@ -28,17 +41,13 @@ def applicable_rules(
 ) -> list[EarningRule]:
     """Active rules of these kinds that hold now, here, for this member (and, unless told
     otherwise, within their limits)."""
-    rules = (
-        EarningRule.objects.filter(active=True, kind__in=kinds)
-        .filter(
-            Q(starts_at__isnull=True) | Q(starts_at__lte=when),
-            Q(ends_at__isnull=True) | Q(ends_at__gt=when),
-        )
-        .prefetch_related("stores", "segments", "tiers")
-        .order_by("pk")
-    )
     chosen = []
-    for rule in rules:
+    for rule in active_rules():
+        if rule.kind not in kinds or not (
+            (rule.starts_at is None or rule.starts_at <= when)
+            and (rule.ends_at is None or rule.ends_at > when)
+        ):
+            continue
         stores = list(rule.stores.all())
         if stores and (store is None or store not in stores):
             continue
@@ -151,8 +160,8 @@ def points_award_order(
     a usage limit was in it, which is then evaluated again under the member's lock so that
     two orders at once cannot both use the last allowed time."""
     when = when or timezone.now()
-    _serialise(member)
     if quote is None or quote.limited:
+        _serialise(member)
         quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
     if (entry := Entry.objects.filter(idempotency_key=key).first()) is not None:
         return entry, quote
@@ -167,7 +176,8 @@ def points_award_order(
         pending=pending,
         now=when,
     )
-    _count_use(member, quote.rule_ids, when)
+    if quote.limited:
+        _count_use(member, quote.rule_ids, when)
     return entry, quote
 
 

@@ -60,31 +60,30 @@ def _lock(*accounts: Account) -> dict[int, Account]:
     }
 
 
-def _lock_with(
-    member: Member | None = None, *, kinds: tuple[str, ...] = (), others: tuple[Account, ...] = ()
-):
-    """In one query, lock the member's account, the named system accounts and `others`, in
-    primary-key order. Returns {"member" | kind | pk: account}. Makes what is missing first."""
+def _lock_with(member: Member | None = None, *, kinds: tuple[str, ...] = (), store=None):
+    """In one query, lock the member's account, the named system accounts and the store's
+    account, in primary-key order. Returns {"member" | kind | "store": account}. Makes
+    what is missing first."""
     conditions = [Q(kind__in=kinds)] if kinds else []
     conditions += [Q(member=member)] if member else []
-    conditions += [Q(pk__in=[a.pk for a in others])] if others else []
+    conditions += [Q(kind=Account.Kind.STORE, store=store)] if store else []
     rows = list(Account.objects.select_for_update().filter(reduce(or_, conditions)).order_by("pk"))
-    found = {row.kind for row in rows if row.kind in kinds} | {
-        "member" for row in rows if member and row.member_id == member.pk
-    }
-    if len(found) < len(kinds) + bool(member):
-        for kind in set(kinds) - found:
-            system_account(kind)
-        if member and "member" not in found:
-            member_account(member)
-        return _lock_with(member, kinds=kinds, others=others)
     locked: dict = {}
     for row in rows:
-        locked[row.pk] = row
         if row.kind in kinds:
             locked[row.kind] = row
         if member and row.member_id == member.pk:
             locked["member"] = row
+        if store and row.kind == Account.Kind.STORE and row.store_id == store.pk:
+            locked["store"] = row
+    if len(locked) < len(kinds) + bool(member) + bool(store):
+        for kind in set(kinds) - set(locked):
+            system_account(kind)
+        if member and "member" not in locked:
+            member_account(member)
+        if store and "store" not in locked:
+            store_account(store)
+        return _lock_with(member, kinds=kinds, store=store)
     return locked
 
 
@@ -215,7 +214,7 @@ def points_redeem(
     key: str,
     cause: str,
     description: str,
-    to_account: Account | None = None,
+    store=None,
     kind: str = Entry.Kind.REDEEM,
     actor=None,
 ) -> Entry:
@@ -223,12 +222,12 @@ def points_redeem(
     when spent at a store (for settlement), else back to issuance."""
     if amount <= 0:
         raise ValueError("points to redeem must be positive")
-    if to_account is None:
+    if store is None:
         locked = _lock_with(member, kinds=(Account.Kind.ISSUANCE,))
         target = locked[Account.Kind.ISSUANCE]
     else:
-        locked = _lock_with(member, others=(to_account,))
-        target = locked[to_account.pk]
+        locked = _lock_with(member, store=store)
+        target = locked["store"]
     source = locked["member"]
     if source.balance < amount:
         # A retry of a redemption that went through finds the points already gone.

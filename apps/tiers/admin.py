@@ -22,6 +22,7 @@ class TierChannelBenefitInline(admin.TabularInline):
 
 @admin.register(Tier)
 class TierAdmin(HuijiModelAdmin):
+    reference_data = ("tiers",)
     list_display = [
         "rank",
         "code",

@@ -4,10 +4,10 @@ from apps.tiers.services import growth_in_window, tiers_in_order
 
 
 def member_tier(member: Member) -> Tier | None:
-    state = MemberTier.objects.select_related("tier").filter(member=member).first()
-    if state is not None:
-        return state.tier
-    return Tier.objects.order_by("rank").first()
+    """The member's tier; a member never reviewed is in the first one."""
+    tiers = tiers_in_order()
+    tier_id = MemberTier.objects.filter(member=member).values_list("tier", flat=True).first()
+    return next((tier for tier in tiers if tier.pk == tier_id), tiers[0] if tiers else None)
 
 
 def tier_summary(member: Member) -> dict:

@@ -9,13 +9,17 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.events import event_emit, events_emit
+from apps.core.reference import reference_get
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
 
 
 def tiers_in_order() -> list[Tier]:
-    return list(Tier.objects.order_by("rank"))
+    """The tiers, lowest first, each with its channel benefits (cached reference data)."""
+    return reference_get(
+        "tiers", lambda: list(Tier.objects.prefetch_related("channel_benefits").order_by("rank"))
+    )
 
 
 def _facts(tiers: list[Tier]) -> list[TierFacts]:
@@ -29,10 +33,15 @@ def first_review(after) -> date:
 
 def _locked_state(member: Member, first_tier: Tier) -> MemberTier:
     """The member's tier row, locked: tier changes of one member happen one at a time."""
-    MemberTier.objects.get_or_create(
-        member=member, defaults={"tier": first_tier, "review_on": first_review(timezone.now())}
-    )
-    return MemberTier.objects.select_for_update().select_related("tier").get(member=member)
+    locked = MemberTier.objects.select_for_update().select_related("tier")
+    state = locked.filter(member=member).first()
+    if state is None:  # the member's first tier: made once, whoever comes first
+        MemberTier.objects.bulk_create(
+            [MemberTier(member=member, tier=first_tier, review_on=first_review(timezone.now()))],
+            ignore_conflicts=True,
+        )
+        state = locked.get(member=member)
+    return state
 
 
 def growth_in_window(member: Member, *, now: datetime | None = None) -> int:

@@ -237,6 +237,8 @@ TIER_DOWNGRADE = os.environ.get("TIER_DOWNGRADE", "drop_one")
 
 # Coupons: "new members only" means joined within this many days; members are reminded
 # this many days before a coupon ends; a full refund gives back still-valid coupons.
+# Seconds a process may keep serving tiers and earning rules after HQ changed them.
+REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "10"))
 COUPON_NEW_MEMBER_DAYS = int(os.environ.get("COUPON_NEW_MEMBER_DAYS", "30"))
 COUPON_REMIND_DAYS = int(os.environ.get("COUPON_REMIND_DAYS", "3"))
 COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)

@@ -132,7 +132,7 @@ def test_one_key_used_at_once_for_two_unrelated_transfers_is_a_conflict_not_a_cr
                 key="same-key",
                 cause="t",
                 description="积分抵现",
-                to_account=store_account,
+                store=store_account.store,
             )
             return "ok"
         except IdempotencyMismatch:

@@ -108,7 +108,7 @@ def test_points_spent_at_a_store_go_to_the_stores_account(member):
         key="r",
         cause="order:1",
         description="积分抵现",
-        to_account=store_account,
+        store=store,
     )
 
     store_account.refresh_from_db()

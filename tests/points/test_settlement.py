@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from apps.core import roles
-from apps.points.services import points_earn, points_redeem, points_reverse, store_account
+from apps.points.services import points_earn, points_redeem, points_reverse
 from apps.points.settlement import dealer_totals, settlement_statement
 from tests.core.factories import UserFactory
 from tests.distributors.factories import DistributorFactory
@@ -38,7 +38,7 @@ def spending():
             key=key,
             cause="order",
             description="积分抵现",
-            to_account=store_account(store),
+            store=store,
         )
 
     spend(s1, 1000, "a")
