@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = _("System")
+
+    def ready(self):
+        from apps.core import lookups  # noqa: F401  (registers field__any)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.bulk import rows_insert
 from apps.core.models import Event, EventHandling
 
 logger = logging.getLogger(__name__)
@@ -47,21 +48,32 @@ def handlers_for(name: str) -> dict[str, Handler]:
 
 
 def event_emit(*, name: str, payload: dict) -> Event:
-    return events_emit(name=name, payloads=[payload])[0]
-
-
-def events_emit(*, name: str, payloads: list[dict]) -> list[Event]:
-    """Many events of one kind in one insert, as a nightly job makes them."""
     now = timezone.now()
-    events = Event.objects.bulk_create(
-        [
-            Event(name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE)
-            for payload in payloads
-        ]
+    event = Event.objects.create(
+        name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE
     )
-    if events:
-        transaction.on_commit(lambda: _schedule_dispatch([event.pk for event in events]))
-    return events
+    transaction.on_commit(lambda: _schedule_dispatch([event.pk]))
+    return event
+
+
+def events_emit(*, name: str, payloads: list[dict]) -> int:
+    """Many events of one kind in one insert, as a nightly job makes them. Returns how many."""
+    now = timezone.now()
+    event_ids = rows_insert(
+        Event,
+        [
+            {
+                "name": name,
+                "payload": payload,
+                "created_at": now,
+                "next_attempt_at": now + DISPATCH_GRACE,
+            }
+            for payload in payloads
+        ],
+    )
+    if event_ids:
+        transaction.on_commit(lambda: _schedule_dispatch(event_ids))
+    return len(event_ids)
 
 
 def _schedule_dispatch(event_ids: list[int]) -> None:

@@ -18,6 +18,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.core.audit import audit_record
+from apps.core.bulk import rows_insert
 from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
 from apps.points.models import Account, Entry, Lot, LotUse
@@ -408,7 +409,7 @@ def _settle(lot_members: dict[int, int], now: datetime) -> int:
     accounts = _lock_for_job(Account.Kind.PENDING, member_ids)
     lots = list(
         Lot.objects.select_for_update()
-        .filter(pk__in=lot_members, status=Lot.Status.PENDING)
+        .filter(pk__any=list(lot_members), status=Lot.Status.PENDING)
         .order_by("pk")
         .values_list("pk", "member_id", "remaining")
     )
@@ -416,7 +417,7 @@ def _settle(lot_members: dict[int, int], now: datetime) -> int:
     for _lot, member_id, remaining in lots:
         amounts[member_id] += remaining
     _job_transfers(accounts, Entry.Kind.SETTLE, amounts, description="积分已到账", now=now)
-    Lot.objects.filter(pk__in=[lot for lot, _m, _r in lots]).update(status=Lot.Status.AVAILABLE)
+    Lot.objects.filter(pk__any=[lot for lot, _m, _r in lots]).update(status=Lot.Status.AVAILABLE)
     return len(lots)
 
 
@@ -441,7 +442,7 @@ def _expire_members(member_ids: list[int], today) -> int:
     accounts = _lock_for_job(Account.Kind.BREAKAGE, member_ids)
     lots = list(
         Lot.objects.filter(
-            member_id__in=member_ids, status=Lot.Status.AVAILABLE, expires_on__lt=today
+            member_id__any=member_ids, status=Lot.Status.AVAILABLE, expires_on__lt=today
         ).values_list("pk", "member_id", "remaining")
     )
     amounts: dict[int, int] = defaultdict(int)
@@ -450,12 +451,15 @@ def _expire_members(member_ids: list[int], today) -> int:
     entries = _job_transfers(
         accounts, Entry.Kind.EXPIRE, amounts, description="积分过期", now=timezone.now()
     )
-    LotUse.objects.bulk_create(
-        LotUse(entry_id=entries[member_id].pk, lot_id=lot, amount=remaining)
-        for lot, member_id, remaining in lots
-        if remaining > 0
+    rows_insert(
+        LotUse,
+        [
+            {"entry_id": entries[member_id], "lot_id": lot, "amount": remaining}
+            for lot, member_id, remaining in lots
+            if remaining > 0
+        ],
     )
-    Lot.objects.filter(pk__in=[lot for lot, _m, _r in lots]).update(
+    Lot.objects.filter(pk__any=[lot for lot, _m, _r in lots]).update(
         remaining=0, status=Lot.Status.EXPIRED
     )
     return sum(amounts.values())
@@ -467,7 +471,7 @@ def _lock_for_job(system_kind: str, member_ids) -> dict:
     system = system_account(system_kind)
     rows = (
         Account.objects.select_for_update()
-        .filter(Q(pk=system.pk) | Q(member_id__in=member_ids))
+        .filter(Q(pk=system.pk) | Q(member_id__any=list(member_ids)))
         .order_by("pk")
         .values_list("member_id", "pk")
     )
@@ -476,40 +480,44 @@ def _lock_for_job(system_kind: str, member_ids) -> dict:
 
 def _job_transfers(
     accounts: dict, kind: str, amounts: dict[int, int], *, description: str, now: datetime
-) -> dict[int, Entry]:
+) -> dict[int, int]:
     """A batch's entries, one per member, between the members and the system account locked
-    by `_lock_for_job`; every balance moves in one UPDATE. Settling pays members out of
-    pending; expiring takes from members into breakage. What makes a rerun safe is the state
-    of the lots the caller changes in the same transaction."""
+    by `_lock_for_job`: {member id: entry id}. Every balance moves in one UPDATE. Settling
+    pays members out of pending; expiring takes from members into breakage. What makes a
+    rerun safe is the state of the lots the caller changes in the same transaction."""
     system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE
     to_members = kind == Entry.Kind.SETTLE
     amounts = {member_id: amount for member_id, amount in amounts.items() if amount > 0}
     prefix = f"{kind}:{uuid.uuid4().hex[:12]}:"
-    entries = Entry.objects.bulk_create(
-        Entry(
-            kind=kind,
-            from_account_id=accounts[system_kind] if to_members else accounts[member_id],
-            to_account_id=accounts[member_id] if to_members else accounts[system_kind],
-            amount=amount,
-            member_id=member_id,
-            idempotency_key=f"{prefix}{member_id}",
-            cause="points",
-            description=description,
-            created_at=now,
-        )
-        for member_id, amount in amounts.items()
+    entries = rows_insert(
+        Entry,
+        [
+            {
+                "kind": kind,
+                "from_account_id": accounts[system_kind] if to_members else accounts[member_id],
+                "to_account_id": accounts[member_id] if to_members else accounts[system_kind],
+                "amount": amount,
+                "member_id": member_id,
+                "idempotency_key": f"{prefix}{member_id}",
+                "cause": "points",
+                "description": description,
+                "created_at": now,
+            }
+            for member_id, amount in amounts.items()
+        ],
+        returning=("member_id", "pk"),
     )
     moved = Entry.objects.filter(
         idempotency_key=Concat(Value(prefix), Cast(OuterRef("member_id"), CharField()))
     ).values("amount")
     sign = 1 if to_members else -1
-    Account.objects.filter(member_id__in=amounts).update(
+    Account.objects.filter(member_id__any=list(amounts)).update(
         balance=F("balance") + sign * Subquery(moved)
     )
     Account.objects.filter(pk=accounts[system_kind]).update(
         balance=F("balance") - sign * sum(amounts.values())
     )
-    return {entry.member_id: entry for entry in entries}
+    return dict(entries)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
+from apps.core.bulk import rows_insert
 from apps.core.events import event_emit, events_emit
 from apps.core.reference import reference_get
 from apps.members.models import Member
@@ -186,7 +187,7 @@ def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int
     )
     growth = dict(
         GrowthEntry.objects.filter(
-            member_id__in=[s.member_id for s in states], created_at__gt=since
+            member_id__any=[s.member_id for s in states], created_at__gt=since
         )
         .values_list("member_id")
         .annotate(total=Sum("amount"))
@@ -220,36 +221,39 @@ def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int
     def ids(some):
         return [state.member_id for state in some]
 
-    MemberTier.objects.filter(pk__in=ids(keep)).update(grace_until=None, review_on=next_review)
-    MemberTier.objects.filter(pk__in=ids(warn)).update(
+    MemberTier.objects.filter(pk__any=ids(keep)).update(grace_until=None, review_on=next_review)
+    MemberTier.objects.filter(pk__any=ids(warn)).update(
         grace_until=grace_until, review_on=grace_until
     )
     now = timezone.now()
     for tier, dropped in dropped_to.items():
-        MemberTier.objects.filter(pk__in=ids(dropped)).update(
+        MemberTier.objects.filter(pk__any=ids(dropped)).update(
             tier=tier, since=now, grace_until=None, review_on=next_review
         )
-    changes = TierChange.objects.bulk_create(
-        TierChange(
-            member_id=state.member_id,
-            from_tier_id=state.tier_id,
-            to_tier=tier,
-            reason=TierChange.Reason.DOWNGRADE,
-            created_at=now,
-        )
-        for tier, dropped in dropped_to.items()
-        for state in dropped
+    drops = [(state, tier) for tier, dropped in dropped_to.items() for state in dropped]
+    rows_insert(
+        TierChange,
+        [
+            {
+                "member_id": state.member_id,
+                "from_tier_id": state.tier_id,
+                "to_tier_id": tier.pk,
+                "reason": TierChange.Reason.DOWNGRADE,
+                "created_at": now,
+            }
+            for state, tier in drops
+        ],
     )
     events_emit(
         name="tier_changed",
         payloads=[
             {
-                "member": change.member_id,
-                "from": by_id[change.from_tier_id].code,
-                "to": change.to_tier.code,
-                "reason": change.reason,
+                "member": state.member_id,
+                "from": by_id[state.tier_id].code,
+                "to": tier.code,
+                "reason": TierChange.Reason.DOWNGRADE,
             }
-            for change in changes
+            for state, tier in drops
         ],
     )
     events_emit(
@@ -266,4 +270,4 @@ def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int
             for state in warn
         ],
     )
-    return {"kept": len(keep), "warned": len(warn), "downgraded": len(changes)}
+    return {"kept": len(keep), "warned": len(warn), "downgraded": len(drops)}
