@@ -11,6 +11,7 @@ authenticated endpoint's rate beside the sold-out rate.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing
@@ -200,24 +201,7 @@ def main() -> None:
             huiji_template, sql_template = [
                 row[0] for row in conn.execute("SELECT id FROM coupons_coupontemplate ORDER BY id")
             ]
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                "gunicorn",
-                "config.wsgi",
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            start_new_session=True,
-            executable=os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-        )
-        try:
-            _wait_for(port)
+        with gunicorn(env, args.workers) as port:
             tokens = [f"bench-token-{n}" for n in range(1, members + 1)]
             # Warm up: every worker process opens its database connection and loads the code.
             fan_out(
@@ -253,9 +237,6 @@ def main() -> None:
                 args.processes,
             )
             trivial_rate = len(trivial) / (max(r[0] for r in trivial) - started)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait()
 
         member_ids = list(range(args.attempts + 1, members + 1))
         started = time.perf_counter()
@@ -338,14 +319,37 @@ def _queries_per_claim(url: str, env: dict) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
-def _wait_for(port: int) -> None:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
+@contextlib.contextmanager
+def gunicorn(env: dict, workers: int):
+    """Huiji served by gunicorn on a free local port, for the length of the block."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "config.wsgi",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ import uuid
 import psycopg
 
 from bench._db import flush_broker, fresh_database, use_django
-from bench.coupon_claim import _wait_for, fan_out, free_port, split
+from bench.coupon_claim import fan_out, gunicorn, split
 from bench.nightly import BROKER
 
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
@@ -299,23 +298,7 @@ def main() -> None:
             "THROTTLE_POS": "1000000/min",
             "CELERY_BROKER_URL": BROKER,  # events queue for a worker, as in production
         }
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-                "config.wsgi",
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            _wait_for(port)
+        with gunicorn(env, args.workers) as port:
             warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
             fan_out(
                 http_worker,
@@ -349,9 +332,6 @@ def main() -> None:
                 ),
                 started,
             )
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait()
         with psycopg.connect(url) as conn:
             accounts = {
                 "members": dict(

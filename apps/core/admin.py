@@ -216,21 +216,14 @@ class EventAdmin(ReadOnlyAdmin):
 class UploadImportAdmin(HuijiModelAdmin):
     """An uploaded file that is checked first (a dry run shown on its page), then run as a
     job by HQ's "Import now", with a report to download. A subclass names its `upload_form`
-    and `upload_fields`, and implements `check_upload`, `start` and `report`."""
+    and `upload_fields` and defines the three steps of its own app's import service:
+    `check_upload(request, upload, obj)` → the checked import, `start(obj)` → the import
+    started, `report(obj)` → its report as CSV text."""
 
     change_form_template = "admin/upload_import_change_form.html"
     upload_form: type = None
     upload_fields: list[str] = []
     runnable_statuses: tuple[str, ...] = ("checked", "failed")
-
-    def check_upload(self, request, upload, obj):
-        raise NotImplementedError
-
-    def start(self, obj):
-        raise NotImplementedError
-
-    def report(self, obj) -> str:
-        raise NotImplementedError
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

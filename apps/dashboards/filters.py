@@ -1,12 +1,11 @@
 """The filters a shop owner narrows their member list with."""
 
-from datetime import timedelta
-
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.dashboards.selectors import active, dormant
 from apps.members.models import Member, Tag
 from apps.tiers.models import Tier
 from apps.tiers.segments import members_in_tiers
@@ -61,12 +60,7 @@ class StoreMemberFilter(django_filters.FilterSet):
                 day=1, hour=0, minute=0, second=0, microsecond=0
             )
             return members.filter(joined_at__gte=start)
-        if value == "active":
-            return members.filter(last_active_at__gte=now - timedelta(days=30))
-        return members.filter(
-            Q(last_active_at__lt=now - timedelta(days=90))
-            | Q(last_active_at__isnull=True, joined_at__lt=now - timedelta(days=90))
-        )
+        return members.filter(active(now) if value == "active" else dormant(now))
 
     def tagged(self, members, _name, tag):
         return members.filter(member_tags__tag=tag)

@@ -27,8 +27,20 @@ from apps.orders.models import Order
 from apps.orders.segments import BOUGHT
 from apps.points.selectors import points_totals
 from apps.stores.models import Staff, Store
-from apps.tiers.models import Tier
 from apps.tiers.selectors import tier_summary
+from apps.tiers.services import tiers_in_order
+
+
+def active(now) -> Q:
+    """Members seen in the last 30 days."""
+    return Q(last_active_at__gte=now - timedelta(days=30))
+
+
+def dormant(now) -> Q:
+    """Members not seen for 90 days or more (or never, having joined that long ago)."""
+    return Q(last_active_at__lt=now - timedelta(days=90)) | Q(
+        last_active_at__isnull=True, joined_at__lt=now - timedelta(days=90)
+    )
 
 
 def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
@@ -37,12 +49,8 @@ def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
     members = Member.objects.filter(home_store=store, status=Member.Status.ACTIVE)
     counts = members.aggregate(
         total=Count("pk"),
-        active_30=Count("pk", filter=Q(last_active_at__gte=now - timedelta(days=30))),
-        dormant_90=Count(
-            "pk",
-            filter=Q(last_active_at__lt=now - timedelta(days=90))
-            | Q(last_active_at__isnull=True, joined_at__lt=now - timedelta(days=90)),
-        ),
+        active_30=Count("pk", filter=active(now)),
+        dormant_90=Count("pk", filter=dormant(now)),
     )
     rollups = DailyStoreRollup.objects.filter(store=store, day__gt=today - timedelta(days=90))
     week_start = today - timedelta(days=today.weekday())
@@ -108,7 +116,7 @@ def _repurchase(store: Store, now) -> Decimal | None:
 
 
 def _tier_distribution(members) -> list[dict]:
-    tiers = list(Tier.objects.order_by("rank"))
+    tiers = tiers_in_order()
     held = dict(members.values_list("tier_state__tier").annotate(n=Count("pk")))
     rows = []
     for n, tier in enumerate(tiers):
@@ -136,7 +144,7 @@ def store_members(store: Store) -> QuerySet[Member]:
     """The store's own members (their home store is this one), newest first."""
     return (
         Member.objects.filter(home_store=store, status=Member.Status.ACTIVE)
-        .select_related("tier_state__tier")
+        .select_related("tier_state")
         .order_by("-joined_at", "-pk")
     )
 
@@ -152,10 +160,11 @@ def members_with_spend(store: Store, members: list[Member]) -> list[Member]:
         .annotate(total=Sum(F("paid_amount") - F("refunded_amount")))
         .values_list("member", "total")
     )
-    first = Tier.objects.order_by("rank").first()
+    tiers = {tier.pk: tier for tier in tiers_in_order()}
+    first = next(iter(tiers.values()), None)
     for member in members:
         state = getattr(member, "tier_state", None)
-        member.tier = state.tier if state else first
+        member.tier = tiers.get(state.tier_id, first) if state else first
         member.spend = spend.get(member.pk, Decimal(0))
     return members
 

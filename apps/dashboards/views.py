@@ -69,11 +69,7 @@ def store_page(view):
 
 def store_render(request, template: str, store: Store, **context):
     """A store page, with what the navigation needs."""
-    context.update(
-        store=store,
-        many_stores=request.scope.is_hq or len(request.scope.store_ids) > 1,
-        manager=manages_store(request.user, store),
-    )
+    context.update(store=store, many_stores=request.scope.is_hq or len(request.scope.store_ids) > 1)
     return render(request, template, context)
 
 

@@ -262,7 +262,6 @@ def order_place_paid(
         amount=order.payable,
         transaction_id=transaction_id,
         now=now,
-        paid_now=True,
         priced=priced,
     )
 
@@ -302,7 +301,6 @@ def order_pay(*, notice: PaymentNotice, now=None) -> Order:
         amount=notice.amount,
         transaction_id=notice.transaction_id,
         now=now,
-        paid_now=False,
     )
 
 
@@ -421,12 +419,13 @@ def _settle(
     amount: Decimal,
     transaction_id: str,
     now,
-    paid_now: bool,
     priced: Priced | None = None,
 ) -> Order:
     """Payment received: coupons used, growth and points earned, points spent (a POS sale
     pays them now), `order_paid`. The points come last: they lock the ledger's shared
-    accounts and the store's, which every checkout needs."""
+    accounts and the store's, which every checkout needs. `priced` is given for a sale paid
+    as it is made, priced in this transaction; an order paid later was priced when placed."""
+    paid_now = priced is not None
     Payment.objects.create(
         order=order,
         amount=amount,
@@ -450,10 +449,12 @@ def _settle(
         coupons_use(order_ref=f"order:{order.pk}", store=order.store, discounts=discounts, now=now)
     # The order earns points at the tier the member held when buying, not the one its own
     # growth may lift them to: what the quote showed.
-    if priced is not None:  # a sale paid at once: priced in this transaction
+    if paid_now:
         tier = priced.tier
+    elif order.member_id:
+        tier = member_tier(order.member)
     else:
-        tier = member_tier(order.member) if order.member_id else None
+        tier = None
     growth = _growth(order.payable) if order.member_id else 0
     if growth > 0:
         growth_earn(

@@ -4,11 +4,12 @@ period, net of returns, and their yuan value; dealers see the sum of their store
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.money import money
@@ -33,7 +34,10 @@ class StatementRow:
 
 def settlement_statement(*, start: date, end: date) -> list[StatementRow]:
     """Stores with points movements on days start … end (both included), by store code."""
-    in_period = Entry.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+    # A range of instants, not created_at__date: the index on created_at serves it.
+    first = timezone.make_aware(datetime.combine(start, time.min))
+    after = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    in_period = Entry.objects.filter(created_at__gte=first, created_at__lt=after)
     received = dict(
         in_period.filter(to_account__kind="store")
         .values_list("to_account__store")
