@@ -74,7 +74,7 @@ def django_env(url: str) -> dict:
     }
 
 
-def http_worker(port, requests, queue):
+def http_worker(port, requests, start, queue):
     """One load process: threads with keep-alive connections, each sending its share."""
     results, lock = [], threading.Lock()
 
@@ -93,6 +93,7 @@ def http_worker(port, requests, queue):
         conn.close()
 
     threads = [threading.Thread(target=run, args=(share,)) for share in requests]
+    released(start)
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -100,18 +101,22 @@ def http_worker(port, requests, queue):
     queue.put(results)
 
 
-def sql_worker(url, template_id, shares, queue):
+def sql_worker(url, template_id, shares, start, queue):
     results, lock = [], threading.Lock()
 
-    def run(member_ids):
-        with psycopg.connect(url, autocommit=True) as conn:
+    def run(conn, member_ids):
+        with conn:
             for member_id in member_ids:
                 started = time.perf_counter()
                 status = _sql_claim(conn, template_id, member_id)
                 with lock:
                     results.append((time.perf_counter(), time.perf_counter() - started, status, ""))
 
-    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    threads = [
+        threading.Thread(target=run, args=(psycopg.connect(url, autocommit=True), share))
+        for share in shares
+    ]
+    released(start)
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -148,16 +153,34 @@ class SoldOut(Exception):
     pass
 
 
-def fan_out(target, args_for, processes: int) -> list:
+def fan_out(target, args_for, processes: int) -> tuple[list, float]:
+    """Run `target(*args_for(n), start, queue)` in `processes` load processes. Each sets up
+    (imports, connections) and calls released(start); all are let go together, so neither
+    side's clock counts starting processes. Returns the rows they put on the queue and the
+    moment they were let go."""
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [context.Process(target=target, args=(*args_for(n), queue)) for n in range(processes)]
+    queue, ready, go = context.Queue(), context.Queue(), context.Event()
+    workers = [
+        context.Process(target=target, args=(*args_for(n), (ready, go), queue))
+        for n in range(processes)
+    ]
     for worker in workers:
         worker.start()
+    for _ in workers:
+        ready.get()
+    started = time.perf_counter()
+    go.set()
     results = [row for _ in workers for row in queue.get()]
     for worker in workers:
         worker.join()
-    return results
+    return results, started
+
+
+def released(start) -> None:
+    """In a load process: say it is ready, then wait until all are."""
+    ready, go = start
+    ready.put(True)
+    go.wait()
 
 
 def split(items, parts):
@@ -219,19 +242,16 @@ def main() -> None:
                 ("POST", f"/api/v1/coupons/{huiji_template}/claim", t)
                 for t in tokens[: args.attempts]
             ]
-            started = time.perf_counter()
             huiji = summary(
-                fan_out(
+                *fan_out(
                     http_worker,
                     lambda n: (port, split(claims[n :: args.processes], threads)),
                     args.processes,
-                ),
-                started,
+                )
             )
 
             trivial_calls = [("GET", "/api/v1/me/code", t) for t in tokens[: args.attempts]]
-            started = time.perf_counter()
-            trivial = fan_out(
+            trivial, started = fan_out(
                 http_worker,
                 lambda n: (port, split(trivial_calls[n :: args.processes], threads)),
                 args.processes,
@@ -239,14 +259,12 @@ def main() -> None:
             trivial_rate = len(trivial) / (max(r[0] for r in trivial) - started)
 
         member_ids = list(range(args.attempts + 1, members + 1))
-        started = time.perf_counter()
         baseline = summary(
-            fan_out(
+            *fan_out(
                 sql_worker,
                 lambda n: (url, sql_template, split(member_ids[n :: args.processes], threads)),
                 args.processes,
-            ),
-            started,
+            )
         )
 
         with psycopg.connect(url) as conn:
@@ -325,6 +343,7 @@ def gunicorn(env: dict, workers: int):
     port = free_port()
     server = subprocess.Popen(
         [
+            *os.environ.get("SERVER_PREFIX", "").split(),
             os.path.join(os.path.dirname(sys.executable), "gunicorn"),
             "config.wsgi",
             "--workers",
@@ -333,6 +352,7 @@ def gunicorn(env: dict, workers: int):
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            *os.environ.get("GUNICORN_EXTRA", "").split(),
         ],
         env=env,
         start_new_session=True,

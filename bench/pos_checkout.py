@@ -23,7 +23,7 @@ import uuid
 import psycopg
 
 from bench._db import flush_broker, fresh_database, use_django
-from bench.coupon_claim import fan_out, gunicorn, split
+from bench.coupon_claim import fan_out, gunicorn, released, split
 from bench.nightly import BROKER
 
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
@@ -83,7 +83,7 @@ def order_body(member_id, coupon, n, lines=LINES):
     }
 
 
-def http_worker(port, key, shares, pace, queue):
+def http_worker(port, key, shares, pace, start, queue):
     """Threads with keep-alive connections; `pace` > 0 spaces each thread's requests."""
     import http.client
 
@@ -113,6 +113,7 @@ def http_worker(port, key, shares, pace, queue):
         conn.close()
 
     threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    released(start)
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -145,7 +146,7 @@ SQL = {
 }
 
 
-def sql_worker(url, store_id, accounts, shares, queue):
+def sql_worker(url, store_id, accounts, shares, start, queue):
     from decimal import Decimal
 
     results, lock = [], threading.Lock()
@@ -242,15 +243,16 @@ def sql_worker(url, store_id, accounts, shares, queue):
             conn.execute(SQL["paid"], (earned, earned, order_id))
             conn.execute(SQL["event"], (json.dumps({"order": order_id, "member": member_id}),))
 
-    def run(share):
-        with psycopg.connect(url) as conn:
+    def run(conn, share):
+        with conn:
             for n, (member_id, coupon) in share:
                 started = time.perf_counter()
                 one(conn, member_id, coupon, n)
                 with lock:
                     results.append((time.perf_counter(), time.perf_counter() - started, 201, ""))
 
-    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    threads = [threading.Thread(target=run, args=(psycopg.connect(url), share)) for share in shares]
+    released(start)
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -306,21 +308,18 @@ def main() -> None:
                 args.processes,
             )
             bodies = [order_body(m, c, n) for n, (m, c) in enumerate(peak_plan)]
-            started = time.perf_counter()
             peak = rate_and_latency(
-                fan_out(
+                *fan_out(
                     http_worker,
                     lambda n: (port, made["key"], split(bodies[n :: args.processes], threads), 0),
                     args.processes,
-                ),
-                started,
+                )
             )
             # 70% of the peak: each connection spaced so that all together send 0.7 × peak.
             pace = args.concurrency / (0.7 * peak["rate"])
             paced_bodies = [order_body(m, c, n + 10**6) for n, (m, c) in enumerate(paced_plan[50:])]
-            started = time.perf_counter()
             paced = rate_and_latency(
-                fan_out(
+                *fan_out(
                     http_worker,
                     lambda n: (
                         port,
@@ -329,8 +328,7 @@ def main() -> None:
                         pace,
                     ),
                     args.processes,
-                ),
-                started,
+                )
             )
         with psycopg.connect(url) as conn:
             accounts = {
@@ -350,9 +348,8 @@ def main() -> None:
                 ).fetchone()[0],
             }
         numbered = list(enumerate(sql_plan))
-        started = time.perf_counter()
         baseline = rate_and_latency(
-            fan_out(
+            *fan_out(
                 sql_worker,
                 lambda n: (
                     url,
@@ -361,8 +358,7 @@ def main() -> None:
                     split(numbered[n :: args.processes], threads),
                 ),
                 args.processes,
-            ),
-            started,
+            )
         )
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],

@@ -2,6 +2,7 @@
 lock → use → release → restore. The stock is one conditional UPDATE on the template,
 taken last in each transaction, so the hot row is locked only until the commit."""
 
+import contextlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
+from apps.core.bulk import rows_insert
 from apps.core.codes import READABLE_ALPHABET
 from apps.core.events import events_emit
 from apps.coupons.errors import (
@@ -143,23 +145,59 @@ def coupon_build(
 
 
 def _issue_one(template, member, *, source, source_key, store_id, now) -> Coupon:
-    """Insert first (its unique key settles who got it), reserve stock last."""
+    """Take one from the stock and insert the coupon, both or neither. The coupon's unique
+    key settles who got a slot; the stock is taken in the same statement when only the
+    total stock limits the template, else last in the transaction (see stock_reserve)."""
     coupon = coupon_build(
         template, member.pk, source=source, source_key=source_key, store_id=store_id, now=now
     )
+    if _only_total_stock(template):
+        made = rows_insert(Coupon, [_row(coupon)], provided=_stock_take(template))
+        if not made:
+            raise SoldOut()
+        coupon.pk, coupon._state.adding = made[0], False
+        return coupon
     coupon.save(force_insert=True)
     if not stock_reserve(template, store_id=store_id, now=now):
         raise SoldOut()
     return coupon
 
 
+def _only_total_stock(template: CouponTemplate) -> bool:
+    return template.daily_limit is None and template.per_store_limit is None
+
+
+def _stock_take(template: CouponTemplate) -> tuple[str, list]:
+    """stock_reserve's conditional UPDATE for one coupon, as SQL for rows_insert(provided=)."""
+    return (
+        f"UPDATE {CouponTemplate._meta.db_table} SET issued = issued + 1 "
+        "WHERE id = %s AND (total_stock IS NULL OR issued < total_stock) RETURNING id",
+        [template.pk],
+    )
+
+
+def _row(instance) -> dict:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    }
+
+
 def _issue_in_a_free_slot(template, member, *, source: str, now, then=None) -> Coupon:
     """Claims and exchanges of a member share `per_member_limit` slots, each a unique key:
     the insert into a taken slot fails, and the next is tried — no count first, so two taps
-    at once can never both get the last slot. `then(coupon)` runs in the same transaction."""
+    at once can never both get the last slot. `then(coupon)` runs in the same transaction.
+    A plain claim of a template with only a total stock is one statement, which needs no
+    transaction of its own (a savepoint if the caller has one open)."""
+    one_statement = (
+        then is None
+        and _only_total_stock(template)
+        and not transaction.get_connection().in_atomic_block
+    )
     for slot in range(1, template.per_member_limit + 1):
         try:
-            with transaction.atomic():
+            with contextlib.nullcontext() if one_statement else transaction.atomic():
                 coupon = _issue_one(
                     template,
                     member,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -94,16 +94,20 @@ def member_token_issue(*, member: Member) -> str:
     return raw
 
 
+# Every mini-program request asks this, so it is written by hand: compiling the ORM's
+# query for it took twice as long as the database took to answer.
+_LIVE_TOKEN_MEMBER_SQL = (
+    f"SELECT m.* FROM {Member._meta.db_table} m "
+    f"JOIN {MemberToken._meta.db_table} t ON t.member_id = m.id "
+    "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s AND m.status = %s"
+)
+
+
 def member_token_member(raw: str) -> Member | None:
     """The active member a live token belongs to, or None."""
-    token = (
-        MemberToken.objects.select_related("member")
-        .filter(key_hash=_sha256(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
-    if token is None or token.member.status != Member.Status.ACTIVE:
-        return None
-    return token.member
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    found = Member.objects.raw(_LIVE_TOKEN_MEMBER_SQL, [_sha256(raw), now, Member.Status.ACTIVE])
+    return next(iter(found), None)
 
 
 def member_token_revoke(*, raw: str) -> None:

@@ -1,12 +1,12 @@
 """rows_insert: many rows in one statement, Django's defaults filled in, ids returned."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.bulk import rows_insert
-from apps.core.models import Event
+from apps.core.models import Event, IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +43,41 @@ def test_several_fields_come_back_as_tuples_and_nothing_in_makes_no_query():
     with CaptureQueriesContext(connection) as captured:
         assert rows_insert(Event, []) == []
     assert len(captured) == 0
+
+
+def _once(event):
+    """An UPDATE … RETURNING that changes the event the first time only."""
+    return (
+        "UPDATE core_event SET attempts = attempts + 1 WHERE id = %s AND attempts = 0 RETURNING id",
+        [event.pk],
+    )
+
+
+def test_rows_go_in_only_when_the_provided_update_changes_a_row():
+    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
+    row = {"scope": "member:1", "key": "k1", "fingerprint": "f"}
+
+    with CaptureQueriesContext(connection) as captured:
+        first = rows_insert(IdempotencyKey, [row], provided=_once(event))
+    second = rows_insert(IdempotencyKey, [{**row, "key": "k2"}], provided=_once(event))
+
+    assert len(captured) == 1
+    assert first == [IdempotencyKey.objects.get(key="k1").pk]
+    assert second == [] and not IdempotencyKey.objects.filter(key="k2").exists()
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+
+def test_a_failed_insert_undoes_the_provided_update():
+    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
+    IdempotencyKey.objects.create(scope="member:1", key="taken", fingerprint="f")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(
+            IdempotencyKey,
+            [{"scope": "member:1", "key": "taken", "fingerprint": "g"}],
+            provided=_once(event),
+        )
+
+    event.refresh_from_db()
+    assert event.attempts == 0

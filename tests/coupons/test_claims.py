@@ -185,3 +185,20 @@ def test_after_the_database_says_sold_out_taps_are_answered_from_the_cache(
     template_forget(template.pk)
     assert coupon_claim(template=CouponTemplate.objects.get(pk=template.pk), member=later)
     assert not cache.get(sold_out_key(template.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_on_a_template_with_only_a_total_stock_is_one_statement(
+    django_assert_num_queries,
+):
+    from apps.coupons.selectors import template_get
+
+    template = template_get(CouponTemplateFactory(total_stock=1).pk)
+    first, second = MemberFactory(), MemberFactory()
+
+    with django_assert_num_queries(1):  # stock and coupon together, committed at once
+        coupon_claim(template=template, member=first)
+    with pytest.raises(SoldOut), django_assert_num_queries(2):  # and the stock read after
+        coupon_claim(template=template, member=second)
+
+    assert Coupon.objects.get().member == first and issued(template) == 1

@@ -234,6 +234,16 @@ def test_expired_token_is_refused(api_client, settings):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_a_member_frozen_after_signing_in_is_signed_out(api_client):
+    member = MemberFactory()
+    client = member_client(api_client, member)
+    assert client.get("/api/v1/me").status_code == 200
+
+    Member.objects.filter(pk=member.pk).update(status=Member.Status.FROZEN)
+
+    assert client.get("/api/v1/me").status_code == 401
+
+
 def test_wechat_login_asks_to_bind_a_new_openid_then_signs_in(api_client):
     first = api_client.post("/api/v1/auth/wechat", {"code": "wx-code-1"}, format="json")
 
