@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
-from apps.core.bulk import rows_insert
+from apps.core.bulk import inserted, model_row, rows_insert
 from apps.core.codes import READABLE_ALPHABET
 from apps.core.events import events_emit
 from apps.coupons.errors import (
@@ -152,11 +152,10 @@ def _issue_one(template, member, *, source, source_key, store_id, now) -> Coupon
         template, member.pk, source=source, source_key=source_key, store_id=store_id, now=now
     )
     if _only_total_stock(template):
-        made = rows_insert(Coupon, [_row(coupon)], provided=_stock_take(template))
+        made = rows_insert(Coupon, [model_row(coupon)], provided=_stock_take(template))
         if not made:
             raise SoldOut()
-        coupon.pk, coupon._state.adding = made[0], False
-        return coupon
+        return inserted(coupon, made)
     coupon.save(force_insert=True)
     if not stock_reserve(template, store_id=store_id, now=now):
         raise SoldOut()
@@ -174,14 +173,6 @@ def _stock_take(template: CouponTemplate) -> tuple[str, list]:
         "WHERE id = %s AND (total_stock IS NULL OR issued < total_stock) RETURNING id",
         [template.pk],
     )
-
-
-def _row(instance) -> dict:
-    return {
-        field.attname: getattr(instance, field.attname)
-        for field in instance._meta.concrete_fields
-        if not field.primary_key
-    }
 
 
 def _issue_in_a_free_slot(template, member, *, source: str, now, then=None) -> Coupon:
