@@ -163,11 +163,12 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
     tiers = tiers_in_order()
     if not tiers:
         return counts
+    after = 0
     while True:
         with transaction.atomic():
-            states = list(
+            states = list(  # past the last batch's members, so each batch costs the same
                 MemberTier.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(review_on__lte=today)
+                .filter(review_on__lte=today, member_id__gt=after)
                 .order_by("member_id")
                 .values_list(
                     "member_id", "tier_id", "floor_id", "floor_until", "grace_until", named=True
@@ -177,6 +178,7 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
                 return counts
             for outcome, number in _review_batch(states, tiers, today).items():
                 counts[outcome] += number
+        after = states[-1].member_id
 
 
 def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int]:

@@ -252,3 +252,16 @@ def test_the_nightly_jobs_run_in_as_many_queries_for_60_members_as_for_20(settin
         return len(matured), len(expired)
 
     assert queries(20) == queries(60)
+
+
+def test_expiry_in_small_batches_reaches_every_member_once(settings):
+    settings.POINTS_EXPIRY = "year_end_next"
+    long_ago = timezone.now().replace(year=2024)
+    members = [MemberFactory() for _ in range(20)]
+    for member in members:
+        earn(member, 100, f"old:{member.pk}", now=long_ago)
+
+    assert points_expire_due(today=date(2026, 1, 1), batch=7) == 100 * 20
+    assert points_expire_due(today=date(2026, 1, 1), batch=7) == 0  # a rerun does nothing
+    assert {points_available(member) for member in members} == {0}
+    assert Entry.objects.filter(kind=Entry.Kind.EXPIRE).count() == 20

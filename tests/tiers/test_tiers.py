@@ -271,6 +271,18 @@ def test_the_review_runs_in_as_many_queries_for_60_members_as_for_20(tiers):
     assert queries_to_review(21) == queries_to_review(60) <= 15
 
 
+def test_a_review_in_small_batches_reaches_every_member_once(tiers):
+    from apps.tiers.services import tiers_review_due
+
+    members = [MemberFactory() for _ in range(10)]
+    for member in members:
+        grow(member, 600, f"g{member.pk}")
+    MemberTier.objects.filter(member__in=members).update(review_on=timezone.localdate())
+
+    assert tiers_review_due(batch=3) == {"kept": 10, "warned": 0, "downgraded": 0}
+    assert tiers_review_due(batch=3) == {"kept": 0, "warned": 0, "downgraded": 0}
+
+
 def test_customer_service_sets_a_tier_in_the_console(tiers, client):
     from django.contrib.auth.models import Group
 
