@@ -7,6 +7,7 @@ each other in a circle. The ledger's shared accounts come near the end, held for
 statements before the commit.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -225,6 +226,12 @@ def _growth(payable: Decimal) -> int:
     return int(payable.to_integral_value(rounding=ROUND_FLOOR)) * settings.GROWTH_PER_YUAN
 
 
+# A sale paid at once is inserted with a placeholder number and numbered in _settle, as late
+# as the ledger's descriptions allow: the store's counter row stays locked from then until
+# the commit, and every other sale at the store waits for it.
+_UNNUMBERED = "~"
+
+
 def _next_order_no(store: Store, now) -> str:
     """S001-20261125-0042: the store's next number of the day, in one statement (the row is
     made on the day's first order; SQLite and PostgreSQL both have upsert … RETURNING)."""
@@ -256,14 +263,7 @@ def order_place_paid(
     order, priced = _order_create(
         checkout, external_id=external_id, member_code=member_code, now=now, paid_now=True
     )
-    transaction_id = payment_ref or f"{checkout.channel}:{checkout.store.pk}:{order.order_no}"
-    return _settle(
-        order,
-        amount=order.payable,
-        transaction_id=transaction_id,
-        now=now,
-        priced=priced,
-    )
+    return _settle(order, amount=order.payable, transaction_id=payment_ref, now=now, priced=priced)
 
 
 @transaction.atomic
@@ -348,7 +348,9 @@ def _order_create(
     try:
         with transaction.atomic():
             order = Order.objects.create(
-                order_no=_next_order_no(checkout.store, now),
+                order_no=_UNNUMBERED + uuid.uuid4().hex
+                if paid_now
+                else _next_order_no(checkout.store, now),
                 channel=checkout.channel,
                 store=checkout.store,
                 member=checkout.member,
@@ -421,18 +423,13 @@ def _settle(
     now,
     priced: Priced | None = None,
 ) -> Order:
-    """Payment received: coupons used, growth and points earned, points spent (a POS sale
-    pays them now), `order_paid`. The points come last: they lock the ledger's shared
-    accounts and the store's, which every checkout needs. `priced` is given for a sale paid
-    as it is made, priced in this transaction; an order paid later was priced when placed."""
+    """Payment received: coupons used, `order_paid`, growth and points earned, points spent
+    (a POS sale pays them now). What locks rows that other checkouts need comes last: the
+    store's order number of the day (a sale paid at once is numbered here), then the
+    ledger's shared accounts and the store's. `priced` is given for a sale paid as it is
+    made, priced in this transaction; an order paid later was priced when placed.
+    `transaction_id` defaults to one made from the order number."""
     paid_now = priced is not None
-    Payment.objects.create(
-        order=order,
-        amount=amount,
-        method=order.channel,
-        transaction_id=transaction_id,
-        created_at=now,
-    )
     discounts = {
         code: (Decimal(off), order.subtotal) for code, off in _coupon_discounts(order).items()
     }
@@ -455,17 +452,6 @@ def _settle(
         tier = member_tier(order.member)
     else:
         tier = None
-    growth = _growth(order.payable) if order.member_id else 0
-    if growth > 0:
-        growth_earn(
-            member=order.member,
-            amount=growth,
-            key=f"order:{order.pk}:growth",
-            kind="order",
-            cause=f"order:{order.order_no}",
-            description=f"订单 {order.order_no} 消费成长值",
-            now=now,
-        )
     first_purchase = bool(
         order.member_id
         and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
@@ -482,6 +468,26 @@ def _settle(
             "first_purchase": first_purchase,
         },
     )
+    if order.order_no.startswith(_UNNUMBERED):
+        order.order_no = _next_order_no(order.store, now)
+    Payment.objects.create(
+        order=order,
+        amount=amount,
+        method=order.channel,
+        transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
+        created_at=now,
+    )
+    growth = _growth(order.payable) if order.member_id else 0
+    if growth > 0:
+        growth_earn(
+            member=order.member,
+            amount=growth,
+            key=f"order:{order.pk}:growth",
+            kind="order",
+            cause=f"order:{order.order_no}",
+            description=f"订单 {order.order_no} 消费成长值",
+            now=now,
+        )
     points_earned = 0
     if order.member_id:
         entry, _quote = points_award_order(
@@ -504,6 +510,7 @@ def _settle(
     if paid_now:
         _take_points(order)
     Order.objects.filter(pk=order.pk).update(
+        order_no=order.order_no,
         status=Order.Status.PAID,
         paid_amount=order.payable,
         paid_at=now,

@@ -72,7 +72,7 @@ def test_last_months_points_settlement_is_waiting(hq_client):
         external_id="P-1",
     )
     before = hq_client.get("/admin/").context["kpi"]["settlement"]
-    last_month = timezone.now().replace(day=1) - timedelta(days=3)
+    last_month = timezone.localtime().replace(day=1) - timedelta(days=3)
     Entry.objects.filter(to_account__kind="store").update(created_at=last_month)
 
     after = hq_client.get("/admin/").context["kpi"]["settlement"]

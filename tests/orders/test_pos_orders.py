@@ -119,7 +119,10 @@ def test_an_order_uses_the_coupon_and_points_earns_pending_points_and_growth(pos
     assert Coupon.objects.get().status == "used"
     assert points_available(member) == 3000
     assert points_totals(member)["pending"] == 403
-    assert GrowthEntry.objects.get(key=f"order:{order.pk}:growth").amount == 403
+    growth = GrowthEntry.objects.get(key=f"order:{order.pk}:growth")
+    assert growth.amount == 403 and order.order_no in growth.description
+    assert order.order_no in Entry.objects.get(idempotency_key=f"order:{order.pk}:earn").description
+    assert order.payments.get().transaction_id == f"pos:{shop['store'].pk}:{order.order_no}"
     assert Event.objects.filter(name="order_paid").count() == 1
     assert ledger_problems() == {}
 
