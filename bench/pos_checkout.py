@@ -84,15 +84,21 @@ def order_body(member_id, coupon, n, lines=LINES):
 
 
 def http_worker(port, key, shares, pace, start, queue):
-    """Threads with keep-alive connections; `pace` > 0 spaces each thread's requests."""
+    """Threads with keep-alive connections. With `pace` = (seconds, offsets) each thread sends
+    on a fixed schedule, one request every `seconds` from its own offset, and its latency
+    counts from when the request was due, so a late answer also delays the ones after it
+    (no coordinated omission)."""
     import http.client
 
     results, lock = [], threading.Lock()
 
-    def run(share):
+    def run(share, offset):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for body in share:
-            started = time.perf_counter()
+        first = time.perf_counter() + offset
+        for n, body in enumerate(share):
+            due = first + n * pace[0] if pace else time.perf_counter()
+            time.sleep(max(due - time.perf_counter(), 0))
+            started = due
             conn.request(
                 "POST",
                 "/api/pos/v1/orders",
@@ -108,11 +114,13 @@ def http_worker(port, key, shares, pace, start, queue):
             elapsed = time.perf_counter() - started
             with lock:
                 results.append((time.perf_counter(), elapsed, response.status, ""))
-            if pace:
-                time.sleep(max(pace - elapsed, 0))
         conn.close()
 
-    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    offsets = pace[1] if pace else [0] * len(shares)
+    threads = [
+        threading.Thread(target=run, args=(share, offset))
+        for share, offset in zip(shares, offsets, strict=True)
+    ]
     released(start)
     for thread in threads:
         thread.start()
@@ -304,19 +312,32 @@ def main() -> None:
             warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
             fan_out(
                 http_worker,
-                lambda n: (port, made["key"], split(warm[n :: args.processes], threads), 0),
+                lambda n: (port, made["key"], split(warm[n :: args.processes], threads), None),
                 args.processes,
             )
             bodies = [order_body(m, c, n) for n, (m, c) in enumerate(peak_plan)]
             peak = rate_and_latency(
                 *fan_out(
                     http_worker,
-                    lambda n: (port, made["key"], split(bodies[n :: args.processes], threads), 0),
+                    lambda n: (
+                        port,
+                        made["key"],
+                        split(bodies[n :: args.processes], threads),
+                        None,
+                    ),
                     args.processes,
                 )
             )
-            # 70% of the peak: each connection spaced so that all together send 0.7 × peak.
-            pace = args.concurrency / (0.7 * peak["rate"])
+            # 70% of the peak: each connection sends on its own schedule, the schedules
+            # staggered evenly, so that all together send 0.7 × peak at an even rate.
+            connections = args.processes * threads
+            every = connections / (0.7 * peak["rate"])
+
+            def pace(n):
+                return every, [
+                    every * (t * args.processes + n) / connections for t in range(threads)
+                ]
+
             paced_bodies = [order_body(m, c, n + 10**6) for n, (m, c) in enumerate(paced_plan[50:])]
             paced = rate_and_latency(
                 *fan_out(
@@ -325,7 +346,7 @@ def main() -> None:
                         port,
                         made["key"],
                         split(paced_bodies[n :: args.processes], threads),
-                        pace,
+                        pace(n),
                     ),
                     args.processes,
                 )

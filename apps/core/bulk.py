@@ -1,7 +1,7 @@
 """Inserting many rows at once, as the nightly jobs do."""
 
 import functools
-import json
+from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -23,40 +23,38 @@ def rows_insert(
     is undone too. A conditional update of a hot row (a coupon's stock) that way holds the
     row's lock only while the database inserts and commits, never across a round trip.
 
-    On PostgreSQL the rows travel as one JSON document unpacked by the database: psycopg
-    quotes every parameter in Python, which for thousands of rows costs more than the
+    On PostgreSQL the rows travel as one JSON document unpacked by the database (the
+    defaults of the fields they leave out as another, once): psycopg quotes every parameter
+    in Python, which for thousands of rows costs more than the
     insert itself. Elsewhere (the embedded SQLite) it is Django's bulk_create, after the
     `provided` update in the same transaction."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
         return _rows_insert_elsewhere(model, rows, returning, provided)
-    fields, left_out, columns, shapes = _layout(model, tuple(rows[0]))
-    defaults = [field.get_default() for field in left_out]
-    document = json.dumps(
-        [
-            {
-                field.column: value
-                for field, value in zip(fields, [*row.values(), *defaults], strict=True)
-            }
-            for row in rows
-        ],
-        cls=DjangoJSONEncoder,
-    )
+    layout = _layout(model, tuple(rows[0]))
+    encoder = _SharedValuesEncoder()
+    if layout.renamed:
+        rows = [dict(zip(layout.given_columns, row.values(), strict=True)) for row in rows]
     quote = connection.ops.quote_name
     back = ", ".join(
         quote(model._meta.pk.column if name == "pk" else model._meta.get_field(name).column)
         for name in returning
     )
+    sources = f"jsonb_to_recordset(%s::jsonb) AS x({layout.shapes})"
+    params = [encoder.encode(rows)]
+    if layout.left_out:  # their defaults, once for all the rows
+        sources += f" CROSS JOIN jsonb_to_record(%s::jsonb) AS d({layout.default_shapes})"
+        params.append(encoder.encode({f.column: f.get_default() for f in layout.left_out}))
     guard, guard_params = provided or ("", [])
     with connection.cursor() as cursor:
         cursor.execute(
             (f"WITH provided AS ({guard}) " if guard else "")
-            + f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {columns} "
-            f"FROM jsonb_to_recordset(%s::jsonb) AS x({shapes}) "
+            + f"INSERT INTO {quote(model._meta.db_table)} ({layout.columns}) "
+            f"SELECT {layout.columns} FROM {sources} "
             + ("WHERE EXISTS (SELECT FROM provided) " if guard else "")
             + f"RETURNING {back}",
-            [*guard_params, document],
+            [*guard_params, *params],
         )
         made = cursor.fetchall()
     return [row[0] for row in made] if len(returning) == 1 else made
@@ -78,21 +76,53 @@ def inserted(instance: models.Model, made: list):
     return instance
 
 
+class _SharedValuesEncoder(DjangoJSONEncoder):
+    """Rows of one batch share their values (its moment, most of all): each value object is
+    encoded once, not once per row."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._encoded = {}
+
+    def default(self, o):
+        if (seen := self._encoded.get(id(o))) is None:
+            seen = self._encoded[id(o)] = (o, super().default(o))  # `o` kept: its id stays its
+        return seen[1]
+
+
+class _Layout(NamedTuple):
+    given_columns: list[str]
+    left_out: list[models.Field]
+    columns: str  # SQL: the given columns, then those left to their defaults
+    shapes: str  # SQL: the given columns with their types
+    default_shapes: str
+    renamed: bool  # some row key is a field name, not its column
+
+
 @functools.cache
-def _layout(model, names: tuple[str, ...]):
-    """The fields of a row with these names, then the fields that take their defaults, and
-    the SQL lists of their columns and of their columns with types."""
-    given = {model._meta.get_field(name).attname for name in names}
+def _layout(model, names: tuple[str, ...]) -> _Layout:
+    """How rows with these keys go in: as a JSON document of the rows as they are (keyed by
+    their columns), and one of the defaults of the fields they leave out."""
+    given = [model._meta.get_field(name) for name in names]
+    attnames = {field.attname for field in given}
     left_out = [
         field
         for field in model._meta.concrete_fields
-        if not field.primary_key and field.attname not in given
+        if not field.primary_key and field.attname not in attnames
     ]
-    fields = [model._meta.get_field(name) for name in names] + left_out
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    shapes = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
-    return fields, left_out, columns, shapes
+
+    def typed(fields):
+        return ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
+
+    return _Layout(
+        given_columns=[field.column for field in given],
+        left_out=left_out,
+        columns=", ".join(quote(field.column) for field in given + left_out),
+        shapes=typed(given),
+        default_shapes=typed(left_out),
+        renamed=any(name != field.column for name, field in zip(names, given, strict=True)),
+    )
 
 
 def _rows_insert_elsewhere(model, rows, returning, provided) -> list:

@@ -59,15 +59,11 @@ def event_emit(*, name: str, payload: dict) -> Event:
 def events_emit(*, name: str, payloads: list[dict]) -> int:
     """Many events of one kind in one insert, as a nightly job makes them. Returns how many."""
     now = timezone.now()
+    due = now + DISPATCH_GRACE
     event_ids = rows_insert(
         Event,
         [
-            {
-                "name": name,
-                "payload": payload,
-                "created_at": now,
-                "next_attempt_at": now + DISPATCH_GRACE,
-            }
+            {"name": name, "payload": payload, "created_at": now, "next_attempt_at": due}
             for payload in payloads
         ],
     )

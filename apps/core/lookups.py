@@ -19,6 +19,10 @@ class AnyOf(Lookup):
         lhs, params = self.process_lhs(compiler, connection)
         if not self.rhs:
             return "FALSE", []
+        if all(type(value) is int for value in self.rhs):
+            # Whole numbers (ids, mostly) go as one array literal: psycopg quotes a list of
+            # thousands of them element by element in Python, many times slower.
+            return f"{lhs} = ANY(%s::bigint[])", [*params, f"{{{','.join(map(str, self.rhs))}}}"]
         return f"{lhs} = ANY(%s)", [*params, self.rhs]
 
     def as_sqlite(self, compiler, connection):

@@ -5,6 +5,7 @@ taken last in each transaction, so the hot row is locked only until the commit."
 import contextlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.cache import cache
@@ -420,19 +421,31 @@ def coupons_lock(
     return coupons
 
 
+def _use(coupons, *, order_ref: str, store, used: tuple, now) -> int:
+    """Mark these coupons used by the order; `used` is what each took off and the order's
+    amount (for the template's statistics). Returns how many were."""
+    discount, order_amount = used
+    return coupons.update(
+        status=Coupon.Status.USED,
+        used_at=now,
+        used_store=store,
+        used_for=order_ref,
+        discount=discount,
+        order_amount=order_amount,
+    )
+
+
 def _mark_used(coupons, *, order_ref: str, store, discounts: dict[str, tuple], now) -> int:
-    used = 0
-    for coupon in coupons:
-        discount, order_amount = discounts.get(coupon.code, (None, None))
-        used += Coupon.objects.filter(pk=coupon.pk).update(
-            status=Coupon.Status.USED,
-            used_at=now,
-            used_store=store,
-            used_for=order_ref,
-            discount=discount,
-            order_amount=order_amount,
+    return sum(
+        _use(
+            Coupon.objects.filter(pk=coupon.pk),
+            order_ref=order_ref,
+            store=store,
+            used=discounts.get(coupon.code, (None, None)),
+            now=now,
         )
-    return used
+        for coupon in coupons
+    )
 
 
 @transaction.atomic(savepoint=False)  # no caller carries on after its errors
@@ -454,10 +467,31 @@ def coupons_use_at_once(
     *, member: Member, order_ref: str, store, channel: str, discounts: dict[str, tuple], now=None
 ) -> int:
     """A sale paid as it is made (a till, the counter, an import) uses its coupons in one
-    step — checked under their row locks, then used — without holding them first."""
+    step, without holding them first. Its quote, made in the same transaction, found them
+    usable in this store and channel; each is used by one update that finds it still
+    available and within its dates, so a coupon another order took meanwhile is refused
+    with the reason, and nothing is used."""
     now = now or timezone.now()
-    coupons = _held_for_order(list(discounts), member, order_ref, store, channel, now)
-    return _mark_used(coupons, order_ref=order_ref, store=store, discounts=discounts, now=now)
+    for code in sorted(discounts):  # one order of row locks for every sale
+        still_usable = Coupon.objects.filter(
+            code=code,
+            member=member,
+            status=Coupon.Status.AVAILABLE,
+            valid_from__lte=now,
+            valid_until__gt=now,
+        )
+        if not _use(still_usable, order_ref=order_ref, store=store, used=discounts[code], now=now):
+            _refuse(code, member=member, store=store, channel=channel, now=now)
+    return len(discounts)
+
+
+def _refuse(code: str, *, member: Member, store, channel: str, now) -> NoReturn:
+    """Say why the member's coupon cannot be used now."""
+    coupon = _locked_coupon(code)
+    if coupon.member_id != member.pk:
+        raise CouponNotFound()
+    _check_usable(coupon, store=store, channel=channel, now=now)
+    raise CouponLocked()  # available again by the time it was read: it was held just then
 
 
 @transaction.atomic

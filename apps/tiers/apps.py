@@ -8,4 +8,4 @@ class TiersConfig(AppConfig):
     verbose_name = _("Tiers")
 
     def ready(self):
-        from apps.tiers import segments  # noqa: F401  (registers the segment filter by tier)
+        from apps.tiers import handlers, segments  # noqa: F401  (they register themselves)

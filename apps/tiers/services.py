@@ -4,7 +4,8 @@ from datetime import date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -163,6 +164,16 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
     tiers = tiers_in_order()
     if not tiers:
         return counts
+    since = timezone.make_aware(datetime.combine(today, datetime.min.time())) - relativedelta(
+        months=settings.TIER_GROWTH_WINDOW_MONTHS
+    )
+    growth = (
+        GrowthEntry.objects.filter(member=OuterRef("member_id"), created_at__gt=since)
+        .order_by()
+        .values("member")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     after = 0
     while True:
         with transaction.atomic():
@@ -170,8 +181,15 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
                 MemberTier.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(review_on__lte=today, member_id__gt=after)
                 .order_by("member_id")
+                .annotate(growth=Coalesce(Subquery(growth), 0))
                 .values_list(
-                    "member_id", "tier_id", "floor_id", "floor_until", "grace_until", named=True
+                    "member_id",
+                    "tier_id",
+                    "floor_id",
+                    "floor_until",
+                    "grace_until",
+                    "growth",
+                    named=True,
                 )[:batch]
             )
             if not states:
@@ -182,18 +200,9 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
 
 
 def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int]:
-    """Decide each state in Python, then write by outcome: a kept member, a warned member and
-    a member dropped to a given tier all get the same values, so each outcome is one UPDATE."""
-    since = timezone.make_aware(datetime.combine(today, datetime.min.time())) - relativedelta(
-        months=settings.TIER_GROWTH_WINDOW_MONTHS
-    )
-    growth = dict(
-        GrowthEntry.objects.filter(
-            member_id__any=[s.member_id for s in states], created_at__gt=since
-        )
-        .values_list("member_id")
-        .annotate(total=Sum("amount"))
-    )
+    """Decide each state (with its growth in the window) in Python, then write by outcome: a
+    kept member, a warned member and a member dropped to a given tier all get the same
+    values, so each outcome is one UPDATE."""
     facts, by_rank = _facts(tiers), {tier.rank: tier for tier in tiers}
     by_id = {tier.pk: tier for tier in tiers}
     next_review = today + relativedelta(
@@ -206,7 +215,7 @@ def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int
         tier = by_id[state.tier_id]
         decision = review(
             current=tier.rank,
-            qualified=qualified_tier(growth.get(state.member_id, 0), facts).rank,
+            qualified=qualified_tier(state.growth, facts).rank,
             floor=by_id[state.floor_id].rank if floor_holds else None,
             in_grace=bool(state.grace_until and state.grace_until > today),
             grace_ended=bool(state.grace_until and state.grace_until <= today),
@@ -258,16 +267,15 @@ def _review_batch(states: list, tiers: list[Tier], today: date) -> dict[str, int
             for state, tier in drops
         ],
     )
+    until = grace_until.isoformat()
     events_emit(
         name="tier_downgrade_warning",
         payloads=[
             {
                 "member": state.member_id,
                 "tier": by_id[state.tier_id].code,
-                "until": grace_until.isoformat(),
-                "growth_needed": max(
-                    by_id[state.tier_id].growth_threshold - growth.get(state.member_id, 0), 0
-                ),
+                "until": until,
+                "growth_needed": max(by_id[state.tier_id].growth_threshold - state.growth, 0),
             }
             for state in warn
         ],

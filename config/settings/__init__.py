@@ -234,6 +234,9 @@ TIER_GROWTH_WINDOW_MONTHS = int(os.environ.get("TIER_GROWTH_WINDOW_MONTHS", "12"
 TIER_REVIEW = os.environ.get("TIER_REVIEW", "monthly")
 TIER_GRACE_DAYS = int(os.environ.get("TIER_GRACE_DAYS", "30"))
 TIER_DOWNGRADE = os.environ.get("TIER_DOWNGRADE", "drop_one")
+# Growth value for actions, once per member: joining, and completing the profile.
+GROWTH_FOR_JOINING = int(os.environ.get("GROWTH_FOR_JOINING", "100"))
+GROWTH_FOR_PROFILE = int(os.environ.get("GROWTH_FOR_PROFILE", "50"))
 
 # Coupons: "new members only" means joined within this many days; members are reminded
 # this many days before a coupon ends; a full refund gives back still-valid coupons.

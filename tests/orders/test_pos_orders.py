@@ -267,6 +267,40 @@ def test_a_storm_of_identical_submissions_makes_one_order_and_one_award(shop):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_tills_selling_with_one_coupon_at_once_use_it_once(shop):
+    from apps.coupons.errors import AlreadyUsed
+    from apps.orders.services import Checkout, LineInput, order_place_paid
+
+    coupon = coupon_claim(template=CouponTemplateFactory(), member=shop["member"])
+    tills = itertools.count()
+
+    def sale():
+        try:
+            return order_place_paid(
+                checkout=Checkout(
+                    store=shop["store"],
+                    channel="pos",
+                    member=shop["member"],
+                    lines=[LineInput(sku="SHOE", quantity=1, unit_price=D("399"))],
+                    coupon_codes=[coupon.code],
+                ),
+                external_id=f"TILL-{next(tills)}",
+            ).order_no
+        except AlreadyUsed:
+            return "already_used"
+
+    results = run_together(sale, 8)
+
+    # A till whose quote already saw the coupon used sells without it, as its quote said.
+    orders = list(Order.objects.all())
+    (discounted,) = [order for order in orders if order.coupon_discount > 0]
+    assert Coupon.objects.get().used_for == f"order:{discounted.pk}"
+    assert len(orders) + results.count("already_used") == 8
+    assert Entry.objects.filter(kind="earn", cause__startswith="order:").count() == len(orders)
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
 def test_checkouts_and_refunds_of_one_member_at_once_never_deadlock(shop):
     from apps.orders.services import Checkout, LineInput, order_place_paid, order_refund
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.core.models import AuditEntry, Event
+from apps.core.models import AuditEntry, Event, EventHandling
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
 from apps.tiers.selectors import member_tier, tier_summary
@@ -109,6 +109,52 @@ def test_a_replayed_key_grows_once(tiers):
 
     assert GrowthEntry.objects.filter(member=member).count() == 1
     assert tier_summary(member)["growth"]["value"] == 300
+
+
+def test_joining_and_completing_the_profile_earn_growth_once_each(
+    tiers, api_client, settings, django_capture_on_commit_callbacks
+):
+    from apps.core.events import event_dispatch
+    from apps.members.models import Member
+    from apps.members.services import member_profile_update
+
+    settings.GROWTH_FOR_JOINING, settings.GROWTH_FOR_PROFILE = 300, 200
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(
+            "/api/v1/auth/login", {"phone": "13800000000", "code": "123456"}, format="json"
+        )
+    member = Member.objects.get(phone="13800000000")
+    with django_capture_on_commit_callbacks(execute=True):
+        member_profile_update(
+            member=member, name="王芳", gender="female", birthday=date(1990, 5, 1)
+        )
+    joined = Event.objects.get(name="member_joined")
+    Event.objects.filter(pk=joined.pk).update(status=Event.Status.PENDING)
+    EventHandling.objects.filter(event=joined).delete()  # as if the handling was lost
+    event_dispatch(event_id=joined.pk)
+
+    assert [(g.kind, g.amount, g.description) for g in member.growth_entries.order_by("pk")] == [
+        ("action", 300, "加入会员得成长值"),
+        ("action", 200, "完善资料得成长值"),
+    ]
+    assert member_tier(member) == tiers["silver"]
+
+
+def test_no_growth_for_actions_when_set_to_nothing(
+    tiers, settings, django_capture_on_commit_callbacks
+):
+    from apps.members.services import member_profile_update
+
+    settings.GROWTH_FOR_PROFILE = 0
+    member = MemberFactory(name="", gender="", birthday=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_profile_update(
+            member=member, name="王芳", gender="female", birthday=date(1990, 5, 1)
+        )
+
+    assert Event.objects.filter(name="member_profile_completed").exists()
+    assert not GrowthEntry.objects.exists()
 
 
 def test_only_growth_within_the_window_counts(tiers, settings):

@@ -1,0 +1,32 @@
+"""Growth value that other apps' events earn: joining and completing the profile, once each."""
+
+from django.conf import settings
+
+from apps.core.events import on_event
+from apps.members.models import Member
+from apps.tiers.models import GrowthEntry
+from apps.tiers.services import growth_earn
+
+
+@on_event("member_joined")
+def give_growth_for_joining(event) -> None:
+    _growth_for_action(event, "join", settings.GROWTH_FOR_JOINING, "加入会员得成长值")
+
+
+@on_event("member_profile_completed")
+def give_growth_for_profile(event) -> None:
+    _growth_for_action(event, "profile", settings.GROWTH_FOR_PROFILE, "完善资料得成长值")
+
+
+def _growth_for_action(event, action: str, amount: int, description: str) -> None:
+    if amount <= 0:
+        return
+    member = Member.objects.get(pk=event.payload["member"])
+    growth_earn(
+        member=member,
+        amount=amount,
+        key=f"{action}:{member.pk}",
+        kind=GrowthEntry.Kind.ACTION,
+        cause=f"member:{member.pk}",
+        description=description,
+    )
