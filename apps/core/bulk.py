@@ -25,9 +25,9 @@ def rows_insert(
 
     On PostgreSQL the rows travel as one JSON document unpacked by the database (the
     defaults of the fields they leave out as another, once): psycopg quotes every parameter
-    in Python, which for thousands of rows costs more than the
-    insert itself. Elsewhere (the embedded SQLite) it is Django's bulk_create, after the
-    `provided` update in the same transaction."""
+    in Python, which for thousands of rows costs more than the insert itself. Elsewhere (the
+    embedded SQLite) it is Django's bulk_create, after the `provided` update in the same
+    transaction."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
@@ -86,7 +86,8 @@ class _SharedValuesEncoder(DjangoJSONEncoder):
 
     def default(self, o):
         if (seen := self._encoded.get(id(o))) is None:
-            seen = self._encoded[id(o)] = (o, super().default(o))  # `o` kept: its id stays its
+            # `o` is kept with its text so that no other object can take its id meanwhile
+            seen = self._encoded[id(o)] = (o, super().default(o))
         return seen[1]
 
 

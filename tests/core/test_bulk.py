@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.bulk import rows_insert
-from apps.core.models import Event, IdempotencyKey
+from apps.core.models import Event, EventHandling, IdempotencyKey
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,20 @@ def test_several_fields_come_back_as_tuples_and_nothing_in_makes_no_query():
     with CaptureQueriesContext(connection) as captured:
         assert rows_insert(Event, []) == []
     assert len(captured) == 0
+
+
+def test_rows_keyed_by_a_relations_name_go_in_to_its_column():
+    event = Event.objects.create(name="e", next_attempt_at=timezone.now())
+
+    ids = rows_insert(EventHandling, [{"event": event.pk, "handler": f"h{n}"} for n in range(3)])
+
+    made = EventHandling.objects.filter(pk__in=ids).order_by("pk")
+    assert [(h.event_id, h.handler) for h in made] == [
+        (event.pk, "h0"),
+        (event.pk, "h1"),
+        (event.pk, "h2"),
+    ]
+    assert made[0].handled_at is not None and len({h.handled_at for h in made}) == 1
 
 
 def _once(event):
