@@ -38,3 +38,17 @@ def test_demo_data_loads_twice_on_sqlite(tmp_path):
         result = manage(*step, env=env)
         assert result.returncode == 0, (step, result.stderr[-3000:])
     assert "Demo brand loaded" in manage("seed_demo", "--members", "30", env=env).stdout
+
+    # The hand-written token lookup turns SQLite's raw values into the member's fields.
+    check = manage("shell", "-c", SAME_MEMBER_FROM_TOKEN, env=env)
+    assert check.stdout.splitlines()[-1] == "same", (check.stdout, check.stderr[-3000:])
+
+
+SAME_MEMBER_FROM_TOKEN = """
+from apps.members.credentials import member_token_issue, member_token_member
+from apps.members.models import Member
+stored = Member.objects.filter(birthday__isnull=False, consent_at__isnull=False).first()
+found = member_token_member(member_token_issue(member=stored))
+fields = Member._meta.concrete_fields
+print([f.name for f in fields if getattr(found, f.attname) != getattr(stored, f.attname)] or "same")
+"""

@@ -209,8 +209,9 @@ def _issue_in_a_free_slot(template, member, *, source: str, now, then=None) -> C
 def _check_claim(template: CouponTemplate, member: Member, now: datetime) -> None:
     if problem := _claim_window_problem(template, now):
         raise NotEligible(reason=problem)
-    if template.remaining == 0:
-        raise SoldOut()  # answered without touching the hot row
+    if template.remaining == 0:  # answered without touching the hot row
+        _remember_sold_out(template.pk)
+        raise SoldOut()
     if problem := eligibility_problem(template, member, now=now):
         raise NotEligible(reason=problem)
 
@@ -222,6 +223,15 @@ def sold_out_key(template_id: int) -> str:
     return f"coupon-sold-out:{template_id}"
 
 
+def _remember_sold_out(template_id: int) -> None:
+    cache.set(sold_out_key(template_id), True, SOLD_OUT_SECONDS)
+
+
+def sold_out_lately(template_id: int) -> bool:
+    """Whether a claim found the template sold out in the last SOLD_OUT_SECONDS."""
+    return bool(cache.get(sold_out_key(template_id)))
+
+
 def coupon_claim(*, template: CouponTemplate, member: Member, now=None) -> Coupon:
     """领券: a member claims a claimable template in the mini-program.
 
@@ -230,7 +240,7 @@ def coupon_claim(*, template: CouponTemplate, member: Member, now=None) -> Coupo
     the database. The cache only ever refuses: whether a coupon is issued is decided by the
     conditional UPDATE alone, so nothing can be oversold whatever the cache holds."""
     now = now or timezone.now()
-    if cache.get(sold_out_key(template.pk)):
+    if sold_out_lately(template.pk):
         raise SoldOut()
     if not template.claimable:
         raise NotEligible(reason=_("it cannot be claimed"))
@@ -241,7 +251,7 @@ def coupon_claim(*, template: CouponTemplate, member: Member, now=None) -> Coupo
         if template.total_stock is not None:  # not a day's or a store's limit: all gone
             left = CouponTemplate.objects.values_list("total_stock", "issued").get(pk=template.pk)
             if left[0] <= left[1]:
-                cache.set(sold_out_key(template.pk), True, SOLD_OUT_SECONDS)
+                _remember_sold_out(template.pk)
         raise
 
 

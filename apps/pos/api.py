@@ -9,6 +9,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
+from apps.core.api.serializers import represented
 from apps.core.idempotency import idempotent
 from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.selectors import usable_coupons
@@ -129,7 +130,7 @@ class CouponRedeemApi(PosApi):
             store=request.user.store,
             external_id=data.validated_data.get("external_id", ""),
         )
-        return Response(CouponOutputSerializer(coupon).data)
+        return Response(represented(CouponOutputSerializer, coupon))
 
 
 class OrderLineSerializer(serializers.Serializer):

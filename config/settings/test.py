@@ -2,14 +2,12 @@
 
 import os
 
-import dj_database_url
-
 from config.settings import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database(  # noqa: F405
         os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/huiji"),
     )
 }

@@ -1,6 +1,8 @@
 """The coupon endpoints of API.md, for members and for the POS."""
 
 import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
 
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.coupons.services import coupon_claim
@@ -58,6 +60,25 @@ def test_claim_refusals_have_the_codes_of_api_md(app, member, fields, status, co
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert response.json()["message"]
     assert not Coupon.objects.exists()
+
+
+def test_once_sold_out_a_tap_is_answered_before_anything_is_read(app, django_assert_num_queries):
+    template = CouponTemplateFactory(total_stock=1)
+    first = app.post(f"/api/v1/coupons/{template.pk}/claim", HTTP_IDEMPOTENCY_KEY="tap-1")
+    late = member_client(APIClient(), MemberFactory())
+    assert late.post(f"/api/v1/coupons/{template.pk}/claim").json()["code"] == "sold_out"
+    cache.delete(f"coupon-template:{template.pk}")  # e.g. another process, which never read it
+
+    with django_assert_num_queries(0):  # not the token, not the template, not the stock
+        response = late.post(f"/api/v1/coupons/{template.pk}/claim")
+    assert (response.status_code, response.json()["code"]) == (409, "sold_out")
+    signed_out = APIClient().post(f"/api/v1/coupons/{template.pk}/claim")
+    assert (signed_out.status_code, signed_out.json()["code"]) == (409, "sold_out")
+
+    # The first claimant, who never heard the answer, retries with the same key.
+    again = app.post(f"/api/v1/coupons/{template.pk}/claim", HTTP_IDEMPOTENCY_KEY="tap-1")
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert Coupon.objects.filter(template=template).count() == 1
 
 
 def test_a_second_claim_is_limit_reached_in_chinese(app):

@@ -187,6 +187,22 @@ def test_after_the_database_says_sold_out_taps_are_answered_from_the_cache(
     assert not cache.get(sold_out_key(template.pk))
 
 
+@pytest.mark.django_db
+def test_a_template_read_as_sold_out_keeps_the_taps_off_the_database(django_assert_num_queries):
+    from django.core.cache import cache
+
+    from apps.coupons.services import sold_out_key, sold_out_lately
+
+    template = CouponTemplateFactory(total_stock=1)
+    coupon_claim(template=template, member=MemberFactory())
+    gone = CouponTemplate.objects.get(pk=template.pk)  # read after the last one went
+    cache.delete(sold_out_key(template.pk))  # the answer of the last refusal has expired
+
+    with django_assert_num_queries(0), pytest.raises(SoldOut):
+        coupon_claim(template=gone, member=MemberFactory.build())
+    assert sold_out_lately(template.pk)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_on_a_template_with_only_a_total_stock_is_one_statement(
     django_assert_num_queries,

@@ -1,13 +1,14 @@
 """Mini-program sign-in: SMS codes, tokens, WeChat, exactly as API.md."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.core.sms import LocmemSmsBackend
+from apps.members.credentials import member_token_issue, member_token_member
 from apps.members.models import Member, MemberIdentity, SmsCode, StoreVisit
 from tests.conftest import run_together
 from tests.members.factories import MemberFactory, member_client
@@ -242,6 +243,21 @@ def test_a_member_frozen_after_signing_in_is_signed_out(api_client):
     Member.objects.filter(pk=member.pk).update(status=Member.Status.FROZEN)
 
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_the_member_a_token_names_is_the_whole_member():
+    member = MemberFactory(
+        birthday=date(1990, 5, 17), marketing_consent=True, consent_at=timezone.now()
+    )
+    token = member_token_issue(member=member)
+
+    found = member_token_member(token)
+
+    stored = Member.objects.get(pk=member.pk)
+    for field in Member._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(stored, field.attname), field.name
+    assert not found._state.adding
+    assert member_token_member(token + "x") is None
 
 
 def test_wechat_login_asks_to_bind_a_new_openid_then_signs_in(api_client):
