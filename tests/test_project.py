@@ -5,11 +5,24 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from tests.members.factories import MemberFactory, member_client
+
 pytestmark = pytest.mark.django_db
 
 
 def test_every_model_change_has_its_migration():
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_the_apis_answer_json_whatever_the_client_accepts(api_client):
+    client = member_client(api_client, MemberFactory())
+
+    response = client.get("/api/v1/me", HTTP_ACCEPT="text/html")
+
+    assert (response.status_code, response["Content-Type"]) == (200, "application/json")
+    assert response.json()["id"]
+    yaml = api_client.get("/api/schema/")
+    assert yaml["Content-Type"].startswith("application/vnd.oai.openapi")
 
 
 def test_openapi_schema_describes_both_apis(api_client):

@@ -3,7 +3,6 @@ lock → use → release → restore. The stock is one conditional UPDATE on the
 taken last in each transaction, so the hot row is locked only until the commit."""
 
 import contextlib
-import secrets
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
 from apps.core.bulk import inserted, model_row, rows_insert
-from apps.core.codes import READABLE_ALPHABET
+from apps.core.codes import readable_code
 from apps.core.events import events_emit
 from apps.coupons.errors import (
     AlreadyUsed,
@@ -42,7 +41,7 @@ CODE_LENGTH = 16  # 31^16 ≈ 7·10^23: not guessable, still typeable from the c
 
 
 def coupon_code() -> str:
-    return "".join(secrets.choice(READABLE_ALPHABET) for _ in range(CODE_LENGTH))
+    return readable_code(CODE_LENGTH)
 
 
 def eligibility_problem(

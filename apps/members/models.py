@@ -1,5 +1,3 @@
-import secrets
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -11,7 +9,7 @@ from apps.core.phones import MobileField, mask_phone
 from apps.stores.models import Staff, Store
 
 
-def new_referral_code(choice=secrets.choice) -> str:
+def new_referral_code(choice=None) -> str:
     return readable_code(8, choice)
 
 

@@ -1,5 +1,3 @@
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,7 +8,7 @@ from apps.core.models import TimeStampedModel
 from apps.distributors.models import Distributor, code_validator
 
 
-def new_guide_code(choice=secrets.choice) -> str:
+def new_guide_code(choice=None) -> str:
     return readable_code(6, choice)
 
 
