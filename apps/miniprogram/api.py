@@ -452,7 +452,7 @@ class CouponExchangeApi(MemberApi):
     )
     @idempotent
     def post(self, request, template_id):
-        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        key = request.headers.get(IDEMPOTENCY_HEADER) or uuid.uuid4().hex
         coupon = coupon_exchange(template=template_get(template_id), member=self.member, key=key)
         return Response(represented(CouponOutputSerializer, coupon), status=status.HTTP_201_CREATED)
 
