@@ -12,7 +12,6 @@ authenticated endpoint's rate beside the sold-out rate.
 
 import argparse
 import contextlib
-import http.client
 import json
 import multiprocessing
 import os
@@ -28,6 +27,7 @@ import time
 import psycopg
 
 from bench._db import fresh_database
+from bench._http import Connection
 
 MEMBERS_SQL = """
 INSERT INTO members_member (id, created_at, updated_at, phone, name, gender, source, status, joined_at,
@@ -79,17 +79,13 @@ def http_worker(port, requests, start, queue):
     results, lock = [], threading.Lock()
 
     def run(share):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = Connection(port)
         for method, path, token in share:
             started = time.perf_counter()
-            conn.request(method, path, headers={"Authorization": f"Bearer {token}"})
-            response = conn.getresponse()
-            body = response.read()
-            code = json.loads(body).get("code", "") if response.status >= 400 else ""
+            status, body = conn.request(method, path, {"Authorization": f"Bearer {token}"})
+            code = json.loads(body).get("code", "") if status >= 400 else ""
             with lock:
-                results.append(
-                    (time.perf_counter(), time.perf_counter() - started, response.status, code)
-                )
+                results.append((time.perf_counter(), time.perf_counter() - started, status, code))
         conn.close()
 
     threads = [threading.Thread(target=run, args=(share,)) for share in requests]

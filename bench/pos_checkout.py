@@ -23,6 +23,7 @@ import uuid
 import psycopg
 
 from bench._db import flush_broker, fresh_database, use_django
+from bench._http import Connection
 from bench.coupon_claim import fan_out, gunicorn, released, split
 from bench.nightly import BROKER
 
@@ -88,32 +89,28 @@ def http_worker(port, key, shares, pace, start, queue):
     on a fixed schedule, one request every `seconds` from its own offset, and its latency
     counts from when the request was due, so a late answer also delays the ones after it
     (no coordinated omission)."""
-    import http.client
-
     results, lock = [], threading.Lock()
 
     def run(share, offset):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = Connection(port)
         first = time.perf_counter() + offset
         for n, body in enumerate(share):
             due = first + n * pace[0] if pace else time.perf_counter()
             time.sleep(max(due - time.perf_counter(), 0))
             started = due
-            conn.request(
+            status, _ = conn.request(
                 "POST",
                 "/api/pos/v1/orders",
-                body=json.dumps(body),
-                headers={
+                {
                     "Authorization": f"Api-Key {key}",
                     "Content-Type": "application/json",
                     "Idempotency-Key": body["external_id"],
                 },
+                json.dumps(body).encode(),
             )
-            response = conn.getresponse()
-            response.read()
             elapsed = time.perf_counter() - started
             with lock:
-                results.append((time.perf_counter(), elapsed, response.status, ""))
+                results.append((time.perf_counter(), elapsed, status, ""))
         conn.close()
 
     offsets = pace[1] if pace else [0] * len(shares)

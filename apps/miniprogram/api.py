@@ -438,8 +438,6 @@ class CouponClaimApi(MemberApi):
     )
     @idempotent
     def post(self, request, template_id):
-        if sold_out_lately(template_id):  # no template to read
-            raise SoldOut()
         coupon = coupon_claim(template=template_get(template_id), member=self.member)
         return Response(represented(CouponOutputSerializer, coupon), status=status.HTTP_201_CREATED)
 
