@@ -1,5 +1,6 @@
 """The embedded default (SQLite, tasks in-process) that `bin/demo` runs: migrations and
-seed_demo work there too, and running seed_demo again changes nothing."""
+seed_demo work there too, running seed_demo again changes nothing, and a signed-in
+member's token names the whole member."""
 
 import os
 import subprocess
