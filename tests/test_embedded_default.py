@@ -1,6 +1,6 @@
 """The embedded default (SQLite, tasks in-process) that `bin/demo` runs: migrations and
-seed_demo work there too, running seed_demo again changes nothing, and a signed-in
-member's token names the whole member."""
+seed_demo work there too, running seed_demo again changes nothing, and the member a
+token names and the store a POS key names come whole."""
 
 import os
 import subprocess
@@ -40,7 +40,7 @@ def test_demo_data_loads_twice_on_sqlite(tmp_path):
         assert result.returncode == 0, (step, result.stderr[-3000:])
     assert "Demo brand loaded" in manage("seed_demo", "--members", "30", env=env).stdout
 
-    # The hand-written token lookup turns SQLite's raw values into the member's fields.
+    # The hand-written lookups (apps.core.rows) turn SQLite's raw values into fields.
     check = manage("shell", "-c", SAME_MEMBER_FROM_TOKEN, env=env)
     assert check.stdout.splitlines()[-1] == "same", (check.stdout, check.stderr[-3000:])
 
@@ -48,8 +48,18 @@ def test_demo_data_loads_twice_on_sqlite(tmp_path):
 SAME_MEMBER_FROM_TOKEN = """
 from apps.members.credentials import member_token_issue, member_token_member
 from apps.members.models import Member
+from apps.stores.models import PosApiKey, Store
+from apps.stores.selectors import pos_key_active
+from apps.stores.services import pos_key_create
+
+def differ(model, built, stored):
+    return [f.name for f in model._meta.concrete_fields
+            if getattr(built, f.attname) != getattr(stored, f.attname)]
+
 stored = Member.objects.filter(birthday__isnull=False, consent_at__isnull=False).first()
 found = member_token_member(member_token_issue(member=stored))
-fields = Member._meta.concrete_fields
-print([f.name for f in fields if getattr(found, f.attname) != getattr(stored, f.attname)] or "same")
+key, raw_key = pos_key_create(store=Store.objects.first(), name="check")
+till = pos_key_active(raw_key)
+print(differ(Member, found, stored) + differ(PosApiKey, till, key)
+      + differ(Store, till.store, Store.objects.get(pk=key.store_id)) or "same")
 """

@@ -3,18 +3,18 @@
 import hashlib
 import hmac
 import secrets
-import weakref
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from apps.core.errors import Throttled
+from apps.core.rows import columns, instance, row_one
 from apps.core.sms import sms_send
 from apps.members.errors import MemberCodeExpired, MemberNotFound, WrongCode
 from apps.members.models import Member, MemberCodeUse, MemberToken, SmsCode
@@ -95,46 +95,19 @@ def member_token_issue(*, member: Member) -> str:
     return raw
 
 
-# Every mini-program request asks this, so it is written by hand and the member is built
-# straight from the row: compiling the ORM's query, or matching a raw query's columns to
-# fields, took longer than the database took to answer.
-_MEMBER_FIELDS = Member._meta.concrete_fields
-_MEMBER_ATTNAMES = [field.attname for field in _MEMBER_FIELDS]
 _LIVE_TOKEN_MEMBER_SQL = (
-    "SELECT {columns} FROM {members} m JOIN {tokens} t ON t.member_id = m.id "
+    f"SELECT {columns(Member, 'm')} FROM {Member._meta.db_table} m "
+    f"JOIN {MemberToken._meta.db_table} t ON t.member_id = m.id "
     "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s AND m.status = %s"
-).format(
-    columns=", ".join(f'm."{field.column}"' for field in _MEMBER_FIELDS),
-    members=Member._meta.db_table,
-    tokens=MemberToken._meta.db_table,
 )
-# Per database connection: what turns its raw values into the fields' (none on PostgreSQL;
-# dates and booleans on SQLite).
-_member_converters = weakref.WeakKeyDictionary()
 
 
 def member_token_member(raw: str) -> Member | None:
-    """The active member a live token belongs to, or None."""
-    database = connections[DEFAULT_DB_ALIAS]  # this thread's connection
-    now = database.ops.adapt_datetimefield_value(timezone.now())
-    with database.cursor() as cursor:
-        cursor.execute(_LIVE_TOKEN_MEMBER_SQL, [_sha256(raw), now, Member.Status.ACTIVE])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, (functions, expression) in _converters(database).items():
-        for convert in functions:
-            values[index] = convert(values[index], expression, database)
-    return Member.from_db(database.alias, _MEMBER_ATTNAMES, values)
-
-
-def _converters(database) -> dict:
-    if (found := _member_converters.get(database)) is None:
-        compiler = Member.objects.none().query.get_compiler(connection=database)
-        columns = [field.get_col(Member._meta.db_table) for field in _MEMBER_FIELDS]
-        found = _member_converters[database] = compiler.get_converters(columns)
-    return found
+    """The active member a live token belongs to, or None. Every mini-program request
+    asks this, so it is written by hand (apps.core.rows)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    row = row_one(_LIVE_TOKEN_MEMBER_SQL, [_sha256(raw), now, Member.Status.ACTIVE])
+    return instance(Member, row) if row else None
 
 
 def member_token_revoke(*, raw: str) -> None:

@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.core.models import AuditEntry
-from apps.stores.models import PosApiKey
+from apps.stores.models import PosApiKey, Store
+from apps.stores.selectors import pos_key_active
 from apps.stores.services import pos_key_create, pos_key_revoke
 from tests.stores.factories import StoreFactory, pos_key_for
 
@@ -19,6 +20,21 @@ URL = "/api/pos/v1/store"
 @pytest.fixture
 def store():
     return StoreFactory(code="S001", name="上海恒隆店")
+
+
+def test_the_active_key_comes_whole_with_its_whole_store(store):
+    key, raw_key = pos_key_create(store=store, name="客如云")
+
+    found = pos_key_active(raw_key)
+
+    for model, built, stored in (
+        (PosApiKey, found, PosApiKey.objects.get(pk=key.pk)),
+        (Store, found.store, Store.objects.get(pk=store.pk)),
+    ):
+        for field in model._meta.concrete_fields:
+            assert getattr(built, field.attname) == getattr(stored, field.attname), field.name
+    pos_key_revoke(key=key)
+    assert pos_key_active(raw_key) is None
 
 
 def test_valid_key_identifies_its_store(api_client, store):
