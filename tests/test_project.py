@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from config.settings import database
 from tests.members.factories import MemberFactory, member_client
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,12 @@ def test_the_apis_answer_json_whatever_the_client_accepts(api_client):
     assert response.json()["id"]
     yaml = api_client.get("/api/schema/")
     assert yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+
+
+def test_prepared_statements_keep_the_options_of_the_database_url():
+    options = database("postgres://huiji@db:5432/huiji?sslmode=require")["OPTIONS"]
+
+    assert options == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
 
 
 def test_openapi_schema_describes_both_apis(api_client):

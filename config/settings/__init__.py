@@ -114,7 +114,7 @@ def database(url: str, **options) -> dict:
     if found["ENGINE"] == "django.db.backends.postgresql" and env_bool(
         "DB_PREPARED_STATEMENTS", default=True
     ):
-        found["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+        found.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     return found
 
 
