@@ -35,7 +35,7 @@ def first_review(after) -> date:
 
 def _locked_state(member: Member, first_tier: Tier) -> MemberTier:
     """The member's tier row, locked: tier changes of one member happen one at a time."""
-    locked = MemberTier.objects.select_for_update().select_related("tier")
+    locked = MemberTier.objects.select_for_update(of=("self",)).select_related("tier")
     state = locked.filter(member=member).first()
     if state is None:  # the member's first tier: made once, whoever comes first
         MemberTier.objects.bulk_create(

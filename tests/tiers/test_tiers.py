@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.models import AuditEntry, Event, EventHandling
@@ -11,6 +12,7 @@ from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
 from apps.tiers.selectors import member_tier, tier_summary
 from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual
+from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client
 
@@ -109,6 +111,26 @@ def test_a_replayed_key_grows_once(tiers):
 
     assert GrowthEntry.objects.filter(member=member).count() == 1
     assert tier_summary(member)["growth"]["value"] == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_members_of_one_tier_grow_at_once_without_waiting_on_each_other(tiers):
+    """Growth locks the member's tier row, never the tier itself that all its members share."""
+    first, second = MemberFactory(), MemberFactory()
+    grow(first, 100, "first")  # both already hold the first tier
+    grow(second, 100, "second")
+
+    def grow_second():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            return grow(second, 100, "second:again")
+
+    with transaction.atomic():
+        grow(first, 100, "first:again")  # its locks held until this block ends
+        (entry,) = run_together(grow_second, 1)
+
+    assert entry.amount == 100
 
 
 def test_joining_and_completing_the_profile_earn_growth_once_each(
