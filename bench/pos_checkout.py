@@ -146,7 +146,7 @@ SQL = {
     "lot": "INSERT INTO points_lot (member_id, entry_id, amount, remaining, status, expires_on, matures_at) VALUES (%s, %s, %s, %s, 'pending', current_date + 400, now() + interval '7 days')",
     "tier": "SELECT member_id FROM tiers_membertier WHERE member_id = %s FOR UPDATE",
     "growth": "INSERT INTO tiers_growthentry (member_id, kind, amount, key, cause, description, created_at) VALUES (%s, 'order', %s, %s, %s, '', now())",
-    "paid": "UPDATE orders_order SET status = 'paid', paid_amount = payable, paid_at = now(), points_earned = %s, growth_earned = %s WHERE id = %s",
+    "paid": "UPDATE orders_order SET order_no = %s, status = 'paid', paid_amount = payable, paid_at = now(), points_earned = %s, growth_earned = %s WHERE id = %s",
     "event": "INSERT INTO core_event (name, payload, status, attempts, next_attempt_at, last_error, created_at) VALUES ('order_paid', %s, 'pending', 0, now() + interval '1 minute', '', now())",
 }
 
@@ -170,11 +170,10 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
             points = min(500, balance)
             deduction = Decimal(points) / 100
             payable = subtotal - off - deduction
-            last = conn.execute(SQL["counter"], (store_id,)).fetchone()[0]
             order_id = conn.execute(
                 SQL["order"],
                 (
-                    f"S001-{last:06d}-{n}",
+                    f"~{external_id}",  # numbered last, as Huiji does
                     store_id,
                     member_id,
                     external_id,
@@ -245,8 +244,9 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
             conn.execute(
                 SQL["growth"], (member_id, earned, f"order:{order_id}:growth", f"order:{order_id}")
             )
-            conn.execute(SQL["paid"], (earned, earned, order_id))
             conn.execute(SQL["event"], (json.dumps({"order": order_id, "member": member_id}),))
+            last = conn.execute(SQL["counter"], (store_id,)).fetchone()[0]
+            conn.execute(SQL["paid"], (f"S001-{last:06d}-{n}", earned, earned, order_id))
 
     def run(conn, share):
         with conn:

@@ -1,10 +1,10 @@
 """Checkout and refunds, the same for every channel: quote → place → pay → refund.
 
 Every write path takes its row locks in one order — the order and its lines, coupons, the
-member's tier state, the member row, the ledger's issuance and pending accounts, then the
-member's and the store's accounts — so checkouts, refunds and bonus awards never wait on
-each other in a circle. The ledger's shared accounts come near the end, held for the few
-statements before the commit.
+member's tier state, the member row, the ledger's issuance and pending accounts, the
+member's and the store's accounts, then the store's order counter — so checkouts, refunds
+and bonus awards never wait on each other in a circle. The rows every order shares come
+last, held for the few statements before the commit.
 """
 
 import uuid
@@ -53,11 +53,11 @@ from apps.points.models import Entry
 from apps.points.rules import OrderLine as PointsLine
 from apps.points.rules import PointsQuote
 from apps.points.selectors import points_available
-from apps.points.services import points_redeem, points_reverse
+from apps.points.services import points_entries_rename, points_redeem, points_reverse
 from apps.stores.models import Staff, Store
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
-from apps.tiers.services import growth_earn, growth_reverse
+from apps.tiers.services import growth_earn, growth_entries_rename, growth_reverse
 
 # The tier benefit that applies in each order channel.
 BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
@@ -226,10 +226,10 @@ def _growth(payable: Decimal) -> int:
     return int(payable.to_integral_value(rounding=ROUND_FLOOR)) * settings.GROWTH_PER_YUAN
 
 
-# A sale paid at once is inserted with a placeholder number and numbered in _settle, as late
-# as the ledger's descriptions allow: the store's counter row stays locked from then until
-# the commit, and every other sale at the store waits for it.
-_UNNUMBERED = "~"
+# An order is written under a provisional number and takes its real one as its last write
+# (_number): the store's counter row stays locked from then until the commit, and every
+# other order at the store waits for it, so only a few short statements come after.
+_PROVISIONAL = "~"
 
 
 def _next_order_no(store: Store, now) -> str:
@@ -274,8 +274,9 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     order, _priced = _order_create(
         checkout, external_id="", member_code="", now=now, paid_now=False
     )
+    _number(order, now)
     Order.objects.filter(pk=order.pk).update(
-        expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
+        order_no=order.order_no, expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
     )
     order.refresh_from_db()
     return order
@@ -341,16 +342,15 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
 def _order_create(
     checkout: Checkout, *, external_id: str, member_code: str, now, paid_now: bool
 ) -> tuple[Order, Priced]:
-    """The order and its lines, the member code spent; for an order awaiting payment its
-    coupons held and points taken. A sale paid at once leaves both to `_settle`."""
+    """The order under a provisional number and its lines, the member code spent; for an
+    order awaiting payment its coupons held and points taken. A sale paid at once leaves
+    both to `_settle`; the caller numbers the order last."""
     priced = order_quote(checkout)
     quote = priced.quote
     try:
         with transaction.atomic():
             order = Order.objects.create(
-                order_no=_UNNUMBERED + uuid.uuid4().hex
-                if paid_now
-                else _next_order_no(checkout.store, now),
+                order_no=_PROVISIONAL + uuid.uuid4().hex,
                 channel=checkout.channel,
                 store=checkout.store,
                 member=checkout.member,
@@ -425,8 +425,8 @@ def _settle(
 ) -> Order:
     """Payment received: coupons used, `order_paid`, growth and points earned, points spent
     (a POS sale pays them now). What locks rows that other checkouts need comes last: the
-    store's order number of the day (a sale paid at once is numbered here), then the
-    ledger's shared accounts and the store's. `priced` is given for a sale paid as it is
+    ledger's shared accounts and the store's, then (for a sale paid at once, numbered here)
+    the store's order number of the day. `priced` is given for a sale paid as it is
     made, priced in this transaction; an order paid later was priced when placed.
     `transaction_id` defaults to one made from the order number."""
     paid_now = priced is not None
@@ -468,15 +468,6 @@ def _settle(
             "first_purchase": first_purchase,
         },
     )
-    if order.order_no.startswith(_UNNUMBERED):
-        order.order_no = _next_order_no(order.store, now)
-    Payment.objects.create(
-        order=order,
-        amount=amount,
-        method=order.channel,
-        transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
-        created_at=now,
-    )
     growth = _growth(order.payable) if order.member_id else 0
     if growth > 0:
         growth_earn(
@@ -509,6 +500,15 @@ def _settle(
         points_earned = entry.amount if entry else 0
     if paid_now:
         _take_points(order)
+    if paid_now:
+        _number(order, now)
+    Payment.objects.create(
+        order=order,
+        amount=amount,
+        method=order.channel,
+        transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
+        created_at=now,
+    )
     Order.objects.filter(pk=order.pk).update(
         order_no=order.order_no,
         status=Order.Status.PAID,
@@ -521,6 +521,19 @@ def _settle(
     order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
     order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
     return order
+
+
+def _number(order: Order, now) -> None:
+    """The order's real number, in place of the provisional one in its points and growth
+    entries' causes and descriptions too (written in this transaction, seen by no one yet).
+    The caller saves the order's."""
+    provisional, order.order_no = order.order_no, _next_order_no(order.store, now)
+    if order.member_id:
+        ref = f"order:{order.pk}"
+        points_entries_rename(
+            keys=[f"{ref}:earn", f"{ref}:points"], old=provisional, new=order.order_no
+        )
+        growth_entries_rename(keys=[f"{ref}:growth"], old=provisional, new=order.order_no)
 
 
 def _coupon_discounts(order: Order) -> dict[str, str]:

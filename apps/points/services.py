@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, Replace
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -317,6 +317,15 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
             reason=reason,
         )
     return entry
+
+
+def points_entries_rename(*, keys: list[str], old: str, new: str) -> None:
+    """Entries written under a provisional name (an order numbered as its last write) take
+    the real one in their cause and description, in the transaction that wrote them."""
+    Entry.objects.filter(idempotency_key__in=keys).update(
+        cause=Replace("cause", Value(old), Value(new)),
+        description=Replace("description", Value(old), Value(new)),
+    )
 
 
 @transaction.atomic

@@ -4,8 +4,8 @@ from datetime import date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Replace
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -91,6 +91,15 @@ def growth_earn(
                 now=now,
             )
     return entry
+
+
+def growth_entries_rename(*, keys: list[str], old: str, new: str) -> None:
+    """Entries written under a provisional name (an order numbered as its last write) take
+    the real one in their cause and description, in the transaction that wrote them."""
+    GrowthEntry.objects.filter(key__in=keys).update(
+        cause=Replace("cause", Value(old), Value(new)),
+        description=Replace("description", Value(old), Value(new)),
+    )
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from apps.mall.models import Product
 from apps.orders.models import Order
 from apps.orders.payments import SandboxPaymentBackend
 from apps.orders.services import orders_expire_due
-from apps.points.models import EarningRule
+from apps.points.models import EarningRule, Entry
 from apps.points.selectors import points_available, points_totals
 from apps.points.services import points_earn
 from apps.points.verification import ledger_problems
@@ -55,6 +55,8 @@ def test_place_then_pay_in_the_sandbox(app, member, api_client):
     assert placed.json()["order"]["payable"] == "99.00"  # 129 − 20 − 10 (1,000 points)
     assert placed.json()["payment"]["backend"] == "sandbox"
     assert Coupon.objects.get().status == "locked" and points_available(member) == 2000
+    taken = Entry.objects.get(kind="redeem", member=member)
+    assert taken.cause == f"order:{order_no}" and order_no in taken.description
 
     paid = app.post(f"/api/v1/orders/{order_no}/sandbox-pay")
 
