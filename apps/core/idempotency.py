@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.renderers import JSONRenderer
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import IdempotencyConflict, Invalid
 from apps.core.models import IdempotencyKey
+from apps.core.rows import row_insert
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -87,14 +88,11 @@ def request_fingerprint(request) -> str:
 
 
 def _claim(scope: str, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(
-                scope=scope, key=key, fingerprint=fingerprint
-            ), True
-    except IntegrityError:
-        # Another request holds or held this key; its transaction has committed by now.
-        return IdempotencyKey.objects.get(scope=scope, key=key), False
+    record = IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint)
+    if row_insert(record, unless_taken=True):
+        return record, True
+    # Another request holds or held this key; its transaction has committed by now.
+    return IdempotencyKey.objects.get(scope=scope, key=key), False
 
 
 def _worth_replaying(status: int) -> bool:

@@ -1,6 +1,10 @@
-"""Model instances built straight from the row of a hand-written query, for the lookups
-that every API request makes (who is calling). Compiling the ORM's query for them, or
-matching a raw query's columns to fields, took longer than the database took to answer."""
+"""Hand-written single-row statements for what every API request or checkout does (who is
+calling, the rows a sale writes). Compiling the ORM's query for them, or matching a raw
+query's columns to fields, took longer than the database took to answer.
+
+Model instances are built straight from a query's row; one new row goes in by
+`row_insert`, which can also leave a row alone whose unique values are taken (no
+savepoint, no error to recover from)."""
 
 import functools
 import weakref
@@ -45,3 +49,49 @@ def _model_converters(model: type[models.Model], database) -> dict:
         fields = [field.get_col(model._meta.db_table) for field in model._meta.concrete_fields]
         found = known[model] = compiler.get_converters(fields)
     return found
+
+
+def row_insert(obj: models.Model, *, unless_taken: bool = False) -> bool:
+    """Insert the unsaved `obj` in one statement and set its key, as `save()` would (auto_now
+    fields filled in). With `unless_taken`, a row whose unique values another row holds is
+    not inserted and False comes back; one that a running transaction is inserting waits
+    for it, as the unique index makes every insert wait."""
+    database = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    sql, fields = _insert(model, unless_taken)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), database) for field in fields]
+    if (made := row_one(sql, params)) is None:
+        return False
+    obj.pk = made[0]
+    obj._state.adding, obj._state.db = False, database.alias
+    return True
+
+
+@functools.cache
+def _insert(model: type[models.Model], unless_taken: bool) -> tuple[str, list]:
+    # every column but a key the database makes (a one-to-one key is given)
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    conflict = " ON CONFLICT DO NOTHING" if unless_taken else ""
+    return (
+        f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({values}){conflict} '
+        f'RETURNING "{model._meta.pk.column}"',
+        fields,
+    )
+
+
+def text_replace(
+    model: type[models.Model], *, fields: tuple[str, ...], key: str, keys: list, old: str, new: str
+) -> None:
+    """In the rows whose `key` is one of `keys`, `old` becomes `new` in the text `fields`."""
+    column = model._meta.get_field
+    sets = ", ".join(
+        f'"{column(name).column}" = replace("{column(name).column}", %s, %s)' for name in fields
+    )
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{model._meta.db_table}" SET {sets} '
+            f'WHERE "{column(key).column}" IN ({", ".join(["%s"] * len(keys))})',
+            [*[old, new] * len(fields), *keys],
+        )

@@ -103,22 +103,30 @@ def template_stats(templates: QuerySet[CouponTemplate]) -> QuerySet[CouponTempla
 
 
 def template_get(template_id: int) -> CouponTemplate:
-    """An active template with its eligibility lists. Kept TEMPLATE_CACHE_SECONDS in the
-    cache: a flash drop reads one template thousands of times a second. Its stock figure
-    may be that old; the claim's conditional UPDATE is what counts."""
+    """An active template, to claim (see template_cached)."""
+    template = template_cached(template_id)
+    if template is None or not template.active:
+        raise CouponTemplateNotFound()
+    return template
+
+
+def template_cached(template_id: int) -> CouponTemplate | None:
+    """The template with its lists of who may have it and where it can be used. Kept
+    TEMPLATE_CACHE_SECONDS in the cache: a flash drop reads one template thousands of times
+    a second, and every sale with a coupon reads its template. Its stock figure may be that
+    old; the claim's conditional UPDATE is what counts."""
     key = f"coupon-template:{template_id}"
     template = cache.get(key)
     if template is None:
         template = (
             CouponTemplate.objects.prefetch_related(
-                "eligible_tiers", "eligible_stores", "eligible_distributors"
+                "eligible_tiers", "eligible_stores", "eligible_distributors", "usable_stores"
             )
-            .filter(pk=template_id, active=True)
+            .filter(pk=template_id)
             .first()
         )
-        if template is None:
-            raise CouponTemplateNotFound()
-        cache.set(key, template, TEMPLATE_CACHE_SECONDS)
+        if template is not None:
+            cache.set(key, template, TEMPLATE_CACHE_SECONDS)
     return template
 
 

@@ -13,16 +13,17 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.events import event_emit
 from apps.core.money import money
+from apps.core.rows import row_insert
 from apps.coupons.errors import CouponExpired
 from apps.coupons.models import Coupon
-from apps.coupons.selectors import coupon_terms
+from apps.coupons.selectors import coupon_terms, template_cached
 from apps.coupons.services import (
     coupons_lock,
     coupons_release,
@@ -167,9 +168,9 @@ def _coupon_offers(checkout: Checkout) -> list[CouponOffer]:
     found = {
         coupon.code: coupon
         for coupon in Coupon.objects.filter(code__in=codes, member=checkout.member)
-        .select_related("template")
-        .prefetch_related("template__usable_stores")
     }
+    for coupon in found.values():  # the template as cached, with where it can be used
+        coupon.template = template_cached(coupon.template_id)
     now = timezone.now()
     offers = []
     for code in codes:
@@ -347,28 +348,24 @@ def _order_create(
     both to `_settle`; the caller numbers the order last."""
     priced = order_quote(checkout)
     quote = priced.quote
-    try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                order_no=_PROVISIONAL + uuid.uuid4().hex,
-                channel=checkout.channel,
-                store=checkout.store,
-                member=checkout.member,
-                guide=checkout.guide,
-                external_id=external_id,
-                subtotal=quote.subtotal,
-                member_discount=quote.member_discount,
-                coupon_discount=quote.coupon_discount,
-                points_deduction=quote.points_deduction,
-                payable=quote.payable,
-                points_used=quote.points_used,
-                quote=_json_ready(priced.as_dict()),
-                created_at=now,
-            )
-    except IntegrityError as exc:
-        if Order.objects.filter(store=checkout.store, external_id=external_id).exists():
-            raise DuplicateOrder(external_id=external_id) from exc
-        raise
+    order = Order(
+        order_no=_PROVISIONAL + uuid.uuid4().hex,
+        channel=checkout.channel,
+        store=checkout.store,
+        member=checkout.member,
+        guide=checkout.guide,
+        external_id=external_id,
+        subtotal=quote.subtotal,
+        member_discount=quote.member_discount,
+        coupon_discount=quote.coupon_discount,
+        points_deduction=quote.points_deduction,
+        payable=quote.payable,
+        points_used=quote.points_used,
+        quote=_json_ready(priced.as_dict()),
+        created_at=now,
+    )
+    if not row_insert(order, unless_taken=True):  # only the store's external id can be taken
+        raise DuplicateOrder(external_id=external_id)
     OrderLine.objects.bulk_create(
         OrderLine(
             order=order,

@@ -13,6 +13,7 @@ from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, segment_members
 from apps.points.models import EarningRule, Entry, RuleUsage
 from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, usage_period
+from apps.points.selectors import entry_by_key
 from apps.points.services import points_earn
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
@@ -163,7 +164,7 @@ def points_award_order(
     if quote is None or quote.limited:
         _serialise(member)
         quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
-    if (entry := Entry.objects.filter(idempotency_key=key).first()) is not None:
+    if (entry := entry_by_key(key)) is not None:
         return entry, quote
     if quote.total <= 0:
         return None, quote

@@ -3,12 +3,23 @@ from datetime import timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
+from apps.core.rows import columns, instance, row_one
 from apps.members.models import Member
 from apps.points.models import Account, Entry, Lot
 
 
 def points_available(member: Member) -> int:
-    return Account.objects.filter(member=member).values_list("balance", flat=True).first() or 0
+    row = row_one(f"SELECT balance FROM {Account._meta.db_table} WHERE member_id = %s", [member.pk])
+    return row[0] if row else 0
+
+
+def entry_by_key(key: str) -> Entry | None:
+    """The entry written with this idempotency key, if any (every award asks first)."""
+    row = row_one(
+        f"SELECT {columns(Entry, 'e')} FROM {Entry._meta.db_table} e WHERE e.idempotency_key = %s",
+        [key],
+    )
+    return instance(Entry, row) if row else None
 
 
 def points_totals(member: Member) -> dict:

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat, Replace
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.bulk import inserted, model_row, rows_insert
+from apps.core.rows import text_replace
 from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
 from apps.points.models import Account, Entry, Lot, LotUse
@@ -322,9 +323,8 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
 def points_entries_rename(*, keys: list[str], old: str, new: str) -> None:
     """Entries written under a provisional name (an order numbered as its last write) take
     the real one in their cause and description, in the transaction that wrote them."""
-    Entry.objects.filter(idempotency_key__in=keys).update(
-        cause=Replace("cause", Value(old), Value(new)),
-        description=Replace("description", Value(old), Value(new)),
+    text_replace(
+        Entry, fields=("cause", "description"), key="idempotency_key", keys=keys, old=old, new=new
     )
 
 

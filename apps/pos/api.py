@@ -16,8 +16,7 @@ from apps.coupons.selectors import usable_coupons
 from apps.coupons.services import coupon_redeem
 from apps.members.credentials import member_code_member
 from apps.members.errors import MemberNotFound
-from apps.members.models import Member
-from apps.members.selectors import guide_by_code, member_by_phone
+from apps.members.selectors import guide_by_code, member_active, member_by_phone
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.selectors import store_order
 from apps.orders.services import (
@@ -166,7 +165,7 @@ def _checkout(request, values: dict, *, spend_code: bool) -> tuple[Checkout, str
     if code:
         member = member_code_member(code)
     elif values.get("member_id"):
-        member = Member.objects.filter(pk=values["member_id"], status=Member.Status.ACTIVE).first()
+        member = member_active(values["member_id"])
         if member is None:
             raise MemberNotFound()
     guide = guide_by_code(values.get("guide_code"))
@@ -229,7 +228,7 @@ class OrderCreateApi(PosApi):
         order = order_place_paid(
             checkout=checkout, external_id=data.validated_data["external_id"], member_code=code
         )
-        return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(represented(self.OutputSerializer, order), status=status.HTTP_201_CREATED)
 
 
 class OrderRefundApi(PosApi):

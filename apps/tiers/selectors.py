@@ -1,3 +1,4 @@
+from apps.core.rows import row_one
 from apps.members.models import Member
 from apps.tiers.models import MemberTier, Tier
 from apps.tiers.services import growth_in_window, tiers_in_order
@@ -6,7 +7,10 @@ from apps.tiers.services import growth_in_window, tiers_in_order
 def member_tier(member: Member) -> Tier | None:
     """The member's tier; a member never reviewed is in the first one."""
     tiers = tiers_in_order()
-    tier_id = MemberTier.objects.filter(member=member).values_list("tier", flat=True).first()
+    row = row_one(
+        f"SELECT tier_id FROM {MemberTier._meta.db_table} WHERE member_id = %s", [member.pk]
+    )
+    tier_id = row[0] if row else None
     return next((tier for tier in tiers if tier.pk == tier_id), tiers[0] if tiers else None)
 
 

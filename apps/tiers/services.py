@@ -3,15 +3,16 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import transaction
-from django.db.models import OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Replace
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.bulk import rows_insert
 from apps.core.events import event_emit, events_emit
 from apps.core.reference import reference_get
+from apps.core.rows import columns, instance, row_insert, row_one, text_replace
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
@@ -33,25 +34,33 @@ def first_review(after) -> date:
     return timezone.localdate(after) + relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
 
 
-def _locked_state(member: Member, first_tier: Tier) -> MemberTier:
-    """The member's tier row, locked: tier changes of one member happen one at a time."""
-    locked = MemberTier.objects.select_for_update(of=("self",)).select_related("tier")
-    state = locked.filter(member=member).first()
-    if state is None:  # the member's first tier: made once, whoever comes first
-        MemberTier.objects.bulk_create(
-            [MemberTier(member=member, tier=first_tier, review_on=first_review(timezone.now()))],
-            ignore_conflicts=True,
-        )
-        state = locked.get(member=member)
+def _locked_state(member: Member, tiers: list[Tier]) -> MemberTier:
+    """The member's tier row, locked: tier changes of one member happen one at a time. Only
+    the member's row: its tier, which all its members share, comes from `tiers`."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    row = row_one(
+        f"SELECT {columns(MemberTier, 's')} FROM {MemberTier._meta.db_table} s "
+        f"WHERE s.member_id = %s{lock}",
+        [member.pk],
+    )
+    if row is not None:
+        state = instance(MemberTier, row)
+    else:  # the member's first tier: made once, whoever comes first
+        state = MemberTier(member=member, tier=tiers[0], review_on=first_review(timezone.now()))
+        if not row_insert(state, unless_taken=True):
+            return _locked_state(member, tiers)  # another made it; it has committed by now
+    state.tier = next(tier for tier in tiers if tier.pk == state.tier_id)
     return state
 
 
 def growth_in_window(member: Member, *, now: datetime | None = None) -> int:
     since = (now or timezone.now()) - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
-    total = GrowthEntry.objects.filter(member=member, created_at__gt=since).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return total or 0
+    (total,) = row_one(
+        f"SELECT COALESCE(SUM(amount), 0) FROM {GrowthEntry._meta.db_table} "
+        "WHERE member_id = %s AND created_at > %s",
+        [member.pk, connection.ops.adapt_datetimefield_value(since)],
+    )
+    return total
 
 
 @transaction.atomic(savepoint=False)  # no caller carries on after its errors
@@ -69,10 +78,8 @@ def growth_earn(
     now = now or timezone.now()
     tiers = tiers_in_order()
     # With no tiers defined yet, growth is still recorded: it counts once HQ defines them.
-    state = _locked_state(member, tiers[0]) if tiers else None
-    if (entry := GrowthEntry.objects.filter(key=key).first()) is not None:
-        return entry
-    entry = GrowthEntry.objects.create(
+    state = _locked_state(member, tiers) if tiers else None
+    entry = GrowthEntry(
         member=member,
         kind=kind,
         amount=amount,
@@ -81,6 +88,8 @@ def growth_earn(
         description=description,
         created_at=now,
     )
+    if not row_insert(entry, unless_taken=True):  # the key was used: its first entry stands
+        return GrowthEntry.objects.get(key=key)
     if amount > 0 and state is not None:
         target = qualified_tier(growth_in_window(member, now=now), _facts(tiers))
         if target.rank > state.tier.rank:
@@ -96,9 +105,8 @@ def growth_earn(
 def growth_entries_rename(*, keys: list[str], old: str, new: str) -> None:
     """Entries written under a provisional name (an order numbered as its last write) take
     the real one in their cause and description, in the transaction that wrote them."""
-    GrowthEntry.objects.filter(key__in=keys).update(
-        cause=Replace("cause", Value(old), Value(new)),
-        description=Replace("description", Value(old), Value(new)),
+    text_replace(
+        GrowthEntry, fields=("cause", "description"), key="key", keys=keys, old=old, new=new
     )
 
 
@@ -127,7 +135,7 @@ def growth_reverse(
 @transaction.atomic
 def tier_set_manual(*, member: Member, tier: Tier, until, actor, reason: str) -> MemberTier:
     """HQ gives a member a tier that is a floor until `until`: reviews never go below it."""
-    state = _locked_state(member, tiers_in_order()[0])
+    state = _locked_state(member, tiers_in_order())
     MemberTier.objects.filter(pk=state.pk).update(floor=tier, floor_until=until)
     if tier.rank > state.tier.rank:
         _change(state, tier, TierChange.Reason.MANUAL, actor=actor, note=reason)
