@@ -32,7 +32,8 @@ def queries_for(lines: int, client: Client, template, n: int) -> int:
         "external_id": f"CHECK-{n}",
         "member_id": member.pk,
         "lines": [
-            {"sku": f"SKU{k:04d}", "quantity": 1, "unit_price": "50.00"}
+            # 100 yuan either way, so that neither basket lifts its member to another tier
+            {"sku": f"SKU{k:04d}", "quantity": 1, "unit_price": f"{100 / lines:.2f}"}
             for k in range(1, lines + 1)
         ],
         "coupon_codes": [coupon.code],

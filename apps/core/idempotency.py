@@ -41,32 +41,48 @@ def idempotent(handler):
         if len(key) > _MAX_KEY_LENGTH:
             raise Invalid(_("The Idempotency-Key header may have at most 255 characters."))
         fingerprint = request_fingerprint(request)
+        failed = False
         with transaction.atomic():
             record, claimed = _claim(scope, key, fingerprint)
             if not claimed:
-                if record.fingerprint != fingerprint:
-                    raise IdempotencyConflict()
-                return Response(
-                    json.loads(record.response_body),
-                    status=record.response_status,
-                    headers={REPLAY_HEADER: "true"},
-                )
+                return _replayed(record, fingerprint)
             try:
-                with transaction.atomic():
-                    response = handler(view, request, *args, **kwargs)
+                response = handler(view, request, *args, **kwargs)
             except Exception as exc:
                 # Turns a domain or DRF error into its answer; anything else propagates and
                 # rolls the key back with everything else, so a retry runs afresh.
-                response = view.handle_exception(exc)
-            if not _worth_replaying(response.status_code):
-                transaction.set_rollback(True)
-                return response
-            record.response_status = response.status_code
-            record.response_body = JSONRenderer().render(response.data).decode() or "null"
-            record.save(update_fields=["response_status", "response_body"])
+                response, failed = view.handle_exception(exc), True
+            if failed or not _worth_replaying(response.status_code):
+                transaction.set_rollback(True)  # the handler's writes are undone, the key too
+            else:
+                _remember(record, response)
+        if failed and _worth_replaying(response.status_code):
+            # The error's answer is kept under the key, in a transaction of its own: no
+            # savepoint around every handler just for the answers that fail.
+            with transaction.atomic():
+                record, claimed = _claim(scope, key, fingerprint)
+                if not claimed:  # a retry came in between and has its own answer
+                    return _replayed(record, fingerprint)
+                _remember(record, response)
         return response
 
     return wrapper
+
+
+def _replayed(record: IdempotencyKey, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    return Response(
+        json.loads(record.response_body),
+        status=record.response_status,
+        headers={REPLAY_HEADER: "true"},
+    )
+
+
+def _remember(record: IdempotencyKey, response) -> None:
+    record.response_status = response.status_code
+    record.response_body = JSONRenderer().render(response.data).decode() or "null"
+    record.save(update_fields=["response_status", "response_body"])
 
 
 def client_scope(request) -> str | None:
