@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.core.bulk import rows_insert
 from apps.core.models import Event, EventHandling
+from apps.core.rows import row_insert
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +50,8 @@ def handlers_for(name: str) -> dict[str, Handler]:
 
 def event_emit(*, name: str, payload: dict) -> Event:
     now = timezone.now()
-    event = Event.objects.create(
-        name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE
-    )
+    event = Event(name=name, payload=payload, created_at=now, next_attempt_at=now + DISPATCH_GRACE)
+    row_insert(event)
     transaction.on_commit(lambda: _schedule_dispatch([event.pk]))
     return event
 

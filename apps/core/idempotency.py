@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import IdempotencyConflict, Invalid
 from apps.core.models import IdempotencyKey
-from apps.core.rows import row_insert
+from apps.core.rows import row_insert, row_update
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -82,7 +82,7 @@ def _replayed(record: IdempotencyKey, fingerprint: str) -> Response:
 def _remember(record: IdempotencyKey, response) -> None:
     record.response_status = response.status_code
     record.response_body = JSONRenderer().render(response.data).decode() or "null"
-    record.save(update_fields=["response_status", "response_body"])
+    row_update(record, "response_status", "response_body")
 
 
 def client_scope(request) -> str | None:

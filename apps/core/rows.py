@@ -67,6 +67,20 @@ def row_insert(obj: models.Model, *, unless_taken: bool = False) -> bool:
     return True
 
 
+def row_update(obj: models.Model, *fields: str) -> None:
+    """Save these fields of `obj`, which is in the database, in one statement."""
+    database = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    chosen = [model._meta.get_field(name) for name in fields]
+    sets = ", ".join(f'"{field.column}" = %s' for field in chosen)
+    params = [field.get_db_prep_save(getattr(obj, field.attname), database) for field in chosen]
+    with database.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{model._meta.db_table}" SET {sets} WHERE "{model._meta.pk.column}" = %s',
+            [*params, obj.pk],
+        )
+
+
 @functools.cache
 def _insert(model: type[models.Model], unless_taken: bool) -> tuple[str, list]:
     # every column but a key the database makes (a one-to-one key is given)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.events import event_emit
 from apps.core.money import money
-from apps.core.rows import row_insert
+from apps.core.rows import row_insert, row_update
 from apps.coupons.errors import CouponExpired
 from apps.coupons.models import Coupon
 from apps.coupons.selectors import coupon_terms, template_cached
@@ -499,24 +499,26 @@ def _settle(
         _take_points(order)
     if paid_now:
         _number(order, now)
-    Payment.objects.create(
+    payment = Payment(
         order=order,
         amount=amount,
         method=order.channel,
         transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
         created_at=now,
     )
-    Order.objects.filter(pk=order.pk).update(
-        order_no=order.order_no,
-        status=Order.Status.PAID,
-        paid_amount=order.payable,
-        paid_at=now,
-        points_earned=points_earned,
-        growth_earned=growth,
-        expires_at=None,
-    )
+    row_insert(payment)
     order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
     order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
+    row_update(
+        order,
+        "order_no",
+        "status",
+        "paid_amount",
+        "paid_at",
+        "points_earned",
+        "growth_earned",
+        "expires_at",
+    )
     return order
 
 

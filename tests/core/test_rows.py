@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.models import IdempotencyKey
-from apps.core.rows import row_insert, text_replace
+from apps.core.rows import row_insert, row_update, text_replace
 from apps.orders.models import Order
 from apps.tiers.models import GrowthEntry, MemberTier, Tier
 from tests.members.factories import MemberFactory
@@ -40,6 +40,23 @@ def test_an_inserted_row_reads_back_as_the_object_it_came_from():
 
     assert len(captured) == 1 and order.pk and not order._state.adding
     assert fields_of(Order.objects.get(pk=order.pk)) == fields_of(order)
+
+
+def test_an_update_saves_only_the_fields_named():
+    record = IdempotencyKey.objects.create(scope="store:1", key="k", fingerprint="first")
+    record.response_status, record.response_body = 201, '{"order_no": "S1"}'
+    record.fingerprint = "changed here, not saved"
+
+    with CaptureQueriesContext(connection) as captured:
+        row_update(record, "response_status", "response_body")
+
+    stored = IdempotencyKey.objects.get()
+    assert len(captured) == 1
+    assert (stored.response_status, stored.response_body, stored.fingerprint) == (
+        201,
+        '{"order_no": "S1"}',
+        "first",
+    )
 
 
 def test_a_row_given_its_key_goes_in_with_it():
