@@ -27,6 +27,12 @@ def row_one(sql: str, params: list) -> tuple | None:
         return cursor.fetchone()
 
 
+def rows_all(sql: str, params: list) -> list[tuple]:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def instance(model: type[models.Model], values) -> models.Model:
     """The instance whose `columns` a row holds in `values`, as the ORM would have built it."""
     database = connections[DEFAULT_DB_ALIAS]  # this thread's connection

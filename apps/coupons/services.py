@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -481,16 +481,22 @@ def coupons_use_at_once(
     available and within its dates, so a coupon another order took meanwhile is refused
     with the reason, and nothing is used."""
     now = now or timezone.now()
+    at = connection.ops.adapt_datetimefield_value(now)
     for code in sorted(discounts):  # one order of row locks for every sale
-        still_usable = Coupon.objects.filter(
-            code=code,
-            member=member,
-            status=Coupon.Status.AVAILABLE,
-            valid_from__lte=now,
-            valid_until__gt=now,
-        )
-        if not _use(still_usable, order_ref=order_ref, store=store, used=discounts[code], now=now):
-            _refuse(code, member=member, store=store, channel=channel, now=now)
+        discount, order_amount = discounts[code]
+        with connection.cursor() as cursor:  # by hand: every sale with a coupon runs it
+            cursor.execute(
+                f"UPDATE {Coupon._meta.db_table} SET status = %s, used_at = %s, "
+                "used_store_id = %s, used_for = %s, discount = %s, order_amount = %s "
+                "WHERE code = %s AND member_id = %s AND status = %s "
+                "AND valid_from <= %s AND valid_until > %s",
+                [
+                    *(Coupon.Status.USED, at, store.pk, order_ref, discount, order_amount),
+                    *(code, member.pk, Coupon.Status.AVAILABLE, at, at),
+                ],
+            )
+            if cursor.rowcount != 1:
+                _refuse(code, member=member, store=store, channel=channel, now=now)
     return len(discounts)
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.bulk import inserted, model_row, rows_insert
-from apps.core.rows import text_replace
+from apps.core.rows import row_insert, text_replace
 from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
 from apps.points.models import Account, Entry, Lot, LotUse
@@ -219,21 +219,16 @@ def points_earn(
         description=description,
         actor=actor,
     )
-    rows_insert(
-        Lot,
-        [
-            {
-                "member_id": member.pk,
-                "entry_id": entry.pk,
-                "amount": amount,
-                "remaining": amount,
-                "status": Lot.Status.PENDING if pending else Lot.Status.AVAILABLE,
-                "expires_on": expiry_date(timezone.localdate(now), settings.POINTS_EXPIRY),
-                "matures_at": (
-                    now + timedelta(days=settings.POINTS_PENDING_DAYS) if pending else None
-                ),
-            }
-        ],
+    row_insert(
+        Lot(
+            member_id=member.pk,
+            entry_id=entry.pk,
+            amount=amount,
+            remaining=amount,
+            status=Lot.Status.PENDING if pending else Lot.Status.AVAILABLE,
+            expires_on=expiry_date(timezone.localdate(now), settings.POINTS_EXPIRY),
+            matures_at=now + timedelta(days=settings.POINTS_PENDING_DAYS) if pending else None,
+        )
     )
     return entry
 
