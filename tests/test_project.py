@@ -1,8 +1,11 @@
 """Project-wide checks: migrations complete, schema served, health answered."""
 
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from config.settings import database
@@ -70,3 +73,19 @@ def test_health(client):
 
 def test_system_checks_pass():
     call_command("check", stdout=StringIO())
+
+
+def test_the_web_process_freezes_what_it_loaded_out_of_full_collections():
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, sys; import config.wsgi; "
+            "print(gc.get_freeze_count() > 100_000, 'apps.pos.api' in sys.modules)",
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.split() == ["True", "True"], check.stderr[-2000:]
