@@ -49,7 +49,9 @@ def _locked_state(member: Member, tiers: list[Tier]) -> MemberTier:
         state = MemberTier(member=member, tier=tiers[0], review_on=first_review(timezone.now()))
         if not row_insert(state, unless_taken=True):
             return _locked_state(member, tiers)  # another made it; it has committed by now
-    state.tier = next(tier for tier in tiers if tier.pk == state.tier_id)
+    # a tier HQ made moments ago may not be in another process's cached list yet
+    cached = next((tier for tier in tiers if tier.pk == state.tier_id), None)
+    state.tier = cached or Tier.objects.get(pk=state.tier_id)
     return state
 
 

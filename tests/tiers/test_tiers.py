@@ -11,7 +11,7 @@ from apps.core.models import AuditEntry, Event, EventHandling
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
 from apps.tiers.selectors import member_tier, tier_summary
-from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual
+from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual, tiers_in_order
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client
@@ -131,6 +131,19 @@ def test_members_of_one_tier_grow_at_once_without_waiting_on_each_other(tiers):
         (entry,) = run_together(grow_second, 1)
 
     assert entry.amount == 100
+
+
+def test_growth_finds_a_tier_newer_than_the_cached_list(tiers):
+    member = MemberFactory()
+    grow(member, 100, "first")
+    tiers_in_order()  # cached now, without the tier made below
+    platinum = Tier.objects.create(code="platinum", name="铂金会员", rank=3, growth_threshold=10**6)
+    MemberTier.objects.filter(member=member).update(tier=platinum)
+
+    grow(member, 100, "second")
+
+    assert GrowthEntry.objects.filter(member=member).count() == 2
+    assert MemberTier.objects.get().tier == platinum
 
 
 def test_joining_and_completing_the_profile_earn_growth_once_each(
