@@ -31,6 +31,7 @@ from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
 from apps.coupons.rules import validity
 from apps.members.models import Member
 from apps.points.models import Entry
+from apps.points.selectors import entry_by_key
 from apps.points.services import points_redeem
 from apps.stores.models import Store
 from apps.stores.scoping import access_scope
@@ -260,7 +261,7 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
     if not template.points_price:
         raise NotEligible(reason=_("it cannot be exchanged for points"))
     ledger_key = f"coupon-exchange:{template.pk}:{member.pk}:{key}"
-    if (paid := Entry.objects.filter(idempotency_key=ledger_key).first()) is not None:
+    if (paid := entry_by_key(ledger_key)) is not None:
         return Coupon.objects.get(code=paid.cause.removeprefix("coupon:"))
     _check_claim(template, member, now)
 

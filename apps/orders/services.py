@@ -495,9 +495,10 @@ def _settle(
             quote=priced.points if priced else None,
         )
         points_earned = entry.amount if entry else 0
+    order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
+    order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
     if paid_now:
         _take_points(order)
-    if paid_now:
         _number(order, now)
     payment = Payment(
         order=order,
@@ -507,8 +508,6 @@ def _settle(
         created_at=now,
     )
     row_insert(payment)
-    order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
-    order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
     row_update(
         order,
         "order_no",
@@ -532,7 +531,8 @@ def _number(order: Order, now) -> None:
         points_entries_rename(
             keys=[f"{ref}:earn", f"{ref}:points"], old=provisional, new=order.order_no
         )
-        growth_entries_rename(keys=[f"{ref}:growth"], old=provisional, new=order.order_no)
+        if order.growth_earned:
+            growth_entries_rename(keys=[f"{ref}:growth"], old=provisional, new=order.order_no)
 
 
 def _coupon_discounts(order: Order) -> dict[str, str]:

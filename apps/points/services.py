@@ -22,6 +22,7 @@ from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.rules import expiry_date, take_from_lots
+from apps.points.selectors import entry_by_key
 
 
 def _account(kind: str, **owner) -> Account:
@@ -119,7 +120,7 @@ def ledger_write(function):  # for points_earn and points_redeem, keyword-only
 
 
 def _replay(key: str, **expected) -> Entry | None:
-    entry = Entry.objects.filter(idempotency_key=key).first()
+    entry = entry_by_key(key)
     if entry is not None and any(
         getattr(entry, field) != value for field, value in expected.items()
     ):
