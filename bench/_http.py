@@ -1,9 +1,16 @@
 """A lean HTTP/1.1 client for the load processes: each request goes out on a kept socket
 (a new one when the server closed it), and only the status line and Content-Length of the
 answer are read. http.client parses every header with the email package, and on a small
-machine the load processes share the cores with the server they measure."""
+machine the load processes share the cores with the server they measure. And Huiji served
+by gunicorn as deployed, for the length of a run."""
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 
 class Connection:
@@ -44,3 +51,47 @@ class Connection:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict, pool: str, workers: int | None = None):
+    """Huiji served by gunicorn as deployed (`config/gunicorn_<pool>.py`: "app" or "pos"),
+    on a free local port, for the length of the block."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *os.environ.get("SERVER_PREFIX", "").split(),
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "--config",
+            f"config/gunicorn_{pool}.py",
+            *(["--workers", str(workers)] if workers else []),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--no-control-socket",
+            *os.environ.get("GUNICORN_EXTRA", "").split(),
+        ],
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        start_new_session=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()

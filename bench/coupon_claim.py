@@ -11,13 +11,10 @@ authenticated endpoint's rate beside the sold-out rate.
 """
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import os
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +24,7 @@ import time
 import psycopg
 
 from bench._db import fresh_database
-from bench._http import Connection
+from bench._http import Connection, gunicorn
 
 MEMBERS_SQL = """
 INSERT INTO members_member (id, created_at, updated_at, phone, name, gender, source, status, joined_at,
@@ -53,12 +50,6 @@ CLAIMED_SQL = "SELECT count(*) FROM coupons_coupon WHERE member_id = %s AND temp
 INSERT_SQL = """INSERT INTO coupons_coupon (template_id, member_id, code, status, source, source_key, issued_at, valid_from, valid_until, locked_for, used_for)
 VALUES (%s, %s, %s, 'available', 'claim', %s, now(), now(), now() + interval '7 days', '', '')"""
 STOCK_SQL = "UPDATE coupons_coupontemplate SET issued = issued + 1 WHERE id = %s AND issued + 1 <= total_stock"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def django_env(url: str) -> dict:
@@ -205,7 +196,7 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=10_000)
     parser.add_argument("--stock", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: as deployed)")
     parser.add_argument("--processes", type=int, default=4, help="load processes")
     args = parser.parse_args()
     threads = max(args.concurrency // args.processes, 1)
@@ -220,7 +211,7 @@ def main() -> None:
             huiji_template, sql_template = [
                 row[0] for row in conn.execute("SELECT id FROM coupons_coupontemplate ORDER BY id")
             ]
-        with gunicorn(env, args.workers) as port:
+        with gunicorn(env, "app", args.workers) as port:
             tokens = [f"bench-token-{n}" for n in range(1, members + 1)]
             # Warm up: every worker process opens its database connection and loads the code.
             fan_out(
@@ -279,7 +270,7 @@ def main() -> None:
     )
     ratio = huiji["ok_rate"] / baseline["ok_rate"] if baseline["ok_rate"] else 0.0
     print(
-        f"{args.attempts:,} claims on a stock of {args.stock:,}, {args.processes}×{threads} connections, {args.workers} gunicorn workers"
+        f"{args.attempts:,} claims on a stock of {args.stock:,}, {args.processes}×{threads} connections, gunicorn as config/gunicorn_app.py{f' with {args.workers} workers' if args.workers else ''}"
     )
     print(
         f"  Huiji    {huiji['ok_rate']:8.0f} claims/s  {huiji['sold_out_rate']:8.0f} sold-out answers/s  p50 {huiji['p50_ms']:.1f} ms  p99 {huiji['p99_ms']:.1f} ms  ok {huiji['ok']}  errors {huiji['errors']}"
@@ -333,41 +324,6 @@ def _queries_per_claim(url: str, env: dict) -> int:
         check=True,
     )
     return int(out.stdout.strip().splitlines()[-1])
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict, workers: int):
-    """Huiji served by gunicorn on a free local port, for the length of the block."""
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            *os.environ.get("SERVER_PREFIX", "").split(),
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "config.wsgi",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            *os.environ.get("GUNICORN_EXTRA", "").split(),
-        ],
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not start")
-        yield port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait()
 
 
 if __name__ == "__main__":

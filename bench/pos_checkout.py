@@ -23,8 +23,8 @@ import uuid
 import psycopg
 
 from bench._db import flush_broker, fresh_database, use_django
-from bench._http import Connection
-from bench.coupon_claim import fan_out, gunicorn, released, split
+from bench._http import Connection, gunicorn
+from bench.coupon_claim import fan_out, released, split
 from bench.nightly import BROKER
 
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
@@ -281,7 +281,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: as deployed)")
     parser.add_argument("--processes", type=int, default=4, help="load processes")
     args = parser.parse_args()
     threads = max(args.concurrency // args.processes, 1)
@@ -305,7 +305,7 @@ def main() -> None:
             "THROTTLE_POS": "1000000/min",
             "CELERY_BROKER_URL": BROKER,  # events queue for a worker, as in production
         }
-        with gunicorn(env, args.workers) as port:
+        with gunicorn(env, "pos", args.workers) as port:
             warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
             fan_out(
                 http_worker,
@@ -389,7 +389,7 @@ def main() -> None:
     flush_broker(BROKER)
     ratio = peak["rate"] / baseline["rate"]
     print(
-        f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines), {args.processes}×{threads} connections, {args.workers} gunicorn workers"
+        f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines), {args.processes}×{threads} connections, gunicorn as config/gunicorn_pos.py{f' with {args.workers} workers' if args.workers else ''}"
     )
     print(
         f"  Huiji  peak   {peak['rate']:7.1f} orders/s  p50 {peak['p50_ms']:.1f} ms  p99 {peak['p99_ms']:.1f} ms  errors {peak['errors']}"

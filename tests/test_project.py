@@ -1,5 +1,8 @@
 """Project-wide checks: migrations complete, schema served, health answered."""
 
+import http.client
+import json
+import os
 import subprocess
 import sys
 from io import StringIO
@@ -7,7 +10,9 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 
+from bench._http import gunicorn
 from config.settings import database
 from tests.members.factories import MemberFactory, member_client
 
@@ -89,3 +94,29 @@ def test_the_web_process_freezes_what_it_loaded_out_of_full_collections():
         check=True,
     )
     assert check.stdout.split() == ["True", "True"], check.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("pool", "keeps_connections"), [("app", True), ("pos", False)])
+def test_each_gunicorn_pool_serves_as_configured(pool, keeps_connections):
+    """The mini-program's pool keeps a client's connection for its next request (threads);
+    the tills' pool answers one request per connection and process."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
+        "SECRET_KEY": "test-only",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    with gunicorn(env, pool, workers=1) as port:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        answers, sockets = [], []
+        for _ in range(2):
+            client.request("GET", "/healthz")
+            sockets.append(client.sock)
+            response = client.getresponse()
+            answers.append((response.status, json.loads(response.read())["status"]))
+        client.close()
+
+    assert answers == [(200, "ok"), (200, "ok")]
+    assert (sockets[0] is sockets[1]) is keeps_connections

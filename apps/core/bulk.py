@@ -60,22 +60,6 @@ def rows_insert(
     return [row[0] for row in made] if len(returning) == 1 else made
 
 
-def model_row(instance: models.Model) -> dict:
-    """An unsaved model instance as a row for rows_insert (every field but the key)."""
-    return {
-        field.attname: getattr(instance, field.attname)
-        for field in instance._meta.concrete_fields
-        if not field.primary_key
-    }
-
-
-def inserted(instance: models.Model, made: list):
-    """The instance, now that rows_insert put it in as the one row of `made`."""
-    (instance.pk,) = made
-    instance._state.adding = False
-    return instance
-
-
 class _SharedValuesEncoder(DjangoJSONEncoder):
     """Rows of one batch share their values (its moment, most of all): each value object is
     encoded once, not once per row."""

@@ -4,12 +4,13 @@ query's columns to fields, took longer than the database took to answer.
 
 Model instances are built straight from a query's row; one new row goes in by
 `row_insert`, which can also leave a row alone whose unique values are taken (no
-savepoint, no error to recover from)."""
+savepoint, no error to recover from), or go in only if a conditional update of another
+row succeeds in the same statement."""
 
 import functools
 import weakref
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 # Per database connection and model: what turns the raw values into the fields' (nothing on
 # PostgreSQL; dates and booleans on SQLite).
@@ -57,16 +58,36 @@ def _model_converters(model: type[models.Model], database) -> dict:
     return found
 
 
-def row_insert(obj: models.Model, *, unless_taken: bool = False) -> bool:
+def row_insert(
+    obj: models.Model, *, unless_taken: bool = False, provided: tuple[str, list] | None = None
+) -> bool:
     """Insert the unsaved `obj` in one statement and set its key, as `save()` would (auto_now
     fields filled in). With `unless_taken`, a row whose unique values another row holds is
     not inserted and False comes back; one that a running transaction is inserting waits
-    for it, as the unique index makes every insert wait."""
+    for it, as the unique index makes every insert wait.
+
+    `provided` is an `UPDATE … RETURNING` (SQL and parameters) that runs first in the same
+    statement, as in `apps.core.bulk.rows_insert`: the row goes in only if it changed a row
+    (else False), and if the insert fails its change is undone too. It cannot be combined
+    with `unless_taken`, which would keep the change of a row left out."""
+    if provided and unless_taken:
+        raise ValueError("a provided update would stand for a row left out")
     database = connections[DEFAULT_DB_ALIAS]
     model = type(obj)
-    sql, fields = _insert(model, unless_taken)
+    guarded = bool(provided) and database.vendor == "postgresql"
+    sql, fields = _insert(model, unless_taken, guarded)
     params = [field.get_db_prep_save(field.pre_save(obj, True), database) for field in fields]
-    if (made := row_one(sql, params)) is None:
+    if guarded:
+        guard, guard_params = provided
+        made = row_one(f"WITH provided AS ({guard}) {sql}", [*guard_params, *params])
+    elif provided:  # SQLite: the update, then the insert, in a transaction of their own
+        with transaction.atomic(using=database.alias):
+            if row_one(*provided) is None:
+                return False
+            made = row_one(sql, params)
+    else:
+        made = row_one(sql, params)
+    if made is None:
         return False
     obj.pk = made[0]
     obj._state.adding, obj._state.db = False, database.alias
@@ -88,14 +109,18 @@ def row_update(obj: models.Model, *fields: str) -> None:
 
 
 @functools.cache
-def _insert(model: type[models.Model], unless_taken: bool) -> tuple[str, list]:
+def _insert(model: type[models.Model], unless_taken: bool, guarded: bool) -> tuple[str, list]:
     # every column but a key the database makes (a one-to-one key is given)
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
     names = ", ".join(f'"{field.column}"' for field in fields)
     values = ", ".join(["%s"] * len(fields))
+    if guarded:  # after the caller's WITH provided AS (…)
+        rows = f"SELECT {values} WHERE EXISTS (SELECT FROM provided)"
+    else:
+        rows = f"VALUES ({values})"
     conflict = " ON CONFLICT DO NOTHING" if unless_taken else ""
     return (
-        f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({values}){conflict} '
+        f'INSERT INTO "{model._meta.db_table}" ({names}) {rows}{conflict} '
         f'RETURNING "{model._meta.pk.column}"',
         fields,
     )

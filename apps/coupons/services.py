@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
-from apps.core.bulk import inserted, model_row, rows_insert
 from apps.core.codes import readable_code
 from apps.core.events import events_emit
+from apps.core.rows import row_insert
 from apps.coupons.errors import (
     AlreadyUsed,
     CouponExpired,
@@ -153,10 +153,9 @@ def _issue_one(template, member, *, source, source_key, store_id, now) -> Coupon
         template, member.pk, source=source, source_key=source_key, store_id=store_id, now=now
     )
     if _only_total_stock(template):
-        made = rows_insert(Coupon, [model_row(coupon)], provided=_stock_take(template))
-        if not made:
+        if not row_insert(coupon, provided=_stock_take(template)):
             raise SoldOut()
-        return inserted(coupon, made)
+        return coupon
     coupon.save(force_insert=True)
     if not stock_reserve(template, store_id=store_id, now=now):
         raise SoldOut()
@@ -168,7 +167,7 @@ def _only_total_stock(template: CouponTemplate) -> bool:
 
 
 def _stock_take(template: CouponTemplate) -> tuple[str, list]:
-    """stock_reserve's conditional UPDATE for one coupon, as SQL for rows_insert(provided=)."""
+    """stock_reserve's conditional UPDATE for one coupon, as SQL for row_insert(provided=)."""
     return (
         f"UPDATE {CouponTemplate._meta.db_table} SET issued = issued + 1 "
         "WHERE id = %s AND (total_stock IS NULL OR issued < total_stock) RETURNING id",

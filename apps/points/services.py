@@ -16,7 +16,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.core.bulk import inserted, model_row, rows_insert
+from apps.core.bulk import rows_insert
 from apps.core.rows import row_insert, text_replace
 from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
@@ -161,7 +161,8 @@ def _move(
         "CASE WHEN id = %s THEN %s ELSE %s END WHERE id IN (%s, %s) RETURNING id",
         [source.pk, -amount, amount, source.pk, target.pk],
     )
-    return inserted(entry, rows_insert(Entry, [model_row(entry)], provided=balances))
+    row_insert(entry, provided=balances)
+    return entry
 
 
 def _spend_lots(member: Member, entry: Entry, amount: int) -> None:

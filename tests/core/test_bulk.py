@@ -59,7 +59,7 @@ def test_rows_keyed_by_a_relations_name_go_in_to_its_column():
     assert made[0].handled_at is not None and len({h.handled_at for h in made}) == 1
 
 
-def _once(event):
+def changes_once(event):
     """An UPDATE … RETURNING that changes the event the first time only."""
     return (
         "UPDATE core_event SET attempts = attempts + 1 WHERE id = %s AND attempts = 0 RETURNING id",
@@ -72,8 +72,8 @@ def test_rows_go_in_only_when_the_provided_update_changes_a_row():
     row = {"scope": "member:1", "key": "k1", "fingerprint": "f"}
 
     with CaptureQueriesContext(connection) as captured:
-        first = rows_insert(IdempotencyKey, [row], provided=_once(event))
-    second = rows_insert(IdempotencyKey, [{**row, "key": "k2"}], provided=_once(event))
+        first = rows_insert(IdempotencyKey, [row], provided=changes_once(event))
+    second = rows_insert(IdempotencyKey, [{**row, "key": "k2"}], provided=changes_once(event))
 
     assert len(captured) == 1
     assert first == [IdempotencyKey.objects.get(key="k1").pk]
@@ -90,7 +90,7 @@ def test_a_failed_insert_undoes_the_provided_update():
         rows_insert(
             IdempotencyKey,
             [{"scope": "member:1", "key": "taken", "fingerprint": "g"}],
-            provided=_once(event),
+            provided=changes_once(event),
         )
 
     event.refresh_from_db()

@@ -7,10 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.models import IdempotencyKey
+from apps.core.models import Event, IdempotencyKey
 from apps.core.rows import row_insert, row_update, text_replace
 from apps.orders.models import Order
 from apps.tiers.models import GrowthEntry, MemberTier, Tier
+from tests.core.test_bulk import changes_once
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
 
@@ -78,6 +79,36 @@ def test_a_taken_row_is_left_alone_and_the_transaction_carries_on():
     # no savepoint was needed: the test's transaction still works
     assert list(IdempotencyKey.objects.values_list("fingerprint", flat=True)) == ["first"]
     assert row_insert(IdempotencyKey(scope="store:2", key="k", fingerprint="x"), unless_taken=True)
+
+
+def test_a_row_goes_in_only_when_the_provided_update_changes_a_row():
+    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
+    first = IdempotencyKey(scope="member:1", key="k1", fingerprint="f")
+    second = IdempotencyKey(scope="member:1", key="k2", fingerprint="f")
+
+    with CaptureQueriesContext(connection) as captured:
+        assert row_insert(first, provided=changes_once(event)) is True
+    assert row_insert(second, provided=changes_once(event)) is False
+
+    assert len(captured) == 1
+    assert first.pk == IdempotencyKey.objects.get(key="k1").pk and second.pk is None
+    assert not IdempotencyKey.objects.filter(key="k2").exists()
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+
+def test_a_provided_update_cannot_go_with_leaving_taken_rows_alone():
+    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
+
+    with pytest.raises(ValueError):
+        row_insert(
+            IdempotencyKey(scope="member:1", key="k", fingerprint="f"),
+            provided=changes_once(event),
+            unless_taken=True,
+        )
+
+    event.refresh_from_db()
+    assert event.attempts == 0
 
 
 def test_text_is_replaced_only_in_the_rows_named():
