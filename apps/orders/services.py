@@ -409,6 +409,7 @@ def _take_points(order: Order) -> None:
             cause=f"order:{order.order_no}",
             description=f"订单 {order.order_no} 积分抵现",
             store=order.store,
+            savepoint=False,  # placing or paying an order gives it all up on any error
         )
 
 

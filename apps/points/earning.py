@@ -176,6 +176,7 @@ def points_award_order(
         description=description,
         pending=pending,
         now=when,
+        savepoint=False,  # as this function's own transaction
     )
     if quote.limited:
         _count_use(member, quote.rule_ids, when)

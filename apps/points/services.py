@@ -103,10 +103,17 @@ def _lock_with(member: Member | None = None, *, kinds: tuple[str, ...] = (), sto
 def ledger_write(function):  # for points_earn and points_redeem, keyword-only
     """One transaction per use case, and what makes a retried write idempotent: the entry's
     key is unique, so a second write with it fails on insert and rolls back, and the first
-    entry is returned instead (or idempotency_conflict if the key meant another transfer)."""
+    entry is returned instead (or idempotency_conflict if the key meant another transfer).
+
+    With `savepoint=False` the write joins a caller that gives up its whole transaction on
+    any error (a checkout, which has idempotency of its own): no savepoint round trips while
+    the shared accounts are locked, and a key used before fails the caller instead."""
 
     @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, savepoint: bool = True, **kwargs):
+        if not savepoint:
+            with transaction.atomic(savepoint=False):
+                return function(*args, **kwargs)
         try:
             with transaction.atomic():
                 return function(*args, **kwargs)

@@ -4,6 +4,8 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.models import Event
@@ -14,7 +16,7 @@ from apps.members.credentials import member_code_issue
 from apps.orders.models import Order, OrderLine
 from apps.points.models import EarningRule, Entry
 from apps.points.selectors import points_available, points_totals
-from apps.points.services import points_earn
+from apps.points.services import points_earn, store_account, system_account
 from apps.points.verification import ledger_problems
 from apps.tiers.models import GrowthEntry, Tier
 from apps.tiers.services import tier_set_manual
@@ -348,3 +350,23 @@ def test_checkouts_and_refunds_of_one_member_at_once_never_deadlock(shop):
     assert Order.objects.filter(status="refunded").count() == 4
     assert Order.objects.filter(status="created").count() == 3
     assert ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)  # the request's transaction is the outermost
+def test_a_sale_takes_no_savepoint(pos, shop):
+    """Nothing in a sale carries on after an error, and a savepoint costs two round trips,
+    most of them while the sale holds the accounts every sale needs."""
+    coupon = coupon_claim(template=CouponTemplateFactory(), member=shop["member"])
+    for kind in ("issuance", "pending"):  # made by a migration, and by the first sale when
+        system_account(kind)  # an earlier test emptied the tables
+    store_account(shop["store"])  # made by the store's first sale
+
+    with CaptureQueriesContext(connection) as captured:
+        response = post(pos, "orders", order_body(shop, coupon_codes=[coupon.code], points=2000))
+
+    assert response.status_code == 201, response.json()
+    entries = Entry.objects.filter(cause=f"order:{response.json()['order_no']}")
+    assert sorted(entries.values_list("kind", flat=True)) == ["earn", "redeem"]
+    statements = [q["sql"] for q in captured.captured_queries]
+    sale = statements[: statements.index("COMMIT")]  # its events are handled after
+    assert "BEGIN" in sale and not [sql for sql in sale if "SAVEPOINT" in sql]
