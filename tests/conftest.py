@@ -5,14 +5,17 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from apps.core.reference import held_clear
 from tests.core.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()  # throttling counters live in the cache
+    held_clear()
     yield
     cache.clear()
+    held_clear()
 
 
 @pytest.fixture

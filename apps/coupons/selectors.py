@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from apps.core.reference import held, held_forget
 from apps.core.text import comma_separated
 from apps.coupons.errors import AlreadyUsed, CouponExpired, CouponTemplateNotFound
 from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
@@ -112,11 +113,20 @@ def template_get(template_id: int) -> CouponTemplate:
 
 def template_cached(template_id: int) -> CouponTemplate | None:
     """The template with its lists of who may have it and where it can be used. Kept
-    TEMPLATE_CACHE_SECONDS in the cache: a flash drop reads one template thousands of times
-    a second, and every sale with a coupon reads its template. Its stock figure may be that
-    old; the claim's conditional UPDATE is what counts."""
-    key = f"coupon-template:{template_id}"
-    template = cache.get(key)
+    TEMPLATE_CACHE_SECONDS in the cache, and a second in each process (apps.core.reference
+    `held`: shared, never to be changed): a flash drop reads one template thousands of
+    times a second, and every sale with a coupon reads its template. Its stock figure may
+    be that old; the claim's conditional UPDATE is what counts, and it also refuses a
+    template withdrawn meanwhile."""
+    return held(_template_key(template_id), lambda: _template_shared(template_id))
+
+
+def _template_key(template_id: int) -> str:
+    return f"coupon-template:{template_id}"
+
+
+def _template_shared(template_id: int) -> CouponTemplate | None:
+    template = cache.get(_template_key(template_id))
     if template is None:
         template = (
             CouponTemplate.objects.prefetch_related(
@@ -126,13 +136,15 @@ def template_cached(template_id: int) -> CouponTemplate | None:
             .first()
         )
         if template is not None:
-            cache.set(key, template, TEMPLATE_CACHE_SECONDS)
+            cache.set(_template_key(template_id), template, TEMPLATE_CACHE_SECONDS)
     return template
 
 
 def template_forget(template_id: int) -> None:
-    """HQ changed the template: the next claim reads it afresh."""
-    cache.delete_many([f"coupon-template:{template_id}", sold_out_key(template_id)])
+    """HQ changed the template: the next claim reads it afresh (in another process, within
+    a second)."""
+    cache.delete_many([_template_key(template_id), sold_out_key(template_id)])
+    held_forget(_template_key(template_id))
 
 
 def usable_coupons(member: Member, *, store, channel: str) -> list[Coupon]:

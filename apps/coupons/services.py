@@ -23,6 +23,7 @@ from apps.coupons.errors import (
     CouponLocked,
     CouponNotFound,
     CouponNotUsable,
+    CouponTemplateNotFound,
     LimitReached,
     NotEligible,
     SoldOut,
@@ -86,21 +87,19 @@ def stock_reserve(
     database never hands out more than there is. Returns how many were granted; 0 means
     none, and the caller rolls back."""
     granted = count
+    # A member's own issue stops the moment HQ withdraws the template, whatever a cache holds.
+    stocked = CouponTemplate.objects.filter(pk=template.pk, **({} if bulk else {"active": True}))
     if template.total_stock is not None:
         granted = min(count, template.total_stock)  # a batch takes what is left, not all or none
-        while granted and not CouponTemplate.objects.filter(
-            pk=template.pk, issued__lte=F("total_stock") - granted
-        ).update(issued=F("issued") + granted):
-            left = (
-                CouponTemplate.objects.filter(pk=template.pk)
-                .values_list("total_stock", "issued")
-                .get()
-            )
+        while granted and not stocked.filter(issued__lte=F("total_stock") - granted).update(
+            issued=F("issued") + granted
+        ):
+            left = stocked.values_list("total_stock", "issued").first() or (0, 0)
             granted = min(granted, max(left[0] - left[1], 0))
         if not granted:
             return 0
-    else:
-        CouponTemplate.objects.filter(pk=template.pk).update(issued=F("issued") + granted)
+    elif not stocked.update(issued=F("issued") + granted):
+        return 0
     if bulk:
         return granted  # HQ's batches and birthday gifts are not held to those limits
     for scope, limit in (
@@ -170,7 +169,7 @@ def _stock_take(template: CouponTemplate) -> tuple[str, list]:
     """stock_reserve's conditional UPDATE for one coupon, as SQL for row_insert(provided=)."""
     return (
         f"UPDATE {CouponTemplate._meta.db_table} SET issued = issued + 1 "
-        "WHERE id = %s AND (total_stock IS NULL OR issued < total_stock) RETURNING id",
+        "WHERE id = %s AND active AND (total_stock IS NULL OR issued < total_stock) RETURNING id",
         [template.pk],
     )
 
@@ -247,11 +246,20 @@ def coupon_claim(*, template: CouponTemplate, member: Member, now=None) -> Coupo
     try:
         return _issue_in_a_free_slot(template, member, source=Coupon.Source.CLAIM, now=now)
     except SoldOut:
-        if template.total_stock is not None:  # not a day's or a store's limit: all gone
-            left = CouponTemplate.objects.values_list("total_stock", "issued").get(pk=template.pk)
-            if left[0] <= left[1]:
-                _remember_sold_out(template.pk)
-        raise
+        _no_stock(template)
+
+
+def _no_stock(template: CouponTemplate) -> NoReturn:
+    """A claim or an exchange found no stock to take: the template was withdrawn since it
+    was cached, or it is sold out (remembered when all of it is gone)."""
+    total, issued, active = CouponTemplate.objects.values_list(
+        "total_stock", "issued", "active"
+    ).get(pk=template.pk)
+    if not active:
+        raise CouponTemplateNotFound()
+    if total is not None and total <= issued:  # not a day's or a store's limit: all gone
+        _remember_sold_out(template.pk)
+    raise SoldOut()
 
 
 def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=None) -> Coupon:
@@ -280,6 +288,8 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
         return _issue_in_a_free_slot(
             template, member, source=Coupon.Source.EXCHANGE, now=now, then=pay
         )
+    except SoldOut:
+        _no_stock(template)
     except _PaidBefore as paid:
         return Coupon.objects.get(code=paid.args[0])
 

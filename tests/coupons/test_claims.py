@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.coupons.errors import LimitReached, NotEligible, SoldOut
+from apps.coupons.errors import CouponTemplateNotFound, LimitReached, NotEligible, SoldOut
 from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
-from apps.coupons.services import coupon_claim
+from apps.coupons.selectors import template_get
+from apps.coupons.services import coupon_claim, templates_withdraw
 from apps.tiers.models import Tier
 from apps.tiers.services import tier_set_manual
 from tests.conftest import run_together
@@ -119,6 +120,22 @@ def test_a_store_budget_and_a_daily_limit_stop_one_store_or_one_day_draining_the
 
     assert issued(template) == 3
     assert dict(TemplateCounter.objects.values_list("scope", "issued"))[f"store:{store.pk}"] == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "limits", [{}, {"daily_limit": 10}], ids=["total stock only", "with a daily limit"]
+)
+def test_a_template_withdrawn_after_it_was_cached_gives_nothing_more(limits):
+    template = CouponTemplateFactory(total_stock=10, **limits)
+    cached = template_get(template.pk)
+    templates_withdraw(templates=CouponTemplate.objects.filter(pk=template.pk), actor=None)
+
+    assert template_get(template.pk) is cached  # still held by this process, for a second
+    with pytest.raises(CouponTemplateNotFound):
+        coupon_claim(template=cached, member=MemberFactory())
+
+    assert issued(template) == 0 and not Coupon.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,9 +6,16 @@ import pytest
 from django.utils import timezone
 
 from apps.coupons.batches import coupons_birthday_issue, issue_batch_run, issue_batch_start
-from apps.coupons.errors import BatchNotReady, CouponNotUsable, NotEligible, SoldOut
+from apps.coupons.errors import (
+    BatchNotReady,
+    CouponNotUsable,
+    CouponTemplateNotFound,
+    NotEligible,
+    SoldOut,
+)
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
-from apps.coupons.services import coupon_exchange, coupon_gift
+from apps.coupons.selectors import template_get
+from apps.coupons.services import coupon_exchange, coupon_gift, templates_withdraw
 from apps.members.models import Segment
 from apps.members.services import member_join_or_find
 from apps.points.errors import InsufficientPoints
@@ -222,3 +229,17 @@ def test_a_retried_exchange_racing_the_first_pays_once_and_gives_one_coupon():
     assert len(set(codes)) == 1
     assert Coupon.objects.filter(member=member).count() == 1
     assert points_available(member) == 900
+
+
+@pytest.mark.django_db
+def test_an_exchange_for_a_template_withdrawn_after_it_was_cached_spends_nothing():
+    template = CouponTemplateFactory(claimable=False, points_price=100, total_stock=10)
+    member = MemberFactory()
+    give_points(member, 1000)
+    cached = template_get(template.pk)
+    templates_withdraw(templates=CouponTemplate.objects.filter(pk=template.pk), actor=None)
+
+    with pytest.raises(CouponTemplateNotFound):
+        coupon_exchange(template=cached, member=member, key="tap")
+
+    assert points_available(member) == 1000 and not Coupon.objects.exists()
