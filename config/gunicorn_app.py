@@ -4,8 +4,9 @@
 Most of a request here is spent waiting on the database (a coupon claim is two short
 statements), so each process serves two requests at once in threads, and keeps the
 connection of a client or of nginx's upstream keepalive open for its next request. On two
-cores that took a flash drop from about 650 to 780–1,130 claims a second
-(bench.coupon_claim); four threads answered sold-out taps more slowly than two.
+cores a flash drop went from about 650 claims a second with one request per process to a
+median of about 745 (610–1,130 over ten runs; bench.coupon_claim). Three or four threads
+did no better.
 """
 
 import multiprocessing

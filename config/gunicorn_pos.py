@@ -5,8 +5,8 @@ The tills have processes of their own, so a flash coupon drop in the mini-progra
 takes the workers a checkout needs. A checkout is mostly Python work, done while it holds
 rows that every sale at its store needs: one request per process, so that no request
 holding them waits for another thread's turn with the interpreter. Two threads a process
-took the peak from 124–132 to 92–118 orders a second and its p99 from 150 ms to 300–450 ms
-(bench.pos_checkout).
+took the peak from 124–154 to 92–121 orders a second and its p99 from 130–153 ms to
+300–450 ms (bench.pos_checkout).
 """
 
 import multiprocessing
