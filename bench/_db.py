@@ -1,4 +1,5 @@
-"""A fresh PostgreSQL database for one benchmark run, dropped afterwards."""
+"""A fresh PostgreSQL database for one benchmark run, dropped afterwards, and the environment
+Huiji runs in on it as deployed."""
 
 import contextlib
 import os
@@ -7,10 +8,13 @@ import uuid
 import psycopg
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+CACHE = os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/13")
 
 
 @contextlib.contextmanager
 def fresh_database():
+    """A new database, and an empty cache: the new rows' ids are the last run's again."""
+    redis_empty(CACHE)
     name = f"huiji_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(SERVER, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -22,22 +26,33 @@ def fresh_database():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def deployed_env(database_url: str, **settings: str) -> dict:
+    """The environment of Huiji as deployed (production settings, DEBUG off, Redis as the
+    cache) on `database_url`, with `settings` added."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "REDIS_URL": CACHE,
+        **settings,
+    }
+
+
 def use_django(database_url: str) -> None:
-    """Set Django up on `database_url` with the production settings (DEBUG off)."""
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url,
-        SECRET_KEY="bench-only",
-        DEBUG="false",
-        DEMO_DATA_ALLOWED="true",  # a throwaway database
-    )
+    """Set Django up in this process on `database_url`, as deployed (deployed_env)."""
+    # DEMO_DATA_ALLOWED: the database is a throwaway
+    os.environ.update(deployed_env(database_url, DEMO_DATA_ALLOWED="true"))
     import django
 
     django.setup()
 
 
-def flush_broker(url: str) -> None:
-    """Drop the task messages a benchmark's events left on its own Redis database."""
+def redis_empty(url: str) -> None:
+    """Empty a benchmark's own Redis database (its cache, or the task messages its events
+    left on a broker)."""
     import redis
 
     redis.Redis.from_url(url).flushdb()

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import psycopg
 from dateutil.relativedelta import relativedelta
 
-from bench._db import SERVER, flush_broker, fresh_database, use_django
+from bench._db import SERVER, deployed_env, fresh_database, redis_empty, use_django
 
 EXPIRY_BATCH, REVIEW_BATCH = 5000, 2000
 BROKER = os.environ.get("BENCH_CELERY_BROKER", "redis://127.0.0.1:6379/14")
@@ -160,20 +160,13 @@ SELECT json_build_object(
 """
 
 
-def django_env(url: str) -> dict:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-only",
-        "DEBUG": "false",
-        "CELERY_BROKER_URL": BROKER,
-    }
-
-
 def generate(url: str, members: int, today: date) -> float:
     started = time.monotonic()
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=django_env(url), check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        env=deployed_env(url, CELERY_BROKER_URL=BROKER),
+        check=True,
+    )
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in filter(str.strip, GENERATE.split(";\n")):
             conn.execute(statement, {"members": members, "today": today})
@@ -309,7 +302,7 @@ def main() -> None:
     results = [run_size(args.members, today)]
     if args.double:
         results.append(run_size(args.members * 2, today))
-    flush_broker(BROKER)
+    redis_empty(BROKER)
     result = {"bench": "nightly", **results[0]}
     if args.double:
         result["double_members_time_ratio"] = round(

@@ -13,7 +13,6 @@ coupon was used once and that no order was written twice.
 import argparse
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import uuid
 
 import psycopg
 
-from bench._db import flush_broker, fresh_database, use_django
+from bench._db import deployed_env, fresh_database, redis_empty, use_django
 from bench._http import Connection, gunicorn
 from bench.coupon_claim import fan_out, released, split
 from bench.nightly import BROKER
@@ -295,16 +294,8 @@ def main() -> None:
             plan[args.orders : 2 * args.orders],
             plan[2 * args.orders :],
         )
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-only",
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "THROTTLE_POS": "1000000/min",
-            "CELERY_BROKER_URL": BROKER,  # events queue for a worker, as in production
-        }
+        # the sales' events go on a broker's queue, as in production (no worker takes them)
+        env = deployed_env(url, THROTTLE_POS="1000000/min", CELERY_BROKER_URL=BROKER)
         with gunicorn(env, "pos", args.workers) as port:
             warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
             fan_out(
@@ -386,7 +377,7 @@ def main() -> None:
             check=True,
         )
         facts = json.loads(checks.stdout.strip().splitlines()[-1])
-    flush_broker(BROKER)
+    redis_empty(BROKER)
     ratio = peak["rate"] / baseline["rate"]
     print(
         f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines), {args.processes}×{threads} connections, gunicorn as config/gunicorn_pos.py{f' with {args.workers} workers' if args.workers else ''}"
