@@ -9,11 +9,13 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.core.cache import CacheHandler
 from django.core.management import call_command
 from django.db import connection
 
 from bench._http import gunicorn
-from config.settings import database
+from config.settings import cache, database
+from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory, member_client
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +40,25 @@ def test_prepared_statements_keep_the_options_of_the_database_url():
     options = database("postgres://huiji@db:5432/huiji?sslmode=require")["OPTIONS"]
 
     assert options == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_the_redis_cache_keeps_what_huiji_keeps_in_it_and_its_client():
+    """As deployed (REDIS_URL): every process shares the throttling counters, sold-out answers
+    and cached templates, and an operation does not build a new Redis client."""
+    shared = CacheHandler(
+        {"default": {**cache(settings.TEST_REDIS_URL), "KEY_PREFIX": "test-cache"}}
+    )["default"]
+    template = CouponTemplateFactory(name="满100减20")
+    try:
+        shared.set("template", template, 10)
+        assert shared.get("template").name == "满100减20"
+        assert shared.add("gap", 1, 10) and not shared.add("gap", 1, 10)
+        shared.delete_many(["template", "gap"])
+        assert shared.get_many(["template", "gap"]) == {}
+    finally:
+        shared.delete_many(["template", "gap"])
+    assert shared.client.get_client() is shared.client.get_client()
+    assert cache("")["BACKEND"].endswith("LocMemCache")  # no REDIS_URL: this process's memory
 
 
 def test_openapi_schema_describes_both_apis(api_client):

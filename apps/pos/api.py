@@ -5,11 +5,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, inline_ser
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
 from apps.core.api.serializers import represented
+from apps.core.api.throttling import UserRateThrottle
 from apps.core.idempotency import idempotent
 from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.selectors import usable_coupons

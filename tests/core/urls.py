@@ -9,9 +9,9 @@ from rest_framework.authentication import BasicAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from apps.core.api.throttling import AnonRateThrottle
 from apps.core.audit import audit_record
 from apps.core.errors import DomainError
 from apps.core.idempotency import idempotent

@@ -96,7 +96,7 @@ def test_ten_codes_a_day_at_most(send, sms_outbox):
 
 
 def test_one_client_address_cannot_spray_codes(send, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
+    from apps.core.api.throttling import ScopedRateThrottle
 
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "sms_ip", "3/hour")
     statuses = [send(f"1391234000{n}").status_code for n in range(4)]

@@ -1,0 +1,48 @@
+"""The API's rate limits: DRF's throttles (same scopes, rates and 429 answer), counting each
+client's requests in fixed windows of the rate's length.
+
+DRF's own keep the time of every request in one cached list, read and written back on each
+request: two round trips to Redis on every API call, and two requests at once can both
+read the same list and both pass. Here a request makes its window's counter or increments
+it, atomically, so a client gets at most the rate in each window, whatever runs at once;
+at a window's edge it may use up two windows' worth in a moment, which a limit against
+abuse can allow.
+"""
+
+from rest_framework import throttling
+
+
+class CountingThrottle(throttling.SimpleRateThrottle):
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        window = int(self.timer() // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        return self._count(f"{self.key}:{window}") <= self.num_requests
+
+    def _count(self, key: str) -> int:
+        # The window's first request makes its counter in one round trip (in a coupon drop
+        # nearly every claim is its member's first). The counter outlives its window by a
+        # window, so a request that read the clock as the window ended still finds it.
+        if self.cache.add(key, 1, 2 * self.duration):
+            return 1
+        return self.cache.incr(key)
+
+    def wait(self):
+        return max(self.window_ends - self.timer(), 1)
+
+
+# DRF's class first: the scoped one finds its rate from the view before counting.
+class AnonRateThrottle(throttling.AnonRateThrottle, CountingThrottle):
+    pass
+
+
+class UserRateThrottle(throttling.UserRateThrottle, CountingThrottle):
+    pass
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle, CountingThrottle):
+    pass
