@@ -143,8 +143,9 @@ def _template_shared(template_id: int) -> CouponTemplate | None:
 def template_forget(template_id: int) -> None:
     """HQ changed the template: the next claim reads it afresh (in another process, within
     a second)."""
-    cache.delete_many([_template_key(template_id), sold_out_key(template_id)])
-    held_forget(_template_key(template_id))
+    keys = [_template_key(template_id), sold_out_key(template_id)]
+    cache.delete_many(keys)
+    held_forget(*keys)
 
 
 def usable_coupons(member: Member, *, store, channel: str) -> list[Coupon]:

@@ -7,12 +7,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
 from apps.core.api.pagination import PageNumberPagination
 from apps.core.api.serializers import represented
+from apps.core.api.throttling import ScopedRateThrottle
 from apps.core.audit import request_ip
 from apps.core.errors import Invalid, NotFound
 from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -421,6 +421,11 @@ class ClaimableCouponsApi(MemberApi):
         return Response(self.OutputSerializer(claimable_templates(self.member), many=True).data)
 
 
+def _refuse_when_sold_out(template_id: int) -> None:
+    if sold_out_lately(template_id):
+        raise SoldOut()
+
+
 class CouponClaimApi(MemberApi):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "coupon_claim"
@@ -428,9 +433,10 @@ class CouponClaimApi(MemberApi):
     def initial(self, request, *args, **kwargs):
         # Once a drop has sold out the answer is the same for everyone, so the thousands of
         # taps that follow get it before their token is looked up: they cost the database
-        # nothing. A retry with an Idempotency-Key still gets its first answer.
-        if not request.headers.get(IDEMPOTENCY_HEADER) and sold_out_lately(kwargs["template_id"]):
-            raise SoldOut()
+        # nothing. A retry with an Idempotency-Key still gets its first answer: a tap with a
+        # key is answered so once its key has been looked up (post).
+        if not request.headers.get(IDEMPOTENCY_HEADER):
+            _refuse_when_sold_out(kwargs["template_id"])
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
@@ -438,6 +444,8 @@ class CouponClaimApi(MemberApi):
     )
     @idempotent
     def post(self, request, template_id):
+        if request.headers.get(IDEMPOTENCY_HEADER):
+            _refuse_when_sold_out(template_id)
         coupon = coupon_claim(template=template_get(template_id), member=self.member)
         return Response(represented(CouponOutputSerializer, coupon), status=status.HTTP_201_CREATED)
 

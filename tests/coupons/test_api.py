@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.coupons.models import Coupon, CouponTemplate
@@ -74,6 +76,11 @@ def test_once_sold_out_a_tap_is_answered_before_anything_is_read(app, django_ass
     assert (response.status_code, response.json()["code"]) == (409, "sold_out")
     signed_out = APIClient().post(f"/api/v1/coupons/{template.pk}/claim")
     assert (signed_out.status_code, signed_out.json()["code"]) == (409, "sold_out")
+    # A tap with a new key: its key is looked up and its answer kept, the coupons not read.
+    with CaptureQueriesContext(connection) as keyed_queries:
+        keyed = late.post(f"/api/v1/coupons/{template.pk}/claim", HTTP_IDEMPOTENCY_KEY="tap-9")
+    assert (keyed.status_code, keyed.json()["code"]) == (409, "sold_out")
+    assert not [q for q in keyed_queries if "coupons_" in q["sql"]]
 
     # The first claimant, who never heard the answer, retries with the same key.
     again = app.post(f"/api/v1/coupons/{template.pk}/claim", HTTP_IDEMPOTENCY_KEY="tap-1")
