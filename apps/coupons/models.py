@@ -1,9 +1,12 @@
 """优惠券: templates HQ designs, the coupons members hold, and batches HQ issues."""
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
@@ -12,6 +15,14 @@ from apps.distributors.models import Distributor
 from apps.members.models import Member, Segment
 from apps.stores.models import Store
 from apps.tiers.models import Tier
+
+
+class Eligibility(NamedTuple):
+    """Who may have a template: empty means anyone."""
+
+    tiers: tuple[Tier, ...]
+    store_ids: frozenset[int]
+    distributor_ids: frozenset[int]
 
 
 class CouponTemplate(TimeStampedModel):
@@ -171,6 +182,17 @@ class CouponTemplate(TimeStampedModel):
     @property
     def remaining(self) -> int | None:
         return None if self.total_stock is None else self.total_stock - self.issued
+
+    @cached_property
+    def eligibility(self) -> Eligibility:
+        """Read once for this object (from the prefetched lists when it has them): a drop's
+        claims share one held template, and Django builds a new manager on every read of a
+        many-to-many field."""
+        return Eligibility(
+            tuple(self.eligible_tiers.all()),
+            frozenset(store.pk for store in self.eligible_stores.all()),
+            frozenset(d.pk for d in self.eligible_distributors.all()),
+        )
 
     @property
     def channel_set(self) -> frozenset[str]:

@@ -52,15 +52,13 @@ def eligibility_problem(
 ) -> str:
     """Why this member may not have this template ('' when they may). Uses the template's
     prefetched eligibility lists; pass the member's `tier` when checking many templates."""
-    tiers = list(template.eligible_tiers.all())
+    tiers, stores, distributors = template.eligibility
     if tiers and (member_tier(member) if tier is _UNKNOWN else tier) not in tiers:
         return _("it is for %(tiers)s members") % {"tiers": "、".join(t.name for t in tiers)}
     if template.new_members_only and member.joined_at < now - timedelta(
         days=settings.COUPON_NEW_MEMBER_DAYS
     ):
         return _("it is for new members")
-    stores = {store.pk for store in template.eligible_stores.all()}
-    distributors = {d.pk for d in template.eligible_distributors.all()}
     if stores or distributors:
         home = member.home_store
         if home is None or (home.pk not in stores and home.distributor_id not in distributors):
