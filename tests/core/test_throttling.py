@@ -2,6 +2,7 @@
 
 import threading
 
+import pytest
 from django.conf import settings
 from django.core.cache import CacheHandler
 from rest_framework.request import Request
@@ -11,10 +12,6 @@ from apps.core.api.throttling import AnonRateThrottle
 from config.settings import cache
 
 
-class ThreeAMinute(AnonRateThrottle):
-    rate = "3/min"
-
-
 def ask(throttle_class, *, at: float, ip: str = "10.0.0.1") -> tuple[bool, float]:
     throttle = throttle_class()
     throttle.timer = lambda: at
@@ -22,7 +19,12 @@ def ask(throttle_class, *, at: float, ip: str = "10.0.0.1") -> tuple[bool, float
     return throttle.allow_request(request, None), throttle.wait()
 
 
-def test_a_client_gets_the_rate_in_each_window_then_waits_for_the_next():
+@pytest.mark.parametrize("mostly_first", [False, True])
+def test_a_client_gets_the_rate_in_each_window_then_waits_for_the_next(mostly_first):
+    class ThreeAMinute(AnonRateThrottle):
+        rate = "3/min"
+
+    ThreeAMinute.mostly_first = mostly_first
     assert [ask(ThreeAMinute, at=600 + n)[0] for n in range(3)] == [True, True, True]
 
     assert ask(ThreeAMinute, at=645) == (False, 15)  # until the minute ends
@@ -30,7 +32,8 @@ def test_a_client_gets_the_rate_in_each_window_then_waits_for_the_next():
     assert ask(ThreeAMinute, at=660)[0]  # a new minute
 
 
-def test_requests_at_once_through_redis_get_exactly_the_rate():
+@pytest.mark.parametrize("mostly_first", [False, True])
+def test_requests_at_once_through_redis_get_exactly_the_rate(mostly_first):
     shared = CacheHandler(
         {"default": {**cache(settings.TEST_REDIS_URL), "KEY_PREFIX": "test-throttle"}}
     )["default"]
@@ -38,7 +41,7 @@ def test_requests_at_once_through_redis_get_exactly_the_rate():
     class FiveAMinute(AnonRateThrottle):
         rate = "5/min"
 
-    FiveAMinute.cache = shared
+    FiveAMinute.cache, FiveAMinute.mostly_first = shared, mostly_first
     go, answers = threading.Barrier(20), []
 
     def tap():
