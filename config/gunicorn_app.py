@@ -5,8 +5,9 @@ Most of a request here is spent waiting on the database (a coupon claim is two s
 statements), so each process serves two requests at once in threads, and keeps the
 connection of a client or of nginx's upstream keepalive open for its next request. On two
 cores a flash drop went from about 650 claims a second with one request per process to a
-median of about 745 (610–1,130 over ten runs; bench.coupon_claim). Three or four threads
-did no better.
+median of about 745 (610–1,130 over ten runs; bench.coupon_claim, then with per-process
+memory as the cache). Three or four threads did no better, nor did two processes of four
+threads or three of two (with Redis as the cache).
 """
 
 import multiprocessing
