@@ -9,18 +9,32 @@ import psycopg
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 CACHE = os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/13")
+BROKER = os.environ.get("BENCH_CELERY_BROKER", "redis://127.0.0.1:6379/14")
 
 
 @contextlib.contextmanager
 def fresh_database():
     """A new database, and an empty cache: the new rows' ids are the last run's again."""
     redis_empty(CACHE)
+    with _database("") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def copy_of(database_url: str):
+    """A copy of that database (while nobody is connected to it), so that Huiji and the
+    baseline each start from the same rows."""
+    with _database(f' TEMPLATE "{database_url.rsplit("/", 1)[1]}"') as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _database(options: str):
     name = f"huiji_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = SERVER.rsplit("/", 1)[0] + f"/{name}"
+        admin.execute(f'CREATE DATABASE "{name}"{options}')
     try:
-        yield url
+        yield SERVER.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with psycopg.connect(SERVER, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -41,10 +55,10 @@ def deployed_env(database_url: str, **settings: str) -> dict:
     }
 
 
-def use_django(database_url: str) -> None:
+def use_django(database_url: str, **settings: str) -> None:
     """Set Django up in this process on `database_url`, as deployed (deployed_env)."""
     # DEMO_DATA_ALLOWED: the database is a throwaway
-    os.environ.update(deployed_env(database_url, DEMO_DATA_ALLOWED="true"))
+    os.environ.update(deployed_env(database_url, DEMO_DATA_ALLOWED="true", **settings))
     import django
 
     django.setup()

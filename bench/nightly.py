@@ -12,23 +12,19 @@ the same ledger and tiers, and with --double the same for twice the members.
 """
 
 import argparse
-import contextlib
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, timedelta
 
 import psycopg
 from dateutil.relativedelta import relativedelta
 
-from bench._db import SERVER, deployed_env, fresh_database, redis_empty, use_django
+from bench._db import BROKER, copy_of, deployed_env, fresh_database, redis_empty, use_django
 
 EXPIRY_BATCH, REVIEW_BATCH = 5000, 2000
-BROKER = os.environ.get("BENCH_CELERY_BROKER", "redis://127.0.0.1:6379/14")
 
 GENERATE = """
 INSERT INTO tiers_tier (code, name, rank, growth_threshold, discount_percent, points_multiplier, birthday_gift, free_shipping, members_only_access)
@@ -173,22 +169,8 @@ def generate(url: str, members: int, today: date) -> float:
     return time.monotonic() - started
 
 
-@contextlib.contextmanager
-def copy_of(template_url: str):
-    template = template_url.rsplit("/", 1)[1]
-    name = f"huiji_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield SERVER.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(SERVER, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def huiji_side(url: str, today: date, queue) -> None:
-    os.environ["CELERY_BROKER_URL"] = BROKER
-    use_django(url)
+    use_django(url, CELERY_BROKER_URL=BROKER)
     from apps.points.services import points_expire_due
     from apps.points.verification import ledger_problems
     from apps.tiers.services import tiers_review_due

@@ -21,10 +21,9 @@ import uuid
 
 import psycopg
 
-from bench._db import deployed_env, fresh_database, redis_empty, use_django
+from bench._db import BROKER, deployed_env, fresh_database, redis_empty, use_django
 from bench._http import Connection, gunicorn
 from bench.coupon_claim import fan_out, released, split
-from bench.nightly import BROKER
 
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
 
