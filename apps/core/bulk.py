@@ -120,3 +120,14 @@ def _rows_insert_elsewhere(model, rows, returning, provided) -> list:
         made = model.objects.bulk_create(model(**row) for row in rows)
     picked = [tuple(getattr(one, name) for name in returning) for one in made]
     return [row[0] for row in picked] if len(returning) == 1 else picked
+
+
+def custom_plans() -> None:
+    """For the rest of this transaction, PostgreSQL plans each statement for its own values
+    rather than reusing a prepared statement's generic plan. A job that grows the tables it
+    reads as it goes (a member import) would otherwise keep the plan made while they were
+    small, a scan of the whole table, and each chunk would take longer than the last: 100,000
+    rows took 171 s, 50,000 took 46 s and 20,000 took 11 s."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")

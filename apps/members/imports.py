@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.bulk import custom_plans
 from apps.core.events import event_emit
 from apps.core.phones import InvalidPhone, normalize_phone
 from apps.core.spreadsheets import parse_date, parse_datetime, spreadsheet_rows
@@ -288,6 +289,7 @@ def _import_chunk(member_import: MemberImport, index: int, rows: list[Row]) -> N
     for attempt in range(2):
         try:
             with transaction.atomic():
+                custom_plans()
                 outcomes, existing = _decide(
                     [Row(**vars(row)) for row in rows], member_import.platform
                 )

@@ -5,7 +5,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.bulk import rows_insert
+from apps.core.bulk import custom_plans, rows_insert
 from apps.core.models import Event, EventHandling, IdempotencyKey
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +95,17 @@ def test_a_failed_insert_undoes_the_provided_update():
 
     event.refresh_from_db()
     assert event.attempts == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_custom_plans_hold_for_the_rest_of_the_transaction_only():
+    def plan_cache_mode():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        custom_plans()
+        assert plan_cache_mode() == "force_custom_plan"
+
+    assert plan_cache_mode() == "auto"

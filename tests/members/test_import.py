@@ -6,6 +6,8 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import Event
 from apps.core.spreadsheets import SpreadsheetInvalid
@@ -120,6 +122,21 @@ def test_running_again_imports_nothing_twice(existing):
 
     assert Member.objects.count() == 3
     assert Event.objects.filter(name="members_imported").count() == 1
+
+
+def test_each_chunk_is_planned_for_its_own_phones(monkeypatch):
+    """The tables an import reads grow as it goes: a plan made for the first chunk would
+    scan them whole for every later one (apps.core.bulk.custom_plans)."""
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    checked = member_import_check(
+        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        member_import_run(import_id=checked.pk)
+
+    planned = [q for q in queries if q["sql"] == "SET LOCAL plan_cache_mode = force_custom_plan"]
+    assert len(planned) == checked.chunks.count() > 1
 
 
 def test_a_run_stopped_half_way_resumes_where_it_stopped(monkeypatch):
