@@ -1,4 +1,5 @@
-"""Inserting many rows at once, as the nightly jobs do."""
+"""Inserting many rows at once, as the nightly jobs do, and planning the statements of a job
+that grows the tables it reads."""
 
 import functools
 from typing import NamedTuple
