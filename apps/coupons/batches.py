@@ -158,7 +158,7 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
     issued = 0
     for template in templates_for(CouponTemplate.AutoIssue.BIRTHDAY):
         members = Member.objects.filter(born_today, status=Member.Status.ACTIVE)
-        if tiers := list(template.eligible_tiers.all()):
+        if tiers := template.eligibility.tiers:
             members = members_in_tiers(members, [tier.code for tier in tiers])
         cursor = 0
         while True:

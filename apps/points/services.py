@@ -168,7 +168,8 @@ def _move(
         "CASE WHEN id = %s THEN %s ELSE %s END WHERE id IN (%s, %s) RETURNING id",
         [source.pk, -amount, amount, source.pk, target.pk],
     )
-    row_insert(entry, provided=balances)
+    if not row_insert(entry, provided=balances):  # never silently: the caller locked both
+        raise Account.DoesNotExist(f"accounts {source.pk} and {target.pk} are gone")
     return entry
 
 
