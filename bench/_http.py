@@ -2,7 +2,7 @@
 (a new one when the server closed it), and only the status line and Content-Length of the
 answer are read. http.client parses every header with the email package, and on a small
 machine the load processes share the cores with the server they measure. And Huiji served
-by gunicorn as deployed, for the length of a run."""
+as deployed, for the length of a run."""
 
 import contextlib
 import os
@@ -60,24 +60,30 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, pool: str, workers: int | None = None):
-    """Huiji served by gunicorn as deployed (`config/gunicorn_<pool>.py`: "app" or "pos"),
-    on a free local port, for the length of the block."""
+def serve(env: dict, pool: str, workers: int | None = None):
+    """Huiji served as deployed, on a free local port, for the length of the block: the "app"
+    pool by granian (`config/granian_app.py`), the "pos" pool by gunicorn
+    (`config/gunicorn_pos.py`)."""
     port = free_port()
-    server = subprocess.Popen(
-        [
-            *os.environ.get("SERVER_PREFIX", "").split(),
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "--config",
-            f"config/gunicorn_{pool}.py",
-            *(["--workers", str(workers)] if workers else []),
+    bind = f"127.0.0.1:{port}"
+    command = {
+        "app": [
+            sys.executable,
+            "-m",
+            "config.granian_app",
             "--bind",
-            f"127.0.0.1:{port}",
+            bind,
             "--log-level",
             "warning",
-            "--no-control-socket",
-            *os.environ.get("GUNICORN_EXTRA", "").split(),
         ],
+        "pos": [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            *("--config", "config/gunicorn_pos.py", "--bind", bind, "--log-level", "warning"),
+            "--no-control-socket",
+        ],
+    }[pool]
+    server = subprocess.Popen(
+        [*command, *(["--workers", str(workers)] if workers else [])],
         env=env,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         start_new_session=True,
@@ -90,7 +96,7 @@ def gunicorn(env: dict, pool: str, workers: int | None = None):
             except OSError:
                 time.sleep(0.2)
         else:
-            raise RuntimeError("gunicorn did not start")
+            raise RuntimeError(f"the {pool} pool did not start")
         yield port
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (SQL reads better unbroken)
 """A flash coupon drop: many members claim one limited template at the same moment, over
-HTTP through gunicorn (production settings, PostgreSQL), then the same claim statements in
-hand-written SQL with psycopg at the same concurrency, on the same database.
+HTTP through the app pool as deployed (granian, production settings, PostgreSQL), then the
+same claim statements in hand-written SQL with psycopg at the same concurrency, on the
+same database.
 
     python -m bench.coupon_claim --attempts 4000 --stock 2500 --rounds 6 --concurrency 16
 
@@ -25,7 +26,7 @@ import time
 import psycopg
 
 from bench._db import deployed_env, fresh_database
-from bench._http import Connection, gunicorn
+from bench._http import Connection, serve
 
 MEMBERS_SQL = """
 INSERT INTO members_member (id, created_at, updated_at, phone, name, gender, source, status, joined_at,
@@ -207,7 +208,7 @@ def main() -> None:
     parser.add_argument("--stock", type=int, default=2_500, help="the template's stock a round")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, help="gunicorn workers (default: as deployed)")
+    parser.add_argument("--workers", type=int, help="server processes (default: as deployed)")
     parser.add_argument("--processes", type=int, default=4, help="load processes")
     args = parser.parse_args()
     threads = max(args.concurrency // args.processes, 1)
@@ -219,7 +220,7 @@ def main() -> None:
         )
 
     print(
-        f"{args.rounds} rounds of {args.attempts:,} claims on a stock of {args.stock:,} a side, {args.processes}×{threads} connections, gunicorn as config/gunicorn_app.py{f' with {args.workers} workers' if args.workers else ''}"
+        f"{args.rounds} rounds of {args.attempts:,} claims on a stock of {args.stock:,} a side, {args.processes}×{threads} connections, granian as config/granian_app.py{f' with {args.workers} processes' if args.workers else ''}"
     )
     with fresh_database() as url:
         env = deployed_env(url, THROTTLE_USER="1000000/min", THROTTLE_COUPON_CLAIM="1000000/min")
@@ -241,7 +242,7 @@ def main() -> None:
         tokens = [f"bench-token-{n}" for n in range(1, attempts + 1)]
         sql_members = list(range(attempts + 1, 2 * attempts + 1))
         huiji, baseline, trivial_calls, trivial_seconds = [], [], 0, 0.0
-        with gunicorn(env, "app", args.workers) as port:
+        with serve(env, "app", args.workers) as port:
             # Warm up: every worker process opens its connections, runs the claim's code and
             # prepares its statements; the database reads the tables in.
             warm = f"/api/v1/coupons/{huiji_templates[0]}/claim"
@@ -314,7 +315,7 @@ def main() -> None:
 
 
 def _queries_per_claim(url: str, env: dict) -> int:
-    """Count one claim's queries in a Django process (the same code gunicorn runs), once
+    """Count one claim's queries in a Django process (the same code the server runs), once
     another member's claim has had the process read the template, as in a drop."""
     script = (
         "import django, json;django.setup();"

@@ -22,7 +22,7 @@ import uuid
 import psycopg
 
 from bench._db import BROKER, deployed_env, fresh_database, redis_empty, use_django
-from bench._http import Connection, gunicorn
+from bench._http import Connection, serve
 from bench.coupon_claim import fan_out, released, split
 
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
@@ -295,7 +295,7 @@ def main() -> None:
         )
         # the sales' events go on a broker's queue, as in production (no worker takes them)
         env = deployed_env(url, THROTTLE_POS="1000000/min", CELERY_BROKER_URL=BROKER)
-        with gunicorn(env, "pos", args.workers) as port:
+        with serve(env, "pos", args.workers) as port:
             warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
             fan_out(
                 http_worker,

@@ -13,7 +13,7 @@ from django.core.cache import CacheHandler
 from django.core.management import call_command
 from django.db import connection
 
-from bench._http import gunicorn
+from bench._http import serve
 from config.settings import cache, database
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory, member_client
@@ -118,9 +118,10 @@ def test_the_web_process_freezes_what_it_loaded_out_of_full_collections():
 
 
 @pytest.mark.parametrize(("pool", "keeps_connections"), [("app", True), ("pos", False)])
-def test_each_gunicorn_pool_serves_as_configured(pool, keeps_connections):
-    """The mini-program's pool keeps a client's connection for its next request (threads);
-    the tills' pool answers one request per connection and process."""
+def test_each_web_pool_serves_as_configured(pool, keeps_connections):
+    """The mini-program's pool (granian) keeps a client's connection for its next request;
+    the tills' pool (gunicorn) answers one request per connection and process. Both read a
+    request's body."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -129,7 +130,7 @@ def test_each_gunicorn_pool_serves_as_configured(pool, keeps_connections):
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
-    with gunicorn(env, pool, workers=1) as port:
+    with serve(env, pool, workers=1) as port:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         answers, sockets = [], []
         for _ in range(2):
@@ -138,6 +139,17 @@ def test_each_gunicorn_pool_serves_as_configured(pool, keeps_connections):
             response = client.getresponse()
             answers.append((response.status, json.loads(response.read())["status"]))
         client.close()
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        client.request(
+            "POST",
+            "/api/v1/auth/sms-code",
+            body=json.dumps({"phone": "12345"}),
+            headers={"Content-Type": "application/json", "Accept-Language": "en"},
+        )
+        response = client.getresponse()
+        refused = (response.status, list(json.loads(response.read())["fields"]))
+        client.close()
 
     assert answers == [(200, "ok"), (200, "ok")]
     assert (sockets[0] is sockets[1]) is keeps_connections
+    assert refused == (400, ["phone"])
