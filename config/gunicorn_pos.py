@@ -16,5 +16,5 @@ wsgi_app = "config.wsgi"
 bind = "0.0.0.0:8001"
 workers = multiprocessing.cpu_count() * 2
 worker_class = "sync"
-# gunicornc's socket, one for each pool on the host (gunicorn ≥ 25.1)
+# gunicornc's socket, named for this pool (gunicorn ≥ 25.1)
 control_socket = os.path.expanduser("~/.gunicorn/huiji-pos.ctl")
