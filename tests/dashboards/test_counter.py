@@ -31,7 +31,7 @@ def shop():
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
     store, elsewhere = StoreFactory(code="S001"), StoreFactory(code="S002")
-    member = MemberFactory(phone="13900001111", name="王安")
+    member = MemberFactory(phone="13900001111", name="王安", home_store=store)
     points_earn(member=member, amount=5000, key="seed", cause="t", description="t", pending=False)
     coupon = coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=member)
     return {"store": store, "elsewhere": elsewhere, "member": member, "coupon": coupon}
@@ -62,20 +62,23 @@ def sale(clerk, page, lines, *, action="record", **fields):
     return clerk.post("/dashboard/stores/S001/counter/sale/", form, follow=True)
 
 
-def test_identify_by_phone_shows_tier_points_and_usable_coupons(clerk, shop):
+def test_identify_by_phone_shows_tier_points_and_coupon_titles_not_codes(clerk, shop):
     page = identify(clerk, "139 0000 1111")
 
     assert page.context["member"] == shop["member"]
     assert page.context["member_points"] == 5000
     assert [c.code for c in page.context["member_coupons"]] == [shop["coupon"].code]
     html = page.content.decode()
-    assert "139****1111" in html and "13900001111" not in html and shop["coupon"].code in html
+    assert "139****1111" in html and "13900001111" not in html and "满100减20" in html
+    assert shop["coupon"].code not in html  # spent by its code, which only its holder shows
 
 
 def test_identify_by_member_code_and_unknown_people(clerk, shop):
     code, _expires = member_code_issue(member=shop["member"])
 
-    assert identify(clerk, code).context["member"] == shop["member"]
+    page = identify(clerk, code)
+    assert page.context["member"] == shop["member"]
+    assert shop["coupon"].code in page.content.decode()  # the member showed their phone
     clerk.post("/dashboard/stores/S001/counter/forget/")
     unknown = identify(clerk, "13800000000")
     assert unknown.context["member"] is None
@@ -108,7 +111,8 @@ def test_redeem_a_coupon_by_code_once(clerk, shop):
 
 
 def test_record_a_sale_with_member_coupon_and_points(clerk, shop):
-    page = identify(clerk, "13900001111")
+    code, _expires = member_code_issue(member=shop["member"])
+    page = identify(clerk, code)
     lines = [("TEE", "2", ""), ("MUG", "1", "30.00")]
     code = shop["coupon"].code
 
