@@ -241,6 +241,21 @@ def member_code_spend(*, code: str, store: Store | None = None, now=None) -> Non
         raise MemberCodeExpired()
 
 
+def member_codes_purge(*, now=None, batch: int = 5000) -> int:
+    """Forget member codes and texted codes a day after they expired, in batches (every
+    `me/code` makes a row). Safe to run again."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    deleted = 0
+    for model in (MemberCode, MemberOtp):
+        while True:
+            old = model.objects.filter(expires_at__lt=cutoff).values("pk")[:batch]
+            count, _by_model = model.objects.filter(pk__in=old).delete()
+            deleted += count
+            if count < batch:
+                break
+    return deleted
+
+
 # Codes a till asks to text to a member (members/otp): bound to the member and to the store
 # that asked, five minutes, used once. Tries are counted in the cache, not on the row: the
 # sale that tries a code rolls back when the code is wrong, and would take its count with it.

@@ -252,7 +252,8 @@ def _checkout(request, values: dict) -> tuple[Checkout, Identified | None]:
 
 
 class OrderQuoteApi(PosApi):
-    """What the order would cost, itemised, before the customer pays. Writes nothing."""
+    """What the order would cost, itemised, before the customer pays. Writes nothing and
+    spends no code, but asks the same proof as the order to price points."""
 
     @extend_schema(
         request=QuoteInputSerializer, responses=QuoteOutputSerializer, operation_id="pos_quote"
@@ -266,7 +267,9 @@ class OrderQuoteApi(PosApi):
 
 class OrderCreateApi(PosApi):
     """A paid sale. Send an Idempotency-Key: a retry answers the first order; the same
-    external_id with another key answers 409 duplicate."""
+    external_id with another key answers 409 duplicate. A member named by member_id or phone
+    earns; spending points needs their member_code or member_otp (spent with the sale),
+    else 403 member_not_present."""
 
     class OutputSerializer(serializers.Serializer):
         order_no = serializers.CharField()

@@ -12,9 +12,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.mall.models import Product
-from apps.members.credentials import member_code_issue, member_code_member, member_code_spend
+from apps.members.credentials import (
+    member_code_issue,
+    member_code_member,
+    member_code_spend,
+    member_codes_purge,
+)
 from apps.members.errors import MemberCodeExpired, MemberNotFound
-from apps.members.models import MemberCode
+from apps.members.models import MemberCode, MemberOtp
 from apps.orders.models import Order
 from apps.points.models import EarningRule, Entry
 from apps.points.selectors import points_available
@@ -159,3 +164,22 @@ def test_twenty_codes_spent_at_once_at_twenty_tills_never_overdraw_the_member():
         MemberCode.objects.filter(used_at__isnull=False).count() == sales == Order.objects.count()
     )
     assert ledger_problems() == {}
+
+
+def test_codes_are_forgotten_a_day_after_they_expired():
+    member, store = MemberFactory(), StoreFactory()
+    now = timezone.now()
+    old, _expires = member_code_issue(member=member, now=now - timedelta(days=1, minutes=3))
+    fresh, _expires = member_code_issue(member=member, now=now - timedelta(hours=23))
+    MemberOtp.objects.create(
+        member=member, store=store, code_hash="x", expires_at=now - timedelta(days=2)
+    )
+
+    assert member_codes_purge(now=now) == 2
+    assert member_codes_purge(now=now) == 0
+
+    with pytest.raises(MemberNotFound):
+        member_code_member(old)
+    with pytest.raises(MemberCodeExpired):
+        member_code_member(fresh)
+    assert not MemberOtp.objects.exists()
