@@ -17,6 +17,7 @@ from apps.members.credentials import (
     member_code_member,
     member_code_spend,
     member_codes_purge,
+    member_token_issue,
 )
 from apps.members.errors import MemberCodeExpired, MemberNotFound
 from apps.members.models import MemberCode, MemberOtp
@@ -130,8 +131,16 @@ def test_twenty_codes_spent_at_once_at_twenty_tills_never_overdraw_the_member():
     Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     member = MemberFactory()
     points_earn(member=member, amount=3000, key="seed", cause="t", description="t", pending=False)
-    stores = [StoreFactory() for _ in range(20)]
-    tills = iter([(pos_key_for(store), member_code_issue(member=member)[0]) for store in stores])
+    token = member_token_issue(member=member)
+
+    def fetch():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client.get("/api/v1/me/code").json()["code"]
+
+    codes = run_together(fetch, 20)
+    assert len(set(codes)) == 20
+    tills = iter(zip([pos_key_for(StoreFactory()) for _ in codes], codes, strict=True))
     external_ids = itertools.count()
 
     def sell():
