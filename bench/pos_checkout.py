@@ -29,7 +29,8 @@ LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
 
 
 def setup(url: str, members: int) -> dict:
-    """The demo brand, then `members` members each with 3,000 points and one coupon."""
+    """The demo brand, then `members` members each with 3,000 points, one coupon and a member
+    code to show at the till."""
     use_django(url)
     import io
 
@@ -37,8 +38,13 @@ def setup(url: str, members: int) -> dict:
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", "--members", "50", stdout=io.StringIO())
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from apps.coupons.models import CouponTemplate
     from apps.coupons.services import coupon_issue_for_event
+    from apps.members.credentials import member_code_issue
     from apps.members.models import Member
     from apps.points.models import Account
     from apps.points.services import points_earn
@@ -65,17 +71,19 @@ def setup(url: str, members: int) -> dict:
             pending=False,
         )
         coupon = coupon_issue_for_event(template=template, member=member, key=f"bench:{member.pk}")
-        plan.append((member.pk, coupon.code))
+        # The member shows their code (points need them present); made to outlive the run.
+        code, _expires = member_code_issue(member=member, now=timezone.now() + timedelta(hours=2))
+        plan.append((member.pk, coupon.code, code))
     from django.db import connections
 
     connections.close_all()
     return {"key": raw_key, "plan": plan, "store": store.pk}
 
 
-def order_body(member_id, coupon, n, lines=LINES):
+def order_body(member_code, coupon, n, lines=LINES):
     return {
         "external_id": f"B-{n}-{uuid.uuid4().hex[:8]}",
-        "member_id": member_id,
+        "member_code": member_code,
         "lines": [{"sku": sku, "quantity": q, "unit_price": price} for sku, price, q in lines],
         "coupon_codes": [coupon],
         "points": 500,
@@ -248,7 +256,7 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
 
     def run(conn, share):
         with conn:
-            for n, (member_id, coupon) in share:
+            for n, (member_id, coupon, _code) in share:
                 started = time.perf_counter()
                 one(conn, member_id, coupon, n)
                 with lock:
@@ -296,13 +304,13 @@ def main() -> None:
         # the sales' events go on a broker's queue, as in production (no worker takes them)
         env = deployed_env(url, THROTTLE_POS="1000000/min", CELERY_BROKER_URL=BROKER)
         with serve(env, "pos", args.workers) as port:
-            warm = [order_body(m, c, n) for n, (m, c) in enumerate(paced_plan[:50])]
+            warm = [order_body(code, c, n) for n, (_m, c, code) in enumerate(paced_plan[:50])]
             fan_out(
                 http_worker,
                 lambda n: (port, made["key"], split(warm[n :: args.processes], threads), None),
                 args.processes,
             )
-            bodies = [order_body(m, c, n) for n, (m, c) in enumerate(peak_plan)]
+            bodies = [order_body(code, c, n) for n, (_m, c, code) in enumerate(peak_plan)]
             peak = rate_and_latency(
                 *fan_out(
                     http_worker,
@@ -325,7 +333,9 @@ def main() -> None:
                     every * (t * args.processes + n) / connections for t in range(threads)
                 ]
 
-            paced_bodies = [order_body(m, c, n + 10**6) for n, (m, c) in enumerate(paced_plan[50:])]
+            paced_bodies = [
+                order_body(code, c, n + 10**6) for n, (_m, c, code) in enumerate(paced_plan[50:])
+            ]
             paced = rate_and_latency(
                 *fan_out(
                     http_worker,
@@ -370,7 +380,7 @@ def main() -> None:
         )
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],
-            env={**env, "BENCH_PLAN": json.dumps([c for _m, c in peak_plan])},
+            env={**env, "BENCH_PLAN": json.dumps([c for _m, c, _code in peak_plan])},
             capture_output=True,
             text=True,
             check=True,

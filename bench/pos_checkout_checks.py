@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from apps.coupons.models import Coupon, CouponTemplate  # noqa: E402
 from apps.coupons.services import coupon_issue_for_event  # noqa: E402
+from apps.members.credentials import member_code_issue  # noqa: E402
 from apps.members.models import Member  # noqa: E402
 from apps.points.models import Entry  # noqa: E402
 from apps.points.services import points_earn  # noqa: E402
@@ -30,7 +31,7 @@ def queries_for(lines: int, client: Client, template, n: int) -> int:
     coupon = coupon_issue_for_event(template=template, member=member, key=f"check:{n}")
     body = {
         "external_id": f"CHECK-{n}",
-        "member_id": member.pk,
+        "member_code": member_code_issue(member=member)[0],
         "lines": [
             # 100 yuan either way, so that neither basket lifts its member to another tier
             {"sku": f"SKU{k:04d}", "quantity": 1, "unit_price": f"{100 / lines:.2f}"}

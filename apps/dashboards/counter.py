@@ -1,8 +1,12 @@
 """Counter tools for a store without a POS integration: identify a member, redeem a coupon,
-record a sale. The sale goes through the same quote and order services as the POS API.
+record a sale. The sale goes through the same quote and order services as the POS API, and
+finds its member by the same rule (`member_identify`): by member code anyone, by phone only
+the members whose home store the person at the counter may see; points are spent only with
+the member's code or a code texted to them that they read out.
 
 The member being served is kept in the session, per store, never in the address: a clerk
-can only reach a member by their code or phone number, as at a POS."""
+can only reach a member by their code or phone number, as at a POS. A member code scanned
+to identify is kept with them, to spend on the sale if it uses points."""
 
 from django.contrib import messages
 from django.db import transaction
@@ -16,13 +20,18 @@ from apps.coupons.selectors import usable_coupons
 from apps.coupons.services import coupon_redeem
 from apps.dashboards.forms import IdentifyForm, RedeemForm, SaleForm, SaleLineFormSet
 from apps.dashboards.views import store_page, store_render
-from apps.members.credentials import member_code_member
+from apps.members.credentials import (
+    Identified,
+    member_identify,
+    member_otp_send,
+    member_presence_require,
+    member_presence_spend,
+)
 from apps.members.errors import MemberNotFound
 from apps.members.models import Member
-from apps.members.selectors import guide_by_code, member_by_phone
-from apps.orders.errors import DuplicateOrder
+from apps.members.selectors import guide_by_code
 from apps.orders.models import Order
-from apps.orders.selectors import catalogue_lines, store_order
+from apps.orders.selectors import catalogue_lines
 from apps.orders.services import Checkout, LineInput, order_place_paid, order_quote
 from apps.points.selectors import points_available
 from apps.stores.models import Staff
@@ -35,11 +44,35 @@ def _session_key(store) -> str:
     return f"counter-member:{store.pk}"
 
 
+def _code_key(store) -> str:
+    return f"counter-member-code:{store.pk}"
+
+
 def _served_member(request, store) -> Member | None:
     member_id = request.session.get(_session_key(store))
     if member_id is None:
         return None
     return Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).first()
+
+
+def _forget(request, store) -> None:
+    request.session.pop(_session_key(store), None)
+    request.session.pop(_code_key(store), None)
+
+
+def _sale_member(request, store, member: Member | None, *, proof: str, points: int):
+    """The served member; for a sale that spends points, with the proof they are here: the
+    member code or texted code typed on the sale form, else the member code scanned to
+    identify them. A sale that only earns needs neither."""
+    if member is None:
+        return None
+    proof = (proof or request.session.get(_code_key(store), "")) if points else ""
+    if len(proof) == 18:
+        identified = member_identify(store=store, member_code=proof)
+        if identified.member.pk != member.pk:
+            raise DomainError(_("This member code belongs to another member."))
+        return identified
+    return member_identify(store=store, member_id=member.pk, otp=proof)
 
 
 def _own_guide_code(request, store) -> str:
@@ -64,6 +97,8 @@ def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, sta
         member_tier=member_tier(member) if member else None,
         member_points=points_available(member) if member else 0,
         member_coupons=usable_coupons(member, store=store, channel="store") if member else [],
+        # a coupon is spent by its code, which only its holder shows: not for a phone typed in
+        show_coupon_codes=bool(request.session.get(_code_key(store))),
         identify_form=IdentifyForm(),
         redeem_form=RedeemForm(),
         sale_form=sale_form or SaleForm(initial={"guide_code": _own_guide_code(request, store)}),
@@ -89,23 +124,44 @@ def counter_identify(request, store):
         return redirect("dashboards:counter", code=store.code)
     who = form.cleaned_data["who"]
     try:
-        if "phone" in who:
-            member = member_by_phone(who["phone"])
-            if member is None:
-                raise MemberNotFound()
-        else:
-            member = member_code_member(who["member_code"])
+        identified = member_identify(
+            store=store,
+            phone=who.get("phone", ""),
+            member_code=who.get("member_code", ""),
+            scope=request.scope,
+        )
     except DomainError as error:
         messages.error(request, error.render())
     else:
-        request.session[_session_key(store)] = member.pk
+        request.session[_session_key(store)] = identified.member.pk
+        request.session[_code_key(store)] = identified.member_code
+    return redirect("dashboards:counter", code=store.code)
+
+
+@require_POST
+@store_page
+def counter_otp(request, store):
+    """Text the served member a code to read out, to use their points without their code."""
+    member = _served_member(request, store)
+    try:
+        if member is None:
+            raise MemberNotFound()
+        member_otp_send(member=member, store=store)
+    except DomainError as error:
+        messages.error(request, error.render())
+    else:
+        messages.success(
+            request,
+            _("A code was texted to %(phone)s. Type the code the member reads out.")
+            % {"phone": member.phone_masked},
+        )
     return redirect("dashboards:counter", code=store.code)
 
 
 @require_POST
 @store_page
 def counter_forget(request, store):
-    request.session.pop(_session_key(store), None)
+    _forget(request, store)
     return redirect("dashboards:counter", code=store.code)
 
 
@@ -156,6 +212,11 @@ def counter_sale(request, store):
         items = _sale_lines(lines)
         if not items:
             raise DomainError(_("Add at least one item."))
+        points = (form.cleaned_data["points"] or 0) if member else 0
+        identified = _sale_member(
+            request, store, member, proof=form.cleaned_data["member_proof"], points=points
+        )
+        member_presence_require(identified, points=points)
         guide = guide_by_code(form.cleaned_data["guide_code"])
         checkout = Checkout(
             store=store,
@@ -163,20 +224,28 @@ def counter_sale(request, store):
             member=member,
             lines=items,
             coupon_codes=form.cleaned_data["coupon_codes"],
-            points=(form.cleaned_data["points"] or 0) if member else 0,
+            points=points,
             guide=guide if guide and guide.store_id == store.pk else None,
         )
         if "quote" in request.POST:
             quote = order_quote(checkout).as_dict()
             return _counter_page(request, store, sale_form=form, lines=lines, quote=quote)
-        external_id = f"counter-{form.cleaned_data['key']}"
-        try:
-            with transaction.atomic():
-                order = order_place_paid(checkout=checkout, external_id=external_id)
-        except DuplicateOrder:
-            order = store_order(store, external_id)  # the same form sent twice
+        order = _sale_record(store, checkout, identified, f"counter-{form.cleaned_data['key']}")
     except DomainError as error:
         messages.error(request, error.render())
         return _counter_page(request, store, sale_form=form, lines=lines, status=400)
-    request.session.pop(_session_key(store), None)
+    _forget(request, store)
     return redirect(f"{reverse('dashboards:counter', args=[store.code])}?receipt={order.order_no}")
+
+
+def _sale_record(store, checkout: Checkout, identified: Identified | None, external_id: str):
+    """The sale, its member's proof spent with it; the same form sent twice answers the
+    first sale (its proof is spent by then, its external id taken)."""
+    try:
+        with transaction.atomic():
+            member_presence_spend(identified, store=store)
+            return order_place_paid(checkout=checkout, external_id=external_id)
+    except DomainError:
+        if (order := Order.objects.filter(store=store, external_id=external_id).first()) is None:
+            raise
+        return order

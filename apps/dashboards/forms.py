@@ -84,7 +84,19 @@ class SaleForm(OnceForm):
         help_text=_("Separate several codes with commas."),
     )
     points = forms.IntegerField(label=_("Points to use"), min_value=0, required=False)
+    member_proof = forms.CharField(
+        label=_("Member code or texted code"),
+        max_length=32,
+        required=False,
+        help_text=_(
+            "Using points needs the member here: their member code, or the code texted to them."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     guide_code = forms.CharField(label=_("Guide code"), max_length=12, required=False)
+
+    def clean_member_proof(self) -> str:
+        return self.cleaned_data["member_proof"].strip().replace(" ", "")
 
     def clean_coupon_codes(self) -> list[str]:
         codes = comma_separated(self.cleaned_data["coupon_codes"].replace("，", ","))

@@ -21,6 +21,7 @@ urlpatterns = [
     path("stores/<str:code>/counter/", counter.counter, name="counter"),
     path("stores/<str:code>/counter/identify/", counter.counter_identify, name="identify"),
     path("stores/<str:code>/counter/forget/", counter.counter_forget, name="forget"),
+    path("stores/<str:code>/counter/otp/", counter.counter_otp, name="counter-otp"),
     path("stores/<str:code>/counter/redeem/", counter.counter_redeem, name="redeem"),
     path("stores/<str:code>/counter/sale/", counter.counter_sale, name="sale"),
     path("stores/<str:code>/guides/", views.guides, name="guides"),

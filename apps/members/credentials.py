@@ -1,33 +1,78 @@
-"""How a member proves who they are: SMS codes, mini-program tokens, member codes (会员码)."""
+"""How a member proves who they are: SMS sign-in codes, mini-program tokens, member codes
+(会员码), codes texted for a till; and the one rule by which a till or a counter finds the
+member it serves and whether that member is there to spend (`member_identify`)."""
 
+import contextlib
 import hashlib
-import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from apps.core.errors import Throttled
-from apps.core.rows import columns, instance, row_one
+from apps.core.rows import columns, instance, row_insert, row_one
 from apps.core.sms import sms_send
-from apps.members.errors import MemberCodeExpired, MemberNotFound, WrongCode
-from apps.members.models import Member, MemberCodeUse, MemberToken, SmsCode
+from apps.members.errors import MemberCodeExpired, MemberNotFound, MemberNotPresent, WrongCode
+from apps.members.models import Member, MemberCode, MemberOtp, MemberToken, SmsCode
+from apps.members.selectors import member_active
+from apps.stores.models import Store
+from apps.stores.scoping import AccessScope
 
+DAY = 24 * 3600
+
+# Sign-in codes. Whoever asks for a code, it goes to the number's own phone; the limits stop
+# a stranger from texting a number without end (SMS bombing) or guessing its code, and are
+# kept per requester (client address) wherever a number-wide limit would let a stranger
+# lock the member out:
 SMS_CODE_TTL = timedelta(minutes=5)
-SMS_GAP_SECONDS = 60
-SMS_PER_DAY = 10
-SMS_WRONG_TRIES = 5
-MEMBER_CODE_WINDOW = 60  # seconds; a code is accepted in its window and the next one
+SMS_GAP_SECONDS = 60  # one code a minute, per number and requester
+SMS_PER_REQUESTER_DAY = 3  # codes a day per number and requester: a stranger gets these...
+SMS_PER_DAY = 10  # ...of the number's ten a day, so it takes four addresses to use them up
+SMS_WRONG_TRIES = 5  # wrong codes per number and requester, then that requester waits
+SMS_LOCK_SECONDS = 15 * 60
+SMS_CODE_WRONG_TRIES = 10  # wrong codes against one code, from anyone, then it is spent
+
+# Member codes: random, stored hashed, each spent by one checkout.
+MEMBER_CODE_TTL = timedelta(seconds=120)
+
+# Codes a till has texted to a member, who reads it out to spend at that store.
+MEMBER_OTP_TTL = timedelta(minutes=5)
+MEMBER_OTP_GAP_SECONDS = 60  # per member and store
+MEMBER_OTP_PER_STORE_DAY = 5  # per member and store...
+MEMBER_OTP_PER_DAY = 10  # ...of the member's ten a day from all stores
+MEMBER_OTP_TRIES = 5  # tries at one code, right or wrong
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _six_digits() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _count(key: str, seconds: int) -> int:
+    """One more at the counter `key`, which lasts `seconds` from its first count; the new
+    count. One atomic add or increment in the cache, which every process shares, and which
+    no rolled-back transaction takes back."""
+    if cache.add(key, 1, seconds):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # it ran out in between
+        return 1 if cache.add(key, 1, seconds) else cache.incr(key)
+
+
+def _uncount(key: str) -> None:
+    with contextlib.suppress(ValueError):
+        cache.decr(key)
 
 
 def sms_test_codes() -> dict[str, str]:
@@ -36,17 +81,21 @@ def sms_test_codes() -> dict[str, str]:
 
 
 def sms_code_send(*, phone: str, ip: str | None = None) -> int:
-    """Text a sign-in code to `phone` (normal form). Returns the seconds before the next one."""
+    """Text a sign-in code to `phone` (normal form), asked for from the address `ip`.
+    Returns the seconds before this requester may ask again."""
     if phone in sms_test_codes():
         return SMS_GAP_SECONDS
-    if not cache.add(f"sms-gap:{phone}", 1, SMS_GAP_SECONDS):
+    requester = ip or ""
+    if not cache.add(f"sms-gap:{phone}:{requester}", 1, SMS_GAP_SECONDS):
         raise Throttled(seconds=SMS_GAP_SECONDS)
-    since = timezone.now() - timedelta(days=1)
-    if SmsCode.objects.filter(phone=phone, created_at__gte=since).count() >= SMS_PER_DAY:
+    if (
+        _count(f"sms-day:{phone}:{requester}", DAY) > SMS_PER_REQUESTER_DAY
+        or _count(f"sms-day:{phone}", DAY) > SMS_PER_DAY
+    ):
         raise Throttled(
             _("Too many codes for this number today. Please try again tomorrow."), seconds=3600
         )
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = _six_digits()
     with transaction.atomic():
         SmsCode.objects.create(
             phone=phone,
@@ -61,28 +110,47 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     return SMS_GAP_SECONDS
 
 
-def sms_code_verify(*, phone: str, code: str) -> None:
-    """Accept the code once, or raise WrongCode. Five wrong tries spend the code.
+def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
+    """Accept a code sent to `phone` once, or raise WrongCode; Throttled for a requester
+    who sent SMS_WRONG_TRIES wrong codes for this number lately (test numbers too).
 
-    Runs outside any transaction on purpose: a wrong try must count even though the request fails.
+    A try is counted before the code is compared, in one atomic step, so requests at once
+    get no more tries between them; a right code gives its try back. Every live code of
+    the number is accepted, so a code a stranger has sent since does not void the member's.
+    Runs outside any transaction on purpose: a wrong try counts though the request fails.
     """
+    tries = f"sms-tries:{phone}:{ip or ''}"
+    if _count(tries, SMS_LOCK_SECONDS) > SMS_WRONG_TRIES:
+        raise Throttled(
+            _("Too many wrong codes. Please try again in %(minutes)d minutes."),
+            seconds=SMS_LOCK_SECONDS,
+            minutes=SMS_LOCK_SECONDS // 60,
+        )
+    if not _sms_code_use(phone, code):
+        raise WrongCode()
+    _uncount(tries)
+
+
+def _sms_code_use(phone: str, code: str) -> bool:
     test_code = sms_test_codes().get(phone)
     if test_code is not None:
-        if not constant_time_compare(code, test_code):
-            raise WrongCode()
-        return
-    sent = (
-        SmsCode.objects.filter(phone=phone, used_at__isnull=True, expires_at__gt=timezone.now())
-        .order_by("-created_at")
-        .first()
+        return constant_time_compare(code, test_code)
+    now = timezone.now()
+    live = SmsCode.objects.filter(
+        phone=phone,
+        used_at__isnull=True,
+        expires_at__gt=now,
+        wrong_tries__lt=SMS_CODE_WRONG_TRIES,
     )
-    if sent is None or sent.wrong_tries >= SMS_WRONG_TRIES:
-        raise WrongCode()
-    if not constant_time_compare(sent.code_hash, _sha256(f"{phone}:{code}")):
-        SmsCode.objects.filter(pk=sent.pk).update(wrong_tries=F("wrong_tries") + 1)
-        raise WrongCode()
-    if not SmsCode.objects.filter(pk=sent.pk, used_at__isnull=True).update(used_at=timezone.now()):
-        raise WrongCode()  # the same code, used by a request that came first
+    digest = _sha256(f"{phone}:{code}")
+    sent = list(live.only("pk", "code_hash"))
+    right = next((s for s in sent if constant_time_compare(s.code_hash, digest)), None)
+    if right is None:
+        live.filter(pk__in=[s.pk for s in sent]).update(wrong_tries=F("wrong_tries") + 1)
+        return False
+    # Used once, and only while it has tries left: the same WHERE as the wrong tries', so a
+    # right guess that comes after a code's last wrong try is refused like the others.
+    return bool(live.filter(pk=right.pk).update(used_at=now))
 
 
 def member_token_issue(*, member: Member) -> str:
@@ -122,57 +190,197 @@ def member_tokens_revoke_all(*, member: Member) -> None:
     )
 
 
-# A member code is 18 digits: "6", the member id in 9 digits, then 8 digits of an HMAC of
-# the id and the minute it was made, keyed by the server's secret. It needs no storage to
-# check, cannot be forged without the secret, and is spent by the checkout that uses it.
+# A member code is 18 digits, as a barcode scanner types them: "6" and 17 random ones. Each
+# call makes a new one; only its hash is kept, with its member and expiry. The till looks
+# at it (`member_code_member`, one statement) and the checkout spends it (one conditional
+# UPDATE in the checkout's transaction), so it pays for one sale.
 
-
-def _member_code_mac(member_id: int, window: int) -> str:
-    digest = salted_hmac("huiji.member-code", f"{member_id}:{window}", algorithm="sha256").digest()
-    return f"{int.from_bytes(digest[:8], 'big') % 10**8:08d}"
-
-
-def _window(moment: datetime) -> int:
-    return int(moment.timestamp()) // MEMBER_CODE_WINDOW
+_CODE_MEMBER_SQL = (
+    f"SELECT {columns(Member, 'm')}, c.used_at IS NULL AND c.expires_at > %s "
+    f"FROM {MemberCode._meta.db_table} c JOIN {Member._meta.db_table} m ON m.id = c.member_id "
+    "WHERE c.code_hash = %s AND m.status = %s"
+)
 
 
 def member_code_issue(*, member: Member, now: datetime | None = None) -> tuple[str, datetime]:
-    window = _window(now or timezone.now())
-    expires_at = datetime.fromtimestamp(
-        (window + 2) * MEMBER_CODE_WINDOW, tz=timezone.get_current_timezone()
-    )
-    return f"6{member.pk:09d}{_member_code_mac(member.pk, window)}", expires_at
+    """A new member code for the till, and when it expires."""
+    now = now or timezone.now()
+    code = f"6{secrets.randbelow(10**17):017d}"
+    expires_at = now + MEMBER_CODE_TTL
+    row_insert(MemberCode(code_hash=_sha256(code), member=member, expires_at=expires_at))
+    return code, expires_at
 
 
-def member_code_member(code: str, *, now: datetime | None = None) -> Member:
-    """The member a code belongs to. MemberNotFound for a forged code, MemberCodeExpired for
-    an old or spent one."""
+def _member_code_hash(code: str) -> str:
     code = (code or "").strip()
     if len(code) != 18 or not code.isdigit() or code[0] != "6":
         raise MemberNotFound()
-    member_id, mac, window = int(code[1:10]), code[10:], _window(now or timezone.now())
-    if hmac.compare_digest(mac, _member_code_mac(member_id, window)) or hmac.compare_digest(
-        mac, _member_code_mac(member_id, window - 1)
-    ):
-        if MemberCodeUse.objects.filter(code=code).exists():
-            raise MemberCodeExpired()
-        member = Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).first()
-        if member is None:
-            raise MemberNotFound()
-        return member
-    if any(
-        hmac.compare_digest(mac, _member_code_mac(member_id, window - age)) for age in range(2, 60)
-    ):
+    return _sha256(code)
+
+
+def member_code_member(code: str, *, now: datetime | None = None) -> Member:
+    """The member a code belongs to, without spending it. MemberNotFound for a code never
+    made (or a gone member's), MemberCodeExpired for an old or spent one."""
+    digest = _member_code_hash(code)
+    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    row = row_one(_CODE_MEMBER_SQL, [now, digest, Member.Status.ACTIVE])
+    if row is None:
+        raise MemberNotFound()
+    if not row[-1]:
         raise MemberCodeExpired()
-    raise MemberNotFound()
+    return instance(Member, row[:-1])
 
 
-def member_code_spend(*, code: str, store=None, now: datetime | None = None) -> Member:
-    """Use a member code for one checkout: a second checkout with it is refused."""
-    member = member_code_member(code, now=now)
-    try:
-        with transaction.atomic():
-            MemberCodeUse.objects.create(code=code, member=member, store=store)
-    except IntegrityError as exc:
-        raise MemberCodeExpired() from exc
-    return member
+def member_code_spend(*, code: str, store: Store | None = None, now=None) -> None:
+    """Use a member code for one checkout, in its transaction: a second one is refused."""
+    now = now or timezone.now()
+    spent = MemberCode.objects.filter(
+        code_hash=_member_code_hash(code), used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now, store=store)
+    if not spent:
+        raise MemberCodeExpired()
+
+
+def member_codes_purge(*, now=None, batch: int = 5000) -> int:
+    """Forget member codes and texted codes a day after they expired, in batches (every
+    `me/code` makes a row). Safe to run again."""
+    cutoff = (now or timezone.now()) - timedelta(days=1)
+    deleted = 0
+    for model in (MemberCode, MemberOtp):
+        while True:
+            old = model.objects.filter(expires_at__lt=cutoff).values("pk")[:batch]
+            count, _by_model = model.objects.filter(pk__in=old).delete()
+            deleted += count
+            if count < batch:
+                break
+    return deleted
+
+
+# Codes a till asks to text to a member (members/otp): bound to the member and to the store
+# that asked, five minutes, used once. Tries are counted in the cache, not on the row: the
+# sale that tries a code rolls back when the code is wrong, and would take its count with it.
+
+
+def member_otp_send(*, member: Member, store: Store) -> int:
+    """Text the member a code to read out at `store`'s till. Returns the seconds before the
+    store may ask again."""
+    if not cache.add(f"otp-gap:{member.pk}:{store.pk}", 1, MEMBER_OTP_GAP_SECONDS):
+        raise Throttled(seconds=MEMBER_OTP_GAP_SECONDS)
+    if (
+        _count(f"otp-day:{member.pk}:{store.pk}", DAY) > MEMBER_OTP_PER_STORE_DAY
+        or _count(f"otp-day:{member.pk}", DAY) > MEMBER_OTP_PER_DAY
+    ):
+        raise Throttled(
+            _("Too many codes for this member today. Ask for their member code instead."),
+            seconds=3600,
+        )
+    code = _six_digits()
+    now = timezone.now()
+    with transaction.atomic():
+        MemberOtp.objects.create(
+            member=member,
+            store=store,
+            code_hash=_sha256(f"{member.pk}:{store.pk}:{code}"),
+            created_at=now,
+            expires_at=now + MEMBER_OTP_TTL,
+        )
+        sms_send(
+            phone=member.phone,
+            message=_(
+                "%(store)s asks to use your points. Your code is %(code)s, valid for 5 minutes: "
+                "tell it only to the cashier in front of you."
+            )
+            % {"store": store.name, "code": code},
+        )
+    return MEMBER_OTP_GAP_SECONDS
+
+
+def _member_otp_check(*, member: Member, store: Store, code: str, now) -> MemberOtp:
+    """The live code `store` had texted to `member`, if `code` is it; else WrongCode."""
+    otp = (
+        MemberOtp.objects.filter(member=member, store=store, used_at__isnull=True)
+        .filter(expires_at__gt=now)
+        .order_by("-created_at")
+        .first()
+    )
+    if otp is None or _count(f"otp-tries:{otp.pk}", DAY) > MEMBER_OTP_TRIES:
+        raise WrongCode()
+    if not constant_time_compare(otp.code_hash, _sha256(f"{member.pk}:{store.pk}:{code}")):
+        raise WrongCode()
+    return otp
+
+
+# Who the till or counter serves, and whether they are there to spend.
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A member a till or a counter serves, and the proof, if any, that they are there:
+    a member code they showed or a code texted to them that they read out."""
+
+    member: Member
+    member_code: str = ""
+    otp: MemberOtp | None = None
+
+    @property
+    def present(self) -> bool:
+        return bool(self.member_code or self.otp)
+
+
+def member_identify(
+    *,
+    store: Store,
+    member_id: int | None = None,
+    phone: str = "",
+    member_code: str = "",
+    otp: str = "",
+    scope: AccessScope | None = None,
+    now=None,
+) -> Identified | None:
+    """The one rule by which a till (POS API) or a counter (dashboard) finds its member.
+
+    By member code: any active member, who is present (the code is looked at, not spent:
+    the checkout spends it). By member id or phone: the member earns, but is present only
+    with `otp`, the code this store had texted to them. By phone within `scope`: only the
+    members whose home store that person may see; others show their member code. None
+    when no way is given: a sale without a member."""
+    now = now or timezone.now()
+    if member_code:
+        return Identified(member=member_code_member(member_code, now=now), member_code=member_code)
+    if member_id:
+        member = member_active(member_id)
+    elif phone:
+        members = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)
+        if scope is not None:
+            members = scope.filter(members, store_field="home_store")
+        member = members.first()
+    else:
+        return None
+    if member is None:
+        raise MemberNotFound()
+    if otp:
+        return Identified(
+            member=member, otp=_member_otp_check(member=member, store=store, code=otp, now=now)
+        )
+    return Identified(member=member)
+
+
+def member_presence_require(identified: Identified | None, *, points: int) -> None:
+    """Points (and later stored value) are spent only for a member who is present: a store
+    paid for the points it takes must not take them alone (DESIGN.md, Trust)."""
+    if identified is not None and points > 0 and not identified.present:
+        raise MemberNotPresent()
+
+
+def member_presence_spend(identified: Identified | None, *, store: Store, now=None) -> None:
+    """Spend the proof a checkout was given, in the checkout's transaction: a member code or
+    a texted code pays for one sale."""
+    if identified is None:
+        return
+    now = now or timezone.now()
+    if identified.member_code:
+        member_code_spend(code=identified.member_code, store=store, now=now)
+    elif identified.otp is not None and not MemberOtp.objects.filter(
+        pk=identified.otp.pk, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now):
+        raise WrongCode()

@@ -55,3 +55,11 @@ class TagNameInvalid(Invalid):
 
 class MergeRefused(Invalid):
     default_message = _("These two members cannot be merged.")
+
+
+class MemberNotPresent(PermissionDenied):
+    code = "member_not_present"
+    default_message = _(
+        "Using points needs the member here: scan their member code, or text them a code "
+        "and type the one they read out."
+    )

@@ -187,16 +187,42 @@ class MemberToken(models.Model):
         return f"{self.member_id} until {self.expires_at:%Y-%m-%d}"
 
 
-class MemberCodeUse(models.Model):
-    """A member code (会员码) spent at a checkout: the unique code makes it one-time."""
+class MemberCode(models.Model):
+    """A member code (会员码) the mini-program showed: random, spent by one checkout, alive
+    for two minutes at most. Only its hash is kept."""
 
-    code = models.CharField(max_length=32, unique=True)
+    code_hash = models.CharField(max_length=64, unique=True)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
     store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, related_name="+")
-    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="membercode_expires")]
 
     def __str__(self) -> str:
-        return self.code
+        return f"{self.member_id} until {self.expires_at:%H:%M:%S}"
+
+
+class MemberOtp(models.Model):
+    """A one-time code a store's till had texted to a member, which the member reads out to
+    spend at that store (积分抵现 without the member code). Only its hash is kept."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["member", "store", "expires_at"], name="memberotp_live"),
+            models.Index(fields=["member", "created_at"], name="memberotp_member_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} @ {self.store_id} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Tag(TimeStampedModel):

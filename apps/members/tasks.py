@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from apps.members.credentials import member_codes_purge
 from apps.members.imports import member_import_failed, member_import_run
 from apps.members.segments import rule_tags_refresh
 
@@ -16,3 +17,8 @@ def member_import_run_task(import_id: int) -> None:
     except Exception as exc:
         member_import_failed(import_id=import_id, error=repr(exc))
         raise
+
+
+@shared_task
+def member_codes_purge_task() -> None:
+    member_codes_purge()

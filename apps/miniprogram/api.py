@@ -24,12 +24,13 @@ from apps.coupons.selectors import claimable_templates, member_coupons, template
 from apps.coupons.services import coupon_claim, coupon_exchange, sold_out_lately
 from apps.members.credentials import (
     member_code_issue,
+    member_code_member,
     member_token_issue,
     member_token_revoke,
     sms_code_send,
     sms_code_verify,
 )
-from apps.members.errors import WechatSessionExpired
+from apps.members.errors import MemberNotFound, WechatSessionExpired
 from apps.members.models import Member, MemberIdentity
 from apps.members.selectors import guide_by_code, member_by_referral_code, member_personal_data
 from apps.members.services import (
@@ -182,7 +183,7 @@ class LoginApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         wechat_user = _wechat_session_user(values.get("wechat_session"))
-        sms_code_verify(phone=values["phone"], code=values["code"])
+        sms_code_verify(phone=values["phone"], code=values["code"], ip=request_ip(request))
         member, created = member_join_or_find(
             phone=values["phone"],
             source="miniprogram",
@@ -314,6 +315,8 @@ class MePointsApi(MemberApi):
 
 
 class MemberCodeApi(MemberApi):
+    """A new member code at every call: single use, valid at most 120 s."""
+
     @extend_schema(
         responses=inline_serializer(
             "MemberCode",
@@ -329,9 +332,21 @@ class MemberCodeApi(MemberApi):
 
 
 class MemberCodeImageApi(MemberApi):
-    @extend_schema(responses={(200, "image/png"): bytes}, operation_id="me_code_png")
+    """The member code as a QR image: `?code=` draws the one `me/code` just gave (the same
+    code as its digits), only while it is this member's and unspent; without it, a new one."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("code", str, required=False)],
+        responses={(200, "image/png"): bytes},
+        operation_id="me_code_png",
+    )
     def get(self, request):
-        code, _expires_at = member_code_issue(member=self.member)
+        code = request.query_params.get("code", "")
+        if code:
+            if member_code_member(code).pk != self.member.pk:
+                raise MemberNotFound()
+        else:
+            code, _expires_at = member_code_issue(member=self.member)
         response = HttpResponse(qr_png(code, box_size=8), content_type="image/png")
         response["Cache-Control"] = "no-store"
         return response

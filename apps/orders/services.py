@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.errors import IdempotencyConflict
 from apps.core.events import event_emit
 from apps.core.money import money
 from apps.core.rows import row_insert, row_update
@@ -33,7 +34,6 @@ from apps.coupons.services import (
     usability_problem,
 )
 from apps.mall.selectors import products_by_sku
-from apps.members.credentials import member_code_spend
 from apps.members.models import Member
 from apps.orders.errors import (
     DuplicateOrder,
@@ -253,7 +253,6 @@ def order_place_paid(
     *,
     checkout: Checkout,
     external_id: str,
-    member_code: str = "",
     payment_ref: str = "",
     now=None,
 ) -> Order:
@@ -261,9 +260,7 @@ def order_place_paid(
     points spent at this store, points earned (pending for the return window), growth
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
-    order, priced = _order_create(
-        checkout, external_id=external_id, member_code=member_code, now=now, paid_now=True
-    )
+    order, priced = _order_create(checkout, external_id=external_id, now=now, paid_now=True)
     return _settle(order, amount=order.payable, transaction_id=payment_ref, now=now, priced=priced)
 
 
@@ -272,9 +269,7 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     """A mini-program order awaiting payment: its coupons are held and its points taken
     (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
     now = now or timezone.now()
-    order, _priced = _order_create(
-        checkout, external_id="", member_code="", now=now, paid_now=False
-    )
+    order, _priced = _order_create(checkout, external_id="", now=now, paid_now=False)
     _number(order, now)
     Order.objects.filter(pk=order.pk).update(
         order_no=order.order_no, expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
@@ -341,9 +336,9 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
 
 
 def _order_create(
-    checkout: Checkout, *, external_id: str, member_code: str, now, paid_now: bool
+    checkout: Checkout, *, external_id: str, now, paid_now: bool
 ) -> tuple[Order, Priced]:
-    """The order under a provisional number and its lines, the member code spent; for an
+    """The order under a provisional number and its lines; for an
     order awaiting payment its coupons held and points taken. A sale paid at once leaves
     both to `_settle`; the caller numbers the order last."""
     priced = order_quote(checkout)
@@ -383,8 +378,6 @@ def _order_create(
         )
         for number, line in enumerate(quote.lines, start=1)
     )
-    if member_code:
-        member_code_spend(code=member_code, store=checkout.store, now=now)
     ref = f"order:{order.pk}"
     if quote.coupons_used and not paid_now:
         coupons_lock(
@@ -578,6 +571,8 @@ def order_refund(
     full refund the coupons. Idempotent on `refund_id`."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     if (done := Refund.objects.filter(order=order, refund_id=refund_id).first()) is not None:
+        if not _refund_asked_for(done, lines, amount):
+            raise IdempotencyConflict(_("This refund_id was already used for another refund."))
         return done
     if order.status not in (
         Order.Status.PAID,
@@ -640,6 +635,20 @@ def order_refund(
     )
     refund.refresh_from_db()
     return refund
+
+
+def _refund_asked_for(done: Refund, lines: list[RefundLineInput] | None, amount) -> bool:
+    """Whether a replayed refund_id asks for what its refund gave: the same units of each
+    SKU, or the same amount (a refund by amount gives back no units)."""
+    given: dict[str, int] = {}
+    for sku, quantity in done.lines.filter(quantity__gt=0).values_list("line__sku", "quantity"):
+        given[sku] = given.get(sku, 0) + quantity
+    if not lines:
+        return not given and amount == done.amount
+    asked: dict[str, int] = {}
+    for item in lines:
+        asked[item.sku] = asked.get(item.sku, 0) + item.quantity
+    return asked == given
 
 
 def _quantities(order_lines, lines: list[RefundLineInput] | None):

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -9,14 +10,19 @@ from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
 from apps.core.api.serializers import represented
-from apps.core.api.throttling import UserRateThrottle
+from apps.core.api.throttling import ScopedRateThrottle, UserRateThrottle
 from apps.core.idempotency import idempotent
 from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.selectors import usable_coupons
 from apps.coupons.services import coupon_redeem
-from apps.members.credentials import member_code_member
-from apps.members.errors import MemberNotFound
-from apps.members.selectors import guide_by_code, member_active, member_by_phone
+from apps.members.credentials import (
+    Identified,
+    member_identify,
+    member_otp_send,
+    member_presence_require,
+    member_presence_spend,
+)
+from apps.members.selectors import guide_by_code
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.selectors import store_order
 from apps.orders.services import (
@@ -59,11 +65,22 @@ class PosStoreApi(PosApi):
         return Response(self.OutputSerializer(request.user).data)
 
 
+class IdentifiedCouponSerializer(CouponOutputSerializer):
+    code = serializers.SerializerMethodField(
+        help_text="The coupon's code, only when the member was identified by their member "
+        "code: a coupon is spent by its code, which only its holder can show. null when "
+        "identified by phone (the till sees the coupon's title, not its code)."
+    )
+
+    def get_code(self, coupon) -> str | None:
+        return coupon.code if self.context.get("codes") else None
+
+
 class MemberIdentifyApi(PosApi):
     """The cashier scans the member code (会员码) or types the phone number.
 
-    Identifying does not spend the code: the order that uses it does.
-    """
+    Identifying does not spend the code: the order that uses it does. By phone the answer
+    has the coupons' titles but not their codes."""
 
     class InputSerializer(serializers.Serializer):
         member_code = serializers.CharField(max_length=32, required=False)
@@ -75,25 +92,27 @@ class MemberIdentifyApi(PosApi):
             return data
 
     class OutputSerializer(serializers.Serializer):
-        member_id = serializers.IntegerField(source="pk")
-        phone_masked = serializers.CharField()
-        name = serializers.CharField()
+        member_id = serializers.IntegerField(source="member.pk")
+        phone_masked = serializers.CharField(source="member.phone_masked")
+        name = serializers.CharField(source="member.name")
         tier = serializers.SerializerMethodField()
         points_available = serializers.SerializerMethodField()
         coupons = serializers.SerializerMethodField()
 
-        def get_tier(self, member) -> dict | None:
-            tier = member_tier(member)
+        def get_tier(self, identified) -> dict | None:
+            tier = member_tier(identified.member)
             return {"code": tier.code, "name": tier.name, "rank": tier.rank} if tier else None
 
-        def get_points_available(self, member) -> int:
-            return points_available(member)
+        def get_points_available(self, identified) -> int:
+            return points_available(identified.member)
 
-        @extend_schema_field(CouponOutputSerializer(many=True))
-        def get_coupons(self, member) -> list:
-            store = self.context["store"]
-            return CouponOutputSerializer(
-                usable_coupons(member, store=store, channel="store"), many=True
+        @extend_schema_field(IdentifiedCouponSerializer(many=True))
+        def get_coupons(self, identified: Identified) -> list:
+            coupons = usable_coupons(
+                identified.member, store=self.context["store"], channel="store"
+            )
+            return IdentifiedCouponSerializer(
+                coupons, many=True, context={"codes": bool(identified.member_code)}
             ).data
 
     @extend_schema(
@@ -102,13 +121,37 @@ class MemberIdentifyApi(PosApi):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data.get("member_code"):
-            member = member_code_member(data.validated_data["member_code"])
-        else:
-            member = member_by_phone(data.validated_data["phone"])
-            if member is None:
-                raise MemberNotFound()
-        return Response(self.OutputSerializer(member, context={"store": request.user.store}).data)
+        store = request.user.store
+        identified = member_identify(
+            store=store,
+            member_code=data.validated_data.get("member_code", ""),
+            phone=data.validated_data.get("phone", ""),
+        )
+        return Response(self.OutputSerializer(identified, context={"store": store}).data)
+
+
+class MemberOtpApi(PosApi):
+    """Text the member a one-time code to read out at this till, for a sale that spends
+    their points when they cannot show their member code. Valid 5 minutes, at this store,
+    once."""
+
+    throttle_classes = [PosRateThrottle, ScopedRateThrottle]
+    throttle_scope = "pos_otp"
+
+    class InputSerializer(serializers.Serializer):
+        phone = PhoneField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=inline_serializer("MemberOtpSent", {"retry_after": serializers.IntegerField()}),
+        operation_id="pos_member_otp",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        store = request.user.store
+        identified = member_identify(store=store, phone=data.validated_data["phone"])
+        return Response({"retry_after": member_otp_send(member=identified.member, store=store)})
 
 
 class CouponRedeemApi(PosApi):
@@ -145,6 +188,14 @@ class OrderInputSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     member_id = serializers.IntegerField(required=False)
     member_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    phone = PhoneField(required=False)
+    member_otp = serializers.CharField(
+        max_length=6,
+        required=False,
+        allow_blank=True,
+        help_text="The code members/otp texted to the member (named by member_id or phone), "
+        "which they read out: with it, or with a member_code, the sale may spend points.",
+    )
     lines = OrderLineSerializer(many=True, allow_empty=False, max_length=200)
     coupon_codes = serializers.ListField(
         child=serializers.CharField(max_length=20), required=False, max_length=10
@@ -152,27 +203,38 @@ class OrderInputSerializer(serializers.Serializer):
     points = serializers.IntegerField(min_value=0, required=False, default=0)
     guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
+    def validate(self, data):
+        if sum(bool(data.get(way)) for way in ("member_id", "member_code", "phone")) > 1:
+            raise serializers.ValidationError(_("Name the member one way only."))
+        if data.get("member_otp") and not (data.get("member_id") or data.get("phone")):
+            raise serializers.ValidationError(
+                {"member_otp": [_("A texted code goes with member_id or phone.")]}
+            )
+        return data
+
 
 class QuoteInputSerializer(OrderInputSerializer):
     external_id = serializers.CharField(max_length=64, required=False)
 
 
-def _checkout(request, values: dict, *, spend_code: bool) -> tuple[Checkout, str]:
-    """The order body as a Checkout for this key's store; the member by id or member code
-    (a code is only looked at for a quote, and spent by the order)."""
+def _checkout(request, values: dict) -> tuple[Checkout, Identified | None]:
+    """The order body as a Checkout for this key's store, and the member it names. Points
+    are spent only for a member who is present (member_identify); nothing is spent here."""
     store = request.user.store
-    member, code = None, values.get("member_code") or ""
-    if code:
-        member = member_code_member(code)
-    elif values.get("member_id"):
-        member = member_active(values["member_id"])
-        if member is None:
-            raise MemberNotFound()
+    identified = member_identify(
+        store=store,
+        member_id=values.get("member_id"),
+        phone=values.get("phone", ""),
+        member_code=values.get("member_code", ""),
+        otp=values.get("member_otp", ""),
+    )
+    points = values.get("points") or 0
+    member_presence_require(identified, points=points)
     guide = guide_by_code(values.get("guide_code"))
     checkout = Checkout(
         store=store,
         channel="pos",
-        member=member,
+        member=identified.member if identified else None,
         lines=[
             LineInput(
                 sku=line["sku"],
@@ -183,14 +245,15 @@ def _checkout(request, values: dict, *, spend_code: bool) -> tuple[Checkout, str
             for line in values["lines"]
         ],
         coupon_codes=values.get("coupon_codes") or [],
-        points=values.get("points") or 0,
+        points=points,
         guide=guide if guide and guide.store_id == store.pk else None,
     )
-    return checkout, code if spend_code else ""
+    return checkout, identified
 
 
 class OrderQuoteApi(PosApi):
-    """What the order would cost, itemised, before the customer pays. Writes nothing."""
+    """What the order would cost, itemised, before the customer pays. Writes nothing and
+    spends no code, but asks the same proof as the order to price points."""
 
     @extend_schema(
         request=QuoteInputSerializer, responses=QuoteOutputSerializer, operation_id="pos_quote"
@@ -198,13 +261,15 @@ class OrderQuoteApi(PosApi):
     def post(self, request):
         data = QuoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        checkout, _code = _checkout(request, data.validated_data, spend_code=False)
+        checkout, _identified = _checkout(request, data.validated_data)
         return Response(QuoteOutputSerializer(order_quote(checkout).as_dict()).data)
 
 
 class OrderCreateApi(PosApi):
     """A paid sale. Send an Idempotency-Key: a retry answers the first order; the same
-    external_id with another key answers 409 duplicate."""
+    external_id with another key answers 409 duplicate. A member named by member_id or phone
+    earns; spending points needs their member_code or member_otp (spent with the sale),
+    else 403 member_not_present."""
 
     class OutputSerializer(serializers.Serializer):
         order_no = serializers.CharField()
@@ -224,10 +289,12 @@ class OrderCreateApi(PosApi):
     def post(self, request):
         data = OrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        checkout, code = _checkout(request, data.validated_data, spend_code=True)
-        order = order_place_paid(
-            checkout=checkout, external_id=data.validated_data["external_id"], member_code=code
-        )
+        checkout, identified = _checkout(request, data.validated_data)
+        with transaction.atomic(savepoint=False):  # the code is spent with the sale, or not
+            member_presence_spend(identified, store=checkout.store)
+            order = order_place_paid(
+                checkout=checkout, external_id=data.validated_data["external_id"]
+            )
         return Response(represented(self.OutputSerializer, order), status=status.HTTP_201_CREATED)
 
 

@@ -190,6 +190,8 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("THROTTLE_ANON", "120/min"),
         "user": os.environ.get("THROTTLE_USER", "600/min"),
         "pos": os.environ.get("THROTTLE_POS", "1200/min"),
+        # codes a store's tills may have texted to members (POS members/otp), per store
+        "pos_otp": os.environ.get("THROTTLE_POS_OTP", "60/hour"),
         "sms_ip": os.environ.get("THROTTLE_SMS_IP", "20/hour"),
         "login_ip": os.environ.get("THROTTLE_LOGIN_IP", "30/min"),
         "coupon_claim": os.environ.get("THROTTLE_COUPON_CLAIM", "30/min"),

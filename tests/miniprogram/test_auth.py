@@ -4,6 +4,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -37,9 +38,12 @@ def send(api_client, django_capture_on_commit_callbacks):
     return send_code
 
 
-def login(client, phone=PHONE, code="", **fields):
+def login(client, phone=PHONE, code="", *, address="127.0.0.1", **fields):
     return client.post(
-        "/api/v1/auth/login", {"phone": phone, "code": code, **fields}, format="json"
+        "/api/v1/auth/login",
+        {"phone": phone, "code": code, **fields},
+        format="json",
+        REMOTE_ADDR=address,
     )
 
 
@@ -80,19 +84,17 @@ def test_a_second_code_within_a_minute_is_throttled(send, sms_outbox):
     assert len(sms_outbox) == 1
 
 
-def test_ten_codes_a_day_at_most(send, sms_outbox):
-    for hour in range(10):
-        SmsCode.objects.create(
-            phone=PHONE,
-            code_hash="x",
-            expires_at=timezone.now(),
-            created_at=timezone.now() - timedelta(hours=hour + 1),
-        )
+def test_a_requester_gets_three_codes_a_day_for_a_number_and_the_number_ten(send, sms_outbox):
+    def from_address(n):
+        cache.delete(f"sms-gap:{PHONE}:10.0.0.{n}")  # a minute has passed
+        return send(REMOTE_ADDR=f"10.0.0.{n}").status_code
 
-    response = send()
+    one_requester = [from_address(1) for _ in range(4)]
+    others = [from_address(n) for n in range(2, 6) for _ in range(2)]
 
-    assert response.status_code == 429
-    assert sms_outbox == []
+    assert one_requester == [200, 200, 200, 429]
+    assert others == [200] * 7 + [429]  # ten for the number today, from everyone together
+    assert len(sms_outbox) == SmsCode.objects.count() == 10
 
 
 def test_one_client_address_cannot_spray_codes(send, monkeypatch):
@@ -153,17 +155,19 @@ def test_an_expired_code_is_refused(api_client, send, sms_outbox):
     assert login(api_client, code=code_from(sms_outbox)).json()["code"] == "wrong_code"
 
 
-def test_five_wrong_tries_spend_the_code(api_client, send, sms_outbox):
+def test_five_wrong_tries_stop_the_requester_not_the_member(api_client, send, sms_outbox):
     send()
     right = code_from(sms_outbox)
     wrong = "000000" if right != "000000" else "111111"
-    for _ in range(5):
-        login(api_client, code=wrong)
+    stranger = [login(api_client, code=wrong, address="10.9.9.9").status_code for _ in range(6)]
 
-    response = login(api_client, code=right)
+    refused = login(api_client, code=right, address="10.9.9.9")
+    member = login(APIClient(), code=right, address="10.1.1.1")
 
-    assert response.json()["code"] == "wrong_code"
-    assert Member.objects.count() == 0
+    assert stranger == [400] * 5 + [429]
+    assert (refused.status_code, refused.json()["code"]) == (429, "throttled")
+    assert member.status_code == 200 and member.json()["created"] is True
+    assert SmsCode.objects.get().wrong_tries == 5
 
 
 def test_first_login_through_a_store_and_guide_sets_home_store_guide_and_referrer(api_client):

@@ -8,6 +8,7 @@ import zxingcpp
 from django.utils import timezone
 from PIL import Image
 
+from apps.members.credentials import member_code_issue, member_code_member
 from apps.members.models import Member, StoreVisit
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StaffFactory, StoreFactory
@@ -108,7 +109,24 @@ def test_member_code_png_decodes_to_a_code_the_pos_accepts(client, member, api_c
     png = client.get("/api/v1/me/code.png").content
 
     (decoded,) = [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
-    assert len(decoded) == 18 and decoded[1:10] == f"{member.pk:09d}"
+    assert len(decoded) == 18 and member_code_member(decoded) == member
+
+
+def test_member_code_png_draws_the_code_just_given(client, member):
+    code = client.get("/api/v1/me/code").json()["code"]
+
+    png = client.get(f"/api/v1/me/code.png?code={code}").content
+
+    (decoded,) = [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    assert decoded == code
+
+
+def test_member_code_png_draws_no_one_elses_code(client, member):
+    code, _expires = member_code_issue(member=MemberFactory())
+
+    response = client.get(f"/api/v1/me/code.png?code={code}")
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
 def test_store_card_is_public(api_client):

@@ -79,11 +79,19 @@ def order_body(shop, **extra):
     }
 
 
+def shown_code(shop, **extra):
+    """The order body of a member who shows their member code: they may spend points."""
+    code, _expires = member_code_issue(member=shop["member"])
+    body = order_body(shop, member_code=code, **extra)
+    del body["member_id"]
+    return body
+
+
 def test_a_quote_itemises_every_step_and_writes_nothing(pos, shop):
     coupon = coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=shop["member"])
 
     response = post(
-        pos, "orders/quote", order_body(shop, coupon_codes=[coupon.code, "NOPE"], points=2000)
+        pos, "orders/quote", shown_code(shop, coupon_codes=[coupon.code, "NOPE"], points=2000)
     )
 
     assert response.status_code == 200, response.json()
@@ -105,7 +113,7 @@ def test_an_order_uses_the_coupon_and_points_earns_pending_points_and_growth(pos
     member = shop["member"]
     coupon = coupon_claim(template=CouponTemplateFactory(), member=member)
 
-    response = post(pos, "orders", order_body(shop, coupon_codes=[coupon.code], points=2000))
+    response = post(pos, "orders", shown_code(shop, coupon_codes=[coupon.code], points=2000))
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -193,7 +201,7 @@ def test_another_stores_key_cannot_see_or_refund_the_order(pos, shop, api_client
 def test_partial_refunds_by_lines_then_amount_add_up_and_reverse_in_proportion(pos, shop):
     member = shop["member"]
     coupon = coupon_claim(template=CouponTemplateFactory(), member=member)
-    post(pos, "orders", order_body(shop, coupon_codes=[coupon.code], points=2000))
+    post(pos, "orders", shown_code(shop, coupon_codes=[coupon.code], points=2000))
     order = Order.objects.get()
 
     by_line = post(
@@ -362,7 +370,7 @@ def test_a_sale_takes_no_savepoint(pos, shop):
     store_account(shop["store"])  # made by the store's first sale
 
     with CaptureQueriesContext(connection) as captured:
-        response = post(pos, "orders", order_body(shop, coupon_codes=[coupon.code], points=2000))
+        response = post(pos, "orders", shown_code(shop, coupon_codes=[coupon.code], points=2000))
 
     assert response.status_code == 201, response.json()
     entries = Entry.objects.filter(cause=f"order:{response.json()['order_no']}")

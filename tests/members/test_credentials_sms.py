@@ -1,0 +1,172 @@
+"""Sign-in codes against guessing and lock-outs: tries counted atomically per requester and
+per code, test numbers limited alike, and no stranger can lock a member out."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from apps.core.errors import Throttled
+from apps.core.sms import LocmemSmsBackend
+from apps.members.credentials import sms_code_send, sms_code_verify
+from apps.members.errors import WrongCode
+from apps.members.models import Member, SmsCode
+from tests.conftest import run_together
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "13912345678"
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox():
+    LocmemSmsBackend.outbox.clear()
+    yield LocmemSmsBackend.outbox
+    LocmemSmsBackend.outbox.clear()
+
+
+def send(phone=PHONE, address="10.1.1.1"):
+    """A code sent for `phone`, asked for from `address`; the code as the phone got it."""
+    sms_code_send(phone=phone, ip=address)
+    return texted()
+
+
+def texted() -> str:
+    return re.search(r"(?<!\d)\d{6}(?!\d)", LocmemSmsBackend.outbox[-1][1]).group()
+
+
+def wrong_for(right: str) -> str:
+    return "000000" if right != "000000" else "111111"
+
+
+def login(code, address, phone=PHONE):
+    response = APIClient().post(
+        "/api/v1/auth/login", {"phone": phone, "code": code}, format="json", REMOTE_ADDR=address
+    )
+    return response.status_code
+
+
+@pytest.fixture
+def send_now(django_capture_on_commit_callbacks):
+    def sent(address):
+        with django_capture_on_commit_callbacks(execute=True):
+            sms_code_send(phone=PHONE, ip=address)
+        return texted()
+
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_wrong_guesses_at_once_from_one_address_get_five_tries():
+    right = send()
+    wrong = wrong_for(right)
+
+    statuses = run_together(lambda: login(wrong, "10.6.6.6"), 20)
+
+    assert sorted(statuses) == [400] * 5 + [429] * 15
+    assert SmsCode.objects.get().wrong_tries == 5
+    assert login(right, "10.6.6.6") == 429  # that address waits, even with the right code
+    assert login(right, "10.1.1.1") == 200  # the member does not
+    assert Member.objects.filter(phone=PHONE).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_wrong_guesses_at_once_from_twenty_addresses_spend_the_code_after_ten():
+    right = send()
+    wrong = wrong_for(right)
+    addresses = iter(f"10.7.0.{n}" for n in range(20))
+
+    statuses = run_together(lambda: login(wrong, next(addresses)), 20)
+
+    assert statuses == [400] * 20
+    assert SmsCode.objects.get().wrong_tries == 10
+    assert login(right, "10.1.1.1") == 400  # spent: the member asks for a new code
+    assert not Member.objects.exists()
+    cache.delete(f"sms-gap:{PHONE}:10.1.1.1")  # a minute later
+    assert login(send(), "10.1.1.1") == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_right_guess_after_the_codes_last_wrong_try_is_refused():
+    right = send()
+    wrong = wrong_for(right)
+    guesses = iter([right] + [wrong] * 19)
+    addresses = iter(f"10.8.0.{n}" for n in range(20))
+
+    statuses = run_together(lambda: login(next(guesses), next(addresses)), 20)
+
+    code = SmsCode.objects.get()
+    if statuses.count(200):  # the right guess came before the tenth wrong one
+        assert code.used_at is not None and code.wrong_tries <= 10
+    else:
+        assert code.used_at is None and code.wrong_tries == 10
+    assert statuses.count(200) <= 1 and Member.objects.count() == statuses.count(200)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_test_numbers_allow_five_wrong_tries_per_address_then_refuse_for_a_while(settings):
+    settings.SMS_TEST_CODES = "13800000000=123456"
+
+    statuses = run_together(lambda: login("654321", "10.6.6.6", phone="13800000000"), 20)
+
+    assert sorted(statuses) == [400] * 5 + [429] * 15
+    assert login("123456", "10.6.6.6", phone="13800000000") == 429
+    assert login("123456", "10.1.1.1", phone="13800000000") == 200
+
+
+def test_a_right_code_gives_its_try_back(settings):
+    settings.SMS_TEST_CODES = "13800000000=123456"
+    for _ in range(4):
+        with pytest.raises(WrongCode):
+            sms_code_verify(phone="13800000000", code="000000", ip="10.1.1.1")
+
+    for _ in range(3):
+        sms_code_verify(phone="13800000000", code="123456", ip="10.1.1.1")
+
+    with pytest.raises(WrongCode):
+        sms_code_verify(phone="13800000000", code="000000", ip="10.1.1.1")
+    with pytest.raises(Throttled):
+        sms_code_verify(phone="13800000000", code="123456", ip="10.1.1.1")
+
+
+def test_a_code_a_stranger_had_sent_since_does_not_void_the_members(send_now):
+    members = send_now(address="10.1.1.1")
+    strangers = send_now(address="10.6.6.6")
+
+    sms_code_verify(phone=PHONE, code=members, ip="10.1.1.1")
+
+    assert members != strangers  # (one in a million they are the same; then either is used)
+    assert SmsCode.objects.get(ip="10.1.1.1").used_at is not None
+    assert SmsCode.objects.get(ip="10.6.6.6").used_at is None
+
+
+def test_a_stranger_asking_for_codes_all_day_cannot_stop_the_member_getting_one(send_now):
+    stranger = []
+    for _ in range(5):
+        cache.delete(f"sms-gap:{PHONE}:10.6.6.6")  # a minute later, again
+        try:
+            send_now(address="10.6.6.6")
+            stranger.append("sent")
+        except Throttled:
+            stranger.append("throttled")
+
+    members = send_now(address="10.1.1.1")
+    sms_code_verify(phone=PHONE, code=members, ip="10.1.1.1")
+
+    assert stranger == ["sent"] * 3 + ["throttled"] * 2
+    assert SmsCode.objects.filter(ip="10.6.6.6").count() == 3
+    assert SmsCode.objects.get(ip="10.1.1.1").used_at is not None
+
+
+def test_a_code_is_texted_only_after_commit_and_never_kept_in_clear(
+    django_capture_on_commit_callbacks, sms_outbox
+):
+    with django_capture_on_commit_callbacks() as pending:
+        sms_code_send(phone=PHONE, ip="10.1.1.1")
+        assert sms_outbox == []
+
+    for callback in pending:
+        callback()
+    code = re.search(r"\d{6}", sms_outbox[0][1]).group()
+    assert code not in SmsCode.objects.get().code_hash
