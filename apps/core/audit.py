@@ -4,6 +4,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.forms.models import model_to_dict
 
+from apps.core.clients import client_ip
 from apps.core.models import AuditEntry
 from apps.core.phones import MobileField, mask_phone
 
@@ -61,4 +62,5 @@ def audit_record(
 
 
 def request_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The address the log records: the client's, by the one rule of apps.core.clients."""
+    return client_ip(request)

@@ -169,7 +169,16 @@ STORAGES = {
     },
 }
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address behind proxies (apps/core/clients.py), for throttles, sign-in codes,
+# the sign-in lockout and the audit log. With neither set: REMOTE_ADDR, and X-Forwarded-For
+# and X-Forwarded-Proto are ignored. TRUSTED_PROXY_COUNT: how many proxies every request
+# passes (nginx alone: 1). TRUSTED_PROXIES: their addresses or networks instead, farthest
+# first, the one Huiji hears from last ("127.0.0.1"; "10.0.0.0/8,127.0.0.1").
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+if TRUSTED_PROXY_COUNT or TRUSTED_PROXIES:
+    # Only a proxy that overwrites the header may say the request came over HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
