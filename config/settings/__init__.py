@@ -278,6 +278,11 @@ POINTS_DEDUCTION_CAP = os.environ.get("POINTS_DEDUCTION_CAP", "0.5")
 # The most points one order may earn, whatever the rules say (0: no limit).
 POINTS_ORDER_CAP = int(os.environ.get("POINTS_ORDER_CAP", "0"))
 
+# Deleting an account keeps a keyed hash of its phone (apps/members/returning.py), so that
+# the number joining again earns no welcome twice. The key: DELETED_PHONE_KEY, else derived
+# from SECRET_KEY. Set it once and keep it: a new key forgets every deleted phone.
+DELETED_PHONE_KEY = os.environ.get("DELETED_PHONE_KEY", "")
+
 # Tiers: growth value counts for this many months when a tier is qualified for.
 TIER_GROWTH_WINDOW_MONTHS = int(os.environ.get("TIER_GROWTH_WINDOW_MONTHS", "12"))
 # Reviews that may lower a tier: "monthly" (every month once the window has passed since the
