@@ -447,3 +447,20 @@ def test_a_returning_member_earns_no_first_purchase_bonus(
     buy(member, store, django_capture_on_commit_callbacks, n=1)
 
     assert points_available(member) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_orders_paid_at_once_earn_one_bonus_between_them():
+    from apps.points.earning import first_purchase_bonus_award
+    from tests.conftest import run_together
+
+    EarningRule.objects.create(
+        name="首单送 300 积分", kind="bonus", event="first_purchase", points=300
+    )
+    member = MemberFactory()
+    order_ids = iter(range(1, 7))
+
+    run_together(lambda: first_purchase_bonus_award(member=member, order_id=next(order_ids)), 6)
+
+    assert points_available(member) == 300
+    assert len(bonuses(member)) == 1
