@@ -8,4 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("System")
 
     def ready(self):
+        from axes.signals import user_locked_out
+
         from apps.core import lookups  # noqa: F401  (registers field__any)
+        from apps.core.audit import sign_in_lockout_record
+
+        user_locked_out.connect(sign_in_lockout_record, dispatch_uid="huiji.audit.lockout")

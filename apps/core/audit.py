@@ -1,9 +1,12 @@
 """The audit log of staff actions: who, what, when, before and after."""
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.forms.models import model_to_dict
 
+from apps.core.clients import client_ip
 from apps.core.models import AuditEntry
 from apps.core.phones import MobileField, mask_phone
 
@@ -61,4 +64,21 @@ def audit_record(
 
 
 def request_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The address the log records: the client's, by the one rule of apps.core.clients."""
+    return client_ip(request)
+
+
+def sign_in_lockout_record(sender, request, username, ip_address, **kwargs) -> None:
+    """django-axes locked a username out at an address (its `user_locked_out` signal, sent on
+    each failure from the limit on): one entry, when the limit is reached."""
+    failures = getattr(request, "axes_failures_since_start", None)
+    if failures != settings.AXES_FAILURE_LIMIT:
+        return
+    user = get_user_model().objects.filter(username=username).first() if username else None
+    audit_record(
+        actor=None,
+        action="login.locked_out",
+        target=user,
+        after={"username": username or "", "failures": failures, "path": request.path},
+        ip=ip_address,
+    )

@@ -11,6 +11,8 @@ AutoIssue = CouponTemplate.AutoIssue
 @on_event("member_joined")
 def give_join_coupons(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
+    if member.returning:  # the welcome, theirs and their referrer's, is once per person
+        return
     for template in templates_for(AutoIssue.JOIN):
         coupon_issue_for_event(
             template=template, member=member, key=f"join:{template.pk}:{member.pk}"

@@ -55,8 +55,8 @@ def eligibility_problem(
     tiers, stores, distributors = template.eligibility
     if tiers and (member_tier(member) if tier is _UNKNOWN else tier) not in tiers:
         return _("it is for %(tiers)s members") % {"tiers": "、".join(t.name for t in tiers)}
-    if template.new_members_only and member.joined_at < now - timedelta(
-        days=settings.COUPON_NEW_MEMBER_DAYS
+    if template.new_members_only and (
+        member.returning or member.joined_at < now - timedelta(days=settings.COUPON_NEW_MEMBER_DAYS)
     ):
         return _("it is for new members")
     if stores or distributors:

@@ -74,6 +74,14 @@ class Member(TimeStampedModel):
     referral_code = models.CharField(
         _("referral code"), max_length=12, unique=True, default=new_referral_code
     )
+    # Set at joining when the phone is one of a deleted account (DeletedPhone): the welcome
+    # (join gift, points and growth, new-member coupons, the referrer's reward, profile and
+    # first-purchase bonuses) is once per person, and this one had it.
+    returning = models.BooleanField(
+        _("joined again"),
+        default=False,
+        help_text=_("Joined with the phone of a deleted account: earns no welcome rewards."),
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -154,6 +162,22 @@ class StoreVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} @ {self.store_id}"
+
+
+class DeletedPhone(models.Model):
+    """All Huiji keeps of a deleted account's phone: a keyed hash (HMAC-SHA256, see
+    apps.members.returning), which tells that the number joined before without saying
+    which number it is."""
+
+    phone_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("phone of a deleted account")
+        verbose_name_plural = _("phones of deleted accounts")
+
+    def __str__(self) -> str:
+        return self.phone_hash[:12]
 
 
 class SmsCode(models.Model):

@@ -16,6 +16,7 @@ from apps.members.errors import (
     TagOutOfScope,
 )
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
+from apps.members.returning import phone_deleted_record, phone_returning
 from apps.stores.models import Staff, Store
 from apps.stores.scoping import access_scope, store_roles
 
@@ -36,14 +37,18 @@ def member_join_or_find(
     """
     member = Member.objects.filter(phone=phone).first()
     if member is None:
+        home_store = store or (guide.store if guide else None)
+        if guide and home_store and not guide.serves(home_store):
+            guide = None  # another store's guide code credits no one
         try:
             with transaction.atomic():
                 member = Member.objects.create(
                     phone=phone,
                     source=source,
-                    home_store=store or (guide.store if guide else None),
+                    home_store=home_store,
                     guide=guide,
                     referrer=referrer,
+                    returning=phone_returning(phone),
                 )
                 event_emit(
                     name="member_joined",
@@ -83,10 +88,12 @@ def member_find_by_identity(*, kind: str, value: str) -> Member | None:
 
 @transaction.atomic
 def member_store_join(*, member: Member, store: Store, guide: Staff | None = None) -> Member:
-    """A member scanned a store's code: a visit, and a home store only if they had none."""
+    """A member scanned a store's code: a visit, and a home store only if they had none.
+    Another store's guide code credits no one."""
+    guide = guide if guide and guide.serves(store) else None
     StoreVisit.objects.create(member=member, store=store, guide=guide)
     Member.objects.filter(pk=member.pk, home_store__isnull=True).update(
-        home_store=store, guide=guide if guide and guide.store_id == store.pk else None
+        home_store=store, guide=guide
     )
     member.refresh_from_db(fields=["home_store", "guide"])
     return member
@@ -145,6 +152,7 @@ def member_delete(*, member: Member, actor=None) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.status == Member.Status.DELETED:
         return member
+    phone_deleted_record(phone=member.phone)
     Member.objects.filter(pk=member.pk).update(
         phone=None,
         name="",

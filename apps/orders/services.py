@@ -49,7 +49,11 @@ from apps.orders.errors import (
 from apps.orders.models import Order, OrderCounter, OrderLine, Payment, Refund, RefundLine
 from apps.orders.payments import PaymentNotice
 from apps.orders.pricing import CouponOffer, PointsOffer, PriceLine, Quote, allocate, price
-from apps.points.earning import order_points_quote, points_award_order
+from apps.points.earning import (
+    first_purchase_bonus_reverse,
+    order_points_quote,
+    points_award_order,
+)
 from apps.points.models import Entry
 from apps.points.rules import OrderLine as PointsLine
 from apps.points.rules import PointsQuote
@@ -348,7 +352,7 @@ def _order_create(
         channel=checkout.channel,
         store=checkout.store,
         member=checkout.member,
-        guide=checkout.guide,
+        guide=checkout.guide if checkout.guide and checkout.guide.serves(checkout.store) else None,
         external_id=external_id,
         subtotal=quote.subtotal,
         member_discount=quote.member_discount,
@@ -443,10 +447,11 @@ def _settle(
         tier = member_tier(order.member)
     else:
         tier = None
-    first_purchase = bool(
+    first_purchase = bool(  # a purchase refunded in full was not one
         order.member_id
         and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
         .exclude(pk=order.pk)
+        .exclude(status=Order.Status.REFUNDED)
         .exists()
     )
     event_emit(
@@ -731,10 +736,18 @@ def _reverse_points_and_growth(order: Order, refund: Refund, fraction: Decimal, 
         )
         refund.points_reversed = back.amount if back else 0
         refund.shortfall_points = short
-        if short and settings.REFUND_SPENT_POINTS == "cash":
-            refund.shortfall_cash = min(
-                money(Decimal(short) / settings.POINTS_DEDUCTION_RATE), refund.amount
-            )
+    if full and order.member_id:
+        refund.shortfall_points += first_purchase_bonus_reverse(
+            member=order.member,
+            order_id=order.pk,
+            key=f"refund:{refund.pk}",
+            description=f"订单 {order.order_no} 全额退款扣回首单奖励",
+        )
+    if refund.shortfall_points and settings.REFUND_SPENT_POINTS == "cash":
+        refund.shortfall_cash = min(
+            money(Decimal(refund.shortfall_points) / settings.POINTS_DEDUCTION_RATE),
+            refund.amount,
+        )
     give_back = _share(order.points_used, fraction) - returned
     if give_back > 0 and (spent := Entry.objects.filter(idempotency_key=f"{ref}:points").first()):
         points_reverse(

@@ -4,7 +4,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.reference import reference_get
@@ -14,7 +15,7 @@ from apps.members.segments import SegmentCriteria, segment_members
 from apps.points.models import EarningRule, Entry, RuleUsage
 from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, usage_period
 from apps.points.selectors import entry_by_key
-from apps.points.services import points_earn
+from apps.points.services import points_earn, points_reverse
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
 
@@ -187,7 +188,10 @@ def points_award_order(
 def points_award_event(
     *, member: Member, event: str, key: str, when: datetime | None = None
 ) -> list[Entry]:
-    """Bonus points for joining, a first purchase or completing the profile."""
+    """Bonus points for joining, a first purchase or completing the profile: a welcome, once
+    per person, so none for a member who joined again with a deleted account's phone."""
+    if member.returning:
+        return []
     when = when or timezone.now()
     _serialise(member)
     entries = []
@@ -213,6 +217,58 @@ def points_award_event(
         if fresh:
             _count_use(member, [rule.pk], when)
     return entries
+
+
+# The first-purchase bonus is keyed by the order that earned it, so that the refund of that
+# order in full can find it and take it back; the member then earns it on their next first
+# purchase. A partial refund leaves it: the member still made the purchase.
+_FIRST_PURCHASE = "first-purchase:"
+
+
+@transaction.atomic
+def first_purchase_bonus_award(
+    *, member: Member, order_id: int, when: datetime | None = None
+) -> list[Entry]:
+    """The bonus for a member's first purchase (order `order_id`). A member holds one at a
+    time: two first orders paid at once earn one, and the order whose bonus was taken back
+    by its refund leaves room for the next."""
+    _serialise(member)
+    if _first_purchase_bonuses(member).exists():
+        return []
+    return points_award_event(
+        member=member,
+        event=EarningRule.Event.FIRST_PURCHASE,
+        key=f"{_FIRST_PURCHASE}order:{order_id}",
+        when=when,
+    )
+
+
+def first_purchase_bonus_reverse(
+    *, member: Member, order_id: int, key: str, description: str
+) -> int:
+    """Take back the first-purchase bonus order `order_id` earned, as it is refunded in full.
+    Returns the points that could not be, because the member had spent them."""
+    spent = 0
+    earned = _first_purchase_bonuses(member).filter(
+        idempotency_key__startswith=f"{_FIRST_PURCHASE}order:{order_id}:"
+    )
+    for entry in earned.order_by("pk"):
+        _back, short = points_reverse(
+            entry=entry, key=f"{key}:{entry.idempotency_key}", description=description
+        )
+        spent += short
+    return spent
+
+
+def _first_purchase_bonuses(member: Member):
+    """The member's first-purchase bonuses not yet taken back in full."""
+    return (
+        Entry.objects.filter(
+            member=member, kind=Entry.Kind.EARN, idempotency_key__startswith=_FIRST_PURCHASE
+        )
+        .annotate(back=Coalesce(Sum("reversals__amount"), 0))
+        .filter(amount__gt=F("back"))
+    )
 
 
 def _serialise(member: Member) -> None:

@@ -2,7 +2,7 @@
 
 from apps.core.events import on_event
 from apps.members.models import Member
-from apps.points.earning import points_award_event
+from apps.points.earning import first_purchase_bonus_award, points_award_event
 from apps.points.models import EarningRule, Entry
 from apps.points.services import points_earn, points_merge_members
 
@@ -51,6 +51,4 @@ def give_first_purchase_bonus(event) -> None:
     if not event.payload.get("first_purchase"):
         return
     member = Member.objects.get(pk=event.payload["member"])
-    points_award_event(
-        member=member, event=EarningRule.Event.FIRST_PURCHASE, key=f"first-purchase:{member.pk}"
-    )
+    first_purchase_bonus_award(member=member, order_id=event.payload["order"])

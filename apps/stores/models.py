@@ -136,6 +136,11 @@ class Staff(TimeStampedModel):
         place = self.store or self.distributor
         return f"{self.user.display_name} · {place} · {self.get_role_display()}"
 
+    def serves(self, store: Store) -> bool:
+        """Whether members who join and sales made at `store` may be credited to this person
+        (their guide code): only at their own store, while they work there."""
+        return self.is_active and self.store_id is not None and self.store_id == store.pk
+
 
 class PosApiKey(TimeStampedModel):
     """A store's key for the POS API. Only its SHA-256 is kept; the key is shown once."""

@@ -22,6 +22,8 @@ def _growth_for_action(event, action: str, amount: int, description: str) -> Non
     if amount <= 0:
         return
     member = Member.objects.get(pk=event.payload["member"])
+    if member.returning:  # joined again with a deleted account's phone: had these once
+        return
     growth_earn(
         member=member,
         amount=amount,

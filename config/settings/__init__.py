@@ -7,6 +7,7 @@ to start without the first two. README.md, "Configuration", lists every variable
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     # Huiji apps, in layer order (DESIGN.md): an app imports only from apps above it here.
     "apps.core",
     "apps.distributors",
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -130,6 +133,23 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 
+# Failed sign-ins to /admin/ and /dashboard/ (django-axes): LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one client address lock that pair out for
+# LOGIN_LOCKOUT_MINUTES (each further try starts the wait again); a right password resets
+# the count. By username and address together, so a stranger who knows a username cannot
+# lock its owner out from everywhere, and one mistyping colleague behind a store's shared
+# address locks out no one else. Lockouts are in the audit log.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "apps.core.clients.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.dashboards.lockout.locked_out"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -169,7 +189,16 @@ STORAGES = {
     },
 }
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client's address behind proxies (apps/core/clients.py), for throttles, sign-in codes,
+# the sign-in lockout and the audit log. With neither set: REMOTE_ADDR, and X-Forwarded-For
+# and X-Forwarded-Proto are ignored. TRUSTED_PROXY_COUNT: how many proxies every request
+# passes (nginx alone: 1). TRUSTED_PROXIES: their addresses or networks instead, farthest
+# first, the one Huiji hears from last ("127.0.0.1"; "10.0.0.0/8,127.0.0.1").
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+if TRUSTED_PROXY_COUNT or TRUSTED_PROXIES:
+    # Only a proxy that overwrites the header may say the request came over HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -250,6 +279,11 @@ POINTS_DEDUCTION_RATE = int(os.environ.get("POINTS_DEDUCTION_RATE", "100"))
 POINTS_DEDUCTION_CAP = os.environ.get("POINTS_DEDUCTION_CAP", "0.5")
 # The most points one order may earn, whatever the rules say (0: no limit).
 POINTS_ORDER_CAP = int(os.environ.get("POINTS_ORDER_CAP", "0"))
+
+# Deleting an account keeps a keyed hash of its phone (apps/members/returning.py), so that
+# the number joining again earns no welcome twice. The key: DELETED_PHONE_KEY, else derived
+# from SECRET_KEY. Set it once and keep it: a new key forgets every deleted phone.
+DELETED_PHONE_KEY = os.environ.get("DELETED_PHONE_KEY", "")
 
 # Tiers: growth value counts for this many months when a tier is qualified for.
 TIER_GROWTH_WINDOW_MONTHS = int(os.environ.get("TIER_GROWTH_WINDOW_MONTHS", "12"))

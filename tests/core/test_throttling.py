@@ -5,10 +5,11 @@ import threading
 import pytest
 from django.conf import settings
 from django.core.cache import CacheHandler
+from django.test import override_settings
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from apps.core.api.throttling import AnonRateThrottle
+from apps.core.api.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from config.settings import cache
 
 
@@ -60,3 +61,49 @@ def test_requests_at_once_through_redis_get_exactly_the_rate(mostly_first):
         shared.delete(counter)
 
     assert answers.count(True) == 5 and len(answers) == 20
+
+
+def ask_forwarded(throttle_class, *, forwarded: str, remote: str = "127.0.0.1") -> bool:
+    throttle = throttle_class()
+    throttle.timer = lambda: 600
+    request = Request(
+        APIRequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    )
+    return throttle.allow_request(request, None)
+
+
+def test_behind_one_proxy_a_spoofed_forwarded_for_gets_no_fresh_bucket():
+    class TwoAMinute(AnonRateThrottle):
+        rate = "2/min"
+
+    with override_settings(TRUSTED_PROXY_COUNT=1):
+        answers = [
+            ask_forwarded(TwoAMinute, forwarded=f"198.51.100.{n}, 203.0.113.7") for n in range(3)
+        ]
+        other_client = ask_forwarded(TwoAMinute, forwarded="203.0.113.8")
+
+    assert answers == [True, True, False]
+    assert other_client is True
+
+
+def test_with_no_proxy_trusted_forwarded_for_is_ignored():
+    class TwoAMinute(AnonRateThrottle):
+        rate = "2/min"
+
+    answers = [
+        ask_forwarded(TwoAMinute, forwarded=f"198.51.100.{n}", remote="203.0.113.7")
+        for n in range(3)
+    ]
+
+    assert answers == [True, True, False]
+
+
+@pytest.mark.parametrize("throttle_class", [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle])
+def test_every_throttle_knows_a_client_by_the_one_rule(throttle_class):
+    request = Request(
+        APIRequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    )
+    with override_settings(TRUSTED_PROXY_COUNT=0, REST_FRAMEWORK={"NUM_PROXIES": 1}):
+        assert throttle_class().get_ident(request) == "127.0.0.1"
+    with override_settings(TRUSTED_PROXY_COUNT=1):
+        assert throttle_class().get_ident(request) == "1.2.3.4"

@@ -311,3 +311,156 @@ def test_completing_the_profile_earns_its_bonus_once(django_capture_on_commit_ca
         member = member_profile_update(member=member, name="王芳")
 
     assert points_available(member) == 50
+
+
+# The first-purchase bonus goes with the purchase that earned it: a refund in full takes it
+# back (what the member spent of it is kept from the refund), a partial refund leaves it,
+# and a member whose first purchase was refunded in full earns it on the next one.
+
+
+@pytest.fixture
+def first_purchase(db):
+    EarningRule.objects.create(
+        name="首单送 300 积分", kind="bonus", event="first_purchase", points=300
+    )
+    return MemberFactory(), StoreFactory()
+
+
+def buy(member, store, capture, *, n: int, amount: str = "100.00"):
+    from apps.orders.services import Checkout, LineInput, order_place_paid
+
+    with capture(execute=True):
+        return order_place_paid(
+            checkout=Checkout(
+                store=store,
+                channel="pos",
+                member=member,
+                lines=[LineInput(sku="X", quantity=1, unit_price=Decimal(amount))],
+            ),
+            external_id=f"FP-{n}",
+        )
+
+
+def refund(order, amount: str, refund_id: str = "r1"):
+    from apps.orders.services import order_refund
+
+    return order_refund(order=order, refund_id=refund_id, amount=Decimal(amount))
+
+
+def bonuses(member) -> list:
+    from apps.points.models import Entry
+
+    return list(Entry.objects.filter(member=member, description="首单送 300 积分").order_by("pk"))
+
+
+def test_a_refund_in_full_takes_the_first_purchase_bonus_back(
+    first_purchase, django_capture_on_commit_callbacks
+):
+    member, store = first_purchase
+    order = buy(member, store, django_capture_on_commit_callbacks, n=1)
+    assert points_available(member) == 300
+
+    done = refund(order, "100.00")
+
+    assert points_available(member) == 0
+    assert (done.shortfall_points, done.shortfall_cash) == (0, 0)
+    (earned,) = bonuses(member)
+    assert list(earned.reversals.values_list("amount", "description")) == [
+        (300, f"订单 {order.order_no} 全额退款扣回首单奖励")
+    ]
+    assert refund(order, "100.00").pk == done.pk  # replayed: nothing taken twice
+    assert earned.reversals.count() == 1
+
+
+def test_a_partial_refund_leaves_the_bonus_and_the_one_that_completes_it_takes_it(
+    first_purchase, django_capture_on_commit_callbacks
+):
+    member, store = first_purchase
+    order = buy(member, store, django_capture_on_commit_callbacks, n=1)
+
+    refund(order, "60.00", "r1")
+    after_partial = points_available(member)
+    refund(order, "40.00", "r2")
+
+    assert after_partial == 300
+    assert points_available(member) == 0
+
+
+def test_the_bonus_is_earned_again_after_the_first_purchase_was_refunded_in_full(
+    first_purchase, django_capture_on_commit_callbacks
+):
+    member, store = first_purchase
+    first = buy(member, store, django_capture_on_commit_callbacks, n=1)
+    refund(first, "100.00")
+
+    buy(member, store, django_capture_on_commit_callbacks, n=2)
+    buy(member, store, django_capture_on_commit_callbacks, n=3)  # not a first purchase
+
+    assert points_available(member) == 300
+
+
+def test_a_second_purchase_earns_no_bonus_and_its_refund_takes_none(
+    first_purchase, django_capture_on_commit_callbacks
+):
+    member, store = first_purchase
+    buy(member, store, django_capture_on_commit_callbacks, n=1)
+    second = buy(member, store, django_capture_on_commit_callbacks, n=2)
+
+    refund(second, "100.00")
+
+    assert points_available(member) == 300
+
+
+def test_a_bonus_already_spent_is_kept_from_the_refund_at_the_points_rate(
+    first_purchase, django_capture_on_commit_callbacks
+):
+    from apps.points.services import points_redeem
+
+    member, store = first_purchase
+    order = buy(member, store, django_capture_on_commit_callbacks, n=1)
+    points_redeem(member=member, amount=200, key="spend", cause="test", description="兑换")
+
+    done = refund(order, "100.00")
+
+    assert points_available(member) == 0
+    assert (done.shortfall_points, done.shortfall_cash) == (200, Decimal("2.00"))
+
+
+def test_two_first_orders_earn_one_bonus(first_purchase):
+    from apps.points.earning import first_purchase_bonus_award
+
+    member, _store = first_purchase
+
+    first_purchase_bonus_award(member=member, order_id=1)
+    first_purchase_bonus_award(member=member, order_id=2)
+
+    assert points_available(member) == 300
+
+
+def test_a_returning_member_earns_no_first_purchase_bonus(
+    first_purchase, django_capture_on_commit_callbacks
+):
+    member, store = first_purchase
+    member.returning = True
+    member.save()
+
+    buy(member, store, django_capture_on_commit_callbacks, n=1)
+
+    assert points_available(member) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_orders_paid_at_once_earn_one_bonus_between_them():
+    from apps.points.earning import first_purchase_bonus_award
+    from tests.conftest import run_together
+
+    EarningRule.objects.create(
+        name="首单送 300 积分", kind="bonus", event="first_purchase", points=300
+    )
+    member = MemberFactory()
+    order_ids = iter(range(1, 7))
+
+    run_together(lambda: first_purchase_bonus_award(member=member, order_id=next(order_ids)), 6)
+
+    assert points_available(member) == 300
+    assert len(bonuses(member)) == 1

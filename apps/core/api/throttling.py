@@ -7,9 +7,14 @@ every API call, and two requests at once can both read the same list and both pa
 a request makes its window's counter or increments it, atomically, so a client gets at
 most the rate in each window, whatever runs at once; at a window's edge it may use up two
 windows' worth in a moment, which a limit against abuse can allow.
+
+A client is known by its address under the one rule of apps.core.clients, never by DRF's
+own reading of X-Forwarded-For (NUM_PROXIES), which a client can write itself.
 """
 
 from rest_framework import throttling
+
+from apps.core.clients import client_ip
 
 
 class CountingThrottle(throttling.SimpleRateThrottle):
@@ -44,6 +49,9 @@ class CountingThrottle(throttling.SimpleRateThrottle):
 
     def wait(self):
         return max(self.window_ends - self.timer(), 1)
+
+    def get_ident(self, request) -> str:
+        return client_ip(request) or ""
 
 
 # DRF's class first: the scoped one finds its rate from the view before counting.

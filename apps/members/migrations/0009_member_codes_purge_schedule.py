@@ -13,7 +13,7 @@ SCHEDULES = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0008_h2_member_codes_and_otps"), ("core", "0002_schedules")]
+    dependencies = [("members", "0008_member_codes_and_otps"), ("core", "0002_schedules")]
     operations = [
         migrations.RunPython(
             lambda apps, _: schedules.install(apps, SCHEDULES),
