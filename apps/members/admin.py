@@ -12,12 +12,13 @@ from django.utils.translation import ngettext
 
 from apps.core.admin import HuijiModelAdmin, UploadImportAdmin
 from apps.core.audit import request_ip
+from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.members.exports import members_csv_response
 from apps.members.imports import (
-    member_import_check,
     member_import_report,
     member_import_start,
     member_import_summary,
+    member_import_upload,
 )
 from apps.members.models import (
     Member,
@@ -403,7 +404,7 @@ def _criteria_from_form(data: dict) -> SegmentCriteria:
 
 
 class MemberImportForm(forms.ModelForm):
-    upload = forms.FileField(
+    upload = SpreadsheetUploadField(
         label=_("file"),
         help_text=_("CSV (UTF-8 or GBK) or Excel .xlsx; a column 手机号 is required."),
     )
@@ -441,7 +442,7 @@ class MemberImportAdmin(UploadImportAdmin):
     ]
 
     def check_upload(self, request, upload, obj):
-        return member_import_check(
+        return member_import_upload(
             file_name=upload.name,
             content=upload.read(),
             platform=obj.platform,
@@ -452,11 +453,13 @@ class MemberImportAdmin(UploadImportAdmin):
     def start(self, obj):
         return member_import_start(member_import=obj)
 
-    def report(self, obj) -> str:
-        return member_import_report(obj)
+    def report(self, request, obj) -> str:
+        return member_import_report(obj, full_phones=request.user.has_perm(PHONE_PERMISSION))
 
     @admin.display(description=_("dry run"))
     def dry_run(self, obj):
+        if obj.status in (MemberImport.Status.CHECKING, MemberImport.Status.INVALID):
+            return obj.get_status_display()
         preview = obj.preview or {}
         rejected = format_html_join(
             "",

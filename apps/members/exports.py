@@ -1,25 +1,18 @@
-import csv
-
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.spreadsheets import csv_line
 from apps.members.models import Member
 
 _BATCH = 2000
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 def members_csv_response(
     members: QuerySet[Member], *, full_phones: bool, name: str
 ) -> StreamingHttpResponse:
     """A CSV of members that opens in Excel, streamed in batches; phones masked unless allowed."""
-    writer = csv.writer(_Echo())
     header = [
         _("member id"),
         _("mobile"),
@@ -33,11 +26,11 @@ def members_csv_response(
     ]
 
     def rows():
-        yield "\ufeff" + writer.writerow(header)
+        yield "\ufeff" + csv_line(header)
         for member in (
             members.select_related("home_store").order_by("pk").iterator(chunk_size=_BATCH)
         ):
-            yield writer.writerow(
+            yield csv_line(
                 [
                     member.pk,
                     member.phone if full_phones else member.phone_masked,

@@ -1,6 +1,11 @@
 from celery import shared_task
 
-from apps.members.imports import member_import_failed, member_import_run
+from apps.members.imports import (
+    member_import_check,
+    member_import_failed,
+    member_import_files_purge,
+    member_import_run,
+)
 from apps.members.segments import rule_tags_refresh
 
 
@@ -10,9 +15,19 @@ def rule_tags_refresh_task() -> None:
 
 
 @shared_task
+def member_import_check_task(import_id: int) -> None:
+    member_import_check(import_id=import_id)
+
+
+@shared_task
 def member_import_run_task(import_id: int) -> None:
     try:
         member_import_run(import_id=import_id)
     except Exception as exc:
         member_import_failed(import_id=import_id, error=repr(exc))
         raise
+
+
+@shared_task
+def member_import_files_purge_task() -> None:
+    member_import_files_purge()

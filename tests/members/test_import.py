@@ -16,7 +16,9 @@ from apps.members.imports import (
     member_import_check,
     member_import_report,
     member_import_run,
+    member_import_start,
     member_import_summary,
+    member_import_upload,
 )
 from apps.members.models import Member, MemberIdentity, MemberImport
 from apps.members.services import member_identity_link
@@ -50,12 +52,18 @@ def existing():
     return member
 
 
-def report_rows(member_import) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(member_import_report(member_import).lstrip("\ufeff"))))[1:]
+def report_rows(member_import, full_phones=True) -> list[list[str]]:
+    report = member_import_report(member_import, full_phones=full_phones)
+    return list(csv.reader(io.StringIO(report.lstrip("\ufeff"))))[1:]
+
+
+def checked_upload(**upload) -> MemberImport:
+    """An upload and its dry run, as the job makes it."""
+    return member_import_check(import_id=member_import_upload(**upload).pk)
 
 
 def test_dry_run_counts_and_explains_without_importing(existing):
-    checked = member_import_check(
+    checked = checked_upload(
         file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
     )
 
@@ -79,7 +87,7 @@ def test_dry_run_counts_and_explains_without_importing(existing):
 def test_run_creates_merges_links_and_reports_every_row(
     existing, django_capture_on_commit_callbacks
 ):
-    checked = member_import_check(
+    checked = checked_upload(
         file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
     )
 
@@ -112,7 +120,7 @@ def test_run_creates_merges_links_and_reports_every_row(
 
 
 def test_running_again_imports_nothing_twice(existing):
-    checked = member_import_check(
+    checked = checked_upload(
         file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
     )
     member_import_run(import_id=checked.pk)
@@ -128,7 +136,7 @@ def test_each_chunk_is_planned_for_its_own_phones(monkeypatch):
     """The tables an import reads grow as it goes: a plan made for the first chunk would
     scan them whole for every later one (apps.core.bulk.custom_plans)."""
     monkeypatch.setattr(imports, "CHUNK", 2)
-    checked = member_import_check(
+    checked = checked_upload(
         file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
     )
 
@@ -142,7 +150,7 @@ def test_each_chunk_is_planned_for_its_own_phones(monkeypatch):
 def test_a_run_stopped_half_way_resumes_where_it_stopped(monkeypatch):
     monkeypatch.setattr(imports, "CHUNK", 2)
     rows = [[f"1390000{n:04d}", f"会员{n}", "", "", "", ""] for n in range(7)]
-    checked = member_import_check(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+    checked = checked_upload(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
     real_import_chunk = imports._import_chunk
 
     def crash_on_third(member_import, index, chunk):
@@ -164,7 +172,7 @@ def test_a_run_stopped_half_way_resumes_where_it_stopped(monkeypatch):
 
 
 def test_gbk_csv_and_xlsx_are_read():
-    gbk = member_import_check(
+    gbk = checked_upload(
         file_name="tmall.csv", content=csv_bytes(ROWS[:1], "gb18030"), platform="tmall"
     )
     book = openpyxl.Workbook()
@@ -172,7 +180,7 @@ def test_gbk_csv_and_xlsx_are_read():
     book.active.append([13900000009, "表格会员"])  # Excel keeps phone numbers as numbers
     content = io.BytesIO()
     book.save(content)
-    xlsx = member_import_check(file_name="jd.xlsx", content=content.getvalue(), platform="jd")
+    xlsx = checked_upload(file_name="jd.xlsx", content=content.getvalue(), platform="jd")
 
     assert gbk.preview["created"] == 1
     member_import_run(import_id=xlsx.pk)
@@ -180,16 +188,24 @@ def test_gbk_csv_and_xlsx_are_read():
 
 
 @pytest.mark.parametrize(
-    ("name", "content"),
+    ("name", "content", "reason"),
     [
-        ("a.csv", b""),
-        ("a.csv", "姓名,生日\n林晓,1990-01-01\n".encode()),
-        ("a.xlsx", b"not a workbook"),
+        ("a.csv", b"", "文件是空的"),
+        ("a.csv", "姓名,生日\n林晓,1990-01-01\n".encode(), "手机号"),
     ],
 )
-def test_unreadable_files_are_refused_with_a_reason(name, content):
+def test_unreadable_files_are_marked_invalid_with_a_reason(name, content, reason):
+    checked = checked_upload(file_name=name, content=content, platform="youzan")
+
+    assert checked.status == MemberImport.Status.INVALID
+    assert reason in checked.error
+    assert member_import_start(member_import=checked).status == MemberImport.Status.INVALID
+    assert Member.objects.count() == 0
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_before_it_is_stored():
     with pytest.raises(SpreadsheetInvalid):
-        member_import_check(file_name=name, content=content, platform="youzan")
+        member_import_upload(file_name="a.xlsx", content=b"not a workbook", platform="youzan")
     assert MemberImport.objects.count() == 0
 
 
@@ -198,9 +214,10 @@ def test_admin_upload_dry_run_import_and_report(
 ):
     upload = SimpleUploadedFile("youzan.csv", csv_bytes(ROWS), content_type="text/csv")
 
-    response = hq_client.post(
-        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hq_client.post(
+            "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+        )
 
     member_import = MemberImport.objects.get()
     assert response["Location"] == f"/admin/members/memberimport/{member_import.pk}/change/"
@@ -214,12 +231,16 @@ def test_admin_upload_dry_run_import_and_report(
     assert report.content.decode("utf-8-sig").count("\n") == 8
 
 
-def test_admin_upload_without_a_phone_column_says_why(hq_client):
+def test_admin_upload_without_a_phone_column_says_why_once_checked(
+    hq_client, django_capture_on_commit_callbacks
+):
     upload = SimpleUploadedFile("bad.csv", "姓名\n林晓\n".encode(), content_type="text/csv")
 
-    response = hq_client.post(
-        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}, follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hq_client.post(
+            "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+        )
 
-    assert any("手机号" in str(m) for m in response.context["messages"])
-    assert MemberImport.objects.count() == 0
+    page = hq_client.get(response["Location"]).content.decode()
+    assert "无法导入" in page and "手机号" in page and "立即导入" not in page
+    assert MemberImport.objects.get().status == MemberImport.Status.INVALID
