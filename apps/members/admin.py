@@ -35,7 +35,7 @@ from apps.members.segments import (
     segment_filters,
     segment_members,
 )
-from apps.members.services import member_merge, member_tag_add
+from apps.members.services import member_delete, member_merge, member_tag_add
 
 PHONE_PERMISSION = "members.view_member_phone"
 
@@ -79,6 +79,12 @@ class TagChoiceForm(forms.Form):
     tag = forms.ModelChoiceField(label=_("tag"), queryset=Tag.objects.filter(segment__isnull=True))
 
 
+class CloseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Erase these members' personal data now. This cannot be undone.")
+    )
+
+
 class MergeForm(forms.Form):
     survivor = forms.ModelChoiceField(
         label=_("keep this member"), queryset=Member.objects.none(), widget=forms.RadioSelect
@@ -113,7 +119,7 @@ class MemberAdmin(HuijiModelAdmin):
     autocomplete_fields = ["home_store", "guide", "referrer"]
     date_hierarchy = "joined_at"
     inlines = [MemberIdentityInline, MemberTagInline, StoreVisitInline]
-    actions = ["tag_members", "export_csv", "merge_two"]
+    actions = ["tag_members", "export_csv", "merge_two", "close_accounts"]
     fieldsets = [
         (None, {"fields": ["phone_masked", "name", "gender", "birthday", "status"]}),
         (
@@ -220,6 +226,38 @@ class MemberAdmin(HuijiModelAdmin):
         return members_csv_response(
             queryset, full_phones=request.user.has_perm(PHONE_PERMISSION), name="members"
         )
+
+    # A member is never deleted outright (orders and ledgers point at them): their account is
+    # closed as they would close it themselves, by `member_delete`.
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_close_permission(self, request):
+        return request.user.has_perm("members.delete_member")
+
+    @admin.action(
+        description=_("Close the selected members' accounts (erase personal data)"),
+        permissions=["close"],
+    )
+    def close_accounts(self, request, queryset):
+        form = CloseForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._action_page(
+                request,
+                queryset,
+                form=form,
+                action="close_accounts",
+                title=_("Close the selected members' accounts"),
+                explanation=_(
+                    "Phone, name, gender, birthday, channel ids and sign-in codes are erased, "
+                    "and they disappear from import reports and the audit log; orders and "
+                    "ledgers keep the closed member's number."
+                ),
+            )
+        for member in queryset.order_by("pk"):
+            member_delete(member=member, actor=request.user)
+        self.message_user(request, _("%(count)d accounts closed.") % {"count": queryset.count()})
+        return None
 
     @admin.action(description=_("Merge two members who are one person"), permissions=["change"])
     def merge_two(self, request, queryset):

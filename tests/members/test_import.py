@@ -63,9 +63,7 @@ def checked_upload(**upload) -> MemberImport:
 
 
 def test_dry_run_counts_and_explains_without_importing(existing):
-    checked = checked_upload(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
 
     assert checked.total_rows == 7
     assert {k: checked.preview[k] for k in ("created", "merged", "rejected")} == {
@@ -87,9 +85,7 @@ def test_dry_run_counts_and_explains_without_importing(existing):
 def test_run_creates_merges_links_and_reports_every_row(
     existing, django_capture_on_commit_callbacks
 ):
-    checked = checked_upload(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
 
     with django_capture_on_commit_callbacks(execute=True):
         done = member_import_run(import_id=checked.pk)
@@ -120,9 +116,7 @@ def test_run_creates_merges_links_and_reports_every_row(
 
 
 def test_running_again_imports_nothing_twice(existing):
-    checked = checked_upload(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
     member_import_run(import_id=checked.pk)
     MemberImport.objects.filter(pk=checked.pk).update(status=MemberImport.Status.RUNNING)
 
@@ -136,9 +130,7 @@ def test_each_chunk_is_planned_for_its_own_phones(monkeypatch):
     """The tables an import reads grow as it goes: a plan made for the first chunk would
     scan them whole for every later one (apps.core.bulk.custom_plans)."""
     monkeypatch.setattr(imports, "CHUNK", 2)
-    checked = checked_upload(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
 
     with CaptureQueriesContext(connection) as queries:
         member_import_run(import_id=checked.pk)

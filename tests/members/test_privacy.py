@@ -1,10 +1,32 @@
 """PIPL: a member downloads their data and closes their account."""
 
+import csv
+import io
+
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Permission
+from django.db.models import CharField, JSONField, TextField
+from django.db.models.functions import Cast
 
 from apps.core.models import AuditEntry, Event
-from apps.members.models import Member, MemberIdentity, StoreVisit
-from apps.members.services import member_identity_link, member_join_or_find
+from apps.members.credentials import sms_code_send
+from apps.members.imports import (
+    member_import_check,
+    member_import_report,
+    member_import_run,
+    member_import_upload,
+)
+from apps.members.models import Member, MemberIdentity, SmsCode, StoreVisit
+from apps.members.services import (
+    member_delete,
+    member_identity_link,
+    member_join_or_find,
+    member_merge,
+    member_phone_reveal,
+)
+from apps.points.services import points_adjust
+from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StoreFactory
 
@@ -66,3 +88,161 @@ def test_the_phone_can_join_again_as_a_new_member_after_deletion(api_client):
     member, created = member_join_or_find(phone="13800000000", source="miniprogram")
 
     assert created and member.pk != me.pk
+
+
+# What else held the member, forgotten when the account closes
+
+
+def _text_columns_holding(*needles: str) -> list[str]:
+    """Every text column of every model (JSON as its text) that holds one of `needles`.
+    Uploaded files (binary) are not text: they go with the retention job."""
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for field in model._meta.concrete_fields:
+            if isinstance(field, CharField | TextField):
+                rows, column = model._base_manager.all(), field.name
+            elif isinstance(field, JSONField):
+                rows = model._base_manager.annotate(as_text=Cast(field.name, TextField()))
+                column = "as_text"
+            else:
+                continue
+            for needle in needles:
+                if rows.filter(**{f"{column}__contains": needle}).exists():
+                    found.append(f"{model._meta.label}.{field.name} holds {needle}")
+    return found
+
+
+@pytest.fixture
+def traced(api_client, hq_user, django_capture_on_commit_callbacks):
+    """A member whose phone and name reached sign-in codes, an import report, and audit
+    entries about them (a phone reveal, a points adjustment, a merge), with someone else's
+    traces beside theirs."""
+    me = MemberFactory(phone="13912345678", name="林晓明")
+    other = MemberFactory(phone="13700000001", name="王芳芳")
+    twin = MemberFactory(phone="13912345000", name="林晓明")  # merged into me below
+    sms_code_send(phone=me.phone)
+    sms_code_send(phone=other.phone)
+    upload = member_import_upload(
+        file_name="youzan.csv",
+        content="手机号,姓名\n13912345678,林晓明\n13700000001,王芳芳\n13600000002,新会员\n".encode(),
+        platform="youzan",
+    )
+    member_import_check(import_id=upload.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        member_import_run(import_id=upload.pk)
+    member_phone_reveal(member=me, actor=hq_user)
+    member_phone_reveal(member=other, actor=hq_user)
+    points_adjust(member=me, amount=100, reason="客诉补偿", actor=hq_user, key="adj-1")
+    member_merge(survivor=me, merged=twin, actor=hq_user, reason="同一人，来电 13912345678")
+    me.refresh_from_db()
+    return {"me": me, "other": other, "import": upload}
+
+
+def test_closing_an_account_leaves_its_phone_and_name_in_no_table(api_client, traced):
+    me = traced["me"]
+    assert _text_columns_holding("13912345678", "林晓明")  # the traces are there before
+
+    member_client(api_client, me).delete("/api/v1/me")
+
+    assert _text_columns_holding("13912345678", "林晓明") == []
+
+
+def test_closing_an_account_removes_its_sign_in_codes_only(traced):
+    member_delete(member=traced["me"])
+
+    assert list(SmsCode.objects.values_list("phone", flat=True)) == ["13700000001"]
+
+
+def test_closing_an_account_blanks_its_rows_in_import_reports_and_keeps_the_rest(traced):
+    me = traced["me"]
+
+    member_delete(member=me)
+
+    rows = csv.reader(
+        io.StringIO(member_import_report(traced["import"], full_phones=True).lstrip("\ufeff"))
+    )
+    assert list(rows)[1:] == [
+        ["2", "", "", "已合并", "", str(me.pk)],
+        ["3", "13700000001", "王芳芳", "已合并", "", str(traced["other"].pk)],
+        ["4", "13600000002", "新会员", "新建", "", str(Member.objects.get(name="新会员").pk)],
+    ]
+
+
+def test_closing_an_account_anonymises_audit_entries_and_keeps_them(traced):
+    me, other = traced["me"], traced["other"]
+    count = AuditEntry.objects.count()
+
+    member_delete(member=me)
+
+    assert AuditEntry.objects.count() == count + 1  # the deletion itself, nothing removed
+    mine = AuditEntry.objects.filter(target_id=str(me.pk)).order_by("pk")
+    assert [(e.action, e.target_label) for e in mine] == [
+        ("member.phone_reveal", f"#{me.pk}"),
+        ("points.adjust", f"#{me.pk}"),
+        ("member.merge", f"#{me.pk}"),
+        ("member.delete", f"#{me.pk}"),
+    ]
+    merge = mine[2]
+    assert merge.reason == "同一人，来电 ***"
+    assert merge.before["survivor"]["name"] == "***" and merge.before["merged"]["name"] == "***"
+    assert merge.before["survivor"]["phone"] == "***"
+    theirs = AuditEntry.objects.get(action="member.phone_reveal", target_id=str(other.pk))
+    assert theirs.target_label == "王芳芳 137****0001"  # someone else's entry is untouched
+
+
+def test_closing_an_account_twice_changes_nothing_more(traced):
+    member_delete(member=traced["me"])
+    entries = list(AuditEntry.objects.values_list("pk", "target_label", "before", "reason"))
+
+    member_delete(member=traced["me"])
+
+    assert list(AuditEntry.objects.values_list("pk", "target_label", "before", "reason")) == (
+        entries
+    )
+
+
+def test_hq_closes_an_account_in_the_console_and_cannot_delete_a_member_outright(
+    hq_client, hq_user, traced
+):
+    me = traced["me"]
+
+    page = hq_client.post(
+        "/admin/members/member/",
+        {"action": "close_accounts", "_selected_action": [me.pk]},
+    )
+    closed = hq_client.post(
+        "/admin/members/member/",
+        {"action": "close_accounts", "_selected_action": [me.pk], "apply": "1", "confirm": "on"},
+    )
+
+    assert page.status_code == 200 and "无法撤销" in page.content.decode()
+    assert closed.status_code == 302
+    me.refresh_from_db()
+    assert (me.status, me.phone, me.name) == (Member.Status.DELETED, None, "")
+    assert AuditEntry.objects.get(action="member.delete").actor == hq_user
+    assert hq_client.get(f"/admin/members/member/{me.pk}/delete/").status_code == 403
+
+
+def test_closing_accounts_in_the_console_needs_the_delete_permission(client, traced):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        Permission.objects.get(codename="view_member"),
+        Permission.objects.get(codename="change_member"),
+    )
+    client.force_login(staff)
+
+    response = client.post(
+        "/admin/members/member/",
+        {
+            "action": "close_accounts",
+            "_selected_action": [traced["me"].pk],
+            "apply": "1",
+            "confirm": "on",
+        },
+    )
+
+    assert response.status_code in (200, 302)
+    assert Member.objects.get(pk=traced["me"].pk).status == Member.Status.ACTIVE
+    assert not AuditEntry.objects.filter(action="member.delete").exists()

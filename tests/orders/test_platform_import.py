@@ -5,9 +5,14 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.core.spreadsheets import SpreadsheetInvalid
 from apps.members.services import member_identity_link
-from apps.orders.imports import order_import_check, order_import_report, order_import_run
+from apps.orders.imports import (
+    order_import_check,
+    order_import_report,
+    order_import_run,
+    order_import_start,
+    order_import_upload,
+)
 from apps.orders.models import Order, OrderImport
 from apps.points.models import EarningRule, Entry
 from tests.members.factories import MemberFactory
@@ -34,12 +39,14 @@ def setup(db):
 
 
 def check(setup, content=EXPORT):
-    return order_import_check(
+    """An upload and its dry run, as the job makes it."""
+    upload = order_import_upload(
         file_name="youzan.csv",
         content=content.encode("utf-8-sig"),
         platform="youzan",
         store=setup["store"],
     )
+    return order_import_check(import_id=upload.pk)
 
 
 def test_the_dry_run_counts_and_imports_nothing(setup):
@@ -92,9 +99,12 @@ def test_a_stopped_import_goes_on_from_the_last_order_done(setup):
     assert set(Order.objects.values_list("external_id", flat=True)) == {"YZ003"}
 
 
-def test_a_file_without_order_numbers_is_refused(setup):
-    with pytest.raises(SpreadsheetInvalid):
-        check(setup, "手机号,实付金额\n13900000001,10\n")
+def test_a_file_without_order_numbers_cannot_be_imported(setup):
+    upload = check(setup, "手机号,实付金额\n13900000001,10\n")
+
+    assert upload.status == OrderImport.Status.INVALID and "订单号" in upload.error
+    assert order_import_start(order_import=upload).status == OrderImport.Status.INVALID
+    assert not Order.objects.exists()
 
 
 def test_hq_uploads_and_runs_an_import_in_the_console(
@@ -102,10 +112,11 @@ def test_hq_uploads_and_runs_an_import_in_the_console(
 ):
     upload = SimpleUploadedFile("orders.csv", EXPORT.encode("utf-8-sig"))
 
-    added = hq_client.post(
-        "/admin/orders/orderimport/add/",
-        {"upload": upload, "platform": "youzan", "store": setup["store"].pk},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        added = hq_client.post(
+            "/admin/orders/orderimport/add/",
+            {"upload": upload, "platform": "youzan", "store": setup["store"].pk},
+        )
     order_import = OrderImport.objects.get()
     page = hq_client.get(f"/admin/orders/orderimport/{order_import.pk}/change/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
