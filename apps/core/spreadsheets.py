@@ -151,10 +151,20 @@ def _xlsx_records(content: bytes) -> Iterator[list]:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # the rows as written, not a size the file claims
         yield from (list(values) for values in sheet.iter_rows(values_only=True))
-    except DefusedXmlException as exc:
-        raise SpreadsheetInvalid(reason=_("its XML declares entities, which are refused.")) from exc
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise SpreadsheetInvalid(reason=_("it is not an Excel .xlsx file.")) from exc
+        if _caused_by(exc, DefusedXmlException):  # openpyxl wraps it in a ValueError
+            reason = _("its XML declares entities, which are refused.")
+        else:
+            reason = _("it is not an Excel .xlsx file.")
+        raise SpreadsheetInvalid(reason=reason) from exc
+
+
+def _caused_by(error: BaseException | None, kind: type) -> bool:
+    while error is not None:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _column_indexes(header: list, columns: dict[str, set[str]], required: str) -> dict[str, int]:

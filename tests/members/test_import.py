@@ -2,18 +2,24 @@
 
 import csv
 import io
+import zipfile
+from datetime import timedelta
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.core.models import Event
-from apps.core.spreadsheets import SpreadsheetInvalid
+from apps.core import uploads
+from apps.core.spreadsheets import SpreadsheetInvalid, UploadTooLarge
 from apps.members import imports
 from apps.members.imports import (
     member_import_check,
+    member_import_files_purge,
     member_import_report,
     member_import_run,
     member_import_start,
@@ -22,6 +28,8 @@ from apps.members.imports import (
 )
 from apps.members.models import Member, MemberIdentity, MemberImport
 from apps.members.services import member_identity_link
+from apps.members.tasks import member_import_files_purge_task
+from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -236,3 +244,173 @@ def test_admin_upload_without_a_phone_column_says_why_once_checked(
     page = hq_client.get(response["Location"]).content.decode()
     assert "无法导入" in page and "手机号" in page and "立即导入" not in page
     assert MemberImport.objects.get().status == MemberImport.Status.INVALID
+
+
+# The dry run runs in the worker; uploads are bounded
+
+
+def test_the_web_request_stores_the_upload_and_the_job_makes_the_dry_run(
+    hq_client, existing, monkeypatch, django_capture_on_commit_callbacks
+):
+    read = []
+    real_read_rows = imports.read_rows
+    monkeypatch.setattr(imports, "read_rows", lambda *a: read.append(a) or real_read_rows(*a))
+    upload = SimpleUploadedFile("youzan.csv", csv_bytes(ROWS), content_type="text/csv")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = hq_client.post(
+            "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+        )
+    waiting = hq_client.get(response["Location"]).content.decode()
+
+    member_import = MemberImport.objects.get()
+    assert (member_import.status, read, len(callbacks)) == (MemberImport.Status.CHECKING, [], 1)
+    assert "正在检查…" in waiting and 'http-equiv="refresh"' in waiting
+    assert "立即导入" not in waiting
+
+    callbacks[0]()  # after commit: the check task, run in-process in tests
+
+    member_import.refresh_from_db()
+    assert member_import.status == MemberImport.Status.CHECKED and len(read) == 1
+    page = hq_client.get(response["Location"]).content.decode()
+    assert "1 位新会员" in page and "立即导入" in page and 'http-equiv="refresh"' not in page
+
+
+def test_checking_again_changes_nothing(existing):
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
+    MemberImport.objects.filter(pk=checked.pk).update(preview={"created": 99})
+
+    again = member_import_check(import_id=checked.pk)
+
+    assert (again.status, again.preview) == (MemberImport.Status.CHECKED, {"created": 99})
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("zh-hans", "最多只能上传 1000"), ("en", "files of at most 1000")],
+)
+def test_an_upload_too_large_is_refused_in_the_users_language_and_nothing_is_stored(
+    hq_client, settings, language, message
+):
+    settings.UPLOAD_MAX_BYTES = 1000
+    upload = SimpleUploadedFile("big.csv", b"x" * 1001, content_type="text/csv")
+
+    response = hq_client.post(
+        "/admin/members/memberimport/add/",
+        {"upload": upload, "platform": "youzan"},
+        headers={"accept-language": language},
+    )
+
+    assert response.status_code == 200  # the form again, with the reason
+    assert message in response.content.decode()
+    assert MemberImport.objects.count() == 0
+
+
+def test_the_service_refuses_too_large_an_upload_too(settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+
+    with pytest.raises(UploadTooLarge):
+        member_import_upload(file_name="big.csv", content=b"x" * 1001, platform="youzan")
+    assert MemberImport.objects.count() == 0
+
+
+def test_an_xlsx_zip_bomb_is_refused_at_upload_and_nothing_is_stored(hq_client):
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (40 * 1024 * 1024))
+    upload = SimpleUploadedFile("bomb.xlsx", book.getvalue())
+
+    response = hq_client.post(
+        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+    )
+
+    assert response.status_code == 200 and "解压后将超过" in response.content.decode()
+    assert MemberImport.objects.count() == 0
+
+
+# Reports: safe cells, full phones only with the permission
+
+
+def test_a_report_neutralises_formulas_and_masks_phones_without_the_permission(existing):
+    rows = [["13900000007", '=HYPERLINK("http://evil.example","点我")', "", "", "", ""]]
+    checked = checked_upload(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+    member_import_run(import_id=checked.pk)
+
+    full = report_rows(checked, full_phones=True)
+    masked = report_rows(checked, full_phones=False)
+
+    assert full[0][1:3] == ["13900000007", '\'=HYPERLINK("http://evil.example","点我")']
+    assert masked[0][1:3] == ["139****0007", '\'=HYPERLINK("http://evil.example","点我")']
+
+
+def test_the_console_report_shows_full_phones_only_to_those_with_the_permission(client, existing):
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
+    member_import_run(import_id=checked.pk)
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_memberimport"))
+    client.force_login(staff)
+    url = f"/admin/members/memberimport/{checked.pk}/report.csv"
+
+    masked = client.get(url).content.decode("utf-8-sig")
+    staff.user_permissions.add(Permission.objects.get(codename="view_member_phone"))
+    full = client.get(url).content.decode("utf-8-sig")
+
+    assert "13900000001" not in masked and "139****0001" in masked
+    assert "13900000001" in full
+
+
+def test_the_dry_run_keeps_masked_phones_only():
+    rows = [["13900000001", "林晓", "1990-13-45", "", "", ""]]
+
+    checked = checked_upload(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+
+    assert checked.preview["rejected_rows"] == [
+        {"row": 2, "phone": "139****0001", "reason": "生日不是有效日期"}
+    ]
+
+
+def test_the_members_csv_export_neutralises_formulas(hq_client):
+    member = MemberFactory(name='=HYPERLINK("http://evil.example","点我")')
+
+    response = hq_client.post(
+        "/admin/members/member/", {"action": "export_csv", "_selected_action": [member.pk]}
+    )
+
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    [row] = list(csv.reader(io.StringIO(text)))[1:]
+    assert row[2] == '\'=HYPERLINK("http://evil.example","点我")'
+
+
+# Uploaded files are deleted after the retention period
+
+
+def test_old_upload_files_are_deleted_in_batches_and_reports_stay(monkeypatch, settings):
+    settings.IMPORT_FILE_RETENTION_DAYS = 30
+    monkeypatch.setattr(uploads, "BATCH", 1)
+    old_done, old_checked, old_running, recent = (
+        checked_upload(file_name=f"{n}.csv", content=csv_bytes(ROWS[:1]), platform="youzan")
+        for n in range(4)
+    )
+    member_import_run(import_id=old_done.pk)
+    MemberImport.objects.filter(pk=old_running.pk).update(status=MemberImport.Status.RUNNING)
+    MemberImport.objects.exclude(pk=recent.pk).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+
+    member_import_files_purge_task.delay()
+
+    kept = {
+        m.pk: (bytes(m.content) != b"", m.file_deleted_at is not None)
+        for m in MemberImport.objects.all()
+    }
+    assert kept == {
+        old_done.pk: (False, True),
+        old_checked.pk: (False, True),
+        old_running.pk: (True, False),  # being imported now: its file is still needed
+        recent.pk: (True, False),
+    }
+    assert len(report_rows(old_done)) == 1  # the report outlives the file
+    old_checked.refresh_from_db()
+    assert member_import_start(member_import=old_checked).status == MemberImport.Status.CHECKED
+    assert member_import_files_purge() == 0  # running again finds nothing to do
