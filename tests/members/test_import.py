@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.models import Event
 from apps.core import uploads
+from apps.core.models import Event
 from apps.core.spreadsheets import SpreadsheetInvalid, UploadTooLarge
 from apps.members import imports
 from apps.members.imports import (
