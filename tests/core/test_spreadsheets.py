@@ -21,6 +21,8 @@ from apps.core.spreadsheets import (
     spreadsheet_rows,
     upload_check,
 )
+from apps.points.settlement import StatementRow, settlement_csv
+from apps.stores.models import Store
 
 COLUMNS = {"phone": {"手机号", "phone"}, "name": {"姓名"}}
 
@@ -169,3 +171,13 @@ def test_blank_rows_without_end_are_refused():
 
     with pytest.raises(SpreadsheetInvalid):
         list(spreadsheet_rows("a.csv", content.encode(), COLUMNS, required="phone", max_rows=10))
+
+
+def test_the_points_settlement_statement_neutralises_a_store_name():
+    store = Store(code="S001", name='=HYPERLINK("http://evil.example","x")')
+
+    text = settlement_csv([StatementRow(store=store, received=100, returned=300)])
+
+    [row] = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
+    assert row[1] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row[5:] == ["-200", "-2.00"]  # negative numbers stay numbers
