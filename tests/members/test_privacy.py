@@ -2,14 +2,18 @@
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.db.models import CharField, JSONField, TextField
 from django.db.models.functions import Cast
+from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import AuditEntry, Event
+from apps.coupons.services import coupon_claim
 from apps.members.credentials import sms_code_send
 from apps.members.imports import (
     member_import_check,
@@ -17,16 +21,21 @@ from apps.members.imports import (
     member_import_run,
     member_import_upload,
 )
-from apps.members.models import Member, MemberIdentity, SmsCode, StoreVisit
+from apps.members.models import Member, MemberIdentity, MemberTag, SmsCode, StoreVisit, Tag
 from apps.members.services import (
+    member_consent_set,
     member_delete,
     member_identity_link,
     member_join_or_find,
     member_merge,
     member_phone_reveal,
 )
-from apps.points.services import points_adjust
+from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.points.services import points_adjust, points_earn
+from apps.tiers.models import Tier
+from apps.tiers.services import growth_earn
 from tests.core.factories import UserFactory
+from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StoreFactory
 
@@ -246,3 +255,135 @@ def test_closing_accounts_in_the_console_needs_the_delete_permission(client, tra
     assert response.status_code in (200, 302)
     assert Member.objects.get(pk=traced["me"].pk).status == Member.Status.ACTIVE
     assert not AuditEntry.objects.filter(action="member.delete").exists()
+
+
+# me/export holds everything Huiji keeps about the member
+
+
+@pytest.fixture
+def rich_member(db):
+    """A member with something in every part of the export."""
+    store = StoreFactory(name="上海恒隆店")
+    for code, rank, threshold in (("normal", 0, 0), ("silver", 1, 100)):
+        Tier.objects.create(code=code, name=f"{code} 会员", rank=rank, growth_threshold=threshold)
+    me = MemberFactory(phone="13912345678", name="林晓", home_store=store)
+    referred = MemberFactory(referrer=me)
+    member_identity_link(member=me, kind="wechat_openid", value="openid-me")
+    member_consent_set(member=me, consent=True, channel="miniprogram")
+    MemberTag.objects.create(member=me, tag=Tag.objects.create(name="高价值"))
+    StoreVisit.objects.create(member=me, store=store)
+    growth_earn(member=me, amount=150, key="g-1", kind="action", cause="join", description="开卡")
+    points_earn(member=me, amount=300, key="p-1", cause="join", description="开卡礼", pending=False)
+    coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=me)
+    return {"me": me, "store": store, "referred": referred}
+
+
+def place_order(member, store, number: int):
+    return order_place_paid(
+        checkout=Checkout(
+            store=store,
+            channel="pos",
+            member=member,
+            lines=[
+                LineInput(sku="SKU1", name="T恤", quantity=2, unit_price=Decimal("50.00")),
+                LineInput(sku="SKU2", name="袜子", quantity=1, unit_price=Decimal("19.90")),
+            ],
+        ),
+        external_id=f"T-{number}",
+    )
+
+
+def test_the_export_holds_every_part_of_what_huiji_keeps(api_client, rich_member):
+    me, store = rich_member["me"], rich_member["store"]
+    order = place_order(me, store, 1)
+    client = member_client(api_client, me)
+
+    data = client.get("/api/v1/me/export").json()
+
+    assert (data["member"]["phone"], data["member"]["home_store"]) == ("13912345678", "上海恒隆店")
+    assert (data["consent"]["marketing"], data["consent"]["channel"]) == (True, "miniprogram")
+    assert [i["id"] for i in data["identities"]] == ["openid-me"]
+    assert [t["tag"] for t in data["tags"]] == ["高价值"]
+    assert [v["store"] for v in data["store_visits"]] == ["上海恒隆店"]
+    assert data["referrals"] == {
+        "my_referral_code": me.referral_code,
+        "referred_by_code": None,
+        "members_i_referred": 1,
+    }
+    assert len(data["sign_ins"]) == 1 and set(data["sign_ins"][0]) == {
+        "at",
+        "expires_at",
+        "ended_at",
+    }
+    assert data["tier"]["tier"]["code"] == "silver"
+    assert [(g["amount"], g["description"]) for g in data["tier"]["growth_entries"]] == [
+        (150, "开卡"),
+        (119, f"订单 {order.order_no} 消费成长值"),
+    ]
+    assert data["points"]["available"] == 300
+    assert (300, "开卡礼") in [(e["amount"], e["description"]) for e in data["points"]["entries"]]
+    assert [(c["title"], c["status"]) for c in data["coupons"]] == [("满100减20", "available")]
+    [exported] = data["orders"]
+    assert (exported["order_no"], exported["payable"]) == (order.order_no, str(order.payable))
+    assert [(line["sku"], line["quantity"]) for line in exported["lines"]] == [
+        ("SKU1", 2),
+        ("SKU2", 1),
+    ]
+
+
+def test_the_export_holds_no_secret_and_nobody_elses_data(api_client, rich_member):
+    me = rich_member["me"]
+    client = member_client(api_client, me)
+    token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+
+    text = client.get("/api/v1/me/export").content.decode()
+
+    assert token not in text and "key_hash" not in text
+    assert rich_member["referred"].phone not in text and rich_member["referred"].name not in text
+
+
+def test_the_export_costs_the_same_queries_for_one_order_or_many(
+    api_client, rich_member, django_assert_max_num_queries
+):
+    me, store = rich_member["me"], rich_member["store"]
+    place_order(me, store, 1)
+    client = member_client(api_client, me)
+    with CaptureQueriesContext(connection) as one_order:
+        client.get("/api/v1/me/export")
+    for number in range(2, 7):
+        place_order(me, store, number)
+
+    with django_assert_max_num_queries(len(one_order)):
+        response = client.get("/api/v1/me/export")
+
+    assert len(response.json()["orders"]) == 6
+
+
+def test_every_table_that_points_at_a_member_is_in_the_export_or_says_why_not():
+    in_export = {
+        "members.MemberIdentity": "identities",
+        "members.StoreVisit": "store_visits",
+        "members.MemberTag": "tags",
+        "members.MemberToken": "sign_ins",
+        "members.MemberCodeUse": "member_codes_used",
+        "members.Member": "referrals",
+        "tiers.MemberTier": "tier",
+        "tiers.GrowthEntry": "tier.growth_entries",
+        "tiers.TierChange": "tier.tier_changes",
+        "points.Entry": "points.entries",
+        "coupons.Coupon": "coupons",
+        "orders.Order": "orders",
+    }
+    not_in_export = {
+        "points.Account": "its balance is points.available",
+        "points.Lot": "the same points as the entries, split for expiry: points.expiring",
+        "points.RuleUsage": "counters of earning-rule limits, derived from the entries",
+    }
+    pointing = {
+        model._meta.label
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is Member
+    }
+
+    assert pointing == set(in_export) | set(not_in_export)
