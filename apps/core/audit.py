@@ -2,6 +2,7 @@
 
 import json
 
+from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
@@ -77,7 +78,8 @@ def audit_forget(
     `target` are labelled `label` instead and lose `texts` and `shared_texts` from their label,
     reason and before/after; any other entry that holds one of `texts` (a full phone, a name)
     loses it too. `shared_texts` may belong to others as well (a masked phone), so they are
-    taken only from the target's own entries. Returns how many entries changed."""
+    taken only from the target's own entries. The admin's history of the target is labelled
+    `label` too. Returns how many audit entries changed."""
     texts = [text for text in dict.fromkeys(texts) if text]
     shared_texts = [text for text in dict.fromkeys(shared_texts) if text]
     target_type = ContentType.objects.get_for_model(target)
@@ -102,6 +104,10 @@ def audit_forget(
         entry.after = _without(entry.after, forgotten)
         changed.append(entry)
     AuditEntry.objects.bulk_update(changed, ["target_label", "reason", "before", "after"])
+    # The console's own history of the record (its "History" page) names it too.
+    LogEntry.objects.filter(content_type=target_type, object_id=str(target.pk)).update(
+        object_repr=label
+    )
     return len(changed)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models import CharField, JSONField, TextField
@@ -145,6 +146,8 @@ def traced(api_client, hq_user, django_capture_on_commit_callbacks):
     member_phone_reveal(member=other, actor=hq_user)
     points_adjust(member=me, amount=100, reason="客诉补偿", actor=hq_user, key="adj-1")
     member_merge(survivor=me, merged=twin, actor=hq_user, reason="同一人，来电 13912345678")
+    # What the console writes to a record's history when HQ edits it
+    LogEntry.objects.log_actions(hq_user.pk, [me], CHANGE, change_message="[]", single_object=True)
     me.refresh_from_db()
     return {"me": me, "other": other, "import": upload}
 
