@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.core.spreadsheets import UploadTooLarge
-from apps.members.services import member_identity_link
+from apps.members.services import member_delete, member_identity_link
 from apps.orders import imports
 from apps.orders.imports import (
     order_import_check,
@@ -215,3 +215,23 @@ def test_old_upload_files_are_deleted_and_imports_without_them_cannot_start(setu
     assert order_import_start(order_import=old).status == OrderImport.Status.CHECKED
     assert not Order.objects.exists()
     assert order_import_files_purge() == 0
+
+
+def test_a_closed_accounts_masked_phone_leaves_order_import_reports(
+    setup, django_capture_on_commit_callbacks
+):
+    done = order_import_run(import_id=check(setup).pk)
+    assert "139****0001" in order_import_report(done)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_delete(member=setup["by_phone"])
+
+    done.refresh_from_db()
+    rows = list(csv.reader(io.StringIO(order_import_report(done).lstrip("\ufeff"))))[1:]
+    assert [(row[0], row[4]) for row in rows] == [
+        ("YZ001", ""),
+        ("YZ002", "139****0003"),  # someone else's stays
+        ("YZ003", ""),
+        ("YZ004", ""),
+    ]
+    assert Order.objects.get(external_id="YZ001").member_id == setup["by_phone"].pk
