@@ -214,11 +214,12 @@ class EventAdmin(ReadOnlyAdmin):
 
 
 class UploadImportAdmin(HuijiModelAdmin):
-    """An uploaded file that is checked first (a dry run shown on its page), then run as a
-    job by HQ's "Import now", with a report to download. A subclass names its `upload_form`
-    and `upload_fields` and defines the three steps of its own app's import service:
-    `check_upload(request, upload, obj)` → the checked import, `start(obj)` → the import
-    started, `report(obj)` → its report as CSV text."""
+    """An uploaded file that a job checks first (a dry run shown on its page, which reloads
+    itself while the job runs), then run as a job by HQ's "Import now", with a report to
+    download. A subclass names its `upload_form` and `upload_fields` and defines the three
+    steps of its own app's import service: `check_upload(request, upload, obj)` → the import
+    uploaded, to be checked; `start(obj)` → the import started; `report(request, obj)` → its
+    report as CSV text, for that person."""
 
     change_form_template = "admin/upload_import_change_form.html"
     upload_form: type = None
@@ -277,7 +278,9 @@ class UploadImportAdmin(HuijiModelAdmin):
         upload = get_object_or_404(self.model, pk=pk)
         if not self.has_view_permission(request, upload):
             return HttpResponseForbidden()
-        response = HttpResponse(self.report(upload), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            self.report(request, upload), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="import-{pk}-report.csv"'
         return response
 
@@ -291,9 +294,14 @@ class UploadImportAdmin(HuijiModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = self.get_object(request, object_id)
-        can_run = upload is not None and upload.status in self.runnable_statuses
+        can_run = (
+            upload is not None
+            and upload.status in self.runnable_statuses
+            and upload.file_deleted_at is None
+        )
         extra_context = {
             **(extra_context or {}),
+            "checking": upload is not None and upload.status == "checking",
             "can_run": can_run and self.has_add_permission(request),
             "run_url": reverse(f"admin:{self._url('run')}", args=[object_id]),
         }

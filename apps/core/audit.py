@@ -1,9 +1,14 @@
 """The audit log of staff actions: who, what, when, before and after."""
 
+import json
+
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
 from django.forms.models import model_to_dict
 
 from apps.core.clients import client_ip
@@ -13,6 +18,8 @@ from apps.core.phones import MobileField, mask_phone
 # Fields whose values never go into the log; a change to one is recorded as "changed".
 SECRET_FIELDS = frozenset({"password", "key_hash"})
 SECRET_MARK = "******"
+# What stands where a deleted member's phone or name was.
+FORGOTTEN_MARK = "***"
 
 
 def snapshot(instance: models.Model) -> dict:
@@ -82,3 +89,56 @@ def sign_in_lockout_record(sender, request, username, ip_address, **kwargs) -> N
         after={"username": username or "", "failures": failures, "path": request.path},
         ip=ip_address,
     )
+
+
+def audit_forget(
+    *, target: models.Model, texts: list[str], label: str, shared_texts: list[str] = ()
+) -> int:
+    """A person's data leaves the audit log while its entries stay (PIPL). The entries about
+    `target` are labelled `label` instead and lose `texts` and `shared_texts` from their label,
+    reason and before/after; any other entry that holds one of `texts` (a full phone, a name)
+    loses it too. `shared_texts` may belong to others as well (a masked phone), so they are
+    taken only from the target's own entries. The admin's history of the target is labelled
+    `label` too. Returns how many audit entries changed."""
+    texts = [text for text in dict.fromkeys(texts) if text]
+    shared_texts = [text for text in dict.fromkeys(shared_texts) if text]
+    target_type = ContentType.objects.get_for_model(target)
+    mentions = Q(target_type=target_type, target_id=str(target.pk))
+    for text in texts:
+        # jsonb as text keeps Chinese as it is; SQLite's JSON escapes it.
+        for form in {text, json.dumps(text)[1:-1]}:
+            for column in ("target_label", "reason", "before_text", "after_text"):
+                mentions |= Q(**{f"{column}__contains": form})
+    entries = AuditEntry.objects.annotate(
+        before_text=Cast("before", models.TextField()), after_text=Cast("after", models.TextField())
+    ).filter(mentions)
+    changed = []
+    for entry in entries.order_by("pk"):
+        forgotten = texts
+        if entry.target_type_id == target_type.pk and entry.target_id == str(target.pk):
+            entry.target_label = label
+            forgotten = texts + shared_texts
+        entry.target_label = _without(entry.target_label, forgotten)
+        entry.reason = _without(entry.reason, forgotten)
+        entry.before = _without(entry.before, forgotten)
+        entry.after = _without(entry.after, forgotten)
+        changed.append(entry)
+    AuditEntry.objects.bulk_update(changed, ["target_label", "reason", "before", "after"])
+    # The console's own history of the record (its "History" page) names it too.
+    LogEntry.objects.filter(content_type=target_type, object_id=str(target.pk)).update(
+        object_repr=label
+    )
+    return len(changed)
+
+
+def _without(value, texts: list[str]):
+    """`value` (text or JSON) with each of `texts` in its strings replaced by ***."""
+    if isinstance(value, str):
+        for text in texts:
+            value = value.replace(text, FORGOTTEN_MARK)
+        return value
+    if isinstance(value, dict):
+        return {key: _without(item, texts) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without(item, texts) for item in value]
+    return value

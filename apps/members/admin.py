@@ -12,12 +12,13 @@ from django.utils.translation import ngettext
 
 from apps.core.admin import HuijiModelAdmin, UploadImportAdmin
 from apps.core.audit import request_ip
+from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.members.exports import members_csv_response
 from apps.members.imports import (
-    member_import_check,
     member_import_report,
     member_import_start,
     member_import_summary,
+    member_import_upload,
 )
 from apps.members.models import (
     Member,
@@ -34,7 +35,7 @@ from apps.members.segments import (
     segment_filters,
     segment_members,
 )
-from apps.members.services import member_merge, member_tag_add
+from apps.members.services import member_delete, member_merge, member_tag_add
 
 PHONE_PERMISSION = "members.view_member_phone"
 
@@ -78,6 +79,12 @@ class TagChoiceForm(forms.Form):
     tag = forms.ModelChoiceField(label=_("tag"), queryset=Tag.objects.filter(segment__isnull=True))
 
 
+class CloseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("Erase these members' personal data now. This cannot be undone.")
+    )
+
+
 class MergeForm(forms.Form):
     survivor = forms.ModelChoiceField(
         label=_("keep this member"), queryset=Member.objects.none(), widget=forms.RadioSelect
@@ -112,7 +119,7 @@ class MemberAdmin(HuijiModelAdmin):
     autocomplete_fields = ["home_store", "guide", "referrer"]
     date_hierarchy = "joined_at"
     inlines = [MemberIdentityInline, MemberTagInline, StoreVisitInline]
-    actions = ["tag_members", "export_csv", "merge_two"]
+    actions = ["tag_members", "export_csv", "merge_two", "close_accounts"]
     fieldsets = [
         (None, {"fields": ["phone_masked", "name", "gender", "birthday", "status"]}),
         (
@@ -219,6 +226,38 @@ class MemberAdmin(HuijiModelAdmin):
         return members_csv_response(
             queryset, full_phones=request.user.has_perm(PHONE_PERMISSION), name="members"
         )
+
+    # A member is never deleted outright (orders and ledgers point at them): their account is
+    # closed as they would close it themselves, by `member_delete`.
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_close_permission(self, request):
+        return request.user.has_perm("members.delete_member")
+
+    @admin.action(
+        description=_("Close the selected members' accounts (erase personal data)"),
+        permissions=["close"],
+    )
+    def close_accounts(self, request, queryset):
+        form = CloseForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._action_page(
+                request,
+                queryset,
+                form=form,
+                action="close_accounts",
+                title=_("Close the selected members' accounts"),
+                explanation=_(
+                    "Phone, name, gender, birthday, channel ids and sign-in codes are erased, "
+                    "and they disappear from import reports and the audit log; orders and "
+                    "ledgers keep the closed member's number."
+                ),
+            )
+        for member in queryset.order_by("pk"):
+            member_delete(member=member, actor=request.user)
+        self.message_user(request, _("%(count)d accounts closed.") % {"count": queryset.count()})
+        return None
 
     @admin.action(description=_("Merge two members who are one person"), permissions=["change"])
     def merge_two(self, request, queryset):
@@ -403,7 +442,7 @@ def _criteria_from_form(data: dict) -> SegmentCriteria:
 
 
 class MemberImportForm(forms.ModelForm):
-    upload = forms.FileField(
+    upload = SpreadsheetUploadField(
         label=_("file"),
         help_text=_("CSV (UTF-8 or GBK) or Excel .xlsx; a column 手机号 is required."),
     )
@@ -441,7 +480,7 @@ class MemberImportAdmin(UploadImportAdmin):
     ]
 
     def check_upload(self, request, upload, obj):
-        return member_import_check(
+        return member_import_upload(
             file_name=upload.name,
             content=upload.read(),
             platform=obj.platform,
@@ -452,11 +491,13 @@ class MemberImportAdmin(UploadImportAdmin):
     def start(self, obj):
         return member_import_start(member_import=obj)
 
-    def report(self, obj) -> str:
-        return member_import_report(obj)
+    def report(self, request, obj) -> str:
+        return member_import_report(obj, full_phones=request.user.has_perm(PHONE_PERMISSION))
 
     @admin.display(description=_("dry run"))
     def dry_run(self, obj):
+        if obj.status in (MemberImport.Status.CHECKING, MemberImport.Status.INVALID):
+            return obj.get_status_display()
         preview = obj.preview or {}
         rejected = format_html_join(
             "",

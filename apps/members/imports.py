@@ -1,8 +1,9 @@
 """Import members from another platform's export (CSV or XLSX).
 
-`member_import_check` reads the file and makes a dry run: which rows would create a member,
-which would merge into an existing one (same phone), and which are rejected and why. Then
-`member_import_run` imports it in chunks, each chunk in one transaction together with its
+`member_import_upload` keeps the file HQ uploaded (refused at once when too large) and hands
+it to a job: `member_import_check` reads it there and makes a dry run: which rows would create
+a member, which would merge into an existing one (same phone), and which are rejected and
+why. Then `member_import_run` imports it in chunks, each chunk in one transaction together with its
 report lines, so that a run stopped half-way can be run again and only does what is left.
 A phone already known merges (empty name and birthday filled, the platform id linked);
 points to carry over travel in a `members_imported` event for the points ledger.
@@ -15,13 +16,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.bulk import custom_plans
 from apps.core.events import event_emit
-from apps.core.phones import InvalidPhone, normalize_phone
-from apps.core.spreadsheets import parse_date, parse_datetime, spreadsheet_rows
+from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
+from apps.core.spreadsheets import (
+    SpreadsheetInvalid,
+    csv_document,
+    csv_line,
+    parse_date,
+    parse_datetime,
+    spreadsheet_rows,
+    upload_check,
+)
+from apps.core.uploads import upload_files_purge
 from apps.members.models import Member, MemberIdentity, MemberImport, MemberImportChunk
 
 CHUNK = 2000
@@ -196,11 +207,9 @@ def _write(
 
 
 def _report_lines(outcomes: list[Outcome]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     results = {"created": _("created"), "merged": _("merged"), "rejected": _("rejected")}
-    for o in outcomes:
-        writer.writerow(
+    return "".join(
+        csv_line(
             [
                 o.row.number,
                 o.row.phone,
@@ -210,7 +219,8 @@ def _report_lines(outcomes: list[Outcome]) -> str:
                 o.member_id or "",
             ]
         )
-    return buffer.getvalue()
+        for o in outcomes
+    )
 
 
 def _chunks(rows: list[Row]) -> Iterator[tuple[int, list[Row]]]:
@@ -221,35 +231,63 @@ def _chunks(rows: list[Row]) -> Iterator[tuple[int, list[Row]]]:
 # Use cases
 
 
-def member_import_check(
+def member_import_upload(
     *, file_name: str, content: bytes, platform: str, home_store=None, actor=None
 ) -> MemberImport:
-    """Read the upload and make the dry run; nothing is imported yet."""
-    rows = read_rows(file_name, content)
+    """HQ uploads a file: it is kept, and checked by a job (`member_import_check`), never in
+    the web request. Too large a file, or an .xlsx that would inflate too far, is refused."""
+    from apps.members.tasks import member_import_check_task
+
+    upload_check(file_name, content)
+    with transaction.atomic():
+        member_import = MemberImport.objects.create(
+            file_name=file_name[:200],
+            content=content,
+            platform=platform,
+            home_store=home_store,
+            status=MemberImport.Status.CHECKING,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        transaction.on_commit(lambda: member_import_check_task.delay(member_import.pk))
+    return member_import
+
+
+def member_import_check(*, import_id: int) -> MemberImport:
+    """Read the upload and make the dry run; nothing is imported yet. Safe to run again: an
+    upload already checked is left as it is."""
+    member_import = MemberImport.objects.get(pk=import_id)
+    if member_import.status != MemberImport.Status.CHECKING:
+        return member_import
+    try:
+        rows = read_rows(member_import.file_name, bytes(member_import.content))
+    except SpreadsheetInvalid as error:
+        MemberImport.objects.filter(pk=import_id, status=MemberImport.Status.CHECKING).update(
+            status=MemberImport.Status.INVALID, error=error.render()
+        )
+        member_import.refresh_from_db()
+        return member_import
     _mark_repeats(rows)
     counts = {"created": 0, "merged": 0, "rejected": 0}
     sample = []
     for _index, chunk in _chunks(rows):
-        outcomes, _existing = _decide(chunk, platform)
+        outcomes, _existing = _decide(chunk, member_import.platform)
         for outcome in outcomes:
             counts[outcome.result] += 1
             if outcome.result == "rejected" and len(sample) < 50:
                 sample.append(
                     {
                         "row": outcome.row.number,
-                        "phone": outcome.row.phone,
+                        "phone": mask_phone(outcome.row.phone),  # enough to find the row
                         "reason": outcome.row.reason,
                     }
                 )
-    return MemberImport.objects.create(
-        file_name=file_name[:200],
-        content=content,
-        platform=platform,
-        home_store=home_store,
+    MemberImport.objects.filter(pk=import_id, status=MemberImport.Status.CHECKING).update(
+        status=MemberImport.Status.CHECKED,
         total_rows=len(rows),
         preview={**counts, "rejected_rows": sample},
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    member_import.refresh_from_db()
+    return member_import
 
 
 def member_import_start(*, member_import: MemberImport) -> MemberImport:
@@ -260,6 +298,7 @@ def member_import_start(*, member_import: MemberImport) -> MemberImport:
         started = MemberImport.objects.filter(
             pk=member_import.pk,
             status__in=[MemberImport.Status.CHECKED, MemberImport.Status.FAILED],
+            file_deleted_at__isnull=True,
         ).update(status=MemberImport.Status.RUNNING, error="")
         if started:
             transaction.on_commit(lambda: member_import_run_task.delay(member_import.pk))
@@ -330,15 +369,51 @@ def member_import_failed(*, import_id: int, error: str) -> None:
     )
 
 
+def member_import_files_purge() -> int:
+    """Delete uploaded files past IMPORT_FILE_RETENTION_DAYS, except while they are imported."""
+    return upload_files_purge(MemberImport, keep=Q(status=MemberImport.Status.RUNNING))
+
+
 def member_import_summary(member_import: MemberImport) -> dict[str, int]:
     chunks = list(member_import.chunks.values("created", "merged", "rejected"))
     return {key: sum(chunk[key] for chunk in chunks) for key in ("created", "merged", "rejected")}
 
 
-def member_import_report(member_import: MemberImport) -> str:
-    header = io.StringIO()
-    csv.writer(header).writerow(
-        [_("row"), _("mobile"), _("name"), _("result"), _("reason"), _("member id")]
-    )
+REPORT_PHONE = 1  # the column of a report line that holds the phone (see _report_lines)
+
+
+def member_import_report(member_import: MemberImport, *, full_phones: bool) -> str:
+    """The report as a CSV file; phones masked for those who may not see them."""
     body = "".join(member_import.chunks.order_by("index").values_list("report", flat=True))
-    return "\ufeff" + header.getvalue() + body
+    lines = csv.reader(io.StringIO(body))
+    return csv_document(
+        [_("row"), _("mobile"), _("name"), _("result"), _("reason"), _("member id")],
+        (line if full_phones else _masked(line) for line in lines),
+    )
+
+
+def _masked(line: list[str]) -> list[str]:
+    line[REPORT_PHONE] = mask_phone(line[REPORT_PHONE].lstrip("'"))
+    return line
+
+
+def member_import_rows_forget(*, member_id: int, phone: str) -> None:
+    """A member closed their account: their rows in import reports keep their row number and
+    result, but no longer their phone or name. (Dry runs keep masked phones only.)"""
+    # The member id ends a report line (see _report_lines).
+    mentions = Q(report__contains=f",{member_id}\r\n")
+    if phone:
+        mentions |= Q(report__contains=phone)
+    chunks = list(MemberImportChunk.objects.filter(mentions).order_by("pk"))
+    for chunk in chunks:
+        chunk.report = "".join(
+            csv_line(_forgotten(line, member_id, phone))
+            for line in csv.reader(io.StringIO(chunk.report))
+        )
+    MemberImportChunk.objects.bulk_update(chunks, ["report"])
+
+
+def _forgotten(line: list[str], member_id: int, phone: str) -> list[str]:
+    if line[-1] == str(member_id) or (phone and line[REPORT_PHONE] == phone):
+        line[REPORT_PHONE] = line[REPORT_PHONE + 1] = ""
+    return line

@@ -364,6 +364,8 @@ class MemberImport(TimeStampedModel):
     """An upload of members from another platform: checked in a dry run, then imported."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", _("checking…")
+        INVALID = "invalid", _("cannot be imported")
         CHECKED = "checked", _("checked, not imported yet")
         RUNNING = "running", _("importing")
         DONE = "done", _("imported")
@@ -392,6 +394,8 @@ class MemberImport(TimeStampedModel):
     )
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The uploaded file is deleted after IMPORT_FILE_RETENTION_DAYS; the report stays.
+    file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("member import")

@@ -31,33 +31,3 @@ def member_active(member_id: int) -> Member | None:
 
 def member_by_phone(phone: str) -> Member | None:
     return Member.objects.filter(phone=phone, status=Member.Status.ACTIVE).first()
-
-
-def member_personal_data(member: Member) -> dict:
-    """Everything Huiji holds about a member, for them to download (PIPL)."""
-    return {
-        "member": {
-            "id": member.pk,
-            "phone": member.phone,
-            "name": member.name,
-            "gender": member.gender,
-            "birthday": member.birthday,
-            "status": member.status,
-            "joined_at": member.joined_at,
-            "source": member.source,
-            "home_store": member.home_store.name if member.home_store else None,
-            "last_active_at": member.last_active_at,
-            "referral_code": member.referral_code,
-            "marketing_consent": member.marketing_consent,
-            "consent_at": member.consent_at,
-            "consent_channel": member.consent_channel,
-        },
-        "identities": [
-            {"channel": identity.kind, "id": identity.value, "linked_at": identity.created_at}
-            for identity in member.identities.order_by("created_at")
-        ],
-        "store_visits": [
-            {"store": visit.store.name, "at": visit.created_at}
-            for visit in member.visits.select_related("store").order_by("created_at")
-        ],
-    }

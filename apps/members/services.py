@@ -16,6 +16,7 @@ from apps.members.errors import (
     TagOutOfScope,
 )
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
+from apps.members.privacy import member_traces_erase
 from apps.members.returning import phone_deleted_record, phone_returning
 from apps.stores.models import Staff, Store
 from apps.stores.scoping import access_scope, store_roles
@@ -166,6 +167,7 @@ def member_delete(*, member: Member, actor=None) -> Member:
     member.identities.all().delete()
     member_tokens_revoke_all(member=member)
     audit_record(actor=actor or f"member:{member.pk}", action="member.delete", target=member)
+    member_traces_erase(member=member)  # `member` still holds the phone and name it had
     event_emit(name="member_deleted", payload={"member": member.pk})
     member.refresh_from_db()
     return member

@@ -1,7 +1,7 @@
 import uuid
 
 from django.core import signing
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -32,7 +32,7 @@ from apps.members.credentials import (
 )
 from apps.members.errors import MemberNotFound, WechatSessionExpired
 from apps.members.models import Member, MemberIdentity
-from apps.members.selectors import guide_by_code, member_by_referral_code, member_personal_data
+from apps.members.selectors import guide_by_code, member_by_referral_code
 from apps.members.services import (
     member_delete,
     member_find_by_identity,
@@ -44,6 +44,7 @@ from apps.members.services import (
 )
 from apps.members.wechat import wechat_provider
 from apps.miniprogram.authentication import MemberTokenAuthentication
+from apps.miniprogram.personal_data import member_export
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.errors import StoreRequired
 from apps.orders.payments import SandboxPaymentBackend, payment_backend
@@ -282,7 +283,12 @@ class MeApi(MemberApi):
 class MeExportApi(MemberApi):
     @extend_schema(responses={200: dict}, operation_id="me_export")
     def get(self, request):
-        response = Response(member_personal_data(self.member))
+        """Everything Huiji keeps about me (PIPL): profile, consent, channel ids, tags, visits,
+        referrals, sign-ins, tier and growth, points, coupons, orders with their lines."""
+        # Django's encoder: money as exact text ("119.90"), never a float.
+        response = JsonResponse(
+            member_export(self.member), json_dumps_params={"ensure_ascii": False}
+        )
         response["Content-Disposition"] = 'attachment; filename="my-huiji-data.json"'
         return response
 

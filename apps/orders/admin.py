@@ -4,8 +4,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import ReadOnlyAdmin, UploadImportAdmin
+from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.coupons.models import Coupon
-from apps.orders.imports import order_import_check, order_import_report, order_import_start
+from apps.orders.imports import order_import_report, order_import_start, order_import_upload
 from apps.orders.models import Order, OrderImport, OrderLine, Payment, Refund
 from apps.points.models import Entry
 
@@ -113,7 +114,7 @@ class OrderAdmin(ReadOnlyAdmin):
 
 
 class OrderImportForm(forms.ModelForm):
-    upload = forms.FileField(
+    upload = SpreadsheetUploadField(
         label=_("file"),
         help_text=_(
             "The platform's order export, CSV (UTF-8 or GBK) or Excel .xlsx; "
@@ -146,7 +147,7 @@ class OrderImportAdmin(UploadImportAdmin):
     ]
 
     def check_upload(self, request, upload, obj):
-        return order_import_check(
+        return order_import_upload(
             file_name=upload.name,
             content=upload.read(),
             platform=obj.platform,
@@ -157,11 +158,13 @@ class OrderImportAdmin(UploadImportAdmin):
     def start(self, obj):
         return order_import_start(order_import=obj)
 
-    def report(self, obj) -> str:
+    def report(self, request, obj) -> str:
         return order_import_report(obj)
 
     @admin.display(description=_("dry run"))
     def dry_run(self, obj):
+        if obj.status in (OrderImport.Status.CHECKING, OrderImport.Status.INVALID):
+            return obj.get_status_display()
         preview = obj.preview or {}
         rejected = format_html_join(
             "",

@@ -1,6 +1,7 @@
 """What the orders app does when other apps' events happen."""
 
 from apps.core.events import on_event
+from apps.orders.imports import order_import_rows_forget
 from apps.orders.models import Order
 
 
@@ -10,3 +11,8 @@ def move_orders_of_merged_member(event) -> None:
     Order.objects.filter(member_id=event.payload["merged"]).update(
         member_id=event.payload["survivor"]
     )
+
+
+@on_event("member_deleted")
+def forget_deleted_member_in_import_reports(event) -> None:
+    order_import_rows_forget(member_id=event.payload["member"])

@@ -3,8 +3,9 @@
 Rows with the same order number are one order. Each order is matched to a member by phone,
 else by the member's id on that platform, else recorded as a non-member sale; it is placed
 through the same checkout as a POS sale, keyed by the platform's order number at the chosen
-store, so it earns once however often the file is imported. `order_import_check` makes the
-dry run; `order_import_run` imports order by order, each with its report line in one
+store, so it earns once however often the file is imported. `order_import_upload` keeps the
+file (refused at once when too large) and hands it to a job, `order_import_check`, that makes
+the dry run; `order_import_run` imports order by order, each with its report line in one
 transaction, and a rerun goes on from the last order done.
 """
 
@@ -16,13 +17,21 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.phones import InvalidPhone, normalize_phone
-from apps.core.spreadsheets import parse_datetime, spreadsheet_rows
+from apps.core.spreadsheets import (
+    SpreadsheetInvalid,
+    csv_document,
+    csv_line,
+    parse_datetime,
+    spreadsheet_rows,
+    upload_check,
+)
+from apps.core.uploads import upload_files_purge
 from apps.members.models import Member, MemberIdentity
 from apps.orders.errors import DuplicateOrder
 from apps.orders.models import Order, OrderImport
@@ -145,26 +154,53 @@ def _decide(orders: list[PlatformOrder], platform: str, store) -> list[tuple[Pla
     return decided
 
 
-def order_import_check(*, file_name: str, content: bytes, platform: str, store, actor=None):
-    """Read the upload and make the dry run; nothing is imported yet."""
-    orders = read_orders(file_name, content)
+def order_import_upload(*, file_name: str, content: bytes, platform: str, store, actor=None):
+    """HQ uploads a file: it is kept, and checked by a job (`order_import_check`), never in
+    the web request. Too large a file, or an .xlsx that would inflate too far, is refused."""
+    from apps.orders.tasks import order_import_check_task
+
+    upload_check(file_name, content)
+    with transaction.atomic():
+        order_import = OrderImport.objects.create(
+            file_name=file_name[:200],
+            content=content,
+            platform=platform,
+            store=store,
+            status=OrderImport.Status.CHECKING,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        transaction.on_commit(lambda: order_import_check_task.delay(order_import.pk))
+    return order_import
+
+
+def order_import_check(*, import_id: int) -> OrderImport:
+    """Read the upload and make the dry run; nothing is imported yet. Safe to run again: an
+    upload already checked is left as it is."""
+    order_import = OrderImport.objects.get(pk=import_id)
+    if order_import.status != OrderImport.Status.CHECKING:
+        return order_import
+    checking = OrderImport.objects.filter(pk=import_id, status=OrderImport.Status.CHECKING)
+    try:
+        orders = read_orders(order_import.file_name, bytes(order_import.content))
+    except SpreadsheetInvalid as error:
+        checking.update(status=OrderImport.Status.INVALID, error=error.render())
+        order_import.refresh_from_db()
+        return order_import
     counts = dict.fromkeys(RESULTS, 0)
     rejected = []
-    for order, result in _decide(orders, platform, store):
+    for order, result in _decide(orders, order_import.platform, order_import.store):
         counts[result] += 1
         if result == "rejected" and len(rejected) < 50:
             rejected.append(
                 {"order": order.external_id, "rows": order.rows, "reason": order.reason}
             )
-    return OrderImport.objects.create(
-        file_name=file_name[:200],
-        content=content,
-        platform=platform,
-        store=store,
+    checking.update(
+        status=OrderImport.Status.CHECKED,
         total_orders=len(orders),
         preview={**counts, "rejected_orders": rejected},
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    order_import.refresh_from_db()
+    return order_import
 
 
 def order_import_start(*, order_import: OrderImport) -> OrderImport:
@@ -173,7 +209,9 @@ def order_import_start(*, order_import: OrderImport) -> OrderImport:
 
     with transaction.atomic():
         started = OrderImport.objects.filter(
-            pk=order_import.pk, status__in=[OrderImport.Status.CHECKED, OrderImport.Status.FAILED]
+            pk=order_import.pk,
+            status__in=[OrderImport.Status.CHECKED, OrderImport.Status.FAILED],
+            file_deleted_at__isnull=True,
         ).update(status=OrderImport.Status.RUNNING, error="")
         if started:
             transaction.on_commit(lambda: order_import_run_task.delay(order_import.pk))
@@ -235,8 +273,7 @@ def _report_line(order: PlatformOrder, result: str, member, order_no: str) -> st
         "already": _("already imported"),
         "rejected": _("rejected"),
     }
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(
+    return csv_line(
         [
             order.external_id,
             " ".join(map(str, order.rows)),
@@ -246,7 +283,6 @@ def _report_line(order: PlatformOrder, result: str, member, order_no: str) -> st
             order_no,
         ]
     )
-    return buffer.getvalue()
 
 
 def order_import_failed(*, import_id: int, error: str) -> None:
@@ -256,8 +292,39 @@ def order_import_failed(*, import_id: int, error: str) -> None:
 
 
 def order_import_report(order_import: OrderImport) -> str:
-    header = io.StringIO()
-    csv.writer(header).writerow(
-        [_("order number"), _("rows"), _("result"), _("reason"), _("member"), _("Huiji order")]
+    """The report as a CSV file (members' phones in it are masked)."""
+    return csv_document(
+        [_("order number"), _("rows"), _("result"), _("reason"), _("member"), _("Huiji order")],
+        csv.reader(io.StringIO(order_import.report)),
     )
-    return "\ufeff" + header.getvalue() + order_import.report
+
+
+REPORT_MEMBER = 4  # the column of a report line with the member's masked phone (_report_line)
+
+
+@transaction.atomic
+def order_import_rows_forget(*, member_id: int) -> None:
+    """A member closed their account: report lines of their imported orders keep the order
+    and its result, no longer their masked phone. Safe to run again."""
+    order_nos = list(
+        Order.objects.filter(member_id=member_id, channel__startswith="platform:").values_list(
+            "order_no", flat=True
+        )
+    )
+    mentions = Q(pk__in=[])
+    for order_no in order_nos:
+        mentions |= Q(report__contains=order_no)
+    # Locked as an import run locks them: a line it appends meanwhile is not lost.
+    reports = list(OrderImport.objects.filter(mentions).select_for_update().order_by("pk"))
+    for order_import in reports:
+        lines = list(csv.reader(io.StringIO(order_import.report)))
+        for line in lines:
+            if line[-1] in order_nos:
+                line[REPORT_MEMBER] = ""
+        order_import.report = "".join(csv_line(line) for line in lines)
+    OrderImport.objects.bulk_update(reports, ["report"])
+
+
+def order_import_files_purge() -> int:
+    """Delete uploaded files past IMPORT_FILE_RETENTION_DAYS, except while they are imported."""
+    return upload_files_purge(OrderImport, keep=Q(status=OrderImport.Status.RUNNING))

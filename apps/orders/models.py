@@ -235,6 +235,8 @@ class OrderImport(TimeStampedModel):
     ]
 
     class Status(models.TextChoices):
+        CHECKING = "checking", _("checking…")
+        INVALID = "invalid", _("cannot be imported")
         CHECKED = "checked", _("checked, not imported yet")
         RUNNING = "running", _("importing")
         DONE = "done", _("imported")
@@ -260,6 +262,8 @@ class OrderImport(TimeStampedModel):
     )
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The uploaded file is deleted after IMPORT_FILE_RETENTION_DAYS; the report stays.
+    file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("platform order import")

@@ -1,6 +1,11 @@
 from celery import shared_task
 
-from apps.orders.imports import order_import_failed, order_import_run
+from apps.orders.imports import (
+    order_import_check,
+    order_import_failed,
+    order_import_files_purge,
+    order_import_run,
+)
 from apps.orders.services import orders_expire_due
 
 
@@ -10,9 +15,19 @@ def orders_expire_task() -> None:
 
 
 @shared_task
+def order_import_check_task(import_id: int) -> None:
+    order_import_check(import_id=import_id)
+
+
+@shared_task
 def order_import_run_task(import_id: int) -> None:
     try:
         order_import_run(import_id=import_id)
     except Exception as exc:
         order_import_failed(import_id=import_id, error=repr(exc))
         raise
+
+
+@shared_task
+def order_import_files_purge_task() -> None:
+    order_import_files_purge()

@@ -1,8 +1,6 @@
 """Settlement statements for HQ finance: the points members spent at each store in a
 period, net of returns, and their yuan value; dealers see the sum of their stores."""
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -13,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.money import money
+from apps.core.spreadsheets import csv_document
 from apps.points.models import Entry
 from apps.stores.models import Store
 
@@ -72,9 +71,7 @@ def dealer_totals(rows: list[StatementRow]) -> list[tuple[str, int, Decimal]]:
 
 
 def settlement_csv(rows: list[StatementRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
+    return csv_document(
         [
             _("store"),
             _("store name"),
@@ -83,10 +80,8 @@ def settlement_csv(rows: list[StatementRow]) -> str:
             _("points returned"),
             _("net points"),
             _("value (yuan)"),
-        ]
-    )
-    for row in rows:
-        writer.writerow(
+        ],
+        (
             [
                 row.store.code,
                 row.store.name,
@@ -96,5 +91,6 @@ def settlement_csv(rows: list[StatementRow]) -> str:
                 row.net,
                 row.value,
             ]
-        )
-    return "\ufeff" + buffer.getvalue()
+            for row in rows
+        ),
+    )

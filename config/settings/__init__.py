@@ -255,6 +255,12 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Days an idempotency key is remembered; a client retrying later than this starts afresh.
 IDEMPOTENCY_KEY_TTL_DAYS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_DAYS", "7"))
+# Files HQ uploads for imports (members, platform orders): the largest accepted, how far an
+# .xlsx may unpack (a zip bomb is refused), and the days a file is kept before a job deletes
+# it (its dry run and report stay). Set nginx's client_max_body_size a little above the first.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
+UPLOAD_MAX_INFLATED_BYTES = int(os.environ.get("UPLOAD_MAX_INFLATED_BYTES", str(300 * 1024 * 1024)))
+IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("IMPORT_FILE_RETENTION_DAYS", "30"))
 # An outbox event whose handlers keep failing is retried this many times, then marked failed.
 EVENT_MAX_ATTEMPTS = int(os.environ.get("EVENT_MAX_ATTEMPTS", "12"))
 # A TrueType font with Chinese glyphs for QR posters; found among the usual system fonts if unset.

@@ -2,24 +2,34 @@
 
 import csv
 import io
+import zipfile
+from datetime import timedelta
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from apps.core import uploads
 from apps.core.models import Event
-from apps.core.spreadsheets import SpreadsheetInvalid
+from apps.core.spreadsheets import SpreadsheetInvalid, UploadTooLarge
 from apps.members import imports
 from apps.members.imports import (
     member_import_check,
+    member_import_files_purge,
     member_import_report,
     member_import_run,
+    member_import_start,
     member_import_summary,
+    member_import_upload,
 )
 from apps.members.models import Member, MemberIdentity, MemberImport
 from apps.members.services import member_identity_link
+from apps.members.tasks import member_import_files_purge_task
+from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,14 +60,18 @@ def existing():
     return member
 
 
-def report_rows(member_import) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(member_import_report(member_import).lstrip("\ufeff"))))[1:]
+def report_rows(member_import, full_phones=True) -> list[list[str]]:
+    report = member_import_report(member_import, full_phones=full_phones)
+    return list(csv.reader(io.StringIO(report.lstrip("\ufeff"))))[1:]
+
+
+def checked_upload(**upload) -> MemberImport:
+    """An upload and its dry run, as the job makes it."""
+    return member_import_check(import_id=member_import_upload(**upload).pk)
 
 
 def test_dry_run_counts_and_explains_without_importing(existing):
-    checked = member_import_check(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
 
     assert checked.total_rows == 7
     assert {k: checked.preview[k] for k in ("created", "merged", "rejected")} == {
@@ -79,9 +93,7 @@ def test_dry_run_counts_and_explains_without_importing(existing):
 def test_run_creates_merges_links_and_reports_every_row(
     existing, django_capture_on_commit_callbacks
 ):
-    checked = member_import_check(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
 
     with django_capture_on_commit_callbacks(execute=True):
         done = member_import_run(import_id=checked.pk)
@@ -112,9 +124,7 @@ def test_run_creates_merges_links_and_reports_every_row(
 
 
 def test_running_again_imports_nothing_twice(existing):
-    checked = member_import_check(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
     member_import_run(import_id=checked.pk)
     MemberImport.objects.filter(pk=checked.pk).update(status=MemberImport.Status.RUNNING)
 
@@ -128,9 +138,7 @@ def test_each_chunk_is_planned_for_its_own_phones(monkeypatch):
     """The tables an import reads grow as it goes: a plan made for the first chunk would
     scan them whole for every later one (apps.core.bulk.custom_plans)."""
     monkeypatch.setattr(imports, "CHUNK", 2)
-    checked = member_import_check(
-        file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
-    )
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
 
     with CaptureQueriesContext(connection) as queries:
         member_import_run(import_id=checked.pk)
@@ -142,7 +150,7 @@ def test_each_chunk_is_planned_for_its_own_phones(monkeypatch):
 def test_a_run_stopped_half_way_resumes_where_it_stopped(monkeypatch):
     monkeypatch.setattr(imports, "CHUNK", 2)
     rows = [[f"1390000{n:04d}", f"会员{n}", "", "", "", ""] for n in range(7)]
-    checked = member_import_check(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+    checked = checked_upload(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
     real_import_chunk = imports._import_chunk
 
     def crash_on_third(member_import, index, chunk):
@@ -164,7 +172,7 @@ def test_a_run_stopped_half_way_resumes_where_it_stopped(monkeypatch):
 
 
 def test_gbk_csv_and_xlsx_are_read():
-    gbk = member_import_check(
+    gbk = checked_upload(
         file_name="tmall.csv", content=csv_bytes(ROWS[:1], "gb18030"), platform="tmall"
     )
     book = openpyxl.Workbook()
@@ -172,7 +180,7 @@ def test_gbk_csv_and_xlsx_are_read():
     book.active.append([13900000009, "表格会员"])  # Excel keeps phone numbers as numbers
     content = io.BytesIO()
     book.save(content)
-    xlsx = member_import_check(file_name="jd.xlsx", content=content.getvalue(), platform="jd")
+    xlsx = checked_upload(file_name="jd.xlsx", content=content.getvalue(), platform="jd")
 
     assert gbk.preview["created"] == 1
     member_import_run(import_id=xlsx.pk)
@@ -180,16 +188,24 @@ def test_gbk_csv_and_xlsx_are_read():
 
 
 @pytest.mark.parametrize(
-    ("name", "content"),
+    ("name", "content", "reason"),
     [
-        ("a.csv", b""),
-        ("a.csv", "姓名,生日\n林晓,1990-01-01\n".encode()),
-        ("a.xlsx", b"not a workbook"),
+        ("a.csv", b"", "文件是空的"),
+        ("a.csv", "姓名,生日\n林晓,1990-01-01\n".encode(), "手机号"),
     ],
 )
-def test_unreadable_files_are_refused_with_a_reason(name, content):
+def test_unreadable_files_are_marked_invalid_with_a_reason(name, content, reason):
+    checked = checked_upload(file_name=name, content=content, platform="youzan")
+
+    assert checked.status == MemberImport.Status.INVALID
+    assert reason in checked.error
+    assert member_import_start(member_import=checked).status == MemberImport.Status.INVALID
+    assert Member.objects.count() == 0
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_before_it_is_stored():
     with pytest.raises(SpreadsheetInvalid):
-        member_import_check(file_name=name, content=content, platform="youzan")
+        member_import_upload(file_name="a.xlsx", content=b"not a workbook", platform="youzan")
     assert MemberImport.objects.count() == 0
 
 
@@ -198,9 +214,10 @@ def test_admin_upload_dry_run_import_and_report(
 ):
     upload = SimpleUploadedFile("youzan.csv", csv_bytes(ROWS), content_type="text/csv")
 
-    response = hq_client.post(
-        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hq_client.post(
+            "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+        )
 
     member_import = MemberImport.objects.get()
     assert response["Location"] == f"/admin/members/memberimport/{member_import.pk}/change/"
@@ -214,12 +231,186 @@ def test_admin_upload_dry_run_import_and_report(
     assert report.content.decode("utf-8-sig").count("\n") == 8
 
 
-def test_admin_upload_without_a_phone_column_says_why(hq_client):
+def test_admin_upload_without_a_phone_column_says_why_once_checked(
+    hq_client, django_capture_on_commit_callbacks
+):
     upload = SimpleUploadedFile("bad.csv", "姓名\n林晓\n".encode(), content_type="text/csv")
 
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hq_client.post(
+            "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+        )
+
+    page = hq_client.get(response["Location"]).content.decode()
+    assert "无法导入" in page and "手机号" in page and "立即导入" not in page
+    assert MemberImport.objects.get().status == MemberImport.Status.INVALID
+
+
+# The dry run runs in the worker; uploads are bounded
+
+
+def test_the_web_request_stores_the_upload_and_the_job_makes_the_dry_run(
+    hq_client, existing, monkeypatch, django_capture_on_commit_callbacks
+):
+    read = []
+    real_read_rows = imports.read_rows
+    monkeypatch.setattr(imports, "read_rows", lambda *a: read.append(a) or real_read_rows(*a))
+    upload = SimpleUploadedFile("youzan.csv", csv_bytes(ROWS), content_type="text/csv")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = hq_client.post(
+            "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+        )
+    waiting = hq_client.get(response["Location"]).content.decode()
+
+    member_import = MemberImport.objects.get()
+    assert (member_import.status, read, len(callbacks)) == (MemberImport.Status.CHECKING, [], 1)
+    assert "正在检查…" in waiting and 'http-equiv="refresh"' in waiting
+    assert "立即导入" not in waiting
+
+    callbacks[0]()  # after commit: the check task, run in-process in tests
+
+    member_import.refresh_from_db()
+    assert member_import.status == MemberImport.Status.CHECKED and len(read) == 1
+    page = hq_client.get(response["Location"]).content.decode()
+    assert "1 位新会员" in page and "立即导入" in page and 'http-equiv="refresh"' not in page
+
+
+def test_checking_again_changes_nothing(existing):
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
+    MemberImport.objects.filter(pk=checked.pk).update(preview={"created": 99})
+
+    again = member_import_check(import_id=checked.pk)
+
+    assert (again.status, again.preview) == (MemberImport.Status.CHECKED, {"created": 99})
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("zh-hans", "最多只能上传 1000"), ("en", "files of at most 1000")],
+)
+def test_an_upload_too_large_is_refused_in_the_users_language_and_nothing_is_stored(
+    hq_client, settings, language, message
+):
+    settings.UPLOAD_MAX_BYTES = 1000
+    upload = SimpleUploadedFile("big.csv", b"x" * 1001, content_type="text/csv")
+
     response = hq_client.post(
-        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}, follow=True
+        "/admin/members/memberimport/add/",
+        {"upload": upload, "platform": "youzan"},
+        headers={"accept-language": language},
     )
 
-    assert any("手机号" in str(m) for m in response.context["messages"])
+    assert response.status_code == 200  # the form again, with the reason
+    assert message in response.content.decode()
     assert MemberImport.objects.count() == 0
+
+
+def test_the_service_refuses_too_large_an_upload_too(settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+
+    with pytest.raises(UploadTooLarge):
+        member_import_upload(file_name="big.csv", content=b"x" * 1001, platform="youzan")
+    assert MemberImport.objects.count() == 0
+
+
+def test_an_xlsx_zip_bomb_is_refused_at_upload_and_nothing_is_stored(hq_client):
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (40 * 1024 * 1024))
+    upload = SimpleUploadedFile("bomb.xlsx", book.getvalue())
+
+    response = hq_client.post(
+        "/admin/members/memberimport/add/", {"upload": upload, "platform": "youzan"}
+    )
+
+    assert response.status_code == 200 and "解压后将超过" in response.content.decode()
+    assert MemberImport.objects.count() == 0
+
+
+# Reports: safe cells, full phones only with the permission
+
+
+def test_a_report_neutralises_formulas_and_masks_phones_without_the_permission(existing):
+    rows = [["13900000007", '=HYPERLINK("http://evil.example","点我")', "", "", "", ""]]
+    checked = checked_upload(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+    member_import_run(import_id=checked.pk)
+
+    full = report_rows(checked, full_phones=True)
+    masked = report_rows(checked, full_phones=False)
+
+    assert full[0][1:3] == ["13900000007", '\'=HYPERLINK("http://evil.example","点我")']
+    assert masked[0][1:3] == ["139****0007", '\'=HYPERLINK("http://evil.example","点我")']
+
+
+def test_the_console_report_shows_full_phones_only_to_those_with_the_permission(client, existing):
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
+    member_import_run(import_id=checked.pk)
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_memberimport"))
+    client.force_login(staff)
+    url = f"/admin/members/memberimport/{checked.pk}/report.csv"
+
+    masked = client.get(url).content.decode("utf-8-sig")
+    staff.user_permissions.add(Permission.objects.get(codename="view_member_phone"))
+    full = client.get(url).content.decode("utf-8-sig")
+
+    assert "13900000001" not in masked and "139****0001" in masked
+    assert "13900000001" in full
+
+
+def test_the_dry_run_keeps_masked_phones_only():
+    rows = [["13900000001", "林晓", "1990-13-45", "", "", ""]]
+
+    checked = checked_upload(file_name="m.csv", content=csv_bytes(rows), platform="youzan")
+
+    assert checked.preview["rejected_rows"] == [
+        {"row": 2, "phone": "139****0001", "reason": "生日不是有效日期"}
+    ]
+
+
+def test_the_members_csv_export_neutralises_formulas(hq_client):
+    member = MemberFactory(name='=HYPERLINK("http://evil.example","点我")')
+
+    response = hq_client.post(
+        "/admin/members/member/", {"action": "export_csv", "_selected_action": [member.pk]}
+    )
+
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    [row] = list(csv.reader(io.StringIO(text)))[1:]
+    assert row[2] == '\'=HYPERLINK("http://evil.example","点我")'
+
+
+# Uploaded files are deleted after the retention period
+
+
+def test_old_upload_files_are_deleted_in_batches_and_reports_stay(monkeypatch, settings):
+    settings.IMPORT_FILE_RETENTION_DAYS = 30
+    monkeypatch.setattr(uploads, "BATCH", 1)
+    old_done, old_checked, old_running, recent = (
+        checked_upload(file_name=f"{n}.csv", content=csv_bytes(ROWS[:1]), platform="youzan")
+        for n in range(4)
+    )
+    member_import_run(import_id=old_done.pk)
+    MemberImport.objects.filter(pk=old_running.pk).update(status=MemberImport.Status.RUNNING)
+    MemberImport.objects.exclude(pk=recent.pk).update(
+        created_at=timezone.now() - timedelta(days=31)
+    )
+
+    member_import_files_purge_task.delay()
+
+    kept = {
+        m.pk: (bytes(m.content) != b"", m.file_deleted_at is not None)
+        for m in MemberImport.objects.all()
+    }
+    assert kept == {
+        old_done.pk: (False, True),
+        old_checked.pk: (False, True),
+        old_running.pk: (True, False),  # being imported now: its file is still needed
+        recent.pk: (True, False),
+    }
+    assert len(report_rows(old_done)) == 1  # the report outlives the file
+    old_checked.refresh_from_db()
+    assert member_import_start(member_import=old_checked).status == MemberImport.Status.CHECKED
+    assert member_import_files_purge() == 0  # running again finds nothing to do

@@ -1,14 +1,27 @@
 """Platform order exports: matched to members, earning once however often imported."""
 
+import csv
+import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from apps.core.spreadsheets import SpreadsheetInvalid
-from apps.members.services import member_identity_link
-from apps.orders.imports import order_import_check, order_import_report, order_import_run
+from apps.core.spreadsheets import UploadTooLarge
+from apps.members.services import member_delete, member_identity_link
+from apps.orders import imports
+from apps.orders.imports import (
+    order_import_check,
+    order_import_files_purge,
+    order_import_report,
+    order_import_run,
+    order_import_start,
+    order_import_upload,
+)
 from apps.orders.models import Order, OrderImport
+from apps.orders.tasks import order_import_files_purge_task
 from apps.points.models import EarningRule, Entry
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
@@ -34,12 +47,14 @@ def setup(db):
 
 
 def check(setup, content=EXPORT):
-    return order_import_check(
+    """An upload and its dry run, as the job makes it."""
+    upload = order_import_upload(
         file_name="youzan.csv",
         content=content.encode("utf-8-sig"),
         platform="youzan",
         store=setup["store"],
     )
+    return order_import_check(import_id=upload.pk)
 
 
 def test_the_dry_run_counts_and_imports_nothing(setup):
@@ -92,9 +107,12 @@ def test_a_stopped_import_goes_on_from_the_last_order_done(setup):
     assert set(Order.objects.values_list("external_id", flat=True)) == {"YZ003"}
 
 
-def test_a_file_without_order_numbers_is_refused(setup):
-    with pytest.raises(SpreadsheetInvalid):
-        check(setup, "手机号,实付金额\n13900000001,10\n")
+def test_a_file_without_order_numbers_cannot_be_imported(setup):
+    upload = check(setup, "手机号,实付金额\n13900000001,10\n")
+
+    assert upload.status == OrderImport.Status.INVALID and "订单号" in upload.error
+    assert order_import_start(order_import=upload).status == OrderImport.Status.INVALID
+    assert not Order.objects.exists()
 
 
 def test_hq_uploads_and_runs_an_import_in_the_console(
@@ -102,10 +120,11 @@ def test_hq_uploads_and_runs_an_import_in_the_console(
 ):
     upload = SimpleUploadedFile("orders.csv", EXPORT.encode("utf-8-sig"))
 
-    added = hq_client.post(
-        "/admin/orders/orderimport/add/",
-        {"upload": upload, "platform": "youzan", "store": setup["store"].pk},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        added = hq_client.post(
+            "/admin/orders/orderimport/add/",
+            {"upload": upload, "platform": "youzan", "store": setup["store"].pk},
+        )
     order_import = OrderImport.objects.get()
     page = hq_client.get(f"/admin/orders/orderimport/{order_import.pk}/change/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -115,3 +134,104 @@ def test_hq_uploads_and_runs_an_import_in_the_console(
     assert added.status_code == 302 and "拒绝 1 笔" in page
     assert OrderImport.objects.get().status == "done" and Order.objects.count() == 3
     assert report.status_code == 200 and "YZ001" in report.content.decode()
+
+
+def test_the_web_request_stores_the_upload_and_the_job_makes_the_dry_run(
+    setup, hq_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    read = []
+    real_read_orders = imports.read_orders
+    monkeypatch.setattr(imports, "read_orders", lambda *a: read.append(a) or real_read_orders(*a))
+    upload = SimpleUploadedFile("orders.csv", EXPORT.encode("utf-8-sig"))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        hq_client.post(
+            "/admin/orders/orderimport/add/",
+            {"upload": upload, "platform": "youzan", "store": setup["store"].pk},
+        )
+    order_import = OrderImport.objects.get()
+    waiting = hq_client.get(f"/admin/orders/orderimport/{order_import.pk}/change/")
+
+    assert (order_import.status, read) == (OrderImport.Status.CHECKING, [])
+    assert "正在检查…" in waiting.content.decode()
+    callbacks[0]()
+    order_import.refresh_from_db()
+    assert (order_import.status, order_import.total_orders, len(read)) == ("checked", 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("zh-hans", "最多只能上传 1000"), ("en", "files of at most 1000")],
+)
+def test_an_upload_too_large_is_refused_and_nothing_is_stored(
+    setup, hq_client, settings, language, message
+):
+    settings.UPLOAD_MAX_BYTES = 1000
+
+    response = hq_client.post(
+        "/admin/orders/orderimport/add/",
+        {
+            "upload": SimpleUploadedFile("big.csv", b"x" * 1001),
+            "platform": "youzan",
+            "store": setup["store"].pk,
+        },
+        headers={"accept-language": language},
+    )
+
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not OrderImport.objects.exists()
+    with pytest.raises(UploadTooLarge):
+        order_import_upload(
+            file_name="big.csv", content=b"x" * 1001, platform="youzan", store=setup["store"]
+        )
+    assert not OrderImport.objects.exists()
+
+
+def test_the_report_neutralises_formulas(setup):
+    export = (
+        "订单号,收货人手机号,实付金额,付款时间\n"
+        '"=HYPERLINK(""http://evil.example"",""x"")",13900000001,10,2026-10-01 10:00\n'
+        "-5+5,,10,2026-10-01 10:00\n"
+    )
+
+    report = order_import_report(order_import_run(import_id=check(setup, export).pk))
+
+    rows = list(csv.reader(io.StringIO(report.lstrip("\ufeff"))))[1:]
+    assert [row[0] for row in rows] == ['\'=HYPERLINK("http://evil.example","x")', "'-5+5"]
+    assert rows[0][4] == "139****0001"
+
+
+def test_old_upload_files_are_deleted_and_imports_without_them_cannot_start(setup, settings):
+    settings.IMPORT_FILE_RETENTION_DAYS = 30
+    old, recent = check(setup), check(setup)
+    OrderImport.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+
+    order_import_files_purge_task.delay()
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (bytes(old.content), old.file_deleted_at is not None) == (b"", True)
+    assert bytes(recent.content) != b"" and recent.file_deleted_at is None
+    assert order_import_start(order_import=old).status == OrderImport.Status.CHECKED
+    assert not Order.objects.exists()
+    assert order_import_files_purge() == 0
+
+
+def test_a_closed_accounts_masked_phone_leaves_order_import_reports(
+    setup, django_capture_on_commit_callbacks
+):
+    done = order_import_run(import_id=check(setup).pk)
+    assert "139****0001" in order_import_report(done)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_delete(member=setup["by_phone"])
+
+    done.refresh_from_db()
+    rows = list(csv.reader(io.StringIO(order_import_report(done).lstrip("\ufeff"))))[1:]
+    assert [(row[0], row[4]) for row in rows] == [
+        ("YZ001", ""),
+        ("YZ002", "139****0003"),  # someone else's stays
+        ("YZ003", ""),
+        ("YZ004", ""),
+    ]
+    assert Order.objects.get(external_id="YZ001").member_id == setup["by_phone"].pk

@@ -98,10 +98,11 @@ def test_merging_members_moves_points_and_lots(django_capture_on_commit_callback
 def test_imported_points_are_credited_once(django_capture_on_commit_callbacks):
     from apps.core.events import event_dispatch
     from apps.core.models import Event
-    from apps.members.imports import member_import_check, member_import_run
+    from apps.members.imports import member_import_check, member_import_run, member_import_upload
 
     content = "手机号,姓名,积分\n13900000001,林晓,300\n13900000002,王芳,0\n".encode()
-    checked = member_import_check(file_name="yz.csv", content=content, platform="youzan")
+    upload = member_import_upload(file_name="yz.csv", content=content, platform="youzan")
+    checked = member_import_check(import_id=upload.pk)
     with django_capture_on_commit_callbacks(execute=True):
         member_import_run(import_id=checked.pk)
     event = Event.objects.get(name="members_imported")

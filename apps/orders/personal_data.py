@@ -1,0 +1,62 @@
+"""A member's orders as they download them with their data (PIPL, `me/export`)."""
+
+from django.db.models import Prefetch
+
+from apps.members.models import Member
+from apps.orders.models import Order, OrderLine
+
+
+def member_orders_data(member: Member) -> list[dict]:
+    """Every order of the member, oldest first, with its lines, payments and refunds; the
+    same few queries however many orders there are."""
+    orders = (
+        Order.objects.filter(member=member)
+        .select_related("store")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("line_no")),
+            "payments",
+            "refunds",
+        )
+        .order_by("created_at", "pk")
+    )
+    return [
+        {
+            "order_no": order.order_no,
+            "channel": order.channel,
+            "store": order.store.name,
+            "status": order.status,
+            "created_at": order.created_at,
+            "paid_at": order.paid_at,
+            "subtotal": order.subtotal,
+            "member_discount": order.member_discount,
+            "coupon_discount": order.coupon_discount,
+            "points_deduction": order.points_deduction,
+            "payable": order.payable,
+            "paid_amount": order.paid_amount,
+            "refunded_amount": order.refunded_amount,
+            "points_used": order.points_used,
+            "points_earned": order.points_earned,
+            "growth_earned": order.growth_earned,
+            "lines": [
+                {
+                    "sku": line.sku,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "paid": line.paid,
+                    "refunded_quantity": line.refunded_quantity,
+                    "refunded_amount": line.refunded_amount,
+                }
+                for line in order.lines.all()
+            ],
+            "payments": [
+                {"amount": p.amount, "method": p.method, "at": p.created_at}
+                for p in order.payments.all()
+            ],
+            "refunds": [
+                {"refund_no": r.refund_no, "amount": r.amount, "at": r.created_at}
+                for r in order.refunds.all()
+            ],
+        }
+        for order in orders
+    ]
