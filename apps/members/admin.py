@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.core.admin import HuijiModelAdmin, UploadImportAdmin
-from apps.core.audit import request_ip
+from apps.core.audit import audit_record, request_ip
+from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
 from apps.members.exports import members_csv_response
 from apps.members.imports import (
     member_import_check,
@@ -37,6 +38,19 @@ from apps.members.segments import (
 from apps.members.services import member_merge, member_tag_add
 
 PHONE_PERMISSION = "members.view_member_phone"
+
+
+def _phone_term(term: str) -> str:
+    """The phone a search term asks for: four digits (the end of a number) or a full
+    mobile number however typed; '' when it is not one."""
+    if term.isdigit() and len(term) == 4:
+        return term
+    if not term or not set(term) <= set("0123456789+- ()"):
+        return ""
+    try:
+        return normalize_phone(term)
+    except InvalidPhone:
+        return ""
 
 
 class MemberIdentityInline(admin.TabularInline):
@@ -165,16 +179,36 @@ class MemberAdmin(HuijiModelAdmin):
     def phone_full(self, obj):
         return obj.phone or "—"
 
-    @admin.display(description=_("mobile"), ordering="phone")
+    @admin.display(description=_("mobile"))  # sorting by the number would hint at it
     def phone_masked(self, obj):
         return obj.phone_masked or "—"
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A filter in the address (?phone__startswith=138) would find a number digit by
+        # digit: phones are found only by the search above, which checks and audits.
+        return not lookup.startswith("phone") and super().lookup_allowed(lookup, value, request)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        if not request.user.has_perm(PHONE_PERMISSION):
+            changelist.search_help_text = _("Name, referral code or a channel id")
+        return changelist
+
     def get_search_results(self, request, queryset, search_term):
+        """Those who may see phones find a member by the full number or its last four
+        digits, and each such search is audited (the term masked). For anyone else a
+        number matches no phone, wholly or in part: the search cannot tell them one."""
         term = search_term.strip()
-        if term.isdigit() and len(term) == 4:
-            return queryset.filter(phone__endswith=term), False
-        if term.isdigit() and len(term) == 11:
-            return queryset.filter(phone=term), False
+        if request.user.has_perm(PHONE_PERMISSION) and (phone := _phone_term(term)):
+            audit_record(
+                actor=request.user,
+                action="member.phone_search",
+                after={"term": mask_phone(phone) if len(phone) == 11 else f"****{phone}"},
+                ip=request_ip(request),
+            )
+            if len(phone) == 4:
+                return queryset.filter(phone__endswith=phone), False
+            return queryset.filter(phone=phone), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if term:
             results = results | queryset.filter(Q(identities__value=term))

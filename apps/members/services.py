@@ -17,6 +17,7 @@ from apps.members.errors import (
 )
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.stores.models import Staff, Store
+from apps.stores.rules import store_open_check
 from apps.stores.scoping import access_scope, store_roles
 
 
@@ -33,7 +34,10 @@ def member_join_or_find(
     Home store, guide and referrer are set only when the member is made: a member who
     signs in again through another store's code stays with the store that recruited them.
     Two first sign-ins of one phone at once make one member (the phone is unique).
+    A closed or suspended store (or its guide) recruits no one.
     """
+    if joining_at := store or (guide.store if guide else None):
+        store_open_check(joining_at)
     member = Member.objects.filter(phone=phone).first()
     if member is None:
         try:
@@ -83,7 +87,9 @@ def member_find_by_identity(*, kind: str, value: str) -> Member | None:
 
 @transaction.atomic
 def member_store_join(*, member: Member, store: Store, guide: Staff | None = None) -> Member:
-    """A member scanned a store's code: a visit, and a home store only if they had none."""
+    """A member scanned a store's code: a visit, and a home store only if they had none.
+    A closed or suspended store takes no joins."""
+    store_open_check(store)
     StoreVisit.objects.create(member=member, store=store, guide=guide)
     Member.objects.filter(pk=member.pk, home_store__isnull=True).update(
         home_store=store, guide=guide if guide and guide.store_id == store.pk else None
