@@ -3,6 +3,7 @@ import json
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -119,6 +120,10 @@ def _names(queryset) -> list[str]:
     return sorted(str(item) for item in queryset)
 
 
+class ProfileForm(UserChangeForm):
+    password = None
+
+
 @admin.register(User)
 class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
     """Accounts. HQ roles with `core.change_user` look after store and dealer people's
@@ -144,6 +149,11 @@ class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
         if obj is None or request.user.is_superuser:
             return super().get_fieldsets(request, obj)
         return self.fieldsets_without_permissions
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None and not request.user.is_superuser:
+            kwargs["form"] = ProfileForm  # without the password's link to a page they may not open
+        return super().get_form(request, obj, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
