@@ -28,4 +28,4 @@ class ApprovalBySelf(DomainError):
 class AlreadyDecided(DomainError):
     code = "already_decided"
     status = 409
-    default_message = _("This request was already %(status)s.")
+    default_message = _("This request was already decided: %(status)s.")
