@@ -149,7 +149,7 @@ def test_the_counter_of_a_closed_store_refuses_to_identify_or_sell(owner, shut):
 
     assert (identified.status_code, sold.status_code) == (403, 403)
     assert shut["message"] in identified.content.decode()
-    assert not any(key.startswith("counter-member") for key in owner.session)
+    assert not any(key.startswith("counter-member") for key, _value in owner.session.items())
     assert not Order.objects.exists()
 
 
