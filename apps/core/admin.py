@@ -17,10 +17,59 @@ from apps.core.audit import audit_record, changed_fields, request_ip, snapshot
 from apps.core.errors import DomainError
 from apps.core.events import events_requeue
 from apps.core.models import AuditEntry, Event, User
+from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
 from apps.core.reference import reference_forget
 
+# Who may see members' full phone numbers, in the console as elsewhere (apps.members).
+MEMBER_PHONE_PERMISSION = "members.view_member_phone"
 
-class HuijiModelAdmin(admin.ModelAdmin):
+
+def phone_search_term(term: str) -> str:
+    """The phone a console search asks for: four digits (the end of a number) or a full
+    mobile number however typed; '' when it is not one."""
+    term = term.strip()
+    if term.isdigit() and len(term) == 4:
+        return term
+    if not term or not set(term) <= set("0123456789+- ()"):
+        return ""
+    try:
+        return normalize_phone(term)
+    except InvalidPhone:
+        return ""
+
+
+def phone_search_audit(request, phone: str) -> None:
+    """A search for a member's number by someone who may: who, when, the number masked."""
+    audit_record(
+        actor=request.user,
+        action="member.phone_search",
+        after={"term": mask_phone(phone) if len(phone) == 11 else f"****{phone}"},
+        ip=request_ip(request),
+    )
+
+
+class ConsoleAdmin(admin.ModelAdmin):
+    """What every console page shares: a page that finds records by their member's phone
+    (search field `=member__phone`) does so only for those who may see phone numbers, and
+    records each such search; for anyone else a number finds nothing."""
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if request.user.has_perm(MEMBER_PHONE_PERMISSION):
+            return fields
+        return [name for name in fields if not name.lstrip("=^@").endswith("member__phone")]
+
+    def get_search_results(self, request, queryset, search_term):
+        if (
+            any(name.lstrip("=^@").endswith("member__phone") for name in self.search_fields)
+            and request.user.has_perm(MEMBER_PHONE_PERMISSION)
+            and (phone := phone_search_term(search_term))
+        ):
+            phone_search_audit(request, phone)
+        return super().get_search_results(request, queryset, search_term)
+
+
+class HuijiModelAdmin(ConsoleAdmin):
     """The base of every HQ console page: audited writes, domain errors shown as messages,
     and the cached `reference_data` of apps.core.reference forgotten on every change."""
 
@@ -89,7 +138,7 @@ class HuijiModelAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleAdmin):
     """Records written only by the system (ledgers, logs): HQ reads them, nobody edits them."""
 
     def has_add_permission(self, request):

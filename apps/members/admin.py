@@ -10,9 +10,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.core.admin import HuijiModelAdmin, UploadImportAdmin
-from apps.core.audit import audit_record, request_ip
-from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
+from apps.core.admin import (
+    MEMBER_PHONE_PERMISSION,
+    HuijiModelAdmin,
+    UploadImportAdmin,
+    phone_search_audit,
+    phone_search_term,
+)
+from apps.core.audit import request_ip
 from apps.members.exports import members_csv_response
 from apps.members.imports import (
     member_import_check,
@@ -37,20 +42,7 @@ from apps.members.segments import (
 )
 from apps.members.services import member_merge, member_tag_add
 
-PHONE_PERMISSION = "members.view_member_phone"
-
-
-def _phone_term(term: str) -> str:
-    """The phone a search term asks for: four digits (the end of a number) or a full
-    mobile number however typed; '' when it is not one."""
-    if term.isdigit() and len(term) == 4:
-        return term
-    if not term or not set(term) <= set("0123456789+- ()"):
-        return ""
-    try:
-        return normalize_phone(term)
-    except InvalidPhone:
-        return ""
+PHONE_PERMISSION = MEMBER_PHONE_PERMISSION
 
 
 class MemberIdentityInline(admin.TabularInline):
@@ -199,13 +191,8 @@ class MemberAdmin(HuijiModelAdmin):
         digits, and each such search is audited (the term masked). For anyone else a
         number matches no phone, wholly or in part: the search cannot tell them one."""
         term = search_term.strip()
-        if request.user.has_perm(PHONE_PERMISSION) and (phone := _phone_term(term)):
-            audit_record(
-                actor=request.user,
-                action="member.phone_search",
-                after={"term": mask_phone(phone) if len(phone) == 11 else f"****{phone}"},
-                ip=request_ip(request),
-            )
+        if request.user.has_perm(PHONE_PERMISSION) and (phone := phone_search_term(term)):
+            phone_search_audit(request, phone)
             if len(phone) == 4:
                 return queryset.filter(phone__endswith=phone), False
             return queryset.filter(phone=phone), False

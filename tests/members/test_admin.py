@@ -1,5 +1,7 @@
 """The member pages of the HQ console: search, masked phones, tag, export, merge, segments."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -243,3 +245,31 @@ def test_saved_segment_shows_its_count_and_exports(hq_client, members):
 
     assert page.context["preview_count"] == 3
     assert len(b"".join(export.streaming_content).decode("utf-8-sig").strip().splitlines()) == 4
+
+
+@pytest.mark.parametrize("page", ["/admin/coupons/coupon/", "/admin/orders/order/"])
+def test_other_pages_find_nothing_by_a_members_phone_without_the_permission(client, members, page):
+    from apps.coupons.services import coupon_claim
+    from apps.orders.services import Checkout, LineInput, order_place_paid
+    from tests.coupons.factories import CouponTemplateFactory
+
+    coupon_claim(template=CouponTemplateFactory(), member=members[0])
+    order_place_paid(
+        checkout=Checkout(
+            store=StoreFactory(),
+            channel="pos",
+            member=members[0],
+            lines=[LineInput(sku="X", quantity=1, unit_price=Decimal("10.00"))],
+        ),
+        external_id="P-1",
+    )
+    hq(client, roles.FINANCE)  # sees coupons and orders, not phones
+
+    blind = client.get(page, {"q": "13912345678"})
+    hq(client, roles.CUSTOMER_SERVICE)
+    found = client.get(page, {"q": "13912345678"})
+
+    assert len(blind.context["cl"].result_list) == 0
+    assert len(found.context["cl"].result_list) == 1
+    entry = AuditEntry.objects.get(action="member.phone_search")
+    assert entry.after == {"term": "139****5678"}
