@@ -1,6 +1,6 @@
 """The store figures and the rules that flag a store on the HQ front page: operations tunes
 the rules, finance and marketing read the figures. The rules start as below; HQ tunes them
-in the console (分析 › 门店异常规则)."""
+in the console (经营数据 › 门店异常规则)."""
 
 from decimal import Decimal
 
