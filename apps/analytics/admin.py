@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from apps.analytics.models import DailyStoreRollup
-from apps.core.admin import ReadOnlyAdmin
+from apps.analytics.models import DailyStoreRollup, StoreFlagRule
+from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 
 
 @admin.register(DailyStoreRollup)
@@ -19,7 +19,16 @@ class DailyStoreRollupAdmin(ReadOnlyAdmin):
         "coupons_used",
         "points_issued",
         "points_redeemed",
+        "manual_actions",
+        "manual_points",
+        "coupons_gifted",
     ]
     list_filter = ["store", "day"]
     list_select_related = ["store"]
     date_hierarchy = "day"
+
+
+@admin.register(StoreFlagRule)
+class StoreFlagRuleAdmin(HuijiModelAdmin):
+    list_display = ["figure", "days", "multiple", "min_volume", "active"]
+    list_editable = ["days", "multiple", "min_volume", "active"]

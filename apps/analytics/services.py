@@ -4,12 +4,14 @@ day's rows, the whole day written by one upsert. Recomputing a day gives the sam
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Abs
 from django.utils import timezone
 
 from apps.analytics.models import DailyStoreRollup
 from apps.coupons.models import Coupon
 from apps.members.models import Member, StoreVisit
 from apps.orders.models import Order
+from apps.points.models import ManualAction
 
 FIGURES = [
     "new_members",
@@ -23,6 +25,9 @@ FIGURES = [
     "coupon_sales",
     "points_issued",
     "points_redeemed",
+    "manual_actions",
+    "manual_points",
+    "coupons_gifted",
 ]
 PAID = [
     Order.Status.PAID,
@@ -75,6 +80,26 @@ def rollup_day(day: date) -> int:
         .annotate(n=Count("pk"), sales=Sum(F("order_amount"), default=0))
     ):
         put(store_id, coupons_used=n, coupon_sales=sales)
+    for store_id, n, points in (
+        ManualAction.objects.filter(
+            requested_at__gte=start,
+            requested_at__lt=end,
+            status__in=[ManualAction.Status.APPLIED, ManualAction.Status.APPROVED],
+        )
+        .exclude(store=None)
+        .values_list("store")
+        .annotate(n=Count("pk"), points=Sum(Abs("points")))
+    ):
+        put(store_id, manual_actions=n, manual_points=points)
+    for store_id, n in (
+        Coupon.objects.filter(
+            issued_at__gte=start, issued_at__lt=end, source=Coupon.Source.STORE_GIFT
+        )
+        .exclude(store=None)
+        .values_list("store")
+        .annotate(n=Count("pk"))
+    ):
+        put(store_id, coupons_gifted=n)
     DailyStoreRollup.objects.bulk_create(
         [
             DailyStoreRollup(store_id=store_id, day=day, **figures)

@@ -1,7 +1,11 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -13,10 +17,59 @@ from apps.core.audit import audit_record, changed_fields, request_ip, snapshot
 from apps.core.errors import DomainError
 from apps.core.events import events_requeue
 from apps.core.models import AuditEntry, Event, User
+from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
 from apps.core.reference import reference_forget
 
+# Who may see members' full phone numbers, in the console as elsewhere (apps.members).
+MEMBER_PHONE_PERMISSION = "members.view_member_phone"
 
-class HuijiModelAdmin(admin.ModelAdmin):
+
+def phone_search_term(term: str) -> str:
+    """The phone a console search asks for: four digits (the end of a number) or a full
+    mobile number however typed; '' when it is not one."""
+    term = term.strip()
+    if term.isdigit() and len(term) == 4:
+        return term
+    if not term or not set(term) <= set("0123456789+- ()"):
+        return ""
+    try:
+        return normalize_phone(term)
+    except InvalidPhone:
+        return ""
+
+
+def phone_search_audit(request, phone: str) -> None:
+    """A search for a member's number by someone who may: who, when, the number masked."""
+    audit_record(
+        actor=request.user,
+        action="member.phone_search",
+        after={"term": mask_phone(phone) if len(phone) == 11 else f"****{phone}"},
+        ip=request_ip(request),
+    )
+
+
+class ConsoleAdmin(admin.ModelAdmin):
+    """What every console page shares: a page that finds records by their member's phone
+    (search field `=member__phone`) does so only for those who may see phone numbers, and
+    records each such search; for anyone else a number finds nothing."""
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if request.user.has_perm(MEMBER_PHONE_PERMISSION):
+            return fields
+        return [name for name in fields if not name.lstrip("=^@").endswith("member__phone")]
+
+    def get_search_results(self, request, queryset, search_term):
+        if (
+            any(name.lstrip("=^@").endswith("member__phone") for name in self.search_fields)
+            and request.user.has_perm(MEMBER_PHONE_PERMISSION)
+            and (phone := phone_search_term(search_term))
+        ):
+            phone_search_audit(request, phone)
+        return super().get_search_results(request, queryset, search_term)
+
+
+class HuijiModelAdmin(ConsoleAdmin):
     """The base of every HQ console page: audited writes, domain errors shown as messages,
     and the cached `reference_data` of apps.core.reference forgotten on every change."""
 
@@ -85,7 +138,7 @@ class HuijiModelAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleAdmin):
     """Records written only by the system (ledgers, logs): HQ reads them, nobody edits them."""
 
     def has_add_permission(self, request):
@@ -107,8 +160,25 @@ def pretty_json(value) -> str:
     )
 
 
+# Who may give whom power: only a superuser (DESIGN.md, Trust between HQ, franchise stores
+# and members). These fields are neither shown to nor accepted from anyone else.
+PERMISSION_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def _names(queryset) -> list[str]:
+    return sorted(str(item) for item in queryset)
+
+
+class ProfileForm(UserChangeForm):
+    password = None
+
+
 @admin.register(User)
 class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
+    """Accounts. HQ roles with `core.change_user` look after store and dealer people's
+    accounts (name, phone, active); only a superuser changes an HQ account, grants
+    permissions or groups, makes staff or superusers, or sets another user's password."""
+
     list_display = ["username", "display_name", "phone", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_active", "groups"]
     search_fields = ["username", "first_name", "last_name", "phone", "email"]
@@ -117,12 +187,78 @@ class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
         (_("Personal info"), {"fields": ["last_name", "first_name", "phone", "email"]}),
         *DjangoUserAdmin.fieldsets[2:],
     ]
+    fieldsets_without_permissions = [
+        (None, {"fields": ["username"]}),
+        (_("Personal info"), {"fields": ["last_name", "first_name", "phone", "email"]}),
+        (_("Status"), {"fields": ["is_active"]}),
+        *DjangoUserAdmin.fieldsets[3:],
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self.fieldsets_without_permissions
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None and not request.user.is_superuser:
+            kwargs["form"] = ProfileForm  # without the password's link to a page they may not open
+        return super().get_form(request, obj, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        # An HQ account (or a superuser) is changed by a superuser only.
+        return request.user.is_superuser or obj is None or not (obj.is_staff or obj.is_superuser)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        return request.user.is_superuser or obj is None or not (obj.is_staff or obj.is_superuser)
+
+    def changeform_view(self, request, *args, **kwargs):
+        if (
+            request.method == "POST"
+            and not request.user.is_superuser
+            and any(name in request.POST for name in PERMISSION_FIELDS)
+        ):
+            raise PermissionDenied  # no form shown to them sends these: a crafted request
+        return super().changeform_view(request, *args, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            granted = set(PERMISSION_FIELDS) & set(form.cleaned_data)
+            stored = (
+                type(obj).objects.filter(pk=obj.pk).values("is_staff", "is_superuser").first()
+                if change
+                else {"is_staff": False, "is_superuser": False}
+            )
+            if granted or any(getattr(obj, name) != was for name, was in stored.items()):
+                raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        obj = form.instance
+        before = {name: _names(getattr(obj, name).all()) for name in ("groups", "user_permissions")}
+        super().save_related(request, form, formsets, change)
+        after = {name: _names(getattr(obj, name).all()) for name in ("groups", "user_permissions")}
+        old, new = changed_fields(before, after)
+        if new:
+            audit_record(
+                actor=request.user,
+                action="user.permissions",
+                target=obj,
+                before=old,
+                after=new,
+                ip=request_ip(request),
+            )
 
     @admin.display(description=_("name"))
     def display_name(self, obj):
         return obj.get_full_name()
 
     def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
             audit_record(
@@ -132,6 +268,39 @@ class UserAdmin(HuijiModelAdmin, DjangoUserAdmin):
                 ip=request_ip(request),
             )
         return response
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(HuijiModelAdmin, DjangoGroupAdmin):
+    """HQ roles. Only a superuser makes, changes or deletes one: whoever may edit a group
+    may give its members, themselves included, any permission. Others with
+    `auth.view_group` may read them."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_related(self, request, form, formsets, change):
+        before = _names(form.instance.permissions.all()) if change else []
+        super().save_related(request, form, formsets, change)
+        after = _names(form.instance.permissions.all())
+        if before != after:
+            audit_record(
+                actor=request.user,
+                action="group.permissions",
+                target=form.instance,
+                before={"permissions": before},
+                after={"permissions": after},
+                ip=request_ip(request),
+            )
 
 
 @admin.register(AuditEntry)

@@ -1,5 +1,11 @@
 """HQ roles as Django groups, and the helper later apps' data migrations use to grant them
-permissions on their own models."""
+permissions on their own models.
+
+A role holds what its work needs and never the power to give power: no role has a
+permission of the `auth` app, and the console lets only a superuser edit groups, grant
+permissions or groups, make staff or superusers, or set another user's password
+(apps.core.admin). tests/core/test_admin_roles.py holds what each role may do on every
+console page."""
 
 OPERATIONS = "总部运营"
 MARKETING = "总部市场"

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from apps.analytics.models import DailyStoreRollup
+from apps.analytics.selectors import stores_flagged
 from apps.core.models import Event
 from apps.coupons.models import CouponTemplate, IssueBatch
 from apps.members.models import Member, MemberImport
@@ -23,7 +24,16 @@ def hq_kpis(*, now=None) -> dict:
     members = Member.objects.filter(status=Member.Status.ACTIVE).aggregate(
         total=Count("pk"), today=Count("pk", filter=Q(joined_at__gte=midnight))
     )
-    figures = ("sales", "member_sales", "orders", "coupons_used", "points_issued")
+    figures = (
+        "sales",
+        "member_sales",
+        "orders",
+        "coupons_used",
+        "points_issued",
+        "points_redeemed",
+        "manual_actions",
+        "coupons_gifted",
+    )
     days = DailyStoreRollup.objects.filter(day__gt=today - timedelta(days=30)).aggregate(
         **{f"{name}_today": Sum(name, filter=Q(day=today), default=0) for name in figures},
         **{f"{name}_30": Sum(name, default=0) for name in figures},
@@ -50,6 +60,8 @@ def hq_kpis(*, now=None) -> dict:
             "stores": sum(1 for row in statement if row.net),
             "value": sum((row.value for row in statement), Decimal(0)),
         },
+        # Stores whose points spent, coupons or manual actions stand far outside their peers'.
+        "flagged": stores_flagged(today=today),
         "failed": {
             "events": Event.objects.filter(status=Event.Status.FAILED).count(),
             "member_imports": MemberImport.objects.filter(

@@ -32,10 +32,12 @@ from apps.dashboards.selectors import (
     stores_compared,
 )
 from apps.members.services import member_phone_reveal, member_tag_add, store_tag_get_or_create
+from apps.stores.errors import StoreClosed
 from apps.stores.models import Staff, Store
 from apps.stores.posters import store_poster_png
 from apps.stores.scoping import access_scope, manages_store
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MEMBERS_PER_PAGE = 20
 STORES_PER_PAGE = 50
 SORTABLE = ("code", "member_count", "new_members_30", "sales_30", "member_sales_30")
@@ -52,7 +54,9 @@ class LogoutView(auth_views.LogoutView):
 
 
 def store_page(view):
-    """A page of one store: signed in, and the store within one's scope, else 404."""
+    """A page of one store: signed in, and the store within one's scope, else 404. A closed
+    or suspended store's pages still show, but every form sent to them (the counter's
+    included) is refused with 403: its dashboard is read-only."""
 
     @login_required(login_url="dashboards:login")
     @wraps(view)
@@ -62,15 +66,21 @@ def store_page(view):
         if not scope.allows_store(store.pk):
             raise Http404()
         request.scope = scope
+        if request.method not in SAFE_METHODS and not store.accepts_business:
+            return store_render(request, "dashboards/store_closed.html", store, status=403)
         return view(request, store, *args, **kwargs)
 
     return page
 
 
-def store_render(request, template: str, store: Store, **context):
-    """A store page, with what the navigation needs."""
-    context.update(store=store, many_stores=request.scope.is_hq or len(request.scope.store_ids) > 1)
-    return render(request, template, context)
+def store_render(request, template: str, store: Store, *, status: int = 200, **context):
+    """A store page, with what the navigation needs, and why a closed store is read-only."""
+    context.update(
+        store=store,
+        many_stores=request.scope.is_hq or len(request.scope.store_ids) > 1,
+        store_closed="" if store.accepts_business else StoreClosed(store=store).render(),
+    )
+    return render(request, template, context, status=status)
 
 
 @login_required(login_url="dashboards:login")

@@ -10,7 +10,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from apps.core.admin import HuijiModelAdmin, UploadImportAdmin
+from apps.core.admin import (
+    MEMBER_PHONE_PERMISSION,
+    HuijiModelAdmin,
+    UploadImportAdmin,
+    phone_search_audit,
+    phone_search_term,
+)
 from apps.core.audit import request_ip
 from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.members.exports import members_csv_response
@@ -37,7 +43,7 @@ from apps.members.segments import (
 )
 from apps.members.services import member_delete, member_merge, member_tag_add
 
-PHONE_PERMISSION = "members.view_member_phone"
+PHONE_PERMISSION = MEMBER_PHONE_PERMISSION
 
 
 class MemberIdentityInline(admin.TabularInline):
@@ -172,16 +178,31 @@ class MemberAdmin(HuijiModelAdmin):
     def phone_full(self, obj):
         return obj.phone or "—"
 
-    @admin.display(description=_("mobile"), ordering="phone")
+    @admin.display(description=_("mobile"))  # sorting by the number would hint at it
     def phone_masked(self, obj):
         return obj.phone_masked or "—"
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # A filter in the address (?phone__startswith=138) would find a number digit by
+        # digit: phones are found only by the search above, which checks and audits.
+        return not lookup.startswith("phone") and super().lookup_allowed(lookup, value, request)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        if not request.user.has_perm(PHONE_PERMISSION):
+            changelist.search_help_text = _("Name, referral code or a channel id")
+        return changelist
+
     def get_search_results(self, request, queryset, search_term):
+        """Those who may see phones find a member by the full number or its last four
+        digits, and each such search is audited (the term masked). For anyone else a
+        number matches no phone, wholly or in part: the search cannot tell them one."""
         term = search_term.strip()
-        if term.isdigit() and len(term) == 4:
-            return queryset.filter(phone__endswith=term), False
-        if term.isdigit() and len(term) == 11:
-            return queryset.filter(phone=term), False
+        if request.user.has_perm(PHONE_PERMISSION) and (phone := phone_search_term(term)):
+            phone_search_audit(request, phone)
+            if len(phone) == 4:
+                return queryset.filter(phone__endswith=phone), False
+            return queryset.filter(phone=phone), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if term:
             results = results | queryset.filter(Q(identities__value=term))

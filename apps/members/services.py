@@ -19,6 +19,7 @@ from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, T
 from apps.members.privacy import member_traces_erase
 from apps.members.returning import phone_deleted_record, phone_returning
 from apps.stores.models import Staff, Store
+from apps.stores.rules import store_open_check
 from apps.stores.scoping import access_scope, store_roles
 
 
@@ -35,10 +36,14 @@ def member_join_or_find(
     Home store, guide and referrer are set only when the member is made: a member who
     signs in again through another store's code stays with the store that recruited them.
     Two first sign-ins of one phone at once make one member (the phone is unique).
+    A closed or suspended store (or its guide) recruits no one; its code does not stop a
+    member who has joined already from signing in.
     """
     member = Member.objects.filter(phone=phone).first()
     if member is None:
         home_store = store or (guide.store if guide else None)
+        if home_store:
+            store_open_check(home_store)
         if guide and home_store and not guide.serves(home_store):
             guide = None  # another store's guide code credits no one
         try:
@@ -90,7 +95,8 @@ def member_find_by_identity(*, kind: str, value: str) -> Member | None:
 @transaction.atomic
 def member_store_join(*, member: Member, store: Store, guide: Staff | None = None) -> Member:
     """A member scanned a store's code: a visit, and a home store only if they had none.
-    Another store's guide code credits no one."""
+    A closed or suspended store takes no joins; another store's guide code credits no one."""
+    store_open_check(store)
     guide = guide if guide and guide.serves(store) else None
     StoreVisit.objects.create(member=member, store=store, guide=guide)
     Member.objects.filter(pk=member.pk, home_store__isnull=True).update(

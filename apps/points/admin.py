@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -14,8 +14,16 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 from apps.core.errors import DomainError
 from apps.members.forms import MemberByPhoneField
-from apps.points.models import Account, EarningRule, Entry
-from apps.points.services import points_adjust
+from apps.points.manual import (
+    APPROVE_PERMISSION,
+    REQUEST_PERMISSION,
+    manual_action_approve,
+    manual_action_reject,
+    manual_adjust_request,
+    manual_cap,
+    manual_void_request,
+)
+from apps.points.models import Account, EarningRule, Entry, ManualAction, ManualActionCap
 from apps.points.settlement import dealer_totals, settlement_csv, settlement_statement
 
 
@@ -44,11 +52,27 @@ class EntryAdmin(ReadOnlyAdmin):
     search_fields = ["=idempotency_key", "cause", "member__name", "description"]
     date_hierarchy = "created_at"
     change_list_template = "admin/points/entry/change_list.html"
+    actions = ["void"]
+
+    def has_adjust_permission(self, request):
+        return request.user.has_perm(REQUEST_PERMISSION)
+
+    @admin.action(description=_("Void the selected entry"), permissions=["adjust"])
+    def void(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Select one entry to void."), messages.ERROR)
+            return None
+        return redirect("admin:points_entry_void", queryset.get().pk)
 
     def get_urls(self):
         views = [
             path(
                 "adjust/", self.admin_site.admin_view(self.adjust_view), name="points_entry_adjust"
+            ),
+            path(
+                "<int:pk>/void/",
+                self.admin_site.admin_view(self.void_view),
+                name="points_entry_void",
             ),
             path(
                 "settlement/",
@@ -59,14 +83,14 @@ class EntryAdmin(ReadOnlyAdmin):
         return [*views, *super().get_urls()]
 
     def adjust_view(self, request):
-        if not request.user.has_perm("points.adjust_points"):
+        if not request.user.has_perm(REQUEST_PERMISSION):
             raise PermissionDenied
         form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                points_adjust(
+                action = manual_adjust_request(
                     member=form.cleaned_data["member"],
-                    amount=form.cleaned_data["points"],
+                    points=form.cleaned_data["points"],
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
                     key=form.cleaned_data["key"],
@@ -74,11 +98,34 @@ class EntryAdmin(ReadOnlyAdmin):
             except DomainError as error:
                 form.add_error("points", error.render())
             else:
-                messages.success(request, _("The points were adjusted."))
+                _tell_outcome(request, action, _("The points were adjusted."))
                 return redirect("admin:points_entry_changelist")
+        return self._form_page(request, form, _("Adjust points"))
+
+    def void_view(self, request, pk):
+        if not request.user.has_perm(REQUEST_PERMISSION):
+            raise PermissionDenied
+        entry = get_object_or_404(Entry.objects.select_related("member"), pk=pk)
+        form = VoidForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                action = manual_void_request(
+                    entry=entry,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    key=form.cleaned_data["key"],
+                )
+            except DomainError as error:
+                form.add_error("reason", error.render())
+            else:
+                _tell_outcome(request, action, _("The entry was voided."))
+                return redirect("admin:points_entry_changelist")
+        return self._form_page(request, form, _("Void %(entry)s") % {"entry": entry})
+
+    def _form_page(self, request, form, title):
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Adjust points"),
+            "title": title,
             "form": form,
             "opts": self.model._meta,
             "changelist_url": reverse("admin:points_entry_changelist"),
@@ -136,6 +183,79 @@ class AdjustForm(forms.Form):
         if self.cleaned_data["points"] == 0:
             raise forms.ValidationError(_("Adjust by at least one point."))
         return self.cleaned_data["points"]
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=100)
+    key = forms.CharField(
+        widget=forms.HiddenInput, initial=lambda: f"admin-void:{uuid.uuid4().hex}"
+    )
+
+
+def _tell_outcome(request, action: ManualAction, done: str) -> None:
+    if action.status == ManualAction.Status.PENDING:
+        messages.warning(
+            request,
+            _(
+                "This is above your daily cap of %(cap)d points: it waits for a second "
+                "person's approval (request #%(id)d), and nothing moved yet."
+            )
+            % {"cap": manual_cap(request.user), "id": action.pk},
+        )
+    else:
+        messages.success(request, done)
+
+
+@admin.register(ManualAction)
+class ManualActionAdmin(ReadOnlyAdmin):
+    """Adjustments and voids, done or waiting: a second person approves or rejects those
+    above their requester's cap."""
+
+    list_display = [
+        "id",
+        "requested_at",
+        "kind",
+        "status",
+        "member",
+        "store",
+        "points",
+        "reason",
+        "requested_by",
+        "decided_by",
+    ]
+    list_filter = ["status", "kind", "requested_at"]
+    list_select_related = ["member", "store", "requested_by", "decided_by"]
+    search_fields = ["reason", "=member__id", "requested_by__username"]
+    date_hierarchy = "requested_at"
+    actions = ["approve", "reject"]
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(APPROVE_PERMISSION)
+
+    @admin.action(description=_("Approve the selected requests"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, manual_action_approve)
+
+    @admin.action(description=_("Reject the selected requests"), permissions=["approve"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, manual_action_reject)
+
+    def _decide(self, request, queryset, decide):
+        done = 0
+        for action in queryset.order_by("pk"):
+            try:
+                decide(action=action, actor=request.user)
+            except DomainError as error:
+                self.message_user(request, f"#{action.pk}: {error.render()}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, _("%(count)d requests decided.") % {"count": done})
+
+
+@admin.register(ManualActionCap)
+class ManualActionCapAdmin(HuijiModelAdmin):
+    list_display = ["group", "daily_points"]
 
 
 @admin.register(EarningRule)

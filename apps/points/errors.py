@@ -17,3 +17,15 @@ class IdempotencyMismatch(DomainError):
     code = "idempotency_conflict"
     status = 409
     default_message = _("This key was already used for a different points transfer.")
+
+
+class ApprovalBySelf(DomainError):
+    code = "approval_by_requester"
+    status = 403
+    default_message = _("A second person must approve this: you asked for it yourself.")
+
+
+class AlreadyDecided(DomainError):
+    code = "already_decided"
+    status = 409
+    default_message = _("This request was already decided: %(status)s.")

@@ -289,3 +289,111 @@ class RuleUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}/{self.member_id}/{self.period}: {self.count}"
+
+
+class ManualAction(models.Model):
+    """积分手工操作: HQ adds or takes points by hand, or voids (reverses) a ledger entry.
+    Within the requester's daily cap it moves at once; above it, it waits until a second
+    person with the permission approves it (apps.points.manual)."""
+
+    class Kind(models.TextChoices):
+        ADJUST = "adjust", _("adjustment")
+        VOID = "void", _("void of an entry")
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("done within the cap")
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved and done")
+        REJECTED = "rejected", _("rejected")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    status = models.CharField(_("status"), max_length=16, choices=Status)
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The member's home store when it was asked: the store the action is counted for.
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    points = models.IntegerField(
+        _("points"), help_text=_("What the member's balance gains (or loses, below zero).")
+    )
+    voids = models.ForeignKey(
+        Entry,
+        verbose_name=_("entry voided"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=100)
+    key = models.CharField(max_length=120, unique=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    entry = models.ForeignKey(
+        Entry,
+        verbose_name=_("entry written"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("manual points action")
+        verbose_name_plural = _("manual points actions")
+        ordering = ["-id"]
+        permissions = [("approve_manualaction", _("Can approve manual points actions above a cap"))]
+        indexes = [
+            models.Index(fields=["requested_by", "requested_at"], name="manual_by_day"),
+            models.Index(fields=["requested_at"], name="manual_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="manual_points_nonzero"),
+            models.CheckConstraint(
+                condition=Q(kind="adjust", voids__isnull=True)
+                | Q(kind="void", voids__isnull=False),
+                name="manual_void_names_entry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.points:+d}"
+
+
+class ManualActionCap(models.Model):
+    """How many points (added, taken or voided, counted together) a role's members may move
+    by hand a day without a second person's approval. A person in several roles has the
+    largest of their caps; one in none has POINTS_MANUAL_DAILY_CAP."""
+
+    group = models.OneToOneField(
+        "auth.Group", verbose_name=_("role"), on_delete=models.CASCADE, related_name="+"
+    )
+    daily_points = models.PositiveIntegerField(_("points a day"))
+
+    class Meta:
+        verbose_name = _("manual points cap")
+        verbose_name_plural = _("manual points caps")
+        ordering = ["group__name"]
+
+    def __str__(self) -> str:
+        return f"{self.group.name}: {self.daily_points}"

@@ -287,7 +287,8 @@ def points_redeem(
 
 
 def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) -> Entry:
-    """HQ adds (amount > 0) or removes (amount < 0) points by hand; audited."""
+    """HQ adds (amount > 0) or removes (amount < 0) points by hand; audited. The console
+    comes here through apps.points.manual, which caps it and asks for a second approver."""
     if amount == 0:
         raise ValueError("an adjustment moves some points")
     if (entry := _replay(key, member_id=member.pk, amount=abs(amount))) is not None:

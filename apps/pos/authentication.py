@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.api.authentication import HeaderTokenAuthentication
 from apps.stores.models import PosApiKey, Store
+from apps.stores.rules import store_open_check
 from apps.stores.selectors import pos_key_active
 from apps.stores.services import pos_key_touch
 
@@ -40,5 +41,7 @@ class ApiKeyAuthentication(HeaderTokenAuthentication):
         key = pos_key_active(token)
         if key is None:
             return None
+        # The key's row came with its store's: a closed or suspended store costs no query.
+        store_open_check(key.store)
         pos_key_touch(key=key)
         return PosClient(key=key)

@@ -71,6 +71,11 @@ class Store(TimeStampedModel):
     def full_address(self) -> str:
         return f"{self.province}{self.city}{self.district}{self.address}"
 
+    @property
+    def accepts_business(self) -> bool:
+        """Whether the store takes sales, joins and payments (apps.stores.rules)."""
+        return self.status == self.Status.OPEN
+
 
 class Staff(TimeStampedModel):
     """A person's place in a store or at a dealer, with a role and a guide code (导购码)."""

@@ -1,7 +1,9 @@
 """Who may see which stores: the one place that answers it (DESIGN.md, invariant 5).
 
-HQ staff (is_staff) see every store; a dealer's people see the dealer's stores; store
-people see their own store. Every dashboard, export and API that shows store data asks
+HQ staff see every store when their permissions say so: `is_staff` with the permission
+`stores.view_store` (every HQ role has it; a superuser has every permission). `is_staff`
+alone opens no store. A dealer's people see the dealer's stores; store people see their
+own store. Every dashboard, export and API that shows store data asks
 `access_scope(user)` and filters with it; later apps add members and orders through
 `scope.filter(queryset, store_field=...)`.
 """
@@ -32,12 +34,19 @@ class AccessScope:
 
 
 NOBODY = AccessScope(is_hq=False, store_ids=frozenset())
+ALL_STORES_PERMISSION = "stores.view_store"
+MANAGE_ALL_STORES_PERMISSION = "stores.change_store"
+
+
+def sees_all_stores(user) -> bool:
+    """HQ staff whose permissions cover every store's dashboards."""
+    return bool(user.is_active and user.is_staff and user.has_perm(ALL_STORES_PERMISSION))
 
 
 def access_scope(user) -> AccessScope:
     if user is None or not user.is_authenticated or not user.is_active:
         return NOBODY
-    if user.is_staff:
+    if sees_all_stores(user):
         return AccessScope(is_hq=True, store_ids=frozenset())
     store_ids = (
         Store.objects.filter(
@@ -63,8 +72,11 @@ def store_roles(user, store: Store) -> frozenset[str]:
 
 
 def manages_store(user, store: Store) -> bool:
-    """HQ staff, and the store's or its dealer's owners and managers: who may give from the
-    store's allowance and see the business side of its people."""
-    return bool(user.is_staff and user.is_active) or bool(
-        store_roles(user, store) & {Staff.Role.OWNER, Staff.Role.MANAGER}
-    )
+    """HQ staff who may change stores (`stores.change_store`) and see them all, and the
+    store's or its dealer's owners and managers: who may give from the store's allowance
+    and see the business side of its people."""
+    if not user.is_authenticated:
+        return False
+    if sees_all_stores(user) and user.has_perm(MANAGE_ALL_STORES_PERMISSION):
+        return True
+    return bool(store_roles(user, store) & {Staff.Role.OWNER, Staff.Role.MANAGER})

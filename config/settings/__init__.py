@@ -285,6 +285,9 @@ POINTS_DEDUCTION_RATE = int(os.environ.get("POINTS_DEDUCTION_RATE", "100"))
 POINTS_DEDUCTION_CAP = os.environ.get("POINTS_DEDUCTION_CAP", "0.5")
 # The most points one order may earn, whatever the rules say (0: no limit).
 POINTS_ORDER_CAP = int(os.environ.get("POINTS_ORDER_CAP", "0"))
+# Points HQ moves by hand (adjustments, voids) a day without a second person's approval, for
+# a person none of whose roles has a cap of its own (admin 积分 › 手工积分额度).
+POINTS_MANUAL_DAILY_CAP = int(os.environ.get("POINTS_MANUAL_DAILY_CAP", "0"))
 
 # Deleting an account keeps a keyed hash of its phone (apps/members/returning.py), so that
 # the number joining again earns no welcome twice. The key: DELETED_PHONE_KEY, else derived

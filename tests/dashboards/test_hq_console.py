@@ -89,3 +89,26 @@ def test_the_console_front_page_links_open(hq_client):
         start = page.index(link)
         url = page[start : page.index('"', start)].replace("&amp;", "&")
         assert hq_client.get(url).status_code == 200, url
+
+
+def test_the_front_page_shows_todays_points_spent_manual_actions_and_store_gifts(hq_client):
+    from apps.analytics.models import DailyStoreRollup
+
+    today = timezone.localdate()
+    for store, spent in ((StoreFactory(), 300), (StoreFactory(), 200)):
+        DailyStoreRollup.objects.create(
+            store=store, day=today, points_redeemed=spent, manual_actions=2, coupons_gifted=1
+        )
+        DailyStoreRollup.objects.create(
+            store=store, day=today - timedelta(days=3), points_redeemed=spent, manual_actions=1
+        )
+
+    response = hq_client.get("/admin/")
+
+    kpi = response.context["kpi"]
+    assert (kpi["today"]["points_redeemed"], kpi["last_30"]["points_redeemed"]) == (500, 1000)
+    assert (kpi["today"]["manual_actions"], kpi["last_30"]["manual_actions"]) == (4, 6)
+    assert kpi["today"]["coupons_gifted"] == 2
+    page = response.content.decode()
+    assert "今日消耗积分" in page and "门店赠券 2 张" in page
+    assert "没有异常门店。" in page  # the same figures everywhere: nobody stands out

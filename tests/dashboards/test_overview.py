@@ -4,9 +4,11 @@ figures come from the rollups in a fixed number of queries."""
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from apps.analytics.services import rollup_day
+from apps.core import roles
 from apps.members.models import StoreVisit
 from apps.orders.services import Checkout, LineInput, order_place_paid
 from apps.tiers.models import Tier
@@ -95,8 +97,22 @@ def test_a_dealer_compares_its_stores_only(client, stores):
     assert dealer.get("/dashboard/stores/S001/").status_code == 404
 
 
-def test_hq_staff_see_every_store(client, stores):
+def hq_person(role=roles.MARKETING):
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def test_is_staff_alone_opens_no_store(client, stores):
     client.force_login(UserFactory(is_staff=True))
+
+    assert client.get("/dashboard/").status_code == 403  # "no store yet"
+    assert len(client.get("/dashboard/stores/").context["page"]) == 0
+    assert client.get("/dashboard/stores/S003/").status_code == 404
+
+
+def test_hq_staff_see_every_store(client, stores):
+    client.force_login(hq_person())
 
     assert client.get("/dashboard/").url == "/dashboard/stores/"
     assert len(client.get("/dashboard/stores/").context["page"]) == 3
@@ -149,7 +165,7 @@ def test_the_overview_costs_the_same_queries_for_a_busy_store(client, stores):
 def test_comparing_stores_costs_the_same_queries_for_more_stores(
     client, stores, django_assert_max_num_queries
 ):
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(hq_person())
     for n in range(30):
         StoreFactory(code=f"X{n:03d}")
 

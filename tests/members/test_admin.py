@@ -1,5 +1,7 @@
 """The member pages of the HQ console: search, masked phones, tag, export, merge, segments."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -41,6 +43,79 @@ def test_search_by_last_four_full_phone_name_and_channel_id(hq_client, members):
     assert listed(hq_client.get("/admin/members/member/?q=13912345678")) == {members[0].pk}
     assert listed(hq_client.get("/admin/members/member/?q=王芳")) == {members[1].pk}
     assert listed(hq_client.get("/admin/members/member/?q=yz-888")) == {members[2].pk}
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["5678", "13912345678", "139 1234 5678", "+86 139-1234-5678", "1391234", "139", "12345678"],
+)
+def test_without_the_phone_permission_no_search_finds_a_member_by_phone(client, members, term):
+    hq(client, roles.MARKETING)
+
+    response = client.get("/admin/members/member/", {"q": term})
+
+    assert response.status_code == 200
+    assert listed(response) == set()
+    assert not AuditEntry.objects.filter(action="member.phone_search").exists()
+    assert response.context["cl"].search_help_text == "姓名、推荐码或渠道 ID"
+
+
+@pytest.mark.parametrize(
+    "lookup", ["phone", "phone__startswith", "phone__contains", "phone__regex", "phone__gt"]
+)
+@pytest.mark.parametrize("role", [roles.MARKETING, roles.CUSTOMER_SERVICE])
+def test_no_one_filters_members_by_phone_in_the_address(client, members, role, lookup):
+    hq(client, role)
+
+    response = client.get("/admin/members/member/", {lookup: "139"})
+
+    assert response.status_code == 400  # a lookup the page does not allow
+    assert not AuditEntry.objects.filter(action="member.phone_search").exists()
+
+
+def test_without_the_permission_the_list_cannot_be_sorted_by_phone(client, members):
+    hq(client, roles.MARKETING)
+    column = client.get("/admin/members/member/").context["cl"].list_display.index("phone_masked")
+
+    response = client.get("/admin/members/member/", {"o": f"-{column}"})
+
+    ordered = [m.pk for m in response.context["cl"].result_list]
+    assert ordered == [m.pk for m in Member.objects.order_by("-pk")]
+
+
+def test_still_found_by_name_without_the_permission_with_the_phone_masked(client, members):
+    hq(client, roles.MARKETING)
+
+    response = client.get("/admin/members/member/", {"q": "林晓"})
+
+    assert listed(response) == {members[0].pk}
+    page = response.content.decode()
+    assert "139****5678" in page and "13912345678" not in page
+
+
+@pytest.mark.parametrize(
+    ("term", "logged"),
+    [("5678", "****5678"), ("13912345678", "139****5678"), ("139 1234 5678", "139****5678")],
+)
+def test_phone_searches_by_those_who_may_are_audited_with_the_term_masked(
+    client, members, term, logged
+):
+    user = hq(client, roles.CUSTOMER_SERVICE)
+
+    response = client.get("/admin/members/member/", {"q": term}, REMOTE_ADDR="10.0.0.8")
+
+    assert members[0].pk in listed(response)
+    entry = AuditEntry.objects.get(action="member.phone_search")
+    assert (entry.actor, entry.after, entry.ip) == (user, {"term": logged}, "10.0.0.8")
+    assert entry.created_at is not None
+
+
+def test_a_name_search_is_not_a_phone_search(client, members):
+    hq(client, roles.CUSTOMER_SERVICE)
+
+    client.get("/admin/members/member/", {"q": "林晓"})
+
+    assert not AuditEntry.objects.filter(action="member.phone_search").exists()
 
 
 def test_marketing_sees_masked_phones_customer_service_full_ones(client, members):
@@ -170,3 +245,31 @@ def test_saved_segment_shows_its_count_and_exports(hq_client, members):
 
     assert page.context["preview_count"] == 3
     assert len(b"".join(export.streaming_content).decode("utf-8-sig").strip().splitlines()) == 4
+
+
+@pytest.mark.parametrize("page", ["/admin/coupons/coupon/", "/admin/orders/order/"])
+def test_other_pages_find_nothing_by_a_members_phone_without_the_permission(client, members, page):
+    from apps.coupons.services import coupon_claim
+    from apps.orders.services import Checkout, LineInput, order_place_paid
+    from tests.coupons.factories import CouponTemplateFactory
+
+    coupon_claim(template=CouponTemplateFactory(), member=members[0])
+    order_place_paid(
+        checkout=Checkout(
+            store=StoreFactory(),
+            channel="pos",
+            member=members[0],
+            lines=[LineInput(sku="X", quantity=1, unit_price=Decimal("10.00"))],
+        ),
+        external_id="P-1",
+    )
+    hq(client, roles.FINANCE)  # sees coupons and orders, not phones
+
+    blind = client.get(page, {"q": "13912345678"})
+    hq(client, roles.CUSTOMER_SERVICE)
+    found = client.get(page, {"q": "13912345678"})
+
+    assert len(blind.context["cl"].result_list) == 0
+    assert len(found.context["cl"].result_list) == 1
+    entry = AuditEntry.objects.get(action="member.phone_search")
+    assert entry.after == {"term": "139****5678"}

@@ -1,10 +1,12 @@
-"""access_scope: HQ sees every store, a dealer its stores, store people their own store."""
+"""access_scope: HQ sees every store as its permissions say, a dealer its stores, store
+people their own store; is_staff alone opens none."""
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group
 
+from apps.core import roles
 from apps.stores.models import Staff, Store
-from apps.stores.scoping import access_scope
+from apps.stores.scoping import access_scope, manages_store
 from tests.core.factories import UserFactory
 from tests.distributors.factories import DistributorFactory
 from tests.stores.factories import StaffFactory, StoreFactory
@@ -29,8 +31,30 @@ def codes(scope) -> set[str]:
     return set(scope.stores().values_list("code", flat=True))
 
 
-def test_hq_staff_see_every_store(brand):
+def hq_user(*role_names):
+    user = UserFactory(is_staff=True)
+    user.groups.set(Group.objects.filter(name__in=role_names))
+    return user
+
+
+def test_is_staff_alone_opens_no_store(brand):
     scope = access_scope(UserFactory(is_staff=True))
+
+    assert not scope.is_hq
+    assert codes(scope) == set()
+    assert not scope.allows_store(brand["S001"].pk)
+
+
+def test_a_permission_without_is_staff_opens_no_store(brand):
+    user = UserFactory(is_staff=False)
+    user.groups.set(Group.objects.filter(name=roles.OPERATIONS))
+
+    assert not access_scope(user).is_hq
+
+
+@pytest.mark.parametrize("role", roles.HQ_ROLES)
+def test_every_hq_role_sees_every_store(brand, role):
+    scope = access_scope(hq_user(role))
 
     assert scope.is_hq
     assert codes(scope) == {"S001", "S002", "S003", "S004"}
@@ -86,10 +110,28 @@ def test_filter_narrows_any_store_keyed_queryset(brand):
     visible = access_scope(dealer).filter(Staff.objects.filter(store__isnull=False))
 
     assert {staff.store.code for staff in visible} == {"S003"}
-    hq_visible = access_scope(UserFactory(is_staff=True)).filter(
+    hq_visible = access_scope(hq_user(roles.FINANCE)).filter(
         Staff.objects.filter(store__isnull=False)
     )
     assert hq_visible.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("role", "manages"),
+    [(roles.OPERATIONS, True), (roles.MARKETING, False), (roles.FINANCE, False)],
+)
+def test_of_hq_only_those_who_may_change_stores_manage_one(brand, role, manages):
+    assert manages_store(hq_user(role), brand["S001"]) is manages
+
+
+def test_manages_store_store_people(brand):
+    owner = StaffFactory(store=brand["S001"], role=Staff.Role.OWNER).user
+    clerk = StaffFactory(store=brand["S001"], role=Staff.Role.CLERK).user
+
+    assert manages_store(owner, brand["S001"]) and not manages_store(owner, brand["S002"])
+    assert not manages_store(clerk, brand["S001"])
+    assert not manages_store(UserFactory(is_staff=True), brand["S001"])
+    assert not manages_store(AnonymousUser(), brand["S001"])
 
 
 def test_scope_costs_one_query(brand, django_assert_num_queries):
