@@ -394,6 +394,7 @@ def test_every_table_that_points_at_a_member_is_in_the_export_or_says_why_not():
         "points.Account": "its balance is points.available",
         "points.Lot": "the same points as the entries, split for expiry: points.expiring",
         "points.RuleUsage": "counters of earning-rule limits, derived from the entries",
+        "points.ManualAction": "HQ's approval of manual points: what moved is in points.entries",
     }
     pointing = {
         model._meta.label
