@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("System")
 
     def ready(self):
-        from apps.core import lookups  # noqa: F401  (registers field__any)
+        from apps.core import checks, lookups  # noqa: F401  (register checks, field__any)
