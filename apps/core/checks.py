@@ -12,6 +12,8 @@ is an error whatever DEBUG says.
 
 import sys
 
+import django
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
@@ -88,8 +90,10 @@ def sandbox_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 def refuse_unsafe_start() -> None:
-    """For the processes that Django's commands do not start (app servers, Celery): run the
-    system checks as runserver does and exit, saying why, on any error."""
+    """For the processes that Django's commands do not start (app servers, Celery): set
+    Django up, run the system checks as runserver does and exit, saying why, on any error."""
+    if not apps.ready:
+        django.setup()
     errors = [
         message
         for message in checks.run_checks(include_deployment_checks=False)
