@@ -109,7 +109,10 @@ class TencentSmsBackend:
             answer = self._client.SendSms(request)
         except TencentCloudSDKException as exc:
             # Its text may quote the request; its code and request id do not.
-            raise SmsNotSent(f"{exc.get_code()} (request {exc.get_request_id()})") from None
+            request_id = exc.get_request_id()
+            raise SmsNotSent(
+                f"{exc.get_code()} (request {request_id})" if request_id else exc.get_code()
+            ) from None
         status = answer.SendStatusSet[0] if answer.SendStatusSet else None
         if status is None or status.Code != "Ok":
             raise SmsNotSent(status.Code if status else "no send status")
