@@ -209,3 +209,15 @@ def test_app_servers_and_workers_refuse_to_start_with_a_stand_in(server, product
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Huiji will not start" in result.stderr and "huiji.E001" in result.stderr
     assert "PAYMENT_BACKEND" in result.stderr
+
+
+@pytest.mark.django_db
+def test_plain_http_is_sent_to_https_but_the_health_probe_is_answered(client):
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        page = client.get("/api/v1/me")
+        health = client.get("/healthz")
+        secure = client.get("/healthz", secure=True)
+
+    assert (page.status_code, page["Location"]) == (301, "https://testserver/api/v1/me")
+    assert health.status_code == 200
+    assert (secure["X-Frame-Options"], secure["X-Content-Type-Options"]) == ("DENY", "nosniff")

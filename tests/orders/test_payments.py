@@ -83,6 +83,12 @@ def test_a_malformed_notice_answers_400_and_changes_nothing(case, order, api_cli
     assert not Payment.objects.exists() and not LatePayment.objects.exists()
 
 
+def test_the_gateways_notices_are_never_throttled(api_client):
+    answers = {notify(api_client, b"").status_code for _ in range(125)}  # anon: 120/min
+
+    assert answers == {400}
+
+
 def test_a_sandbox_notice_is_answered_as_wechat_pay_expects(order, api_client):
     response = notify(api_client, SandboxPaymentBackend().notice(order))
 
