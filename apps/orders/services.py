@@ -418,6 +418,7 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
             try:
                 notice = backend.query(order)
             except (PaymentGatewayError, PaymentRejected):
+                logger.warning("Order %s: the gateway did not say if it was paid", order.order_no)
                 continue
             if notice is None:
                 order_cancel(order=order)

@@ -154,9 +154,9 @@ class WechatPayBackend(PaymentBackend):
                 b64decode(str(resource["ciphertext"]), validate=True),
                 str(resource.get("associated_data") or "").encode(),
             )
-            return _notice(json.loads(plain))
         except (ValueError, KeyError, TypeError, AttributeError, InvalidTag) as exc:
             raise PaymentRejected() from exc
+        return _notice(plain)
 
     def _check_signature(self, body: bytes, headers: dict[str, str]) -> None:
         timestamp = headers.get("wechatpay-timestamp", "")
@@ -164,7 +164,7 @@ class WechatPayBackend(PaymentBackend):
         if (
             headers.get("wechatpay-serial") != settings.WECHATPAY_PLATFORM_KEY_ID
             or headers.get("wechatpay-signature-type", SIGNATURE_TYPE) != SIGNATURE_TYPE
-            or not timestamp.isdigit()
+            or not (timestamp.isascii() and timestamp.isdigit())
             or abs(time.time() - int(timestamp)) > NOTICE_MAX_AGE
             or not nonce
         ):
@@ -187,10 +187,7 @@ class WechatPayBackend(PaymentBackend):
             raise _refused("query", status, answer)
         if answer.get("trade_state") != "SUCCESS":
             return None
-        try:
-            return _notice(answer)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PaymentRejected() from exc
+        return _notice(answer)
 
     def refund(self, *, transaction_id, refund_no, amount, total, reason) -> str:
         status, answer = self._request(
@@ -200,37 +197,47 @@ class WechatPayBackend(PaymentBackend):
             transaction_id=transaction_id,
             reason=reason[:80],
         )
-        if status != 200 or answer.get("status") not in {"SUCCESS", "PROCESSING"}:
+        refund_id = answer.get("refund_id")
+        if status != 200 or answer.get("status") not in {"SUCCESS", "PROCESSING"} or not refund_id:
             raise _refused("refund", status, answer)
-        return answer["refund_id"]
+        return str(refund_id)
 
     def _request(self, call, **params) -> tuple[int, dict]:
         try:
             status, text = call(**params)
-            return status, json.loads(text) if text else {}
-        # requests' errors, and the bare Exception the library raises when an answer's
-        # signature does not verify: WeChat could not be heard either way.
+            answer = json.loads(text) if text else {}
+            if not isinstance(answer, dict):
+                raise ValueError("not a JSON object")
+            return status, answer
+        # requests' errors, the bare Exception the library raises when an answer's signature
+        # does not verify, an answer that is not JSON: WeChat could not be heard.
         except Exception as exc:
             logger.warning("WeChat Pay %s failed: %s", call.__name__, type(exc).__name__)
             raise PaymentGatewayError() from exc
 
 
-def _notice(fields: dict) -> PaymentNotice:
-    """The payment a decrypted notice or a query's answer reports, if it is ours."""
-    amount = fields["amount"]
-    if (
-        fields.get("mchid") != settings.WECHATPAY_MCH_ID
-        or fields.get("appid") != settings.WECHATPAY_APP_ID
-        or fields.get("trade_state") != "SUCCESS"
-        or amount.get("currency", "CNY") != "CNY"
-        or not isinstance(amount["total"], int)
-    ):
-        raise PaymentRejected()
-    return PaymentNotice(
-        order_no=str(fields["out_trade_no"]),
-        amount=Decimal(amount["total"]) / 100,
-        transaction_id=str(fields["transaction_id"]),
-    )
+def _notice(transaction: bytes | dict) -> PaymentNotice:
+    """The payment a decrypted notice or a query's answer reports, if it is ours; else
+    PaymentRejected."""
+    try:
+        fields = json.loads(transaction) if isinstance(transaction, bytes) else transaction
+        amount = fields["amount"]
+        if (
+            fields.get("mchid") != settings.WECHATPAY_MCH_ID
+            or fields.get("appid") != settings.WECHATPAY_APP_ID
+            or fields.get("trade_state") != "SUCCESS"
+            or amount.get("currency", "CNY") != "CNY"
+            or type(amount["total"]) is not int
+            or not fields["transaction_id"]
+        ):
+            raise PaymentRejected()
+        return PaymentNotice(
+            order_no=str(fields["out_trade_no"]),
+            amount=Decimal(amount["total"]) / 100,
+            transaction_id=str(fields["transaction_id"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PaymentRejected() from exc
 
 
 def _refused(call: str, status: int, answer: dict) -> PaymentGatewayError:

@@ -9,12 +9,14 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.core import roles
 from apps.mall.models import Product
 from apps.orders.models import LatePayment, Order, Payment
 from apps.orders.payments import PaymentBackend, SandboxPaymentBackend, _sign
 from apps.orders.services import late_payments_refund_due, orders_expire_due
+from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StoreFactory
@@ -147,3 +149,30 @@ def test_finance_sees_late_payments_in_the_console_and_nobody_edits_them(order, 
     assert listed.status_code == 200 and "4200000001" in listed.content.decode()
     assert page.status_code == 200 and b'name="amount"' not in page.content
     assert added.status_code == 403 and hidden.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_late_notice_five_times_at_once_is_refunded_once(api_client, monkeypatch):
+    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    member = MemberFactory(home_store=StoreFactory(code="S009"))
+    placed = member_client(api_client, member).post(
+        "/api/v1/orders", {"lines": [{"sku": "BAG", "quantity": 1}]}, format="json"
+    )
+    order = Order.objects.get(order_no=placed.json()["order"]["order_no"])
+    orders_expire_due(now=timezone.now() + timedelta(minutes=16))
+    notice = SandboxPaymentBackend().notice(order)
+    refunds = []
+    monkeypatch.setattr(
+        SandboxPaymentBackend, "refund", lambda self, **asked: refunds.append(asked) or "r-1"
+    )
+
+    def post():
+        return notify(APIClient(), notice).status_code
+
+    answers = run_together(post, 5)
+
+    assert answers == [200] * 5
+    late = LatePayment.objects.get()
+    assert (late.status, late.gateway_refund_id) == ("refunded", "r-1")
+    assert [asked["refund_no"] for asked in refunds] == [late.refund_no]
+    assert not Payment.objects.exists() and Order.objects.get(pk=order.pk).status == "cancelled"

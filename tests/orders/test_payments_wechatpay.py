@@ -138,6 +138,8 @@ def test_a_member_who_never_signed_in_with_wechat_cannot_start_paying(gateway, m
         "refused",  # WeChat answers an error
         "unsigned",  # an answer without WeChat's signature
         "garbage",  # not JSON
+        "a list",  # JSON, not an object
+        "no prepay id",
         "hangs",  # no answer within the timeout
     ],
 )
@@ -146,6 +148,8 @@ def test_a_gateway_that_fails_is_payment_unavailable(broken, gateway, keys, memb
         "refused": wx.answer(keys, 400, {"code": "PARAM_ERROR", "message": "参数错误"}),
         "unsigned": Answer(200, b'{"prepay_id": "wx1"}'),
         "garbage": Answer(200, b"<html>", wx.signed_headers(keys.platform, b"<html>")),
+        "a list": Answer(200, b"[]", wx.signed_headers(keys.platform, b"[]")),
+        "no prepay id": wx.answer(keys, 200, {"code": "OK"}),
         "hangs": Answer(200, b"{}", delay=3),
     }[broken]
     monkeypatch.setattr(WechatPayBackend, "timeout", (1, 1))
@@ -201,6 +205,13 @@ MALFORMED = {
         keys.platform,
         wx.paid_resource(order.order_no, 12900),
         timestamp=int(timezone.now().timestamp()) - 600,
+    ),
+    "a timestamp in other digits": lambda keys, order: (
+        wx.notice(keys.platform, wx.paid_resource(order.order_no, 12900))[0],
+        {**wx.notice(keys.platform, None, body=b"{}")[1], "Wechatpay-Timestamp": "¹²³"},
+    ),
+    "no transaction id": lambda keys, order: wx.notice(
+        keys.platform, wx.paid_resource(order.order_no, 12900, transaction_id="")
     ),
     "encrypted with another key": lambda keys, order: wx.notice(
         keys.platform,
