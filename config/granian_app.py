@@ -48,14 +48,18 @@ def server(bind: str, workers: int, log_level: str = "info") -> Server:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--bind", default=os.environ.get("HUIJI_APP_BIND", "127.0.0.1:8000"), help="host:port"
     )
     parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count() * 2)
     parser.add_argument("--log-level", default="info", choices=[level.value for level in LogLevels])
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     refuse_unsafe_start()
     server(args.bind, args.workers, args.log_level).serve()

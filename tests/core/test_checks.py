@@ -3,6 +3,7 @@ deployment checklist passes with a production environment.
 
 The test settings are an acceptance site (HUIJI_SANDBOX on): these tests turn it off."""
 
+import importlib
 import os
 import secrets
 import subprocess
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from apps.core.checks import backends_check, sandbox_check
+from config import gunicorn_pos
+from config.granian_app import arguments
 from tests.orders import wechatpay_fake as wx
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -221,3 +224,16 @@ def test_plain_http_is_sent_to_https_but_the_health_probe_is_answered(client):
     assert (page.status_code, page["Location"]) == (301, "https://testserver/api/v1/me")
     assert health.status_code == 200
     assert (secure["X-Frame-Options"], secure["X-Content-Type-Options"]) == ("DENY", "nosniff")
+
+
+def test_the_app_servers_listen_on_loopback_unless_told(monkeypatch):
+    monkeypatch.delenv("HUIJI_APP_BIND", raising=False)
+    monkeypatch.delenv("HUIJI_POS_BIND", raising=False)
+    assert arguments([]).bind == "127.0.0.1:8000"
+    assert importlib.reload(gunicorn_pos).bind == "127.0.0.1:8001"
+
+    monkeypatch.setenv("HUIJI_APP_BIND", "10.0.0.5:8000")
+    monkeypatch.setenv("HUIJI_POS_BIND", "10.0.0.5:8001")
+    assert arguments([]).bind == "10.0.0.5:8000"
+    assert arguments(["--bind", "0.0.0.0:9000"]).bind == "0.0.0.0:9000"
+    assert importlib.reload(gunicorn_pos).bind == "10.0.0.5:8001"
