@@ -65,6 +65,10 @@ class PaymentGatewayError(DomainError):
     status = 503
     default_message = _("The payment service did not answer. Please try again in a moment.")
 
+    def __init__(self, detail: str = ""):
+        super().__init__()
+        self.detail = detail  # what went wrong, for the log and finance, never for the member
+
 
 class WechatPayerUnknown(Invalid):
     default_message = _("Sign in with WeChat to pay with WeChat Pay.")

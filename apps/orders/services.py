@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.errors import DomainError
 from apps.core.events import event_emit
 from apps.core.money import money
 from apps.core.rows import row_insert, row_update
@@ -45,7 +46,6 @@ from apps.orders.errors import (
     OrderNotRefundable,
     PaymentAmountMismatch,
     PaymentGatewayError,
-    PaymentRejected,
     RefundLineUnknown,
     RefundTooLarge,
 )
@@ -360,7 +360,7 @@ def late_payment_refund(*, late_payment_id: int, now=None) -> LatePayment:
         )
     except PaymentGatewayError as exc:
         LatePayment.objects.filter(pk=late.pk).update(
-            attempts=F("attempts") + 1, last_error=str(exc)[:200]
+            attempts=F("attempts") + 1, last_error=(exc.detail or exc.code)[:200]
         )
         return LatePayment.objects.get(pk=late.pk)
     LatePayment.objects.filter(pk=late.pk, status=LatePayment.Status.REFUNDING).update(
@@ -414,19 +414,22 @@ def orders_expire_due(*, now=None, batch: int = 500) -> int:
             status=Order.Status.CREATED, expires_at__lte=now, pk__gt=after
         ).order_by("pk")[:batch]
     ):
-        for order in due:
-            try:
-                notice = backend.query(order)
-            except (PaymentGatewayError, PaymentRejected):
-                logger.warning("Order %s: the gateway did not say if it was paid", order.order_no)
-                continue
-            if notice is None:
-                order_cancel(order=order)
-                expired += 1
-            else:
-                order_pay(notice=notice, now=now)
+        expired += sum(_order_expire(order, backend) for order in due)
         after = due[-1].pk
     return expired
+
+
+def _order_expire(order: Order, backend) -> int:
+    """1 if the order was cancelled, 0 if it was paid after all or is left for the next run."""
+    try:
+        if (notice := backend.query(order)) is not None:
+            order_pay(notice=notice)
+            return 0
+    except DomainError as exc:  # the gateway did not answer, or answered what cannot be paid
+        logger.warning("Order %s left unpaid for now: %s", order.order_no, exc.code)
+        return 0
+    order_cancel(order=order)
+    return 1
 
 
 def _order_create(

@@ -213,7 +213,7 @@ class WechatPayBackend(PaymentBackend):
         # does not verify, an answer that is not JSON: WeChat could not be heard.
         except Exception as exc:
             logger.warning("WeChat Pay %s failed: %s", call.__name__, type(exc).__name__)
-            raise PaymentGatewayError() from exc
+            raise PaymentGatewayError(type(exc).__name__) from exc
 
 
 def _notice(transaction: bytes | dict) -> PaymentNotice:
@@ -241,14 +241,9 @@ def _notice(transaction: bytes | dict) -> PaymentNotice:
 
 
 def _refused(call: str, status: int, answer: dict) -> PaymentGatewayError:
-    logger.warning(
-        "WeChat Pay %s refused: HTTP %s %s %s",
-        call,
-        status,
-        answer.get("code", ""),
-        answer.get("message", ""),
-    )
-    return PaymentGatewayError()
+    detail = f"HTTP {status} {answer.get('code', '')} {answer.get('message', '')}".strip()
+    logger.warning("WeChat Pay %s refused: %s", call, detail)
+    return PaymentGatewayError(detail[:200])
 
 
 def _fen(amount: Decimal) -> int:

@@ -362,11 +362,23 @@ def test_a_refund_the_gateway_refuses_is_asked_again_by_the_expiry_task(
 
     late = LatePayment.objects.get()
     assert (late.status, late.attempts, late.gateway_refund_id) == ("refunding", 1, "")
+    assert late.last_error == "HTTP 403 NOT_ENOUGH 余额不足"
 
     gateway.routes[REFUND] = wx.answer(keys, 200, {"refund_id": "5000001", "status": "SUCCESS"})
     orders_expire_task()
 
     late.refresh_from_db()
     assert (late.status, late.attempts, late.gateway_refund_id) == ("refunded", 2, "5000001")
+    assert late.last_error == ""
     orders_expire_task()
     assert len([r for r in gateway.received if (r.method, r.path) == REFUND]) == 2
+
+
+def test_expiry_leaves_an_order_paid_at_another_amount_and_goes_on(placed, gateway, keys):
+    order, _ = placed
+    query = ("GET", f"/v3/pay/transactions/out-trade-no/{order.order_no}")
+    gateway.routes[query] = wx.answer(keys, 200, wx.paid_resource(order.order_no, 1))
+
+    assert orders_expire_due(now=timezone.now() + timedelta(minutes=16)) == 0
+
+    assert Order.objects.get(pk=order.pk).status == "created" and not Payment.objects.exists()
