@@ -1,6 +1,9 @@
-"""WeChat Pay (微信支付) API v3: JSAPI orders for the mini-program and the WeChat in-app
-browser, their notices, order queries and refunds. PAYMENT_BACKEND =
-"apps.orders.wechatpay.WechatPayBackend", with the WECHATPAY_* settings (README).
+"""WeChat Pay (微信支付) API v3: JSAPI orders, their notices, order queries and refunds.
+PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend", with the WECHATPAY_* settings
+(README). A member pays as the WeChat user they signed in to the mini-program as (their
+openid under WECHATPAY_APP_ID). The WeChat in-app browser pays with the same JSAPI params
+(WeixinJSBridge getBrandWCPayRequest), but under an official account's app id and the
+member's openid there, which Huiji does not collect yet.
 
 Requests to WeChat go through the wechatpayv3 library, which signs them with the merchant's
 private key and checks the signature of every answer with WeChat's platform key. Notices are
