@@ -42,7 +42,7 @@ def _database(options: str):
 
 def deployed_env(database_url: str, **settings: str) -> dict:
     """The environment of Huiji as deployed (production settings, DEBUG off, Redis as the
-    cache) on `database_url`, with `settings` added."""
+    cache) on `database_url`, as a staging site (HUIJI_SANDBOX), with `settings` added."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -51,6 +51,10 @@ def deployed_env(database_url: str, **settings: str) -> dict:
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "REDIS_URL": CACHE,
+        # Stand-ins (sandbox payments, console SMS, fake WeChat login) and plain HTTP
+        # straight to the pool, with no proxy in front.
+        "HUIJI_SANDBOX": "1",
+        "SECURE_SSL_REDIRECT": "false",
         **settings,
     }
 

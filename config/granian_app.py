@@ -1,5 +1,7 @@
 """Granian for the mini-program API, the shop owners' dashboards and the HQ console:
-`python -m config.granian_app` (on 0.0.0.0:8000; `--bind` and `--workers` to change).
+`python -m config.granian_app` (on 127.0.0.1:8000, for nginx on the same machine; `--bind`
+or HUIJI_APP_BIND, and `--workers`, to change). It refuses to start where runserver would
+(apps/core/checks.py): a production site with a stand-in backend, say.
 
 A request here is mostly Python around a statement or two (a coupon claim is two), so on
 the cores the web pool shares with the database, the HTTP server's own Python counts:
@@ -17,11 +19,14 @@ never sends a request on a connection closing here.
 
 import argparse
 import multiprocessing
+import os
 
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server
+
+from apps.core.checks import refuse_unsafe_start
 
 IDLE_SECONDS = 60
 THREADS = 2
@@ -43,12 +48,20 @@ def server(bind: str, workers: int, log_level: str = "info") -> Server:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bind", default="0.0.0.0:8000", help="host:port")
+    parser.add_argument(
+        "--bind", default=os.environ.get("HUIJI_APP_BIND", "127.0.0.1:8000"), help="host:port"
+    )
     parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count() * 2)
     parser.add_argument("--log-level", default="info", choices=[level.value for level in LogLevels])
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    refuse_unsafe_start()
     server(args.bind, args.workers, args.log_level).serve()
 
 

@@ -13,8 +13,17 @@ import multiprocessing
 import os
 
 wsgi_app = "config.wsgi"
-bind = "0.0.0.0:8001"
+# Loopback, for nginx on the same machine; HUIJI_POS_BIND (or --bind) to change.
+bind = os.environ.get("HUIJI_POS_BIND", "127.0.0.1:8001")
 workers = multiprocessing.cpu_count() * 2
 worker_class = "sync"
 # gunicornc's socket, named for this pool (gunicorn ≥ 25.1)
 control_socket = os.path.expanduser("~/.gunicorn/huiji-pos.ctl")
+
+
+def on_starting(server):
+    """Refuse to start where runserver would (apps/core/checks.py)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from apps.core.checks import refuse_unsafe_start
+
+    refuse_unsafe_start()

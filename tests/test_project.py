@@ -129,6 +129,8 @@ def test_each_web_pool_serves_as_configured(pool, keeps_connections):
         "SECRET_KEY": "test-only",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "HUIJI_SANDBOX": "1",  # its stand-ins, and no Redis
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP, no proxy in front
     }
     with serve(env, pool, workers=1) as port:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

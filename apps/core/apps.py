@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         from axes.signals import user_locked_out
 
-        from apps.core import lookups  # noqa: F401  (registers field__any)
+        from apps.core import checks, lookups  # noqa: F401  (register checks, field__any)
         from apps.core.audit import sign_in_lockout_record
 
         user_locked_out.connect(sign_in_lockout_record, dispatch_uid="huiji.audit.lockout")

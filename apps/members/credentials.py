@@ -106,6 +106,8 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
         sms_send(
             phone=phone,
             message=_("Your sign-in code is %(code)s, valid for 5 minutes.") % {"code": code},
+            template="sign_in",
+            params={"code": code, "minutes": "5"},
         )
     return SMS_GAP_SECONDS
 
@@ -291,6 +293,8 @@ def member_otp_send(*, member: Member, store: Store) -> int:
                 "tell it only to the cashier in front of you."
             )
             % {"store": store.name, "code": code},
+            template="till_code",
+            params={"store": store.name, "code": code, "minutes": "5"},
         )
     return MEMBER_OTP_GAP_SECONDS
 

@@ -1,11 +1,13 @@
 """WeChat mini-program login (code → openid), behind WECHAT_PROVIDER.
 
 The fake provider, the embedded default, turns any code into a stable openid, so the demo
-and the tests can sign in with WeChat; the real one asks WeChat's servers.
+and the tests can sign in with WeChat: a stand-in, refused at start in production
+(apps/core/checks.py). The real one asks WeChat's jscode2session at WECHAT_API_BASE.
 """
 
 import hashlib
 import json
+import logging
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -13,10 +15,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from apps.core.errors import Invalid
 
-_JSCODE2SESSION = "https://api.weixin.qq.com/sns/jscode2session"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class WechatLoginFailed(Invalid):
 
 
 class FakeWechatProvider:
+    stand_in = True
+
     def code_to_user(self, code: str) -> WechatUser:
         digest = hashlib.sha256(code.encode()).hexdigest()
         return WechatUser(
@@ -40,8 +45,16 @@ class FakeWechatProvider:
 class WechatProvider:
     """jscode2session of the WeChat mini-program API, with WECHAT_APP_ID and WECHAT_APP_SECRET."""
 
+    stand_in = False
     timeout_seconds = 5
 
+    @classmethod
+    def configuration_problems(cls) -> list[str]:
+        if settings.WECHAT_APP_ID and settings.WECHAT_APP_SECRET:
+            return []
+        return ["WeChat login needs WECHAT_APP_ID and WECHAT_APP_SECRET."]
+
+    @sensitive_variables("query", "url")  # they hold the app secret
     def code_to_user(self, code: str) -> WechatUser:
         query = urllib.parse.urlencode(
             {
@@ -51,16 +64,20 @@ class WechatProvider:
                 "grant_type": "authorization_code",
             }
         )
+        url = f"{settings.WECHAT_API_BASE.rstrip('/')}/sns/jscode2session?{query}"
         try:
-            with urllib.request.urlopen(
-                f"{_JSCODE2SESSION}?{query}", timeout=self.timeout_seconds
-            ) as reply:
+            with urllib.request.urlopen(url, timeout=self.timeout_seconds) as reply:
                 answer = json.load(reply)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # unreachable, timed out, an HTTP error, not JSON
+            logger.warning("WeChat jscode2session failed: %s", type(exc).__name__)
             raise WechatLoginFailed() from exc
-        if not answer.get("openid"):
+        openid = answer.get("openid") if isinstance(answer, dict) else None
+        if not openid or not isinstance(openid, str):
+            errcode = answer.get("errcode") if isinstance(answer, dict) else None
+            logger.warning("WeChat jscode2session refused the code: errcode %s", errcode)
             raise WechatLoginFailed()
-        return WechatUser(openid=answer["openid"], unionid=answer.get("unionid", ""))
+        unionid = answer.get("unionid")
+        return WechatUser(openid=openid, unionid=unionid if isinstance(unionid, str) else "")
 
 
 def wechat_provider():

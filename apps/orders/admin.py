@@ -7,7 +7,7 @@ from apps.core.admin import ReadOnlyAdmin, UploadImportAdmin
 from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.coupons.models import Coupon
 from apps.orders.imports import order_import_report, order_import_start, order_import_upload
-from apps.orders.models import Order, OrderImport, OrderLine, Payment, Refund
+from apps.orders.models import LatePayment, Order, OrderImport, OrderLine, Payment, Refund
 from apps.points.models import Entry
 
 
@@ -111,6 +111,27 @@ class OrderAdmin(ReadOnlyAdmin):
             )
             or "—"
         )
+
+
+@admin.register(LatePayment)
+class LatePaymentAdmin(ReadOnlyAdmin):
+    """Payments that came after their order was cancelled, and their refunds (finance)."""
+
+    list_display = [
+        "received_at",
+        "order",
+        "amount",
+        "transaction_id",
+        "status",
+        "gateway_refund_id",
+        "refunded_at",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = ["status", "received_at"]
+    list_select_related = ["order"]
+    search_fields = ["=order__order_no", "=transaction_id"]
+    date_hierarchy = "received_at"
 
 
 class OrderImportForm(forms.ModelForm):

@@ -58,3 +58,21 @@ class StoreRequired(Invalid):
 
 class ProductUnavailable(Invalid):
     default_message = _("%(sku)s is not on sale.")
+
+
+class PaymentGatewayError(DomainError):
+    code = "payment_unavailable"
+    status = 503
+    default_message = _("The payment service did not answer. Please try again in a moment.")
+
+    def __init__(self, detail: str = ""):
+        super().__init__()
+        self.detail = detail  # what went wrong, for the log and finance, never for the member
+
+
+class WechatPayerUnknown(Invalid):
+    default_message = _("Sign in with WeChat to pay with WeChat Pay.")
+
+
+class NoticeOrderUnknown(NotFound):
+    default_message = _("No order has the number this payment notice names.")

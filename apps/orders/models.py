@@ -272,3 +272,37 @@ class OrderImport(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class LatePayment(models.Model):
+    """Money a gateway took for an order that had already been cancelled (its time to pay
+    ran out, or the member gave it up): never kept, it is refunded through the gateway.
+    Finance sees each one, and whether the gateway has given it back."""
+
+    class Status(models.TextChoices):
+        REFUNDING = "refunding", _("being refunded")
+        REFUNDED = "refunded", _("refunded")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="late_payments"
+    )
+    transaction_id = models.CharField(_("transaction id"), max_length=64, unique=True)
+    amount = _money(_("amount"))
+    refund_no = models.CharField(_("refund number"), max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.REFUNDING)
+    gateway_refund_id = models.CharField(_("gateway refund id"), max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("refund attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+    received_at = models.DateTimeField(_("paid at"), default=timezone.now)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment after cancellation")
+        verbose_name_plural = _("payments after cancellation")
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="late_payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} {self.transaction_id}"

@@ -1,21 +1,30 @@
 """Payments go through one backend, chosen by PAYMENT_BACKEND.
 
-A backend turns an order into what the mini-program needs to start paying (`start`), and
-checks a payment notification from the gateway (`verify`), answering the order number,
-the amount and the gateway's transaction id — or raising PaymentRejected. The sandbox
-backend (the embedded default) signs its own notifications with the site's secret, so the
-demo can pay without a real gateway; a real one (WeChat Pay) is a class with the same two
-methods, named in PAYMENT_BACKEND.
+A backend (PaymentBackend below) turns an order into what the client needs to start paying
+(`start`), checks a notice the gateway posts to `/api/v1/payments/notify` (`verify`, from
+the body and the headers), asks the gateway whether an order was paid when no notice came
+(`query`), and gives money back (`refund`). Its errors are PaymentRejected (a notice that
+is not the gateway's, or not about us) and PaymentGatewayError (the gateway could not be
+reached or refused a request).
+
+The sandbox backend, the embedded default, signs its own notices with the site's secret, so
+the demo can pay without a gateway. It is a stand-in: with DEBUG off it is refused at start
+unless HUIJI_SANDBOX says the site is a staging one (apps/core/checks.py). WeChat Pay is
+apps.orders.wechatpay.WechatPayBackend.
 """
 
+import functools
 import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from apps.orders.errors import PaymentRejected
@@ -23,13 +32,48 @@ from apps.orders.errors import PaymentRejected
 
 @dataclass(frozen=True)
 class PaymentNotice:
+    """The gateway says: this order was paid this amount, under this transaction id."""
+
     order_no: str
     amount: Decimal
     transaction_id: str
 
 
-class SandboxPaymentBackend:
+class PaymentBackend:
+    """What every payment backend does. `stand_in` marks a backend that takes no real money."""
+
+    name = ""
+    stand_in = False
+
+    def start(self, order) -> dict:
+        """What the client needs to pay `order` (for WeChat, wx.requestPayment's params)."""
+        raise NotImplementedError
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice | None:
+        """The payment a notice reports, or None for a genuine notice about something else
+        (a refund's result), which is acknowledged and ignored. Raises PaymentRejected."""
+        raise NotImplementedError
+
+    def query(self, order) -> PaymentNotice | None:
+        """The order's payment if the gateway holds one, else None (never paid, or closed)."""
+        raise NotImplementedError
+
+    def refund(
+        self, *, transaction_id: str, refund_no: str, amount: Decimal, total: Decimal, reason: str
+    ) -> str:
+        """Give `amount` of the payment `transaction_id` (of `total`) back to the payer; the
+        gateway's refund id. The same `refund_no` again is the same refund, never a second."""
+        raise NotImplementedError
+
+    @classmethod
+    def configuration_problems(cls) -> list[str]:
+        """Settings this backend needs that are missing or unusable (system check E005)."""
+        return []
+
+
+class SandboxPaymentBackend(PaymentBackend):
     name = "sandbox"
+    stand_in = True
 
     def start(self, order) -> dict:
         return {"backend": self.name, "order_no": order.order_no, "amount": str(order.payable)}
@@ -44,20 +88,26 @@ class SandboxPaymentBackend:
         text = json.dumps(body, sort_keys=True)
         return json.dumps({"body": text, "signature": _sign(text)}).encode()
 
-    def verify(self, raw: bytes) -> PaymentNotice:
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice:
         try:
-            envelope = json.loads(raw)
+            envelope = json.loads(body)
             text, signature = envelope["body"], envelope["signature"]
-            body = json.loads(text)
-        except (ValueError, KeyError, TypeError) as exc:
+            if not hmac.compare_digest(str(signature), _sign(str(text))):
+                raise PaymentRejected()
+            fields = json.loads(text)
+            return PaymentNotice(
+                order_no=str(fields["order_no"]),
+                amount=Decimal(fields["amount"]),
+                transaction_id=str(fields["transaction_id"]),
+            )
+        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
             raise PaymentRejected() from exc
-        if not hmac.compare_digest(signature, _sign(text)):
-            raise PaymentRejected()
-        return PaymentNotice(
-            order_no=body["order_no"],
-            amount=Decimal(body["amount"]),
-            transaction_id=body["transaction_id"],
-        )
+
+    def query(self, order) -> None:
+        return None  # the sandbox is paid only through its notices
+
+    def refund(self, *, transaction_id, refund_no, amount, total, reason) -> str:
+        return f"sandbox-refund-{refund_no}"
 
 
 def _sign(text: str) -> str:
@@ -65,5 +115,17 @@ def _sign(text: str) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def payment_backend():
-    return import_string(settings.PAYMENT_BACKEND)()
+def payment_backend() -> PaymentBackend:
+    """The configured backend, built once per process (WeChat Pay's reads its keys)."""
+    return _backend(settings.PAYMENT_BACKEND)
+
+
+@functools.cache
+def _backend(path: str) -> PaymentBackend:
+    return import_string(path)()
+
+
+@receiver(setting_changed)
+def _forget_backend(*, setting, **kwargs):
+    if setting == "PAYMENT_BACKEND" or setting.startswith("WECHATPAY_"):
+        _backend.cache_clear()

@@ -7,6 +7,7 @@ and bonus awards never wait on each other in a circle. The rows every order shar
 last, held for the few statements before the commit.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.errors import IdempotencyConflict
+from apps.core.errors import DomainError, IdempotencyConflict
 from apps.core.events import event_emit
 from apps.core.money import money
 from apps.core.rows import row_insert, row_update
@@ -39,15 +40,24 @@ from apps.orders.errors import (
     DuplicateOrder,
     EmptyOrder,
     MembersOnly,
-    OrderNotFound,
+    NoticeOrderUnknown,
     OrderNotPayable,
     OrderNotRefundable,
     PaymentAmountMismatch,
+    PaymentGatewayError,
     RefundLineUnknown,
     RefundTooLarge,
 )
-from apps.orders.models import Order, OrderCounter, OrderLine, Payment, Refund, RefundLine
-from apps.orders.payments import PaymentNotice
+from apps.orders.models import (
+    LatePayment,
+    Order,
+    OrderCounter,
+    OrderLine,
+    Payment,
+    Refund,
+    RefundLine,
+)
+from apps.orders.payments import PaymentNotice, payment_backend
 from apps.orders.pricing import CouponOffer, PointsOffer, PriceLine, Quote, allocate, price
 from apps.points.earning import (
     first_purchase_bonus_reverse,
@@ -63,6 +73,8 @@ from apps.stores.models import Staff, Store
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
 from apps.tiers.services import growth_earn, growth_entries_rename, growth_reverse
+
+logger = logging.getLogger(__name__)
 
 # The tier benefit that applies in each order channel.
 BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
@@ -282,27 +294,91 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     return order
 
 
-@transaction.atomic
 def order_pay(*, notice: PaymentNotice, now=None) -> Order:
-    """The gateway says the member paid. A repeated notice changes nothing."""
-    now = now or timezone.now()
+    """The gateway says the member paid. A repeated notice changes nothing. A payment for an
+    order already cancelled (its time ran out, or the member gave it up) is not kept: it is
+    recorded as a LatePayment and refunded through the gateway once this commits."""
+    order, late = _order_pay(notice, now or timezone.now())
+    if late is not None:
+        transaction.on_commit(lambda: late_payment_refund(late_payment_id=late.pk))
+    return order
+
+
+@transaction.atomic
+def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
     order = Order.objects.select_for_update().filter(order_no=notice.order_no).first()
     if order is None:
-        raise OrderNotFound()
-    if Payment.objects.filter(transaction_id=notice.transaction_id).exists() or (
-        order.status != Order.Status.CREATED and order.paid_at is not None
+        raise NoticeOrderUnknown()
+    transaction_id = notice.transaction_id
+    if (
+        Payment.objects.filter(transaction_id=transaction_id).exists()
+        or LatePayment.objects.filter(transaction_id=transaction_id).exists()
+        or (order.status != Order.Status.CREATED and order.paid_at is not None)
     ):
-        return order
+        return order, None
+    if order.status == Order.Status.CANCELLED:
+        late = LatePayment(
+            order=order,
+            transaction_id=transaction_id,
+            amount=notice.amount,
+            refund_no=f"late-{transaction_id}"[:64],
+            received_at=now,
+        )
+        row_insert(late)
+        logger.warning("Order %s was paid after it was cancelled; refunding", order.order_no)
+        return order, late
     if order.status != Order.Status.CREATED:
         raise OrderNotPayable()
     if notice.amount != order.payable:
+        logger.error(
+            "Order %s: the gateway reports %s paid, %s payable",
+            order.order_no,
+            notice.amount,
+            order.payable,
+        )
         raise PaymentAmountMismatch()
-    return _settle(
-        order,
-        amount=notice.amount,
-        transaction_id=notice.transaction_id,
-        now=now,
+    return _settle(order, amount=notice.amount, transaction_id=transaction_id, now=now), None
+
+
+def late_payment_refund(*, late_payment_id: int, now=None) -> LatePayment:
+    """Give a late payment back through the gateway; safe to run again and at once (the
+    gateway makes one refund of one refund number). A failure is counted, and the refund
+    asked again by the next run of orders_expire_task."""
+    late = LatePayment.objects.get(pk=late_payment_id)
+    if late.status == LatePayment.Status.REFUNDED:
+        return late
+    try:
+        refund_id = payment_backend().refund(
+            transaction_id=late.transaction_id,
+            refund_no=late.refund_no,
+            amount=late.amount,
+            total=late.amount,
+            reason=_("Order %(order_no)s was cancelled before it was paid")
+            % {"order_no": late.order.order_no},
+        )
+    except PaymentGatewayError as exc:
+        LatePayment.objects.filter(pk=late.pk).update(
+            attempts=F("attempts") + 1, last_error=(exc.detail or exc.code)[:200]
+        )
+        return LatePayment.objects.get(pk=late.pk)
+    LatePayment.objects.filter(pk=late.pk, status=LatePayment.Status.REFUNDING).update(
+        status=LatePayment.Status.REFUNDED,
+        gateway_refund_id=refund_id,
+        refunded_at=now or timezone.now(),
+        attempts=F("attempts") + 1,
+        last_error="",
     )
+    return LatePayment.objects.get(pk=late.pk)
+
+
+def late_payments_refund_due(*, now=None) -> int:
+    """Ask the gateway again for the late payments it has not refunded yet; how many it has."""
+    pending = LatePayment.objects.filter(status=LatePayment.Status.REFUNDING).order_by("pk")
+    done = [
+        late_payment_refund(late_payment_id=pk, now=now)
+        for pk in pending.values_list("pk", flat=True)
+    ]
+    return sum(late.status == LatePayment.Status.REFUNDED for late in done)
 
 
 @transaction.atomic
@@ -325,18 +401,33 @@ def order_cancel(*, order: Order) -> Order:
 
 def orders_expire_due(*, now=None, batch: int = 500) -> int:
     """Unpaid orders past their time are cancelled, each in its own transaction (each has
-    its own coupons and points to give back); a rerun finds none left."""
+    its own coupons and points to give back); a rerun finds none left. The gateway is asked
+    first whether the member paid after all (a notice lost on the way): such an order is
+    paid, not cancelled. One the gateway cannot answer for waits for the next run."""
     now = now or timezone.now()
-    expired = 0
+    backend = payment_backend()
+    expired, after = 0, 0
     while due := list(
-        Order.objects.filter(status=Order.Status.CREATED, expires_at__lte=now).order_by("pk")[
-            :batch
-        ]
+        Order.objects.filter(
+            status=Order.Status.CREATED, expires_at__lte=now, pk__gt=after
+        ).order_by("pk")[:batch]
     ):
-        for order in due:
-            order_cancel(order=order)
-        expired += len(due)
+        expired += sum(_order_expire(order, backend) for order in due)
+        after = due[-1].pk
     return expired
+
+
+def _order_expire(order: Order, backend) -> int:
+    """1 if the order was cancelled, 0 if it was paid after all or is left for the next run."""
+    try:
+        if (notice := backend.query(order)) is not None:
+            order_pay(notice=notice)
+            return 0
+    except DomainError as exc:  # the gateway did not answer, or answered what cannot be paid
+        logger.warning("Order %s left unpaid for now: %s", order.order_no, exc.code)
+        return 0
+    order_cancel(order=order)
+    return 1
 
 
 def _order_create(

@@ -6,12 +6,13 @@ from apps.orders.imports import (
     order_import_files_purge,
     order_import_run,
 )
-from apps.orders.services import orders_expire_due
+from apps.orders.services import late_payments_refund_due, orders_expire_due
 
 
 @shared_task
 def orders_expire_task() -> None:
     orders_expire_due()
+    late_payments_refund_due()
 
 
 @shared_task

@@ -148,6 +148,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "apps.core.clients.client_ip"
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its start-up banner would open every command's output
 AXES_LOCKOUT_CALLABLE = "apps.dashboards.lockout.locked_out"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -273,6 +274,20 @@ SMS_TEST_CODES = os.environ.get("SMS_TEST_CODES", "13800000000=123456" if DEBUG 
 WECHAT_PROVIDER = os.environ.get("WECHAT_PROVIDER", "apps.members.wechat.FakeWechatProvider")
 WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
 WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+# Tencent Cloud SMS (SMS_BACKEND = "apps.core.sms.TencentSmsBackend"): an approved signature
+# and an approved template for each kind of message, its parameters {1}, {2}… named in order:
+# the sign-in code, and the code a store's till asks a member to read out (积分抵现).
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "")
+SMS_TEMPLATE_ID = os.environ.get("SMS_TEMPLATE_ID", "")
+SMS_TEMPLATE_PARAMS = env_list("SMS_TEMPLATE_PARAMS", "code")
+SMS_TILL_TEMPLATE_ID = os.environ.get("SMS_TILL_TEMPLATE_ID", "")
+SMS_TILL_TEMPLATE_PARAMS = env_list("SMS_TILL_TEMPLATE_PARAMS", "store,code")
+TENCENTCLOUD_SECRET_ID = os.environ.get("TENCENTCLOUD_SECRET_ID", "")
+TENCENTCLOUD_SECRET_KEY = os.environ.get("TENCENTCLOUD_SECRET_KEY", "")
+TENCENT_SMS_APP_ID = os.environ.get("TENCENT_SMS_APP_ID", "")
+TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
+TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
 MEMBER_TOKEN_TTL_DAYS = int(os.environ.get("MEMBER_TOKEN_TTL_DAYS", "30"))
 
 # Points (积分): how long earned points stay pending (the return window), and when they
@@ -321,9 +336,41 @@ REFUND_SPENT_POINTS = os.environ.get("REFUND_SPENT_POINTS", "cash")
 # Mini-program orders: minutes to pay before coupons and points are released; the gateway.
 ORDER_PAY_MINUTES = int(os.environ.get("ORDER_PAY_MINUTES", "15"))
 PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "apps.orders.payments.SandboxPaymentBackend")
+# WeChat Pay API v3 (PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend"): the merchant
+# id, the app id members pay in (the mini-program's), the APIv3 key, the merchant's API
+# private key (apiclient_key.pem) and its certificate's serial number, WeChat's platform key
+# (a 微信支付公钥 or a platform certificate, PEM) and its id (PUB_KEY_ID_… or the serial).
+WECHATPAY_MCH_ID = os.environ.get("WECHATPAY_MCH_ID", "")
+WECHATPAY_APP_ID = os.environ.get("WECHATPAY_APP_ID", WECHAT_APP_ID)
+WECHATPAY_APIV3_KEY = os.environ.get("WECHATPAY_APIV3_KEY", "")
+WECHATPAY_PRIVATE_KEY_PATH = os.environ.get("WECHATPAY_PRIVATE_KEY_PATH", "")
+WECHATPAY_CERT_SERIAL_NO = os.environ.get("WECHATPAY_CERT_SERIAL_NO", "")
+WECHATPAY_PLATFORM_KEY_PATH = os.environ.get("WECHATPAY_PLATFORM_KEY_PATH", "")
+WECHATPAY_PLATFORM_KEY_ID = os.environ.get("WECHATPAY_PLATFORM_KEY_ID", "")
+WECHATPAY_NOTIFY_URL = os.environ.get("WECHATPAY_NOTIFY_URL", f"{SITE_URL}/api/v1/payments/notify")
+WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
+
+# With DEBUG off Huiji refuses to start with a stand-in (sandbox payments, console SMS, fake
+# WeChat login), without REDIS_URL, or with SMS_TEST_CODES (apps/core/checks.py), unless
+# HUIJI_SANDBOX says this is a staging or acceptance site, never a brand's production one.
+HUIJI_SANDBOX = env_bool("HUIJI_SANDBOX", default=False)
 
 # Whether seed_demo may run (it creates admin/demo12345): never on a production site.
 DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)
+
+# Django's deployment checklist (`manage.py check --deploy`). HTTPS only, told by the proxy's
+# X-Forwarded-Proto; /healthz also answers a probe that reaches the app server directly.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Error reports leave out the secrets in settings and in the process environment, which
+# granian hands to every request (request.META).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "apps.core.reporting.SecretsFilter"
 
 LOGGING = {
     "version": 1,
@@ -336,5 +383,7 @@ LOGGING = {
         # A 4xx is the client's answer, not the server's trouble: a coupon drop answers
         # thousands of sold_out a second, and each would be a log line.
         "django.request": {"level": "ERROR"},
+        # Its debug lines hold providers' answers, with whole phone numbers.
+        "tencentcloud_sdk_common": {"level": "WARNING"},
     },
 }

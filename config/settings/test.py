@@ -27,6 +27,11 @@ STORAGES = {
 DEMO_DATA_ALLOWED = True
 SMS_BACKEND = "apps.core.sms.LocmemSmsBackend"
 SMS_TEST_CODES = "13800000000=123456"
+# The suite is an acceptance site: it runs the stand-ins (in-memory SMS, fake WeChat login,
+# sandbox payments, per-process cache) with DEBUG off, as HUIJI_SANDBOX=1 allows.
+# tests/core/test_checks.py turns it off to see production refuse them.
+HUIJI_SANDBOX = True
+SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 # Real Redis for the tests that need it (Celery end to end).
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WHITENOISE_AUTOREFRESH = True  # no collectstatic for tests

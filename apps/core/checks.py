@@ -1,0 +1,123 @@
+"""Huiji refuses to start as a brand's production site with stand-ins in place.
+
+With DEBUG off, these are errors (every management command, runserver and migrate among
+them, runs Django's system checks; the app servers and Celery call `refuse_unsafe_start`):
+a payment, SMS or WeChat login backend whose class says `stand_in = True` (the sandbox
+gateway, the console and in-memory SMS, the fake WeChat login), a cache each process keeps
+for itself (REDIS_URL unset: throttles and sold-out answers would be per process), or
+SMS_TEST_CODES set. HUIJI_SANDBOX=1 says the site is a staging or acceptance site, where
+they are allowed; `check --deploy` then warns. A real backend whose settings are missing
+is an error whatever DEBUG says.
+"""
+
+import sys
+
+import django
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+BACKEND_SETTINGS = ("PAYMENT_BACKEND", "SMS_BACKEND", "WECHAT_PROVIDER")
+PER_PROCESS_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+SANDBOX_HINT = "or set HUIJI_SANDBOX=1 if this is a staging or acceptance site, never a brand's"
+
+
+@checks.register(checks.Tags.security)
+def backends_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    production = not (settings.DEBUG or settings.HUIJI_SANDBOX)
+    errors = []
+    for name in BACKEND_SETTINGS:
+        path = getattr(settings, name)
+        try:
+            backend = import_string(path)
+        except ImportError as exc:
+            errors.append(
+                checks.Error(
+                    f"{name} names {path!r}, which cannot be imported: {exc}.",
+                    hint=f"Set {name} to the dotted path of a backend class (README).",
+                    id="huiji.E004",
+                )
+            )
+            continue
+        if production and getattr(backend, "stand_in", False):
+            errors.append(
+                checks.Error(
+                    f"{name} is {path}, a stand-in, and DEBUG is off.",
+                    hint=f"Set {name} to a real backend (README, Configuration), {SANDBOX_HINT}.",
+                    id="huiji.E001",
+                )
+            )
+        problems = getattr(backend, "configuration_problems", list)()
+        errors += [
+            checks.Error(f"{name} is {path}: {problem}", id="huiji.E005") for problem in problems
+        ]
+    if production and settings.CACHES["default"]["BACKEND"] in PER_PROCESS_CACHES:
+        errors.append(
+            checks.Error(
+                "The cache is this process's memory (REDIS_URL is unset), and DEBUG is off: "
+                "throttles and sold-out answers would be kept per process.",
+                hint=f"Set REDIS_URL, e.g. redis://redis:6379/1, {SANDBOX_HINT}.",
+                id="huiji.E002",
+            )
+        )
+    if production and settings.SMS_TEST_CODES:
+        errors.append(
+            checks.Error(
+                "SMS_TEST_CODES is set and DEBUG is off: anyone may sign in as those numbers.",
+                hint=f"Unset SMS_TEST_CODES, {SANDBOX_HINT}.",
+                id="huiji.E003",
+            )
+        )
+    return errors
+
+
+@checks.register(checks.Tags.security)
+def https_behind_proxy_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Behind nginx a request is known to be HTTPS only by the header a trusted proxy sets
+    (SECURE_PROXY_SSL_HEADER, set with TRUSTED_PROXY_COUNT or TRUSTED_PROXIES): without it,
+    SECURE_SSL_REDIRECT would send every request to HTTPS for ever."""
+    if settings.DEBUG or not settings.SECURE_SSL_REDIRECT or settings.SECURE_PROXY_SSL_HEADER:
+        return []
+    return [
+        checks.Error(
+            "SECURE_SSL_REDIRECT is on, but no proxy is trusted to say a request came over "
+            "HTTPS: behind nginx every request would be redirected again and again.",
+            hint="Set TRUSTED_PROXY_COUNT=1 (nginx in front, README), or "
+            "SECURE_SSL_REDIRECT=false if the app server itself speaks HTTPS.",
+            id="huiji.E006",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def sandbox_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    if settings.HUIJI_SANDBOX and not settings.DEBUG:
+        return [
+            checks.Warning(
+                "HUIJI_SANDBOX is on: this site may run stand-ins (sandbox payments, console "
+                "SMS, fake WeChat login, SMS test codes).",
+                hint="Unset HUIJI_SANDBOX on a brand's production site.",
+                id="huiji.W001",
+            )
+        ]
+    return []
+
+
+def refuse_unsafe_start() -> None:
+    """For the processes that Django's commands do not start (app servers, Celery): set
+    Django up, run the system checks as runserver does and exit, saying why, on any error."""
+    if not apps.ready:
+        django.setup()
+    errors = [
+        message
+        for message in checks.run_checks(include_deployment_checks=False)
+        if message.is_serious() and not message.is_silenced()
+    ]
+    if errors:
+        text = "\n".join(str(error) for error in errors)
+        sys.stderr.write(f"Huiji will not start:\n{text}\n")
+        raise SystemExit(1)

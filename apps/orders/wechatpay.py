@@ -1,0 +1,276 @@
+"""WeChat Pay (微信支付) API v3: JSAPI orders, their notices, order queries and refunds.
+PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend", with the WECHATPAY_* settings
+(README). A member pays as the WeChat user they signed in to the mini-program as (their
+openid under WECHATPAY_APP_ID). The WeChat in-app browser pays with the same JSAPI params
+(WeixinJSBridge getBrandWCPayRequest), but under an official account's app id and the
+member's openid there, which Huiji does not collect yet.
+
+Requests to WeChat go through the wechatpayv3 library, which signs them with the merchant's
+private key and checks the signature of every answer with WeChat's platform key. Notices are
+checked here, by the documented protocol, not by the library: it does not bound a notice's
+age, and a notice naming an unknown key serial makes it download WeChat's certificates,
+so anyone posting junk would make the site call WeChat. A notice is accepted only when it
+names our platform key, is at most NOTICE_MAX_AGE seconds old, its signature over
+"timestamp\\nnonce\\nbody\\n" verifies, its resource decrypts with the APIv3 key
+(AEAD_AES_256_GCM) and it is about our merchant id and app id. The order's amount is
+checked against the notice by apps.orders.services.order_pay.
+"""
+
+import binascii
+import json
+import logging
+import secrets
+import time
+from base64 import b64decode
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from apps.members.models import MemberIdentity
+from apps.orders.errors import PaymentGatewayError, PaymentRejected, WechatPayerUnknown
+from apps.orders.payments import PaymentBackend, PaymentNotice
+
+logger = logging.getLogger(__name__)
+
+NOTICE_MAX_AGE = 300  # seconds a notice's timestamp may be from now, either way
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+PAID_EVENT = "TRANSACTION.SUCCESS"
+REQUIRED_SETTINGS = (
+    "WECHATPAY_MCH_ID",
+    "WECHATPAY_APP_ID",
+    "WECHATPAY_APIV3_KEY",
+    "WECHATPAY_CERT_SERIAL_NO",
+    "WECHATPAY_PRIVATE_KEY_PATH",
+    "WECHATPAY_PLATFORM_KEY_PATH",
+    "WECHATPAY_PLATFORM_KEY_ID",
+    "WECHATPAY_NOTIFY_URL",
+)
+
+
+class WechatPayBackend(PaymentBackend):
+    name = "wechatpay"
+    timeout = (5, 10)  # seconds to connect, to read an answer
+
+    def __init__(self):
+        if problems := self.configuration_problems():
+            raise ImproperlyConfigured("; ".join(problems))
+        self._apiv3_key = settings.WECHATPAY_APIV3_KEY.encode()
+        self._platform_key = _platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH)
+        self._client = WeChatPay(
+            wechatpay_type=WeChatPayType.JSAPI,
+            mchid=settings.WECHATPAY_MCH_ID,
+            private_key=Path(settings.WECHATPAY_PRIVATE_KEY_PATH).read_text(),
+            cert_serial_no=settings.WECHATPAY_CERT_SERIAL_NO,
+            appid=settings.WECHATPAY_APP_ID,
+            apiv3_key=settings.WECHATPAY_APIV3_KEY,
+            notify_url=settings.WECHATPAY_NOTIFY_URL,
+            timeout=self.timeout,
+            # The platform key checks WeChat's answers; given, the library never downloads
+            # platform certificates.
+            public_key=self._platform_key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ).decode(),
+            public_key_id=settings.WECHATPAY_PLATFORM_KEY_ID,
+        )
+        # The library has no setting for WeChat's address; WECHATPAY_API_BASE changes it
+        # (the tests' local fake of WeChat Pay).
+        self._client._core._gate_way = settings.WECHATPAY_API_BASE.rstrip("/")
+
+    @classmethod
+    def configuration_problems(cls) -> list[str]:
+        missing = [name for name in REQUIRED_SETTINGS if not getattr(settings, name, "")]
+        if missing:
+            return [f"WeChat Pay needs {', '.join(missing)}."]
+        problems = []
+        if not settings.WECHATPAY_NOTIFY_URL.startswith("https://"):
+            problems.append("WECHATPAY_NOTIFY_URL must be an https:// address (SITE_URL's).")
+        if len(settings.WECHATPAY_APIV3_KEY.encode()) != 32:
+            problems.append("WECHATPAY_APIV3_KEY must be the 32-character APIv3 key.")
+        try:
+            serialization.load_pem_private_key(
+                Path(settings.WECHATPAY_PRIVATE_KEY_PATH).read_bytes(), password=None
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            problems.append(
+                "WECHATPAY_PRIVATE_KEY_PATH: not a readable PEM private key "
+                f"({type(exc).__name__})."
+            )
+        try:
+            _platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH)
+        except (OSError, ValueError) as exc:
+            problems.append(
+                "WECHATPAY_PLATFORM_KEY_PATH: not a readable PEM public key or certificate "
+                f"({type(exc).__name__})."
+            )
+        return problems
+
+    def start(self, order) -> dict:
+        """A JSAPI order at WeChat Pay, and the signed params of wx.requestPayment (or the
+        in-app browser's WeixinJSBridge getBrandWCPayRequest) for it. WeChat closes it by
+        itself when the order's time to pay runs out."""
+        appid = settings.WECHATPAY_APP_ID
+        status, answer = self._request(
+            self._client.pay,
+            description=f"{settings.BRAND_NAME} {order.order_no}"[:127],
+            out_trade_no=order.order_no,
+            amount={"total": _fen(order.payable), "currency": "CNY"},
+            payer={"openid": _payer_openid(order)},
+            time_expire=(
+                timezone.localtime(order.expires_at).isoformat(timespec="seconds")
+                if order.expires_at
+                else None
+            ),
+        )
+        if status != 200 or not answer.get("prepay_id"):
+            raise _refused("pay", status, answer)
+        params = {
+            "appId": appid,
+            "timeStamp": str(int(time.time())),
+            "nonceStr": secrets.token_hex(16),
+            "package": f"prepay_id={answer['prepay_id']}",
+        }
+        signature = self._client.sign(list(params.values()))
+        return {"backend": self.name, **params, "signType": "RSA", "paySign": signature}
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice | None:
+        headers = {name.lower(): value for name, value in headers.items()}
+        self._check_signature(body, headers)
+        try:
+            envelope = json.loads(body)
+            if envelope.get("event_type") != PAID_EVENT:
+                return None  # a refund's result: nothing to do, acknowledged
+            resource = envelope["resource"]
+            if resource.get("algorithm") != "AEAD_AES_256_GCM":
+                raise PaymentRejected()
+            plain = AESGCM(self._apiv3_key).decrypt(
+                str(resource["nonce"]).encode(),
+                b64decode(str(resource["ciphertext"]), validate=True),
+                str(resource.get("associated_data") or "").encode(),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidTag) as exc:
+            raise PaymentRejected() from exc
+        return _notice(plain)
+
+    def _check_signature(self, body: bytes, headers: dict[str, str]) -> None:
+        timestamp = headers.get("wechatpay-timestamp", "")
+        nonce = headers.get("wechatpay-nonce", "")
+        if (
+            headers.get("wechatpay-serial") != settings.WECHATPAY_PLATFORM_KEY_ID
+            or headers.get("wechatpay-signature-type", SIGNATURE_TYPE) != SIGNATURE_TYPE
+            or not (timestamp.isascii() and timestamp.isdigit())
+            or abs(time.time() - int(timestamp)) > NOTICE_MAX_AGE
+            or not nonce
+        ):
+            raise PaymentRejected()
+        try:
+            self._platform_key.verify(
+                b64decode(headers.get("wechatpay-signature", ""), validate=True),
+                f"{timestamp}\n{nonce}\n".encode() + body + b"\n",
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, binascii.Error, ValueError) as exc:
+            raise PaymentRejected() from exc
+
+    def query(self, order) -> PaymentNotice | None:
+        status, answer = self._request(self._client.query, out_trade_no=order.order_no)
+        if status == 404:  # ORDER_NOT_EXIST: the member never started paying
+            return None
+        if status != 200:
+            raise _refused("query", status, answer)
+        if answer.get("trade_state") != "SUCCESS":
+            return None
+        return _notice(answer)
+
+    def refund(self, *, transaction_id, refund_no, amount, total, reason) -> str:
+        status, answer = self._request(
+            self._client.refund,
+            out_refund_no=refund_no,
+            amount={"refund": _fen(amount), "total": _fen(total), "currency": "CNY"},
+            transaction_id=transaction_id,
+            reason=reason[:80],
+        )
+        refund_id = answer.get("refund_id")
+        if status != 200 or answer.get("status") not in {"SUCCESS", "PROCESSING"} or not refund_id:
+            raise _refused("refund", status, answer)
+        return str(refund_id)
+
+    def _request(self, call, **params) -> tuple[int, dict]:
+        try:
+            status, text = call(**params)
+            answer = json.loads(text) if text else {}
+            if not isinstance(answer, dict):
+                raise ValueError("not a JSON object")
+            return status, answer
+        # requests' errors, the bare Exception the library raises when an answer's signature
+        # does not verify, an answer that is not JSON: WeChat could not be heard.
+        except Exception as exc:
+            logger.warning("WeChat Pay %s failed: %s", call.__name__, type(exc).__name__)
+            raise PaymentGatewayError(type(exc).__name__) from exc
+
+
+def _notice(transaction: bytes | dict) -> PaymentNotice:
+    """The payment a decrypted notice or a query's answer reports, if it is ours; else
+    PaymentRejected."""
+    try:
+        fields = json.loads(transaction) if isinstance(transaction, bytes) else transaction
+        amount = fields["amount"]
+        if (
+            fields.get("mchid") != settings.WECHATPAY_MCH_ID
+            or fields.get("appid") != settings.WECHATPAY_APP_ID
+            or fields.get("trade_state") != "SUCCESS"
+            or amount.get("currency", "CNY") != "CNY"
+            or type(amount["total"]) is not int
+            or not fields["transaction_id"]
+        ):
+            raise PaymentRejected()
+        return PaymentNotice(
+            order_no=str(fields["out_trade_no"]),
+            amount=Decimal(amount["total"]) / 100,
+            transaction_id=str(fields["transaction_id"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PaymentRejected() from exc
+
+
+def _refused(call: str, status: int, answer: dict) -> PaymentGatewayError:
+    detail = f"HTTP {status} {answer.get('code', '')} {answer.get('message', '')}".strip()
+    logger.warning("WeChat Pay %s refused: %s", call, detail)
+    return PaymentGatewayError(detail[:200])
+
+
+def _fen(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_exact())
+
+
+def _payer_openid(order) -> str:
+    """The openid the member signed in with WeChat under: JSAPI pays as that WeChat user."""
+    openid = (
+        MemberIdentity.objects.filter(
+            member_id=order.member_id, kind=MemberIdentity.Kind.WECHAT_OPENID
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("value", flat=True)
+        .first()
+    )
+    if not openid:
+        raise WechatPayerUnknown()
+    return openid
+
+
+def _platform_public_key(path: str):
+    """WeChat's platform key: a 微信支付公钥 (PEM public key) or a platform certificate."""
+    pem = Path(path).read_bytes()
+    if b"BEGIN CERTIFICATE" in pem:
+        return x509.load_pem_x509_certificate(pem).public_key()
+    return serialization.load_pem_public_key(pem)

@@ -1,0 +1,217 @@
+"""Text messages through Tencent Cloud SMS (apps.core.sms.TencentSmsBackend), against a
+local fake of its API: the code goes as a template parameter, failures are logged with the
+masked number, and no log line ever holds a code or a whole number."""
+
+import json
+import logging
+
+import pytest
+
+from apps.core.sms import sms_send
+from apps.members.credentials import member_otp_send, sms_code_send
+from apps.members.models import SmsCode
+from tests.fake_http import Answer, fake_server
+from tests.members.factories import MemberFactory
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "13800138000"
+CODE = "482915"
+SENT = {
+    "Response": {
+        "SendStatusSet": [
+            {
+                "SerialNo": "5000:1045710669157053657849499619",
+                "PhoneNumber": f"+86{PHONE}",
+                "Fee": 1,
+                "SessionContext": "",
+                "Code": "Ok",
+                "Message": "send success",
+                "IsoCode": "CN",
+            }
+        ],
+        "RequestId": "a0aabda6-cf91-4f3e-a81f-9198114a2279",
+    }
+}
+
+
+@pytest.fixture
+def tencent(settings):
+    """The fake Tencent Cloud SMS API; `tencent.reply` is its next answer."""
+    replies = []
+
+    def answer(request):
+        return replies.pop(0) if replies else Answer(200, json.dumps(SENT).encode())
+
+    with fake_server(answer) as server:
+        settings.SMS_BACKEND = "apps.core.sms.TencentSmsBackend"
+        settings.TENCENT_SMS_ENDPOINT = server.url
+        settings.TENCENTCLOUD_SECRET_ID = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"
+        settings.TENCENTCLOUD_SECRET_KEY = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"
+        settings.TENCENT_SMS_APP_ID = "1400006666"
+        settings.SMS_SIGN_NAME = "会籍优选"
+        settings.SMS_TEMPLATE_ID = "449739"
+        settings.SMS_TEMPLATE_PARAMS = ["code", "minutes"]
+        settings.SMS_TILL_TEMPLATE_ID = "449740"
+        settings.SMS_TILL_TEMPLATE_PARAMS = ["store", "code"]
+        server.replies = replies
+        yield server
+
+
+@pytest.fixture
+def logs(caplog):
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def send(django_capture_on_commit_callbacks, **params):
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_send(phone=PHONE, message=f"您的验证码是 {CODE}", template="sign_in", params=params)
+
+
+def nothing_secret_in(logs) -> bool:
+    text = "\n".join(f"{record.getMessage()} {record.exc_text or ''}" for record in logs.records)
+    return CODE not in text and PHONE not in text
+
+
+def test_the_code_goes_as_a_template_parameter(tencent, logs, django_capture_on_commit_callbacks):
+    send(django_capture_on_commit_callbacks, code=CODE, minutes="5")
+
+    [request] = tencent.received
+    assert request.method == "POST" and request.headers["x-tc-action"] == "SendSms"
+    assert request.headers["x-tc-version"] == "2021-01-11"
+    assert request.headers["x-tc-region"] == "ap-guangzhou"
+    assert request.headers["authorization"].startswith(
+        "TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/"
+    )
+    assert request.json() == {
+        "PhoneNumberSet": [f"+86{PHONE}"],
+        "SmsSdkAppId": "1400006666",
+        "SignName": "会籍优选",
+        "TemplateId": "449739",
+        "TemplateParamSet": [CODE, "5"],
+    }
+    assert nothing_secret_in(logs)
+
+
+ERRORS = {
+    "the API refuses": (
+        Answer(
+            200,
+            json.dumps(
+                {
+                    "Response": {
+                        "Error": {
+                            "Code": "AuthFailure.SignatureFailure",
+                            "Message": f"The provided credentials could not be validated {CODE}",
+                        },
+                        "RequestId": "r-1",
+                    }
+                }
+            ).encode(),
+        ),
+        "AuthFailure.SignatureFailure (request r-1)",
+    ),
+    "the number is refused": (
+        Answer(
+            200,
+            json.dumps(
+                {
+                    "Response": {
+                        "SendStatusSet": [
+                            {
+                                **SENT["Response"]["SendStatusSet"][0],
+                                "Code": "LimitExceeded.PhoneNumberDailyLimit",
+                                "Message": f"{PHONE} 已达到日下发条数上限",
+                            }
+                        ],
+                        "RequestId": "r-2",
+                    }
+                }
+            ).encode(),
+        ),
+        "LimitExceeded.PhoneNumberDailyLimit",
+    ),
+    "not JSON": (Answer(502, b"<html>Bad Gateway</html>"), "ServerNetworkError"),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_a_failure_is_logged_with_the_masked_number_and_no_code(
+    case, tencent, logs, django_capture_on_commit_callbacks
+):
+    reply, reason = ERRORS[case]
+    tencent.replies.append(reply)
+
+    send(django_capture_on_commit_callbacks, code=CODE, minutes="5")  # raises nothing
+
+    [failure] = [r for r in logs.records if r.name == "apps.core.sms"]
+    assert failure.levelno == logging.ERROR
+    assert failure.getMessage() == f"SMS to 138****8000 not sent: {reason}"
+    assert nothing_secret_in(logs)
+
+
+def test_an_unreachable_provider_is_logged_by_name_only(
+    tencent, logs, settings, django_capture_on_commit_callbacks
+):
+    settings.TENCENT_SMS_ENDPOINT = "http://127.0.0.1:9"  # nothing listens on the discard port
+
+    send(django_capture_on_commit_callbacks, code=CODE, minutes="5")
+
+    [failure] = [r for r in logs.records if r.name == "apps.core.sms"]
+    assert failure.getMessage().startswith("SMS to 138****8000 not sent: ClientNetworkError")
+    assert nothing_secret_in(logs)
+
+
+def test_a_message_without_its_template_parameters_is_not_sent(
+    tencent, logs, django_capture_on_commit_callbacks
+):
+    send(django_capture_on_commit_callbacks, code=CODE)
+
+    assert tencent.received == []
+    [failure] = [r for r in logs.records if r.name == "apps.core.sms"]
+    assert failure.getMessage() == "SMS to 138****8000 not sent: no template parameter minutes"
+
+
+def test_nothing_is_sent_when_the_transaction_that_asked_rolls_back(
+    tencent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sms_send(
+            phone=PHONE, message="…", template="sign_in", params={"code": CODE, "minutes": "5"}
+        )
+
+    assert len(callbacks) == 1 and tencent.received == []
+
+
+def test_a_sign_in_code_goes_in_its_template(tencent, logs, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_code_send(phone=PHONE, ip="203.0.113.7")
+
+    [request] = tencent.received
+    template, [code, minutes] = request.json()["TemplateId"], request.json()["TemplateParamSet"]
+    assert (template, minutes) == ("449739", "5")
+    assert code.isdigit() and len(code) == 6
+    assert SmsCode.objects.get(phone=PHONE).code_hash != code
+    assert code not in "\n".join(record.getMessage() for record in logs.records)
+
+
+def test_a_code_a_till_asks_for_goes_in_its_own_template(
+    tencent, django_capture_on_commit_callbacks
+):
+    store = StoreFactory(name="上海恒隆店")
+    member = MemberFactory(phone=PHONE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_otp_send(member=member, store=store)
+
+    [request] = tencent.received
+    assert request.json()["TemplateId"] == "449740"
+    store_name, code = request.json()["TemplateParamSet"]
+    assert store_name == "上海恒隆店" and code.isdigit() and len(code) == 6
+
+
+def test_a_message_of_no_known_kind_is_refused_at_once():
+    with pytest.raises(ValueError):
+        sms_send(phone=PHONE, message="…", template="campaign")

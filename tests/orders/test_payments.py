@@ -1,0 +1,178 @@
+"""The payment backend interface through the sandbox (the embedded default): notices that
+cannot be read answer 400, never 500; the sandbox-pay endpoint exists only with the
+sandbox; a payment after cancellation is refunded and recorded for finance, once."""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.core import roles
+from apps.mall.models import Product
+from apps.orders.models import LatePayment, Order, Payment
+from apps.orders.payments import PaymentBackend, SandboxPaymentBackend, _sign
+from apps.orders.services import late_payments_refund_due, orders_expire_due
+from tests.conftest import run_together
+from tests.core.factories import UserFactory
+from tests.members.factories import MemberFactory, member_client
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class GatewayBackend(PaymentBackend):
+    """A real gateway, as far as the sandbox-pay endpoint can tell."""
+
+    name = "gateway"
+
+    def start(self, order):
+        return {"backend": self.name}
+
+
+@pytest.fixture
+def order(api_client):
+    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    member = MemberFactory(home_store=StoreFactory(code="S009"))
+    placed = member_client(api_client, member).post(
+        "/api/v1/orders", {"lines": [{"sku": "BAG", "quantity": 1}]}, format="json"
+    )
+    assert placed.status_code == 201, placed.json()
+    return Order.objects.get(order_no=placed.json()["order"]["order_no"])
+
+
+def notify(api_client, body: bytes):
+    api_client.credentials()
+    return api_client.generic(
+        "POST", "/api/v1/payments/notify", body, content_type="application/json"
+    )
+
+
+def signed(text: str) -> bytes:
+    """A notice the sandbox signed, whatever its text holds."""
+    return json.dumps({"body": text, "signature": _sign(text)}).encode()
+
+
+MALFORMED = {
+    "empty": lambda order: b"",
+    "not JSON": lambda order: b"order_no=1&amount=1",
+    "JSON, not an object": lambda order: b"[1, 2]",
+    "no signature": lambda order: b'{"body": "{}"}',
+    "a number as signature": lambda order: b'{"body": "{}", "signature": 12}',
+    "signed, missing fields": lambda order: signed(f'{{"order_no": "{order.order_no}"}}'),
+    "signed, amount not a number": lambda order: signed(
+        f'{{"order_no": "{order.order_no}", "amount": "lots", "transaction_id": "t1"}}'
+    ),
+    "bad signature": lambda order: (
+        SandboxPaymentBackend().notice(order).replace(b'"signature": "', b'"signature": "0')
+    ),
+    "wrong amount": lambda order: signed(
+        f'{{"order_no": "{order.order_no}", "amount": "0.01", "transaction_id": "t1"}}'
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_notice_answers_400_and_changes_nothing(case, order, api_client):
+    response = notify(api_client, MALFORMED[case](order))
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid"), response.content
+    order.refresh_from_db()
+    assert order.status == "created" and order.paid_at is None
+    assert not Payment.objects.exists() and not LatePayment.objects.exists()
+
+
+def test_the_gateways_notices_are_never_throttled(api_client):
+    answers = {notify(api_client, b"").status_code for _ in range(125)}  # anon: 120/min
+
+    assert answers == {400}
+
+
+def test_a_sandbox_notice_is_answered_as_wechat_pay_expects(order, api_client):
+    response = notify(api_client, SandboxPaymentBackend().notice(order))
+
+    assert (response.status_code, response.json()) == (200, {"code": "SUCCESS", "message": "OK"})
+    assert Order.objects.get(pk=order.pk).status == "paid"
+
+
+def test_sandbox_pay_is_not_found_unless_the_backend_is_the_sandbox(order, api_client, settings):
+    settings.PAYMENT_BACKEND = "tests.orders.test_payments.GatewayBackend"
+    client = member_client(api_client, order.member)
+
+    response = client.post(f"/api/v1/orders/{order.order_no}/sandbox-pay")
+
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    assert Order.objects.get(pk=order.pk).status == "created" and not Payment.objects.exists()
+    settings.PAYMENT_BACKEND = "apps.orders.payments.SandboxPaymentBackend"
+    assert client.post(f"/api/v1/orders/{order.order_no}/sandbox-pay").status_code == 200
+
+
+def test_a_payment_after_cancellation_is_refunded_and_recorded_once(
+    order, api_client, django_capture_on_commit_callbacks
+):
+    assert orders_expire_due(now=timezone.now() + timedelta(minutes=16)) == 1
+    notice = SandboxPaymentBackend().notice(order)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = notify(api_client, notice)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = notify(api_client, notice)
+
+    assert first.status_code == again.status_code == 200
+    late = LatePayment.objects.get()
+    assert (late.order_id, late.amount, late.status) == (order.pk, Decimal("129.00"), "refunded")
+    assert late.gateway_refund_id == f"sandbox-refund-{late.refund_no}" and late.attempts == 1
+    assert Order.objects.get(pk=order.pk).status == "cancelled" and not Payment.objects.exists()
+    assert late_payments_refund_due() == 0  # nothing left to refund, nothing asked twice
+    assert LatePayment.objects.get().attempts == 1
+
+
+def test_finance_sees_late_payments_in_the_console_and_nobody_edits_them(order, client):
+    late = LatePayment.objects.create(
+        order=order, transaction_id="4200000001", amount=Decimal("129.00"), refund_no="late-1"
+    )
+    finance = UserFactory(is_staff=True)
+    finance.groups.add(Group.objects.get(name=roles.FINANCE))
+    marketing = UserFactory(is_staff=True)
+    marketing.groups.add(Group.objects.get(name=roles.MARKETING))
+
+    client.force_login(finance)
+    listed = client.get("/admin/orders/latepayment/")
+    page = client.get(f"/admin/orders/latepayment/{late.pk}/change/")
+    added = client.get("/admin/orders/latepayment/add/")
+    client.force_login(marketing)
+    hidden = client.get("/admin/orders/latepayment/")
+
+    assert listed.status_code == 200 and "4200000001" in listed.content.decode()
+    assert page.status_code == 200 and b'name="amount"' not in page.content
+    assert added.status_code == 403 and hidden.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_late_notice_five_times_at_once_is_refunded_once(api_client, monkeypatch):
+    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    member = MemberFactory(home_store=StoreFactory(code="S009"))
+    placed = member_client(api_client, member).post(
+        "/api/v1/orders", {"lines": [{"sku": "BAG", "quantity": 1}]}, format="json"
+    )
+    order = Order.objects.get(order_no=placed.json()["order"]["order_no"])
+    orders_expire_due(now=timezone.now() + timedelta(minutes=16))
+    notice = SandboxPaymentBackend().notice(order)
+    refunds = []
+    monkeypatch.setattr(
+        SandboxPaymentBackend, "refund", lambda self, **asked: refunds.append(asked) or "r-1"
+    )
+
+    def post():
+        return notify(APIClient(), notice).status_code
+
+    answers = run_together(post, 5)
+
+    assert answers == [200] * 5
+    late = LatePayment.objects.get()
+    assert (late.status, late.gateway_refund_id) == ("refunded", "r-1")
+    assert [asked["refund_no"] for asked in refunds] == [late.refund_no]
+    assert not Payment.objects.exists() and Order.objects.get(pk=order.pk).status == "cancelled"
