@@ -106,8 +106,11 @@ class AutoSchema(SpectacularAutoSchema):
         has_query = any(location == "query" for _n, location in self._process_override_parameters())
         if has_body or has_query or self._idempotent():
             statuses.append(400)
-        if not all(isinstance(p, AllowAny) for p in view.get_permissions()):
-            statuses += [401, 403]
+        signed_in = not all(isinstance(p, AllowAny) for p in view.get_permissions())
+        if signed_in or view.get_authenticators():
+            statuses.append(401)  # with no credentials, or unknown ones
+        if signed_in:
+            statuses.append(403)
         if uritemplate.variables(self.path) or self._answers_pages():
             statuses.append(404)
         if self._idempotent():
@@ -121,7 +124,10 @@ class AutoSchema(SpectacularAutoSchema):
         return getattr(handler, "idempotent", False)
 
     def _answers_pages(self) -> bool:
-        return isinstance(force_instance(self.get_response_serializers()), PageSerializer)
+        responses = self.get_response_serializers()
+        if isinstance(responses, dict):
+            responses = responses.get(200)
+        return isinstance(force_instance(responses), PageSerializer)
 
 
 class PageSerializerExtension(OpenApiSerializerExtension):
