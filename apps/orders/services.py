@@ -42,6 +42,7 @@ from apps.orders.errors import (
     OrderNotFound,
     OrderNotPayable,
     OrderNotRefundable,
+    OrderTooLarge,
     PaymentAmountMismatch,
     RefundLineUnknown,
     RefundTooLarge,
@@ -59,6 +60,13 @@ from apps.stores.models import Staff, Store
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
 from apps.tiers.services import growth_earn, growth_entries_rename, growth_reverse
+
+# The most an order may come to: what its amounts' columns hold (12 digits, 2 after the point).
+_SUBTOTAL = Order._meta.get_field("subtotal")
+ORDER_MOST = (
+    Decimal(10) ** (_SUBTOTAL.max_digits - _SUBTOTAL.decimal_places)
+    - Decimal(10) ** -_SUBTOTAL.decimal_places
+)
 
 # The tier benefit that applies in each order channel.
 BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
@@ -143,6 +151,8 @@ def order_quote(checkout: Checkout) -> Priced:
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),
     )
+    if quote.subtotal > ORDER_MOST:
+        raise OrderTooLarge(most=ORDER_MOST)
     priced = Priced(
         quote=quote, categories={line.sku: line.category for line in price_lines}, tier=tier
     )
