@@ -25,8 +25,8 @@ from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory, pos_key_for
 
-# Cases a kind of generation makes per operation; API_FUZZ_EXAMPLES=200 for a deeper run.
-MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "10"))
+# Cases a kind of generation makes per operation; API_FUZZ_EXAMPLES=150 for a deeper run.
+MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))
 
 # Left out: whether the API accepts every request its schema allows, and refuses every one
 # it does not. A schema cannot say which SKU exists or that a body names either lines or
