@@ -5,9 +5,10 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from apps.core.api.exceptions import api_not_found, api_server_error
+from apps.core.api.schema_view import SchemaView
 from apps.miniprogram.views import store_landing
 
 admin.site.site_header = _("Huiji HQ console")
@@ -28,7 +29,7 @@ urlpatterns = [
     path("dashboard/", include("apps.dashboards.urls")),
     path("api/v1/", include("apps.miniprogram.urls")),
     path("api/pos/v1/", include("apps.pos.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("s/<str:code>/", store_landing, name="store-landing"),
     path("healthz", healthz, name="healthz"),

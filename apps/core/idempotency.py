@@ -66,6 +66,7 @@ def idempotent(handler):
                 _remember(record, response)
         return response
 
+    wrapper.idempotent = True  # the OpenAPI schema documents its header and 409 (api/schema.py)
     return wrapper
 
 

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
-from apps.core.api.pagination import PageNumberPagination
+from apps.core.api.pagination import PageNumberPagination, page_of
+from apps.core.api.schema import errors
 from apps.core.api.serializers import represented
 from apps.core.api.throttling import ScopedRateThrottle
 from apps.core.audit import request_ip
@@ -179,7 +180,11 @@ class LoginApi(APIView):
         referral_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
         wechat_session = serializers.CharField(required=False, allow_blank=True)
 
-    @extend_schema(request=InputSerializer, responses=SignedInSerializer, operation_id="auth_login")
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: SignedInSerializer, **errors(403)},
+        operation_id="auth_login",
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -304,7 +309,7 @@ class MePointsApi(MemberApi):
         kind = serializers.CharField()
         description = serializers.CharField()
 
-    @extend_schema(responses=OutputSerializer(many=True), operation_id="me_points")
+    @extend_schema(responses=page_of(OutputSerializer), operation_id="me_points")
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(points_history(self.member), request, view=self)
@@ -344,7 +349,7 @@ class MemberCodeImageApi(MemberApi):
 
     @extend_schema(
         parameters=[OpenApiParameter("code", str, required=False)],
-        responses={(200, "image/png"): bytes},
+        responses={(200, "image/png"): bytes, **errors(404)},
         operation_id="me_code_png",
     )
     def get(self, request):
@@ -402,7 +407,7 @@ class MeCouponsApi(MemberApi):
         parameters=[
             OpenApiParameter("status", str, enum=["available", "used", "expired"], required=False)
         ],
-        responses=CouponOutputSerializer(many=True),
+        responses=page_of(CouponOutputSerializer),
         operation_id="me_coupons",
     )
     def get(self, request):
@@ -553,7 +558,11 @@ class OrderDetailSerializer(OrderSummarySerializer):
 
 
 class MemberQuoteApi(MemberApi):
-    @extend_schema(request=BasketSerializer, responses=QuoteOutputSerializer, operation_id="quote")
+    @extend_schema(
+        request=BasketSerializer,
+        responses={200: QuoteOutputSerializer, **errors(404)},
+        operation_id="quote",
+    )
     def post(self, request):
         data = BasketSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -562,7 +571,7 @@ class MemberQuoteApi(MemberApi):
 
 
 class MemberOrdersApi(MemberApi):
-    @extend_schema(responses=OrderSummarySerializer(many=True), operation_id="me_orders")
+    @extend_schema(responses=page_of(OrderSummarySerializer), operation_id="me_orders")
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(member_orders(self.member), request, view=self)
@@ -576,7 +585,8 @@ class OrderPlaceApi(MemberApi):
             201: inline_serializer(
                 "PlacedOrder",
                 {"order": OrderDetailSerializer(), "payment": serializers.DictField()},
-            )
+            ),
+            **errors(404),
         },
         operation_id="order_place",
     )
@@ -621,7 +631,9 @@ class PaymentNotifyApi(APIView):
     # anonymous rate; a notice is verified before anything is read for it.
     throttle_classes = []
 
-    @extend_schema(request=None, responses={200: dict}, operation_id="payment_notify")
+    @extend_schema(
+        request=None, responses={200: dict, **errors(400, 404)}, operation_id="payment_notify"
+    )
     def post(self, request):
         notice = payment_backend().verify(request.body, request.headers)
         if notice is not None:
@@ -633,7 +645,11 @@ class SandboxPayApi(MemberApi):
     """Pay an order in the sandbox (the demo's gateway): as if the member paid in WeChat.
     Not found on a site whose payment backend is another one."""
 
-    @extend_schema(request=None, responses=OrderDetailSerializer, operation_id="order_sandbox_pay")
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailSerializer, **errors(400)},
+        operation_id="order_sandbox_pay",
+    )
     def post(self, request, order_no):
         backend = payment_backend()
         if not isinstance(backend, SandboxPaymentBackend):

@@ -24,6 +24,10 @@ class EmptyOrder(Invalid):
     default_message = _("An order needs at least one line.")
 
 
+class OrderTooLarge(Invalid):
+    default_message = _("An order may come to at most %(most)s yuan.")
+
+
 class RefundTooLarge(Invalid):
     default_message = _("At most %(refundable)s yuan can still be refunded on this order.")
 

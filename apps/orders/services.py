@@ -43,6 +43,7 @@ from apps.orders.errors import (
     NoticeOrderUnknown,
     OrderNotPayable,
     OrderNotRefundable,
+    OrderTooLarge,
     PaymentAmountMismatch,
     PaymentGatewayError,
     RefundLineUnknown,
@@ -75,6 +76,13 @@ from apps.tiers.selectors import member_tier
 from apps.tiers.services import growth_earn, growth_entries_rename, growth_reverse
 
 logger = logging.getLogger(__name__)
+
+# The most an order may come to: what its amounts' columns hold (12 digits, 2 after the point).
+_SUBTOTAL = Order._meta.get_field("subtotal")
+ORDER_MOST = (
+    Decimal(10) ** (_SUBTOTAL.max_digits - _SUBTOTAL.decimal_places)
+    - Decimal(10) ** -_SUBTOTAL.decimal_places
+)
 
 # The tier benefit that applies in each order channel.
 BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
@@ -159,6 +167,8 @@ def order_quote(checkout: Checkout) -> Priced:
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),
     )
+    if quote.subtotal > ORDER_MOST:
+        raise OrderTooLarge(most=ORDER_MOST)
     priced = Priced(
         quote=quote, categories={line.sku: line.category for line in price_lines}, tier=tier
     )

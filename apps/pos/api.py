@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.fields import PhoneField
+from apps.core.api.schema import errors
 from apps.core.api.serializers import represented
 from apps.core.api.throttling import ScopedRateThrottle, UserRateThrottle
 from apps.core.idempotency import idempotent
@@ -116,7 +117,9 @@ class MemberIdentifyApi(PosApi):
             ).data
 
     @extend_schema(
-        request=InputSerializer, responses=OutputSerializer, operation_id="pos_member_identify"
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(404)},
+        operation_id="pos_member_identify",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -143,7 +146,10 @@ class MemberOtpApi(PosApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses=inline_serializer("MemberOtpSent", {"retry_after": serializers.IntegerField()}),
+        responses={
+            200: inline_serializer("MemberOtpSent", {"retry_after": serializers.IntegerField()}),
+            **errors(404),
+        },
         operation_id="pos_member_otp",
     )
     def post(self, request):
@@ -162,7 +168,9 @@ class CouponRedeemApi(PosApi):
         external_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
     @extend_schema(
-        request=InputSerializer, responses=CouponOutputSerializer, operation_id="pos_coupon_redeem"
+        request=InputSerializer,
+        responses={200: CouponOutputSerializer, **errors(409)},
+        operation_id="pos_coupon_redeem",
     )
     def post(self, request, code):
         data = self.InputSerializer(data=request.data)
@@ -256,7 +264,9 @@ class OrderQuoteApi(PosApi):
     spends no code, but asks the same proof as the order to price points."""
 
     @extend_schema(
-        request=QuoteInputSerializer, responses=QuoteOutputSerializer, operation_id="pos_quote"
+        request=QuoteInputSerializer,
+        responses={200: QuoteOutputSerializer, **errors(404)},
+        operation_id="pos_quote",
     )
     def post(self, request):
         data = QuoteInputSerializer(data=request.data)
@@ -282,7 +292,7 @@ class OrderCreateApi(PosApi):
 
     @extend_schema(
         request=OrderInputSerializer,
-        responses={201: OutputSerializer},
+        responses={201: OutputSerializer, **errors(404)},
         operation_id="pos_order_create",
     )
     @idempotent

@@ -1,6 +1,7 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -123,12 +124,21 @@ class PosApiKeyAdmin(HuijiModelAdmin):
         return [] if obj is None else self.get_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
-        key, raw_key = pos_key_create(store=obj.store, name=obj.name, actor=request.user)
-        obj.pk = key.pk
-        messages.warning(
-            request,
-            _("Copy this key now; it is shown only once: %(key)s") % {"key": raw_key},
-        )
+        key, obj.raw_key = pos_key_create(store=obj.store, name=obj.name, actor=request.user)
+        obj.pk, obj.prefix = key.pk, key.prefix
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new key is shown on the page that answers its creation, and only there: not
+        in a message, which would carry it in a cookie, nor in the session. Admin pages
+        are never cached (admin_view), so going back does not show it again either."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("New POS key"),
+            "key": obj,
+            "raw_key": obj.raw_key,
+        }
+        return TemplateResponse(request, "admin/stores/posapikey/created.html", context)
 
     def has_delete_permission(self, request, obj=None):
         return False  # keys are revoked, never deleted, so the audit trail keeps its target

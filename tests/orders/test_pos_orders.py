@@ -378,3 +378,31 @@ def test_a_sale_takes_no_savepoint(pos, shop):
     statements = [q["sql"] for q in captured.captured_queries]
     sale = statements[: statements.index("COMMIT")]  # its events are handled after
     assert "BEGIN" in sale and not [sql for sql in sale if "SAVEPOINT" in sql]
+
+
+@pytest.mark.parametrize("path", ["orders/quote", "orders"])
+def test_a_sale_larger_than_an_order_can_hold_is_refused_and_records_nothing(pos, shop, path):
+    """Found by the API fuzz: a total past 9,999,999,999.99 answered 500 (the amounts'
+    columns hold 12 digits)."""
+    lines = [{"sku": "TEE", "quantity": 9999, "unit_price": "1000101.00"}]
+    entries = Entry.objects.count()
+
+    response = post(pos, path, order_body(shop, lines=lines))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "message": "一笔订单的金额最多为 9999999999.99 元。",
+    }
+    assert not Order.objects.exists()
+    assert Entry.objects.count() == entries
+
+
+def test_a_sale_of_the_most_an_order_holds_is_recorded(pos, shop):
+    lines = [{"sku": "TEE", "quantity": 1, "unit_price": "9999999999.99"}]
+    body = {"external_id": "T-0001", "lines": lines}
+
+    response = post(pos, "orders", body)
+
+    assert response.status_code == 201, response.json()
+    assert Order.objects.get().subtotal == D("9999999999.99")
