@@ -5,6 +5,8 @@ import re
 
 from django.views.debug import SafeExceptionReporterFilter
 
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
 
 class SecretsFilter(SafeExceptionReporterFilter):
     """Django's filter hides settings named like a key, a token or a password. Huiji's URLs
@@ -17,6 +19,14 @@ class SecretsFilter(SafeExceptionReporterFilter):
         "|PRIVATE|TEST_CODES",
         re.IGNORECASE,
     )
+
+    def cleanse_setting(self, key, value):
+        """A service's address keeps its password out wherever it sits, e.g. a cache's
+        LOCATION inside CACHES, whose name says nothing secret."""
+        value = super().cleanse_setting(key, value)
+        if type(value) is str:  # not a lazy object, which passes for one
+            return URL_CREDENTIALS.sub(rf"\g<scheme>{self.cleansed_substitute}@", value)
+        return value
 
     def get_safe_request_meta(self, request):
         if not hasattr(request, "META"):

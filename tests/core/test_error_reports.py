@@ -24,6 +24,12 @@ def report(request) -> tuple[str, str]:
     DATABASE_URL=DATABASE_URL,
     CELERY_BROKER_URL=BROKER_URL,
     REDIS_URL=f"redis://:{SECRET}@redis:6379/1",
+    CACHES={
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"redis://:{SECRET}@redis:6379/1",
+        }
+    },
     WECHATPAY_APIV3_KEY=SECRET,
 )
 def test_an_error_report_leaves_out_secrets_in_settings_and_the_environment(monkeypatch):
