@@ -34,6 +34,7 @@ from apps.core.spreadsheets import (
 )
 from apps.core.uploads import upload_files_purge
 from apps.members.models import Member, MemberIdentity, MemberImport, MemberImportChunk
+from apps.members.returning import phones_returning
 
 CHUNK = 2000
 MAX_ROWS = 500_000
@@ -164,6 +165,8 @@ def _decide(rows: list[Row], platform: str) -> tuple[list[Outcome], dict[str, Me
 def _write(
     outcomes: list[Outcome], existing: dict[str, Member], member_import: MemberImport
 ) -> None:
+    creating = [o for o in outcomes if o.result == "created"]
+    returning = phones_returning([o.row.phone for o in creating])
     new = [
         Member(
             phone=o.row.phone,
@@ -172,9 +175,9 @@ def _write(
             home_store=member_import.home_store,
             source=f"import:{member_import.platform}",
             joined_at=o.row.joined_at or timezone.now(),
+            returning=o.row.phone in returning,
         )
-        for o in outcomes
-        if o.result == "created"
+        for o in creating
     ]
     Member.objects.bulk_create(new, batch_size=CHUNK)
     made = {member.phone: member for member in new}

@@ -33,3 +33,12 @@ def phone_deleted_record(*, phone: str | None) -> None:
 
 def phone_returning(phone: str) -> bool:
     return DeletedPhone.objects.filter(phone_hash=phone_hash(phone)).exists()
+
+
+def phones_returning(phones: list[str]) -> set[str]:
+    """Which of `phones` had an account that was deleted, in one query (an import's chunk)."""
+    hashes = {phone_hash(phone): phone for phone in phones}
+    found = DeletedPhone.objects.filter(phone_hash__in=list(hashes)).values_list(
+        "phone_hash", flat=True
+    )
+    return {hashes[digest] for digest in found}

@@ -27,7 +27,7 @@ from apps.members.imports import (
     member_import_upload,
 )
 from apps.members.models import Member, MemberIdentity, MemberImport
-from apps.members.services import member_identity_link
+from apps.members.services import member_delete, member_identity_link
 from apps.members.tasks import member_import_files_purge_task
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory
@@ -121,6 +121,20 @@ def test_run_creates_merges_links_and_reports_every_row(
         ("8", "拒绝"),
     ]
     assert Event.objects.get(name="members_imported").payload["points"] == [[new.pk, 300]]
+
+
+def test_a_deleted_accounts_phone_comes_back_by_import_as_a_returning_member():
+    member_delete(member=MemberFactory(phone="13900000001"))
+    rows = [["13900000001", "林晓", "", "", "", ""], ["13900000009", "新客", "", "", "", ""]]
+    checked = checked_upload(file_name="old.csv", content=csv_bytes(rows), platform="youzan")
+
+    member_import_run(import_id=checked.pk)
+
+    assert dict(
+        Member.objects.filter(phone__in=["13900000001", "13900000009"]).values_list(
+            "phone", "returning"
+        )
+    ) == {"13900000001": True, "13900000009": False}
 
 
 def test_running_again_imports_nothing_twice(existing):
