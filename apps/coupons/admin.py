@@ -3,8 +3,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
-from apps.coupons.batches import issue_batch_start
+from apps.core.admin import MEMBER_PHONE_PERMISSION, HuijiModelAdmin, ReadOnlyAdmin
+from apps.coupons.batches import batch_phones_masked, issue_batch_start
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.selectors import template_forget, template_stats
 from apps.coupons.services import coupons_void, templates_withdraw
@@ -203,7 +203,8 @@ class IssueBatchForm(forms.ModelForm):
                 raise forms.ValidationError(_("The file must be UTF-8 text.")) from None
             data["phones"] = "\n".join(filter(None, [data.get("phones", ""), text]))
             self.instance.phones = data["phones"]
-        if not data.get("segment") and not data.get("phones", "").strip():
+        phones = data.get("phones", "") if "phones" in self.fields else self.instance.phones
+        if not data.get("segment") and not phones.strip():
             raise forms.ValidationError(_("Choose a segment or give phone numbers."))
         return data
 
@@ -228,9 +229,26 @@ class IssueBatchAdmin(HuijiModelAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
         if obj is not None and obj.status != IssueBatch.Status.DRAFT:
-            return [*self.readonly_fields, "name", "template", "segment", "phones"]
-        return self.readonly_fields
+            fields += ["name", "template", "segment", "phones"]
+        if obj is not None and not request.user.has_perm(MEMBER_PHONE_PERMISSION):
+            # A saved list shows masked to those who may not see numbers.
+            fields = [name for name in fields if name != "phones"] + ["phones_masked"]
+        return fields
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not request.user.has_perm(MEMBER_PHONE_PERMISSION):
+            return [name for name in fields if name not in ("phones", "phones_file")]
+        return fields
+
+    @admin.display(description=_("phone numbers"))
+    def phones_masked(self, batch):
+        return format_html(
+            '<pre style="max-height: 20em; overflow: auto">{}</pre>',
+            batch_phones_masked(batch),
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.phones import InvalidPhone, normalize_phone
+from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
 from apps.coupons.errors import BatchNotReady
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.services import coupon_build, stock_reserve, templates_for
 from apps.members.models import Member
+from apps.members.returning import phone_hash
 from apps.members.segments import SegmentCriteria, segment_members
 from apps.tiers.segments import members_in_tiers
 
@@ -144,7 +145,44 @@ def _next_targets(batch: IssueBatch) -> tuple[list[int], int, int]:
 
 
 def _finish(batch: IssueBatch, status: str) -> None:
-    IssueBatch.objects.filter(pk=batch.pk).update(status=status, finished_at=timezone.now())
+    """A finished batch keeps its phone list masked (138****1234): what was done stays
+    readable, the numbers need not be kept."""
+    IssueBatch.objects.filter(pk=batch.pk).update(
+        status=status,
+        finished_at=timezone.now(),
+        phones=batch_phones_masked(batch),
+    )
+
+
+@transaction.atomic
+def issue_batches_forget_phone(*, phone_hash_of: str) -> int:
+    """A member closed their account: the batches not started yet mask their number (a
+    running batch masks every number when it finishes, and its cursor counts the list's
+    numbers, which must not move meanwhile). Returns how many batches changed."""
+    changed = 0
+    drafts = IssueBatch.objects.select_for_update().filter(status=IssueBatch.Status.DRAFT)
+    for batch in drafts.exclude(phones="").order_by("pk"):
+        masked = _phones_masked(batch.phones, lambda phone: phone_hash(phone) == phone_hash_of)
+        if masked != batch.phones:
+            IssueBatch.objects.filter(pk=batch.pk).update(phones=masked)
+            changed += 1
+    return changed
+
+
+def batch_phones_masked(batch: IssueBatch) -> str:
+    return _phones_masked(batch.phones, lambda phone: True)
+
+
+def _phones_masked(text: str, which) -> str:
+    lines = []
+    for line in text.splitlines():
+        try:
+            phone = normalize_phone(line.split(",")[0].strip())
+        except InvalidPhone:
+            lines.append(line)
+            continue
+        lines.append(mask_phone(phone) if which(phone) else line)
+    return "\n".join(lines)
 
 
 def coupons_birthday_issue(*, today: date | None = None) -> int:

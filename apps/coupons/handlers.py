@@ -1,6 +1,8 @@
-"""Coupons other apps' events earn: join gift, referral reward, tier upgrade gift."""
+"""Coupons other apps' events earn: join gift, referral reward, tier upgrade gift; and what
+coupons forget of a member who closed their account."""
 
 from apps.core.events import on_event
+from apps.coupons.batches import issue_batches_forget_phone
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.coupons.services import coupon_issue_for_event, templates_for
 from apps.members.models import Member
@@ -43,3 +45,9 @@ def move_coupons_of_merged_member(event) -> None:
     Coupon.objects.filter(member_id=event.payload["merged"]).update(
         member_id=event.payload["survivor"]
     )
+
+
+@on_event("member_deleted")
+def forget_deleted_members_phone(event) -> None:
+    if phone_hash_of := event.payload.get("phone_hash"):
+        issue_batches_forget_phone(phone_hash_of=phone_hash_of)

@@ -17,7 +17,7 @@ from apps.members.errors import (
 )
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.members.privacy import member_traces_erase
-from apps.members.returning import phone_deleted_record, phone_returning
+from apps.members.returning import phone_deleted_record, phone_hash, phone_returning
 from apps.stores.models import Staff, Store
 from apps.stores.rules import store_open_check
 from apps.stores.scoping import access_scope, store_roles
@@ -174,7 +174,15 @@ def member_delete(*, member: Member, actor=None) -> Member:
     member_tokens_revoke_all(member=member)
     audit_record(actor=actor or f"member:{member.pk}", action="member.delete", target=member)
     member_traces_erase(member=member)  # `member` still holds the phone and name it had
-    event_emit(name="member_deleted", payload={"member": member.pk})
+    # Higher apps that hold the phone as text (coupon batches' phone lists) find it by its
+    # keyed hash, the only form of it kept (apps.members.returning).
+    event_emit(
+        name="member_deleted",
+        payload={
+            "member": member.pk,
+            "phone_hash": phone_hash(member.phone) if member.phone else "",
+        },
+    )
     member.refresh_from_db()
     return member
 

@@ -3,10 +3,13 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.core import roles
 from apps.coupons.models import Coupon, IssueBatch
 from apps.coupons.services import coupon_claim, coupon_redeem, coupons_lock, coupons_use
+from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
@@ -117,3 +120,33 @@ def test_hq_stops_a_drop_and_claims_are_refused_at_once(hq_client):
     assert template.active is False
     with pytest.raises(CouponTemplateNotFound):
         template_get(template.pk)
+
+
+def test_a_batchs_phone_list_shows_masked_to_those_who_may_not_see_numbers(client):
+    batch = IssueBatch.objects.create(
+        name="名单", template=CouponTemplateFactory(claimable=False), phones="13912340001\n"
+    )
+    marketing = UserFactory(is_staff=True)
+    marketing.groups.add(Group.objects.get(name=roles.MARKETING))
+    client.force_login(marketing)
+
+    page = client.get(f"/admin/coupons/issuebatch/{batch.pk}/change/").content.decode()
+    renamed = client.post(
+        f"/admin/coupons/issuebatch/{batch.pk}/change/",
+        {"name": "老客名单", "template": batch.template_id},
+    )
+
+    assert "139****0001" in page and "13912340001" not in page
+    assert renamed.status_code == 302
+    batch.refresh_from_db()
+    assert (batch.name, batch.phones) == ("老客名单", "13912340001\n")
+
+
+def test_a_batchs_phone_list_shows_whole_to_those_who_may(hq_client):
+    batch = IssueBatch.objects.create(
+        name="名单", template=CouponTemplateFactory(claimable=False), phones="13912340001\n"
+    )
+
+    page = hq_client.get(f"/admin/coupons/issuebatch/{batch.pk}/change/").content.decode()
+
+    assert "13912340001" in page

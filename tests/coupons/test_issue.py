@@ -17,7 +17,7 @@ from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.selectors import template_get
 from apps.coupons.services import coupon_exchange, coupon_gift, templates_withdraw
 from apps.members.models import Segment
-from apps.members.services import member_join_or_find
+from apps.members.services import member_delete, member_join_or_find
 from apps.points.errors import InsufficientPoints
 from apps.points.models import Entry
 from apps.points.selectors import points_available
@@ -243,3 +243,39 @@ def test_an_exchange_for_a_template_withdrawn_after_it_was_cached_spends_nothing
         coupon_exchange(template=cached, member=member, key="tap")
 
     assert points_available(member) == 1000 and not Coupon.objects.exists()
+
+
+def test_a_finished_phone_list_batch_keeps_its_numbers_masked_only():
+    template = CouponTemplateFactory(claimable=False, total_stock=None)
+    MemberFactory(phone="13900000001")
+    batch = IssueBatch.objects.create(
+        name="名单", template=template, phones="13900000001,林晓\n13900000009\nnot a phone"
+    )
+
+    issue_batch_start(batch=batch)
+    batch = issue_batch_run(batch_id=batch.pk)
+
+    assert (batch.status, batch.issued, batch.unknown) == ("done", 1, 2)
+    assert batch.phones == "139****0001\n139****0009\nnot a phone"
+
+
+def test_a_closed_account_leaves_the_phone_lists_of_batches_not_started(
+    django_capture_on_commit_callbacks,
+):
+    template = CouponTemplateFactory(claimable=False)
+    member = MemberFactory(phone="13900000001")
+    phones = "13900000001\n13900000002"
+    draft = IssueBatch.objects.create(name="草稿", template=template, phones=phones)
+    running = IssueBatch.objects.create(
+        name="进行中", template=template, phones=phones, status="running"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_delete(member=member)
+
+    draft.refresh_from_db()
+    running.refresh_from_db()
+    assert draft.phones == "139****0001\n13900000002"
+    assert (
+        running.phones == "13900000001\n13900000002"
+    )  # its cursor counts these: masked at its end

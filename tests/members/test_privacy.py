@@ -14,6 +14,7 @@ from django.db.models.functions import Cast
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import AuditEntry, Event
+from apps.coupons.models import IssueBatch
 from apps.coupons.services import coupon_claim
 from apps.members.credentials import (
     member_code_issue,
@@ -153,15 +154,23 @@ def traced(api_client, hq_user, django_capture_on_commit_callbacks):
     member_merge(survivor=me, merged=twin, actor=hq_user, reason="同一人，来电 13912345678")
     # What the console writes to a record's history when HQ edits it
     LogEntry.objects.log_actions(hq_user.pk, [me], CHANGE, change_message="[]", single_object=True)
+    IssueBatch.objects.create(
+        name="老客名单",
+        template=CouponTemplateFactory(claimable=False),
+        phones="13912345678,林晓明\n13700000001,王芳芳",
+    )
     me.refresh_from_db()
     return {"me": me, "other": other, "import": upload}
 
 
-def test_closing_an_account_leaves_its_phone_and_name_in_no_table(api_client, traced):
+def test_closing_an_account_leaves_its_phone_and_name_in_no_table(
+    api_client, traced, django_capture_on_commit_callbacks
+):
     me = traced["me"]
     assert _text_columns_holding("13912345678", "林晓明")  # the traces are there before
 
-    member_client(api_client, me).delete("/api/v1/me")
+    with django_capture_on_commit_callbacks(execute=True):  # and the handlers of its event
+        member_client(api_client, me).delete("/api/v1/me")
 
     assert _text_columns_holding("13912345678", "林晓明") == []
 
