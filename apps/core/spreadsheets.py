@@ -213,8 +213,10 @@ def parse_datetime(text: str) -> datetime | None:
 
 # Writing
 
-# What Excel, WPS and LibreOffice take as the start of a formula (OWASP, CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What Excel, WPS and LibreOffice take as the start of a formula (OWASP, CSV injection),
+# with the full-width forms a Chinese input method types; spaces and line breaks before
+# them are skipped by some of them, so they are looked past.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 def safe_cell(value):
@@ -224,7 +226,7 @@ def safe_cell(value):
     if value is None or isinstance(value, int | float | Decimal | date):
         return value
     text = str(value)  # a model, a lazy translation: written as its text
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text.lstrip(" \u3000").startswith(_FORMULA_STARTS) else text
 
 
 class _Line:
