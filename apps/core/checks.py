@@ -94,6 +94,23 @@ def https_behind_proxy_check(app_configs=None, **kwargs) -> list[checks.CheckMes
 
 
 @checks.register(checks.Tags.security, deploy=True)
+def deleted_phone_key_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Without a key of its own, the hash of deleted accounts' phones hangs on SECRET_KEY:
+    rotating that after a leak would forget every deleted phone (apps.members.returning)."""
+    if settings.DELETED_PHONE_KEY:
+        return []
+    return [
+        checks.Warning(
+            "DELETED_PHONE_KEY is unset: the phones of deleted accounts are remembered under "
+            "SECRET_KEY, and changing it would let each of them earn the new-member welcome "
+            "again.",
+            hint="Set DELETED_PHONE_KEY to a long random value once, and never change it.",
+            id="huiji.W002",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
 def sandbox_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if settings.HUIJI_SANDBOX and not settings.DEBUG:
         return [

@@ -47,6 +47,7 @@ def production(tmp_path_factory) -> dict[str, str]:
         "SITE_URL": "https://vip.example.cn",
         "REDIS_URL": "redis://127.0.0.1:6379/1",
         "TRUSTED_PROXY_COUNT": "1",
+        "DELETED_PHONE_KEY": secrets.token_urlsafe(50),
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         **REAL,
         "WECHATPAY_MCH_ID": wx.MCH_ID,
@@ -108,6 +109,12 @@ def test_production_refuses_a_cache_of_its_own_and_sms_test_codes(production):
 
     assert ids(errors) == ["huiji.E002", "huiji.E003"]
     assert "REDIS_URL" in errors[0].hint and "Unset SMS_TEST_CODES" in errors[1].hint
+
+
+def test_check_deploy_warns_while_deleted_phones_hang_on_the_secret_key(production):
+    result = manage({**production, "DELETED_PHONE_KEY": ""}, "check", "--deploy")
+
+    assert "huiji.W002" in result.stderr and "DELETED_PHONE_KEY" in result.stderr
 
 
 def test_an_https_redirect_with_no_proxy_trusted_is_refused_as_a_loop():
