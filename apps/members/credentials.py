@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from apps.core.clients import requester_of
 from apps.core.errors import Throttled
 from apps.core.rows import columns, instance, row_insert, row_one
 from apps.core.sms import sms_send
@@ -29,8 +30,8 @@ DAY = 24 * 3600
 
 # Sign-in codes. Whoever asks for a code, it goes to the number's own phone; the limits stop
 # a stranger from texting a number without end (SMS bombing) or guessing its code, and are
-# kept per requester (client address) wherever a number-wide limit would let a stranger
-# lock the member out:
+# kept per requester (client address, an IPv6 one by its /64: apps.core.clients.requester_of)
+# wherever a number-wide limit would let a stranger lock the member out:
 SMS_CODE_TTL = timedelta(minutes=5)
 SMS_GAP_SECONDS = 60  # one code a minute, per number and requester
 SMS_PER_REQUESTER_DAY = 3  # codes a day per number and requester: a stranger gets these...
@@ -85,7 +86,7 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     Returns the seconds before this requester may ask again."""
     if phone in sms_test_codes():
         return SMS_GAP_SECONDS
-    requester = ip or ""
+    requester = requester_of(ip)
     if not cache.add(f"sms-gap:{phone}:{requester}", 1, SMS_GAP_SECONDS):
         raise Throttled(seconds=SMS_GAP_SECONDS)
     if (
@@ -121,7 +122,7 @@ def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
     the number is accepted, so a code a stranger has sent since does not void the member's.
     Runs outside any transaction on purpose: a wrong try counts though the request fails.
     """
-    tries = f"sms-tries:{phone}:{ip or ''}"
+    tries = f"sms-tries:{phone}:{requester_of(ip)}"
     if _count(tries, SMS_LOCK_SECONDS) > SMS_WRONG_TRIES:
         raise Throttled(
             _("Too many wrong codes. Please try again in %(minutes)d minutes."),

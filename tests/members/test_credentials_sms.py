@@ -170,3 +170,30 @@ def test_a_code_is_texted_only_after_commit_and_never_kept_in_clear(
         callback()
     code = re.search(r"\d{6}", sms_outbox[0][1]).group()
     assert code not in SmsCode.objects.get().code_hash
+
+
+def test_addresses_of_one_ipv6_64_are_one_requester_for_codes(send_now):
+    send_now(address="2001:db8:1:2::1")
+
+    with pytest.raises(Throttled):
+        send_now(address="2001:db8:1:2::99")  # the same /64 within the minute
+    send_now(address="2001:db8:1:3::1")  # another /64
+
+    assert sorted(SmsCode.objects.values_list("ip", flat=True)) == [
+        "2001:db8:1:2::1",  # the full address is what the code records
+        "2001:db8:1:3::1",
+    ]
+    assert len(LocmemSmsBackend.outbox) == 2
+
+
+def test_addresses_of_one_ipv6_64_share_their_wrong_tries(settings):
+    settings.SMS_TEST_CODES = "13800000000=123456"
+    for n in range(1, 6):
+        with pytest.raises(WrongCode):
+            sms_code_verify(phone="13800000000", code="000000", ip=f"2001:db8:1:2::{n}")
+
+    with pytest.raises(Throttled):
+        sms_code_verify(phone="13800000000", code="123456", ip="2001:db8:1:2::6")
+    sms_code_verify(phone="13800000000", code="123456", ip="2001:db8:1:3::1")
+    with pytest.raises(WrongCode):  # IPv4 neighbours stay apart
+        sms_code_verify(phone="13800000000", code="000000", ip="10.1.1.2")
