@@ -236,12 +236,21 @@ def member_code_member(code: str, *, now: datetime | None = None) -> Member:
 
 def member_code_spend(*, code: str, store: Store | None = None, now=None) -> None:
     """Use a member code for one checkout, in its transaction: a second one is refused."""
-    now = now or timezone.now()
-    spent = MemberCode.objects.filter(
+    if not _member_code_use(code, store, now or timezone.now()):
+        raise MemberCodeExpired()
+
+
+def member_code_retire(*, code: str, store: Store | None = None, now=None) -> None:
+    """Spend a member code if it is still live, with a checkout that did not need it to be:
+    a sale that only earns spends the code that identified its member, as the POS does, so
+    no one can use the code again."""
+    _member_code_use(code, store, now or timezone.now())
+
+
+def _member_code_use(code: str, store: Store | None, now) -> int:
+    return MemberCode.objects.filter(
         code_hash=_member_code_hash(code), used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now, store=store)
-    if not spent:
-        raise MemberCodeExpired()
 
 
 def member_codes_purge(*, now=None, batch: int = 5000) -> int:
