@@ -38,7 +38,19 @@ SMS_PER_REQUESTER_DAY = 3  # codes a day per number and requester: a stranger ge
 SMS_PER_DAY = 10  # ...of the number's ten a day, so it takes four addresses to use them up
 SMS_WRONG_TRIES = 5  # wrong codes per number and requester, then that requester waits
 SMS_LOCK_SECONDS = 15 * 60
-SMS_CODE_WRONG_TRIES = 10  # wrong codes against one code, from anyone, then it is spent
+# Wrong codes for a number from all requesters together: past ten within a minute, every try
+# for the number waits for the minute to end, the member's too, but no code is spent, so
+# strangers guessing cannot void the code the member was just sent. This bounds guessing
+# however many addresses a stranger holds: at most 60 wrong tries in a code's five minutes,
+# each against the number's live codes (at most ten a day are sent), so one in 16,000 for a
+# code and at worst one in 1,600 a day for a number whose ten codes were all sent at once.
+SMS_NUMBER_WRONG_TRIES = 10
+SMS_NUMBER_WAIT_SECONDS = 60
+# ...and on the code itself, what that limit lets through in a code's life: reached only if
+# the cache forgot its counts (a restart), then the code is spent.
+SMS_CODE_WRONG_TRIES = SMS_NUMBER_WRONG_TRIES * (
+    int(SMS_CODE_TTL.total_seconds()) // SMS_NUMBER_WAIT_SECONDS + 1
+)
 
 # Member codes: random, stored hashed, each spent by one checkout.
 MEMBER_CODE_TTL = timedelta(seconds=120)
@@ -115,12 +127,15 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
 
 def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
     """Accept a code sent to `phone` once, or raise WrongCode; Throttled for a requester
-    who sent SMS_WRONG_TRIES wrong codes for this number lately (test numbers too).
+    who sent SMS_WRONG_TRIES wrong codes for this number lately, and for anyone while the
+    number has had SMS_NUMBER_WRONG_TRIES within the minute (test numbers too).
 
-    A try is counted before the code is compared, in one atomic step, so requests at once
-    get no more tries between them; a right code gives its try back. Every live code of
-    the number is accepted, so a code a stranger has sent since does not void the member's.
-    Runs outside any transaction on purpose: a wrong try counts though the request fails.
+    A try is counted before the code is compared, per requester and then for the number,
+    each in one atomic step, so requests at once get no more tries between them; a try the
+    number's limit refused, or a right code, gives its requester's count back. Every live
+    code of the number is accepted, so a code a stranger has sent since does not void the
+    member's. Runs outside any transaction on purpose: a wrong try counts though the
+    request fails.
     """
     tries = f"sms-tries:{phone}:{requester_of(ip)}"
     if _count(tries, SMS_LOCK_SECONDS) > SMS_WRONG_TRIES:
@@ -128,6 +143,13 @@ def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
             _("Too many wrong codes. Please try again in %(minutes)d minutes."),
             seconds=SMS_LOCK_SECONDS,
             minutes=SMS_LOCK_SECONDS // 60,
+        )
+    number_tries = f"sms-number-tries:{phone}"
+    if _count(number_tries, SMS_NUMBER_WAIT_SECONDS) > SMS_NUMBER_WRONG_TRIES:
+        _uncount(tries)
+        raise Throttled(
+            _("Too many wrong codes for this number just now. Please try again in a minute."),
+            seconds=SMS_NUMBER_WAIT_SECONDS,
         )
     if not _sms_code_use(phone, code):
         raise WrongCode()
