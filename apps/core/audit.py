@@ -87,7 +87,8 @@ def sign_in_lockout_record(sender, request, username, ip_address, **kwargs) -> N
         action="login.locked_out",
         target=user,
         after={"username": username or "", "failures": failures, "path": request.path},
-        ip=ip_address,
+        # the full address: axes' own `ip_address` is the requester it counts (an IPv6 /64)
+        ip=request_ip(request),
     )
 
 

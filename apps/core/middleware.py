@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+
+from apps.core.clients import from_proxy, proxies_trusted
 
 
 class LocaleMiddleware:
@@ -26,3 +28,21 @@ class LocaleMiddleware:
         patch_vary_headers(response, ("Accept-Language",))
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+class ProxyHeadersMiddleware:
+    """X-Forwarded-Proto is believed only from a trusted proxy (apps.core.clients): Django
+    reads SECURE_PROXY_SSL_HEADER itself, from any request, so the header is dropped from a
+    request that reached the app server without one, lest a client on a public address pass
+    as HTTPS. First in MIDDLEWARE; not used at all where no proxy is trusted (the header is
+    ignored there anyway)."""
+
+    def __init__(self, get_response):
+        if not proxies_trusted():
+            raise MiddlewareNotUsed()
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not from_proxy(request):
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+        return self.get_response(request)

@@ -1,12 +1,20 @@
 """Counter tools for a store without a POS integration: identify a member, redeem a coupon,
 record a sale. The sale goes through the same quote and order services as the POS API, and
 finds its member by the same rule (`member_identify`): by member code anyone, by phone only
-the members whose home store the person at the counter may see; points are spent only with
+the members whose home store the person at the counter works in (`staff_scope`, whatever
+HQ permissions they also hold); points are spent only with
 the member's code or a code texted to them that they read out.
+
+Only the people who work the store's till use it (`works_till`: its or its dealer's owners,
+managers, clerks and guides); anyone else who may see the store (HQ) reads the page, and
+every form they send is refused with 403.
 
 The member being served is kept in the session, per store, never in the address: a clerk
 can only reach a member by their code or phone number, as at a POS. A member code scanned
-to identify is kept with them, to spend on the sale if it uses points."""
+to identify is kept with them, to prove them present for points, and spent with the sale
+whatever it uses, as at a POS."""
+
+from functools import wraps
 
 from django.contrib import messages
 from django.db import transaction
@@ -18,10 +26,12 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import DomainError
 from apps.coupons.selectors import usable_coupons
 from apps.coupons.services import coupon_redeem
+from apps.dashboards.errors import NotAtTill
 from apps.dashboards.forms import IdentifyForm, RedeemForm, SaleForm, SaleLineFormSet
 from apps.dashboards.views import store_page, store_render
 from apps.members.credentials import (
     Identified,
+    member_code_retire,
     member_identify,
     member_otp_send,
     member_presence_require,
@@ -35,6 +45,7 @@ from apps.orders.selectors import catalogue_lines
 from apps.orders.services import Checkout, LineInput, order_place_paid, order_quote
 from apps.points.selectors import points_available
 from apps.stores.models import Staff
+from apps.stores.scoping import staff_scope, works_till
 from apps.tiers.selectors import member_tier
 
 LINES_PREFIX = "lines"
@@ -58,6 +69,22 @@ def _served_member(request, store) -> Member | None:
 def _forget(request, store) -> None:
     request.session.pop(_session_key(store), None)
     request.session.pop(_code_key(store), None)
+
+
+def till_action(view):
+    """A form sent to the counter: by POST, to a store one may see (`store_page`), by
+    someone who works its till, else 403 with the page saying why and nothing done."""
+
+    @require_POST
+    @store_page
+    @wraps(view)
+    def action(request, store):
+        request.works_till = works_till(request.user, store)
+        if not request.works_till:
+            return _counter_page(request, store, status=403)
+        return view(request, store)
+
+    return action
 
 
 def _sale_member(request, store, member: Member | None, *, proof: str, points: int):
@@ -93,6 +120,7 @@ def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, sta
         request,
         "dashboards/counter.html",
         store,
+        not_at_till="" if request.works_till else NotAtTill().render(),
         member=member,
         member_tier=member_tier(member) if member else None,
         member_points=points_available(member) if member else 0,
@@ -112,11 +140,11 @@ def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, sta
 
 @store_page
 def counter(request, store):
+    request.works_till = works_till(request.user, store)
     return _counter_page(request, store)
 
 
-@require_POST
-@store_page
+@till_action
 def counter_identify(request, store):
     form = IdentifyForm(request.POST)
     if not form.is_valid():
@@ -128,7 +156,7 @@ def counter_identify(request, store):
             store=store,
             phone=who.get("phone", ""),
             member_code=who.get("member_code", ""),
-            scope=request.scope,
+            scope=staff_scope(request.user),
         )
     except DomainError as error:
         messages.error(request, error.render())
@@ -138,8 +166,7 @@ def counter_identify(request, store):
     return redirect("dashboards:counter", code=store.code)
 
 
-@require_POST
-@store_page
+@till_action
 def counter_otp(request, store):
     """Text the served member a code to read out, to use their points without their code."""
     member = _served_member(request, store)
@@ -158,15 +185,13 @@ def counter_otp(request, store):
     return redirect("dashboards:counter", code=store.code)
 
 
-@require_POST
-@store_page
+@till_action
 def counter_forget(request, store):
     _forget(request, store)
     return redirect("dashboards:counter", code=store.code)
 
 
-@require_POST
-@store_page
+@till_action
 def counter_redeem(request, store):
     form = RedeemForm(request.POST)
     if not form.is_valid():
@@ -200,8 +225,7 @@ def _sale_lines(lines) -> list[LineInput]:
     ]
 
 
-@require_POST
-@store_page
+@till_action
 def counter_sale(request, store):
     form = SaleForm(request.POST)
     lines = SaleLineFormSet(request.POST, prefix=LINES_PREFIX)
@@ -230,7 +254,13 @@ def counter_sale(request, store):
         if "quote" in request.POST:
             quote = order_quote(checkout).as_dict()
             return _counter_page(request, store, sale_form=form, lines=lines, quote=quote)
-        order = _sale_record(store, checkout, identified, f"counter-{form.cleaned_data['key']}")
+        order = _sale_record(
+            store,
+            checkout,
+            identified,
+            f"counter-{form.cleaned_data['key']}",
+            scanned=request.session.get(_code_key(store), ""),
+        )
     except DomainError as error:
         messages.error(request, error.render())
         return _counter_page(request, store, sale_form=form, lines=lines, status=400)
@@ -238,12 +268,18 @@ def counter_sale(request, store):
     return redirect(f"{reverse('dashboards:counter', args=[store.code])}?receipt={order.order_no}")
 
 
-def _sale_record(store, checkout: Checkout, identified: Identified | None, external_id: str):
-    """The sale, its member's proof spent with it; the same form sent twice answers the
-    first sale (its proof is spent by then, its external id taken)."""
+def _sale_record(
+    store, checkout: Checkout, identified: Identified | None, external_id: str, *, scanned: str
+):
+    """The sale, its member's proof spent with it, and the member code `scanned` to identify
+    them too, though the sale only earns: else the clerk could identify with it again and
+    spend the member's points while it lives. The same form sent twice answers the first
+    sale (its proof is spent by then, its external id taken)."""
     try:
         with transaction.atomic():
             member_presence_spend(identified, store=store)
+            if scanned and not (identified and identified.member_code == scanned):
+                member_code_retire(code=scanned, store=store)
             return order_place_paid(checkout=checkout, external_id=external_id)
     except DomainError:
         if (order := Order.objects.filter(store=store, external_id=external_id).first()) is None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from apps.core.clients import requester_of
 from apps.core.errors import Throttled
 from apps.core.rows import columns, instance, row_insert, row_one
 from apps.core.sms import sms_send
@@ -29,15 +30,27 @@ DAY = 24 * 3600
 
 # Sign-in codes. Whoever asks for a code, it goes to the number's own phone; the limits stop
 # a stranger from texting a number without end (SMS bombing) or guessing its code, and are
-# kept per requester (client address) wherever a number-wide limit would let a stranger
-# lock the member out:
+# kept per requester (client address, an IPv6 one by its /64: apps.core.clients.requester_of)
+# wherever a number-wide limit would let a stranger lock the member out:
 SMS_CODE_TTL = timedelta(minutes=5)
 SMS_GAP_SECONDS = 60  # one code a minute, per number and requester
 SMS_PER_REQUESTER_DAY = 3  # codes a day per number and requester: a stranger gets these...
 SMS_PER_DAY = 10  # ...of the number's ten a day, so it takes four addresses to use them up
 SMS_WRONG_TRIES = 5  # wrong codes per number and requester, then that requester waits
 SMS_LOCK_SECONDS = 15 * 60
-SMS_CODE_WRONG_TRIES = 10  # wrong codes against one code, from anyone, then it is spent
+# Wrong codes for a number from all requesters together: past ten within a minute, every try
+# for the number waits for the minute to end, the member's too, but no code is spent, so
+# strangers guessing cannot void the code the member was just sent. This bounds guessing
+# however many addresses a stranger holds: at most 60 wrong tries in a code's five minutes,
+# each against the number's live codes (at most ten a day are sent), so one in 16,000 for a
+# code and at worst one in 1,600 a day for a number whose ten codes were all sent at once.
+SMS_NUMBER_WRONG_TRIES = 10
+SMS_NUMBER_WAIT_SECONDS = 60
+# ...and on the code itself, what that limit lets through in a code's life: reached only if
+# the cache forgot its counts (a restart), then the code is spent.
+SMS_CODE_WRONG_TRIES = SMS_NUMBER_WRONG_TRIES * (
+    int(SMS_CODE_TTL.total_seconds()) // SMS_NUMBER_WAIT_SECONDS + 1
+)
 
 # Member codes: random, stored hashed, each spent by one checkout.
 MEMBER_CODE_TTL = timedelta(seconds=120)
@@ -85,7 +98,7 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     Returns the seconds before this requester may ask again."""
     if phone in sms_test_codes():
         return SMS_GAP_SECONDS
-    requester = ip or ""
+    requester = requester_of(ip)
     if not cache.add(f"sms-gap:{phone}:{requester}", 1, SMS_GAP_SECONDS):
         raise Throttled(seconds=SMS_GAP_SECONDS)
     if (
@@ -114,19 +127,29 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
 
 def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
     """Accept a code sent to `phone` once, or raise WrongCode; Throttled for a requester
-    who sent SMS_WRONG_TRIES wrong codes for this number lately (test numbers too).
+    who sent SMS_WRONG_TRIES wrong codes for this number lately, and for anyone while the
+    number has had SMS_NUMBER_WRONG_TRIES within the minute (test numbers too).
 
-    A try is counted before the code is compared, in one atomic step, so requests at once
-    get no more tries between them; a right code gives its try back. Every live code of
-    the number is accepted, so a code a stranger has sent since does not void the member's.
-    Runs outside any transaction on purpose: a wrong try counts though the request fails.
+    A try is counted before the code is compared, per requester and then for the number,
+    each in one atomic step, so requests at once get no more tries between them; a try the
+    number's limit refused, or a right code, gives its requester's count back. Every live
+    code of the number is accepted, so a code a stranger has sent since does not void the
+    member's. Runs outside any transaction on purpose: a wrong try counts though the
+    request fails.
     """
-    tries = f"sms-tries:{phone}:{ip or ''}"
+    tries = f"sms-tries:{phone}:{requester_of(ip)}"
     if _count(tries, SMS_LOCK_SECONDS) > SMS_WRONG_TRIES:
         raise Throttled(
             _("Too many wrong codes. Please try again in %(minutes)d minutes."),
             seconds=SMS_LOCK_SECONDS,
             minutes=SMS_LOCK_SECONDS // 60,
+        )
+    number_tries = f"sms-number-tries:{phone}"
+    if _count(number_tries, SMS_NUMBER_WAIT_SECONDS) > SMS_NUMBER_WRONG_TRIES:
+        _uncount(tries)
+        raise Throttled(
+            _("Too many wrong codes for this number just now. Please try again in a minute."),
+            seconds=SMS_NUMBER_WAIT_SECONDS,
         )
     if not _sms_code_use(phone, code):
         raise WrongCode()
@@ -235,12 +258,21 @@ def member_code_member(code: str, *, now: datetime | None = None) -> Member:
 
 def member_code_spend(*, code: str, store: Store | None = None, now=None) -> None:
     """Use a member code for one checkout, in its transaction: a second one is refused."""
-    now = now or timezone.now()
-    spent = MemberCode.objects.filter(
+    if not _member_code_use(code, store, now or timezone.now()):
+        raise MemberCodeExpired()
+
+
+def member_code_retire(*, code: str, store: Store | None = None, now=None) -> None:
+    """Spend a member code if it is still live, with a checkout that did not need it to be:
+    a sale that only earns spends the code that identified its member, as the POS does, so
+    no one can use the code again."""
+    _member_code_use(code, store, now or timezone.now())
+
+
+def _member_code_use(code: str, store: Store | None, now) -> int:
+    return MemberCode.objects.filter(
         code_hash=_member_code_hash(code), used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now, store=store)
-    if not spent:
-        raise MemberCodeExpired()
 
 
 def member_codes_purge(*, now=None, batch: int = 5000) -> int:

@@ -48,6 +48,14 @@ def access_scope(user) -> AccessScope:
         return NOBODY
     if sees_all_stores(user):
         return AccessScope(is_hq=True, store_ids=frozenset())
+    return staff_scope(user)
+
+
+def staff_scope(user) -> AccessScope:
+    """The stores a person works in, at the store or at its dealer, whatever HQ permissions
+    they also hold: what a till finds members by phone in."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOBODY
     store_ids = (
         Store.objects.filter(
             Q(staff__user=user, staff__is_active=True)
@@ -69,6 +77,23 @@ def store_roles(user, store: Store) -> frozenset[str]:
     return frozenset(
         Staff.objects.filter(place, user=user, is_active=True).values_list("role", flat=True)
     )
+
+
+# The roles that work a store's till (the dashboard counter): every role a store's or its
+# dealer's people hold. HQ does not: a franchise store is a separate business (DESIGN.md,
+# Trust) that HQ pays for the points spent and coupons redeemed at its till, so a sale or a
+# redemption HQ recorded there would put money and figures (sales, guides' commissions) in
+# the store's books that the store never made, and the two settle with each other on those
+# books; and a phone typed at a till is a look-up of a member's data that HQ makes in the
+# console, under `members.view_member_phone` and audited. A dealer's people do: a dealer is
+# the business that runs its stores, is settled with for them, and sees their members.
+TILL_ROLES = frozenset({Staff.Role.OWNER, Staff.Role.MANAGER, Staff.Role.CLERK, Staff.Role.GUIDE})
+
+
+def works_till(user, store: Store) -> bool:
+    """Whether `user` may work `store`'s counter: identify members (by phone too), record
+    sales, redeem coupons, text members codes. HQ permissions alone never do."""
+    return bool(store_roles(user, store) & TILL_ROLES)
 
 
 def manages_store(user, store: Store) -> bool:

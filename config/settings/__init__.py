@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.middleware.ProxyHeadersMiddleware",  # first: X-Forwarded-Proto from a proxy only
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,9 +137,10 @@ AUTH_USER_MODEL = "core.User"
 # Failed sign-ins to /admin/ and /dashboard/ (django-axes): LOGIN_FAILURE_LIMIT wrong
 # passwords for one username from one client address lock that pair out for
 # LOGIN_LOCKOUT_MINUTES (each further try starts the wait again); a right password resets
-# the count. By username and address together, so a stranger who knows a username cannot
-# lock its owner out from everywhere, and one mistyping colleague behind a store's shared
-# address locks out no one else. Lockouts are in the audit log.
+# the count. By username and address together (an IPv6 address counts as its /64:
+# apps.core.clients.client_key), so a stranger who knows a username cannot lock its owner
+# out from everywhere, and one mistyping colleague behind a store's shared address locks
+# out no one else. Lockouts are in the audit log, with the full address.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -146,7 +148,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "apps.core.clients.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.core.clients.client_key"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # its start-up banner would open every command's output
 AXES_LOCKOUT_CALLABLE = "apps.dashboards.lockout.locked_out"
@@ -193,12 +195,15 @@ STORAGES = {
 # The client's address behind proxies (apps/core/clients.py), for throttles, sign-in codes,
 # the sign-in lockout and the audit log. With neither set: REMOTE_ADDR, and X-Forwarded-For
 # and X-Forwarded-Proto are ignored. TRUSTED_PROXY_COUNT: how many proxies every request
-# passes (nginx alone: 1). TRUSTED_PROXIES: their addresses or networks instead, farthest
-# first, the one Huiji hears from last ("127.0.0.1"; "10.0.0.0/8,127.0.0.1").
+# passes (nginx alone: 1), read only from a loopback or private REMOTE_ADDR (or one in
+# TRUSTED_PROXIES): a client reaching the app server directly is known by its own address.
+# TRUSTED_PROXIES: their addresses or networks instead, farthest first, the one Huiji hears
+# from last ("127.0.0.1"; "10.0.0.0/8,127.0.0.1").
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 if TRUSTED_PROXY_COUNT or TRUSTED_PROXIES:
-    # Only a proxy that overwrites the header may say the request came over HTTPS.
+    # Only a proxy that overwrites the header may say the request came over HTTPS: from
+    # anyone else, apps.core.middleware.ProxyHeadersMiddleware drops it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -1,15 +1,19 @@
-"""One rule for the client's address: REMOTE_ADDR unless proxies are trusted, and then only
-the right end of X-Forwarded-For, which the proxies wrote."""
+"""One rule for the client's address: REMOTE_ADDR unless it is a trusted proxy, and then only
+the right end of X-Forwarded-For, which the proxies wrote; and one rule for the requester a
+limit counts: an IPv6 address by its /64."""
 
 import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.test import RequestFactory, override_settings
 
 from apps.core.audit import audit_record, request_ip
-from apps.core.clients import client_ip
+from apps.core.clients import client_ip, client_key, requester_of
+from apps.core.middleware import ProxyHeadersMiddleware
 from apps.core.models import AuditEntry
 from apps.members.models import SmsCode
 
@@ -42,6 +46,26 @@ def test_behind_one_proxy_a_spoofed_leading_entry_does_not_change_the_client():
 @override_settings(TRUSTED_PROXY_COUNT=1)
 def test_behind_one_proxy_a_request_that_skipped_it_is_known_by_its_own_address():
     assert client_ip(request(remote="10.1.2.3")) == "10.1.2.3"
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+@pytest.mark.parametrize("direct", ["203.0.113.9", "2001:db8::9", "8.8.8.8"])
+def test_with_a_proxy_count_a_client_reaching_the_app_directly_cannot_choose_its_address(direct):
+    # the app bound off loopback (HUIJI_APP_BIND=0.0.0.0): a public REMOTE_ADDR is no proxy
+    assert client_ip(request(remote=direct, forwarded="198.51.100.1")) == direct
+    assert client_ip(request(remote=direct, forwarded=f"1.2.3.4, {CLIENT}")) == direct
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+@pytest.mark.parametrize("proxy", ["127.0.0.1", "::1", "10.0.0.5", "172.16.3.4", "192.168.1.2"])
+def test_with_a_proxy_count_a_loopback_or_private_remote_addr_is_the_proxy(proxy):
+    assert client_ip(request(remote=proxy, forwarded=f"198.51.100.1, {CLIENT}")) == CLIENT
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1, TRUSTED_PROXIES=["198.51.100.77"])
+def test_with_a_proxy_count_a_public_proxy_is_believed_when_it_is_named():
+    assert client_ip(request(remote="198.51.100.77", forwarded=CLIENT)) == CLIENT
+    assert client_ip(request(remote="198.51.100.78", forwarded=CLIENT)) == "198.51.100.78"
 
 
 @override_settings(TRUSTED_PROXY_COUNT=2)
@@ -122,3 +146,69 @@ def test_a_client_saying_https_itself_is_not_treated_as_secure():
     forged = RequestFactory().get("/", REMOTE_ADDR=CLIENT, HTTP_X_FORWARDED_PROTO="https")
 
     assert forged.is_secure() is False
+
+
+def test_a_requester_is_an_ipv4_address_whole_and_an_ipv6_address_by_its_64():
+    assert requester_of("203.0.113.7") == "203.0.113.7"
+    assert requester_of("203.0.113.8") == "203.0.113.8"
+    same_64 = {requester_of("2001:db8:1:2::1"), requester_of("2001:db8:1:2:ffff:eeee:dddd:c")}
+    assert same_64 == {"2001:db8:1:2::"}
+    assert requester_of("2001:db8:1:3::1") == "2001:db8:1:3::"  # the next /64: another
+    assert requester_of("::ffff:203.0.113.7") == "203.0.113.7"
+    assert requester_of(None) == "" and requester_of("") == ""
+    assert requester_of("not-an-address") == "not-an-address"
+
+
+def test_the_audit_log_keeps_the_full_ipv6_address_the_requester_is_its_64(db):
+    asked = request(remote="2001:db8:1:2:aaaa:bbbb:cccc:dddd")
+
+    entry = audit_record(actor="system", action="test.address", ip=request_ip(asked))
+
+    assert AuditEntry.objects.get(pk=entry.pk).ip == "2001:db8:1:2:aaaa:bbbb:cccc:dddd"
+    assert client_key(asked) == "2001:db8:1:2::"
+
+
+def forwarded_proto(remote: str) -> bool:
+    """Whether a request from `remote` saying X-Forwarded-Proto: https is taken as secure."""
+    forged = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_PROTO="https")
+    return ProxyHeadersMiddleware(lambda passed: passed.is_secure())(forged)
+
+
+@override_settings(
+    TRUSTED_PROXY_COUNT=1, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
+)
+def test_x_forwarded_proto_from_a_client_reaching_the_app_directly_is_dropped():
+    assert forwarded_proto("203.0.113.9") is False
+    assert forwarded_proto("2001:db8::9") is False
+    assert forwarded_proto("127.0.0.1") is True  # nginx: it overwrites the header
+
+
+@override_settings(
+    TRUSTED_PROXIES=["198.51.100.77"], SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
+)
+def test_x_forwarded_proto_is_believed_only_from_a_named_proxy():
+    assert forwarded_proto("198.51.100.77") is True
+    assert forwarded_proto("127.0.0.1") is False  # not named: a list trusts only its own
+
+
+def test_with_no_proxy_trusted_the_proxy_headers_middleware_is_not_used():
+    with pytest.raises(MiddlewareNotUsed):
+        ProxyHeadersMiddleware(lambda passed: None)
+    assert settings.MIDDLEWARE[0] == "apps.core.middleware.ProxyHeadersMiddleware"
+
+
+@override_settings(
+    TRUSTED_PROXY_COUNT=1, SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
+)
+def test_through_the_whole_stack_a_direct_client_is_not_secure_and_nginx_is(client):
+    # the session cookie is marked Secure only on a request taken as HTTPS
+    with override_settings(SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False):
+        direct = client.get(
+            "/dashboard/login/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_PROTO="https"
+        )
+        proxied = client.get(
+            "/dashboard/login/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_PROTO="https"
+        )
+
+    assert direct.wsgi_request.is_secure() is False
+    assert proxied.wsgi_request.is_secure() is True

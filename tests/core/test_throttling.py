@@ -107,3 +107,23 @@ def test_every_throttle_knows_a_client_by_the_one_rule(throttle_class):
         assert throttle_class().get_ident(request) == "127.0.0.1"
     with override_settings(TRUSTED_PROXY_COUNT=1):
         assert throttle_class().get_ident(request) == "1.2.3.4"
+
+
+def test_an_ipv6_client_is_counted_by_its_64_and_an_ipv4_client_by_its_address():
+    class TwoAMinute(AnonRateThrottle):
+        rate = "2/min"
+
+    one_64 = [ask(TwoAMinute, at=600, ip=f"2001:db8:1:2::{n}")[0] for n in range(1, 4)]
+    next_64 = ask(TwoAMinute, at=600, ip="2001:db8:1:3::1")[0]
+    neighbours = [ask(TwoAMinute, at=600, ip=f"203.0.113.{n}")[0] for n in range(1, 4)]
+
+    assert one_64 == [True, True, False]  # a fresh address of one's own /64 is no fresh bucket
+    assert next_64 is True
+    assert neighbours == [True, True, True]
+
+
+@pytest.mark.parametrize("throttle_class", [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle])
+def test_every_throttle_knows_an_ipv6_client_by_its_64(throttle_class):
+    request = Request(APIRequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2:3:4:5:6"))
+
+    assert throttle_class().get_ident(request) == "2001:db8:1:2::"

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.core import roles
 from apps.core.sms import LocmemSmsBackend
 from apps.coupons.models import Coupon
 from apps.coupons.services import coupon_claim
@@ -20,11 +21,12 @@ from apps.points.services import points_earn
 from apps.stores.models import Store
 from apps.tiers.models import Tier
 from tests.core.factories import UserFactory
+from tests.core.test_admin_roles import role_user
 from tests.coupons.factories import CouponTemplateFactory
 from tests.dashboards.test_overview import person
 from tests.distributors.factories import DistributorFactory
 from tests.members.factories import MemberFactory
-from tests.stores.factories import StoreFactory
+from tests.stores.factories import StaffFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -101,6 +103,97 @@ def test_the_served_member_is_kept_per_store(client, shop):
 
     assert manager.get("/dashboard/stores/S001/counter/").context["member"] == shop["member"]
     assert manager.get("/dashboard/stores/S003/counter/").context["member"] is None
+
+
+COUNTER = "/dashboard/stores/S001/counter/"
+NOT_AT_TILL = "只有本店的店主、店长、店员和导购可以使用收银台"
+
+
+def counter_forms(client, shop):
+    """Every form the counter takes, sent once each: the status of each."""
+    code, _expires = member_code_issue(member=shop["member"])
+    page_key = "k-outsider"
+    lines = {
+        "key": page_key,
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-0-sku": "TEE",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "",
+        "record": "1",
+    }
+    return {
+        "identify by phone": client.post(f"{COUNTER}identify/", {"who": "13900001111"}),
+        "identify by code": client.post(f"{COUNTER}identify/", {"who": code}),
+        "text a code": client.post(f"{COUNTER}otp/"),
+        "redeem": client.post(f"{COUNTER}redeem/", {"code": shop["coupon"].code}),
+        "sale": client.post(f"{COUNTER}sale/", lines),
+        "forget": client.post(f"{COUNTER}forget/"),
+    }
+
+
+def assert_nothing_happened(shop):
+    assert not Order.objects.exists()
+    assert Coupon.objects.get().status == "available"
+    assert not MemberOtp.objects.exists() and LocmemSmsBackend.outbox == []
+    assert MemberCode.objects.get().used_at is None
+    assert points_available(shop["member"]) == 5000
+
+
+@pytest.mark.parametrize("role", [*roles.HQ_ROLES, "superuser"])
+def test_hq_may_read_the_counter_but_not_work_it(client, shop, role):
+    LocmemSmsBackend.outbox.clear()
+    user = UserFactory(is_staff=True, is_superuser=True) if role == "superuser" else role_user(role)
+    client.force_login(user)
+
+    page = client.get(COUNTER)
+    sent = counter_forms(client, shop)
+
+    assert page.status_code == 200 and NOT_AT_TILL in page.content.decode()
+    assert 'name="who"' not in page.content.decode()  # no form to fill in
+    assert {name: r.status_code for name, r in sent.items()} == dict.fromkeys(sent, 403)
+    for response in sent.values():
+        assert NOT_AT_TILL in response.content.decode()
+        assert "王安" not in response.content.decode()  # nothing learnt of the member
+    assert client.get(COUNTER).context["member"] is None
+    assert_nothing_happened(shop)
+
+
+def test_the_refusal_is_in_english_for_an_english_browser(client, shop):
+    client.force_login(role_user(roles.MARKETING))
+
+    page = client.get(COUNTER, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Only the store&#x27;s owners, managers, clerks and guides work its counter" in page
+
+
+def test_another_stores_owner_gets_404_from_every_counter_form(client, shop):
+    LocmemSmsBackend.outbox.clear()
+    person(client, store=shop["elsewhere"], role="owner")
+
+    sent = counter_forms(client, shop)
+
+    assert client.get(COUNTER).status_code == 404
+    assert {name: r.status_code for name, r in sent.items()} == dict.fromkeys(sent, 404)
+    assert_nothing_happened(shop)
+
+
+@pytest.mark.parametrize("place", ["store", "dealer"])
+@pytest.mark.parametrize("role", ["owner", "manager", "clerk", "guide"])
+def test_the_stores_and_its_dealers_people_work_the_counter(client, shop, place, role):
+    if place == "dealer":
+        dealer = DistributorFactory()
+        Store.objects.filter(pk=shop["store"].pk).update(distributor=dealer)
+        person(client, store=None, distributor=dealer, role=role)
+    else:
+        person(client, store=shop["store"], role=role)
+
+    page = identify(client, "13900001111")
+    recorded = sale(client, page, [("TEE", "1", "")])
+
+    assert NOT_AT_TILL not in page.content.decode()
+    assert page.context["member"] == shop["member"]
+    assert recorded.context["receipt"].member == shop["member"]
 
 
 def test_redeem_a_coupon_by_code_once(clerk, shop):
@@ -182,11 +275,14 @@ def test_store_people_find_only_their_own_stores_members_by_phone(client, shop, 
     assert shown.context["member"].phone_masked == MemberCode.objects.get().member.phone_masked
 
 
-def test_hq_staff_find_any_member_by_phone(client, shop):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def test_hq_staff_who_also_work_a_till_find_only_their_stores_members_by_phone(client, shop):
+    hq_clerk = UserFactory(is_staff=True, is_superuser=True)
+    StaffFactory(user=hq_clerk, store=shop["store"], role="clerk")
+    client.force_login(hq_clerk)
     MemberFactory(phone="13900002222", home_store=shop["elsewhere"])
 
-    assert identify(client, "13900002222").context["member"].phone == "13900002222"
+    assert identify(client, "13900002222").context["member"] is None
+    assert identify(client, "13900001111").context["member"] == shop["member"]
 
 
 def test_points_of_a_member_found_by_phone_need_their_code(clerk, shop):
@@ -254,3 +350,40 @@ def test_an_expired_scanned_code_does_not_stop_a_sale_that_only_earns(clerk, sho
 
     assert recorded.context["receipt"] == order and order.member == shop["member"]
     assert MemberCode.objects.get().used_at is None
+
+
+def test_a_sale_that_only_earns_spends_the_member_code_that_identified_the_member(clerk, shop):
+    code, _expires = member_code_issue(member=shop["member"])
+    page = identify(clerk, code)
+    quoted = sale(clerk, page, [("TEE", "1", "")], action="quote")
+    assert MemberCode.objects.get().used_at is None  # a quote spends nothing
+
+    sale(clerk, quoted, [("TEE", "1", "")])
+    again = identify(clerk, code)  # the clerk tries the code again to spend the points
+    memberless = sale(clerk, again, [("TEE", "1", "")], points="1000")
+
+    spent = MemberCode.objects.get()
+    assert (spent.used_at is not None, spent.store) == (True, shop["store"])
+    assert again.context["member"] is None
+    assert "会员码已过期或已使用" in again.content.decode()
+    assert memberless.context["receipt"].member is None  # so it spends no points
+    assert points_available(shop["member"]) == 5000
+    assert [o.points_used for o in Order.objects.order_by("pk")] == [0, 0]
+    assert f"counter-member-code:{shop['store'].pk}" not in clerk.session
+
+
+def test_a_sale_paid_with_a_texted_code_spends_the_scanned_member_code_too(
+    clerk, shop, django_capture_on_commit_callbacks
+):
+    LocmemSmsBackend.outbox.clear()
+    code, _expires = member_code_issue(member=shop["member"])
+    page = identify(clerk, code)
+    with django_capture_on_commit_callbacks(execute=True):
+        clerk.post(f"{COUNTER}otp/")
+    texted = re.search(r"(?<!\d)\d{6}(?!\d)", LocmemSmsBackend.outbox[-1][1]).group()
+
+    sale(clerk, page, [("TEE", "1", "")], points="1000", member_proof=texted)
+
+    assert MemberOtp.objects.get().used_at is not None
+    assert MemberCode.objects.get().used_at is not None
+    assert points_available(shop["member"]) == 4000

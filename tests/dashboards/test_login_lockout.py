@@ -114,3 +114,20 @@ def test_fewer_wrong_passwords_audit_nothing_and_a_right_one_resets_the_count(ow
 
     assert answers == [200] * (LIMIT - 1)
     assert not AuditEntry.objects.filter(action="login.locked_out").exists()
+
+
+def test_addresses_of_one_ipv6_64_are_one_address_for_the_lockout_and_the_audit_keeps_the_full_one(
+    owner,
+):
+    answers = [
+        sign_in("/dashboard/login/", owner.username, "wrong", ip=f"2001:db8:1:2::{n}").status_code
+        for n in range(1, LIMIT + 1)
+    ]
+
+    assert answers == [200] * (LIMIT - 1) + [429]
+    assert (
+        sign_in("/dashboard/login/", owner.username, PASSWORD, ip="2001:db8:1:2::ff").status_code
+        == 429
+    )
+    assert signed_in(sign_in("/dashboard/login/", owner.username, PASSWORD, ip="2001:db8:1:3::1"))
+    assert AuditEntry.objects.get(action="login.locked_out").ip == f"2001:db8:1:2::{LIMIT}"

@@ -9,12 +9,13 @@ most the rate in each window, whatever runs at once; at a window's edge it may u
 windows' worth in a moment, which a limit against abuse can allow.
 
 A client is known by its address under the one rule of apps.core.clients, never by DRF's
-own reading of X-Forwarded-For (NUM_PROXIES), which a client can write itself.
+own reading of X-Forwarded-For (NUM_PROXIES), which a client can write itself; an IPv6
+client by its /64 (`client_key`), which one subscriber holds whole.
 """
 
 from rest_framework import throttling
 
-from apps.core.clients import client_ip
+from apps.core.clients import client_key
 
 
 class CountingThrottle(throttling.SimpleRateThrottle):
@@ -51,7 +52,7 @@ class CountingThrottle(throttling.SimpleRateThrottle):
         return max(self.window_ends - self.timer(), 1)
 
     def get_ident(self, request) -> str:
-        return client_ip(request) or ""
+        return client_key(request)
 
 
 # DRF's class first: the scoped one finds its rate from the view before counting.
