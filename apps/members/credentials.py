@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from apps.core.clients import requester_of
 from apps.core.errors import Throttled
@@ -93,6 +94,7 @@ def sms_test_codes() -> dict[str, str]:
     return {phone.strip(): code.strip() for phone, code in pairs}
 
 
+@sensitive_variables("code")
 def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     """Text a sign-in code to `phone` (normal form), asked for from the address `ip`.
     Returns the seconds before this requester may ask again."""
@@ -295,6 +297,7 @@ def member_codes_purge(*, now=None, batch: int = 5000) -> int:
 # sale that tries a code rolls back when the code is wrong, and would take its count with it.
 
 
+@sensitive_variables("code")
 def member_otp_send(*, member: Member, store: Store) -> int:
     """Text the member a code to read out at `store`'s till. Returns the seconds before the
     store may ask again."""
