@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.mall.models import Product
 from apps.members.models import MemberIdentity
@@ -21,6 +22,7 @@ from apps.orders.services import orders_expire_due
 from apps.orders.tasks import late_payment_refund_task, orders_expire_task
 from apps.orders.wechatpay import WechatPayBackend
 from apps.points.models import Entry
+from tests.conftest import run_together
 from tests.fake_http import Answer, fake_server
 from tests.members.factories import MemberFactory, member_client
 from tests.orders import wechatpay_fake as wx
@@ -224,11 +226,16 @@ def test_wechat_is_asked_after_the_order_commits_with_the_stores_numbering_free(
             connection.close()
         return wx.answer(keys, 200, {"prepay_id": PREPAY_ID})
 
-    gateway.routes[JSAPI] = jsapi
+    client = member_client(api_client, member)
+    assert client.post("/api/v1/orders", BASKET, format="json").status_code == 201  # the day's
+    gateway.routes[JSAPI] = jsapi  # first order made the store's counter row: the next locks it
 
-    response = member_client(api_client, member).post("/api/v1/orders", BASKET, format="json")
+    # with an Idempotency-Key, as the mini-program sends it: the key is kept in a transaction
+    response = client.post(
+        "/api/v1/orders", BASKET, format="json", headers={"Idempotency-Key": "k1"}
+    )
 
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.json()["order"]["order_no"].endswith("-0002")
     assert seen == {"committed": True, "counter free": True}
 
 
@@ -393,6 +400,29 @@ def test_a_notice_for_an_order_unknown_here_is_404(placed, api_client, keys):
 
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
     assert Payment.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_devices_asking_to_pay_at_once_get_one_prepay(gateway, keys, member, api_client):
+    """Each may reach WeChat before another's prepay id is kept: they send the very same
+    JSAPI order, which WeChat answers with the same prepay id, never a second prepay."""
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")  # as if WeChat never answered
+    token = client._credentials["HTTP_AUTHORIZATION"]
+
+    def pay():
+        response = APIClient().post(
+            f"/api/v1/orders/{order_no}/pay", headers={"Authorization": token}
+        )
+        return response.status_code, response.json()["params"]["package"]
+
+    answers = run_together(pay, 3)
+
+    assert answers == [(200, f"prepay_id={PREPAY_ID}")] * 3
+    assert Order.objects.get(order_no=order_no).prepay_id == PREPAY_ID
+    sent = [r.body for r in gateway.received if (r.method, r.path) == JSAPI]
+    assert 2 <= len(sent) <= 4 and len(set(sent)) == 1  # the placement's and the three's
 
 
 def test_a_refund_notice_for_a_refund_not_asked_here_is_acknowledged_and_ignored(
