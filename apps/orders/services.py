@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.errors import DomainError, IdempotencyConflict
 from apps.core.events import event_emit
@@ -398,6 +399,16 @@ def _late_payment(order: Order, notice: PaymentNotice, reason: str, now) -> Late
     return late
 
 
+# What the payer reads in WeChat as the refund's reason (gettext: the site's language)
+_LATE_REFUND_REASON = {
+    LatePayment.Reason.CANCELLED: gettext_lazy(
+        "Order %(order_no)s was cancelled before it was paid"
+    ),
+    LatePayment.Reason.AMOUNT_MISMATCH: gettext_lazy(
+        "Order %(order_no)s was paid another amount than it came to"
+    ),
+}
+
 # What each of the backend's refund states makes of a late payment
 _LATE_REFUND_STATUS = {
     REFUND_SUCCESS: LatePayment.Status.REFUNDED,
@@ -424,8 +435,7 @@ def late_payment_refund(*, late_payment_id: int, now=None) -> LatePayment:
                 refund_no=late.refund_no,
                 amount=late.amount,
                 total=late.amount,
-                reason=_("Order %(order_no)s was cancelled before it was paid")
-                % {"order_no": late.order.order_no},
+                reason=_LATE_REFUND_REASON[late.reason] % {"order_no": late.order.order_no},
             )
     except PaymentGatewayError as exc:
         LatePayment.objects.filter(pk=late.pk).update(

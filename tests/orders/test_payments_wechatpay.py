@@ -523,6 +523,7 @@ def test_a_payment_after_the_order_was_cancelled_is_refunding_while_wechat_proce
         "amount": {"refund": 12900, "total": 12900, "currency": "CNY"},
         "reason": "…",
     }
+    assert refund.json()["reason"] == f"订单 {late.order.order_no} 在付款前已取消"
     late = LatePayment.objects.get()
     assert (late.amount, late.reason, late.status) == (Decimal("129.00"), "cancelled", "refunding")
     assert late.gateway_refund_id == "50000000382019052709732678859" and late.attempts == 1
@@ -668,6 +669,7 @@ def test_a_notice_of_another_amount_cancels_the_order_and_refunds_the_payment(
     assert (late.order, late.amount, late.reason) == (order, Decimal("0.01"), "amount_mismatch")
     [refund] = refunds_asked(gateway)
     assert refund.json()["amount"] == {"refund": 1, "total": 1, "currency": "CNY"}
+    assert refund.json()["reason"] == f"订单 {order.order_no} 的付款金额与订单金额不符"
 
 
 def test_expiry_cancels_an_order_paid_at_another_amount_and_refunds_it(
