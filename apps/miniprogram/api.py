@@ -49,9 +49,17 @@ from apps.miniprogram.personal_data import member_export
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.errors import OrderNotPayable, StoreRequired
 from apps.orders.models import Order
-from apps.orders.payments import SandboxPaymentBackend, payment_backend
+from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
 from apps.orders.selectors import catalogue_lines, member_order, member_orders
-from apps.orders.services import Checkout, order_cancel, order_pay, order_place, order_quote
+from apps.orders.services import (
+    Checkout,
+    late_payment_refund_noticed,
+    order_cancel,
+    order_pay,
+    order_payment_start,
+    order_place,
+    order_quote,
+)
 from apps.points.selectors import points_history, points_totals, signed_amount
 from apps.stores.models import Store
 from apps.stores.selectors import store_get_by_code
@@ -586,24 +594,54 @@ class OrderPlaceApi(MemberApi):
                 "PlacedOrder",
                 {"order": OrderDetailSerializer(), "payment": serializers.DictField()},
             ),
-            **errors(404),
+            **errors(404, 503),
         },
         operation_id="order_place",
     )
-    @idempotent
     def post(self, request):
         """Place an order: coupons are held and points taken until it is paid, or given
-        back when it is cancelled or ORDER_PAY_MINUTES pass."""
+        back when it is cancelled or ORDER_PAY_MINUTES pass. The order commits first, then
+        the gateway is asked for its payment (never inside the transaction that numbers the
+        order): if the gateway does not answer, the order stands and the same request again
+        (same Idempotency-Key) or `orders/{order_no}/pay` asks again."""
+        placed = self._place(request)
+        if placed.status_code != status.HTTP_201_CREATED:
+            return placed
+        order = member_order(self.member, placed.data["order"]["order_no"])
+        placed.data = {**placed.data, "payment": order_payment_start(order=order)}
+        return placed
+
+    post.idempotent = True  # through _place: the schema documents the header and 409
+
+    @idempotent
+    def _place(self, request):
         data = BasketSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
         return Response(
-            {
-                "order": OrderDetailSerializer(member_order(self.member, order.order_no)).data,
-                "payment": payment_backend().start(order),
-            },
+            {"order": OrderDetailSerializer(member_order(self.member, order.order_no)).data},
             status=status.HTTP_201_CREATED,
         )
+
+
+class OrderPayApi(MemberApi):
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "OrderPayment",
+                {"gateway": serializers.CharField(), "params": serializers.DictField()},
+            ),
+            **errors(400, 404, 503),
+        },
+        operation_id="order_pay",
+    )
+    def post(self, request, order_no):
+        """What the client pays an unpaid order with (wx.requestPayment's params): the same
+        prepay each time, asked of the gateway once."""
+        payment = order_payment_start(order=member_order(self.member, order_no))
+        gateway = payment.pop("backend")
+        return Response({"gateway": gateway, "params": payment})
 
 
 class MemberOrderApi(MemberApi):
@@ -620,9 +658,10 @@ class MemberOrderCancelApi(MemberApi):
 
 
 class PaymentNotifyApi(APIView):
-    """The payment gateway's notice that a member paid, verified by the backend from the
-    body and the headers. WeChat Pay's protocol: 200 with code SUCCESS when taken, any 4xx
-    or 5xx (here the usual error body, whose code is never SUCCESS) to have it sent again.
+    """The payment gateway's notice that a member paid, or of a refund's result, verified by
+    the backend from the body and the headers. WeChat Pay's protocol: 200 with code SUCCESS
+    when taken, any 4xx or 5xx (here the usual error body, whose code is never SUCCESS) to
+    have it sent again.
     A notice that cannot be verified or read is 400, never 500."""
 
     permission_classes = [AllowAny]
@@ -636,7 +675,9 @@ class PaymentNotifyApi(APIView):
     )
     def post(self, request):
         notice = payment_backend().verify(request.body, request.headers)
-        if notice is not None:
+        if isinstance(notice, RefundResult):
+            late_payment_refund_noticed(result=notice)
+        elif notice is not None:
             order_pay(notice=notice)
         return Response({"code": "SUCCESS", "message": "OK"})
 

@@ -26,6 +26,7 @@ urlpatterns = [
     path("me/orders", api.MemberOrdersApi.as_view(), name="me-orders"),
     path("orders/<str:order_no>", api.MemberOrderApi.as_view(), name="order-detail"),
     path("orders/<str:order_no>/cancel", api.MemberOrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<str:order_no>/pay", api.OrderPayApi.as_view(), name="order-payment"),
     path("orders/<str:order_no>/sandbox-pay", api.SandboxPayApi.as_view(), name="order-pay"),
     path("payments/notify", api.PaymentNotifyApi.as_view(), name="payment-notify"),
     path("stores/<str:code>", api.StoreDetailApi.as_view(), name="store-detail"),

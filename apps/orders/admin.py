@@ -115,12 +115,15 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(LatePayment)
 class LatePaymentAdmin(ReadOnlyAdmin):
-    """Payments that came after their order was cancelled, and their refunds (finance)."""
+    """Payments no order keeps (after their order was cancelled, or of another amount), and
+    their refunds (finance): a refund the gateway could not make (abnormal, closed) is shown
+    with the gateway's reason, for finance to give the money back another way."""
 
     list_display = [
         "received_at",
         "order",
         "amount",
+        "reason",
         "transaction_id",
         "status",
         "gateway_refund_id",
@@ -128,7 +131,7 @@ class LatePaymentAdmin(ReadOnlyAdmin):
         "attempts",
         "last_error",
     ]
-    list_filter = ["status", "received_at"]
+    list_filter = ["status", "reason", "received_at"]
     list_select_related = ["order"]
     search_fields = ["=order__order_no", "=transaction_id"]
     date_hierarchy = "received_at"

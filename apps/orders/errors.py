@@ -52,10 +52,6 @@ class OrderNotPayable(DomainError):
     default_message = _("This order can no longer be paid: it was cancelled or it expired.")
 
 
-class PaymentAmountMismatch(Invalid):
-    default_message = _("The amount paid does not match the order's payable amount.")
-
-
 class StoreRequired(Invalid):
     default_message = _("Choose the store this order is for.")
 

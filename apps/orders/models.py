@@ -72,6 +72,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("unpaid until"), null=True, blank=True)
+    # The gateway's reference for the order, asked once (apps.orders.services.order_payment_start)
+    prepay_id = models.CharField(_("gateway prepay id"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -275,19 +277,29 @@ class OrderImport(TimeStampedModel):
 
 
 class LatePayment(models.Model):
-    """Money a gateway took for an order that had already been cancelled (its time to pay
-    ran out, or the member gave it up): never kept, it is refunded through the gateway.
-    Finance sees each one, and whether the gateway has given it back."""
+    """Money a gateway took that no order keeps: paid for an order that had already been
+    cancelled (its time to pay ran out, or the member gave it up), or another amount than
+    the order's payable (the order is then cancelled). Never kept, it is refunded through
+    the gateway; a refund stays `refunding` until the gateway says it is done. Finance sees
+    each one, whether the gateway has given it back, and why not."""
+
+    class Reason(models.TextChoices):
+        CANCELLED = "cancelled", _("paid after the order was cancelled")
+        AMOUNT_MISMATCH = "amount_mismatch", _("paid another amount than the order's")
 
     class Status(models.TextChoices):
         REFUNDING = "refunding", _("being refunded")
         REFUNDED = "refunded", _("refunded")
+        # the gateway could not pay it back (ABNORMAL) or gave up (CLOSED): finance acts
+        ABNORMAL = "abnormal", _("refund failed: the payer's account cannot take it")
+        CLOSED = "closed", _("refund closed by the gateway")
 
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="late_payments"
     )
     transaction_id = models.CharField(_("transaction id"), max_length=64, unique=True)
     amount = _money(_("amount"))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason, default=Reason.CANCELLED)
     refund_no = models.CharField(_("refund number"), max_length=64, unique=True)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.REFUNDING)
     gateway_refund_id = models.CharField(_("gateway refund id"), max_length=64, blank=True)

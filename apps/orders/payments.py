@@ -1,11 +1,14 @@
 """Payments go through one backend, chosen by PAYMENT_BACKEND.
 
-A backend (PaymentBackend below) turns an order into what the client needs to start paying
-(`start`), checks a notice the gateway posts to `/api/v1/payments/notify` (`verify`, from
-the body and the headers), asks the gateway whether an order was paid when no notice came
-(`query`), and gives money back (`refund`). Its errors are PaymentRejected (a notice that
-is not the gateway's, or not about us) and PaymentGatewayError (the gateway could not be
-reached or refused a request).
+A backend (PaymentBackend below) opens an order at the gateway (`prepay`, once per order:
+apps.orders.services.order_payment_start keeps its prepay id) and signs what the client
+needs to pay it (`params`), checks a notice the gateway posts to `/api/v1/payments/notify`
+(`verify`, from the body and the headers: a payment or a refund's result), asks the gateway
+whether an order was paid when no notice came (`query`), and gives money back (`refund`,
+then `refund_query` until the refund is done). Its errors are PaymentRejected (a notice
+that is not the gateway's, or not about us) and PaymentGatewayError (the gateway could not
+be reached or refused a request). Every method that talks to the gateway is called outside
+any transaction.
 
 The sandbox backend, the embedded default, signs its own notices with the site's secret, so
 the demo can pay without a gateway. It is a stand-in: with DEBUG off it is refused at start
@@ -39,19 +42,47 @@ class PaymentNotice:
     transaction_id: str
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    """Where the gateway's refund `refund_no` stands: `status` is one of REFUND_STATES;
+    `detail` says why a refund failed, for finance."""
+
+    refund_no: str
+    status: str
+    refund_id: str = ""
+    amount: Decimal | None = None
+    detail: str = ""
+
+
+REFUND_SUCCESS, REFUND_PROCESSING, REFUND_ABNORMAL, REFUND_CLOSED = REFUND_STATES = (
+    "success",
+    "processing",  # asked, not done yet: a notice or a query says how it ends
+    "abnormal",  # the payer's account cannot take it back: finance refunds another way
+    "closed",  # the gateway gave up the refund
+)
+
+
 class PaymentBackend:
     """What every payment backend does. `stand_in` marks a backend that takes no real money."""
 
     name = ""
     stand_in = False
 
-    def start(self, order) -> dict:
-        """What the client needs to pay `order` (for WeChat, wx.requestPayment's params)."""
+    def prepay(self, order) -> str:
+        """Open `order` at the gateway: its reference for `params` (WeChat's prepay id).
+        Asked again with the same order, the gateway answers the same reference."""
         raise NotImplementedError
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice | None:
-        """The payment a notice reports, or None for a genuine notice about something else
-        (a refund's result), which is acknowledged and ignored. Raises PaymentRejected."""
+    def params(self, order, prepay_id: str) -> dict:
+        """What the client needs to pay `order` (for WeChat, wx.requestPayment's params),
+        signed here without asking the gateway."""
+        raise NotImplementedError
+
+    def verify(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> PaymentNotice | RefundResult | None:
+        """The payment or the refund's result a notice reports, or None for a genuine notice
+        about something else, which is acknowledged and ignored. Raises PaymentRejected."""
         raise NotImplementedError
 
     def query(self, order) -> PaymentNotice | None:
@@ -60,9 +91,13 @@ class PaymentBackend:
 
     def refund(
         self, *, transaction_id: str, refund_no: str, amount: Decimal, total: Decimal, reason: str
-    ) -> str:
-        """Give `amount` of the payment `transaction_id` (of `total`) back to the payer; the
-        gateway's refund id. The same `refund_no` again is the same refund, never a second."""
+    ) -> RefundResult:
+        """Give `amount` of the payment `transaction_id` (of `total`) back to the payer. The
+        same `refund_no` again is the same refund, never a second."""
+        raise NotImplementedError
+
+    def refund_query(self, refund_no: str) -> RefundResult | None:
+        """Where the refund `refund_no` stands, or None if the gateway holds no such refund."""
         raise NotImplementedError
 
     @classmethod
@@ -75,8 +110,11 @@ class SandboxPaymentBackend(PaymentBackend):
     name = "sandbox"
     stand_in = True
 
-    def start(self, order) -> dict:
-        return {"backend": self.name, "order_no": order.order_no, "amount": str(order.payable)}
+    def prepay(self, order) -> str:
+        return f"sandbox-{order.order_no}"
+
+    def params(self, order, prepay_id: str) -> dict:
+        return {"order_no": order.order_no, "amount": str(order.payable)}
 
     def notice(self, order) -> bytes:
         """What the sandbox gateway would post once the member has paid: a signed body."""
@@ -106,8 +144,11 @@ class SandboxPaymentBackend(PaymentBackend):
     def query(self, order) -> None:
         return None  # the sandbox is paid only through its notices
 
-    def refund(self, *, transaction_id, refund_no, amount, total, reason) -> str:
-        return f"sandbox-refund-{refund_no}"
+    def refund(self, *, transaction_id, refund_no, amount, total, reason) -> RefundResult:
+        return RefundResult(refund_no, REFUND_SUCCESS, f"sandbox-refund-{refund_no}", amount)
+
+    def refund_query(self, refund_no: str) -> RefundResult:
+        return RefundResult(refund_no, REFUND_SUCCESS, f"sandbox-refund-{refund_no}")
 
 
 def _sign(text: str) -> str:

@@ -6,13 +6,24 @@ from apps.orders.imports import (
     order_import_files_purge,
     order_import_run,
 )
-from apps.orders.services import late_payments_refund_due, orders_expire_due
+from apps.orders.services import (
+    late_payment_refund,
+    late_payments_refund_due,
+    orders_expire_due,
+)
 
 
 @shared_task
 def orders_expire_task() -> None:
     orders_expire_due()
     late_payments_refund_due()
+
+
+@shared_task
+def late_payment_refund_task(late_payment_id: int) -> None:
+    """Started once a late payment is recorded; one the gateway could not take is asked
+    again by orders_expire_task."""
+    late_payment_refund(late_payment_id=late_payment_id)
 
 
 @shared_task

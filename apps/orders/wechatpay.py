@@ -12,8 +12,10 @@ age, and a notice naming an unknown key serial makes it download WeChat's certif
 so anyone posting junk would make the site call WeChat. A notice is accepted only when it
 names our platform key, is at most NOTICE_MAX_AGE seconds old, its signature over
 "timestamp\\nnonce\\nbody\\n" verifies, its resource decrypts with the APIv3 key
-(AEAD_AES_256_GCM) and it is about our merchant id and app id. The order's amount is
-checked against the notice by apps.orders.services.order_pay.
+(AEAD_AES_256_GCM) and it is about our merchant id (and app id, for a payment). The
+order's amount is checked against the notice by apps.orders.services.order_pay; a refund's
+result (REFUND.SUCCESS, .ABNORMAL, .CLOSED) is checked the same way and recorded by
+apps.orders.services.late_payment_refund_noticed.
 """
 
 import binascii
@@ -38,13 +40,29 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 
 from apps.members.models import MemberIdentity
 from apps.orders.errors import PaymentGatewayError, PaymentRejected, WechatPayerUnknown
-from apps.orders.payments import PaymentBackend, PaymentNotice
+from apps.orders.payments import (
+    REFUND_ABNORMAL,
+    REFUND_CLOSED,
+    REFUND_PROCESSING,
+    REFUND_SUCCESS,
+    PaymentBackend,
+    PaymentNotice,
+    RefundResult,
+)
 
 logger = logging.getLogger(__name__)
 
 NOTICE_MAX_AGE = 300  # seconds a notice's timestamp may be from now, either way
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 PAID_EVENT = "TRANSACTION.SUCCESS"
+REFUND_EVENTS = {"REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"}
+# WeChat's refund states, as the backend interface names them
+REFUND_STATES = {
+    "SUCCESS": REFUND_SUCCESS,
+    "PROCESSING": REFUND_PROCESSING,
+    "ABNORMAL": REFUND_ABNORMAL,
+    "CLOSED": REFUND_CLOSED,
+}
 REQUIRED_SETTINGS = (
     "WECHATPAY_MCH_ID",
     "WECHATPAY_APP_ID",
@@ -114,11 +132,10 @@ class WechatPayBackend(PaymentBackend):
             )
         return problems
 
-    def start(self, order) -> dict:
-        """A JSAPI order at WeChat Pay, and the signed params of wx.requestPayment (or the
-        in-app browser's WeixinJSBridge getBrandWCPayRequest) for it. WeChat closes it by
-        itself when the order's time to pay runs out."""
-        appid = settings.WECHATPAY_APP_ID
+    def prepay(self, order) -> str:
+        """A JSAPI order at WeChat Pay; its prepay id. WeChat closes it by itself when the
+        order's time to pay runs out. The same order again (same out_trade_no, same params)
+        is answered the same prepay id."""
         status, answer = self._request(
             self._client.pay,
             description=f"{settings.BRAND_NAME} {order.order_no}"[:127],
@@ -133,22 +150,32 @@ class WechatPayBackend(PaymentBackend):
         )
         if status != 200 or not answer.get("prepay_id"):
             raise _refused("pay", status, answer)
+        return str(answer["prepay_id"])
+
+    def params(self, order, prepay_id: str) -> dict:
+        """The signed params of wx.requestPayment (or the in-app browser's WeixinJSBridge
+        getBrandWCPayRequest) for the prepay."""
         params = {
-            "appId": appid,
+            "appId": settings.WECHATPAY_APP_ID,
             "timeStamp": str(int(time.time())),
             "nonceStr": secrets.token_hex(16),
-            "package": f"prepay_id={answer['prepay_id']}",
+            "package": f"prepay_id={prepay_id}",
         }
         signature = self._client.sign(list(params.values()))
-        return {"backend": self.name, **params, "signType": "RSA", "paySign": signature}
+        return {**params, "signType": "RSA", "paySign": signature}
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> PaymentNotice | None:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> PaymentNotice | RefundResult | None:
+        """A payment's notice (TRANSACTION.SUCCESS) or a refund's (REFUND.SUCCESS, .ABNORMAL,
+        .CLOSED), each signed by WeChat and its resource encrypted with the APIv3 key."""
         headers = {name.lower(): value for name, value in headers.items()}
         self._check_signature(body, headers)
         try:
             envelope = json.loads(body)
-            if envelope.get("event_type") != PAID_EVENT:
-                return None  # a refund's result: nothing to do, acknowledged
+            event = envelope.get("event_type")
+            if event != PAID_EVENT and event not in REFUND_EVENTS:
+                return None  # another kind of notice: nothing to do, acknowledged
             resource = envelope["resource"]
             if resource.get("algorithm") != "AEAD_AES_256_GCM":
                 raise PaymentRejected()
@@ -159,7 +186,9 @@ class WechatPayBackend(PaymentBackend):
             )
         except (ValueError, KeyError, TypeError, AttributeError, InvalidTag) as exc:
             raise PaymentRejected() from exc
-        return _notice(plain)
+        if event == PAID_EVENT:
+            return _notice(plain)
+        return _refund_noticed(plain)
 
     def _check_signature(self, body: bytes, headers: dict[str, str]) -> None:
         timestamp = headers.get("wechatpay-timestamp", "")
@@ -167,7 +196,8 @@ class WechatPayBackend(PaymentBackend):
         if (
             headers.get("wechatpay-serial") != settings.WECHATPAY_PLATFORM_KEY_ID
             or headers.get("wechatpay-signature-type", SIGNATURE_TYPE) != SIGNATURE_TYPE
-            or not (timestamp.isascii() and timestamp.isdigit())
+            # a bound before int(): 400 digits overflow a float, 5,000 are refused by int()
+            or not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12)
             or abs(time.time() - int(timestamp)) > NOTICE_MAX_AGE
             or not nonce
         ):
@@ -192,7 +222,7 @@ class WechatPayBackend(PaymentBackend):
             return None
         return _notice(answer)
 
-    def refund(self, *, transaction_id, refund_no, amount, total, reason) -> str:
+    def refund(self, *, transaction_id, refund_no, amount, total, reason) -> RefundResult:
         status, answer = self._request(
             self._client.refund,
             out_refund_no=refund_no,
@@ -200,10 +230,17 @@ class WechatPayBackend(PaymentBackend):
             transaction_id=transaction_id,
             reason=reason[:80],
         )
-        refund_id = answer.get("refund_id")
-        if status != 200 or answer.get("status") not in {"SUCCESS", "PROCESSING"} or not refund_id:
+        if status != 200:
             raise _refused("refund", status, answer)
-        return str(refund_id)
+        return _refund_answered("refund", refund_no, status, answer)
+
+    def refund_query(self, refund_no: str) -> RefundResult | None:
+        status, answer = self._request(self._client.query_refund, out_refund_no=refund_no)
+        if status == 404:  # RESOURCE_NOT_EXISTS: the refund never reached WeChat
+            return None
+        if status != 200:
+            raise _refused("query_refund", status, answer)
+        return _refund_answered("query_refund", refund_no, status, answer)
 
     def _request(self, call, **params) -> tuple[int, dict]:
         try:
@@ -241,6 +278,50 @@ def _notice(transaction: bytes | dict) -> PaymentNotice:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PaymentRejected() from exc
+
+
+def _refund_noticed(plain: bytes) -> RefundResult:
+    """The refund a decrypted REFUND.* notice reports, if it is ours; else PaymentRejected."""
+    try:
+        fields = json.loads(plain)
+        if fields.get("mchid") != settings.WECHATPAY_MCH_ID:
+            raise PaymentRejected()
+        return _refund_result(fields, status_field="refund_status")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PaymentRejected() from exc
+
+
+def _refund_answered(call: str, refund_no: str, status: int, answer: dict) -> RefundResult:
+    """The refund WeChat's answer to a refund or its query describes (its `status`)."""
+    try:
+        result = _refund_result(answer, status_field="status")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _refused(call, status, answer) from exc
+    if result.refund_no != refund_no:
+        raise _refused(call, status, answer)
+    return result
+
+
+def _refund_result(fields: dict, *, status_field: str) -> RefundResult:
+    """A refund as WeChat describes it, in a notice (refund_status) or an answer (status)."""
+    state = REFUND_STATES[fields[status_field]]
+    refund = fields["amount"]["refund"]
+    if type(refund) is not int or not fields["out_refund_no"] or not fields["refund_id"]:
+        raise ValueError("not a refund")
+    return RefundResult(
+        refund_no=str(fields["out_refund_no"]),
+        status=state,
+        refund_id=str(fields["refund_id"]),
+        amount=Decimal(refund) / 100,
+        detail="" if state in (REFUND_SUCCESS, REFUND_PROCESSING) else _refund_detail(fields),
+    )
+
+
+def _refund_detail(fields: dict) -> str:
+    """Why a refund failed, for finance: WeChat's state and the account it meant to pay."""
+    state = fields.get("refund_status") or fields.get("status")
+    account = fields.get("user_received_account")
+    return f"WeChat Pay {state}" + (f" ({account})" if account else "")
 
 
 def _refused(call: str, status: int, answer: dict) -> PaymentGatewayError:

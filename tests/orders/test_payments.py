@@ -1,6 +1,8 @@
 """The payment backend interface through the sandbox (the embedded default): notices that
 cannot be read answer 400, never 500; the sandbox-pay endpoint exists only with the
-sandbox; a payment after cancellation is refunded and recorded for finance, once."""
+sandbox; an unpaid order's payment params (orders/{order_no}/pay) only for its member while
+it can be paid; a payment no order keeps (after cancellation, or of another amount) is
+refunded and recorded for finance, once."""
 
 import json
 from datetime import timedelta
@@ -14,7 +16,13 @@ from rest_framework.test import APIClient
 from apps.core import roles
 from apps.mall.models import Product
 from apps.orders.models import LatePayment, Order, Payment
-from apps.orders.payments import PaymentBackend, SandboxPaymentBackend, _sign
+from apps.orders.payments import (
+    REFUND_SUCCESS,
+    PaymentBackend,
+    RefundResult,
+    SandboxPaymentBackend,
+    _sign,
+)
 from apps.orders.services import late_payments_refund_due, orders_expire_due
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
@@ -29,8 +37,11 @@ class GatewayBackend(PaymentBackend):
 
     name = "gateway"
 
-    def start(self, order):
-        return {"backend": self.name}
+    def prepay(self, order):
+        return "prepay-1"
+
+    def params(self, order, prepay_id):
+        return {"package": prepay_id}
 
 
 @pytest.fixture
@@ -69,8 +80,11 @@ MALFORMED = {
     "bad signature": lambda order: (
         SandboxPaymentBackend().notice(order).replace(b'"signature": "', b'"signature": "0')
     ),
-    "wrong amount": lambda order: signed(
-        f'{{"order_no": "{order.order_no}", "amount": "0.01", "transaction_id": "t1"}}'
+    "signed, amount nothing": lambda order: signed(
+        f'{{"order_no": "{order.order_no}", "amount": "0.00", "transaction_id": "t1"}}'
+    ),
+    "signed, amount below nothing": lambda order: signed(
+        f'{{"order_no": "{order.order_no}", "amount": "-129.00", "transaction_id": "t1"}}'
     ),
 }
 
@@ -110,6 +124,65 @@ def test_sandbox_pay_is_not_found_unless_the_backend_is_the_sandbox(order, api_c
     assert client.post(f"/api/v1/orders/{order.order_no}/sandbox-pay").status_code == 200
 
 
+def test_an_unpaid_orders_payment_is_not_for_the_anonymous_nor_another_member(order, api_client):
+    Order.objects.filter(pk=order.pk).update(prepay_id="")  # as if its gateway never answered
+    api_client.credentials()
+    anonymous = api_client.post(f"/api/v1/orders/{order.order_no}/pay")
+    other = member_client(api_client, MemberFactory()).post(f"/api/v1/orders/{order.order_no}/pay")
+
+    assert anonymous.status_code == 401
+    assert (other.status_code, other.json()["code"]) == (404, "not_found")
+    assert Order.objects.get(pk=order.pk).prepay_id == ""
+
+
+@pytest.mark.parametrize("gone", ["cancelled", "expired", "paid"])
+def test_an_order_that_cannot_be_paid_any_more_has_no_payment(gone, order, api_client):
+    client = member_client(api_client, order.member)
+    if gone == "cancelled":
+        client.post(f"/api/v1/orders/{order.order_no}/cancel")
+    elif gone == "expired":
+        Order.objects.filter(pk=order.pk).update(expires_at=timezone.now())
+    else:
+        client.post(f"/api/v1/orders/{order.order_no}/sandbox-pay")
+
+    response = client.post(f"/api/v1/orders/{order.order_no}/pay")
+
+    assert (response.status_code, response.json()["code"]) == (400, "expired")
+    assert Order.objects.get(pk=order.pk).prepay_id == "sandbox-" + order.order_no
+
+
+def test_an_unpaid_order_is_paid_with_the_same_prepay_each_time(order, api_client, settings):
+    settings.PAYMENT_BACKEND = "tests.orders.test_payments.GatewayBackend"
+    client = member_client(api_client, order.member)
+
+    first = client.post(f"/api/v1/orders/{order.order_no}/pay")
+    again = client.post(f"/api/v1/orders/{order.order_no}/pay")
+
+    # the sandbox opened it when it was placed: its prepay id is kept, not asked again
+    expected = {"gateway": "gateway", "params": {"package": f"sandbox-{order.order_no}"}}
+    assert (first.status_code, first.json()) == (200, expected)
+    assert again.json() == expected
+
+
+def test_a_payment_of_another_amount_cancels_the_order_and_is_refunded(
+    order, api_client, django_capture_on_commit_callbacks
+):
+    notice = signed(f'{{"order_no": "{order.order_no}", "amount": "0.01", "transaction_id": "t1"}}')
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = notify(api_client, notice)
+
+    assert (response.status_code, response.json()) == (200, {"code": "SUCCESS", "message": "OK"})
+    assert Order.objects.get(pk=order.pk).status == "cancelled" and not Payment.objects.exists()
+    late = LatePayment.objects.get()
+    assert (late.reason, late.amount, late.status) == (
+        "amount_mismatch",
+        Decimal("0.01"),
+        "refunded",
+    )
+    assert late.transaction_id == "t1" and late.refund_no == "late-t1"
+
+
 def test_a_payment_after_cancellation_is_refunded_and_recorded_once(
     order, api_client, django_capture_on_commit_callbacks
 ):
@@ -132,7 +205,13 @@ def test_a_payment_after_cancellation_is_refunded_and_recorded_once(
 
 def test_finance_sees_late_payments_in_the_console_and_nobody_edits_them(order, client):
     late = LatePayment.objects.create(
-        order=order, transaction_id="4200000001", amount=Decimal("129.00"), refund_no="late-1"
+        order=order,
+        transaction_id="4200000001",
+        amount=Decimal("129.00"),
+        refund_no="late-1",
+        reason=LatePayment.Reason.AMOUNT_MISMATCH,
+        status=LatePayment.Status.ABNORMAL,
+        last_error="WeChat Pay ABNORMAL (招商银行信用卡0403)",
     )
     finance = UserFactory(is_staff=True)
     finance.groups.add(Group.objects.get(name=roles.FINANCE))
@@ -147,6 +226,8 @@ def test_finance_sees_late_payments_in_the_console_and_nobody_edits_them(order, 
     hidden = client.get("/admin/orders/latepayment/")
 
     assert listed.status_code == 200 and "4200000001" in listed.content.decode()
+    for shown in ("WeChat Pay ABNORMAL (招商银行信用卡0403)", "退款失败", "支付金额与订单不符"):
+        assert shown in listed.content.decode()
     assert page.status_code == 200 and b'name="amount"' not in page.content
     assert added.status_code == 403 and hidden.status_code == 403
 
@@ -163,7 +244,11 @@ def test_the_same_late_notice_five_times_at_once_is_refunded_once(api_client, mo
     notice = SandboxPaymentBackend().notice(order)
     refunds = []
     monkeypatch.setattr(
-        SandboxPaymentBackend, "refund", lambda self, **asked: refunds.append(asked) or "r-1"
+        SandboxPaymentBackend,
+        "refund",
+        lambda self, **asked: (
+            refunds.append(asked) or RefundResult(asked["refund_no"], REFUND_SUCCESS, "r-1")
+        ),
     )
 
     def post():

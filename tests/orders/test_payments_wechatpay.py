@@ -1,24 +1,28 @@
 """WeChat Pay API v3 (apps.orders.wechatpay) against a local fake of WeChat Pay, with keys
-made here: JSAPI orders and the client's signed params, notices verified and decrypted,
-orders asked about before they expire, and a payment that came after the order was
-cancelled refunded through the gateway, once."""
+made here: JSAPI orders opened once per order and outside the order's transaction, the
+client's signed params, notices verified and decrypted, orders asked about before they
+expire, and a payment no order keeps (after the order was cancelled, or of another amount)
+refunded through the gateway once, and counted refunded only when WeChat says so."""
 
 import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.mall.models import Product
 from apps.members.models import MemberIdentity
 from apps.orders.errors import PaymentGatewayError, WechatPayerUnknown
-from apps.orders.models import LatePayment, Order, Payment
+from apps.orders.models import LatePayment, Order, OrderCounter, Payment
 from apps.orders.payments import payment_backend
 from apps.orders.services import orders_expire_due
-from apps.orders.tasks import orders_expire_task
+from apps.orders.tasks import late_payment_refund_task, orders_expire_task
 from apps.orders.wechatpay import WechatPayBackend
 from apps.points.models import Entry
+from tests.conftest import run_together
 from tests.fake_http import Answer, fake_server
 from tests.members.factories import MemberFactory, member_client
 from tests.orders import wechatpay_fake as wx
@@ -29,6 +33,10 @@ pytestmark = pytest.mark.django_db
 PREPAY_ID = "wx201410272009395522657a690389285100"
 JSAPI = ("POST", "/v3/pay/transactions/jsapi")
 REFUND = ("POST", "/v3/refund/domestic/refunds")
+TRANSACTION_ID = "4200001234202612030123456789"
+REFUND_NO = f"late-{TRANSACTION_ID}"
+REFUND_QUERY = ("GET", f"/v3/refund/domestic/refunds/{REFUND_NO}")
+BASKET = {"lines": [{"sku": "BAG", "quantity": 1}]}
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +47,21 @@ def keys():
 @pytest.fixture
 def gateway(keys, settings, tmp_path):
     """The fake WeChat Pay, and Huiji configured for it. `gateway.routes[(method, path)]`
-    is the answer to a request (a query's path has no query string)."""
+    is the answer to a request, or a function of it (a query's path has no query string).
+    A refund is PROCESSING at first, as WeChat's usually are."""
     routes = {
         JSAPI: wx.answer(keys, 200, {"prepay_id": PREPAY_ID}),
-        REFUND: wx.answer(
-            keys, 200, {"refund_id": "50000000382019052709732678859", "status": "PROCESSING"}
-        ),
+        REFUND: wx.answer(keys, 200, wx.refund_answer(REFUND_NO, 12900, "PROCESSING")),
     }
 
     def answer(request):
         if not wx.signed_by_merchant(keys, request):
             return Answer(401, b'{"code": "SIGN_ERROR", "message": "bad signature"}')
         key = (request.method, request.path.split("?")[0])
-        return routes.get(
+        reply = routes.get(
             key, wx.answer(keys, 404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"})
         )
+        return reply(request) if callable(reply) else reply
 
     paths = keys.write(tmp_path)
     with fake_server(answer) as server:
@@ -84,9 +92,7 @@ def member(db):
 @pytest.fixture
 def placed(gateway, member, api_client):
     """An order placed in the mini-program: 129.00 to pay at WeChat Pay."""
-    response = member_client(api_client, member).post(
-        "/api/v1/orders", {"lines": [{"sku": "BAG", "quantity": 1}]}, format="json"
-    )
+    response = member_client(api_client, member).post("/api/v1/orders", BASKET, format="json")
     assert response.status_code == 201, response.json()
     api_client.credentials()  # the gateway's notices come unauthenticated
     return Order.objects.get(order_no=response.json()["order"]["order_no"]), response.json()
@@ -127,9 +133,110 @@ def test_a_member_who_never_signed_in_with_wechat_cannot_start_paying(gateway, m
     order = Order(order_no="S009-20261203-0001", member=member, payable=Decimal("1.00"))
 
     with pytest.raises(WechatPayerUnknown):
-        payment_backend().start(order)
+        payment_backend().prepay(order)
 
     assert gateway.received == []
+
+
+def test_an_order_its_member_cannot_pay_is_cancelled_and_gives_everything_back(
+    gateway, member, api_client
+):
+    member.identities.all().delete()
+
+    response = member_client(api_client, member).post("/api/v1/orders", BASKET, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    order = Order.objects.get()
+    assert (order.status, order.prepay_id) == ("cancelled", "") and gateway.received == []
+
+
+def test_a_gateway_that_times_out_leaves_the_order_numbered_for_good_and_the_same_key_asks_again(
+    gateway, keys, member, api_client, monkeypatch
+):
+    """The order commits before WeChat is asked: when WeChat does not answer (it may have
+    opened the prepay all the same), its out_trade_no is never given to another order."""
+    monkeypatch.setattr(WechatPayBackend, "timeout", (1, 1))
+    gateway.routes[JSAPI] = Answer(200, b"{}", delay=3)
+    client = member_client(api_client, member)
+
+    first = client.post("/api/v1/orders", BASKET, format="json", headers={"Idempotency-Key": "k1"})
+
+    assert (first.status_code, first.json()["code"]) == (503, "payment_unavailable")
+    order = Order.objects.get()
+    assert (order.status, order.prepay_id) == ("created", "")
+    assert order.order_no.endswith("-0001")
+
+    gateway.routes[JSAPI] = wx.answer(keys, 200, {"prepay_id": PREPAY_ID})
+    other = client.post("/api/v1/orders", BASKET, format="json")
+    again = client.post("/api/v1/orders", BASKET, format="json", headers={"Idempotency-Key": "k1"})
+
+    assert other.json()["order"]["order_no"].endswith("-0002")
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["order"]["order_no"] == order.order_no
+    assert again.json()["payment"]["package"] == f"prepay_id={PREPAY_ID}"
+    asked = [r.json()["out_trade_no"] for r in gateway.received if (r.method, r.path) == JSAPI]
+    assert asked == [order.order_no, other.json()["order"]["order_no"], order.order_no]
+    assert Order.objects.count() == 2
+
+
+def test_a_replayed_placement_and_the_pay_endpoint_sign_the_same_prepay_asked_once(
+    gateway, keys, member, api_client
+):
+    client = member_client(api_client, member)
+    key = {"Idempotency-Key": "k1"}
+
+    first = client.post("/api/v1/orders", BASKET, format="json", headers=key)
+    again = client.post("/api/v1/orders", BASKET, format="json", headers=key)
+    order_no = first.json()["order"]["order_no"]
+    paid = client.post(f"/api/v1/orders/{order_no}/pay")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["order"] == first.json()["order"]
+    assert paid.status_code == 200 and paid.json()["gateway"] == "wechatpay"
+    for params in (first.json()["payment"], again.json()["payment"], paid.json()["params"]):
+        assert params["package"] == f"prepay_id={PREPAY_ID}"
+        signed = f"{wx.APP_ID}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
+        assert wx.verifies(keys.merchant.public_key(), signed, params["paySign"])
+    assert [(r.method, r.path) for r in gateway.received] == [JSAPI]
+    assert Order.objects.get().prepay_id == PREPAY_ID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wechat_is_asked_after_the_order_commits_with_the_stores_numbering_free(
+    gateway, keys, member, api_client
+):
+    """While WeChat takes its time, the order is already committed and the store's order
+    counter is not locked: other orders at the store do not wait on WeChat. Seen from the
+    fake WeChat's own thread and database connection."""
+    seen = {}
+
+    def jsapi(request):
+        try:
+            with transaction.atomic():
+                seen["committed"] = Order.objects.filter(
+                    order_no=request.json()["out_trade_no"]
+                ).exists()
+                try:
+                    with transaction.atomic():
+                        list(OrderCounter.objects.select_for_update(nowait=True))
+                    seen["counter free"] = True
+                except DatabaseError:
+                    seen["counter free"] = False
+        finally:
+            connection.close()
+        return wx.answer(keys, 200, {"prepay_id": PREPAY_ID})
+
+    client = member_client(api_client, member)
+    assert client.post("/api/v1/orders", BASKET, format="json").status_code == 201  # the day's
+    gateway.routes[JSAPI] = jsapi  # first order made the store's counter row: the next locks it
+
+    # with an Idempotency-Key, as the mini-program sends it: the key is kept in a transaction
+    response = client.post(
+        "/api/v1/orders", BASKET, format="json", headers={"Idempotency-Key": "k1"}
+    )
+
+    assert response.status_code == 201 and response.json()["order"]["order_no"].endswith("-0002")
+    assert seen == {"committed": True, "counter free": True}
 
 
 @pytest.mark.parametrize(
@@ -157,7 +264,28 @@ def test_a_gateway_that_fails_is_payment_unavailable(broken, gateway, keys, memb
     order = Order(order_no="S009-20261203-0001", member=member, payable=Decimal("1.00"))
 
     with pytest.raises(PaymentGatewayError):
-        backend.start(order)
+        backend.prepay(order)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"code": "OK"},  # no refund in it
+        wx.refund_answer("late-another", 12900, "SUCCESS"),  # another refund's
+        wx.refund_answer(REFUND_NO, 12900, "DONE"),  # a state WeChat does not have
+    ],
+)
+def test_a_refund_answer_that_is_not_this_refunds_is_payment_unavailable(answer, gateway, keys):
+    gateway.routes[REFUND] = wx.answer(keys, 200, answer)
+
+    with pytest.raises(PaymentGatewayError):
+        payment_backend().refund(
+            transaction_id=TRANSACTION_ID,
+            refund_no=REFUND_NO,
+            amount=Decimal("129.00"),
+            total=Decimal("129.00"),
+            reason="test",
+        )
 
 
 def test_a_verified_notice_pays_the_order_and_a_replay_changes_nothing(placed, api_client, keys):
@@ -210,6 +338,12 @@ MALFORMED = {
         wx.notice(keys.platform, wx.paid_resource(order.order_no, 12900))[0],
         {**wx.notice(keys.platform, None, body=b"{}")[1], "Wechatpay-Timestamp": "¹²³"},
     ),
+    "a 400-digit timestamp": lambda keys, order: wx.notice(
+        keys.platform, wx.paid_resource(order.order_no, 12900), timestamp="9" * 400
+    ),
+    "a 5,000-digit timestamp": lambda keys, order: wx.notice(
+        keys.platform, wx.paid_resource(order.order_no, 12900), timestamp="9" * 5000
+    ),
     "no transaction id": lambda keys, order: wx.notice(
         keys.platform, wx.paid_resource(order.order_no, 12900, transaction_id="")
     ),
@@ -224,8 +358,21 @@ MALFORMED = {
     "another app": lambda keys, order: wx.notice(
         keys.platform, wx.paid_resource(order.order_no, 12900, appid="wx0000000000000000")
     ),
-    "wrong amount": lambda keys, order: wx.notice(
-        keys.platform, wx.paid_resource(order.order_no, 1)
+    "a refund of another merchant": lambda keys, order: wx.notice(
+        keys.platform,
+        wx.refund_resource(REFUND_NO, 12900, mchid="1900000999"),
+        event_type="REFUND.SUCCESS",
+    ),
+    "a refund in a state WeChat does not have": lambda keys, order: wx.notice(
+        keys.platform, wx.refund_resource(REFUND_NO, 12900, "DONE"), event_type="REFUND.SUCCESS"
+    ),
+    "a refund without its number": lambda keys, order: wx.notice(
+        keys.platform, wx.refund_resource("", 12900), event_type="REFUND.SUCCESS"
+    ),
+    "a refund in yuan": lambda keys, order: wx.notice(
+        keys.platform,
+        wx.refund_resource(REFUND_NO, 12900, amount={"refund": "129.00", "total": 12900}),
+        event_type="REFUND.SUCCESS",
     ),
 }
 
@@ -255,16 +402,42 @@ def test_a_notice_for_an_order_unknown_here_is_404(placed, api_client, keys):
     assert Payment.objects.count() == 0
 
 
-def test_a_refund_result_notice_is_acknowledged_and_ignored(placed, api_client, keys):
+@pytest.mark.django_db(transaction=True)
+def test_three_devices_asking_to_pay_at_once_get_one_prepay(gateway, keys, member, api_client):
+    """Each may reach WeChat before another's prepay id is kept: they send the very same
+    JSAPI order, which WeChat answers with the same prepay id, never a second prepay."""
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")  # as if WeChat never answered
+    token = client._credentials["HTTP_AUTHORIZATION"]
+
+    def pay():
+        response = APIClient().post(
+            f"/api/v1/orders/{order_no}/pay", headers={"Authorization": token}
+        )
+        return response.status_code, response.json()["params"]["package"]
+
+    answers = run_together(pay, 3)
+
+    assert answers == [(200, f"prepay_id={PREPAY_ID}")] * 3
+    assert Order.objects.get(order_no=order_no).prepay_id == PREPAY_ID
+    sent = [r.body for r in gateway.received if (r.method, r.path) == JSAPI]
+    assert 2 <= len(sent) <= 4 and len(set(sent)) == 1  # the placement's and the three's
+
+
+def test_a_refund_notice_for_a_refund_not_asked_here_is_acknowledged_and_ignored(
+    placed, api_client, keys
+):
     order, _ = placed
     body, headers = wx.notice(
-        keys.platform, {"out_trade_no": order.order_no}, event_type="REFUND.SUCCESS"
+        keys.platform, wx.refund_resource("R-FROM-THE-CONSOLE", 12900), event_type="REFUND.SUCCESS"
     )
 
     response = post_notice(api_client, body, headers)
 
-    assert response.status_code == 200
-    assert Order.objects.get(pk=order.pk).status == "created" and Payment.objects.count() == 0
+    assert (response.status_code, response.json()) == (200, {"code": "SUCCESS", "message": "OK"})
+    assert Order.objects.get(pk=order.pk).status == "created"
+    assert not Payment.objects.exists() and not LatePayment.objects.exists()
 
 
 def test_expiry_asks_the_gateway_first_and_pays_an_order_whose_notice_never_came(
@@ -318,35 +491,141 @@ def test_expiry_leaves_an_order_the_gateway_cannot_answer_for_until_the_next_run
     assert Order.objects.get(pk=order.pk).status == "cancelled"
 
 
-def test_a_payment_after_the_order_was_cancelled_is_refunded_once(
-    placed, gateway, keys, api_client, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def late(placed, gateway, keys, api_client, django_capture_on_commit_callbacks):
+    """An order paid after it expired: its refund asked of WeChat, which is PROCESSING it."""
     order, _ = placed
     orders_expire_due(now=timezone.now() + timedelta(minutes=16))
     body, headers = wx.notice(keys.platform, wx.paid_resource(order.order_no, 12900))
-
     with django_capture_on_commit_callbacks(execute=True):
-        first = post_notice(api_client, body, headers)
+        assert post_notice(api_client, body, headers).status_code == 200
+    return LatePayment.objects.get()
+
+
+def refunds_asked(gateway) -> list:
+    return [r for r in gateway.received if (r.method, r.path) == REFUND]
+
+
+def test_a_payment_after_the_order_was_cancelled_is_refunding_while_wechat_processes_it(
+    late, gateway, keys, api_client, django_capture_on_commit_callbacks
+):
+    body, headers = wx.notice(keys.platform, wx.paid_resource(late.order.order_no, 12900))
     with django_capture_on_commit_callbacks(execute=True):
         again = post_notice(api_client, body, headers)
 
-    assert first.status_code == again.status_code == 200
-    refunds = [r for r in gateway.received if (r.method, r.path) == REFUND]
-    assert len(refunds) == 1 and wx.signed_by_merchant(keys, refunds[0])
-    assert refunds[0].json() | {"reason": "…"} == {
+    assert again.status_code == 200
+    [refund] = refunds_asked(gateway)
+    assert wx.signed_by_merchant(keys, refund)
+    assert refund.json() | {"reason": "…"} == {
         "notify_url": "https://vip.example.cn/api/v1/payments/notify",
-        "out_refund_no": "late-4200001234202612030123456789",
-        "transaction_id": "4200001234202612030123456789",
+        "out_refund_no": REFUND_NO,
+        "transaction_id": TRANSACTION_ID,
         "amount": {"refund": 12900, "total": 12900, "currency": "CNY"},
         "reason": "…",
     }
+    assert refund.json()["reason"] == f"订单 {late.order.order_no} 在付款前已取消"
     late = LatePayment.objects.get()
-    assert (late.order, late.amount, late.status) == (order, Decimal("129.00"), "refunded")
+    assert (late.amount, late.reason, late.status) == (Decimal("129.00"), "cancelled", "refunding")
     assert late.gateway_refund_id == "50000000382019052709732678859" and late.attempts == 1
-    order.refresh_from_db()
+    assert late.refunded_at is None
+    order = Order.objects.get(pk=late.order_id)
     assert order.status == "cancelled" and order.paid_at is None
     assert Payment.objects.count() == 0
     assert not Entry.objects.filter(kind="earn", member=order.member).exists()
+
+
+def test_a_refund_success_notice_refunds_it_and_a_replay_changes_nothing(
+    late, gateway, keys, api_client
+):
+    body, headers = wx.notice(
+        keys.platform, wx.refund_resource(REFUND_NO, 12900), event_type="REFUND.SUCCESS"
+    )
+
+    first = post_notice(api_client, body, headers)
+    refunded_at = LatePayment.objects.get().refunded_at
+    again = post_notice(api_client, body, headers)
+
+    assert first.status_code == again.status_code == 200
+    late.refresh_from_db()
+    assert (late.status, late.last_error, late.attempts) == ("refunded", "", 1)
+    assert late.refunded_at == refunded_at is not None
+    orders_expire_task()
+    assert len(refunds_asked(gateway)) == 1
+    assert [r for r in gateway.received if (r.method, r.path) == REFUND_QUERY] == []
+
+
+def test_a_refund_notice_of_another_amount_leaves_it_refunding(late, keys, api_client):
+    body, headers = wx.notice(
+        keys.platform, wx.refund_resource(REFUND_NO, 100), event_type="REFUND.SUCCESS"
+    )
+
+    assert post_notice(api_client, body, headers).status_code == 200
+
+    assert LatePayment.objects.get().status == "refunding"
+
+
+def test_a_refund_still_processing_is_queried_by_the_expiry_task_until_it_succeeds(
+    late, gateway, keys
+):
+    gateway.routes[REFUND_QUERY] = wx.answer(
+        keys, 200, wx.refund_answer(REFUND_NO, 12900, "PROCESSING")
+    )
+    orders_expire_task()
+    assert LatePayment.objects.get().status == "refunding"
+
+    gateway.routes[REFUND_QUERY] = wx.answer(
+        keys, 200, wx.refund_answer(REFUND_NO, 12900, "SUCCESS")
+    )
+    orders_expire_task()
+
+    late.refresh_from_db()
+    assert (late.status, late.attempts) == ("refunded", 3) and late.refunded_at is not None
+    queries = [r for r in gateway.received if (r.method, r.path) == REFUND_QUERY]
+    assert len(queries) == 2 and all(wx.signed_by_merchant(keys, q) for q in queries)
+    assert len(refunds_asked(gateway)) == 1  # asked once, then only queried
+
+
+@pytest.mark.parametrize("state", ["ABNORMAL", "CLOSED"])
+@pytest.mark.parametrize("heard", ["notice", "query"])
+def test_a_refund_wechat_could_not_make_is_shown_to_finance_and_not_asked_again(
+    state, heard, late, gateway, keys, api_client
+):
+    if heard == "notice":
+        body, headers = wx.notice(
+            keys.platform, wx.refund_resource(REFUND_NO, 12900, state), event_type=f"REFUND.{state}"
+        )
+        assert post_notice(api_client, body, headers).status_code == 200
+    else:
+        gateway.routes[REFUND_QUERY] = wx.answer(
+            keys, 200, wx.refund_answer(REFUND_NO, 12900, state)
+        )
+        orders_expire_task()
+    received = len(gateway.received)
+
+    orders_expire_task()
+
+    late.refresh_from_db()
+    assert (late.status, late.refunded_at) == (state.lower(), None)
+    assert late.last_error == f"WeChat Pay {state} (招商银行信用卡0403)"
+    assert len(gateway.received) == received  # finance takes it from here
+
+
+def test_the_notice_answers_without_waiting_for_the_refund_which_a_task_makes(
+    placed, gateway, keys, api_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    order, _ = placed
+    orders_expire_due(now=timezone.now() + timedelta(minutes=16))
+    started = []
+    monkeypatch.setattr(late_payment_refund_task, "delay", started.append)
+    body, headers = wx.notice(keys.platform, wx.paid_resource(order.order_no, 12900))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post_notice(api_client, body, headers)
+
+    assert response.status_code == 200 and refunds_asked(gateway) == [] and started == []
+    for callback in callbacks:
+        callback()
+    assert started == [LatePayment.objects.get().pk] and refunds_asked(gateway) == []
 
 
 def test_a_refund_the_gateway_refuses_is_asked_again_by_the_expiry_task(
@@ -364,21 +643,50 @@ def test_a_refund_the_gateway_refuses_is_asked_again_by_the_expiry_task(
     assert (late.status, late.attempts, late.gateway_refund_id) == ("refunding", 1, "")
     assert late.last_error == "HTTP 403 NOT_ENOUGH 余额不足"
 
-    gateway.routes[REFUND] = wx.answer(keys, 200, {"refund_id": "5000001", "status": "SUCCESS"})
+    gateway.routes[REFUND] = wx.answer(keys, 200, wx.refund_answer(REFUND_NO, 12900, "SUCCESS"))
     orders_expire_task()
 
     late.refresh_from_db()
-    assert (late.status, late.attempts, late.gateway_refund_id) == ("refunded", 2, "5000001")
-    assert late.last_error == ""
+    assert (late.status, late.attempts) == ("refunded", 2)
+    assert late.gateway_refund_id == "50000000382019052709732678859" and late.last_error == ""
     orders_expire_task()
-    assert len([r for r in gateway.received if (r.method, r.path) == REFUND]) == 2
+    assert len(refunds_asked(gateway)) == 2
 
 
-def test_expiry_leaves_an_order_paid_at_another_amount_and_goes_on(placed, gateway, keys):
+def test_a_notice_of_another_amount_cancels_the_order_and_refunds_the_payment(
+    placed, gateway, keys, api_client, django_capture_on_commit_callbacks
+):
+    order, _ = placed
+    body, headers = wx.notice(keys.platform, wx.paid_resource(order.order_no, 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_notice(api_client, body, headers)
+
+    assert (response.status_code, response.json()) == (200, {"code": "SUCCESS", "message": "OK"})
+    order.refresh_from_db()
+    assert order.status == "cancelled" and order.paid_at is None and not Payment.objects.exists()
+    late = LatePayment.objects.get()
+    assert (late.order, late.amount, late.reason) == (order, Decimal("0.01"), "amount_mismatch")
+    [refund] = refunds_asked(gateway)
+    assert refund.json()["amount"] == {"refund": 1, "total": 1, "currency": "CNY"}
+    assert refund.json()["reason"] == f"订单 {order.order_no} 的付款金额与订单金额不符"
+
+
+def test_expiry_cancels_an_order_paid_at_another_amount_and_refunds_it(
+    placed, gateway, keys, django_capture_on_commit_callbacks
+):
     order, _ = placed
     query = ("GET", f"/v3/pay/transactions/out-trade-no/{order.order_no}")
     gateway.routes[query] = wx.answer(keys, 200, wx.paid_resource(order.order_no, 1))
+    gateway.routes[REFUND] = wx.answer(keys, 200, wx.refund_answer(REFUND_NO, 1, "SUCCESS"))
 
-    assert orders_expire_due(now=timezone.now() + timedelta(minutes=16)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert orders_expire_due(now=timezone.now() + timedelta(minutes=16)) == 1
 
-    assert Order.objects.get(pk=order.pk).status == "created" and not Payment.objects.exists()
+    assert Order.objects.get(pk=order.pk).status == "cancelled" and not Payment.objects.exists()
+    late = LatePayment.objects.get()
+    assert (late.reason, late.amount, late.status) == (
+        "amount_mismatch",
+        Decimal("0.01"),
+        "refunded",
+    )

@@ -80,6 +80,36 @@ def paid_resource(order_no: str, total_fen: int, **changes) -> dict:
     }
 
 
+def refund_resource(refund_no: str, refund_fen: int, status: str = "SUCCESS", **changes) -> dict:
+    """A refund as a REFUND.* notice's resource holds it (a refund's answer or query says
+    `status` where the notice says `refund_status`)."""
+    return {
+        "mchid": MCH_ID,
+        "out_trade_no": "S009-20261203-0001",
+        "transaction_id": "4200001234202612030123456789",
+        "out_refund_no": refund_no,
+        "refund_id": "50000000382019052709732678859",
+        "refund_status": status,
+        "success_time": "2026-12-03T20:25:00+08:00",
+        "user_received_account": "招商银行信用卡0403",
+        "amount": {
+            "total": refund_fen,
+            "refund": refund_fen,
+            "payer_total": refund_fen,
+            "payer_refund": refund_fen,
+        },
+        **changes,
+    }
+
+
+def refund_answer(refund_no: str, refund_fen: int, status: str) -> dict:
+    """WeChat's answer to a refund or a refund query."""
+    fields = refund_resource(refund_no, refund_fen, status)
+    del fields["mchid"]
+    fields["status"] = fields.pop("refund_status")
+    return fields
+
+
 def notice(
     platform_key,
     resource: dict | None,

@@ -35,6 +35,8 @@ _ERRORS = {
     409: "In conflict with what was done before: `idempotency_conflict`, or a code of API.md "
     "such as `sold_out`, `limit_reached`, `already_used`, `duplicate`.",
     429: "Too many requests: `throttled`; `Retry-After` says in how many seconds to try again.",
+    503: "A service outside Huiji did not answer: `payment_unavailable`; what was done stays "
+    "done, so try again (with the same `Idempotency-Key`).",
 }
 
 
