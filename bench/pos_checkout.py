@@ -11,6 +11,7 @@ coupon was used once and that no order was written twice.
 """
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import subprocess
@@ -139,7 +140,8 @@ SQL = {
     "coupon": "SELECT c.id, t.threshold, t.amount FROM coupons_coupon c JOIN coupons_coupontemplate t ON t.id = c.template_id WHERE c.code = %s AND c.member_id = %s AND c.status = 'available' FOR UPDATE OF c",
     "balance": "SELECT balance FROM points_account WHERE member_id = %s",
     "counter": "INSERT INTO orders_ordercounter (store_id, day, last) VALUES (%s, current_date, 1) ON CONFLICT (store_id, day) DO UPDATE SET last = orders_ordercounter.last + 1 RETURNING last",
-    "order": "INSERT INTO orders_order (order_no, channel, store_id, member_id, external_id, status, subtotal, member_discount, coupon_discount, points_deduction, payable, points_used, points_earned, growth_earned, paid_amount, refunded_amount, quote, created_at) VALUES (%s, 'pos', %s, %s, %s, 'created', %s, 0, %s, %s, %s, %s, 0, 0, 0, 0, '{}', now()) RETURNING id",
+    "order": "INSERT INTO orders_order (order_no, channel, store_id, member_id, external_id, status, subtotal, member_discount, coupon_discount, points_deduction, payable, points_used, points_earned, growth_earned, paid_amount, refunded_amount, quote, prepay_id, created_at) VALUES (%s, 'pos', %s, %s, %s, 'created', %s, 0, %s, %s, %s, %s, 0, 0, 0, 0, '{}', '', now()) RETURNING id",
+    "member_code": "UPDATE members_membercode SET used_at = now(), store_id = %s WHERE code_hash = %s AND used_at IS NULL AND expires_at > now()",
     "lines": "INSERT INTO orders_orderline (order_id, line_no, sku, name, category, quantity, unit_price, list_amount, member_discount, coupon_discount, points_deduction, paid, refunded_quantity, refunded_amount) SELECT %s, n, sku, sku, '', q, p, p * q, 0, 0, 0, p * q, 0, 0 FROM unnest(%s::int[], %s::text[], %s::int[], %s::numeric[]) AS l(n, sku, q, p)",
     "use_coupon": "UPDATE coupons_coupon SET status = 'used', used_at = now(), used_store_id = %s, used_for = %s, discount = %s WHERE id = %s",
     "lock": "SELECT id, balance FROM points_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
@@ -162,10 +164,15 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
 
     results, lock = [], threading.Lock()
 
-    def one(conn, member_id, coupon, n):
+    def one(conn, member_id, coupon, code, n):
         with conn.transaction():
             external_id = f"S-{n}-{uuid.uuid4().hex[:8]}"
             conn.execute(SQL["idem"], (f"pos:{store_id}", external_id))
+            # The member is present: their code is spent with the sale, as Huiji does.
+            spent = conn.execute(
+                SQL["member_code"], (store_id, hashlib.sha256(code.encode()).hexdigest())
+            )
+            assert spent.rowcount == 1
             prices = {
                 sku: price
                 for sku, price, *_ in conn.execute(SQL["products"], ([s for s, _p, _q in LINES],))
@@ -256,9 +263,9 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
 
     def run(conn, share):
         with conn:
-            for n, (member_id, coupon, _code) in share:
+            for n, (member_id, coupon, code) in share:
                 started = time.perf_counter()
-                one(conn, member_id, coupon, n)
+                one(conn, member_id, coupon, code, n)
                 with lock:
                     results.append((time.perf_counter(), time.perf_counter() - started, 201, ""))
 

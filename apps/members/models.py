@@ -80,6 +80,7 @@ class Member(TimeStampedModel):
     returning = models.BooleanField(
         _("joined again"),
         default=False,
+        db_default=False,  # rows written by hand (bulk loads) are not returning either
         help_text=_("Joined with the phone of a deleted account: earns no welcome rewards."),
     )
 

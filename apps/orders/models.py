@@ -73,7 +73,9 @@ class Order(models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("unpaid until"), null=True, blank=True)
     # The gateway's reference for the order, asked once (apps.orders.services.order_payment_start)
-    prepay_id = models.CharField(_("gateway prepay id"), max_length=64, blank=True)
+    prepay_id = models.CharField(
+        _("gateway prepay id"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("order")

@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='member',
             name='returning',
-            field=models.BooleanField(default=False, help_text='Joined with the phone of a deleted account: earns no welcome rewards.', verbose_name='joined again'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Joined with the phone of a deleted account: earns no welcome rewards.', verbose_name='joined again'),
         ),
     ]

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='prepay_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='gateway prepay id'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='gateway prepay id'),
         ),
         migrations.AlterField(
             model_name='latepayment',
