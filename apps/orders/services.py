@@ -345,10 +345,15 @@ def order_payment_start(
         except DomainError:
             order_cancel(order=order)
             raise
-        # Two first asks at once get the same prepay id from the gateway; the first is kept.
-        Order.objects.filter(pk=order.pk, prepay_id="").update(
+        # Two first asks at once get the same prepay id from the gateway; the first is kept,
+        # and fixes the channel for the other too.
+        if not Order.objects.filter(pk=order.pk, prepay_id="").update(
             prepay_id=prepay_id, payment_channel=channel
-        )
+        ):
+            order.refresh_from_db(fields=["prepay_id", "payment_channel"])
+            if order.payment_channel != channel:
+                raise PaymentChannelFixed()
+            prepay_id = order.prepay_id
     return {"backend": backend.name, **backend.params(order, prepay_id)}
 
 

@@ -800,6 +800,34 @@ def test_an_order_started_in_one_channel_cannot_be_paid_in_the_other(
     assert [(r.method, r.path) for r in oa.received] == [JSAPI]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_first_asks_in_two_channels_at_once_pay_in_one(oa, keys, member, api_client):
+    """Both may reach the gateway before either prepay id is kept (WeChat itself refuses
+    the second; the fake answers both): the one kept fixes the channel, the other is 409."""
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")  # as if WeChat never answered
+    token = client._credentials["HTTP_AUTHORIZATION"]
+    channels = iter(["miniprogram", "wechat_browser"])
+
+    def pay():
+        response = APIClient().post(
+            f"/api/v1/orders/{order_no}/pay",
+            {"channel": next(channels)},
+            format="json",
+            headers={"Authorization": token},
+        )
+        return response.status_code, response.json()
+
+    answers = run_together(pay, 2)
+
+    assert sorted(status for status, _ in answers) == [200, 409]
+    [paid] = [body for status, body in answers if status == 200]
+    order = Order.objects.get()
+    app_id = OA_APP_ID if order.payment_channel == "wechat_browser" else wx.APP_ID
+    assert order.prepay_id == PREPAY_ID and paid["params"]["appId"] == app_id
+
+
 @pytest.mark.parametrize("channel", ["alipay", "", None, ["wechat_browser"]])
 def test_an_unknown_channel_is_invalid_and_places_or_asks_nothing(channel, oa, member, api_client):
     client = member_client(api_client, member)
