@@ -29,6 +29,15 @@ class WechatSessionExpired(Invalid):
     default_message = _("The WeChat sign-in has expired. Please sign in with WeChat again.")
 
 
+class WechatAccountTaken(DomainError):
+    code = "duplicate"
+    status = 409
+    default_message = _(
+        "This WeChat account already belongs to another member. Sign in as that member, "
+        "or ask the brand's staff to merge the two."
+    )
+
+
 class BirthdayAlreadySet(Invalid):
     def __init__(self):
         message = _("Your birthday can be set only once. Customer service can correct it.")

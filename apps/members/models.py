@@ -115,6 +115,7 @@ class MemberIdentity(models.Model):
     class Kind(models.TextChoices):
         WECHAT_OPENID = "wechat_openid", _("WeChat openid")
         WECHAT_UNIONID = "wechat_unionid", _("WeChat unionid")
+        WECHAT_OA_OPENID = "wechat_oa_openid", _("WeChat official account openid")
         ALIPAY = "alipay", _("Alipay user id")
         YOUZAN = "youzan", _("Youzan")
         MEITUAN = "meituan", _("Meituan")

@@ -14,6 +14,7 @@ from apps.members.errors import (
     PhoneRevealRefused,
     TagNameInvalid,
     TagOutOfScope,
+    WechatAccountTaken,
 )
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.members.privacy import member_traces_erase
@@ -82,6 +83,17 @@ def member_identity_link(*, member: Member, kind: str, value: str) -> MemberIden
     identity, _created = MemberIdentity.objects.get_or_create(
         kind=kind, value=value, defaults={"member": member}
     )
+    return identity
+
+
+def member_wechat_oa_bind(*, member: Member, openid: str) -> MemberIdentity:
+    """The member's openid under the brand's official account, to pay with WeChat Pay in
+    WeChat's browser. Binding it again is a no-op; one bound to someone else is refused."""
+    identity = member_identity_link(
+        member=member, kind=MemberIdentity.Kind.WECHAT_OA_OPENID, value=openid
+    )
+    if identity.member_id != member.pk:
+        raise WechatAccountTaken()
     return identity
 
 

@@ -42,6 +42,7 @@ from apps.members.services import (
     member_profile_update,
     member_store_join,
     member_touch,
+    member_wechat_oa_bind,
 )
 from apps.members.wechat import wechat_provider
 from apps.miniprogram.authentication import MemberTokenAuthentication
@@ -257,6 +258,30 @@ class WechatLoginApi(APIView):
             member=member, kind=MemberIdentity.Kind.WECHAT_OPENID, value=user.openid
         )
         return Response(signed_in(member, False))
+
+
+class WechatOaBindApi(MemberApi):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login_ip"
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=128)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: MemberOutputSerializer, **errors(409)},
+        operation_id="auth_wechat_oa",
+    )
+    def post(self, request):
+        """Bind the signed-in member's openid under the brand's official account, from the
+        code of WeChat's web OAuth (snsapi_base) in WeChat's browser: then orders can be paid
+        there (`orders/{order_no}/pay` with channel wechat_browser). Again is a no-op; an
+        openid bound to another member answers 409."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        openid = wechat_provider().oa_code_to_openid(data.validated_data["code"])
+        member_wechat_oa_bind(member=self.member, openid=openid)
+        return Response(member_data(self.member))
 
 
 class LogoutApi(MemberApi):
@@ -586,9 +611,27 @@ class MemberOrdersApi(MemberApi):
         return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
 
 
+class PaymentChannelSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        choices=Order.PaymentChannel.choices,
+        default=Order.PaymentChannel.MINIPROGRAM,
+        help_text="Where the member pays: the order's first payment fixes it.",
+    )
+
+
+def _payment_channel(request) -> str:
+    data = PaymentChannelSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data["channel"]
+
+
+class OrderPlaceSerializer(BasketSerializer, PaymentChannelSerializer):
+    pass
+
+
 class OrderPlaceApi(MemberApi):
     @extend_schema(
-        request=BasketSerializer,
+        request=OrderPlaceSerializer,
         responses={
             201: inline_serializer(
                 "PlacedOrder",
@@ -604,11 +647,13 @@ class OrderPlaceApi(MemberApi):
         the gateway is asked for its payment (never inside the transaction that numbers the
         order): if the gateway does not answer, the order stands and the same request again
         (same Idempotency-Key) or `orders/{order_no}/pay` asks again."""
+        channel = _payment_channel(request)
         placed = self._place(request)
         if placed.status_code != status.HTTP_201_CREATED:
             return placed
         order = member_order(self.member, placed.data["order"]["order_no"])
-        placed.data = {**placed.data, "payment": order_payment_start(order=order)}
+        payment = order_payment_start(order=order, channel=channel)
+        placed.data = {**placed.data, "payment": payment}
         return placed
 
     post.idempotent = True  # through _place: the schema documents the header and 409
@@ -626,20 +671,24 @@ class OrderPlaceApi(MemberApi):
 
 class OrderPayApi(MemberApi):
     @extend_schema(
-        request=None,
+        request=PaymentChannelSerializer,
         responses={
             200: inline_serializer(
                 "OrderPayment",
                 {"gateway": serializers.CharField(), "params": serializers.DictField()},
             ),
-            **errors(400, 404, 503),
+            **errors(400, 404, 409, 503),
         },
         operation_id="order_pay",
     )
     def post(self, request, order_no):
-        """What the client pays an unpaid order with (wx.requestPayment's params): the same
-        prepay each time, asked of the gateway once."""
-        payment = order_payment_start(order=member_order(self.member, order_no))
+        """What the client pays an unpaid order with (wx.requestPayment's params, or
+        WeixinJSBridge's in WeChat's browser): the same prepay each time, asked of the
+        gateway once. The first prepay fixes where the order is paid: another channel
+        answers 409 `not_payable`."""
+        payment = order_payment_start(
+            order=member_order(self.member, order_no), channel=_payment_channel(request)
+        )
         gateway = payment.pop("backend")
         return Response({"gateway": gateway, "params": payment})
 

@@ -6,6 +6,7 @@ urlpatterns = [
     path("auth/sms-code", api.SmsCodeApi.as_view(), name="auth-sms-code"),
     path("auth/login", api.LoginApi.as_view(), name="auth-login"),
     path("auth/wechat", api.WechatLoginApi.as_view(), name="auth-wechat"),
+    path("auth/wechat-oa", api.WechatOaBindApi.as_view(), name="auth-wechat-oa"),
     path("auth/logout", api.LogoutApi.as_view(), name="auth-logout"),
     path("me", api.MeApi.as_view(), name="me"),
     path("me/export", api.MeExportApi.as_view(), name="me-export"),

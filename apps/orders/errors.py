@@ -74,5 +74,20 @@ class WechatPayerUnknown(Invalid):
     default_message = _("Sign in with WeChat to pay with WeChat Pay.")
 
 
+class WechatBrowserPayerUnknown(Invalid):
+    default_message = _(
+        "Open this page in WeChat and let it sign you in to pay with WeChat Pay here."
+    )
+
+
+class PaymentChannelFixed(DomainError):
+    code = "not_payable"
+    status = 409
+    default_message = _(
+        "This order's payment was started in another place (the mini-program or WeChat's "
+        "browser): finish paying it there."
+    )
+
+
 class NoticeOrderUnknown(NotFound):
     default_message = _("No order has the number this payment notice names.")

@@ -33,6 +33,13 @@ class Order(models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", _("partly refunded")
         REFUNDED = "refunded", _("refunded")
 
+    class PaymentChannel(models.TextChoices):
+        """Where the member pays: a prepay belongs to one app id and openid, so the first
+        prepay fixes it (apps.orders.services.order_payment_start)."""
+
+        MINIPROGRAM = "miniprogram", _("mini-program")
+        WECHAT_BROWSER = "wechat_browser", _("WeChat browser")
+
     order_no = models.CharField(_("order number"), max_length=40, unique=True)
     channel = models.CharField(
         _("channel"), max_length=32, help_text=_("pos, miniprogram, mall or platform:<name>")
@@ -75,6 +82,13 @@ class Order(models.Model):
     # The gateway's reference for the order, asked once (apps.orders.services.order_payment_start)
     prepay_id = models.CharField(
         _("gateway prepay id"), max_length=64, blank=True, default="", db_default=""
+    )
+    payment_channel = models.CharField(
+        _("payment channel"),
+        max_length=20,
+        choices=PaymentChannel,
+        default=PaymentChannel.MINIPROGRAM,
+        db_default=PaymentChannel.MINIPROGRAM,
     )
 
     class Meta:

@@ -45,10 +45,12 @@ from apps.orders.errors import (
     OrderNotPayable,
     OrderNotRefundable,
     OrderTooLarge,
+    PaymentChannelFixed,
     PaymentGatewayError,
     PaymentRejected,
     RefundLineUnknown,
     RefundTooLarge,
+    WechatBrowserPayerUnknown,
 )
 from apps.orders.models import (
     LatePayment,
@@ -313,29 +315,45 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     return order
 
 
-def order_payment_start(*, order: Order, now=None) -> dict:
-    """What the client needs to pay an unpaid order: `{"backend": name, **params}`. A network
-    call, so never inside a transaction: the order is committed (and numbered for good)
-    before the gateway hears of it. The gateway is asked once per order and its prepay id
-    kept, so a retry, a replayed placement or a second device signs the same prepay and
-    never opens another. A refusal no retry can mend (the member never signed in with
-    WeChat) cancels the order, giving its coupons and points back."""
+def order_payment_start(
+    *, order: Order, channel: str = Order.PaymentChannel.MINIPROGRAM, now=None
+) -> dict:
+    """What the client needs to pay an unpaid order in `channel` (the mini-program or
+    WeChat's browser): `{"backend": name, **params}`. A network call, so never inside a
+    transaction: the order is committed (and numbered for good) before the gateway hears of
+    it. The gateway is asked once per order and its prepay id kept, so a retry, a replayed
+    placement or a second device signs the same prepay and never opens another. A prepay
+    pays as one WeChat user of one app, and the gateway refuses the same order number with
+    other params: the first prepay fixes the order's channel, and another is refused
+    (PaymentChannelFixed). A refusal no retry can mend (the member never signed in with
+    WeChat) cancels the order, giving its coupons and points back; one the member mends
+    by letting WeChat's browser sign them in does not."""
     if order.status != Order.Status.CREATED or (
         order.expires_at is not None and order.expires_at <= (now or timezone.now())
     ):
         raise OrderNotPayable()
     backend = payment_backend()
     prepay_id = order.prepay_id
+    if prepay_id and order.payment_channel != channel:
+        raise PaymentChannelFixed()
     if not prepay_id:
+        order.payment_channel = channel
         try:
             prepay_id = backend.prepay(order)
-        except PaymentGatewayError:
+        except (PaymentGatewayError, WechatBrowserPayerUnknown):
             raise  # the order waits: the client asks again, or it expires
         except DomainError:
             order_cancel(order=order)
             raise
-        # Two first asks at once get the same prepay id from the gateway; the first is kept.
-        Order.objects.filter(pk=order.pk, prepay_id="").update(prepay_id=prepay_id)
+        # Two first asks at once get the same prepay id from the gateway; the first is kept,
+        # and fixes the channel for the other too.
+        if not Order.objects.filter(pk=order.pk, prepay_id="").update(
+            prepay_id=prepay_id, payment_channel=channel
+        ):
+            order.refresh_from_db(fields=["prepay_id", "payment_channel"])
+            if order.payment_channel != channel:
+                raise PaymentChannelFixed()
+            prepay_id = order.prepay_id
     return {"backend": backend.name, **backend.params(order, prepay_id)}
 
 

@@ -1,9 +1,10 @@
 """WeChat Pay (微信支付) API v3: JSAPI orders, their notices, order queries and refunds.
 PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend", with the WECHATPAY_* settings
-(README). A member pays as the WeChat user they signed in to the mini-program as (their
-openid under WECHATPAY_APP_ID). The WeChat in-app browser pays with the same JSAPI params
-(WeixinJSBridge getBrandWCPayRequest), but under an official account's app id and the
-member's openid there, which Huiji does not collect yet.
+(README). A member pays as a WeChat user: in the mini-program, as the one they signed in as
+(their openid under WECHATPAY_APP_ID); in WeChat's in-app browser (the order's payment
+channel wechat_browser), with the same JSAPI params (WeixinJSBridge getBrandWCPayRequest)
+under the official account's app id WECHAT_OA_APP_ID and their openid there, which they
+bind through the account's web OAuth (auth/wechat-oa).
 
 Requests to WeChat go through the wechatpayv3 library, which signs them with the merchant's
 private key and checks the signature of every answer with WeChat's platform key. Notices are
@@ -39,7 +40,14 @@ from django.utils import timezone
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from apps.members.models import MemberIdentity
-from apps.orders.errors import PaymentGatewayError, PaymentRejected, WechatPayerUnknown
+from apps.members.wechat import oa_configuration_problems
+from apps.orders.errors import (
+    PaymentGatewayError,
+    PaymentRejected,
+    WechatBrowserPayerUnknown,
+    WechatPayerUnknown,
+)
+from apps.orders.models import Order
 from apps.orders.payments import (
     REFUND_ABNORMAL,
     REFUND_CLOSED,
@@ -109,7 +117,7 @@ class WechatPayBackend(PaymentBackend):
         missing = [name for name in REQUIRED_SETTINGS if not getattr(settings, name, "")]
         if missing:
             return [f"WeChat Pay needs {', '.join(missing)}."]
-        problems = []
+        problems = oa_configuration_problems()
         if not settings.WECHATPAY_NOTIFY_URL.startswith("https://"):
             problems.append("WECHATPAY_NOTIFY_URL must be an https:// address (SITE_URL's).")
         if len(settings.WECHATPAY_APIV3_KEY.encode()) != 32:
@@ -135,13 +143,15 @@ class WechatPayBackend(PaymentBackend):
     def prepay(self, order) -> str:
         """A JSAPI order at WeChat Pay; its prepay id. WeChat closes it by itself when the
         order's time to pay runs out. The same order again (same out_trade_no, same params)
-        is answered the same prepay id."""
+        is answered the same prepay id. The order's payment channel says as whom."""
+        appid, payer = _payer(order)
         status, answer = self._request(
             self._client.pay,
+            appid=appid,
             description=f"{settings.BRAND_NAME} {order.order_no}"[:127],
             out_trade_no=order.order_no,
             amount={"total": _fen(order.payable), "currency": "CNY"},
-            payer={"openid": _payer_openid(order)},
+            payer={"openid": payer},
             time_expire=(
                 timezone.localtime(order.expires_at).isoformat(timespec="seconds")
                 if order.expires_at
@@ -156,7 +166,7 @@ class WechatPayBackend(PaymentBackend):
         """The signed params of wx.requestPayment (or the in-app browser's WeixinJSBridge
         getBrandWCPayRequest) for the prepay."""
         params = {
-            "appId": settings.WECHATPAY_APP_ID,
+            "appId": _app_id(order.payment_channel),
             "timeStamp": str(int(time.time())),
             "nonceStr": secrets.token_hex(16),
             "package": f"prepay_id={prepay_id}",
@@ -264,7 +274,7 @@ def _notice(transaction: bytes | dict) -> PaymentNotice:
         amount = fields["amount"]
         if (
             fields.get("mchid") != settings.WECHATPAY_MCH_ID
-            or fields.get("appid") != settings.WECHATPAY_APP_ID
+            or fields.get("appid") not in _our_app_ids()
             or fields.get("trade_state") != "SUCCESS"
             or amount.get("currency", "CNY") != "CNY"
             or type(amount["total"]) is not int
@@ -334,19 +344,37 @@ def _fen(amount: Decimal) -> int:
     return int((amount * 100).to_integral_exact())
 
 
-def _payer_openid(order) -> str:
-    """The openid the member signed in with WeChat under: JSAPI pays as that WeChat user."""
+def _app_id(channel: str) -> str:
+    if channel == Order.PaymentChannel.WECHAT_BROWSER:
+        return settings.WECHAT_OA_APP_ID
+    return settings.WECHATPAY_APP_ID
+
+
+def _our_app_ids() -> set[str]:
+    """The app ids a payment of ours is made under (the official account's, if any)."""
+    return {settings.WECHATPAY_APP_ID} | (
+        {settings.WECHAT_OA_APP_ID} if settings.WECHAT_OA_APP_ID else set()
+    )
+
+
+def _payer(order) -> tuple[str, str]:
+    """The app id and the openid JSAPI pays as: the WeChat user the member signed in with,
+    in the mini-program, or bound through the official account, in WeChat's browser."""
+    if order.payment_channel == Order.PaymentChannel.WECHAT_BROWSER:
+        kind, unknown = MemberIdentity.Kind.WECHAT_OA_OPENID, WechatBrowserPayerUnknown
+        if not settings.WECHAT_OA_APP_ID:
+            raise unknown()
+    else:
+        kind, unknown = MemberIdentity.Kind.WECHAT_OPENID, WechatPayerUnknown
     openid = (
-        MemberIdentity.objects.filter(
-            member_id=order.member_id, kind=MemberIdentity.Kind.WECHAT_OPENID
-        )
+        MemberIdentity.objects.filter(member_id=order.member_id, kind=kind)
         .order_by("-created_at", "-pk")
         .values_list("value", flat=True)
         .first()
     )
     if not openid:
-        raise WechatPayerUnknown()
-    return openid
+        raise unknown()
+    return _app_id(order.payment_channel), openid
 
 
 def _platform_public_key(path: str):

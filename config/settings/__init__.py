@@ -280,6 +280,10 @@ WECHAT_PROVIDER = os.environ.get("WECHAT_PROVIDER", "apps.members.wechat.FakeWec
 WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
 WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
 WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+# The brand's official account (公众号), optional: members bind their openid there through
+# WeChat's web OAuth (auth/wechat-oa) to pay with WeChat Pay in WeChat's in-app browser.
+WECHAT_OA_APP_ID = os.environ.get("WECHAT_OA_APP_ID", "")
+WECHAT_OA_APP_SECRET = os.environ.get("WECHAT_OA_APP_SECRET", "")
 # Tencent Cloud SMS (SMS_BACKEND = "apps.core.sms.TencentSmsBackend"): an approved signature
 # and an approved template for each kind of message, its parameters {1}, {2}… named in order:
 # the sign-in code, and the code a store's till asks a member to read out (积分抵现).

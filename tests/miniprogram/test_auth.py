@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from apps.core.sms import LocmemSmsBackend
 from apps.members.credentials import member_token_issue, member_token_member
 from apps.members.models import Member, MemberIdentity, SmsCode, StoreVisit
+from apps.members.wechat import FakeWechatProvider
 from tests.conftest import run_together
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StaffFactory, StoreFactory
@@ -288,3 +289,74 @@ def test_a_forged_wechat_session_is_invalid(api_client):
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert Member.objects.count() == 0
+
+
+# Binding the official account's openid (WeChat's browser); the fake provider maps a code to
+# fake-oa-openid-<digest>, the real one is tested in tests/members/test_wechat.py.
+
+
+def oa_openid(code: str) -> str:
+    return FakeWechatProvider().oa_code_to_openid(code)
+
+
+def test_binding_the_official_account_needs_a_signed_in_member(api_client):
+    response = api_client.post("/api/v1/auth/wechat-oa", {"code": "oa-code"}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+    assert not MemberIdentity.objects.exists()
+
+
+@pytest.mark.parametrize("body", [{}, {"code": ""}, {"code": "x" * 129}, {"code": ["oa-code"]}])
+def test_binding_without_a_usable_code_is_invalid(body, api_client):
+    client = member_client(api_client, MemberFactory())
+
+    response = client.post("/api/v1/auth/wechat-oa", body, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert "code" in response.json()["fields"]
+    assert not MemberIdentity.objects.exists()
+
+
+def test_an_official_account_openid_of_another_member_stays_theirs(api_client):
+    owner, other = MemberFactory(), MemberFactory()
+    MemberIdentity.objects.create(
+        member=owner, kind=MemberIdentity.Kind.WECHAT_OA_OPENID, value=oa_openid("oa-code")
+    )
+
+    response = member_client(api_client, other).post(
+        "/api/v1/auth/wechat-oa", {"code": "oa-code"}, format="json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (409, "duplicate")
+    assert response.json()["message"].startswith("此微信账号已属于另一位会员")
+    assert list(MemberIdentity.objects.values_list("member", flat=True)) == [owner.pk]
+
+
+def test_the_mini_programs_openid_of_another_member_does_not_block_the_official_accounts(
+    api_client,
+):
+    owner, member = MemberFactory(), MemberFactory()
+    MemberIdentity.objects.create(
+        member=owner, kind=MemberIdentity.Kind.WECHAT_OPENID, value=oa_openid("oa-code")
+    )
+
+    response = member_client(api_client, member).post(
+        "/api/v1/auth/wechat-oa", {"code": "oa-code"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert member.identities.get().kind == "wechat_oa_openid"
+
+
+def test_binding_the_official_account_again_is_a_no_op(api_client):
+    member = MemberFactory()
+    client = member_client(api_client, member)
+
+    first = client.post("/api/v1/auth/wechat-oa", {"code": "oa-code"}, format="json")
+    again = client.post("/api/v1/auth/wechat-oa", {"code": "oa-code"}, format="json")
+
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json() and first.json()["id"] == member.pk
+    assert list(MemberIdentity.objects.values_list("member", "kind", "value")) == [
+        (member.pk, "wechat_oa_openid", oa_openid("oa-code"))
+    ]

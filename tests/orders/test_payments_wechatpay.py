@@ -690,3 +690,194 @@ def test_expiry_cancels_an_order_paid_at_another_amount_and_refunds_it(
         Decimal("0.01"),
         "refunded",
     )
+
+
+# Paying in WeChat's in-app browser: under the official account's app id, as the member's
+# openid there. The first prepay fixes where an order is paid.
+
+OA_APP_ID = "wx520c15f417810387"
+OA_OPENID = "ob8F-wFENFWw7_FR6Gx8KbPacFEw"
+IN_BROWSER = {**BASKET, "channel": "wechat_browser"}
+
+
+@pytest.fixture
+def oa(gateway, member, settings):
+    """The brand's official account, and the member's openid under it."""
+    settings.WECHAT_OA_APP_ID = OA_APP_ID
+    settings.WECHAT_OA_APP_SECRET = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
+    MemberIdentity.objects.create(
+        member=member, kind=MemberIdentity.Kind.WECHAT_OA_OPENID, value=OA_OPENID
+    )
+    return gateway
+
+
+def signed_for(keys, app_id: str, params: dict) -> bool:
+    text = f"{app_id}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
+    return wx.verifies(keys.merchant.public_key(), text, params["paySign"])
+
+
+@pytest.mark.parametrize("brand", ["has no official account", "member never bound one"])
+def test_a_member_wechats_browser_does_not_know_is_told_to_open_the_page_in_wechat(
+    brand, oa, member, api_client, settings
+):
+    if brand == "has no official account":
+        settings.WECHAT_OA_APP_ID = settings.WECHAT_OA_APP_SECRET = ""
+    else:
+        member.identities.filter(kind=MemberIdentity.Kind.WECHAT_OA_OPENID).delete()
+
+    response = member_client(api_client, member).post("/api/v1/orders", IN_BROWSER, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert response.json()["message"] == (
+        "请在微信中打开此页面并授权登录，才能在这里使用微信支付。"
+    )
+    # the member can bind and pay again: the order waits, nothing asked of WeChat
+    order = Order.objects.get()
+    assert (order.status, order.prepay_id) == ("created", "") and oa.received == []
+
+
+def test_paying_in_wechats_browser_opens_the_jsapi_order_under_the_official_account(
+    oa, keys, member, api_client
+):
+    client = member_client(api_client, member)
+
+    placed = client.post("/api/v1/orders", IN_BROWSER, format="json")
+    order_no = placed.json()["order"]["order_no"]
+    paid = client.post(
+        f"/api/v1/orders/{order_no}/pay", {"channel": "wechat_browser"}, format="json"
+    )
+
+    assert placed.status_code == 201 and paid.status_code == 200, paid.json()
+    [request] = oa.received
+    sent = request.json()
+    assert (request.method, request.path) == JSAPI and wx.signed_by_merchant(keys, request)
+    assert (sent["appid"], sent["payer"]) == (OA_APP_ID, {"openid": OA_OPENID})
+    assert (sent["mchid"], sent["out_trade_no"]) == (wx.MCH_ID, order_no)
+    for params in (placed.json()["payment"], paid.json()["params"]):
+        assert params["appId"] == OA_APP_ID and params["package"] == f"prepay_id={PREPAY_ID}"
+        assert signed_for(keys, OA_APP_ID, params)
+    order = Order.objects.get()
+    assert (order.prepay_id, order.payment_channel) == (PREPAY_ID, "wechat_browser")
+
+
+def test_the_pay_endpoint_without_a_channel_pays_in_the_mini_program_as_before(
+    oa, keys, member, api_client
+):
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")  # as if WeChat never answered
+    oa.received.clear()
+
+    paid = client.post(f"/api/v1/orders/{order_no}/pay")
+
+    assert paid.status_code == 200
+    [request] = oa.received
+    assert request.json()["appid"] == wx.APP_ID
+    assert request.json()["payer"] == {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}
+    assert paid.json()["params"]["appId"] == wx.APP_ID
+    assert signed_for(keys, wx.APP_ID, paid.json()["params"])
+    assert Order.objects.get().payment_channel == "miniprogram"
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [(BASKET, {"channel": "wechat_browser"}), (IN_BROWSER, {}), (IN_BROWSER, None)],
+)
+def test_an_order_started_in_one_channel_cannot_be_paid_in_the_other(
+    first, then, oa, member, api_client
+):
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", first, format="json").json()["order"]["order_no"]
+    before = Order.objects.values("prepay_id", "payment_channel", "status").get()
+
+    response = client.post(f"/api/v1/orders/{order_no}/pay", then, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "not_payable")
+    assert response.json()["message"] == (
+        "此订单已在别处（小程序或微信内浏览器）发起支付，请在那里完成支付。"
+    )
+    assert Order.objects.values("prepay_id", "payment_channel", "status").get() == before
+    assert [(r.method, r.path) for r in oa.received] == [JSAPI]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_asks_in_two_channels_at_once_pay_in_one(oa, keys, member, api_client):
+    """Both may reach the gateway before either prepay id is kept (WeChat itself refuses
+    the second; the fake answers both): the one kept fixes the channel, the other is 409."""
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")  # as if WeChat never answered
+    token = client._credentials["HTTP_AUTHORIZATION"]
+    channels = iter(["miniprogram", "wechat_browser"])
+
+    def pay():
+        response = APIClient().post(
+            f"/api/v1/orders/{order_no}/pay",
+            {"channel": next(channels)},
+            format="json",
+            headers={"Authorization": token},
+        )
+        return response.status_code, response.json()
+
+    answers = run_together(pay, 2)
+
+    assert sorted(status for status, _ in answers) == [200, 409]
+    [paid] = [body for status, body in answers if status == 200]
+    order = Order.objects.get()
+    app_id = OA_APP_ID if order.payment_channel == "wechat_browser" else wx.APP_ID
+    assert order.prepay_id == PREPAY_ID and paid["params"]["appId"] == app_id
+
+
+@pytest.mark.parametrize("channel", ["alipay", "", None, ["wechat_browser"]])
+def test_an_unknown_channel_is_invalid_and_places_or_asks_nothing(channel, oa, member, api_client):
+    client = member_client(api_client, member)
+
+    placing = client.post("/api/v1/orders", {**BASKET, "channel": channel}, format="json")
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")
+    oa.received.clear()
+    paying = client.post(f"/api/v1/orders/{order_no}/pay", {"channel": channel}, format="json")
+
+    assert (placing.status_code, placing.json()["code"]) == (400, "invalid")
+    assert (paying.status_code, paying.json()["code"]) == (400, "invalid")
+    assert "channel" in placing.json()["fields"] and "channel" in paying.json()["fields"]
+    assert Order.objects.get().prepay_id == "" and oa.received == []
+
+
+def test_a_notice_of_a_payment_under_the_official_account_pays_the_order(
+    oa, keys, member, api_client
+):
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", IN_BROWSER, format="json").json()["order"]["order_no"]
+    body, headers = wx.notice(keys.platform, wx.paid_resource(order_no, 12900, appid=OA_APP_ID))
+    api_client.credentials()
+
+    response = post_notice(api_client, body, headers)
+
+    assert response.status_code == 200
+    assert Order.objects.get().status == "paid"
+
+
+def test_a_notice_under_an_app_id_not_ours_pays_nothing(oa, keys, member, api_client):
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", IN_BROWSER, format="json").json()["order"]["order_no"]
+    body, headers = wx.notice(
+        keys.platform, wx.paid_resource(order_no, 12900, appid="wx0000000000000000")
+    )
+    api_client.credentials()
+
+    response = post_notice(api_client, body, headers)
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert Order.objects.get().status == "created" and not Payment.objects.exists()
+
+
+def test_an_official_account_without_its_secret_is_a_configuration_problem(gateway, settings):
+    settings.WECHAT_OA_APP_ID = OA_APP_ID
+    settings.WECHAT_OA_APP_SECRET = ""
+
+    assert WechatPayBackend.configuration_problems() == [
+        "WECHAT_OA_APP_ID is set: WeChat's web OAuth needs WECHAT_OA_APP_SECRET too."
+    ]
+    settings.WECHAT_OA_APP_SECRET = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
+    assert WechatPayBackend.configuration_problems() == []
