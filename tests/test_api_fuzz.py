@@ -161,6 +161,7 @@ def test_the_answers_of_a_member_and_a_till_are_as_documented(shop, kept_connect
         201,
         auth=me,
         path_parameters={"template_id": shop["for_points"].pk},
+        headers={"Idempotency-Key": "exchange-1"},
     )
     answer("GET", f"{api}/me/coupons", 200, auth=me, query={"status": "available"})
     answer(

@@ -28,14 +28,25 @@ from apps.core.rows import row_insert, row_update
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 _MAX_KEY_LENGTH = 255
+KEY_REQUIRED = _(
+    "Send an Idempotency-Key header with this request, the same one again if you retry it."
+)
 _PURGE_BATCH = 5000
 
 
-def idempotent(handler):
+def idempotent(handler=None, *, required: bool = False):
+    """`@idempotent`, or `@idempotent(required=True)` for a write a client must be able to
+    retry safely (a points exchange): without a key it answers 400 and does nothing, rather
+    than make up a key of its own that a retry would not send again."""
+    if handler is None:
+        return functools.partial(idempotent, required=required)
+
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
         key = request.headers.get(HEADER, "").strip()
         scope = client_scope(request)
+        if not key and required:
+            raise Invalid(KEY_REQUIRED)
         if not key or scope is None:
             return handler(view, request, *args, **kwargs)
         if len(key) > _MAX_KEY_LENGTH:
@@ -67,6 +78,7 @@ def idempotent(handler):
         return response
 
     wrapper.idempotent = True  # the OpenAPI schema documents its header and 409 (api/schema.py)
+    wrapper.idempotency_required = required
     return wrapper
 
 

@@ -1,5 +1,3 @@
-import uuid
-
 from django.core import signing
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
@@ -511,14 +509,15 @@ class CouponClaimApi(MemberApi):
 
 
 class CouponExchangeApi(MemberApi):
-    """Points for a coupon. Send an Idempotency-Key: a retry never spends the points twice."""
+    """Points for a coupon. An Idempotency-Key is required: a retry never spends the points
+    twice."""
 
     @extend_schema(
         request=None, responses={201: CouponOutputSerializer}, operation_id="coupon_exchange"
     )
-    @idempotent
+    @idempotent(required=True)
     def post(self, request, template_id):
-        key = request.headers.get(IDEMPOTENCY_HEADER) or uuid.uuid4().hex
+        key = request.headers[IDEMPOTENCY_HEADER]
         coupon = coupon_exchange(template=template_get(template_id), member=self.member, key=key)
         return Response(represented(CouponOutputSerializer, coupon), status=status.HTTP_201_CREATED)
 

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.coupons.services import coupon_claim
+from apps.points.selectors import points_available
 from apps.points.services import points_earn
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory, member_client
@@ -163,6 +164,20 @@ def test_exchanging_with_an_idempotency_key_spends_once(app, member):
     assert first.status_code == again.status_code == 201
     assert first.json()["code"] == again.json()["code"]
     assert Coupon.objects.count() == 1
+
+
+def test_exchanging_without_an_idempotency_key_is_refused_and_spends_nothing(app, member):
+    template = CouponTemplateFactory(claimable=False, points_price=300, per_member_limit=5)
+    points_earn(member=member, amount=1000, key="seed", cause="t", description="t", pending=False)
+
+    response = app.post(f"/api/v1/coupons/{template.pk}/exchange")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "message": "请在请求中带上 Idempotency-Key 请求头，重试时使用同一个值。",
+    }
+    assert Coupon.objects.count() == 0 and points_available(member) == 1000
 
 
 def test_the_pos_redeems_and_identify_lists_usable_coupons(api_client, member):

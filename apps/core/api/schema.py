@@ -77,6 +77,7 @@ class AutoSchema(SpectacularAutoSchema):
                     IDEMPOTENCY_HEADER,
                     {"type": "string", "minLength": 1, "maxLength": 255},
                     OpenApiParameter.HEADER,
+                    required=self._handler_says("idempotency_required"),
                     description="Replaying a key with the same request answers the first "
                     "answer again and changes nothing; with another request, 409 "
                     "`idempotency_conflict`.",
@@ -122,8 +123,11 @@ class AutoSchema(SpectacularAutoSchema):
         return statuses
 
     def _idempotent(self) -> bool:
+        return self._handler_says("idempotent")
+
+    def _handler_says(self, mark: str) -> bool:
         handler = getattr(self.view, self.method.lower(), None)
-        return getattr(handler, "idempotent", False)
+        return getattr(handler, mark, False)
 
     def _answers_pages(self) -> bool:
         responses = self.get_response_serializers()
