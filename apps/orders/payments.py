@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -62,43 +63,43 @@ REFUND_SUCCESS, REFUND_PROCESSING, REFUND_ABNORMAL, REFUND_CLOSED = REFUND_STATE
 )
 
 
-class PaymentBackend:
+class PaymentBackend(ABC):
     """What every payment backend does. `stand_in` marks a backend that takes no real money."""
 
     name = ""
     stand_in = False
 
+    @abstractmethod
     def prepay(self, order) -> str:
         """Open `order` at the gateway: its reference for `params` (WeChat's prepay id).
         Asked again with the same order, the gateway answers the same reference."""
-        raise NotImplementedError
 
+    @abstractmethod
     def params(self, order, prepay_id: str) -> dict:
         """What the client needs to pay `order` (for WeChat, wx.requestPayment's params),
         signed here without asking the gateway."""
-        raise NotImplementedError
 
+    @abstractmethod
     def verify(
         self, body: bytes, headers: Mapping[str, str]
     ) -> PaymentNotice | RefundResult | None:
         """The payment or the refund's result a notice reports, or None for a genuine notice
         about something else, which is acknowledged and ignored. Raises PaymentRejected."""
-        raise NotImplementedError
 
+    @abstractmethod
     def query(self, order) -> PaymentNotice | None:
         """The order's payment if the gateway holds one, else None (never paid, or closed)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def refund(
         self, *, transaction_id: str, refund_no: str, amount: Decimal, total: Decimal, reason: str
     ) -> RefundResult:
         """Give `amount` of the payment `transaction_id` (of `total`) back to the payer. The
         same `refund_no` again is the same refund, never a second."""
-        raise NotImplementedError
 
+    @abstractmethod
     def refund_query(self, refund_no: str) -> RefundResult | None:
         """Where the refund `refund_no` stands, or None if the gateway holds no such refund."""
-        raise NotImplementedError
 
     @classmethod
     def configuration_problems(cls) -> list[str]:

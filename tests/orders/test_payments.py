@@ -43,6 +43,27 @@ class GatewayBackend(PaymentBackend):
     def params(self, order, prepay_id):
         return {"package": prepay_id}
 
+    def verify(self, body, headers):
+        raise AssertionError("no notice reaches this gateway in these tests")
+
+    def query(self, order):
+        return None  # never paid
+
+    def refund(self, *, transaction_id, refund_no, amount, total, reason):
+        raise AssertionError("nothing is refunded in these tests")
+
+    def refund_query(self, refund_no):
+        return None
+
+
+def test_a_backend_that_leaves_out_part_of_the_interface_cannot_be_made():
+    class Partial(PaymentBackend):
+        def prepay(self, order):
+            return "prepay-1"
+
+    with pytest.raises(TypeError):
+        Partial()
+
 
 @pytest.fixture
 def order(api_client):
