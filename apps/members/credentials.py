@@ -2,7 +2,6 @@
 (会员码), codes texted for a till; and the one rule by which a till or a counter finds the
 member it serves and whether that member is there to spend (`member_identify`)."""
 
-import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from apps.core.clients import requester_of
+from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
 from apps.core.rows import columns, instance, row_insert, row_one
 from apps.core.sms import sms_send
@@ -72,23 +72,6 @@ def _six_digits() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-def _count(key: str, seconds: int) -> int:
-    """One more at the counter `key`, which lasts `seconds` from its first count; the new
-    count. One atomic add or increment in the cache, which every process shares, and which
-    no rolled-back transaction takes back."""
-    if cache.add(key, 1, seconds):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # it ran out in between
-        return 1 if cache.add(key, 1, seconds) else cache.incr(key)
-
-
-def _uncount(key: str) -> None:
-    with contextlib.suppress(ValueError):
-        cache.decr(key)
-
-
 def sms_test_codes() -> dict[str, str]:
     pairs = (item.split("=", 1) for item in settings.SMS_TEST_CODES.split(",") if "=" in item)
     return {phone.strip(): code.strip() for phone, code in pairs}
@@ -104,8 +87,8 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     if not cache.add(f"sms-gap:{phone}:{requester}", 1, SMS_GAP_SECONDS):
         raise Throttled(seconds=SMS_GAP_SECONDS)
     if (
-        _count(f"sms-day:{phone}:{requester}", DAY) > SMS_PER_REQUESTER_DAY
-        or _count(f"sms-day:{phone}", DAY) > SMS_PER_DAY
+        count_up(f"sms-day:{phone}:{requester}", DAY) > SMS_PER_REQUESTER_DAY
+        or count_up(f"sms-day:{phone}", DAY) > SMS_PER_DAY
     ):
         raise Throttled(
             _("Too many codes for this number today. Please try again tomorrow."), seconds=3600
@@ -140,22 +123,22 @@ def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
     request fails.
     """
     tries = f"sms-tries:{phone}:{requester_of(ip)}"
-    if _count(tries, SMS_LOCK_SECONDS) > SMS_WRONG_TRIES:
+    if count_up(tries, SMS_LOCK_SECONDS) > SMS_WRONG_TRIES:
         raise Throttled(
             _("Too many wrong codes. Please try again in %(minutes)d minutes."),
             seconds=SMS_LOCK_SECONDS,
             minutes=SMS_LOCK_SECONDS // 60,
         )
     number_tries = f"sms-number-tries:{phone}"
-    if _count(number_tries, SMS_NUMBER_WAIT_SECONDS) > SMS_NUMBER_WRONG_TRIES:
-        _uncount(tries)
+    if count_up(number_tries, SMS_NUMBER_WAIT_SECONDS) > SMS_NUMBER_WRONG_TRIES:
+        count_down(tries)
         raise Throttled(
             _("Too many wrong codes for this number just now. Please try again in a minute."),
             seconds=SMS_NUMBER_WAIT_SECONDS,
         )
     if not _sms_code_use(phone, code):
         raise WrongCode()
-    _uncount(tries)
+    count_down(tries)
 
 
 def _sms_code_use(phone: str, code: str) -> bool:
@@ -304,8 +287,8 @@ def member_otp_send(*, member: Member, store: Store) -> int:
     if not cache.add(f"otp-gap:{member.pk}:{store.pk}", 1, MEMBER_OTP_GAP_SECONDS):
         raise Throttled(seconds=MEMBER_OTP_GAP_SECONDS)
     if (
-        _count(f"otp-day:{member.pk}:{store.pk}", DAY) > MEMBER_OTP_PER_STORE_DAY
-        or _count(f"otp-day:{member.pk}", DAY) > MEMBER_OTP_PER_DAY
+        count_up(f"otp-day:{member.pk}:{store.pk}", DAY) > MEMBER_OTP_PER_STORE_DAY
+        or count_up(f"otp-day:{member.pk}", DAY) > MEMBER_OTP_PER_DAY
     ):
         raise Throttled(
             _("Too many codes for this member today. Ask for their member code instead."),
@@ -342,7 +325,7 @@ def _member_otp_check(*, member: Member, store: Store, code: str, now) -> Member
         .order_by("-created_at")
         .first()
     )
-    if otp is None or _count(f"otp-tries:{otp.pk}", DAY) > MEMBER_OTP_TRIES:
+    if otp is None or count_up(f"otp-tries:{otp.pk}", DAY) > MEMBER_OTP_TRIES:
         raise WrongCode()
     if not constant_time_compare(otp.code_hash, _sha256(f"{member.pk}:{store.pk}:{code}")):
         raise WrongCode()

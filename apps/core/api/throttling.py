@@ -16,6 +16,7 @@ client by its /64 (`client_key`), which one subscriber holds whole.
 from rest_framework import throttling
 
 from apps.core.clients import client_key
+from apps.core.counters import count_up
 
 
 class CountingThrottle(throttling.SimpleRateThrottle):
@@ -35,18 +36,9 @@ class CountingThrottle(throttling.SimpleRateThrottle):
         return self._count(f"{self.key}:{window}") <= self.num_requests
 
     def _count(self, key: str) -> int:
-        if self.mostly_first:
-            return self._made(key) or self.cache.incr(key)
-        try:
-            return self.cache.incr(key)
-        except ValueError:  # the window's first request
-            return self._made(key) or self.cache.incr(key)
-
-    def _made(self, key: str) -> int:
-        """1 if this request made the window's counter, else 0 (another one had). It outlives
-        its window by a window, so a request that read the clock as the window ended still
-        finds it."""
-        return int(self.cache.add(key, 1, 2 * self.duration))
+        # The window's counter outlives it by a window, so a request that read the clock as
+        # the window ended still finds it.
+        return count_up(key, 2 * self.duration, first_likely=self.mostly_first, cache=self.cache)
 
     def wait(self):
         return max(self.window_ends - self.timer(), 1)
