@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 
+from apps.analytics.metrics import PAID
 from apps.analytics.models import DailyStoreRollup
 from apps.coupons.models import Coupon
 from apps.members.models import Member, StoreVisit
@@ -28,12 +29,6 @@ FIGURES = [
     "manual_actions",
     "manual_points",
     "coupons_gifted",
-]
-PAID = [
-    Order.Status.PAID,
-    Order.Status.COMPLETED,
-    Order.Status.PARTIALLY_REFUNDED,
-    Order.Status.REFUNDED,
 ]
 
 

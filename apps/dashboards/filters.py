@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.dashboards.selectors import active, dormant
+from apps.analytics.metrics import active, dormant, new_this_month
 from apps.members.models import Member, Tag
 from apps.tiers.models import Tier
 from apps.tiers.segments import members_in_tiers
@@ -54,13 +54,8 @@ class StoreMemberFilter(django_filters.FilterSet):
         return members_in_tiers(members, [tier.code])
 
     def by_activity(self, members, _name, value):
-        now = timezone.now()
-        if value == "new":
-            start = timezone.localtime(now).replace(
-                day=1, hour=0, minute=0, second=0, microsecond=0
-            )
-            return members.filter(joined_at__gte=start)
-        return members.filter(active(now) if value == "active" else dormant(now))
+        definition = {"new": new_this_month, "active": active, "dormant": dormant}[value]
+        return members.filter(definition(timezone.now()))
 
     def tagged(self, members, _name, tag):
         return members.filter(member_tags__tag=tag)

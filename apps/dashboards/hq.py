@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from apps.analytics.metrics import window_start
 from apps.analytics.models import DailyStoreRollup
 from apps.analytics.selectors import stores_flagged
 from apps.core.models import Event
@@ -34,7 +35,7 @@ def hq_kpis(*, now=None) -> dict:
         "manual_actions",
         "coupons_gifted",
     )
-    days = DailyStoreRollup.objects.filter(day__gt=today - timedelta(days=30)).aggregate(
+    days = DailyStoreRollup.objects.filter(day__gte=window_start(today)).aggregate(
         **{f"{name}_today": Sum(name, filter=Q(day=today), default=0) for name in figures},
         **{f"{name}_30": Sum(name, default=0) for name in figures},
     )

@@ -19,28 +19,25 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from apps.analytics.metrics import (
+    PAID,
+    active,
+    average_order,
+    dormant,
+    member_share,
+    repurchase_rate,
+    window_start,
+)
 from apps.analytics.models import DailyStoreRollup
+from apps.core.money import percent
 from apps.coupons.models import Coupon
 from apps.coupons.selectors import member_coupons
 from apps.members.models import Member, MemberTag
 from apps.orders.models import Order
-from apps.orders.segments import BOUGHT
 from apps.points.selectors import points_totals
 from apps.stores.models import Staff, Store
 from apps.tiers.selectors import tier_summary
 from apps.tiers.services import tiers_in_order
-
-
-def active(now) -> Q:
-    """Members seen in the last 30 days."""
-    return Q(last_active_at__gte=now - timedelta(days=30))
-
-
-def dormant(now) -> Q:
-    """Members not seen for 90 days or more (or never, having joined that long ago)."""
-    return Q(last_active_at__lt=now - timedelta(days=90)) | Q(
-        last_active_at__isnull=True, joined_at__lt=now - timedelta(days=90)
-    )
 
 
 def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
@@ -63,7 +60,7 @@ def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
         new_week=Sum("new_members", filter=since(week_start), default=0),
         new_month=Sum("new_members", filter=since(today.replace(day=1)), default=0),
         **{
-            f"{name}_30": Sum(name, filter=since(today - timedelta(days=29)), default=0)
+            f"{name}_30": Sum(name, filter=since(window_start(today)), default=0)
             for name in (
                 "visits",
                 "orders",
@@ -82,37 +79,16 @@ def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
         "members": counts,
         "new": {key: sums[f"new_{key}"] for key in ("today", "week", "month")},
         "last_30": {key[:-3]: value for key, value in sums.items() if key.endswith("_30")},
-        "member_share": _share(sums["member_sales_30"], sums["sales_30"]),
-        "aov_members": _average(sums["member_sales_30"], sums["member_orders_30"]),
-        "aov_others": _average(
+        "member_share": member_share(sums["member_sales_30"], sums["sales_30"]),
+        "aov_members": average_order(sums["member_sales_30"], sums["member_orders_30"]),
+        "aov_others": average_order(
             sums["sales_30"] - sums["member_sales_30"],
             sums["orders_30"] - sums["member_orders_30"],
         ),
-        "repurchase": _repurchase(store, now),
+        "repurchase": repurchase_rate(Order.objects.filter(store=store), now=now),
         "tiers": _tier_distribution(members),
         "trend": _trend(trend, today, trend_days),
     }
-
-
-def _share(part, whole) -> Decimal | None:
-    return (Decimal(part) / Decimal(whole) * 100).quantize(Decimal("0.1")) if whole else None
-
-
-def _average(total, count) -> Decimal | None:
-    return (Decimal(total) / count).quantize(Decimal("0.01")) if count else None
-
-
-def _repurchase(store: Store, now) -> Decimal | None:
-    """Of the members who bought here in the last 90 days, the share who bought twice or more."""
-    buyers = (
-        Order.objects.filter(
-            store=store, member__isnull=False, paid_at__gte=now - timedelta(days=90)
-        )
-        .values("member")
-        .annotate(n=Count("pk"))
-        .aggregate(buyers=Count("member"), again=Count("member", filter=Q(n__gte=2)))
-    )
-    return _share(buyers["again"], buyers["buyers"])
 
 
 def _tier_distribution(members) -> list[dict]:
@@ -124,7 +100,7 @@ def _tier_distribution(members) -> list[dict]:
         rows.append({"name": tier.name, "count": count})
     total = sum(row["count"] for row in rows) or 1
     for row in rows:
-        row["percent"] = round(row["count"] * 100 / total)
+        row["percent"] = percent(row["count"], total, places=0)
     return rows
 
 
@@ -153,9 +129,7 @@ def members_with_spend(store: Store, members: list[Member]) -> list[Member]:
     """Each member's tier (the first tier until their first review) and what they have
     spent at this store, less refunds: one query for the whole page."""
     spend = dict(
-        Order.objects.filter(
-            store=store, member__in=members, status__in=[*BOUGHT, Order.Status.REFUNDED]
-        )
+        Order.objects.filter(store=store, member__in=members, status__in=PAID)
         .values("member")
         .annotate(total=Sum(F("paid_amount") - F("refunded_amount")))
         .values_list("member", "total")
@@ -221,7 +195,7 @@ def guide_leaderboard(store: Store, *, start, end) -> list[dict]:
             guide__in=people,
             paid_at__gte=start,
             paid_at__lt=end,
-            status__in=[*BOUGHT, Order.Status.REFUNDED],
+            status__in=PAID,
         )
         .values("guide")
         .annotate(orders=Count("pk"), sales=Sum(F("paid_amount") - F("refunded_amount")))
@@ -247,7 +221,7 @@ def stores_compared(stores: QuerySet[Store], *, today=None) -> QuerySet[Store]:
     the last 30 days, each a subquery, so a page of stores is one query whatever its size."""
     today = today or timezone.localdate()
     last_30 = DailyStoreRollup.objects.filter(
-        store=OuterRef("pk"), day__gt=today - timedelta(days=30), day__lte=today
+        store=OuterRef("pk"), day__gte=window_start(today), day__lte=today
     ).values("store")
     money = DecimalField(max_digits=14, decimal_places=2)
 

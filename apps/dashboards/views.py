@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from apps.analytics.metrics import window_start
 from apps.core.audit import request_ip
 from apps.core.errors import DomainError
 from apps.coupons.models import CouponTemplate
@@ -223,7 +224,7 @@ PERIODS = {
         (today.replace(day=1) - timedelta(days=1)).replace(day=1),
         today.replace(day=1),
     ),
-    "30": lambda today: (today - timedelta(days=29), today + timedelta(days=1)),
+    "30": lambda today: (window_start(today), today + timedelta(days=1)),
     "year": lambda today: (today.replace(month=1, day=1), today + timedelta(days=1)),
 }
 

@@ -9,8 +9,6 @@ A phone already known merges (empty name and birthday filled, the platform id li
 points to carry over travel in a `members_imported` event for the points ledger.
 """
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,17 +20,25 @@ from django.utils.translation import gettext as _
 
 from apps.core.bulk import custom_plans
 from apps.core.events import event_emit
+from apps.core.imports import (
+    dry_run_preview,
+    import_check,
+    import_failed,
+    import_files_purge,
+    import_run,
+    import_start,
+    import_upload,
+    report_lines,
+    report_rewrite,
+)
 from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
 from apps.core.spreadsheets import (
-    SpreadsheetInvalid,
     csv_document,
     csv_line,
     parse_date,
     parse_datetime,
     spreadsheet_rows,
-    upload_check,
 )
-from apps.core.uploads import upload_files_purge
 from apps.members.models import Member, MemberIdentity, MemberImport, MemberImportChunk
 from apps.members.returning import phones_returning
 
@@ -209,7 +215,7 @@ def _write(
     )
 
 
-def _report_lines(outcomes: list[Outcome]) -> str:
+def _report_text(outcomes: list[Outcome]) -> str:
     results = {"created": _("created"), "merged": _("merged"), "rejected": _("rejected")}
     return "".join(
         csv_line(
@@ -237,94 +243,67 @@ def _chunks(rows: list[Row]) -> Iterator[tuple[int, list[Row]]]:
 def member_import_upload(
     *, file_name: str, content: bytes, platform: str, home_store=None, actor=None
 ) -> MemberImport:
-    """HQ uploads a file: it is kept, and checked by a job (`member_import_check`), never in
-    the web request. Too large a file, or an .xlsx that would inflate too far, is refused."""
+    """HQ uploads a file: it is kept, and checked by a job (`member_import_check`)."""
     from apps.members.tasks import member_import_check_task
 
-    upload_check(file_name, content)
-    with transaction.atomic():
-        member_import = MemberImport.objects.create(
-            file_name=file_name[:200],
-            content=content,
-            platform=platform,
-            home_store=home_store,
-            status=MemberImport.Status.CHECKING,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-        transaction.on_commit(lambda: member_import_check_task.delay(member_import.pk))
-    return member_import
+    return import_upload(
+        MemberImport,
+        check_task=member_import_check_task,
+        file_name=file_name,
+        content=content,
+        actor=actor,
+        platform=platform,
+        home_store=home_store,
+    )
 
 
 def member_import_check(*, import_id: int) -> MemberImport:
-    """Read the upload and make the dry run; nothing is imported yet. Safe to run again: an
-    upload already checked is left as it is."""
-    member_import = MemberImport.objects.get(pk=import_id)
-    if member_import.status != MemberImport.Status.CHECKING:
-        return member_import
-    try:
-        rows = read_rows(member_import.file_name, bytes(member_import.content))
-    except SpreadsheetInvalid as error:
-        MemberImport.objects.filter(pk=import_id, status=MemberImport.Status.CHECKING).update(
-            status=MemberImport.Status.INVALID, error=error.render()
-        )
-        member_import.refresh_from_db()
-        return member_import
+    """The dry run: which rows would create a member, merge into one, or are rejected."""
+    return import_check(MemberImport, import_id=import_id, read=_read, dry_run=_dry_run)
+
+
+def _read(file_name: str, content: bytes) -> list[Row]:
+    rows = read_rows(file_name, content)
     _mark_repeats(rows)
-    counts = {"created": 0, "merged": 0, "rejected": 0}
-    sample = []
-    for _index, chunk in _chunks(rows):
-        outcomes, _existing = _decide(chunk, member_import.platform)
-        for outcome in outcomes:
-            counts[outcome.result] += 1
-            if outcome.result == "rejected" and len(sample) < 50:
-                sample.append(
-                    {
-                        "row": outcome.row.number,
-                        "phone": mask_phone(outcome.row.phone),  # enough to find the row
-                        "reason": outcome.row.reason,
-                    }
-                )
-    MemberImport.objects.filter(pk=import_id, status=MemberImport.Status.CHECKING).update(
-        status=MemberImport.Status.CHECKED,
-        total_rows=len(rows),
-        preview={**counts, "rejected_rows": sample},
+    return rows
+
+
+def _dry_run(member_import: MemberImport, rows: list[Row]) -> dict:
+    decided = (
+        (outcome, outcome.result)
+        for _index, chunk in _chunks(rows)
+        for outcome in _decide(chunk, member_import.platform)[0]
     )
-    member_import.refresh_from_db()
-    return member_import
+    preview = dry_run_preview(
+        decided,
+        results=("created", "merged", "rejected"),
+        rejected_as="rejected_rows",
+        describe=lambda outcome: {
+            "row": outcome.row.number,
+            "phone": mask_phone(outcome.row.phone),  # enough to find the row
+            "reason": outcome.row.reason,
+        },
+    )
+    return {"total_rows": len(rows), "preview": preview}
 
 
 def member_import_start(*, member_import: MemberImport) -> MemberImport:
     """HQ confirms the dry run: the import runs as a job (at once on the embedded default)."""
     from apps.members.tasks import member_import_run_task
 
-    with transaction.atomic():
-        started = MemberImport.objects.filter(
-            pk=member_import.pk,
-            status__in=[MemberImport.Status.CHECKED, MemberImport.Status.FAILED],
-            file_deleted_at__isnull=True,
-        ).update(status=MemberImport.Status.RUNNING, error="")
-        if started:
-            transaction.on_commit(lambda: member_import_run_task.delay(member_import.pk))
-    member_import.refresh_from_db()
-    return member_import
+    return import_start(member_import, run_task=member_import_run_task)
 
 
 def member_import_run(*, import_id: int) -> MemberImport:
     """Import what is left of an upload, chunk by chunk. Safe to run again."""
-    member_import = MemberImport.objects.get(pk=import_id)
-    if member_import.status == MemberImport.Status.DONE:
-        return member_import
-    rows = read_rows(member_import.file_name, bytes(member_import.content))
-    _mark_repeats(rows)
+    return import_run(MemberImport, import_id=import_id, read=_read, import_rest=_import_rest)
+
+
+def _import_rest(member_import: MemberImport, rows: list[Row]) -> None:
     done = set(member_import.chunks.values_list("index", flat=True))
     for index, chunk in _chunks(rows):
         if index not in done:
             _import_chunk(member_import, index, chunk)
-    MemberImport.objects.filter(pk=import_id).update(
-        status=MemberImport.Status.DONE, finished_at=timezone.now()
-    )
-    member_import.refresh_from_db()
-    return member_import
 
 
 def _import_chunk(member_import: MemberImport, index: int, rows: list[Row]) -> None:
@@ -342,7 +321,7 @@ def _import_chunk(member_import: MemberImport, index: int, rows: list[Row]) -> N
                     created=sum(o.result == "created" for o in outcomes),
                     merged=sum(o.result == "merged" for o in outcomes),
                     rejected=sum(o.result == "rejected" for o in outcomes),
-                    report=_report_lines(outcomes),
+                    report=_report_text(outcomes),
                 )
                 carried = [
                     [o.member_id, o.row.points]
@@ -367,14 +346,11 @@ def _import_chunk(member_import: MemberImport, index: int, rows: list[Row]) -> N
 
 
 def member_import_failed(*, import_id: int, error: str) -> None:
-    MemberImport.objects.filter(pk=import_id).update(
-        status=MemberImport.Status.FAILED, error=error[:5000]
-    )
+    import_failed(MemberImport, import_id=import_id, error=error)
 
 
 def member_import_files_purge() -> int:
-    """Delete uploaded files past IMPORT_FILE_RETENTION_DAYS, except while they are imported."""
-    return upload_files_purge(MemberImport, keep=Q(status=MemberImport.Status.RUNNING))
+    return import_files_purge(MemberImport)
 
 
 def member_import_summary(member_import: MemberImport) -> dict[str, int]:
@@ -382,16 +358,15 @@ def member_import_summary(member_import: MemberImport) -> dict[str, int]:
     return {key: sum(chunk[key] for chunk in chunks) for key in ("created", "merged", "rejected")}
 
 
-REPORT_PHONE = 1  # the column of a report line that holds the phone (see _report_lines)
+REPORT_PHONE = 1  # the column of a report line that holds the phone (see _report_text)
 
 
 def member_import_report(member_import: MemberImport, *, full_phones: bool) -> str:
     """The report as a CSV file; phones masked for those who may not see them."""
     body = "".join(member_import.chunks.order_by("index").values_list("report", flat=True))
-    lines = csv.reader(io.StringIO(body))
     return csv_document(
         [_("row"), _("mobile"), _("name"), _("result"), _("reason"), _("member id")],
-        (line if full_phones else _masked(line) for line in lines),
+        (line if full_phones else _masked(line) for line in report_lines(body)),
     )
 
 
@@ -403,16 +378,13 @@ def _masked(line: list[str]) -> list[str]:
 def member_import_rows_forget(*, member_id: int, phone: str) -> None:
     """A member closed their account: their rows in import reports keep their row number and
     result, but no longer their phone or name. (Dry runs keep masked phones only.)"""
-    # The member id ends a report line (see _report_lines).
+    # The member id ends a report line (see _report_text).
     mentions = Q(report__contains=f",{member_id}\r\n")
     if phone:
         mentions |= Q(report__contains=phone)
     chunks = list(MemberImportChunk.objects.filter(mentions).order_by("pk"))
     for chunk in chunks:
-        chunk.report = "".join(
-            csv_line(_forgotten(line, member_id, phone))
-            for line in csv.reader(io.StringIO(chunk.report))
-        )
+        chunk.report = report_rewrite(chunk.report, lambda line: _forgotten(line, member_id, phone))
     MemberImportChunk.objects.bulk_update(chunks, ["report"])
 
 

@@ -10,8 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.members.models import Member, MemberTag, Segment, Tag
@@ -68,6 +67,12 @@ def segment_filters() -> list[SegmentFilter]:
     return list(_filters.values())
 
 
+def not_seen_since(cutoff: datetime) -> Q:
+    """Members not seen since `cutoff`: last active before it, or never active and joined
+    before it."""
+    return Q(last_active_at__lt=cutoff) | Q(last_active_at__isnull=True, joined_at__lt=cutoff)
+
+
 def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:
     members = Member.objects.filter(status=Member.Status.ACTIVE)
     if criteria.home_store_ids:
@@ -82,9 +87,7 @@ def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:
         members = members.filter(birthday__month=criteria.birthday_month)
     if criteria.inactive_days is not None:
         cutoff = (now or timezone.now()) - timedelta(days=criteria.inactive_days)
-        members = members.alias(active_at=Coalesce("last_active_at", "joined_at")).filter(
-            active_at__lt=cutoff
-        )
+        members = members.filter(not_seen_since(cutoff))
     if criteria.tag_ids:
         tagged = MemberTag.objects.filter(member=OuterRef("pk"), tag__in=criteria.tag_ids)
         members = members.filter(Exists(tagged))

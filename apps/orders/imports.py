@@ -10,8 +10,6 @@ transaction, and a rerun goes on from the last order done.
 """
 
 import contextlib
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -19,19 +17,21 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.phones import InvalidPhone, normalize_phone
-from apps.core.spreadsheets import (
-    SpreadsheetInvalid,
-    csv_document,
-    csv_line,
-    parse_datetime,
-    spreadsheet_rows,
-    upload_check,
+from apps.core.imports import (
+    dry_run_preview,
+    import_check,
+    import_failed,
+    import_files_purge,
+    import_run,
+    import_start,
+    import_upload,
+    report_lines,
+    report_rewrite,
 )
-from apps.core.uploads import upload_files_purge
+from apps.core.phones import InvalidPhone, normalize_phone
+from apps.core.spreadsheets import csv_document, csv_line, parse_datetime, spreadsheet_rows
 from apps.members.models import Member, MemberIdentity
 from apps.orders.errors import DuplicateOrder
 from apps.orders.models import Order, OrderImport
@@ -155,82 +155,54 @@ def _decide(orders: list[PlatformOrder], platform: str, store) -> list[tuple[Pla
 
 
 def order_import_upload(*, file_name: str, content: bytes, platform: str, store, actor=None):
-    """HQ uploads a file: it is kept, and checked by a job (`order_import_check`), never in
-    the web request. Too large a file, or an .xlsx that would inflate too far, is refused."""
+    """HQ uploads a file: it is kept, and checked by a job (`order_import_check`)."""
     from apps.orders.tasks import order_import_check_task
 
-    upload_check(file_name, content)
-    with transaction.atomic():
-        order_import = OrderImport.objects.create(
-            file_name=file_name[:200],
-            content=content,
-            platform=platform,
-            store=store,
-            status=OrderImport.Status.CHECKING,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-        transaction.on_commit(lambda: order_import_check_task.delay(order_import.pk))
-    return order_import
+    return import_upload(
+        OrderImport,
+        check_task=order_import_check_task,
+        file_name=file_name,
+        content=content,
+        actor=actor,
+        platform=platform,
+        store=store,
+    )
 
 
 def order_import_check(*, import_id: int) -> OrderImport:
-    """Read the upload and make the dry run; nothing is imported yet. Safe to run again: an
-    upload already checked is left as it is."""
-    order_import = OrderImport.objects.get(pk=import_id)
-    if order_import.status != OrderImport.Status.CHECKING:
-        return order_import
-    checking = OrderImport.objects.filter(pk=import_id, status=OrderImport.Status.CHECKING)
-    try:
-        orders = read_orders(order_import.file_name, bytes(order_import.content))
-    except SpreadsheetInvalid as error:
-        checking.update(status=OrderImport.Status.INVALID, error=error.render())
-        order_import.refresh_from_db()
-        return order_import
-    counts = dict.fromkeys(RESULTS, 0)
-    rejected = []
-    for order, result in _decide(orders, order_import.platform, order_import.store):
-        counts[result] += 1
-        if result == "rejected" and len(rejected) < 50:
-            rejected.append(
-                {"order": order.external_id, "rows": order.rows, "reason": order.reason}
-            )
-    checking.update(
-        status=OrderImport.Status.CHECKED,
-        total_orders=len(orders),
-        preview={**counts, "rejected_orders": rejected},
+    """The dry run: which orders would be imported as members' or others' sales, which are
+    imported already, and which are rejected."""
+    return import_check(OrderImport, import_id=import_id, read=read_orders, dry_run=_dry_run)
+
+
+def _dry_run(order_import: OrderImport, orders: list[PlatformOrder]) -> dict:
+    preview = dry_run_preview(
+        _decide(orders, order_import.platform, order_import.store),
+        results=RESULTS,
+        rejected_as="rejected_orders",
+        describe=lambda order: {
+            "order": order.external_id,
+            "rows": order.rows,
+            "reason": order.reason,
+        },
     )
-    order_import.refresh_from_db()
-    return order_import
+    return {"total_orders": len(orders), "preview": preview}
 
 
 def order_import_start(*, order_import: OrderImport) -> OrderImport:
     """HQ confirms the dry run: the import runs as a job (at once on the embedded default)."""
     from apps.orders.tasks import order_import_run_task
 
-    with transaction.atomic():
-        started = OrderImport.objects.filter(
-            pk=order_import.pk,
-            status__in=[OrderImport.Status.CHECKED, OrderImport.Status.FAILED],
-            file_deleted_at__isnull=True,
-        ).update(status=OrderImport.Status.RUNNING, error="")
-        if started:
-            transaction.on_commit(lambda: order_import_run_task.delay(order_import.pk))
-    order_import.refresh_from_db()
-    return order_import
+    return import_start(order_import, run_task=order_import_run_task)
 
 
 def order_import_run(*, import_id: int) -> OrderImport:
-    order_import = OrderImport.objects.get(pk=import_id)
-    if order_import.status == OrderImport.Status.DONE:
-        return order_import
-    orders = read_orders(order_import.file_name, bytes(order_import.content))
+    return import_run(OrderImport, import_id=import_id, read=read_orders, import_rest=_import_rest)
+
+
+def _import_rest(order_import: OrderImport, orders: list[PlatformOrder]) -> None:
     for index in range(order_import.done, len(orders)):
         _import_one(order_import, index, orders[index])
-    OrderImport.objects.filter(pk=import_id).update(
-        status=OrderImport.Status.DONE, finished_at=timezone.now()
-    )
-    order_import.refresh_from_db()
-    return order_import
 
 
 @transaction.atomic
@@ -286,16 +258,14 @@ def _report_line(order: PlatformOrder, result: str, member, order_no: str) -> st
 
 
 def order_import_failed(*, import_id: int, error: str) -> None:
-    OrderImport.objects.filter(pk=import_id).update(
-        status=OrderImport.Status.FAILED, error=error[:5000]
-    )
+    import_failed(OrderImport, import_id=import_id, error=error)
 
 
 def order_import_report(order_import: OrderImport) -> str:
     """The report as a CSV file (members' phones in it are masked)."""
     return csv_document(
         [_("order number"), _("rows"), _("result"), _("reason"), _("member"), _("Huiji order")],
-        csv.reader(io.StringIO(order_import.report)),
+        report_lines(order_import.report),
     )
 
 
@@ -317,14 +287,17 @@ def order_import_rows_forget(*, member_id: int) -> None:
     # Locked as an import run locks them: a line it appends meanwhile is not lost.
     reports = list(OrderImport.objects.filter(mentions).select_for_update().order_by("pk"))
     for order_import in reports:
-        lines = list(csv.reader(io.StringIO(order_import.report)))
-        for line in lines:
-            if line[-1] in order_nos:
-                line[REPORT_MEMBER] = ""
-        order_import.report = "".join(csv_line(line) for line in lines)
+        order_import.report = report_rewrite(
+            order_import.report, lambda line: _forgotten(line, order_nos)
+        )
     OrderImport.objects.bulk_update(reports, ["report"])
 
 
+def _forgotten(line: list[str], order_nos: list[str]) -> list[str]:
+    if line[-1] in order_nos:
+        line[REPORT_MEMBER] = ""
+    return line
+
+
 def order_import_files_purge() -> int:
-    """Delete uploaded files past IMPORT_FILE_RETENTION_DAYS, except while they are imported."""
-    return upload_files_purge(OrderImport, keep=Q(status=OrderImport.Status.RUNNING))
+    return import_files_purge(OrderImport)
