@@ -27,8 +27,7 @@ from apps.orders.models import Order
 from apps.orders.segments import BOUGHT
 from apps.points.selectors import points_totals
 from apps.stores.models import Staff, Store
-from apps.tiers.selectors import tier_summary
-from apps.tiers.services import tiers_in_order
+from apps.tiers.selectors import tier_summary, tiers_in_order
 
 
 def active(now) -> Q:
