@@ -462,7 +462,7 @@ def _job_transfers(
     accounts: dict, kind: str, amounts: dict[int, int], *, description: str, now: datetime
 ) -> dict[int, int]:
     """A batch's entries, one per member, between the members and the system account locked
-    by `_lock_for_job`: {member id: entry id}. Every balance moves in one UPDATE. Settling
+    by `accounts_lock_for_job`: {member id: entry id}. Every balance moves in one UPDATE. Settling
     pays members out of pending; expiring takes from members into breakage. What makes a
     rerun safe is the state of the lots the caller changes in the same transaction."""
     system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE

@@ -14,7 +14,6 @@ from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.selectors import points_available
 from apps.points.services import (
     member_account,
-    points_earn,
     points_expire_due,
     points_merge_members,
     points_redeem,
@@ -23,20 +22,9 @@ from apps.points.services import (
 )
 from apps.points.verification import ledger_problems
 from tests.members.factories import MemberFactory
+from tests.points.test_ledger import earn
 
 pytestmark = pytest.mark.django_db
-
-
-def earn(member, amount, key, now=None):
-    return points_earn(
-        member=member,
-        amount=amount,
-        key=key,
-        cause="test",
-        description="测试得积分",
-        pending=False,
-        now=now,
-    )
 
 
 def redeem(member, amount, key):
