@@ -5,7 +5,9 @@ import functools
 from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
+from django.db import connection, connections, models
+
+from apps.core.rows import database_for_write
 
 
 def rows_insert(
@@ -13,31 +15,25 @@ def rows_insert(
     rows: list[dict],
     *,
     returning: tuple[str, ...] = ("pk",),
-    provided: tuple[str, list] | None = None,
 ) -> list:
     """Insert `rows` ({field name: value}; fields left out take Django's defaults) in one
     statement; returns each new row's `returning` fields (its id, by default), a value per
     row for one field, a tuple for several.
 
-    `provided` is an `UPDATE … RETURNING` (SQL and parameters) that runs first in the same
-    statement: the rows go in only if it changed a row, and if the insert fails its change
-    is undone too. A conditional update of a hot row (a coupon's stock) that way holds the
-    row's lock only while the database inserts and commits, never across a round trip.
-
     On PostgreSQL the rows travel as one JSON document unpacked by the database (the
     defaults of the fields they leave out as another, once): psycopg quotes every parameter
     in Python, which for thousands of rows costs more than the insert itself. Elsewhere (the
-    embedded SQLite) it is Django's bulk_create, after the `provided` update in the same
-    transaction."""
+    embedded SQLite) it is Django's bulk_create."""
     if not rows:
         return []
-    if connection.vendor != "postgresql":
-        return _rows_insert_elsewhere(model, rows, returning, provided)
+    database = connections[database_for_write(model)]
+    if database.vendor != "postgresql":
+        return _rows_insert_elsewhere(model, rows, returning, database.alias)
     layout = _layout(model, tuple(rows[0]))
     encoder = _SharedValuesEncoder()
     if layout.renamed:
         rows = [dict(zip(layout.given_columns, row.values(), strict=True)) for row in rows]
-    quote = connection.ops.quote_name
+    quote = database.ops.quote_name
     back = ", ".join(
         quote(model._meta.pk.column if name == "pk" else model._meta.get_field(name).column)
         for name in returning
@@ -47,15 +43,11 @@ def rows_insert(
     if layout.left_out:  # their defaults, once for all the rows
         sources += f" CROSS JOIN jsonb_to_record(%s::jsonb) AS d({layout.default_shapes})"
         params.append(encoder.encode({f.column: f.get_default() for f in layout.left_out}))
-    guard, guard_params = provided or ("", [])
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(
-            (f"WITH provided AS ({guard}) " if guard else "")
-            + f"INSERT INTO {quote(model._meta.db_table)} ({layout.columns}) "
-            f"SELECT {layout.columns} FROM {sources} "
-            + ("WHERE EXISTS (SELECT FROM provided) " if guard else "")
-            + f"RETURNING {back}",
-            [*guard_params, *params],
+            f"INSERT INTO {quote(model._meta.db_table)} ({layout.columns}) "
+            f"SELECT {layout.columns} FROM {sources} RETURNING {back}",
+            params,
         )
         made = cursor.fetchall()
     return [row[0] for row in made] if len(returning) == 1 else made
@@ -111,14 +103,8 @@ def _layout(model, names: tuple[str, ...]) -> _Layout:
     )
 
 
-def _rows_insert_elsewhere(model, rows, returning, provided) -> list:
-    with transaction.atomic():
-        if provided:
-            with connection.cursor() as cursor:
-                cursor.execute(*provided)
-                if not cursor.fetchall():
-                    return []
-        made = model.objects.bulk_create(model(**row) for row in rows)
+def _rows_insert_elsewhere(model, rows, returning, using: str) -> list:
+    made = model.objects.using(using).bulk_create(model(**row) for row in rows)
     picked = [tuple(getattr(one, name) for name in returning) for one in made]
     return [row[0] for row in picked] if len(returning) == 1 else picked
 

@@ -118,7 +118,7 @@ def request_fingerprint(request) -> str:
 
 def _claim(scope: str, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
     record = IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint)
-    if row_insert(record, unless_taken=True):
+    if row_insert(record, unless_taken="idempotency_key_unique"):
         return record, True
     # Another request holds or held this key; its transaction has committed by now.
     return IdempotencyKey.objects.get(scope=scope, key=key), False

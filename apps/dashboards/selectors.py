@@ -36,8 +36,7 @@ from apps.members.models import Member, MemberTag
 from apps.orders.models import Order
 from apps.points.selectors import points_totals
 from apps.stores.models import Staff, Store
-from apps.tiers.selectors import tier_summary
-from apps.tiers.services import tiers_in_order
+from apps.tiers.selectors import tier_summary, tiers_in_order
 
 
 def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:

@@ -1,4 +1,6 @@
-from apps.core.rows import columns, instance, rows_all
+from django.db import connections
+
+from apps.core.rows import column, columns, database_for_read, instance, table
 from apps.mall.models import Product
 
 
@@ -8,9 +10,12 @@ def products_by_sku(skus) -> dict[str, Product]:
     skus = sorted(set(skus))
     if not skus:
         return {}
-    rows = rows_all(
-        f"SELECT {columns(Product, 'p')} FROM {Product._meta.db_table} p "
-        f"WHERE p.sku IN ({', '.join(['%s'] * len(skus))})",
-        skus,
-    )
-    return {product.sku: product for product in (instance(Product, row) for row in rows)}
+    using = database_for_read(Product)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns(Product, 'p')} FROM {table(Product)} p "
+            f"WHERE p.{column(Product, 'sku')} IN ({', '.join(['%s'] * len(skus))})",
+            skus,
+        )
+        rows = cursor.fetchall()
+    return {product.sku: product for product in (instance(Product, row, using) for row in rows)}

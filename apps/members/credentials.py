@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 from apps.core.clients import requester_of
 from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
-from apps.core.rows import columns, instance, row_insert, row_one
+from apps.core.rows import column, columns, database_for_read, instance, row_insert, table
 from apps.core.sms import sms_send
 from apps.members.errors import MemberCodeExpired, MemberNotFound, MemberNotPresent, WrongCode
 from apps.members.models import Member, MemberCode, MemberOtp, MemberToken, SmsCode
@@ -174,18 +174,24 @@ def member_token_issue(*, member: Member) -> str:
 
 
 _LIVE_TOKEN_MEMBER_SQL = (
-    f"SELECT {columns(Member, 'm')} FROM {Member._meta.db_table} m "
-    f"JOIN {MemberToken._meta.db_table} t ON t.member_id = m.id "
-    "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s AND m.status = %s"
+    f"SELECT {columns(Member, 'm')} FROM {table(Member)} m "
+    f"JOIN {table(MemberToken)} t ON t.{column(MemberToken, 'member')} = m.{column(Member, 'pk')} "
+    f"WHERE t.{column(MemberToken, 'key_hash')} = %s "
+    f"AND t.{column(MemberToken, 'revoked_at')} IS NULL "
+    f"AND t.{column(MemberToken, 'expires_at')} > %s AND m.{column(Member, 'status')} = %s"
 )
 
 
 def member_token_member(raw: str) -> Member | None:
     """The active member a live token belongs to, or None. Every mini-program request
     asks this, so it is written by hand (apps.core.rows)."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    row = row_one(_LIVE_TOKEN_MEMBER_SQL, [_sha256(raw), now, Member.Status.ACTIVE])
-    return instance(Member, row) if row else None
+    using = database_for_read(MemberToken)
+    database = connections[using]
+    now = database.ops.adapt_datetimefield_value(timezone.now())
+    with database.cursor() as cursor:
+        cursor.execute(_LIVE_TOKEN_MEMBER_SQL, [_sha256(raw), now, Member.Status.ACTIVE])
+        row = cursor.fetchone()
+    return instance(Member, row, using) if row else None
 
 
 def member_token_revoke(*, raw: str) -> None:
@@ -206,9 +212,10 @@ def member_tokens_revoke_all(*, member: Member) -> None:
 # UPDATE in the checkout's transaction), so it pays for one sale.
 
 _CODE_MEMBER_SQL = (
-    f"SELECT {columns(Member, 'm')}, c.used_at IS NULL AND c.expires_at > %s "
-    f"FROM {MemberCode._meta.db_table} c JOIN {Member._meta.db_table} m ON m.id = c.member_id "
-    "WHERE c.code_hash = %s AND m.status = %s"
+    f"SELECT {columns(Member, 'm')}, c.{column(MemberCode, 'used_at')} IS NULL "
+    f"AND c.{column(MemberCode, 'expires_at')} > %s FROM {table(MemberCode)} c "
+    f"JOIN {table(Member)} m ON m.{column(Member, 'pk')} = c.{column(MemberCode, 'member')} "
+    f"WHERE c.{column(MemberCode, 'code_hash')} = %s AND m.{column(Member, 'status')} = %s"
 )
 
 
@@ -232,13 +239,17 @@ def member_code_member(code: str, *, now: datetime | None = None) -> Member:
     """The member a code belongs to, without spending it. MemberNotFound for a code never
     made (or a gone member's), MemberCodeExpired for an old or spent one."""
     digest = _member_code_hash(code)
-    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    row = row_one(_CODE_MEMBER_SQL, [now, digest, Member.Status.ACTIVE])
+    using = database_for_read(MemberCode)
+    database = connections[using]
+    now = database.ops.adapt_datetimefield_value(now or timezone.now())
+    with database.cursor() as cursor:
+        cursor.execute(_CODE_MEMBER_SQL, [now, digest, Member.Status.ACTIVE])
+        row = cursor.fetchone()
     if row is None:
         raise MemberNotFound()
     if not row[-1]:
         raise MemberCodeExpired()
-    return instance(Member, row[:-1])
+    return instance(Member, row[:-1], using)
 
 
 def member_code_spend(*, code: str, store: Store | None = None, now=None) -> None:

@@ -1,4 +1,6 @@
-from apps.core.rows import columns, instance, row_one
+from django.db import connections
+
+from apps.core.rows import column, columns, database_for_read, instance, table
 from apps.members.models import Member
 from apps.stores.models import Staff
 
@@ -19,14 +21,19 @@ def member_by_referral_code(code: str | None) -> Member | None:
     return Member.objects.filter(referral_code=code.upper(), status=Member.Status.ACTIVE).first()
 
 
+_ACTIVE_SQL = (
+    f"SELECT {columns(Member, 'm')} FROM {table(Member)} m "
+    f"WHERE m.{column(Member, 'pk')} = %s AND m.{column(Member, 'status')} = %s"
+)
+
+
 def member_active(member_id: int) -> Member | None:
     """The active member with this id (a till names its member so on every sale)."""
-    row = row_one(
-        f"SELECT {columns(Member, 'm')} FROM {Member._meta.db_table} m "
-        "WHERE m.id = %s AND m.status = %s",
-        [member_id, Member.Status.ACTIVE],
-    )
-    return instance(Member, row) if row else None
+    using = database_for_read(Member)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_ACTIVE_SQL, [member_id, Member.Status.ACTIVE])
+        row = cursor.fetchone()
+    return instance(Member, row, using) if row else None
 
 
 def member_by_phone(phone: str) -> Member | None:

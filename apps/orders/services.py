@@ -586,7 +586,7 @@ def _order_create(
         quote=_json_ready(priced.as_dict()),
         created_at=now,
     )
-    if not row_insert(order, unless_taken=True):  # only the store's external id can be taken
+    if not row_insert(order, unless_taken="order_external_id_once_per_store"):
         raise DuplicateOrder(external_id=external_id)
     OrderLine.objects.bulk_create(
         OrderLine(

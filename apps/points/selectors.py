@@ -1,25 +1,37 @@
 from datetime import timedelta
 
+from django.db import connections
 from django.db.models import Sum
 from django.utils import timezone
 
-from apps.core.rows import columns, instance, row_one
+from apps.core.rows import column, columns, database_for_read, instance, table
 from apps.members.models import Member
 from apps.points.models import Account, Entry, Lot
 
+_AVAILABLE_SQL = (
+    f"SELECT {column(Account, 'balance')} FROM {table(Account)} "
+    f"WHERE {column(Account, 'member')} = %s"
+)
+_ENTRY_BY_KEY_SQL = (
+    f"SELECT {columns(Entry, 'e')} FROM {table(Entry)} e "
+    f"WHERE e.{column(Entry, 'idempotency_key')} = %s"
+)
+
 
 def points_available(member: Member) -> int:
-    row = row_one(f"SELECT balance FROM {Account._meta.db_table} WHERE member_id = %s", [member.pk])
+    with connections[database_for_read(Account)].cursor() as cursor:
+        cursor.execute(_AVAILABLE_SQL, [member.pk])
+        row = cursor.fetchone()
     return row[0] if row else 0
 
 
 def entry_by_key(key: str) -> Entry | None:
     """The entry written with this idempotency key, if any (every award asks first)."""
-    row = row_one(
-        f"SELECT {columns(Entry, 'e')} FROM {Entry._meta.db_table} e WHERE e.idempotency_key = %s",
-        [key],
-    )
-    return instance(Entry, row) if row else None
+    using = database_for_read(Entry)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_ENTRY_BY_KEY_SQL, [key])
+        row = cursor.fetchone()
+    return instance(Entry, row, using) if row else None
 
 
 def points_totals(member: Member) -> dict:

@@ -10,16 +10,25 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, Replace
 from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.bulk import rows_insert
-from apps.core.rows import row_insert, text_replace
+from apps.core.rows import column, insert_statement, row_insert, table
 from apps.members.models import Member
 from apps.points.errors import IdempotencyMismatch, InsufficientPoints, NotReversible
+from apps.points.locks import (
+    accounts_lock,
+    accounts_lock_by_id,
+    accounts_lock_for_job,
+    entry_lock,
+    lot_lock,
+    lots_lock,
+)
+from apps.points.lots import lots_draw_down, lots_spendable
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.rules import expiry_date, take_from_lots
 from apps.points.selectors import entry_by_key
@@ -50,54 +59,6 @@ def member_account(member: Member) -> Account:
 def store_account(store) -> Account:
     """The account that receives the points members spend at `store` (for settlement)."""
     return _account(Account.Kind.STORE, store=store)
-
-
-def _lock(*accounts: Account) -> dict[int, Account]:
-    """Lock the accounts in primary-key order and return their fresh rows."""
-    ids = sorted({account.pk for account in accounts})
-    return {
-        account.pk: account
-        for account in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
-
-
-def _lock_with(member: Member | None = None, *, kinds: tuple[str, ...] = (), store=None):
-    """In one query, lock the member's account, the named system accounts and the store's
-    account, in primary-key order. Returns {"member" | kind | "store": account}. Makes
-    what is missing first. Written by hand: every earn and redemption runs it, and the
-    ORM took longer to compile it than the database to answer."""
-    conditions, params = [], []
-    if kinds:
-        conditions.append(f"kind IN ({', '.join(['%s'] * len(kinds))})")
-        params += kinds
-    if member:
-        conditions.append("member_id = %s")
-        params.append(member.pk)
-    if store:
-        conditions.append("(kind = %s AND store_id = %s)")
-        params += [Account.Kind.STORE, store.pk]
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    rows = Account.objects.raw(
-        f"SELECT * FROM {Account._meta.db_table} WHERE {' OR '.join(conditions)} ORDER BY id{lock}",
-        params,
-    )
-    locked: dict = {}
-    for row in rows:
-        if row.kind in kinds:
-            locked[row.kind] = row
-        if member and row.member_id == member.pk:
-            locked["member"] = row
-        if store and row.kind == Account.Kind.STORE and row.store_id == store.pk:
-            locked["store"] = row
-    if len(locked) < len(kinds) + bool(member) + bool(store):
-        for kind in set(kinds) - set(locked):
-            system_account(kind)
-        if member and "member" not in locked:
-            member_account(member)
-        if store and "store" not in locked:
-            store_account(store)
-        return _lock_with(member, kinds=kinds, store=store)
-    return locked
 
 
 def ledger_write(function):  # for points_earn and points_redeem, keyword-only
@@ -163,36 +124,36 @@ def _move(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         created_at=timezone.now(),
     )
-    balances = (
-        f"UPDATE {Account._meta.db_table} SET balance = balance + "
-        "CASE WHEN id = %s THEN %s ELSE %s END WHERE id IN (%s, %s) RETURNING id",
-        [source.pk, -amount, amount, source.pk, target.pk],
-    )
-    if not row_insert(entry, provided=balances):  # never silently: the caller locked both
+    if not balances_move(entry):  # never silently: the caller locked both
         raise Account.DoesNotExist(f"accounts {source.pk} and {target.pk} are gone")
     return entry
 
 
-def _spend_lots(member: Member, entry: Entry, amount: int) -> None:
-    """Soonest-expiring first: the uses recorded and the lots drawn down in one statement."""
-    with connection.cursor() as cursor:
+_BALANCE, _ACCOUNT_ID = column(Account, "balance"), column(Account, "pk")
+_BALANCES_SQL = (
+    f"UPDATE {table(Account)} SET {_BALANCE} = {_BALANCE} + "
+    f"CASE WHEN {_ACCOUNT_ID} = %s THEN %s ELSE %s END "
+    f"WHERE {_ACCOUNT_ID} IN (%s, %s) RETURNING {_ACCOUNT_ID}"
+)
+
+
+def balances_move(entry: Entry) -> bool:
+    """Insert the unsaved `entry` and move its points from its from_account's balance to its
+    to_account's, in one statement: the entry goes in only if the balances moved, and if it
+    fails they move back. False if the accounts are gone. The caller holds both locks."""
+    source = entry.from_account_id
+    moves = [source, -entry.amount, entry.amount, source, entry.to_account_id]
+    insert = insert_statement(Entry, only_if="moved")
+    database = connections[insert.using]
+    if database.vendor != "postgresql":  # the embedded SQLite: one after the other
+        with transaction.atomic(using=insert.using), database.cursor() as cursor:
+            cursor.execute(_BALANCES_SQL, moves)
+            return bool(cursor.fetchall()) and row_insert(entry)
+    with database.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, remaining FROM {Lot._meta.db_table} "
-            "WHERE member_id = %s AND status = %s AND remaining > 0 ORDER BY expires_on, id",
-            [member.pk, Lot.Status.AVAILABLE],
+            f"WITH moved AS ({_BALANCES_SQL}) {insert.sql}", moves + insert.params(entry)
         )
-        taken = take_from_lots(cursor.fetchall(), amount)
-    draw = (
-        f"UPDATE {Lot._meta.db_table} SET remaining = remaining - CASE "
-        + " ".join("WHEN id = %s THEN %s" for _ in taken)
-        + f" END WHERE id IN ({', '.join(['%s'] * len(taken))}) RETURNING id",
-        [value for pair in taken for value in pair] + [lot_id for lot_id, _part in taken],
-    )
-    rows_insert(
-        LotUse,
-        [{"entry_id": entry.pk, "lot_id": lot_id, "amount": part} for lot_id, part in taken],
-        provided=draw,
-    )
+        return insert.saved(entry, cursor.fetchone())
 
 
 @ledger_write
@@ -213,10 +174,10 @@ def points_earn(
         raise ValueError("points to earn must be positive")
     now = now or timezone.now()
     if pending:
-        locked = _lock_with(kinds=(Account.Kind.ISSUANCE, Account.Kind.PENDING))
+        locked = accounts_lock(kinds=(Account.Kind.ISSUANCE, Account.Kind.PENDING))
         target = locked[Account.Kind.PENDING]
     else:
-        locked = _lock_with(member, kinds=(Account.Kind.ISSUANCE,))
+        locked = accounts_lock(member, kinds=(Account.Kind.ISSUANCE,))
         target = locked["member"]
     entry = _move(
         kind=kind,
@@ -260,10 +221,10 @@ def points_redeem(
     if amount <= 0:
         raise ValueError("points to redeem must be positive")
     if store is None:
-        locked = _lock_with(member, kinds=(Account.Kind.ISSUANCE,))
+        locked = accounts_lock(member, kinds=(Account.Kind.ISSUANCE,))
         target = locked[Account.Kind.ISSUANCE]
     else:
-        locked = _lock_with(member, store=store)
+        locked = accounts_lock(member, store=store)
         target = locked["store"]
     source = locked["member"]
     if source.balance < amount:
@@ -282,7 +243,8 @@ def points_redeem(
         description=description,
         actor=actor,
     )
-    _spend_lots(member, entry, amount)
+    taken = take_from_lots(lots_spendable(member.pk), amount)
+    lots_draw_down([(entry.pk, lot_id, part) for lot_id, part in taken])
     return entry
 
 
@@ -329,8 +291,9 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
 def points_entries_rename(*, keys: list[str], old: str, new: str) -> None:
     """Entries written under a provisional name (an order numbered as its last write) take
     the real one in their cause and description, in the transaction that wrote them."""
-    text_replace(
-        Entry, fields=("cause", "description"), key="idempotency_key", keys=keys, old=old, new=new
+    Entry.objects.filter(idempotency_key__in=keys).update(
+        cause=Replace("cause", Value(old), Value(new)),
+        description=Replace("description", Value(old), Value(new)),
     )
 
 
@@ -345,7 +308,7 @@ def points_reverse(
         return replayed, (entry.amount if amount is None else amount) - replayed.amount
     if entry.kind not in (Entry.Kind.EARN, Entry.Kind.REDEEM):
         raise NotReversible()
-    entry = Entry.objects.select_for_update().get(pk=entry.pk)  # one reversal at a time
+    entry = entry_lock(entry)  # one reversal at a time
     open_amount = entry.amount - (entry.reversals.aggregate(total=Sum("amount"))["total"] or 0)
     amount = open_amount if amount is None else amount
     if amount <= 0 or amount > open_amount:
@@ -357,7 +320,7 @@ def points_reverse(
 
 def _reverse_redeem(entry: Entry, amount: int, key, description, actor) -> Entry:
     """Points spent come back to the lots they came from, latest-expiring first."""
-    locked = _lock(entry.from_account, entry.to_account)
+    locked = accounts_lock_by_id(entry.from_account, entry.to_account)
     back = _move(
         kind=Entry.Kind.REVERSE,
         source=locked[entry.to_account_id],
@@ -379,14 +342,10 @@ def _reverse_redeem(entry: Entry, amount: int, key, description, actor) -> Entry
         [(lot[1], used) for lot, used in sorted(still_used.items(), reverse=True) if used > 0],
         amount,
     )
-    LotUse.objects.bulk_create(
-        LotUse(entry=back, lot_id=lot_id, amount=-part) for lot_id, part in returns
+    # An expired lot gets its points back too; the next expiry run takes them again.
+    lots_draw_down(
+        [(back.pk, lot_id, -part) for lot_id, part in returns], status=Lot.Status.AVAILABLE
     )
-    for lot_id, part in returns:
-        # An expired lot gets its points back too; the next expiry run takes them again.
-        Lot.objects.filter(pk=lot_id).update(
-            remaining=F("remaining") + part, status=Lot.Status.AVAILABLE
-        )
     return back
 
 
@@ -399,8 +358,8 @@ def _reverse_earn(
         if lot.status == Lot.Status.PENDING
         else member_account(entry.member)
     )
-    locked = _lock(holder, system_account(Account.Kind.ISSUANCE))
-    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    locked = accounts_lock_by_id(holder, system_account(Account.Kind.ISSUANCE))
+    lot = lot_lock(lot)
     left = lot.remaining if lot.status in (Lot.Status.PENDING, Lot.Status.AVAILABLE) else 0
     back_amount = min(amount, left)
     if back_amount == 0:
@@ -418,12 +377,8 @@ def _reverse_earn(
         actor=actor,
         reverses=entry,
     )
-    LotUse.objects.create(entry=back, lot=lot, amount=back_amount)
     emptied = lot.remaining == back_amount and lot.status == Lot.Status.PENDING
-    Lot.objects.filter(pk=lot.pk).update(
-        remaining=F("remaining") - back_amount,
-        status=Lot.Status.VOID if emptied else lot.status,
-    )
+    lots_draw_down([(back.pk, lot.pk, back_amount)], status=Lot.Status.VOID if emptied else None)
     return back, amount - back_amount
 
 
@@ -451,13 +406,8 @@ def _settle(lot_members: dict[int, int], now: datetime) -> int:
     Account.objects.bulk_create(
         [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
     )
-    accounts = _lock_for_job(Account.Kind.PENDING, member_ids)
-    lots = list(
-        Lot.objects.select_for_update()
-        .filter(pk__any=list(lot_members), status=Lot.Status.PENDING)
-        .order_by("pk")
-        .values_list("pk", "member_id", "remaining")
-    )
+    accounts = accounts_lock_for_job(system_account(Account.Kind.PENDING), member_ids)
+    lots = lots_lock(lot_members, status=Lot.Status.PENDING)
     amounts: dict[int, int] = defaultdict(int)
     for _lot, member_id, remaining in lots:
         amounts[member_id] += remaining
@@ -489,7 +439,7 @@ def points_expire_due(*, today=None, batch: int = 5000) -> int:
 
 
 def _expire_members(member_ids: list[int], today) -> int:
-    accounts = _lock_for_job(Account.Kind.BREAKAGE, member_ids)
+    accounts = accounts_lock_for_job(system_account(Account.Kind.BREAKAGE), member_ids)
     lots = list(
         Lot.objects.filter(
             member_id__any=member_ids, status=Lot.Status.AVAILABLE, expires_on__lt=today
@@ -501,38 +451,18 @@ def _expire_members(member_ids: list[int], today) -> int:
     entries = _job_transfers(
         accounts, Entry.Kind.EXPIRE, amounts, description="积分过期", now=timezone.now()
     )
-    rows_insert(
-        LotUse,
-        [
-            {"entry_id": entries[member_id], "lot_id": lot, "amount": remaining}
-            for lot, member_id, remaining in lots
-            if remaining > 0
-        ],
-    )
-    Lot.objects.filter(pk__any=[lot for lot, _m, _r in lots]).update(
-        remaining=0, status=Lot.Status.EXPIRED
+    lots_draw_down(
+        [(entries.get(member_id), lot, remaining) for lot, member_id, remaining in lots],
+        status=Lot.Status.EXPIRED,
     )
     return sum(amounts.values())
-
-
-def _lock_for_job(system_kind: str, member_ids) -> dict:
-    """A job's batch locks its system account and the members' accounts in one query, in
-    primary-key order as everywhere else: {member id: account id, system_kind: account id}."""
-    system = system_account(system_kind)
-    rows = (
-        Account.objects.select_for_update()
-        .filter(Q(pk=system.pk) | Q(member_id__any=list(member_ids)))
-        .order_by("pk")
-        .values_list("member_id", "pk")
-    )
-    return {member_id or system_kind: pk for member_id, pk in rows}
 
 
 def _job_transfers(
     accounts: dict, kind: str, amounts: dict[int, int], *, description: str, now: datetime
 ) -> dict[int, int]:
     """A batch's entries, one per member, between the members and the system account locked
-    by `_lock_for_job`: {member id: entry id}. Every balance moves in one UPDATE. Settling
+    by `accounts_lock_for_job`: {member id: entry id}. Every balance moves in one UPDATE. Settling
     pays members out of pending; expiring takes from members into breakage. What makes a
     rerun safe is the state of the lots the caller changes in the same transaction."""
     system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE
@@ -574,7 +504,7 @@ def _job_transfers(
 def points_merge_members(*, survivor: Member, merged: Member, key: str) -> None:
     """Two members became one: the merged one's balance and lots move to the survivor."""
     source, target = member_account(merged), member_account(survivor)
-    locked = _lock(source, target)
+    locked = accounts_lock_by_id(source, target)
     balance = locked[source.pk].balance
     if balance and _replay(key) is None:
         _move(

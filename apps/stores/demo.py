@@ -7,7 +7,8 @@ from django.conf import settings
 from apps.core.demo import DemoContext, demo_user
 from apps.distributors.models import Distributor
 from apps.stores.models import PosApiKey, Staff, Store, new_guide_code
-from apps.stores.services import pos_key_create, pos_key_hash
+from apps.stores.rules import pos_key_hash
+from apps.stores.services import pos_key_create
 
 # code, branch, kind, dealer, province, city, district, address, lat, lng, opened
 STORES = [

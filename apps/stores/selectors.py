@@ -1,7 +1,9 @@
-from apps.core.rows import columns, instance, row_one
+from django.db import connections
+
+from apps.core.rows import column, columns, database_for_read, instance, table
 from apps.stores.errors import StoreNotFound
 from apps.stores.models import PosApiKey, Store
-from apps.stores.services import pos_key_hash
+from apps.stores.rules import pos_key_hash
 
 
 def store_get_by_code(code: str) -> Store:
@@ -12,19 +14,23 @@ def store_get_by_code(code: str) -> Store:
 
 
 _ACTIVE_KEY_SQL = (
-    f"SELECT {columns(PosApiKey, 'k')}, {columns(Store, 's')} FROM {PosApiKey._meta.db_table} k "
-    f"JOIN {Store._meta.db_table} s ON s.id = k.store_id "
-    "WHERE k.key_hash = %s AND k.revoked_at IS NULL"
+    f"SELECT {columns(PosApiKey, 'k')}, {columns(Store, 's')} FROM {table(PosApiKey)} k "
+    f"JOIN {table(Store)} s ON s.{column(Store, 'pk')} = k.{column(PosApiKey, 'store')} "
+    f"WHERE k.{column(PosApiKey, 'key_hash')} = %s "
+    f"AND k.{column(PosApiKey, 'revoked_at')} IS NULL"
 )
 
 
 def pos_key_active(raw_key: str) -> PosApiKey | None:
     """The active key with this value, with its store, or None. Every POS request asks
     this, so it is written by hand (apps.core.rows)."""
-    row = row_one(_ACTIVE_KEY_SQL, [pos_key_hash(raw_key)])
+    using = database_for_read(PosApiKey)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_ACTIVE_KEY_SQL, [pos_key_hash(raw_key)])
+        row = cursor.fetchone()
     if row is None:
         return None
     split = len(PosApiKey._meta.concrete_fields)
-    key = instance(PosApiKey, row[:split])
-    key.store = instance(Store, row[split:])
+    key = instance(PosApiKey, row[:split], using)
+    key.store = instance(Store, row[split:], using)
     return key

@@ -3,26 +3,19 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db import connections, transaction
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Replace
 from django.utils import timezone
 
 from apps.core.audit import audit_record
 from apps.core.bulk import rows_insert
 from apps.core.events import event_emit, events_emit
-from apps.core.reference import reference_get
-from apps.core.rows import columns, instance, row_insert, row_one, text_replace
+from apps.core.rows import column, columns, database_for_write, instance, row_insert, table
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
-
-
-def tiers_in_order() -> list[Tier]:
-    """The tiers, lowest first, each with its channel benefits (cached reference data)."""
-    return reference_get(
-        "tiers", lambda: list(Tier.objects.prefetch_related("channel_benefits").order_by("rank"))
-    )
+from apps.tiers.selectors import growth_in_window, tiers_in_order
 
 
 def _facts(tiers: list[Tier]) -> list[TierFacts]:
@@ -37,32 +30,26 @@ def first_review(after) -> date:
 def _locked_state(member: Member, tiers: list[Tier]) -> MemberTier:
     """The member's tier row, locked: tier changes of one member happen one at a time. Only
     the member's row: its tier, which all its members share, comes from `tiers`."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    row = row_one(
-        f"SELECT {columns(MemberTier, 's')} FROM {MemberTier._meta.db_table} s "
-        f"WHERE s.member_id = %s{lock}",
-        [member.pk],
-    )
+    using = database_for_write(MemberTier)
+    database = connections[using]
+    lock = " FOR UPDATE" if database.features.has_select_for_update else ""
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns(MemberTier, 's')} FROM {table(MemberTier)} s "
+            f"WHERE s.{column(MemberTier, 'member')} = %s{lock}",
+            [member.pk],
+        )
+        row = cursor.fetchone()
     if row is not None:
-        state = instance(MemberTier, row)
+        state = instance(MemberTier, row, using)
     else:  # the member's first tier: made once, whoever comes first
         state = MemberTier(member=member, tier=tiers[0], review_on=first_review(timezone.now()))
-        if not row_insert(state, unless_taken=True):
+        if not row_insert(state, unless_taken="member"):
             return _locked_state(member, tiers)  # another made it; it has committed by now
     # a tier HQ made moments ago may not be in another process's cached list yet
     cached = next((tier for tier in tiers if tier.pk == state.tier_id), None)
     state.tier = cached or Tier.objects.get(pk=state.tier_id)
     return state
-
-
-def growth_in_window(member: Member, *, now: datetime | None = None) -> int:
-    since = (now or timezone.now()) - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
-    (total,) = row_one(
-        f"SELECT COALESCE(SUM(amount), 0) FROM {GrowthEntry._meta.db_table} "
-        "WHERE member_id = %s AND created_at > %s",
-        [member.pk, connection.ops.adapt_datetimefield_value(since)],
-    )
-    return total
 
 
 @transaction.atomic(savepoint=False)  # no caller carries on after its errors
@@ -90,7 +77,7 @@ def growth_earn(
         description=description,
         created_at=now,
     )
-    if not row_insert(entry, unless_taken=True):  # the key was used: its first entry stands
+    if not row_insert(entry, unless_taken="key"):  # the key was used: its first entry stands
         return GrowthEntry.objects.get(key=key)
     if amount > 0 and state is not None:
         target = qualified_tier(growth_in_window(member, now=now), _facts(tiers))
@@ -107,8 +94,9 @@ def growth_earn(
 def growth_entries_rename(*, keys: list[str], old: str, new: str) -> None:
     """Entries written under a provisional name (an order numbered as its last write) take
     the real one in their cause and description, in the transaction that wrote them."""
-    text_replace(
-        GrowthEntry, fields=("cause", "description"), key="key", keys=keys, old=old, new=new
+    GrowthEntry.objects.filter(key__in=keys).update(
+        cause=Replace("cause", Value(old), Value(new)),
+        description=Replace("description", Value(old), Value(new)),
     )
 
 

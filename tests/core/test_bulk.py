@@ -1,12 +1,12 @@
 """rows_insert: many rows in one statement, Django's defaults filled in, ids returned."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.bulk import custom_plans, rows_insert
-from apps.core.models import Event, EventHandling, IdempotencyKey
+from apps.core.models import Event, EventHandling
 
 pytestmark = pytest.mark.django_db
 
@@ -57,44 +57,6 @@ def test_rows_keyed_by_a_relations_name_go_in_to_its_column():
         (event.pk, "h2"),
     ]
     assert made[0].handled_at is not None and len({h.handled_at for h in made}) == 1
-
-
-def changes_once(event):
-    """An UPDATE … RETURNING that changes the event the first time only."""
-    return (
-        "UPDATE core_event SET attempts = attempts + 1 WHERE id = %s AND attempts = 0 RETURNING id",
-        [event.pk],
-    )
-
-
-def test_rows_go_in_only_when_the_provided_update_changes_a_row():
-    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
-    row = {"scope": "member:1", "key": "k1", "fingerprint": "f"}
-
-    with CaptureQueriesContext(connection) as captured:
-        first = rows_insert(IdempotencyKey, [row], provided=changes_once(event))
-    second = rows_insert(IdempotencyKey, [{**row, "key": "k2"}], provided=changes_once(event))
-
-    assert len(captured) == 1
-    assert first == [IdempotencyKey.objects.get(key="k1").pk]
-    assert second == [] and not IdempotencyKey.objects.filter(key="k2").exists()
-    event.refresh_from_db()
-    assert event.attempts == 1
-
-
-def test_a_failed_insert_undoes_the_provided_update():
-    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
-    IdempotencyKey.objects.create(scope="member:1", key="taken", fingerprint="f")
-
-    with pytest.raises(IntegrityError), transaction.atomic():
-        rows_insert(
-            IdempotencyKey,
-            [{"scope": "member:1", "key": "taken", "fingerprint": "g"}],
-            provided=changes_once(event),
-        )
-
-    event.refresh_from_db()
-    assert event.attempts == 0
 
 
 @pytest.mark.django_db(transaction=True)

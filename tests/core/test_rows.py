@@ -1,17 +1,30 @@
-"""Hand-written single-row statements (apps.core.rows) write what the ORM would have."""
+"""Hand-written single-row statements (apps.core.rows) write what the ORM would have, to the
+database the router picks, and let pass only the unique violation they name."""
 
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.core.exceptions import FieldDoesNotExist
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.models import Event, IdempotencyKey
-from apps.core.rows import row_insert, row_update, text_replace
+from apps.core.models import IdempotencyKey
+from apps.core.rows import (
+    columns,
+    database_for_read,
+    database_for_write,
+    instance,
+    row_insert,
+    row_update,
+)
+from apps.mall.models import Product
+from apps.mall.selectors import products_by_sku
+from apps.members.models import Member
+from apps.members.selectors import member_active
 from apps.orders.models import Order
-from apps.tiers.models import GrowthEntry, MemberTier, Tier
-from tests.core.test_bulk import changes_once
+from apps.tiers.models import MemberTier, Tier
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
 
@@ -73,67 +86,114 @@ def test_a_taken_row_is_left_alone_and_the_transaction_carries_on():
     IdempotencyKey.objects.create(scope="store:1", key="k", fingerprint="first")
 
     taken = IdempotencyKey(scope="store:1", key="k", fingerprint="second")
-    assert row_insert(taken, unless_taken=True) is False
+    assert row_insert(taken, unless_taken="idempotency_key_unique") is False
     assert taken.pk is None
 
     # no savepoint was needed: the test's transaction still works
     assert list(IdempotencyKey.objects.values_list("fingerprint", flat=True)) == ["first"]
-    assert row_insert(IdempotencyKey(scope="store:2", key="k", fingerprint="x"), unless_taken=True)
+    other = IdempotencyKey(scope="store:2", key="k", fingerprint="x")
+    assert row_insert(other, unless_taken="idempotency_key_unique") is True
 
 
-def test_a_row_goes_in_only_when_the_provided_update_changes_a_row():
-    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
-    first = IdempotencyKey(scope="member:1", key="k1", fingerprint="f")
-    second = IdempotencyKey(scope="member:1", key="k2", fingerprint="f")
-
-    with CaptureQueriesContext(connection) as captured:
-        assert row_insert(first, provided=changes_once(event)) is True
-    assert row_insert(second, provided=changes_once(event)) is False
-
-    assert len(captured) == 1
-    assert first.pk == IdempotencyKey.objects.get(key="k1").pk and second.pk is None
-    assert not IdempotencyKey.objects.filter(key="k2").exists()
-    event.refresh_from_db()
-    assert event.attempts == 1
-
-
-def test_a_provided_update_cannot_go_with_leaving_taken_rows_alone():
-    event = Event.objects.create(name="gate", next_attempt_at=timezone.now())
-
-    with pytest.raises(ValueError):
-        row_insert(
-            IdempotencyKey(scope="member:1", key="k", fingerprint="f"),
-            provided=changes_once(event),
-            unless_taken=True,
-        )
-
-    event.refresh_from_db()
-    assert event.attempts == 0
-
-
-def test_text_is_replaced_only_in_the_rows_named():
-    member = MemberFactory()
-    for key in ("order:1:growth", "order:2:growth"):
-        GrowthEntry.objects.create(
-            member=member,
-            kind="order",
-            amount=5,
-            key=key,
-            cause="order:~ab",
-            description="订单 ~ab",
-        )
-
-    text_replace(
-        GrowthEntry,
-        fields=("cause", "description"),
-        key="key",
-        keys=["order:1:growth"],
-        old="~ab",
-        new="S1-0001",
+def an_order(store, **fields) -> Order:
+    return Order(
+        channel="pos",
+        store=store,
+        subtotal=Decimal("10.00"),
+        payable=Decimal("10.00"),
+        created_at=timezone.now(),
+        **fields,
     )
 
-    assert dict(GrowthEntry.objects.values_list("key", "description")) == {
-        "order:1:growth": "订单 S1-0001",
-        "order:2:growth": "订单 ~ab",
-    }
-    assert GrowthEntry.objects.get(key="order:1:growth").cause == "order:S1-0001"
+
+def test_only_the_named_constraint_lets_a_taken_row_pass_another_unique_violation_raises():
+    store = StoreFactory()
+    assert row_insert(an_order(store, order_no="S1-1", external_id="E1"))
+
+    # the store's external id is taken: left alone, as named
+    again = an_order(store, order_no="S1-2", external_id="E1")
+    assert row_insert(again, unless_taken="order_external_id_once_per_store") is False
+    # the partial index leaves orders without an external id out: they never conflict
+    for number in ("S1-3", "S1-4"):
+        plain = an_order(store, order_no=number, external_id="")
+        assert row_insert(plain, unless_taken="order_external_id_once_per_store") is True
+
+    # the order number is another unique constraint: its violation is an error
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row_insert(
+            an_order(store, order_no="S1-1", external_id="E2"),
+            unless_taken="order_external_id_once_per_store",
+        )
+    assert sorted(Order.objects.values_list("order_no", flat=True)) == ["S1-1", "S1-3", "S1-4"]
+
+
+def test_a_field_names_its_own_unique_index_and_what_is_not_unique_is_refused():
+    tier = Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    member = MemberFactory()
+    assert row_insert(MemberTier(member=member, tier=tier), unless_taken="member") is True
+    assert row_insert(MemberTier(member=member, tier=tier), unless_taken="member") is False
+
+    with pytest.raises(ValueError):
+        row_insert(IdempotencyKey(scope="s", key="k", fingerprint="f"), unless_taken="scope")
+    with pytest.raises(FieldDoesNotExist):
+        row_insert(IdempotencyKey(scope="s", key="k", fingerprint="f"), unless_taken="no_such")
+    assert not IdempotencyKey.objects.exists()
+
+
+class ReplicaRouter:
+    """Reads from a replica, writes to the primary; remembers what it was asked."""
+
+    def __init__(self, reads_from="replica"):
+        self.reads_from, self.asked = reads_from, []
+
+    def db_for_read(self, model, **hints):
+        self.asked.append(("read", model))
+        return self.reads_from
+
+    def db_for_write(self, model, **hints):
+        self.asked.append(("write", model))
+        return "default"
+
+
+def test_reads_inside_a_transaction_go_to_the_database_it_writes_to():
+    with override_settings(DATABASE_ROUTERS=[ReplicaRouter()]):
+        assert database_for_write(Member) == "default"
+        assert database_for_read(Member) == "default"  # the test's transaction is open
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_outside_a_transaction_go_to_the_routers_read_database():
+    with override_settings(DATABASE_ROUTERS=[ReplicaRouter()]):
+        assert database_for_read(Member) == "replica"
+        with transaction.atomic():
+            assert database_for_read(Member) == "default"
+        assert database_for_read(Member) == "replica"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hand_written_statements_ask_the_router_for_their_database():
+    member = MemberFactory()
+    router = ReplicaRouter(reads_from="default")
+
+    with override_settings(DATABASE_ROUTERS=[router]):
+        found = member_active(member.pk)
+        products_by_sku(["SKU-1"])
+        row_insert(IdempotencyKey(scope="s", key="k", fingerprint="f"))
+
+    assert found == member and found._state.db == "default"
+    assert ("read", Member) in router.asked and ("read", Product) in router.asked
+    assert ("write", IdempotencyKey) in router.asked
+
+
+def test_an_instance_remembers_the_database_its_row_came_from():
+    member = MemberFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns(Member, 'm')} FROM members_member m WHERE m.id = %s", [member.pk]
+        )
+        row = cursor.fetchone()
+
+    built = instance(Member, row, "default")
+
+    assert built._state.db == "default" and not built._state.adding
+    assert fields_of(built) == fields_of(member)

@@ -10,8 +10,8 @@ from django.utils import timezone
 from apps.core.models import AuditEntry, Event, EventHandling
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
-from apps.tiers.selectors import member_tier, tier_summary
-from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual, tiers_in_order
+from apps.tiers.selectors import member_tier, tier_summary, tiers_in_order
+from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client
