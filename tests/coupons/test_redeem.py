@@ -15,14 +15,13 @@ from apps.coupons.errors import (
     CouponNotFound,
     CouponNotUsable,
 )
+from apps.coupons.issuing import coupon_claim
+from apps.coupons.jobs import coupons_expire_due, coupons_remind_expiring
 from apps.coupons.models import Coupon
-from apps.coupons.services import (
-    coupon_claim,
+from apps.coupons.redemption import (
     coupon_redeem,
-    coupons_expire_due,
     coupons_lock,
     coupons_release,
-    coupons_remind_expiring,
     coupons_restore,
     coupons_use,
 )
@@ -45,7 +44,7 @@ def test_a_coupon_is_redeemed_once(coupon):
     with pytest.raises(AlreadyUsed):
         coupon_redeem(code=coupon.code, store=store)
 
-    assert (used.status, used.used_store, used.used_for) == ("used", store, "S1-0001")
+    assert (used.status, used.used_store, used.receipt) == ("used", store, "S1-0001")
 
 
 @pytest.mark.django_db
@@ -91,22 +90,16 @@ def test_two_counters_scanning_one_coupon_at_once_redeem_it_once(coupon):
 def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
     store, member = StoreFactory(), coupon.member
 
-    coupons_lock(
-        codes=[coupon.code], member=member, order_ref="order:1", store=store, channel="store"
-    )
-    coupons_lock(
-        codes=[coupon.code], member=member, order_ref="order:1", store=store, channel="store"
-    )
+    coupons_lock(codes=[coupon.code], member=member, order_id=1, store=store, channel="store")
+    coupons_lock(codes=[coupon.code], member=member, order_id=1, store=store, channel="store")
     with pytest.raises(CouponLocked):
-        coupons_lock(
-            codes=[coupon.code], member=member, order_ref="order:2", store=store, channel="store"
-        )
+        coupons_lock(codes=[coupon.code], member=member, order_id=2, store=store, channel="store")
     with pytest.raises(CouponLocked):
         coupon_redeem(code=coupon.code, store=store)
 
     assert (
         coupons_use(
-            order_ref="order:1",
+            order_id=1,
             store=store,
             discounts={coupon.code: (Decimal("20.00"), Decimal("128.00"))},
         )
@@ -119,15 +112,13 @@ def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
         Decimal("128.00"),
     )
 
-    assert coupons_restore(order_ref="order:1") == 1
+    assert coupons_restore(order_id=1) == 1
     assert Coupon.objects.get(pk=coupon.pk).status == "available"
 
     settings.COUPON_RESTORE_ON_REFUND = False
-    coupons_lock(
-        codes=[coupon.code], member=member, order_ref="order:3", store=store, channel="store"
-    )
-    coupons_use(order_ref="order:3", store=store, discounts={})
-    assert coupons_restore(order_ref="order:3") == 0
+    coupons_lock(codes=[coupon.code], member=member, order_id=3, store=store, channel="store")
+    coupons_use(order_id=3, store=store, discounts={})
+    assert coupons_restore(order_id=3) == 0
 
 
 @pytest.mark.django_db
@@ -135,16 +126,16 @@ def test_a_cancelled_order_releases_its_coupons_and_nobody_else_can_lock_them(co
     store = StoreFactory()
     with pytest.raises(CouponNotFound):
         coupons_lock(
-            codes=[coupon.code], member=MemberFactory(), order_ref="o", store=store, channel="store"
+            codes=[coupon.code], member=MemberFactory(), order_id=5, store=store, channel="store"
         )
 
     coupons_lock(
-        codes=[coupon.code], member=coupon.member, order_ref="order:9", store=store, channel="store"
+        codes=[coupon.code], member=coupon.member, order_id=9, store=store, channel="store"
     )
-    assert coupons_release(order_ref="order:9") == 1
+    assert coupons_release(order_id=9) == 1
 
     released = Coupon.objects.get(pk=coupon.pk)
-    assert (released.status, released.locked_for) == ("available", "")
+    assert (released.status, released.order_id) == ("available", None)
 
 
 @pytest.mark.django_db
