@@ -177,3 +177,50 @@ def test_the_checkout_sees_what_a_coupon_takes_off_or_why_not(coupon):
     assert (
         coupon_outcome(coupon, lines=big, store=store, channel="store").reason == "该优惠券已使用。"
     )
+
+
+@pytest.mark.django_db
+def test_the_checkout_check_says_per_code_which_coupon_and_why_not(
+    coupon, django_assert_num_queries
+):
+    from apps.coupons.issuing import coupon_claim
+    from apps.coupons.redemption import coupon_offers_check
+
+    member, store, elsewhere = coupon.member, StoreFactory(), StoreFactory()
+    template = CouponTemplateFactory(total_stock=None, per_member_limit=5)
+    template.usable_stores.add(elsewhere)
+    used, held, ended, not_here, void = (
+        coupon_claim(template=template, member=member) for _ in range(5)
+    )
+    Coupon.objects.filter(pk=used.pk).update(status="used", used_at=timezone.now(), order_id=1)
+    Coupon.objects.filter(pk=held.pk).update(status="locked", order_id=2)
+    Coupon.objects.filter(pk=ended.pk).update(valid_until=timezone.now())
+    Coupon.objects.filter(pk=void.pk).update(status="void")
+    others = coupon_claim(template=CouponTemplateFactory(), member=MemberFactory())
+    codes = [coupon.code.lower(), " NOSUCH ", used.code, held.code, ended.code, not_here.code]
+    codes += [void.code, others.code, coupon.code, ""]
+
+    checks = coupon_offers_check(
+        codes, member=member, store=store, channel="store", now=timezone.now()
+    )
+
+    assert [(c.code, c.coupon, c.refused, c.refused_code) for c in checks] == [
+        (coupon.code, coupon, "", "not_eligible"),
+        ("NOSUCH", None, "该会员没有这个券码的优惠券", "not_found"),
+        (used.code, used, "已使用", "already_used"),
+        (held.code, held, "已被另一笔未支付订单占用", "already_used"),
+        (ended.code, ended, "该优惠券已过期。", "expired"),
+        (not_here.code, not_here, "该门店不可用", "not_eligible"),
+        (void.code, void, "该优惠券已过期。", "expired"),
+        (others.code, None, "该会员没有这个券码的优惠券", "not_found"),
+    ]
+    assert checks[0].coupon.template.usable_store_ids == frozenset()  # the cached template
+    with django_assert_num_queries(1):  # the coupons; their templates held in this process
+        coupon_offers_check(codes, member=member, store=store, channel="store", now=timezone.now())
+    with django_assert_num_queries(0):
+        assert [
+            c.refused_code
+            for c in coupon_offers_check(
+                [coupon.code], member=None, store=store, channel="store", now=timezone.now()
+            )
+        ] == ["not_found"]
