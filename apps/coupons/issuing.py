@@ -308,6 +308,13 @@ class _PaidBefore(Exception):
     """This exchange key already bought a coupon: the one just made is rolled back."""
 
 
+def _not_now_for(template: CouponTemplate, member: Member, now: datetime) -> str:
+    """Why the template cannot be issued to this member now ('' when it can)."""
+    return claim_window_problem(template, now=now) or eligibility_problem(
+        template.eligibility, claimant(member), now=now
+    )
+
+
 def coupon_gift(
     *, template: CouponTemplate, member: Member, store: Store, actor, key: str, now=None
 ) -> Coupon:
@@ -320,9 +327,7 @@ def coupon_gift(
     source_key = f"gift:{store.pk}:{key}"
     if (existing := Coupon.objects.filter(source_key=source_key).first()) is not None:
         return existing
-    if problem := claim_window_problem(template, now=now) or eligibility_problem(
-        template.eligibility, claimant(member), now=now
-    ):
+    if problem := _not_now_for(template, member, now):
         raise NotEligible(reason=problem)
     try:
         with transaction.atomic():
@@ -347,9 +352,7 @@ def coupon_issue_for_event(
     source_key = f"event:{key}"
     if Coupon.objects.filter(source_key=source_key).exists():
         return None
-    if claim_window_problem(template, now=now) or eligibility_problem(
-        template.eligibility, claimant(member), now=now
-    ):
+    if _not_now_for(template, member, now):
         return None
     try:
         with transaction.atomic():

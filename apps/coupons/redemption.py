@@ -224,18 +224,19 @@ def coupons_use(*, order_id: int, store, discounts: dict[str, tuple], now=None) 
         .order_by("pk")
         .values_list("code", flat=True)
     )
-    return sum(
-        coupon_use(
+    used = 0
+    for code in held:
+        discount, order_amount = discounts.get(code, (None, None))
+        used += coupon_use(
             code=code,
             member_id=None,
             order_id=order_id,
             store_id=store.pk,
-            discount=discounts.get(code, (None, None))[0],
-            order_amount=discounts.get(code, (None, None))[1],
+            discount=discount,
+            order_amount=order_amount,
             now=now,
         )
-        for code in held
-    )
+    return used
 
 
 @transaction.atomic(savepoint=False)  # no caller carries on after its errors

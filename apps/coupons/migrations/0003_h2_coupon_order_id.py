@@ -73,8 +73,8 @@ class Migration(migrations.Migration):
                 verbose_name="till's receipt",
             ),
         ),
-        migrations.RunPython(refs_to_ids, ids_to_refs),
         migrations.RemoveConstraint(model_name="coupon", name="coupon_locked_for_order"),
+        migrations.RunPython(refs_to_ids, ids_to_refs),
         migrations.RemoveField(model_name="coupon", name="locked_for"),
         migrations.RemoveField(model_name="coupon", name="used_for"),
         migrations.AddConstraint(
