@@ -43,8 +43,8 @@ def setup(url: str, members: int) -> dict:
 
     from django.utils import timezone
 
+    from apps.coupons.issuing import coupon_issue_for_event
     from apps.coupons.models import CouponTemplate
-    from apps.coupons.services import coupon_issue_for_event
     from apps.members.credentials import member_code_issue
     from apps.members.models import Member
     from apps.points.models import Account
@@ -143,7 +143,7 @@ SQL = {
     "order": "INSERT INTO orders_order (order_no, channel, store_id, member_id, external_id, status, subtotal, member_discount, coupon_discount, points_deduction, payable, points_used, points_earned, growth_earned, paid_amount, refunded_amount, quote, prepay_id, created_at) VALUES (%s, 'pos', %s, %s, %s, 'created', %s, 0, %s, %s, %s, %s, 0, 0, 0, 0, '{}', '', now()) RETURNING id",
     "member_code": "UPDATE members_membercode SET used_at = now(), store_id = %s WHERE code_hash = %s AND used_at IS NULL AND expires_at > now()",
     "lines": "INSERT INTO orders_orderline (order_id, line_no, sku, name, category, quantity, unit_price, list_amount, member_discount, coupon_discount, points_deduction, paid, refunded_quantity, refunded_amount) SELECT %s, n, sku, sku, '', q, p, p * q, 0, 0, 0, p * q, 0, 0 FROM unnest(%s::int[], %s::text[], %s::int[], %s::numeric[]) AS l(n, sku, q, p)",
-    "use_coupon": "UPDATE coupons_coupon SET status = 'used', used_at = now(), used_store_id = %s, used_for = %s, discount = %s WHERE id = %s",
+    "use_coupon": "UPDATE coupons_coupon SET status = 'used', used_at = now(), used_store_id = %s, order_id = %s, discount = %s WHERE id = %s",
     "lock": "SELECT id, balance FROM points_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
     "move": "UPDATE points_account SET balance = balance + CASE WHEN id = %s THEN -%s::bigint ELSE %s::bigint END WHERE id IN (%s, %s)",
     "entry": "INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, '', now()) RETURNING id",
@@ -207,7 +207,7 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
                     [prices[s] for s, _p, _q in LINES],
                 ),
             )
-            conn.execute(SQL["use_coupon"], (store_id, f"order:{order_id}", off, coupon_id))
+            conn.execute(SQL["use_coupon"], (store_id, order_id, off, coupon_id))
             member_account, store_account = accounts["members"][member_id], accounts["store"]
             conn.execute(SQL["lock"], ([member_account, store_account],))
             conn.execute(

@@ -12,8 +12,8 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from apps.coupons.issuing import coupon_issue_for_event  # noqa: E402
 from apps.coupons.models import Coupon, CouponTemplate  # noqa: E402
-from apps.coupons.services import coupon_issue_for_event  # noqa: E402
 from apps.members.credentials import member_code_issue  # noqa: E402
 from apps.members.models import Member  # noqa: E402
 from apps.points.models import Entry  # noqa: E402
@@ -72,7 +72,7 @@ def main() -> None:
                 "queries_20_lines": queries_for(20, client, template, 2),
                 "ledger_problems": ledger_problems(),
                 "coupons_used_once": used.filter(status="used").count() == len(plan)
-                and used.values("used_for").distinct().count() == len(plan),
+                and used.values("order_id").distinct().count() == len(plan),
                 "duplicates": twice,
             }
         )

@@ -16,7 +16,7 @@ from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 
 from apps.core.models import IdempotencyKey
-from apps.coupons.services import coupon_claim
+from apps.coupons.issuing import coupon_claim
 from apps.mall.models import Product
 from apps.members.credentials import member_token_issue
 from apps.points.models import EarningRule

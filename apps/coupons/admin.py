@@ -4,10 +4,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import MEMBER_PHONE_PERMISSION, HuijiModelAdmin, ReadOnlyAdmin
+from apps.coupons.actions import coupons_void, templates_withdraw
 from apps.coupons.batches import batch_phones_masked, issue_batch_start
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.selectors import template_forget, template_stats
-from apps.coupons.services import coupons_void, templates_withdraw
 
 
 @admin.register(CouponTemplate)
@@ -163,7 +163,7 @@ class CouponAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "source", "template"]
     list_select_related = ["template", "member", "used_store"]
-    search_fields = ["=code", "=member__phone", "=used_for"]
+    search_fields = ["=code", "=member__phone", "=order_id", "=receipt"]
     date_hierarchy = "issued_at"
     show_full_result_count = False
     actions = ["void"]

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
 from apps.coupons.errors import BatchNotReady
+from apps.coupons.issuing import coupon_build, stock_take, templates_for
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
-from apps.coupons.services import coupon_build, stock_reserve, templates_for
 from apps.members.models import Member
 from apps.members.returning import phone_hash
 from apps.members.segments import SegmentCriteria, segment_members
@@ -93,7 +93,7 @@ def _issue_chunk(batch_id: int) -> bool:
     fresh = [member_id for member_id in member_ids if member_id not in had]
     now = timezone.now()
     granted = (
-        stock_reserve(batch.template, count=len(fresh), store_id=None, now=now, bulk=True)
+        stock_take(batch.template, count=len(fresh), store_id=None, now=now, bulk=True)
         if fresh
         else 0
     )
@@ -217,9 +217,7 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
                 )
                 fresh = [m for m in ids if m not in had]
                 now = timezone.now()
-                granted = stock_reserve(
-                    template, count=len(fresh), store_id=None, now=now, bulk=True
-                )
+                granted = stock_take(template, count=len(fresh), store_id=None, now=now, bulk=True)
                 Coupon.objects.bulk_create(
                     coupon_build(
                         template,

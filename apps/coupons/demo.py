@@ -4,8 +4,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from apps.core.demo import DemoContext
+from apps.coupons.issuing import coupon_claim, coupon_issue_for_event
 from apps.coupons.models import Coupon, CouponTemplate
-from apps.coupons.services import coupon_claim, coupon_issue_for_event
 from apps.members.models import Member
 from apps.stores.models import Store
 

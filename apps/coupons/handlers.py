@@ -3,8 +3,8 @@ coupons forget of a member who closed their account."""
 
 from apps.core.events import on_event
 from apps.coupons.batches import issue_batches_forget_phone
+from apps.coupons.issuing import coupon_issue_for_event, templates_for
 from apps.coupons.models import Coupon, CouponTemplate
-from apps.coupons.services import coupon_issue_for_event, templates_for
 from apps.members.models import Member
 
 AutoIssue = CouponTemplate.AutoIssue

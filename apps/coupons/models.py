@@ -1,7 +1,5 @@
 """优惠券: templates HQ designs, the coupons members hold, and batches HQ issues."""
 
-from typing import NamedTuple
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -11,18 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
 from apps.core.text import comma_separated
+from apps.coupons.rules import Eligibility
 from apps.distributors.models import Distributor
 from apps.members.models import Member, Segment
 from apps.stores.models import Store
 from apps.tiers.models import Tier
-
-
-class Eligibility(NamedTuple):
-    """Who may have a template: empty means anyone."""
-
-    tiers: tuple[Tier, ...]
-    store_ids: frozenset[int]
-    distributor_ids: frozenset[int]
 
 
 class CouponTemplate(TimeStampedModel):
@@ -192,7 +183,13 @@ class CouponTemplate(TimeStampedModel):
             tuple(self.eligible_tiers.all()),
             frozenset(store.pk for store in self.eligible_stores.all()),
             frozenset(d.pk for d in self.eligible_distributors.all()),
+            self.new_members_only,
         )
+
+    @cached_property
+    def usable_store_ids(self) -> frozenset[int]:
+        """Where its coupons can be used (empty: anywhere), read once as `eligibility` is."""
+        return frozenset(store.pk for store in self.usable_stores.all())
 
     @property
     def channel_set(self) -> frozenset[str]:
@@ -254,7 +251,9 @@ class Coupon(models.Model):
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
     valid_from = models.DateTimeField(_("usable from"))
     valid_until = models.DateTimeField(_("usable until"))
-    locked_for = models.CharField(_("held for order"), max_length=64, blank=True)
+    # The order holding the coupon, or that used it: an order's id, not a foreign key, as
+    # coupons sit below orders (DESIGN.md, layers).
+    order_id = models.BigIntegerField(_("held for or used by order"), null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(_("used at"), null=True, blank=True)
     used_store = models.ForeignKey(
@@ -265,7 +264,12 @@ class Coupon(models.Model):
         blank=True,
         related_name="+",
     )
-    used_for = models.CharField(_("used for order"), max_length=64, blank=True)
+    receipt = models.CharField(
+        _("till's receipt"),
+        max_length=64,
+        blank=True,
+        help_text=_("The sale a till redeemed the coupon for, if it said."),
+    )
     discount = models.DecimalField(
         _("took off (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True
     )
@@ -284,13 +288,21 @@ class Coupon(models.Model):
                 fields=["valid_until"], name="coupon_expiry_due", condition=Q(status="available")
             ),
             models.Index(fields=["template", "status"], name="coupon_template_status"),
+            models.Index(
+                fields=["order_id"], name="coupon_order", condition=Q(order_id__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="used") | Q(used_at__isnull=False), name="coupon_used_when"
             ),
             models.CheckConstraint(
-                condition=~Q(status="locked") | ~Q(locked_for=""), name="coupon_locked_for_order"
+                condition=~Q(status="locked") | Q(order_id__isnull=False),
+                name="coupon_held_for_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["locked", "used"]) | Q(order_id__isnull=True),
+                name="coupon_order_when_held_or_used",
             ),
         ]
 

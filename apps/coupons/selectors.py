@@ -1,17 +1,35 @@
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from apps.core.reference import held, held_forget
 from apps.core.text import comma_separated
 from apps.coupons.errors import AlreadyUsed, CouponExpired, CouponTemplateNotFound
 from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
-from apps.coupons.rules import CouponLine, CouponOutcome, CouponTerms, coupon_discount
-from apps.coupons.services import eligibility_problem, sold_out_key, usability_problem
+from apps.coupons.rules import (
+    EXPIRED,
+    USED,
+    CouponLine,
+    CouponOutcome,
+    CouponTerms,
+    claim_open,
+    coupon_discount,
+    coupon_state_problem,
+    eligibility_problem,
+    past_date,
+    usability_problem,
+    usable_now,
+)
+from apps.coupons.sold_out import sold_out_key
 from apps.members.models import Member
+from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
+
+_UNKNOWN = object()
 
 TEMPLATE_CACHE_SECONDS = 10
 
@@ -31,6 +49,38 @@ def coupon_terms(template: CouponTemplate) -> CouponTerms:
     )
 
 
+class MemberClaimant:
+    """A member as the eligibility rule reads them (rules.Claimant). The tier and the home
+    store are read when the rule first asks: most templates are for anyone."""
+
+    def __init__(self, member: Member, tier=_UNKNOWN):
+        self.member = member
+        if tier is not _UNKNOWN:
+            self.tier = tier
+
+    @property
+    def joined_at(self) -> datetime:
+        return self.member.joined_at
+
+    @property
+    def returning(self) -> bool:
+        return self.member.returning
+
+    @cached_property
+    def tier(self) -> Tier | None:
+        return member_tier(self.member)
+
+    @cached_property
+    def home(self) -> tuple[int, int | None] | None:
+        home = self.member.home_store
+        return None if home is None else (home.pk, home.distributor_id)
+
+
+def claimant(member: Member, *, tier=_UNKNOWN) -> MemberClaimant:
+    """`member` for rules.eligibility_problem; pass their `tier` when checking many templates."""
+    return MemberClaimant(member, tier)
+
+
 def member_coupons(member: Member, *, status: str | None = None) -> QuerySet[Coupon]:
     """The wallet, soonest ending first. `expired` also lists available ones past their date
     that the nightly job has not marked yet."""
@@ -41,10 +91,7 @@ def member_coupons(member: Member, *, status: str | None = None) -> QuerySet[Cou
             status__in=[Coupon.Status.AVAILABLE, Coupon.Status.LOCKED], valid_until__gt=now
         )
     elif status == Coupon.Status.EXPIRED:
-        coupons = coupons.filter(
-            Q(status=Coupon.Status.EXPIRED)
-            | Q(status=Coupon.Status.AVAILABLE, valid_until__lte=now)
-        )
+        coupons = coupons.filter(Q(status=Coupon.Status.EXPIRED) | past_date(now))
     elif status:
         coupons = coupons.filter(status=status)
     return coupons.order_by("valid_until", "pk")
@@ -52,9 +99,10 @@ def member_coupons(member: Member, *, status: str | None = None) -> QuerySet[Cou
 
 def coupon_display_status(coupon: Coupon, now=None) -> str:
     now = now or timezone.now()
-    if coupon.status == Coupon.Status.AVAILABLE and coupon.valid_until <= now:
-        return Coupon.Status.EXPIRED
-    return coupon.status
+    return (
+        coupon_state_problem(status=coupon.status, valid_until=coupon.valid_until, now=now)
+        or coupon.status
+    )
 
 
 def claimable_templates(member: Member) -> list[dict]:
@@ -62,10 +110,7 @@ def claimable_templates(member: Member) -> list[dict]:
     with 0 remaining), and for them. A fixed number of queries whatever the count."""
     now = timezone.now()
     templates = list(
-        CouponTemplate.objects.filter(active=True, claimable=True)
-        .filter(Q(claim_starts_at__isnull=True) | Q(claim_starts_at__lte=now))
-        .filter(Q(claim_ends_at__isnull=True) | Q(claim_ends_at__gt=now))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        CouponTemplate.objects.filter(claim_open(now), claimable=True)
         .prefetch_related("eligible_tiers", "eligible_stores", "eligible_distributors")
         .order_by("-pk")
     )
@@ -78,7 +123,7 @@ def claimable_templates(member: Member) -> list[dict]:
         .values_list("template")
         .annotate(n=Count("pk"))
     )
-    tier = member_tier(member)
+    who = claimant(member, tier=member_tier(member))
     return [
         {
             "template": template,
@@ -86,7 +131,7 @@ def claimable_templates(member: Member) -> list[dict]:
             "claimed": claimed.get(template.pk, 0),
         }
         for template in templates
-        if not eligibility_problem(template, member, now=now, tier=tier)
+        if not eligibility_problem(template.eligibility, who, now=now)
     ]
 
 
@@ -153,10 +198,13 @@ def usable_coupons(member: Member, *, store, channel: str) -> list[Coupon]:
     now = timezone.now()
     coupons = (
         member_coupons(member, status=Coupon.Status.AVAILABLE)
-        .filter(status=Coupon.Status.AVAILABLE, valid_from__lte=now)
+        .filter(usable_now(now))
         .prefetch_related("template__usable_stores")
     )
-    return [c for c in coupons if not usability_problem(c, store=store, channel=channel, now=now)]
+    store_id = store.pk if store else None
+    return [
+        c for c in coupons if not usability_problem(c, store_id=store_id, channel=channel, now=now)
+    ]
 
 
 def coupon_outcome(
@@ -165,11 +213,13 @@ def coupon_outcome(
     """What the coupon would take off this order here and now, or why it cannot: what the
     checkout quote shows as applied or rejected."""
     now = now or timezone.now()
-    if coupon.status == Coupon.Status.USED:
+    state = coupon_state_problem(status=coupon.status, valid_until=coupon.valid_until, now=now)
+    if state == USED:
         return CouponOutcome(Decimal(0), str(AlreadyUsed().render()))
-    if coupon.status == Coupon.Status.EXPIRED or now >= coupon.valid_until:
+    if state == EXPIRED or now >= coupon.valid_until:  # held or void past its date too
         return CouponOutcome(Decimal(0), str(CouponExpired().render()))
-    if problem := usability_problem(coupon, store=store, channel=channel, now=now):
+    store_id = store.pk if store else None
+    if problem := usability_problem(coupon, store_id=store_id, channel=channel, now=now):
         return CouponOutcome(Decimal(0), problem)
     return coupon_discount(coupon_terms(coupon.template), lines)
 
@@ -178,14 +228,11 @@ def store_allowances(store) -> list[CouponTemplate]:
     """The templates a store may give from now, each with `left`: its allowance less what
     the store has already given or its members claimed."""
     now = timezone.now()
-    templates = [
-        template
-        for template in CouponTemplate.objects.filter(active=True, per_store_limit__isnull=False)
-        .exclude(claim_ends_at__lte=now)
-        .exclude(valid_until__lte=now)
-        .exclude(claim_starts_at__gt=now)
-        .order_by("name", "pk")
-    ]
+    templates = list(
+        CouponTemplate.objects.filter(claim_open(now), per_store_limit__isnull=False).order_by(
+            "name", "pk"
+        )
+    )
     used = dict(
         TemplateCounter.objects.filter(
             template__in=templates, scope=f"store:{store.pk}"

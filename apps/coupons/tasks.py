@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from apps.coupons.batches import coupons_birthday_issue, issue_batch_run
-from apps.coupons.services import coupons_expire_due, coupons_remind_expiring
+from apps.coupons.jobs import coupons_expire_due, coupons_remind_expiring
 
 
 @shared_task

@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import DomainError
+from apps.coupons.redemption import coupon_redeem
 from apps.coupons.selectors import usable_coupons
-from apps.coupons.services import coupon_redeem
 from apps.dashboards.errors import NotAtTill
 from apps.dashboards.forms import IdentifyForm, RedeemForm, SaleForm, SaleLineFormSet
 from apps.dashboards.views import store_page, store_render

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 from apps.analytics.metrics import window_start
 from apps.core.audit import request_ip
 from apps.core.errors import DomainError
+from apps.coupons.issuing import coupon_gift
 from apps.coupons.models import CouponTemplate
 from apps.coupons.selectors import store_allowances
-from apps.coupons.services import coupon_gift
 from apps.dashboards.filters import StoreMemberFilter
 from apps.dashboards.forms import GiveCouponForm, TagForm
 from apps.dashboards.selectors import (

@@ -19,8 +19,9 @@ from apps.core.idempotency import idempotent
 from apps.core.qr import qr_png
 from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.errors import CouponNotFound, SoldOut
+from apps.coupons.issuing import coupon_claim, coupon_exchange
 from apps.coupons.selectors import claimable_templates, member_coupons, template_get
-from apps.coupons.services import coupon_claim, coupon_exchange, sold_out_lately
+from apps.coupons.sold_out import sold_out_lately
 from apps.members.credentials import (
     member_code_issue,
     member_code_member,

@@ -14,8 +14,8 @@ from apps.core.api.serializers import represented
 from apps.core.api.throttling import ScopedRateThrottle, UserRateThrottle
 from apps.core.idempotency import idempotent
 from apps.coupons.api import CouponOutputSerializer
+from apps.coupons.redemption import coupon_redeem
 from apps.coupons.selectors import usable_coupons
-from apps.coupons.services import coupon_redeem
 from apps.members.credentials import (
     Identified,
     member_identify,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.analytics.models import DailyStoreRollup
 from apps.analytics.services import rollup_day, rollups_refresh
-from apps.coupons.services import coupon_claim
+from apps.coupons.issuing import coupon_claim
 from apps.members.models import StoreVisit
 from apps.orders.services import Checkout, LineInput, order_place_paid, order_refund
 from apps.points.models import EarningRule

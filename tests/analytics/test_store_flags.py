@@ -14,7 +14,7 @@ from apps.analytics.models import DailyStoreRollup, StoreFlagRule
 from apps.analytics.selectors import stores_flagged
 from apps.analytics.services import rollup_day
 from apps.core import roles
-from apps.coupons.services import coupon_gift
+from apps.coupons.issuing import coupon_gift
 from apps.points.manual import manual_action_reject, manual_adjust_request, manual_void_request
 from apps.points.services import points_earn
 from tests.core.factories import UserFactory

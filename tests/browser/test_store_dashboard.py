@@ -9,8 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.analytics.services import rollup_day
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.coupons.services import coupon_claim
 from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
 from apps.orders.models import Order

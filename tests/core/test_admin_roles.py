@@ -16,8 +16,8 @@ from apps.analytics.services import rollup_day
 from apps.core import roles
 from apps.core.audit import snapshot
 from apps.core.models import AuditEntry, Event, User
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
-from apps.coupons.services import coupon_claim
 from apps.mall.models import Product
 from apps.members.models import Segment, Tag
 from apps.orders.services import Checkout, LineInput, order_place_paid

@@ -7,8 +7,9 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.core import roles
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon, IssueBatch
-from apps.coupons.services import coupon_claim, coupon_redeem, coupons_lock, coupons_use
+from apps.coupons.redemption import coupon_redeem, coupons_lock, coupons_use
 from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory
@@ -23,12 +24,8 @@ def test_the_template_list_shows_issued_used_expired_rate_sales_and_cost(hq_clie
     first, second, third, _fourth = (
         coupon_claim(template=template, member=member) for _ in range(4)
     )
-    coupons_lock(
-        codes=[first.code], member=member, order_ref="order:1", store=store, channel="store"
-    )
-    coupons_use(
-        order_ref="order:1", store=store, discounts={first.code: (Decimal(20), Decimal(150))}
-    )
+    coupons_lock(codes=[first.code], member=member, order_id=1, store=store, channel="store")
+    coupons_use(order_id=1, store=store, discounts={first.code: (Decimal(20), Decimal(150))})
     coupon_redeem(code=second.code, store=store)
     Coupon.objects.filter(pk=third.pk).update(status="expired")
 

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon, CouponTemplate
-from apps.coupons.services import coupon_claim
 from apps.points.selectors import points_available
 from apps.points.services import points_earn
 from tests.coupons.factories import CouponTemplateFactory

@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.coupons.actions import templates_withdraw
 from apps.coupons.errors import CouponTemplateNotFound, LimitReached, NotEligible, SoldOut
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
 from apps.coupons.selectors import template_get
-from apps.coupons.services import coupon_claim, templates_withdraw
 from apps.tiers.models import Tier
 from apps.tiers.services import tier_set_manual
 from tests.conftest import run_together
@@ -182,7 +183,7 @@ def test_one_member_tapping_twenty_times_at_once_gets_their_limit_only():
 @pytest.mark.django_db
 def test_after_the_database_says_sold_out_the_cache_says_so_until_hq_adds_stock():
     from apps.coupons.selectors import template_forget
-    from apps.coupons.services import sold_out_lately
+    from apps.coupons.sold_out import sold_out_lately
 
     template = CouponTemplateFactory(total_stock=1)
     stale = CouponTemplate.objects.get(pk=template.pk)  # still shows one left
@@ -204,7 +205,7 @@ def test_after_the_database_says_sold_out_the_cache_says_so_until_hq_adds_stock(
 def test_a_template_read_as_sold_out_keeps_the_taps_off_the_database(django_assert_num_queries):
     from django.core.cache import cache
 
-    from apps.coupons.services import sold_out_key, sold_out_lately
+    from apps.coupons.sold_out import sold_out_key, sold_out_lately
 
     template = CouponTemplateFactory(total_stock=1)
     coupon_claim(template=template, member=MemberFactory())

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from apps.coupons.actions import templates_withdraw
 from apps.coupons.batches import coupons_birthday_issue, issue_batch_run, issue_batch_start
 from apps.coupons.errors import (
     BatchNotReady,
@@ -13,9 +14,9 @@ from apps.coupons.errors import (
     NotEligible,
     SoldOut,
 )
+from apps.coupons.issuing import coupon_exchange, coupon_gift
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.coupons.selectors import template_get
-from apps.coupons.services import coupon_exchange, coupon_gift, templates_withdraw
 from apps.members.models import Segment
 from apps.members.services import member_delete, member_join_or_find
 from apps.points.errors import InsufficientPoints
@@ -206,7 +207,7 @@ def test_batches_run_in_chunks_with_a_flat_number_of_queries(
 def test_valid_days_run_from_the_issue(settings):
     template = CouponTemplateFactory(valid_days=1)
     member = MemberFactory()
-    from apps.coupons.services import coupon_claim
+    from apps.coupons.issuing import coupon_claim
 
     coupon = coupon_claim(template=template, member=member)
 

@@ -15,14 +15,13 @@ from apps.coupons.errors import (
     CouponNotFound,
     CouponNotUsable,
 )
+from apps.coupons.issuing import coupon_claim
+from apps.coupons.jobs import coupons_expire_due, coupons_remind_expiring
 from apps.coupons.models import Coupon
-from apps.coupons.services import (
-    coupon_claim,
+from apps.coupons.redemption import (
     coupon_redeem,
-    coupons_expire_due,
     coupons_lock,
     coupons_release,
-    coupons_remind_expiring,
     coupons_restore,
     coupons_use,
 )
@@ -45,7 +44,7 @@ def test_a_coupon_is_redeemed_once(coupon):
     with pytest.raises(AlreadyUsed):
         coupon_redeem(code=coupon.code, store=store)
 
-    assert (used.status, used.used_store, used.used_for) == ("used", store, "S1-0001")
+    assert (used.status, used.used_store, used.receipt) == ("used", store, "S1-0001")
 
 
 @pytest.mark.django_db
@@ -91,22 +90,16 @@ def test_two_counters_scanning_one_coupon_at_once_redeem_it_once(coupon):
 def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
     store, member = StoreFactory(), coupon.member
 
-    coupons_lock(
-        codes=[coupon.code], member=member, order_ref="order:1", store=store, channel="store"
-    )
-    coupons_lock(
-        codes=[coupon.code], member=member, order_ref="order:1", store=store, channel="store"
-    )
+    coupons_lock(codes=[coupon.code], member=member, order_id=1, store=store, channel="store")
+    coupons_lock(codes=[coupon.code], member=member, order_id=1, store=store, channel="store")
     with pytest.raises(CouponLocked):
-        coupons_lock(
-            codes=[coupon.code], member=member, order_ref="order:2", store=store, channel="store"
-        )
+        coupons_lock(codes=[coupon.code], member=member, order_id=2, store=store, channel="store")
     with pytest.raises(CouponLocked):
         coupon_redeem(code=coupon.code, store=store)
 
     assert (
         coupons_use(
-            order_ref="order:1",
+            order_id=1,
             store=store,
             discounts={coupon.code: (Decimal("20.00"), Decimal("128.00"))},
         )
@@ -119,15 +112,13 @@ def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
         Decimal("128.00"),
     )
 
-    assert coupons_restore(order_ref="order:1") == 1
+    assert coupons_restore(order_id=1) == 1
     assert Coupon.objects.get(pk=coupon.pk).status == "available"
 
     settings.COUPON_RESTORE_ON_REFUND = False
-    coupons_lock(
-        codes=[coupon.code], member=member, order_ref="order:3", store=store, channel="store"
-    )
-    coupons_use(order_ref="order:3", store=store, discounts={})
-    assert coupons_restore(order_ref="order:3") == 0
+    coupons_lock(codes=[coupon.code], member=member, order_id=3, store=store, channel="store")
+    coupons_use(order_id=3, store=store, discounts={})
+    assert coupons_restore(order_id=3) == 0
 
 
 @pytest.mark.django_db
@@ -135,16 +126,16 @@ def test_a_cancelled_order_releases_its_coupons_and_nobody_else_can_lock_them(co
     store = StoreFactory()
     with pytest.raises(CouponNotFound):
         coupons_lock(
-            codes=[coupon.code], member=MemberFactory(), order_ref="o", store=store, channel="store"
+            codes=[coupon.code], member=MemberFactory(), order_id=5, store=store, channel="store"
         )
 
     coupons_lock(
-        codes=[coupon.code], member=coupon.member, order_ref="order:9", store=store, channel="store"
+        codes=[coupon.code], member=coupon.member, order_id=9, store=store, channel="store"
     )
-    assert coupons_release(order_ref="order:9") == 1
+    assert coupons_release(order_id=9) == 1
 
     released = Coupon.objects.get(pk=coupon.pk)
-    assert (released.status, released.locked_for) == ("available", "")
+    assert (released.status, released.order_id) == ("available", None)
 
 
 @pytest.mark.django_db
@@ -186,3 +177,50 @@ def test_the_checkout_sees_what_a_coupon_takes_off_or_why_not(coupon):
     assert (
         coupon_outcome(coupon, lines=big, store=store, channel="store").reason == "该优惠券已使用。"
     )
+
+
+@pytest.mark.django_db
+def test_the_checkout_check_says_per_code_which_coupon_and_why_not(
+    coupon, django_assert_num_queries
+):
+    from apps.coupons.issuing import coupon_claim
+    from apps.coupons.redemption import coupon_offers_check
+
+    member, store, elsewhere = coupon.member, StoreFactory(), StoreFactory()
+    template = CouponTemplateFactory(total_stock=None, per_member_limit=5)
+    template.usable_stores.add(elsewhere)
+    used, held, ended, not_here, void = (
+        coupon_claim(template=template, member=member) for _ in range(5)
+    )
+    Coupon.objects.filter(pk=used.pk).update(status="used", used_at=timezone.now(), order_id=1)
+    Coupon.objects.filter(pk=held.pk).update(status="locked", order_id=2)
+    Coupon.objects.filter(pk=ended.pk).update(valid_until=timezone.now())
+    Coupon.objects.filter(pk=void.pk).update(status="void")
+    others = coupon_claim(template=CouponTemplateFactory(), member=MemberFactory())
+    codes = [coupon.code.lower(), " NOSUCH ", used.code, held.code, ended.code, not_here.code]
+    codes += [void.code, others.code, coupon.code, ""]
+
+    checks = coupon_offers_check(
+        codes, member=member, store=store, channel="store", now=timezone.now()
+    )
+
+    assert [(c.code, c.coupon, c.refused, c.refused_code) for c in checks] == [
+        (coupon.code, coupon, "", "not_eligible"),
+        ("NOSUCH", None, "该会员没有这个券码的优惠券", "not_found"),
+        (used.code, used, "已使用", "already_used"),
+        (held.code, held, "已被另一笔未支付订单占用", "already_used"),
+        (ended.code, ended, "该优惠券已过期。", "expired"),
+        (not_here.code, not_here, "该门店不可用", "not_eligible"),
+        (void.code, void, "该优惠券已过期。", "expired"),
+        (others.code, None, "该会员没有这个券码的优惠券", "not_found"),
+    ]
+    assert checks[0].coupon.template.usable_store_ids == frozenset()  # the cached template
+    with django_assert_num_queries(1):  # the coupons; their templates held in this process
+        coupon_offers_check(codes, member=member, store=store, channel="store", now=timezone.now())
+    with django_assert_num_queries(0):
+        assert [
+            c.refused_code
+            for c in coupon_offers_check(
+                [coupon.code], member=None, store=store, channel="store", now=timezone.now()
+            )
+        ] == ["not_found"]

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from apps.core import roles
 from apps.core.sms import LocmemSmsBackend
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.coupons.services import coupon_claim
 from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
 from apps.members.models import MemberCode, MemberOtp

@@ -14,8 +14,8 @@ from django.db.models.functions import Cast
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.models import AuditEntry, Event
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
-from apps.coupons.services import coupon_claim
 from apps.members.credentials import (
     member_code_issue,
     member_code_spend,

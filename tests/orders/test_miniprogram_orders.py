@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.coupons.services import coupon_claim
 from apps.mall.models import Product
 from apps.orders.models import Order
 from apps.orders.payments import SandboxPaymentBackend

@@ -87,8 +87,8 @@ def test_hq_saves_a_segment_by_spend_in_the_console(hq_client):
 def test_a_merge_moves_orders_coupons_and_points_to_the_survivor(
     django_capture_on_commit_callbacks,
 ):
+    from apps.coupons.issuing import coupon_claim
     from apps.coupons.models import Coupon
-    from apps.coupons.services import coupon_claim
     from apps.members.services import member_merge
     from apps.points.selectors import points_available
     from apps.points.services import points_earn

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from apps.core.sms import LocmemSmsBackend
-from apps.coupons.services import coupon_claim
+from apps.coupons.issuing import coupon_claim
 from apps.members.credentials import member_code_issue
 from apps.members.models import MemberOtp
 from apps.orders.models import Order
