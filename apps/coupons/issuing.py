@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.codes import readable_code
+from apps.core.rows import insert_statement, row_insert
 from apps.coupons.errors import (
     CouponNotUsable,
     CouponTemplateNotFound,
@@ -102,25 +103,6 @@ def stock_take(
     return granted
 
 
-@functools.cache
-def _coupon_insert_sql(taking_stock: bool) -> tuple[str, tuple]:
-    """The coupon's INSERT, every column but its id; `taking_stock`, only if the stock's
-    UPDATE took one, in the same statement."""
-    fields = tuple(f for f in Coupon._meta.concrete_fields if not f.primary_key)
-    columns = ", ".join(f'"{field.column}"' for field in fields)
-    values = ", ".join(["%s"] * len(fields))
-    pk = Coupon._meta.pk.column
-    if taking_stock:
-        return (
-            f"WITH taken AS ({_stock_sql(active_only=True)}) "
-            f'INSERT INTO "{Coupon._meta.db_table}" ({columns}) '
-            f'SELECT {values} WHERE EXISTS (SELECT FROM taken) RETURNING "{pk}"'
-        ), fields
-    return (
-        f'INSERT INTO "{Coupon._meta.db_table}" ({columns}) VALUES ({values}) RETURNING "{pk}"'
-    ), fields
-
-
 def coupon_insert_taking_stock(coupon: Coupon) -> bool:
     """Insert the unsaved `coupon` and take one of its template's stock, both or neither, in
     one statement on PostgreSQL (the template's row is locked only while the database
@@ -129,27 +111,19 @@ def coupon_insert_taking_stock(coupon: Coupon) -> bool:
     A taken slot (the coupon's unique `source_key`) fails the statement with an
     IntegrityError, the stock's change with it: an `ON CONFLICT` would leave the stock
     taken for a coupon never inserted. For a template limited by its total stock only."""
-    database = connections[router.db_for_write(Coupon)]
-    together = database.vendor == "postgresql"
-    sql, fields = _coupon_insert_sql(together)
-    values = [field.get_db_prep_save(field.pre_save(coupon, True), database) for field in fields]
-    with (
-        contextlib.nullcontext() if together else transaction.atomic(using=database.alias),
-        database.cursor() as cursor,
-    ):
-        if together:
-            cursor.execute(sql, [*_stock_params(coupon.template, 1), *values])
-        else:  # the embedded SQLite: the stock, then the coupon, in a transaction
-            cursor.execute(_stock_sql(active_only=True), _stock_params(coupon.template, 1))
-            if cursor.fetchone() is None:
-                return False
-            cursor.execute(sql, values)
-        made = cursor.fetchone()
-    if made is None:
-        return False
-    coupon.pk = made[0]
-    coupon._state.adding, coupon._state.db = False, database.alias
-    return True
+    insert = insert_statement(Coupon, only_if="taken")
+    database = connections[insert.using]
+    stock = _stock_params(coupon.template, 1)
+    if database.vendor != "postgresql":  # the embedded SQLite: one after the other
+        with transaction.atomic(using=insert.using), database.cursor() as cursor:
+            cursor.execute(_stock_sql(active_only=True), stock)
+            return cursor.fetchone() is not None and row_insert(coupon)
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"WITH taken AS ({_stock_sql(active_only=True)}) {insert.sql}",
+            [*stock, *insert.params(coupon)],
+        )
+        return insert.saved(coupon, cursor.fetchone())
 
 
 def coupon_build(
