@@ -22,6 +22,16 @@ def entry_by_key(key: str) -> Entry | None:
     return instance(Entry, row) if row else None
 
 
+def entry_by_cause(cause_kind: str, cause_id: int, kind: str) -> Entry | None:
+    """The entry of this kind an order or a refund caused, if any (not its reversals)."""
+    row = row_one(
+        f"SELECT {columns(Entry, 'e')} FROM {Entry._meta.db_table} e WHERE e.cause_kind = %s "
+        "AND e.cause_id = %s AND e.kind = %s AND e.reverses_id IS NULL",
+        [cause_kind, cause_id, kind],
+    )
+    return instance(Entry, row) if row else None
+
+
 def points_totals(member: Member) -> dict:
     """What `me` shows: available, pending and what expires in the next 30 days."""
     today = timezone.localdate()

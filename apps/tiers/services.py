@@ -12,7 +12,7 @@ from apps.core.audit import audit_record
 from apps.core.bulk import rows_insert
 from apps.core.events import event_emit, events_emit
 from apps.core.reference import reference_get
-from apps.core.rows import columns, instance, row_insert, row_one, text_replace
+from apps.core.rows import columns, instance, row_insert, row_one
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
@@ -70,13 +70,15 @@ def growth_earn(
     *,
     member: Member,
     amount: int,
-    key: str,
     kind: str,
-    cause: str,
+    cause_kind: str,
+    cause_id: int | None = None,
+    key: str | None = None,
     description: str,
     now: datetime | None = None,
 ) -> GrowthEntry:
-    """Add growth value; a member who now qualifies for a higher tier moves up at once."""
+    """Add growth value; a member who now qualifies for a higher tier moves up at once. An
+    order's or a refund's entry is written once (its cause is unique), others once per `key`."""
     now = now or timezone.now()
     tiers = tiers_in_order()
     # With no tiers defined yet, growth is still recorded: it counts once HQ defines them.
@@ -86,12 +88,15 @@ def growth_earn(
         kind=kind,
         amount=amount,
         key=key,
-        cause=cause,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
         description=description,
         created_at=now,
     )
-    if not row_insert(entry, unless_taken=True):  # the key was used: its first entry stands
-        return GrowthEntry.objects.get(key=key)
+    if not row_insert(entry, unless_taken=True):  # written before: its first entry stands
+        if key is not None:
+            return GrowthEntry.objects.get(key=key)
+        return GrowthEntry.objects.get(cause_kind=cause_kind, cause_id=cause_id)
     if amount > 0 and state is not None:
         target = qualified_tier(growth_in_window(member, now=now), _facts(tiers))
         if target.rank > state.tier.rank:
@@ -104,21 +109,15 @@ def growth_earn(
     return entry
 
 
-def growth_entries_rename(*, keys: list[str], old: str, new: str) -> None:
-    """Entries written under a provisional name (an order numbered as its last write) take
-    the real one in their cause and description, in the transaction that wrote them."""
-    text_replace(
-        GrowthEntry, fields=("cause", "description"), key="key", keys=keys, old=old, new=new
-    )
-
-
 @transaction.atomic
 def growth_reverse(
-    *, original_key: str, key: str, description: str, amount: int | None = None
+    *, order_id: int, refund_id: int, description: str, amount: int | None = None
 ) -> GrowthEntry | None:
-    """Take back growth value (a refund: `amount` of it, or all); the tier stays until its
-    review."""
-    original = GrowthEntry.objects.filter(key=original_key).first()
+    """Take back growth value order `order_id` earned (refund `refund_id`: `amount` of it,
+    or all); the tier stays until its review."""
+    original = GrowthEntry.objects.filter(
+        cause_kind=GrowthEntry.CauseKind.ORDER, cause_id=order_id
+    ).first()
     if original is None or original.amount <= 0:
         return None
     amount = original.amount if amount is None else min(amount, original.amount)
@@ -127,9 +126,9 @@ def growth_reverse(
     return growth_earn(
         member=original.member,
         amount=-amount,
-        key=key,
         kind=GrowthEntry.Kind.REFUND,
-        cause=original.cause,
+        cause_kind=GrowthEntry.CauseKind.REFUND,
+        cause_id=refund_id,
         description=description,
     )
 

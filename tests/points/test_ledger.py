@@ -37,7 +37,7 @@ def earn(member, amount, key, pending=False, now=None):
         member=member,
         amount=amount,
         key=key,
-        cause="test",
+        cause_kind="admin",
         description="测试得积分",
         pending=pending,
         now=now,
@@ -78,7 +78,7 @@ def test_redeeming_takes_the_soonest_expiring_points_first(member, settings):
     earn(member, 100, "b", now=timezone.now() - timedelta(days=100))
     earn(member, 100, "c")
 
-    points_redeem(member=member, amount=150, key="r1", cause="order:9", description="积分抵现")
+    points_redeem(member=member, amount=150, key="r1", cause_kind="admin", description="积分抵现")
 
     remaining = list(Lot.objects.order_by("expires_on").values_list("remaining", flat=True))
     assert remaining == [0, 50, 100]
@@ -90,7 +90,9 @@ def test_redeeming_more_than_available_is_refused_and_changes_nothing(member):
     earn(member, 500, "pending", pending=True)
 
     with pytest.raises(InsufficientPoints) as error:
-        points_redeem(member=member, amount=101, key="r", cause="order:1", description="积分抵现")
+        points_redeem(
+            member=member, amount=101, key="r", cause_kind="admin", description="积分抵现"
+        )
 
     assert error.value.code == "insufficient_points"
     assert points_available(member) == 100
@@ -106,7 +108,7 @@ def test_points_spent_at_a_store_go_to_the_stores_account(member):
         member=member,
         amount=60,
         key="r",
-        cause="order:1",
+        cause_kind="admin",
         description="积分抵现",
         store=store,
     )
@@ -119,7 +121,7 @@ def test_expiry_moves_what_is_left_to_breakage_once(member, settings):
     settings.POINTS_EXPIRY = "year_end_next"
     earn(member, 100, "old", now=timezone.now().replace(year=2024))
     earn(member, 50, "new")
-    points_redeem(member=member, amount=30, key="r", cause="order:1", description="积分抵现")
+    points_redeem(member=member, amount=30, key="r", cause_kind="admin", description="积分抵现")
 
     assert points_expire_due(today=date(2026, 1, 1)) == 70
     assert points_expire_due(today=date(2026, 1, 1)) == 0
@@ -142,7 +144,7 @@ def test_reversing_a_pending_earn_voids_it(member):
 
 def test_reversing_an_earn_already_spent_reports_the_shortfall(member):
     entry = earn(member, 200, "order:1")
-    points_redeem(member=member, amount=150, key="r", cause="order:2", description="积分抵现")
+    points_redeem(member=member, amount=150, key="r", cause_kind="admin", description="积分抵现")
 
     back, shortfall = points_reverse(entry=entry, key="refund:1", description="退货扣回积分")
 
@@ -153,7 +155,7 @@ def test_reversing_an_earn_already_spent_reports_the_shortfall(member):
 def test_reversing_a_redemption_gives_the_points_back_to_their_lots(member):
     earn(member, 100, "a")
     spent = points_redeem(
-        member=member, amount=80, key="r", cause="order:1", description="积分抵现"
+        member=member, amount=80, key="r", cause_kind="admin", description="积分抵现"
     )
 
     points_reverse(entry=spent, key="cancel:1", description="订单取消退回积分")
@@ -186,7 +188,7 @@ def test_a_partly_returned_redemption_gives_back_to_the_latest_expiring_lot_firs
     settings.POINTS_EXPIRY = "months:1"
     old = earn(member, 50, "old", now=timezone.now() - timedelta(days=20))
     new = earn(member, 50, "new")
-    spent = points_redeem(member=member, amount=80, key="r", cause="order:1", description="抵现")
+    spent = points_redeem(member=member, amount=80, key="r", cause_kind="admin", description="抵现")
 
     points_reverse(entry=spent, key="refund:1", description="退回部分积分", amount=40)
     assert Lot.objects.get(entry=new).remaining == 50  # 20 left + its 30 back

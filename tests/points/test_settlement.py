@@ -28,7 +28,12 @@ def spending():
     )
     member = MemberFactory()
     points_earn(
-        member=member, amount=10000, key="seed", cause="t", description="得积分", pending=False
+        member=member,
+        amount=10000,
+        key="seed",
+        cause_kind="admin",
+        description="得积分",
+        pending=False,
     )
 
     def spend(store, amount, key):
@@ -36,7 +41,7 @@ def spending():
             member=member,
             amount=amount,
             key=key,
-            cause="order",
+            cause_kind="admin",
             description="积分抵现",
             store=store,
         )
