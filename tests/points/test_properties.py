@@ -73,7 +73,9 @@ def test_any_sequence_keeps_the_ledger_whole(steps):
                 member=member, kind=Entry.Kind.EARN, reversals__isnull=True
             ).first()
             if earned:
-                points_reverse(entry=earned, key=key, description="退货扣回积分")
+                points_reverse(
+                    entry=earned, cause_kind="admin", key=key, description="退货扣回积分"
+                )
         elif action == "expire":
             points_expire_due(today=date(day.year, day.month, day.day))
         elif action == "mature":

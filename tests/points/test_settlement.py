@@ -50,7 +50,7 @@ def spending():
     spend(s2, 2550, "b")
     returned = spend(s3, 800, "c")
     spend(s3, 400, "d")
-    points_reverse(entry=returned, key="refund-c", description="退货退回积分")
+    points_reverse(entry=returned, cause_kind="admin", key="refund-c", description="退货退回积分")
     return {"stores": (s1, s2, s3)}
 
 
