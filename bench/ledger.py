@@ -41,7 +41,7 @@ def huiji_worker(url, seconds, member_ids, store_ids, queue):
                 member=member,
                 amount=50,
                 key=key,
-                cause="bench",
+                cause_kind="demo",
                 description="得积分",
                 pending=False,
             )
@@ -51,7 +51,7 @@ def huiji_worker(url, seconds, member_ids, store_ids, queue):
                     member=member,
                     amount=30,
                     key=key,
-                    cause="bench",
+                    cause_kind="demo",
                     description="积分抵现",
                     store=rng.choice(stores),
                 )
@@ -115,7 +115,7 @@ def _transfer(conn, kind, source, target, amount, member_id):
     conn.execute("UPDATE points_account SET balance = balance + %s WHERE id = %s", [amount, target])
     conn.execute(
         "INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, "
-        "cause, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, 'bench', '', now())",
+        "cause_kind, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, 'demo', '', now())",
         [kind, source, target, amount, member_id, uuid.uuid4().hex],
     )
 

@@ -41,16 +41,16 @@ INSERT INTO points_account (kind, member_id, balance)
 SELECT 'member', g, 0 FROM generate_series(1, %(members)s) g;
 
 -- Two earned lots a member: lot "a" is past its date for three members in four, lot "b" is good for a year.
-INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause, description, created_at)
+INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause_kind, description, created_at)
 SELECT 'earn', (SELECT id FROM points_account WHERE kind = 'issuance'), a.id, 100 + a.member_id %% 50,
-       a.member_id, 'bench:' || lot || ':' || a.member_id, 'bench', '消费得积分', now() - interval '400 days'
+       a.member_id, 'bench:' || lot || ':' || a.member_id, 'demo', '消费得积分', now() - interval '400 days'
 FROM points_account a CROSS JOIN (VALUES ('a'), ('b')) lots(lot) WHERE a.kind = 'member';
 
 INSERT INTO points_lot (member_id, entry_id, amount, remaining, status, expires_on)
 SELECT e.member_id, e.id, e.amount, e.amount, 'available',
        CASE WHEN e.idempotency_key LIKE 'bench:a:%%' AND e.member_id %% 4 <> 0
             THEN %(today)s::date - 1 - (e.member_id %% 20)::int ELSE %(today)s::date + 300 END
-FROM points_entry e WHERE e.cause = 'bench';
+FROM points_entry e WHERE e.cause_kind = 'demo';
 
 UPDATE points_account a SET balance = s.total
 FROM (SELECT to_account_id, sum(amount) total FROM points_entry GROUP BY to_account_id) s
@@ -64,11 +64,11 @@ SELECT g, (SELECT id FROM tiers_tier WHERE code = CASE g %% 3 WHEN 1 THEN 'silve
        now() - interval '1 year', %(today)s::date, CASE WHEN g %% 3 = 2 THEN %(today)s::date END
 FROM generate_series(1, %(members)s) g;
 
-INSERT INTO tiers_growthentry (member_id, kind, amount, key, cause, description, created_at)
-SELECT g, 'order', CASE g %% 3 WHEN 1 THEN 600 ELSE 2000 END, 'bench:old:' || g, 'bench', '消费成长值', now() - interval '13 months'
+INSERT INTO tiers_growthentry (member_id, kind, amount, key, cause_kind, description, created_at)
+SELECT g, 'order', CASE g %% 3 WHEN 1 THEN 600 ELSE 2000 END, 'bench:old:' || g, 'demo', '消费成长值', now() - interval '13 months'
 FROM generate_series(1, %(members)s) g
 UNION ALL
-SELECT g, 'order', CASE g %% 3 WHEN 0 THEN 2500 ELSE 100 END, 'bench:new:' || g, 'bench', '消费成长值', now() - interval '1 month'
+SELECT g, 'order', CASE g %% 3 WHEN 0 THEN 2500 ELSE 100 END, 'bench:new:' || g, 'demo', '消费成长值', now() - interval '1 month'
 FROM generate_series(1, %(members)s) g;
 ANALYZE;
 """
@@ -85,9 +85,9 @@ CREATE TEMP TABLE per_member ON COMMIT DROP AS
 SELECT d.member_id, a.id AS account_id, sum(d.remaining) AS amount
 FROM due d JOIN points_account a ON a.member_id = d.member_id GROUP BY d.member_id, a.id;
 WITH entries AS (
-    INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause, description, created_at)
+    INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause_kind, description, created_at)
     SELECT 'expire', p.account_id, (SELECT id FROM points_account WHERE kind = 'breakage'), p.amount, p.member_id,
-           'expire:' || md5(random()::text || p.member_id), 'points', '积分过期', now()
+           'expire:' || md5(random()::text || p.member_id), 'expiry', '积分过期', now()
     FROM per_member p WHERE p.amount > 0
     RETURNING id, member_id)
 INSERT INTO points_lotuse (entry_id, lot_id, amount)

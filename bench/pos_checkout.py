@@ -47,7 +47,7 @@ def setup(url: str, members: int) -> dict:
     from apps.coupons.models import CouponTemplate
     from apps.members.credentials import member_code_issue
     from apps.members.models import Member
-    from apps.points.models import Account
+    from apps.points.models import Account, Entry
     from apps.points.services import points_earn
     from apps.stores.models import Store
     from apps.stores.services import pos_key_create
@@ -67,7 +67,7 @@ def setup(url: str, members: int) -> dict:
             member=member,
             amount=3000,
             key=f"bench:{member.pk}",
-            cause="bench",
+            cause_kind=Entry.CauseKind.DEMO,
             description="t",
             pending=False,
         )
@@ -140,20 +140,20 @@ SQL = {
     "coupon": "SELECT c.id, t.threshold, t.amount FROM coupons_coupon c JOIN coupons_coupontemplate t ON t.id = c.template_id WHERE c.code = %s AND c.member_id = %s AND c.status = 'available' FOR UPDATE OF c",
     "balance": "SELECT balance FROM points_account WHERE member_id = %s",
     "counter": "INSERT INTO orders_ordercounter (store_id, day, last) VALUES (%s, current_date, 1) ON CONFLICT (store_id, day) DO UPDATE SET last = orders_ordercounter.last + 1 RETURNING last",
-    "order": "INSERT INTO orders_order (order_no, channel, store_id, member_id, external_id, status, subtotal, member_discount, coupon_discount, points_deduction, payable, points_used, points_earned, growth_earned, paid_amount, refunded_amount, quote, prepay_id, created_at) VALUES (%s, 'pos', %s, %s, %s, 'created', %s, 0, %s, %s, %s, %s, 0, 0, 0, 0, '{}', '', now()) RETURNING id",
+    "order": "INSERT INTO orders_order (order_no, channel, store_id, member_id, external_id, status, subtotal, member_discount, coupon_discount, points_deduction, payable, points_used, points_earned, growth_earned, paid_amount, refunded_amount, quote, prepay_id, created_at) VALUES (NULL, 'pos', %s, %s, %s, 'created', %s, 0, %s, %s, %s, %s, 0, 0, 0, 0, '{}', '', now()) RETURNING id",
     "member_code": "UPDATE members_membercode SET used_at = now(), store_id = %s WHERE code_hash = %s AND used_at IS NULL AND expires_at > now()",
     "lines": "INSERT INTO orders_orderline (order_id, line_no, sku, name, category, quantity, unit_price, list_amount, member_discount, coupon_discount, points_deduction, paid, refunded_quantity, refunded_amount) SELECT %s, n, sku, sku, '', q, p, p * q, 0, 0, 0, p * q, 0, 0 FROM unnest(%s::int[], %s::text[], %s::int[], %s::numeric[]) AS l(n, sku, q, p)",
     "use_coupon": "UPDATE coupons_coupon SET status = 'used', used_at = now(), used_store_id = %s, order_id = %s, discount = %s WHERE id = %s",
     "lock": "SELECT id, balance FROM points_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
     "move": "UPDATE points_account SET balance = balance + CASE WHEN id = %s THEN -%s::bigint ELSE %s::bigint END WHERE id IN (%s, %s)",
-    "entry": "INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause, description, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, '', now()) RETURNING id",
+    "entry": "INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause_kind, cause_id, description, created_at) VALUES (%s, %s, %s, %s, %s, NULL, 'order', %s, %s, now()) RETURNING id",
     "lots": "SELECT id, remaining FROM points_lot WHERE member_id = %s AND status = 'available' AND remaining > 0 ORDER BY expires_on, id",
     "lotuse": "INSERT INTO points_lotuse (entry_id, lot_id, amount) VALUES (%s, %s, %s)",
     "spend": "UPDATE points_lot SET remaining = remaining - %s WHERE id = %s",
     "payment": "INSERT INTO orders_payment (order_id, amount, method, transaction_id, created_at) VALUES (%s, %s, 'pos', %s, now())",
     "lot": "INSERT INTO points_lot (member_id, entry_id, amount, remaining, status, expires_on, matures_at) VALUES (%s, %s, %s, %s, 'pending', current_date + 400, now() + interval '7 days')",
     "tier": "SELECT member_id FROM tiers_membertier WHERE member_id = %s FOR UPDATE",
-    "growth": "INSERT INTO tiers_growthentry (member_id, kind, amount, key, cause, description, created_at) VALUES (%s, 'order', %s, %s, %s, '', now())",
+    "growth": "INSERT INTO tiers_growthentry (member_id, kind, amount, key, cause_kind, cause_id, description, created_at) VALUES (%s, 'order', %s, NULL, 'order', %s, %s, now())",
     "paid": "UPDATE orders_order SET order_no = %s, status = 'paid', paid_amount = payable, paid_at = now(), points_earned = %s, growth_earned = %s WHERE id = %s",
     "event": "INSERT INTO core_event (name, payload, status, attempts, next_attempt_at, last_error, created_at) VALUES ('order_paid', %s, 'pending', 0, now() + interval '1 minute', '', now())",
 }
@@ -186,7 +186,6 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
             order_id = conn.execute(
                 SQL["order"],
                 (
-                    f"~{external_id}",  # numbered last, as Huiji does
                     store_id,
                     member_id,
                     external_id,
@@ -208,6 +207,9 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
                 ),
             )
             conn.execute(SQL["use_coupon"], (store_id, order_id, off, coupon_id))
+            # numbered once its coupon is used, before its entries name it, as Huiji does
+            last = conn.execute(SQL["counter"], (store_id,)).fetchone()[0]
+            order_no = f"S001-{last:06d}-{n}"
             member_account, store_account = accounts["members"][member_id], accounts["store"]
             conn.execute(SQL["lock"], ([member_account, store_account],))
             conn.execute(
@@ -221,8 +223,8 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
                     store_account,
                     points,
                     member_id,
-                    f"order:{order_id}:points",
-                    f"order:{order_id}",
+                    order_id,
+                    f"订单 {order_no} 积分抵现",
                 ),
             ).fetchone()[0]
             left = points
@@ -248,18 +250,17 @@ def sql_worker(url, store_id, accounts, shares, start, queue):
                     accounts["pending"],
                     earned,
                     member_id,
-                    f"order:{order_id}:earn",
-                    f"order:{order_id}",
+                    order_id,
+                    f"订单 {order_no} 消费得积分",
                 ),
             ).fetchone()[0]
             conn.execute(SQL["lot"], (member_id, earn, earned, earned))
             conn.execute(SQL["tier"], (member_id,))
             conn.execute(
-                SQL["growth"], (member_id, earned, f"order:{order_id}:growth", f"order:{order_id}")
+                SQL["growth"], (member_id, earned, order_id, f"订单 {order_no} 消费成长值")
             )
             conn.execute(SQL["event"], (json.dumps({"order": order_id, "member": member_id}),))
-            last = conn.execute(SQL["counter"], (store_id,)).fetchone()[0]
-            conn.execute(SQL["paid"], (f"S001-{last:06d}-{n}", earned, earned, order_id))
+            conn.execute(SQL["paid"], (order_no, earned, earned, order_id))
 
     def run(conn, share):
         with conn:

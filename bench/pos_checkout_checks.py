@@ -26,7 +26,12 @@ from apps.stores.services import pos_key_create  # noqa: E402
 def queries_for(lines: int, client: Client, template, n: int) -> int:
     member = Member.objects.create(phone=f"1570000{n:04d}", source="store")
     points_earn(
-        member=member, amount=3000, key=f"check:{n}", cause="b", description="t", pending=False
+        member=member,
+        amount=3000,
+        key=f"check:{n}",
+        cause_kind="demo",
+        description="t",
+        pending=False,
     )
     coupon = coupon_issue_for_event(template=template, member=member, key=f"check:{n}")
     body = {
@@ -59,8 +64,8 @@ def main() -> None:
     plan = json.loads(os.environ["BENCH_PLAN"])
     used = Coupon.objects.filter(code__in=plan)
     twice = (
-        Entry.objects.filter(kind="earn", cause__startswith="order:")
-        .values("cause")
+        Entry.objects.filter(kind="earn", cause_kind="order")
+        .values("cause_id")
         .annotate(n=Count("pk"))
         .filter(n__gt=1)
         .count()

@@ -110,7 +110,9 @@ def shop(world):
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(phone="13912345678", home_store=world["store"])
-    points_earn(member=member, amount=5000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=5000, key="seed", cause_kind="admin", description="t", pending=False
+    )
     return {
         **world,
         "member": member,

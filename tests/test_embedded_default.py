@@ -51,8 +51,8 @@ from apps.members.credentials import member_token_issue, member_token_member
 from apps.members.models import Member
 from apps.members.selectors import member_active
 from apps.points.models import Entry
-from apps.points.selectors import entry_by_key
-from apps.tiers.models import GrowthEntry
+from apps.points.selectors import entry_by_cause, entry_by_key
+from apps.orders.models import Order
 from apps.stores.models import PosApiKey, Store
 from apps.stores.selectors import pos_key_active
 from apps.stores.services import pos_key_create
@@ -65,11 +65,12 @@ stored = Member.objects.filter(birthday__isnull=False, consent_at__isnull=False)
 found = member_token_member(member_token_issue(member=stored))
 key, raw_key = pos_key_create(store=Store.objects.first(), name="check")
 till = pos_key_active(raw_key)
-entry = Entry.objects.filter(cause__startswith="order:").first()
-provisional = [model.__name__ for model in (Entry, GrowthEntry)
-               if model.objects.filter(cause__contains="~").exists()]
+entry = Entry.objects.filter(cause_kind="order", kind="earn").first()
+keyed = Entry.objects.filter(idempotency_key__isnull=False).first()
+unnumbered = ["Order"] if Order.objects.filter(order_no__isnull=True).exists() else []
 print(differ(Member, found, stored) + differ(PosApiKey, till, key)
       + differ(Store, till.store, Store.objects.get(pk=key.store_id))
       + differ(Member, member_active(stored.pk), stored)
-      + differ(Entry, entry_by_key(entry.idempotency_key), entry) + provisional or "same")
+      + differ(Entry, entry_by_cause(entry.cause_kind, entry.cause_id, entry.kind), entry)
+      + differ(Entry, entry_by_key(keyed.idempotency_key), keyed) + unnumbered or "same")
 """

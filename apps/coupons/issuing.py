@@ -253,7 +253,7 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
         raise NotEligible(reason=_("it cannot be exchanged for points"))
     ledger_key = f"coupon-exchange:{template.pk}:{member.pk}:{key}"
     if (paid := entry_by_key(ledger_key)) is not None:
-        return Coupon.objects.get(code=paid.cause.removeprefix("coupon:"))
+        return Coupon.objects.get(pk=paid.cause_id)
     _check_claim(template, member, now)
 
     def pay(coupon):
@@ -261,12 +261,13 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
             member=member,
             amount=template.points_price,
             key=ledger_key,
-            cause=f"coupon:{coupon.code}",
+            cause_kind=Entry.CauseKind.COUPON,
+            cause_id=coupon.pk,
             description=f"兑换优惠券「{template.name}」",
             kind=Entry.Kind.EXCHANGE,
         )
-        if entry.cause != f"coupon:{coupon.code}":  # a retry racing the first: it paid already
-            raise _PaidBefore(entry.cause.removeprefix("coupon:"))
+        if entry.cause_id != coupon.pk:  # a retry racing the first: it paid already
+            raise _PaidBefore(entry.cause_id)
 
     try:
         return _issue_in_a_free_slot(
@@ -275,7 +276,7 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
     except SoldOut:
         _no_stock(template)
     except _PaidBefore as paid:
-        return Coupon.objects.get(code=paid.args[0])
+        return Coupon.objects.get(pk=paid.args[0])
 
 
 class _PaidBefore(Exception):

@@ -40,9 +40,10 @@ from apps.members.credentials import (
 from apps.members.errors import MemberNotFound
 from apps.members.models import Member
 from apps.members.selectors import guide_by_code
+from apps.orders.checkout import Checkout, order_place_paid, order_quote
 from apps.orders.models import Order
+from apps.orders.pricing import LineInput
 from apps.orders.selectors import catalogue_lines
-from apps.orders.services import Checkout, LineInput, order_place_paid, order_quote
 from apps.points.selectors import points_available
 from apps.stores.models import Staff
 from apps.stores.scoping import staff_scope, works_till

@@ -47,19 +47,17 @@ from apps.members.wechat import wechat_provider
 from apps.miniprogram.authentication import MemberTokenAuthentication
 from apps.miniprogram.personal_data import member_export
 from apps.orders.api import QuoteOutputSerializer
+from apps.orders.checkout import Checkout, order_place, order_quote
 from apps.orders.errors import OrderNotPayable, StoreRequired
 from apps.orders.models import Order
-from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
-from apps.orders.selectors import catalogue_lines, member_order, member_orders
-from apps.orders.services import (
-    Checkout,
+from apps.orders.paying import (
     late_payment_refund_noticed,
     order_cancel,
     order_pay,
     order_payment_start,
-    order_place,
-    order_quote,
 )
+from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
+from apps.orders.selectors import catalogue_lines, member_order, member_orders
 from apps.points.selectors import points_history, points_totals, signed_amount
 from apps.stores.models import Store
 from apps.stores.selectors import store_get_by_code

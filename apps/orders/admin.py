@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -92,7 +93,10 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("points entries it caused"))
     def ledger(self, order):
-        entries = Entry.objects.filter(cause=f"order:{order.order_no}").order_by("pk")
+        entries = Entry.objects.filter(
+            Q(cause_kind=Entry.CauseKind.ORDER, cause_id=order.pk)
+            | Q(cause_kind=Entry.CauseKind.REFUND, cause_id__in=order.refunds.values("pk"))
+        ).order_by("pk")
         return (
             format_html_join(
                 "\n",
@@ -104,7 +108,9 @@ class OrderAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("coupons used"))
     def coupons(self, order):
-        used = Coupon.objects.filter(used_for=f"order:{order.pk}").select_related("template")
+        used = Coupon.objects.filter(order_id=order.pk, status=Coupon.Status.USED).select_related(
+            "template"
+        )
         return (
             format_html_join(
                 "\n", "<div>{} {} −{}</div>", ((c.code, c.template.name, c.discount) for c in used)

@@ -7,8 +7,9 @@ from apps.core.demo import DemoContext
 from apps.coupons.models import Coupon
 from apps.mall.models import Product
 from apps.members.models import Member
+from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.stores.models import Store
 
 DEMO_PHONE = "13800000000"

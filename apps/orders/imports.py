@@ -33,9 +33,10 @@ from apps.core.imports import (
 from apps.core.phones import InvalidPhone, normalize_phone
 from apps.core.spreadsheets import csv_document, csv_line, parse_datetime, spreadsheet_rows
 from apps.members.models import Member, MemberIdentity
+from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.errors import DuplicateOrder
 from apps.orders.models import Order, OrderImport
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.pricing import LineInput
 
 MAX_ROWS = 200_000
 COLUMNS = {
@@ -215,7 +216,9 @@ def _import_one(order_import: OrderImport, index: int, order: PlatformOrder) -> 
     order_no = ""
     if result in ("member", "non_member"):
         try:
-            with transaction.atomic():  # a savepoint: a duplicate is reported, not fatal
+            # order_place_paid takes no savepoint of its own: this one lets a duplicate be
+            # reported while the import's row and counts go on in this transaction.
+            with transaction.atomic():
                 placed = order_place_paid(
                     checkout=Checkout(
                         store=order_import.store,

@@ -35,12 +35,14 @@ class Order(models.Model):
 
     class PaymentChannel(models.TextChoices):
         """Where the member pays: a prepay belongs to one app id and openid, so the first
-        prepay fixes it (apps.orders.services.order_payment_start)."""
+        prepay fixes it (apps.orders.paying.order_payment_start)."""
 
         MINIPROGRAM = "miniprogram", _("mini-program")
         WECHAT_BROWSER = "wechat_browser", _("WeChat browser")
 
-    order_no = models.CharField(_("order number"), max_length=40, unique=True)
+    # None only inside the transaction that places the order, until it takes its number
+    # (apps.orders.checkout): a number is written once and never changed.
+    order_no = models.CharField(_("order number"), max_length=40, unique=True, null=True)
     channel = models.CharField(
         _("channel"), max_length=32, help_text=_("pos, miniprogram, mall or platform:<name>")
     )
@@ -79,7 +81,7 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("unpaid until"), null=True, blank=True)
-    # The gateway's reference for the order, asked once (apps.orders.services.order_payment_start)
+    # The gateway's reference for the order, asked once (apps.orders.paying.order_payment_start)
     prepay_id = models.CharField(
         _("gateway prepay id"), max_length=64, blank=True, default="", db_default=""
     )
@@ -123,7 +125,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.order_no
+        return self.order_no or ""
 
 
 class OrderLine(models.Model):

@@ -1,7 +1,7 @@
 """Payments go through one backend, chosen by PAYMENT_BACKEND.
 
 A backend (PaymentBackend below) opens an order at the gateway (`prepay`, once per order:
-apps.orders.services.order_payment_start keeps its prepay id) and signs what the client
+apps.orders.paying.order_payment_start keeps its prepay id) and signs what the client
 needs to pay it (`params`), checks a notice the gateway posts to `/api/v1/payments/notify`
 (`verify`, from the body and the headers: a payment or a refund's result), asks the gateway
 whether an order was paid when no notice came (`query`), and gives money back (`refund`,

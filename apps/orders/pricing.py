@@ -5,15 +5,29 @@ allocated to the lines in whole fen by largest remainder, so each line knows exa
 it cost (partial refunds are exact) and the lines always add up to the totals.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from django.utils.translation import gettext as _
 
+from apps.core.money import money
 from apps.coupons.rules import CouponLine, CouponOutcome, CouponTerms, coupon_discount
+from apps.orders.errors import RefundLineUnknown, RefundTooLarge
 from apps.points.rules import deduction
 
 FEN = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """A line as a channel asks for it, before pricing."""
+
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -236,3 +250,74 @@ def price(
             )
     quote.lines = priced
     return quote
+
+
+# Refunds: what each line gives back, and how much of the order's points and growth goes
+# with it.
+
+
+class RefundableLine(Protocol):
+    """An order line as a refund sees it (an OrderLine, or plain data in a test)."""
+
+    sku: str
+    quantity: int
+    paid: Decimal
+    refunded_quantity: int
+    refunded_amount: Decimal
+
+
+def refund_units(lines: Sequence[RefundableLine], asked: dict[str, int]) -> list[int]:
+    """The units of each line refunded now, given the units `asked` for per SKU: a SKU's
+    units go to its lines in order, each up to what it has not yet refunded."""
+    wanted = dict(asked)
+    units = []
+    for line in lines:
+        take = min(line.quantity - line.refunded_quantity, wanted.get(line.sku, 0))
+        wanted[line.sku] = wanted.get(line.sku, 0) - take
+        units.append(take)
+    return units
+
+
+def refund_shares(
+    lines: Sequence[RefundableLine], asked: dict[str, int], amount: Decimal | None
+) -> list[Decimal]:
+    """What each line gives back now, in whole fen: by the units `asked` per SKU (a line's
+    last units take what it has left), or, when none are asked, `amount` shared over what
+    the lines have left in proportion."""
+    refundable = [line.paid - line.refunded_amount for line in lines]
+    if asked:
+        missing = dict(asked)
+        shares = []
+        for line, quantity, left_money in zip(
+            lines, refund_units(lines, asked), refundable, strict=True
+        ):
+            if quantity == 0:
+                shares.append(Decimal(0))
+                continue
+            missing[line.sku] -= quantity
+            if quantity == line.quantity - line.refunded_quantity:
+                shares.append(left_money)
+            else:
+                shares.append(min(money(line.paid * quantity / line.quantity), left_money))
+        for sku, short in missing.items():
+            if short > 0:
+                raise RefundLineUnknown(sku=sku, quantity=short)
+        return shares
+    total = sum(refundable, Decimal(0))
+    if amount is None or amount <= 0 or amount > total:
+        raise RefundTooLarge(refundable=total)
+    return allocate(money(amount), refundable)
+
+
+def refunded_fraction(paid: Decimal, refunded: Decimal, full: bool) -> Decimal:
+    """How much of an order paid `paid` has been refunded, all refunds together."""
+    if full:
+        return Decimal(1)
+    if paid <= 0:
+        return Decimal(0)
+    return refunded / paid
+
+
+def refund_share(whole: int, fraction: Decimal) -> int:
+    """The whole points (or growth) that `fraction` of `whole` comes to, rounded down."""
+    return int((whole * fraction).to_integral_value(rounding=ROUND_FLOOR))

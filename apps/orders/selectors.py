@@ -4,7 +4,7 @@ from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
 from apps.orders.errors import OrderNotFound, ProductUnavailable
 from apps.orders.models import Order
-from apps.orders.services import LineInput
+from apps.orders.pricing import LineInput
 from apps.stores.models import Store
 
 

@@ -6,11 +6,7 @@ from apps.orders.imports import (
     order_import_files_purge,
     order_import_run,
 )
-from apps.orders.services import (
-    late_payment_refund,
-    late_payments_refund_due,
-    orders_expire_due,
-)
+from apps.orders.paying import late_payment_refund, late_payments_refund_due, orders_expire_due
 
 
 @shared_task

@@ -14,9 +14,9 @@ so anyone posting junk would make the site call WeChat. A notice is accepted onl
 names our platform key, is at most NOTICE_MAX_AGE seconds old, its signature over
 "timestamp\\nnonce\\nbody\\n" verifies, its resource decrypts with the APIv3 key
 (AEAD_AES_256_GCM) and it is about our merchant id (and app id, for a payment). The
-order's amount is checked against the notice by apps.orders.services.order_pay; a refund's
+order's amount is checked against the notice by apps.orders.paying.order_pay; a refund's
 result (REFUND.SUCCESS, .ABNORMAL, .CLOSED) is checked the same way and recorded by
-apps.orders.services.late_payment_refund_noticed.
+apps.orders.paying.late_payment_refund_noticed.
 """
 
 import binascii

@@ -47,9 +47,9 @@ class EntryAdmin(ReadOnlyAdmin):
         "to_account",
         "description",
     ]
-    list_filter = ["kind", "created_at"]
+    list_filter = ["kind", "cause_kind", "created_at"]
     list_select_related = ["member", "from_account", "to_account"]
-    search_fields = ["=idempotency_key", "cause", "member__name", "description"]
+    search_fields = ["=idempotency_key", "=cause_id", "member__name", "description"]
     date_hierarchy = "created_at"
     change_list_template = "admin/points/entry/change_list.html"
     actions = ["void"]

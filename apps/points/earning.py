@@ -14,7 +14,7 @@ from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, segment_members
 from apps.points.models import EarningRule, Entry, RuleUsage
 from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, usage_period
-from apps.points.selectors import entry_by_key
+from apps.points.selectors import entry_by_cause
 from apps.points.services import points_earn, points_reverse
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
@@ -148,15 +148,15 @@ def points_award_order(
     member: Member,
     store,
     lines: list[OrderLine],
-    key: str,
-    cause: str,
+    order_id: int,
     description: str,
     when: datetime | None = None,
     pending: bool = True,
     tier: Tier | None = _CURRENT,
     quote: PointsQuote | None = None,
 ) -> tuple[Entry | None, PointsQuote]:
-    """Give a paid order its points (pending for the return window) and count the rules used.
+    """Give paid order `order_id` its points (pending for the return window) and count the
+    rules used. An order earns once: again, it returns the first entry.
 
     `quote` is the one shown at checkout, in this transaction; it stands unless a rule with
     a usage limit was in it, which is then evaluated again under the member's lock so that
@@ -165,15 +165,15 @@ def points_award_order(
     if quote is None or quote.limited:
         _serialise(member)
         quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
-    if (entry := entry_by_key(key)) is not None:
+    if (entry := entry_by_cause(Entry.CauseKind.ORDER, order_id, Entry.Kind.EARN)) is not None:
         return entry, quote
     if quote.total <= 0:
         return None, quote
     entry = points_earn(
         member=member,
         amount=quote.total,
-        key=key,
-        cause=cause,
+        cause_kind=Entry.CauseKind.ORDER,
+        cause_id=order_id,
         description=description,
         pending=pending,
         now=when,
@@ -186,10 +186,12 @@ def points_award_order(
 
 @transaction.atomic
 def points_award_event(
-    *, member: Member, event: str, key: str, when: datetime | None = None
+    *, member: Member, event: str, cause_id: int, key: str, when: datetime | None = None
 ) -> list[Entry]:
     """Bonus points for joining, a first purchase or completing the profile: a welcome, once
-    per person, so none for a member who joined again with a deleted account's phone."""
+    per person, so none for a member who joined again with a deleted account's phone. The
+    entries' cause is the event (its kinds are the events') and `cause_id` what it was
+    about: the member, or the order of a first purchase."""
     if member.returning:
         return []
     when = when or timezone.now()
@@ -208,7 +210,8 @@ def points_award_event(
                 member=member,
                 amount=rule.points,
                 key=rule_key,
-                cause=f"event:{event}",
+                cause_kind=event,
+                cause_id=cause_id,
                 description=rule.name,
                 pending=False,
                 now=when,
@@ -219,10 +222,9 @@ def points_award_event(
     return entries
 
 
-# The first-purchase bonus is keyed by the order that earned it, so that the refund of that
-# order in full can find it and take it back; the member then earns it on their next first
-# purchase. A partial refund leaves it: the member still made the purchase.
-_FIRST_PURCHASE = "first-purchase:"
+# The first-purchase bonus names the order that earned it as its cause, so that the refund of
+# that order in full can find it and take it back; the member then earns it on their next
+# first purchase. A partial refund leaves it: the member still made the purchase.
 
 
 @transaction.atomic
@@ -238,23 +240,26 @@ def first_purchase_bonus_award(
     return points_award_event(
         member=member,
         event=EarningRule.Event.FIRST_PURCHASE,
-        key=f"{_FIRST_PURCHASE}order:{order_id}",
+        cause_id=order_id,
+        key=f"first-purchase:order:{order_id}",
         when=when,
     )
 
 
 def first_purchase_bonus_reverse(
-    *, member: Member, order_id: int, key: str, description: str
+    *, member: Member, order_id: int, refund_id: int, description: str
 ) -> int:
-    """Take back the first-purchase bonus order `order_id` earned, as it is refunded in full.
-    Returns the points that could not be, because the member had spent them."""
+    """Take back the first-purchase bonus order `order_id` earned, as refund `refund_id`
+    refunds it in full. Returns the points that could not be, because the member had spent
+    them."""
     spent = 0
-    earned = _first_purchase_bonuses(member).filter(
-        idempotency_key__startswith=f"{_FIRST_PURCHASE}order:{order_id}:"
-    )
+    earned = _first_purchase_bonuses(member).filter(cause_id=order_id)
     for entry in earned.order_by("pk"):
         _back, short = points_reverse(
-            entry=entry, key=f"{key}:{entry.idempotency_key}", description=description
+            entry=entry,
+            cause_kind=Entry.CauseKind.REFUND,
+            cause_id=refund_id,
+            description=description,
         )
         spent += short
     return spent
@@ -264,7 +269,7 @@ def _first_purchase_bonuses(member: Member):
     """The member's first-purchase bonuses not yet taken back in full."""
     return (
         Entry.objects.filter(
-            member=member, kind=Entry.Kind.EARN, idempotency_key__startswith=_FIRST_PURCHASE
+            member=member, kind=Entry.Kind.EARN, cause_kind=Entry.CauseKind.FIRST_PURCHASE
         )
         .annotate(back=Coalesce(Sum("reversals__amount"), 0))
         .filter(amount__gt=F("back"))

@@ -27,7 +27,8 @@ def credit_imported_points(event) -> None:
             pending=False,
             kind=Entry.Kind.ADJUST,
             key=f"import:{import_id}:{member_id}",
-            cause=f"import:{import_id}",
+            cause_kind=Entry.CauseKind.IMPORT,
+            cause_id=import_id,
             description=f"从{event.payload['platform']}迁移积分",
         )
 
@@ -35,14 +36,19 @@ def credit_imported_points(event) -> None:
 @on_event("member_joined")
 def give_join_bonus(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
-    points_award_event(member=member, event=EarningRule.Event.JOIN, key=f"join:{member.pk}")
+    points_award_event(
+        member=member, event=EarningRule.Event.JOIN, cause_id=member.pk, key=f"join:{member.pk}"
+    )
 
 
 @on_event("member_profile_completed")
 def give_profile_bonus(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
     points_award_event(
-        member=member, event=EarningRule.Event.PROFILE_COMPLETE, key=f"profile:{member.pk}"
+        member=member,
+        event=EarningRule.Event.PROFILE_COMPLETE,
+        cause_id=member.pk,
+        key=f"profile:{member.pk}",
     )
 
 

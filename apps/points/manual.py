@@ -127,6 +127,7 @@ def _apply(action: ManualAction) -> Entry | None:
         )
     back, _short = points_reverse(
         entry=action.voids,
+        cause_kind=Entry.CauseKind.ADMIN,
         key=action.key,
         description=f"作废：{action.reason}",
         amount=abs(action.points),

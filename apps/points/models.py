@@ -85,6 +85,20 @@ class Entry(models.Model):
         SETTLE = "settle", _("settled")
         MERGE = "merge", _("merged")
 
+    class CauseKind(models.TextChoices):
+        ORDER = "order", _("order")  # id: the order's
+        REFUND = "refund", _("refund")  # id: the refund's
+        FIRST_PURCHASE = "first_purchase", _("first purchase")  # id: the order's
+        JOIN = "join", _("joining")  # id: the member's
+        PROFILE_COMPLETE = "profile_complete", _("completing the profile")  # id: the member's
+        COUPON = "coupon", _("coupon exchange")  # id: the coupon's
+        ADMIN = "admin", _("HQ by hand")
+        IMPORT = "import", _("import")  # id: the member import's
+        MERGE = "merge", _("member merge")  # id: the merged member's
+        MATURITY = "maturity", _("return window over")
+        EXPIRY = "expiry", _("expiry")
+        DEMO = "demo", _("demo data")
+
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
     to_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
@@ -97,10 +111,13 @@ class Entry(models.Model):
         blank=True,
         related_name="points_entries",
     )
-    idempotency_key = models.CharField(max_length=120, unique=True)
-    cause = models.CharField(
-        _("cause"), max_length=64, help_text=_("order:123, refund:45, admin, import:7 …")
-    )
+    # A key the writer chose (a client's Idempotency-Key, an import, a job's batch); an
+    # order's or a refund's entries need none: their cause makes them unique.
+    idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    # What caused the entry, as (kind, id): an order, a refund, a coupon bought … The ledger
+    # sits below the apps that own most of these, so the id is no foreign key.
+    cause_kind = models.CharField(_("cause"), max_length=16, choices=CauseKind)
+    cause_id = models.BigIntegerField(_("cause id"), null=True, blank=True)
     description = models.CharField(_("description"), max_length=200)
     reverses = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
@@ -120,6 +137,23 @@ class Entry(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="entry_amount_positive"),
             models.CheckConstraint(
                 condition=~Q(from_account=F("to_account")), name="entry_two_accounts"
+            ),
+            models.CheckConstraint(
+                condition=Q(cause_id__isnull=False)
+                | ~Q(cause_kind__in=["order", "refund", "first_purchase"]),
+                name="entry_order_cause_has_id",
+            ),
+            # An order earns once, spends points once and gives them back once when cancelled;
+            # a refund takes back each entry of its order at most once.
+            models.UniqueConstraint(
+                fields=["cause_kind", "cause_id", "kind"],
+                condition=Q(cause_kind__in=["order", "refund"], reverses__isnull=True),
+                name="entry_once_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["cause_kind", "cause_id", "reverses"],
+                condition=Q(cause_kind__in=["order", "refund"], reverses__isnull=False),
+                name="entry_reversal_once_per_order",
             ),
         ]
 

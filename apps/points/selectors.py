@@ -16,6 +16,11 @@ _ENTRY_BY_KEY_SQL = (
     f"SELECT {columns(Entry, 'e')} FROM {table(Entry)} e "
     f"WHERE e.{column(Entry, 'idempotency_key')} = %s"
 )
+_ENTRY_BY_CAUSE_SQL = (
+    f"SELECT {columns(Entry, 'e')} FROM {table(Entry)} e "
+    f"WHERE e.{column(Entry, 'cause_kind')} = %s AND e.{column(Entry, 'cause_id')} = %s "
+    f"AND e.{column(Entry, 'kind')} = %s AND e.{column(Entry, 'reverses')} IS NULL"
+)
 
 
 def points_available(member: Member) -> int:
@@ -27,9 +32,18 @@ def points_available(member: Member) -> int:
 
 def entry_by_key(key: str) -> Entry | None:
     """The entry written with this idempotency key, if any (every award asks first)."""
+    return _entry_one(_ENTRY_BY_KEY_SQL, [key])
+
+
+def entry_by_cause(cause_kind: str, cause_id: int, kind: str) -> Entry | None:
+    """The entry of this kind an order or a refund caused, if any (not its reversals)."""
+    return _entry_one(_ENTRY_BY_CAUSE_SQL, [cause_kind, cause_id, kind])
+
+
+def _entry_one(sql: str, params: list) -> Entry | None:
     using = database_for_read(Entry)
     with connections[using].cursor() as cursor:
-        cursor.execute(_ENTRY_BY_KEY_SQL, [key])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return instance(Entry, row, using) if row else None
 

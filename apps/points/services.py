@@ -1,7 +1,9 @@
 """Writes to the points ledger. Each use case is one transaction that locks the accounts it
 moves points between in primary-key order (so no two transactions deadlock), checks,
 writes the entry, updates both balances with F() and records which lots were used.
-Every write carries an idempotency key: a replay returns the first entry and does nothing.
+Every entry names its cause as (kind, id). An order's and a refund's entries are unique by
+their cause; every other write carries an idempotency key: a replay returns the first entry
+and does nothing.
 """
 
 import functools
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat, Replace
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -68,7 +70,8 @@ def ledger_write(function):  # for points_earn and points_redeem, keyword-only
 
     With `savepoint=False` the write joins a caller that gives up its whole transaction on
     any error (a checkout, which has idempotency of its own): no savepoint round trips while
-    the shared accounts are locked, and a key used before fails the caller instead."""
+    the shared accounts are locked, and a key or an order's cause used before fails the
+    caller instead."""
 
     @functools.wraps(function)
     def wrapper(*args, savepoint: bool = True, **kwargs):
@@ -79,16 +82,17 @@ def ledger_write(function):  # for points_earn and points_redeem, keyword-only
             with transaction.atomic():
                 return function(*args, **kwargs)
         except IntegrityError:
-            if not Entry.objects.filter(idempotency_key=kwargs["key"]).exists():
+            key = kwargs.get("key")
+            if key is None or not Entry.objects.filter(idempotency_key=key).exists():
                 raise
             # The key was used already: a replay returns the first entry, anything else conflicts.
-            return _replay(kwargs["key"], member_id=kwargs["member"].pk, amount=kwargs["amount"])
+            return _replay(key, member_id=kwargs["member"].pk, amount=kwargs["amount"])
 
     return wrapper
 
 
-def _replay(key: str, **expected) -> Entry | None:
-    entry = entry_by_key(key)
+def _replay(key: str | None, **expected) -> Entry | None:
+    entry = entry_by_key(key) if key is not None else None
     if entry is not None and any(
         getattr(entry, field) != value for field, value in expected.items()
     ):
@@ -104,7 +108,8 @@ def _move(
     amount: int,
     member,
     key,
-    cause,
+    cause_kind,
+    cause_id,
     description,
     actor=None,
     reverses=None,
@@ -118,7 +123,8 @@ def _move(
         amount=amount,
         member=member,
         idempotency_key=key,
-        cause=cause,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
         description=description[:200],
         reverses=reverses,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -161,8 +167,9 @@ def points_earn(
     *,
     member: Member,
     amount: int,
-    key: str,
-    cause: str,
+    cause_kind: str,
+    cause_id: int | None = None,
+    key: str | None = None,
     description: str,
     pending: bool = True,
     kind: str = Entry.Kind.EARN,
@@ -186,7 +193,8 @@ def points_earn(
         amount=amount,
         member=member,
         key=key,
-        cause=cause,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
         description=description,
         actor=actor,
     )
@@ -209,8 +217,9 @@ def points_redeem(
     *,
     member: Member,
     amount: int,
-    key: str,
-    cause: str,
+    cause_kind: str,
+    cause_id: int | None = None,
+    key: str | None = None,
     description: str,
     store=None,
     kind: str = Entry.Kind.REDEEM,
@@ -239,7 +248,8 @@ def points_redeem(
         amount=amount,
         member=member,
         key=key,
-        cause=cause,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
         description=description,
         actor=actor,
     )
@@ -262,7 +272,7 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
                 member=member,
                 amount=amount,
                 key=key,
-                cause="admin",
+                cause_kind=Entry.CauseKind.ADMIN,
                 description=description,
                 pending=False,
                 kind=Entry.Kind.ADJUST,
@@ -273,7 +283,7 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
                 member=member,
                 amount=-amount,
                 key=key,
-                cause="admin",
+                cause_kind=Entry.CauseKind.ADMIN,
                 description=description,
                 kind=Entry.Kind.ADJUST,
                 actor=actor,
@@ -288,23 +298,29 @@ def points_adjust(*, member: Member, amount: int, reason: str, actor, key: str) 
     return entry
 
 
-def points_entries_rename(*, keys: list[str], old: str, new: str) -> None:
-    """Entries written under a provisional name (an order numbered as its last write) take
-    the real one in their cause and description, in the transaction that wrote them."""
-    Entry.objects.filter(idempotency_key__in=keys).update(
-        cause=Replace("cause", Value(old), Value(new)),
-        description=Replace("description", Value(old), Value(new)),
-    )
-
-
 @transaction.atomic
 def points_reverse(
-    *, entry: Entry, key: str, description: str, amount: int | None = None, actor=None
+    *,
+    entry: Entry,
+    cause_kind: str,
+    cause_id: int | None = None,
+    key: str | None = None,
+    description: str,
+    amount: int | None = None,
+    actor=None,
 ) -> tuple[Entry | None, int]:
     """Undo an earn or a redemption, wholly or in part (a return, a cancelled order, a partial
     refund). `amount` defaults to what is not yet reversed. Returns the reversing entry and
-    the points that could not be taken back because the member already spent them."""
-    if (replayed := _replay(key)) is not None:
+    the points that could not be taken back because the member already spent them. A cause
+    reverses an entry once: again, by its key or (without one) by its cause, it returns the
+    first reversal."""
+    if key is not None:
+        replayed = _replay(key)
+    else:
+        replayed = Entry.objects.filter(
+            cause_kind=cause_kind, cause_id=cause_id, reverses=entry
+        ).first()
+    if replayed is not None:
         return replayed, (entry.amount if amount is None else amount) - replayed.amount
     if entry.kind not in (Entry.Kind.EARN, Entry.Kind.REDEEM):
         raise NotReversible()
@@ -313,12 +329,13 @@ def points_reverse(
     amount = open_amount if amount is None else amount
     if amount <= 0 or amount > open_amount:
         raise NotReversible()
+    cause = {"key": key, "cause_kind": cause_kind, "cause_id": cause_id}
     if entry.kind == Entry.Kind.EARN:
-        return _reverse_earn(entry, amount, key, description, actor)
-    return _reverse_redeem(entry, amount, key, description, actor), 0
+        return _reverse_earn(entry, amount, cause, description, actor)
+    return _reverse_redeem(entry, amount, cause, description, actor), 0
 
 
-def _reverse_redeem(entry: Entry, amount: int, key, description, actor) -> Entry:
+def _reverse_redeem(entry: Entry, amount: int, cause: dict, description, actor) -> Entry:
     """Points spent come back to the lots they came from, latest-expiring first."""
     locked = accounts_lock_by_id(entry.from_account, entry.to_account)
     back = _move(
@@ -327,8 +344,7 @@ def _reverse_redeem(entry: Entry, amount: int, key, description, actor) -> Entry
         target=locked[entry.from_account_id],
         amount=amount,
         member=entry.member,
-        key=key,
-        cause=entry.cause,
+        **cause,
         description=description,
         actor=actor,
         reverses=entry,
@@ -350,7 +366,7 @@ def _reverse_redeem(entry: Entry, amount: int, key, description, actor) -> Entry
 
 
 def _reverse_earn(
-    entry: Entry, amount: int, key: str, description: str, actor
+    entry: Entry, amount: int, cause: dict, description: str, actor
 ) -> tuple[Entry | None, int]:
     lot = entry.lot
     holder = (
@@ -371,8 +387,7 @@ def _reverse_earn(
         target=issuance,
         amount=back_amount,
         member=entry.member,
-        key=key,
-        cause=entry.cause,
+        **cause,
         description=description,
         actor=actor,
         reverses=entry,
@@ -467,6 +482,7 @@ def _job_transfers(
     rerun safe is the state of the lots the caller changes in the same transaction."""
     system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE
     to_members = kind == Entry.Kind.SETTLE
+    cause_kind = Entry.CauseKind.MATURITY if to_members else Entry.CauseKind.EXPIRY
     amounts = {member_id: amount for member_id, amount in amounts.items() if amount > 0}
     prefix = f"{kind}:{uuid.uuid4().hex[:12]}:"
     entries = rows_insert(
@@ -479,7 +495,7 @@ def _job_transfers(
                 "amount": amount,
                 "member_id": member_id,
                 "idempotency_key": f"{prefix}{member_id}",
-                "cause": "points",
+                "cause_kind": cause_kind,
                 "description": description,
                 "created_at": now,
             }
@@ -514,7 +530,8 @@ def points_merge_members(*, survivor: Member, merged: Member, key: str) -> None:
             amount=balance,
             member=survivor,
             key=key,
-            cause=f"member:{merged.pk}",
+            cause_kind=Entry.CauseKind.MERGE,
+            cause_id=merged.pk,
             description="会员合并转入积分",
         )
     Lot.objects.filter(member=merged).update(member=survivor)

@@ -25,15 +25,10 @@ from apps.members.credentials import (
 )
 from apps.members.selectors import guide_by_code
 from apps.orders.api import QuoteOutputSerializer
+from apps.orders.checkout import Checkout, order_place_paid, order_quote
+from apps.orders.pricing import LineInput
+from apps.orders.refunds import RefundLineInput, order_refund
 from apps.orders.selectors import store_order
-from apps.orders.services import (
-    Checkout,
-    LineInput,
-    RefundLineInput,
-    order_place_paid,
-    order_quote,
-    order_refund,
-)
 from apps.points.selectors import points_available
 from apps.pos.authentication import ApiKeyAuthentication
 from apps.tiers.selectors import member_tier

@@ -42,7 +42,7 @@ class GrowthEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "member", "kind", "amount", "description"]
     list_filter = ["kind", "created_at"]
     list_select_related = ["member"]
-    search_fields = ["=key", "cause", "member__name"]
+    search_fields = ["=key", "member__name"]
 
 
 @admin.register(TierChange)

@@ -36,7 +36,7 @@ def seed(ctx: DemoContext) -> None:
         amount=3200,
         key="demo:growth:13800000000",
         kind=GrowthEntry.Kind.ADJUST,
-        cause="demo",
+        cause_kind=GrowthEntry.CauseKind.DEMO,
         description="历史消费成长值",
     )
     ctx.notes.append("Tiers: normal, silver, gold, platinum, diamond; the demo member is gold.")

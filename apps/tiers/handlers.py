@@ -10,15 +10,23 @@ from apps.tiers.services import growth_earn
 
 @on_event("member_joined")
 def give_growth_for_joining(event) -> None:
-    _growth_for_action(event, "join", settings.GROWTH_FOR_JOINING, "加入会员得成长值")
+    _growth_for_action(
+        event, GrowthEntry.CauseKind.JOIN, "join", settings.GROWTH_FOR_JOINING, "加入会员得成长值"
+    )
 
 
 @on_event("member_profile_completed")
 def give_growth_for_profile(event) -> None:
-    _growth_for_action(event, "profile", settings.GROWTH_FOR_PROFILE, "完善资料得成长值")
+    _growth_for_action(
+        event,
+        GrowthEntry.CauseKind.PROFILE_COMPLETE,
+        "profile",
+        settings.GROWTH_FOR_PROFILE,
+        "完善资料得成长值",
+    )
 
 
-def _growth_for_action(event, action: str, amount: int, description: str) -> None:
+def _growth_for_action(event, cause_kind: str, action: str, amount: int, description: str) -> None:
     if amount <= 0:
         return
     member = Member.objects.get(pk=event.payload["member"])
@@ -29,6 +37,7 @@ def _growth_for_action(event, action: str, amount: int, description: str) -> Non
         amount=amount,
         key=f"{action}:{member.pk}",
         kind=GrowthEntry.Kind.ACTION,
-        cause=f"member:{member.pk}",
+        cause_kind=cause_kind,
+        cause_id=member.pk,
         description=description,
     )

@@ -113,11 +113,22 @@ class GrowthEntry(models.Model):
         ACTION = "action", _("action")
         ADJUST = "adjust", _("adjustment")
 
+    class CauseKind(models.TextChoices):
+        ORDER = "order", _("order")  # id: the order's
+        REFUND = "refund", _("refund")  # id: the refund's
+        JOIN = "join", _("joining")  # id: the member's
+        PROFILE_COMPLETE = "profile_complete", _("completing the profile")  # id: the member's
+        ADMIN = "admin", _("HQ by hand")
+        DEMO = "demo", _("demo data")
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="growth_entries")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     amount = models.IntegerField(_("growth value"))
-    key = models.CharField(max_length=120, unique=True)
-    cause = models.CharField(_("cause"), max_length=64)
+    # A key the writer chose; an order's or a refund's entry needs none: its cause is unique.
+    key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    # What caused it, as (kind, id); tiers sit below orders, so the id is no foreign key.
+    cause_kind = models.CharField(_("cause"), max_length=16, choices=CauseKind)
+    cause_id = models.BigIntegerField(_("cause id"), null=True, blank=True)
     description = models.CharField(_("description"), max_length=200)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -127,7 +138,17 @@ class GrowthEntry(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["member", "created_at"], name="growth_member_time")]
         constraints = [
-            models.CheckConstraint(condition=~Q(amount=0), name="growth_amount_not_zero")
+            models.CheckConstraint(condition=~Q(amount=0), name="growth_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(cause_id__isnull=False) | ~Q(cause_kind__in=["order", "refund"]),
+                name="growth_order_cause_has_id",
+            ),
+            # An order earns growth once; a refund takes some back once.
+            models.UniqueConstraint(
+                fields=["cause_kind", "cause_id"],
+                condition=Q(cause_kind__in=["order", "refund"]),
+                name="growth_once_per_order",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,8 +4,8 @@ from datetime import date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Replace
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -57,13 +57,15 @@ def growth_earn(
     *,
     member: Member,
     amount: int,
-    key: str,
     kind: str,
-    cause: str,
+    cause_kind: str,
+    cause_id: int | None = None,
+    key: str | None = None,
     description: str,
     now: datetime | None = None,
 ) -> GrowthEntry:
-    """Add growth value; a member who now qualifies for a higher tier moves up at once."""
+    """Add growth value; a member who now qualifies for a higher tier moves up at once. An
+    order's or a refund's entry is written once (its cause is unique), others once per `key`."""
     now = now or timezone.now()
     tiers = tiers_in_order()
     # With no tiers defined yet, growth is still recorded: it counts once HQ defines them.
@@ -73,12 +75,16 @@ def growth_earn(
         kind=kind,
         amount=amount,
         key=key,
-        cause=cause,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
         description=description,
         created_at=now,
     )
-    if not row_insert(entry, unless_taken="key"):  # the key was used: its first entry stands
-        return GrowthEntry.objects.get(key=key)
+    # the key, or the order or refund, was used: its first entry stands
+    if not row_insert(entry, unless_taken="key" if key is not None else "growth_once_per_order"):
+        if key is not None:
+            return GrowthEntry.objects.get(key=key)
+        return GrowthEntry.objects.get(cause_kind=cause_kind, cause_id=cause_id)
     if amount > 0 and state is not None:
         target = qualified_tier(growth_in_window(member, now=now), _facts(tiers))
         if target.rank > state.tier.rank:
@@ -91,22 +97,15 @@ def growth_earn(
     return entry
 
 
-def growth_entries_rename(*, keys: list[str], old: str, new: str) -> None:
-    """Entries written under a provisional name (an order numbered as its last write) take
-    the real one in their cause and description, in the transaction that wrote them."""
-    GrowthEntry.objects.filter(key__in=keys).update(
-        cause=Replace("cause", Value(old), Value(new)),
-        description=Replace("description", Value(old), Value(new)),
-    )
-
-
 @transaction.atomic
 def growth_reverse(
-    *, original_key: str, key: str, description: str, amount: int | None = None
+    *, order_id: int, refund_id: int, description: str, amount: int | None = None
 ) -> GrowthEntry | None:
-    """Take back growth value (a refund: `amount` of it, or all); the tier stays until its
-    review."""
-    original = GrowthEntry.objects.filter(key=original_key).first()
+    """Take back growth value order `order_id` earned (refund `refund_id`: `amount` of it,
+    or all); the tier stays until its review."""
+    original = GrowthEntry.objects.filter(
+        cause_kind=GrowthEntry.CauseKind.ORDER, cause_id=order_id
+    ).first()
     if original is None or original.amount <= 0:
         return None
     amount = original.amount if amount is None else min(amount, original.amount)
@@ -115,9 +114,9 @@ def growth_reverse(
     return growth_earn(
         member=original.member,
         amount=-amount,
-        key=key,
         kind=GrowthEntry.Kind.REFUND,
-        cause=original.cause,
+        cause_kind=GrowthEntry.CauseKind.REFUND,
+        cause_id=refund_id,
         description=description,
     )
 

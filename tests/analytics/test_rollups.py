@@ -10,7 +10,9 @@ from apps.analytics.models import DailyStoreRollup
 from apps.analytics.services import rollup_day, rollups_refresh
 from apps.coupons.issuing import coupon_claim
 from apps.members.models import StoreVisit
-from apps.orders.services import Checkout, LineInput, order_place_paid, order_refund
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
+from apps.orders.refunds import order_refund
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
 from tests.coupons.factories import CouponTemplateFactory
@@ -41,7 +43,9 @@ def test_a_days_figures_per_store_equal_a_hand_count_and_a_rerun_changes_nothing
     MemberFactory(home_store=there)
     StoreVisit.objects.create(member=regular, store=here)
     StoreVisit.objects.create(member=newcomer, store=here)
-    points_earn(member=regular, amount=1000, key="p", cause="t", description="t", pending=False)
+    points_earn(
+        member=regular, amount=1000, key="p", cause_kind="admin", description="t", pending=False
+    )
     coupon = coupon_claim(template=CouponTemplateFactory(), member=regular)
     sell(here, regular, "200.00", 1, coupon_codes=[coupon.code], points=500)
     refunded = sell(here, None, "50.00", 2)

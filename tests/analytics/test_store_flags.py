@@ -55,7 +55,7 @@ def test_a_day_counts_manual_actions_and_gifts_per_store():
     here, there = StoreFactory(code="S001"), StoreFactory(code="S002")
     member = MemberFactory(home_store=here)
     earned = points_earn(
-        member=member, amount=500, key="e", cause="t", description="t", pending=False
+        member=member, amount=500, key="e", cause_kind="admin", description="t", pending=False
     )
     service = person(roles.CUSTOMER_SERVICE)
     manual_adjust_request(member=member, points=300, reason="补偿", actor=service, key="a1")

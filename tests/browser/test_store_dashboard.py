@@ -13,8 +13,9 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
 from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
+from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
 from apps.tiers.models import Tier
@@ -38,7 +39,9 @@ def shop():
     owner.save()
     StaffFactory(user=owner, store=store)
     member = MemberFactory(phone="13900001111", name="王安", home_store=store)
-    points_earn(member=member, amount=3000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=3000, key="seed", cause_kind="admin", description="t", pending=False
+    )
     template = CouponTemplateFactory(name="满100减20")
     counter_coupon = coupon_claim(template=template, member=member)
     sale_coupon = coupon_claim(template=CouponTemplateFactory(name="新品券"), member=member)

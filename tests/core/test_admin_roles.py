@@ -20,7 +20,8 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
 from apps.mall.models import Product
 from apps.members.models import Segment, Tag
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.points.manual import manual_adjust_request
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
@@ -136,7 +137,9 @@ def world(hq_user):
     store = StoreFactory(distributor=DistributorFactory())
     owner = StaffFactory(store=store).user
     member = MemberFactory(home_store=store)
-    points_earn(member=member, amount=1000, key="w", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=1000, key="w", cause_kind="admin", description="t", pending=False
+    )
     template = CouponTemplateFactory()
     coupon_claim(template=template, member=member)
     IssueBatch.objects.create(name="批次", template=template, phones="13900000000")

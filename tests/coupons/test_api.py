@@ -156,7 +156,9 @@ def test_a_coupon_qr_is_only_for_its_owner(app, member, api_client):
 
 def test_exchanging_with_an_idempotency_key_spends_once(app, member):
     template = CouponTemplateFactory(claimable=False, points_price=300, per_member_limit=5)
-    points_earn(member=member, amount=1000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=1000, key="seed", cause_kind="admin", description="t", pending=False
+    )
 
     first = app.post(f"/api/v1/coupons/{template.pk}/exchange", HTTP_IDEMPOTENCY_KEY="tap-1")
     again = app.post(f"/api/v1/coupons/{template.pk}/exchange", HTTP_IDEMPOTENCY_KEY="tap-1")
@@ -168,7 +170,9 @@ def test_exchanging_with_an_idempotency_key_spends_once(app, member):
 
 def test_exchanging_without_an_idempotency_key_is_refused_and_spends_nothing(app, member):
     template = CouponTemplateFactory(claimable=False, points_price=300, per_member_limit=5)
-    points_earn(member=member, amount=1000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=1000, key="seed", cause_kind="admin", description="t", pending=False
+    )
 
     response = app.post(f"/api/v1/coupons/{template.pk}/exchange")
 

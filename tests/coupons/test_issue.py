@@ -39,7 +39,7 @@ def give_points(member, amount):
         member=member,
         amount=amount,
         key=f"seed:{member.pk}",
-        cause="t",
+        cause_kind="admin",
         description="t",
         pending=False,
     )
@@ -118,10 +118,14 @@ def test_a_tier_upgrade_gives_the_gift_of_that_tier(django_capture_on_commit_cal
     member = MemberFactory()
 
     with django_capture_on_commit_callbacks(execute=True):
-        growth_earn(member=member, amount=400, key="g1", kind="order", cause="o", description="d")
+        growth_earn(
+            member=member, amount=400, key="g1", kind="order", cause_kind="admin", description="d"
+        )
     assert not Coupon.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        growth_earn(member=member, amount=600, key="g2", kind="order", cause="o", description="d")
+        growth_earn(
+            member=member, amount=600, key="g2", kind="order", cause_kind="admin", description="d"
+        )
 
     assert Coupon.objects.get(member=member).template == gift
 

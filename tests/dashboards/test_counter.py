@@ -39,7 +39,9 @@ def shop():
     Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
     store, elsewhere = StoreFactory(code="S001"), StoreFactory(code="S002")
     member = MemberFactory(phone="13900001111", name="王安", home_store=store)
-    points_earn(member=member, amount=5000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=5000, key="seed", cause_kind="admin", description="t", pending=False
+    )
     coupon = coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=member)
     return {"store": store, "elsewhere": elsewhere, "member": member, "coupon": coupon}
 

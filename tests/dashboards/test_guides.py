@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from apps.members.models import Member
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
 from tests.core.factories import UserFactory
 from tests.dashboards.test_overview import person
 from tests.members.factories import MemberFactory

@@ -9,7 +9,8 @@ from django.utils import timezone
 from apps.analytics.services import rollup_day
 from apps.core.models import Event
 from apps.coupons.models import IssueBatch
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.points.models import Entry
 from apps.points.services import points_earn
 from tests.coupons.factories import CouponTemplateFactory
@@ -60,7 +61,9 @@ def test_the_console_opens_on_todays_figures_and_the_work_waiting(hq_client):
 def test_last_months_points_settlement_is_waiting(hq_client):
     store = StoreFactory(code="S001")
     member = MemberFactory(home_store=store)
-    points_earn(member=member, amount=1000, key="k", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=1000, key="k", cause_kind="admin", description="t", pending=False
+    )
     order_place_paid(
         checkout=Checkout(
             store=store,

@@ -10,7 +10,8 @@ from django.utils import timezone
 from apps.analytics.services import rollup_day
 from apps.core import roles
 from apps.members.models import StoreVisit
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.tiers.models import Tier
 from tests.core.factories import UserFactory
 from tests.distributors.factories import DistributorFactory

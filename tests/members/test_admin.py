@@ -250,7 +250,8 @@ def test_saved_segment_shows_its_count_and_exports(hq_client, members):
 @pytest.mark.parametrize("page", ["/admin/coupons/coupon/", "/admin/orders/order/"])
 def test_other_pages_find_nothing_by_a_members_phone_without_the_permission(client, members, page):
     from apps.coupons.issuing import coupon_claim
-    from apps.orders.services import Checkout, LineInput, order_place_paid
+    from apps.orders.checkout import Checkout, order_place_paid
+    from apps.orders.pricing import LineInput
     from tests.coupons.factories import CouponTemplateFactory
 
     coupon_claim(template=CouponTemplateFactory(), member=members[0])

@@ -130,7 +130,9 @@ def test_twenty_codes_spent_at_once_at_twenty_tills_never_overdraw_the_member():
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     member = MemberFactory()
-    points_earn(member=member, amount=3000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=3000, key="seed", cause_kind="admin", description="t", pending=False
+    )
     token = member_token_issue(member=member)
 
     def fetch():

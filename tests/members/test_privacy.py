@@ -37,7 +37,8 @@ from apps.members.services import (
     member_merge,
     member_phone_reveal,
 )
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.points.services import points_adjust, points_earn
 from apps.tiers.models import Tier
 from apps.tiers.services import growth_earn
@@ -289,8 +290,12 @@ def rich_member(db):
     member_consent_set(member=me, consent=True, channel="miniprogram")
     MemberTag.objects.create(member=me, tag=Tag.objects.create(name="高价值"))
     StoreVisit.objects.create(member=me, store=store)
-    growth_earn(member=me, amount=150, key="g-1", kind="action", cause="join", description="开卡")
-    points_earn(member=me, amount=300, key="p-1", cause="join", description="开卡礼", pending=False)
+    growth_earn(
+        member=me, amount=150, key="g-1", kind="action", cause_kind="admin", description="开卡"
+    )
+    points_earn(
+        member=me, amount=300, key="p-1", cause_kind="admin", description="开卡礼", pending=False
+    )
     coupon_claim(template=CouponTemplateFactory(name="满100减20"), member=me)
     return {"me": me, "store": store, "referred": referred}
 

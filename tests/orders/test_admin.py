@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
 from apps.points.models import EarningRule
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory

@@ -11,8 +11,8 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
 from apps.mall.models import Product
 from apps.orders.models import Order
+from apps.orders.paying import orders_expire_due
 from apps.orders.payments import SandboxPaymentBackend
-from apps.orders.services import orders_expire_due
 from apps.points.models import EarningRule, Entry
 from apps.points.selectors import points_available, points_totals
 from apps.points.services import points_earn
@@ -29,7 +29,9 @@ def member(db):
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(home_store=StoreFactory(code="S009"))
-    points_earn(member=member, amount=3000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=3000, key="seed", cause_kind="admin", description="t", pending=False
+    )
     return member
 
 
@@ -56,7 +58,8 @@ def test_place_then_pay_in_the_sandbox(app, member, api_client):
     assert placed.json()["payment"]["backend"] == "sandbox"
     assert Coupon.objects.get().status == "locked" and points_available(member) == 2000
     taken = Entry.objects.get(kind="redeem", member=member)
-    assert taken.cause == f"order:{order_no}" and order_no in taken.description
+    assert (taken.cause_kind, taken.cause_id) == ("order", Order.objects.get(order_no=order_no).pk)
+    assert taken.description == f"订单 {order_no} 积分抵现"
 
     paid = app.post(f"/api/v1/orders/{order_no}/sandbox-pay")
 

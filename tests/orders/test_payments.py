@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from apps.core import roles
 from apps.mall.models import Product
 from apps.orders.models import LatePayment, Order, Payment
+from apps.orders.paying import late_payments_refund_due, orders_expire_due
 from apps.orders.payments import (
     REFUND_SUCCESS,
     PaymentBackend,
@@ -23,7 +24,6 @@ from apps.orders.payments import (
     SandboxPaymentBackend,
     _sign,
 )
-from apps.orders.services import late_payments_refund_due, orders_expire_due
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client

@@ -17,8 +17,8 @@ from apps.mall.models import Product
 from apps.members.models import MemberIdentity
 from apps.orders.errors import PaymentGatewayError, WechatPayerUnknown
 from apps.orders.models import LatePayment, Order, OrderCounter, Payment
+from apps.orders.paying import orders_expire_due
 from apps.orders.payments import payment_backend
-from apps.orders.services import orders_expire_due
 from apps.orders.tasks import late_payment_refund_task, orders_expire_task
 from apps.orders.wechatpay import WechatPayBackend
 from apps.points.models import Entry

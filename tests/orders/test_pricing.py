@@ -1,6 +1,7 @@
 """The pricing engine as a table: each step, each coupon kind, stacking, rounding; and
 properties that hold for any order."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from apps.coupons.rules import CouponTerms
-from apps.orders.pricing import CouponOffer, PointsOffer, PriceLine, allocate, price
+from apps.orders.errors import RefundLineUnknown, RefundTooLarge
+from apps.orders.pricing import (
+    CouponOffer,
+    PointsOffer,
+    PriceLine,
+    allocate,
+    price,
+    refund_share,
+    refund_shares,
+    refund_units,
+    refunded_fraction,
+)
 
 D = Decimal
 
@@ -211,3 +223,109 @@ def test_any_order_adds_up_and_never_goes_below_zero(lines, tier, coupons, wante
     assert quote.points_deduction <= (
         quote.subtotal - quote.member_discount - quote.coupon_discount
     ) * D("0.5")
+
+
+# Refunds: what each line gives back, and the share of points and growth that goes with it.
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    sku: str
+    quantity: int
+    paid: Decimal
+    refunded_quantity: int
+    refunded_amount: Decimal
+
+
+def sold(sku, quantity, paid, refunded_quantity=0, refunded_amount="0"):
+    return SoldLine(sku, quantity, D(paid), refunded_quantity, D(refunded_amount))
+
+
+TWO_LINES = [sold("TEE", 3, D("99.99")), sold("SHOE", 1, D("349.00"))]
+
+
+@pytest.mark.parametrize(
+    "lines, asked, units",
+    [
+        (TWO_LINES, {"TEE": 1}, [1, 0]),
+        (TWO_LINES, {"TEE": 5, "SHOE": 1}, [3, 1]),  # never more than a line holds
+        (TWO_LINES, {}, [0, 0]),
+        ([sold("TEE", 2, D(20), 1, D(10)), sold("TEE", 2, D(20))], {"TEE": 2}, [1, 1]),
+    ],
+)
+def test_refund_units_go_to_a_skus_lines_in_order(lines, asked, units):
+    assert refund_units(lines, asked) == units
+
+
+@pytest.mark.parametrize(
+    "lines, asked, amount, shares",
+    [
+        (TWO_LINES, {"TEE": 1}, None, [D("33.33"), D(0)]),
+        (TWO_LINES, {"TEE": 3}, None, [D("99.99"), D(0)]),  # the last units take what is left
+        ([sold("TEE", 3, D("99.99"), 2, D("66.66"))], {"TEE": 1}, None, [D("33.33")]),
+        ([sold("TEE", 3, D(100), 1, D("33.33"))], {"TEE": 1}, None, [D("33.33")]),
+        ([sold("TEE", 3, D(100), 2, D("66.66"))], {"TEE": 1}, None, [D("33.34")]),
+        (TWO_LINES, {}, D("100"), [D("22.27"), D("77.73")]),  # shared in proportion
+        (TWO_LINES, {}, D("448.99"), [D("99.99"), D("349.00")]),
+        ([sold("A", 1, D(10), 0, D(4)), sold("B", 1, D(10))], {}, D(16), [D(6), D(10)]),
+    ],
+)
+def test_refund_shares_by_units_or_by_amount(lines, asked, amount, shares):
+    assert refund_shares(lines, asked, amount) == shares
+    assert sum(shares) <= sum(line.paid - line.refunded_amount for line in lines)
+
+
+@pytest.mark.parametrize(
+    "asked, amount, error",
+    [
+        ({"TEE": 4}, None, RefundLineUnknown),  # one unit more than was bought
+        ({"HAT": 1}, None, RefundLineUnknown),
+        ({}, D("449.00"), RefundTooLarge),
+        ({}, D(0), RefundTooLarge),
+        ({}, None, RefundTooLarge),
+    ],
+)
+def test_a_refund_of_more_than_is_left_is_refused(asked, amount, error):
+    with pytest.raises(error):
+        refund_shares(TWO_LINES, asked, amount)
+
+
+@pytest.mark.parametrize(
+    "paid, refunded, full, fraction",
+    [
+        (D(200), D(50), False, D("0.25")),
+        (D(200), D(200), True, D(1)),
+        (D(0), D(0), False, D(0)),  # a free order: nothing to share
+        (D(0), D(0), True, D(1)),
+    ],
+)
+def test_refunded_fraction(paid, refunded, full, fraction):
+    assert refunded_fraction(paid, refunded, full) == fraction
+
+
+@pytest.mark.parametrize(
+    "whole, fraction, share",
+    [(403, D("0.25"), 100), (403, D(1), 403), (3, D(1) / 3, 0), (100, D(0), 0), (7, D("0.5"), 3)],
+)
+def test_refund_share_rounds_down(whole, fraction, share):
+    assert refund_share(whole, fraction) == share
+
+
+@given(
+    paid=st.lists(st.integers(min_value=0, max_value=100_000), min_size=1, max_size=6),
+    parts=st.lists(st.integers(min_value=1, max_value=100_000), min_size=1, max_size=8),
+)
+def test_refunds_by_amount_never_exceed_a_line_and_add_up(paid, parts):
+    lines = [sold(f"S{n}", 1, D(fen) / 100) for n, fen in enumerate(paid)]
+    for fen in parts:
+        left = sum(line.paid - line.refunded_amount for line in lines)
+        amount = D(fen) / 100
+        if amount > left:
+            break
+        shares = refund_shares(lines, {}, amount)
+        assert sum(shares) == amount
+        lines = [
+            sold(line.sku, 1, line.paid, 0, line.refunded_amount + share)
+            for line, share in zip(lines, shares, strict=True)
+        ]
+        assert all(D(0) <= line.refunded_amount <= line.paid for line in lines)

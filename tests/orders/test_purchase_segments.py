@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from apps.members.segments import SegmentCriteria, segment_members
+from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
-from apps.orders.services import Checkout, LineInput, order_place_paid, order_refund
+from apps.orders.pricing import LineInput
+from apps.orders.refunds import order_refund
 from apps.points.models import EarningRule
 from apps.points.selectors import points_totals
 from tests.members.factories import MemberFactory
@@ -98,7 +100,9 @@ def test_a_merge_moves_orders_coupons_and_points_to_the_survivor(
     survivor, merged, store = MemberFactory(), MemberFactory(), StoreFactory()
     buy(merged, store, "50", "old-account-order")
     coupon_claim(template=CouponTemplateFactory(), member=merged)
-    points_earn(member=merged, amount=300, key="m", cause="t", description="t", pending=False)
+    points_earn(
+        member=merged, amount=300, key="m", cause_kind="admin", description="t", pending=False
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         member_merge(survivor=survivor, merged=merged, actor=UserFactory(), reason="同一人")
@@ -126,7 +130,7 @@ def test_hq_filters_members_by_tier(hq_client):
 
 
 def test_an_order_earns_at_the_tier_it_was_bought_at_even_if_it_lifts_the_member():
-    from apps.orders.services import order_quote
+    from apps.orders.checkout import order_quote
     from apps.tiers.models import Tier
     from apps.tiers.selectors import member_tier
 

@@ -193,7 +193,7 @@ def test_the_same_form_sent_twice_asks_once(member):
 
 def test_a_void_within_the_cap_takes_back_what_is_left_of_an_earn(member):
     earned = points_earn(
-        member=member, amount=800, key="e", cause="t", description="t", pending=False
+        member=member, amount=800, key="e", cause_kind="admin", description="t", pending=False
     )
     service = person(roles.CUSTOMER_SERVICE)
 
@@ -210,7 +210,7 @@ def test_a_void_within_the_cap_takes_back_what_is_left_of_an_earn(member):
 
 def test_a_void_above_the_cap_waits_for_approval(member):
     earned = points_earn(
-        member=member, amount=3000, key="e", cause="t", description="t", pending=False
+        member=member, amount=3000, key="e", cause_kind="admin", description="t", pending=False
     )
     action = manual_void_request(
         entry=earned, reason="重复积分", actor=person(roles.CUSTOMER_SERVICE), key="v1"
@@ -262,7 +262,7 @@ def test_the_console_refuses_an_approval_by_the_requester(client, member):
 
 def test_void_from_the_ledger_page(client, member):
     earned = points_earn(
-        member=member, amount=100, key="e", cause="t", description="t", pending=False
+        member=member, amount=100, key="e", cause_kind="admin", description="t", pending=False
     )
     client.force_login(person(roles.CUSTOMER_SERVICE))
 

@@ -22,14 +22,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_twenty_threads_redeeming_at_once_never_overdraw():
     member = MemberFactory()
     points_earn(
-        member=member, amount=1000, key="seed", cause="t", description="得积分", pending=False
+        member=member,
+        amount=1000,
+        key="seed",
+        cause_kind="admin",
+        description="得积分",
+        pending=False,
     )
     keys = itertools.count()
 
     def redeem():
         try:
             points_redeem(
-                member=member, amount=70, key=f"r{next(keys)}", cause="t", description="积分抵现"
+                member=member,
+                amount=70,
+                key=f"r{next(keys)}",
+                cause_kind="admin",
+                description="积分抵现",
             )
             return "ok"
         except InsufficientPoints:
@@ -50,7 +59,7 @@ def test_a_replayed_key_never_doubles_under_a_storm():
             member=member,
             amount=100,
             key="order:42",
-            cause="t",
+            cause_kind="admin",
             description="得积分",
             pending=False,
         )
@@ -70,7 +79,7 @@ def test_earn_redeem_and_expiry_at_once_keep_every_invariant():
                 member=member,
                 amount=500,
                 key=f"old{member.pk}",
-                cause="t",
+                cause_kind="admin",
                 description="得积分",
                 pending=False,
                 now=timezone.now().replace(year=2024),
@@ -87,14 +96,18 @@ def test_earn_redeem_and_expiry_at_once_keep_every_invariant():
                 member=member,
                 amount=50,
                 key=f"e{n}",
-                cause="t",
+                cause_kind="admin",
                 description="得积分",
                 pending=False,
             )
         else:
             with contextlib.suppress(InsufficientPoints):
                 points_redeem(
-                    member=member, amount=120, key=f"r{n}", cause="t", description="积分抵现"
+                    member=member,
+                    amount=120,
+                    key=f"r{n}",
+                    cause_kind="admin",
+                    description="积分抵现",
                 )
 
     run_together(work, 16)
@@ -114,7 +127,7 @@ def test_one_key_used_at_once_for_two_unrelated_transfers_is_a_conflict_not_a_cr
             member=member,
             amount=100,
             key=f"seed{member.pk}",
-            cause="t",
+            cause_kind="admin",
             description="得积分",
             pending=False,
         )
@@ -130,7 +143,7 @@ def test_one_key_used_at_once_for_two_unrelated_transfers_is_a_conflict_not_a_cr
                 member=member,
                 amount=10,
                 key="same-key",
-                cause="t",
+                cause_kind="admin",
                 description="积分抵现",
                 store=store_account.store,
             )

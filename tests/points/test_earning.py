@@ -143,8 +143,7 @@ def test_rules_from_the_admin_award_an_order_once_and_count_their_use():
         member=member,
         store=store,
         lines=order,
-        key="order:1:earn",
-        cause="order:1",
+        order_id=1,
         description="订单消费得积分",
         when=wednesday,
     )
@@ -152,8 +151,7 @@ def test_rules_from_the_admin_award_an_order_once_and_count_their_use():
         member=member,
         store=store,
         lines=order,
-        key="order:1:earn",
-        cause="order:1",
+        order_id=1,
         description="订单消费得积分",
         when=wednesday,
     )
@@ -161,8 +159,7 @@ def test_rules_from_the_admin_award_an_order_once_and_count_their_use():
         member=member,
         store=store,
         lines=order,
-        key="order:2:earn",
-        cause="order:2",
+        order_id=2,
         description="订单消费得积分",
         when=wednesday,
     )
@@ -211,9 +208,13 @@ def test_join_bonus_is_given_once():
         limit_period="ever",
     )
 
-    points_award_event(member=member, event="join", key=f"join:{member.pk}")
-    points_award_event(member=member, event="join", key=f"join:{member.pk}")  # replayed
-    points_award_event(member=member, event="join", key=f"join-again:{member.pk}")  # limit reached
+    points_award_event(member=member, event="join", cause_id=member.pk, key=f"join:{member.pk}")
+    points_award_event(
+        member=member, event="join", cause_id=member.pk, key=f"join:{member.pk}"
+    )  # replayed
+    points_award_event(
+        member=member, event="join", cause_id=member.pk, key=f"join-again:{member.pk}"
+    )  # limit reached
 
     assert points_available(member) == 200
 
@@ -327,7 +328,8 @@ def first_purchase(db):
 
 
 def buy(member, store, capture, *, n: int, amount: str = "100.00"):
-    from apps.orders.services import Checkout, LineInput, order_place_paid
+    from apps.orders.checkout import Checkout, order_place_paid
+    from apps.orders.pricing import LineInput
 
     with capture(execute=True):
         return order_place_paid(
@@ -342,7 +344,7 @@ def buy(member, store, capture, *, n: int, amount: str = "100.00"):
 
 
 def refund(order, amount: str, refund_id: str = "r1"):
-    from apps.orders.services import order_refund
+    from apps.orders.refunds import order_refund
 
     return order_refund(order=order, refund_id=refund_id, amount=Decimal(amount))
 
@@ -418,7 +420,7 @@ def test_a_bonus_already_spent_is_kept_from_the_refund_at_the_points_rate(
 
     member, store = first_purchase
     order = buy(member, store, django_capture_on_commit_callbacks, n=1)
-    points_redeem(member=member, amount=200, key="spend", cause="test", description="兑换")
+    points_redeem(member=member, amount=200, key="spend", cause_kind="admin", description="兑换")
 
     done = refund(order, "100.00")
 

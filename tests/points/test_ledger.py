@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError
 from django.utils import timezone
 
 from apps.core.errors import DomainError
@@ -37,7 +38,7 @@ def earn(member, amount, key, pending=False, now=None):
         member=member,
         amount=amount,
         key=key,
-        cause="test",
+        cause_kind="admin",
         description="测试得积分",
         pending=pending,
         now=now,
@@ -78,7 +79,7 @@ def test_redeeming_takes_the_soonest_expiring_points_first(member, settings):
     earn(member, 100, "b", now=timezone.now() - timedelta(days=100))
     earn(member, 100, "c")
 
-    points_redeem(member=member, amount=150, key="r1", cause="order:9", description="积分抵现")
+    points_redeem(member=member, amount=150, key="r1", cause_kind="admin", description="积分抵现")
 
     remaining = list(Lot.objects.order_by("expires_on").values_list("remaining", flat=True))
     assert remaining == [0, 50, 100]
@@ -90,7 +91,9 @@ def test_redeeming_more_than_available_is_refused_and_changes_nothing(member):
     earn(member, 500, "pending", pending=True)
 
     with pytest.raises(InsufficientPoints) as error:
-        points_redeem(member=member, amount=101, key="r", cause="order:1", description="积分抵现")
+        points_redeem(
+            member=member, amount=101, key="r", cause_kind="admin", description="积分抵现"
+        )
 
     assert error.value.code == "insufficient_points"
     assert points_available(member) == 100
@@ -106,7 +109,7 @@ def test_points_spent_at_a_store_go_to_the_stores_account(member):
         member=member,
         amount=60,
         key="r",
-        cause="order:1",
+        cause_kind="admin",
         description="积分抵现",
         store=store,
     )
@@ -119,7 +122,7 @@ def test_expiry_moves_what_is_left_to_breakage_once(member, settings):
     settings.POINTS_EXPIRY = "year_end_next"
     earn(member, 100, "old", now=timezone.now().replace(year=2024))
     earn(member, 50, "new")
-    points_redeem(member=member, amount=30, key="r", cause="order:1", description="积分抵现")
+    points_redeem(member=member, amount=30, key="r", cause_kind="admin", description="积分抵现")
 
     assert points_expire_due(today=date(2026, 1, 1)) == 70
     assert points_expire_due(today=date(2026, 1, 1)) == 0
@@ -133,7 +136,9 @@ def test_expiry_moves_what_is_left_to_breakage_once(member, settings):
 def test_reversing_a_pending_earn_voids_it(member):
     entry = earn(member, 200, "order:1", pending=True)
 
-    back, shortfall = points_reverse(entry=entry, key="refund:1", description="退货扣回积分")
+    back, shortfall = points_reverse(
+        entry=entry, cause_kind="admin", key="refund:1", description="退货扣回积分"
+    )
 
     assert (back.amount, shortfall) == (200, 0)
     assert points_totals(member)["pending"] == 0
@@ -142,9 +147,11 @@ def test_reversing_a_pending_earn_voids_it(member):
 
 def test_reversing_an_earn_already_spent_reports_the_shortfall(member):
     entry = earn(member, 200, "order:1")
-    points_redeem(member=member, amount=150, key="r", cause="order:2", description="积分抵现")
+    points_redeem(member=member, amount=150, key="r", cause_kind="admin", description="积分抵现")
 
-    back, shortfall = points_reverse(entry=entry, key="refund:1", description="退货扣回积分")
+    back, shortfall = points_reverse(
+        entry=entry, cause_kind="admin", key="refund:1", description="退货扣回积分"
+    )
 
     assert (back.amount, shortfall) == (50, 150)
     assert points_available(member) == 0
@@ -153,16 +160,16 @@ def test_reversing_an_earn_already_spent_reports_the_shortfall(member):
 def test_reversing_a_redemption_gives_the_points_back_to_their_lots(member):
     earn(member, 100, "a")
     spent = points_redeem(
-        member=member, amount=80, key="r", cause="order:1", description="积分抵现"
+        member=member, amount=80, key="r", cause_kind="admin", description="积分抵现"
     )
 
-    points_reverse(entry=spent, key="cancel:1", description="订单取消退回积分")
+    points_reverse(entry=spent, cause_kind="admin", key="cancel:1", description="订单取消退回积分")
 
     assert points_available(member) == 100
     assert Lot.objects.get().remaining == 100
     with pytest.raises(DomainError):
         points_reverse(
-            entry=spent, key="cancel:2", description="again"
+            entry=spent, cause_kind="admin", key="cancel:2", description="again"
         )  # an entry is reversed once
 
 
@@ -170,28 +177,34 @@ def test_partial_reversals_take_back_a_share_each_and_never_more_than_the_entry(
     entry = earn(member, 100, "order:1", pending=True)
 
     first, short_first = points_reverse(
-        entry=entry, key="refund:1", description="部分退货扣回积分", amount=30
+        entry=entry, cause_kind="admin", key="refund:1", description="部分退货扣回积分", amount=30
     )
     second, short_second = points_reverse(
-        entry=entry, key="refund:2", description="部分退货扣回积分", amount=70
+        entry=entry, cause_kind="admin", key="refund:2", description="部分退货扣回积分", amount=70
     )
 
     assert (first.amount, short_first, second.amount, short_second) == (30, 0, 70, 0)
     assert Lot.objects.get().status == Lot.Status.VOID
     with pytest.raises(DomainError):
-        points_reverse(entry=entry, key="refund:3", description="again", amount=1)
+        points_reverse(
+            entry=entry, cause_kind="admin", key="refund:3", description="again", amount=1
+        )
 
 
 def test_a_partly_returned_redemption_gives_back_to_the_latest_expiring_lot_first(member, settings):
     settings.POINTS_EXPIRY = "months:1"
     old = earn(member, 50, "old", now=timezone.now() - timedelta(days=20))
     new = earn(member, 50, "new")
-    spent = points_redeem(member=member, amount=80, key="r", cause="order:1", description="抵现")
+    spent = points_redeem(member=member, amount=80, key="r", cause_kind="admin", description="抵现")
 
-    points_reverse(entry=spent, key="refund:1", description="退回部分积分", amount=40)
+    points_reverse(
+        entry=spent, cause_kind="admin", key="refund:1", description="退回部分积分", amount=40
+    )
     assert Lot.objects.get(entry=new).remaining == 50  # 20 left + its 30 back
     assert Lot.objects.get(entry=old).remaining == 10
-    points_reverse(entry=spent, key="refund:2", description="退回其余积分", amount=40)
+    points_reverse(
+        entry=spent, cause_kind="admin", key="refund:2", description="退回其余积分", amount=40
+    )
 
     assert Lot.objects.get(entry=new).remaining == 50
     assert Lot.objects.get(entry=old).remaining == 50
@@ -265,3 +278,40 @@ def test_expiry_in_small_batches_reaches_every_member_once(settings):
     assert points_expire_due(today=date(2026, 1, 1), batch=7) == 0  # a rerun does nothing
     assert {points_available(member) for member in members} == {0}
     assert Entry.objects.filter(kind=Entry.Kind.EXPIRE).count() == 20
+
+
+def test_an_order_earns_and_spends_once_a_second_entry_is_refused(member):
+    earn(member, 500, "seed")
+    first = points_earn(member=member, amount=100, cause_kind="order", cause_id=9, description="a")
+    spent = points_redeem(member=member, amount=50, cause_kind="order", cause_id=9, description="b")
+
+    with pytest.raises(IntegrityError):
+        points_earn(member=member, amount=100, cause_kind="order", cause_id=9, description="again")
+    with pytest.raises(IntegrityError):
+        points_redeem(member=member, amount=50, cause_kind="order", cause_id=9, description="again")
+
+    assert list(Entry.objects.filter(cause_kind="order", cause_id=9).order_by("pk")) == [
+        first,
+        spent,
+    ]
+    assert (first.idempotency_key, spent.idempotency_key) == (None, None)
+    assert points_available(member) == 450
+
+
+def test_a_refund_reverses_an_entry_once_again_it_returns_the_first(member):
+    entry = earn(member, 200, "e")
+
+    back, short = points_reverse(
+        entry=entry, cause_kind="refund", cause_id=4, description="退货扣回积分", amount=80
+    )
+    again, short_again = points_reverse(
+        entry=entry, cause_kind="refund", cause_id=4, description="退货扣回积分", amount=80
+    )
+    other, _short = points_reverse(
+        entry=entry, cause_kind="refund", cause_id=5, description="再退货", amount=20
+    )
+
+    assert (again.pk, short, short_again) == (back.pk, 0, 0)
+    assert other.pk != back.pk
+    assert Entry.objects.filter(reverses=entry).count() == 2
+    assert points_available(member) == 100

@@ -51,7 +51,7 @@ def test_any_sequence_keeps_the_ledger_whole(steps):
                 member=member,
                 amount=amount,
                 key=key,
-                cause="t",
+                cause_kind="admin",
                 description="得积分",
                 pending=action == "earn_pending",
                 now=day,
@@ -59,7 +59,11 @@ def test_any_sequence_keeps_the_ledger_whole(steps):
         elif action == "redeem":
             try:
                 points_redeem(
-                    member=member, amount=amount, key=key, cause="t", description="积分抵现"
+                    member=member,
+                    amount=amount,
+                    key=key,
+                    cause_kind="admin",
+                    description="积分抵现",
                 )
                 assert amount <= available
             except DomainError:
@@ -69,7 +73,9 @@ def test_any_sequence_keeps_the_ledger_whole(steps):
                 member=member, kind=Entry.Kind.EARN, reversals__isnull=True
             ).first()
             if earned:
-                points_reverse(entry=earned, key=key, description="退货扣回积分")
+                points_reverse(
+                    entry=earned, cause_kind="admin", key=key, description="退货扣回积分"
+                )
         elif action == "expire":
             points_expire_due(today=date(day.year, day.month, day.day))
         elif action == "mature":

@@ -28,7 +28,12 @@ def spending():
     )
     member = MemberFactory()
     points_earn(
-        member=member, amount=10000, key="seed", cause="t", description="得积分", pending=False
+        member=member,
+        amount=10000,
+        key="seed",
+        cause_kind="admin",
+        description="得积分",
+        pending=False,
     )
 
     def spend(store, amount, key):
@@ -36,7 +41,7 @@ def spending():
             member=member,
             amount=amount,
             key=key,
-            cause="order",
+            cause_kind="admin",
             description="积分抵现",
             store=store,
         )
@@ -45,7 +50,7 @@ def spending():
     spend(s2, 2550, "b")
     returned = spend(s3, 800, "c")
     spend(s3, 400, "d")
-    points_reverse(entry=returned, key="refund-c", description="退货退回积分")
+    points_reverse(entry=returned, cause_kind="admin", key="refund-c", description="退货退回积分")
     return {"stores": (s1, s2, s3)}
 
 

@@ -20,7 +20,9 @@ def shop(db):
     Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     store = StoreFactory(name="杭州文三路店")
     member = MemberFactory(phone=PHONE)
-    points_earn(member=member, amount=5000, key="seed", cause="t", description="t", pending=False)
+    points_earn(
+        member=member, amount=5000, key="seed", cause_kind="admin", description="t", pending=False
+    )
     return {"store": store, "member": member, "key": pos_key_for(store)}
 
 

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.models import AuditEntry, Event, EventHandling
@@ -45,13 +45,14 @@ def tiers(db):
     }
 
 
-def grow(member, amount, key, now=None):
+def grow(member, amount, key, now=None, order_id=None):
     return growth_earn(
         member=member,
         amount=amount,
-        key=key,
+        key=None if order_id else key,
         kind="order",
-        cause="order:1",
+        cause_kind="order" if order_id else "admin",
+        cause_id=order_id,
         description="消费成长值",
         now=now,
     )
@@ -111,6 +112,32 @@ def test_a_replayed_key_grows_once(tiers):
 
     assert GrowthEntry.objects.filter(member=member).count() == 1
     assert tier_summary(member)["growth"]["value"] == 300
+
+
+def test_an_order_grows_once_and_a_refund_takes_back_once(tiers):
+    member = MemberFactory()
+
+    first = grow(member, 300, "", order_id=7)
+    again = grow(member, 300, "", order_id=7)
+    back = growth_reverse(order_id=7, refund_id=3, description="退货扣减成长值", amount=100)
+    back_again = growth_reverse(order_id=7, refund_id=3, description="退货扣减成长值", amount=100)
+
+    assert again.pk == first.pk and back_again.pk == back.pk
+    assert list(
+        GrowthEntry.objects.order_by("pk").values_list("cause_kind", "cause_id", "amount", "key")
+    ) == [("order", 7, 300, None), ("refund", 3, -100, None)]
+
+
+def test_the_database_refuses_a_second_growth_entry_for_an_order(tiers):
+    member = MemberFactory()
+    grow(member, 300, "", order_id=7)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GrowthEntry.objects.create(
+            member=member, kind="order", amount=300, cause_kind="order", cause_id=7, description="d"
+        )
+
+    assert GrowthEntry.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -205,9 +232,9 @@ def test_only_growth_within_the_window_counts(tiers, settings):
 
 def test_a_refund_takes_growth_back_but_the_tier_waits_for_its_review(tiers):
     member = MemberFactory()
-    grow(member, 600, "order:1")
+    grow(member, 600, "", order_id=1)
 
-    growth_reverse(original_key="order:1", key="refund:1", description="退货扣减成长值")
+    growth_reverse(order_id=1, refund_id=1, description="退货扣减成长值")
 
     assert tier_summary(member)["growth"]["value"] == 0
     assert member_tier(member) == tiers["silver"]

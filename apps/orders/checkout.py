@@ -1,0 +1,448 @@
+"""Checkout, the same for every channel: quote → place (or a sale paid at once) → settle.
+
+Every write path takes its row locks in one order — the order and its lines, coupons, the
+store's order counter, the member's tier state, the member row, the ledger's issuance and
+pending accounts, the member's and the store's accounts — so checkouts, refunds and bonus
+awards never wait on each other in a circle. An order takes its number (the store's counter
+of the day) as soon as its coupons are settled, before anything that names it is written:
+its points and growth entries carry the number from the start, and nothing is renamed. The
+counter row stays locked from then until the commit, so every other order at the store
+waits for the few statements after it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.events import event_emit
+from apps.core.rows import row_insert, row_update
+from apps.coupons.redemption import (
+    coupon_offers_check,
+    coupons_lock,
+    coupons_use,
+    coupons_use_at_once,
+)
+from apps.coupons.selectors import coupon_terms
+from apps.mall.selectors import products_by_sku
+from apps.members.models import Member
+from apps.orders.errors import DuplicateOrder, EmptyOrder, MembersOnly, OrderTooLarge
+from apps.orders.models import Order, OrderCounter, OrderLine, Payment
+from apps.orders.pricing import (
+    CouponOffer,
+    LineInput,
+    PointsOffer,
+    PriceLine,
+    Quote,
+    price,
+)
+from apps.points.earning import order_points_quote, points_award_order
+from apps.points.models import Entry
+from apps.points.rules import OrderLine as PointsLine
+from apps.points.rules import PointsQuote
+from apps.points.selectors import points_available
+from apps.points.services import points_redeem
+from apps.stores.models import Staff, Store
+from apps.tiers.models import GrowthEntry, Tier
+from apps.tiers.selectors import member_tier
+from apps.tiers.services import growth_earn
+
+# The most an order may come to: what its amounts' columns hold (12 digits, 2 after the point).
+_SUBTOTAL = Order._meta.get_field("subtotal")
+ORDER_MOST = (
+    Decimal(10) ** (_SUBTOTAL.max_digits - _SUBTOTAL.decimal_places)
+    - Decimal(10) ** -_SUBTOTAL.decimal_places
+)
+
+# The tier benefit that applies in each order channel.
+BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What a cashier, the mini-program or the dashboard asks to buy."""
+
+    store: Store
+    channel: str
+    lines: list[LineInput]
+    member: Member | None = None
+    coupon_codes: list[str] = field(default_factory=list)
+    points: int = 0
+    guide: Staff | None = None
+
+
+@dataclass
+class Priced:
+    quote: Quote
+    categories: dict[str, str]
+    tier: Tier | None = None  # the member's tier the order is priced and earns at
+    points: PointsQuote | None = None
+
+    @property
+    def points_to_earn(self) -> int:
+        return self.points.total if self.points else 0
+
+    def as_dict(self) -> dict:
+        """The quote body of API.md."""
+        q = self.quote
+        return {
+            "subtotal": q.subtotal,
+            "member_discount": q.member_discount,
+            "coupon_discount": q.coupon_discount,
+            "points_deduction": q.points_deduction,
+            "points_used": q.points_used,
+            "payable": q.payable,
+            "points_to_earn": self.points_to_earn,
+            "applied": q.applied,
+            "rejected": q.rejected,
+        }
+
+
+def order_quote(checkout: Checkout) -> Priced:
+    """Price an order without writing anything: the quote every channel shows."""
+    if not checkout.lines:
+        raise EmptyOrder()
+    products = products_by_sku(line.sku for line in checkout.lines)
+    member = checkout.member
+    # A platform's sale is recorded at what was paid there: no member price on top.
+    imported = checkout.channel.startswith("platform:")
+    price_lines = []
+    for line in checkout.lines:
+        product = products.get(line.sku)
+        if product and product.members_only and member is None and not imported:
+            raise MembersOnly(name=product.name)
+        price_lines.append(
+            PriceLine(
+                sku=line.sku,
+                name=line.name or (product.name if product else line.sku),
+                category=product.category if product else "",
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                member_price=product.member_price if product else None,
+            )
+        )
+    tier = member_tier(member) if member else None
+    quote = price(
+        price_lines,
+        is_member=member is not None and not imported,
+        tier_percent=_tier_percent(tier, checkout.channel),
+        coupons=_coupon_offers(checkout),
+        points=_points_offer(member, checkout.points),
+    )
+    if quote.subtotal > ORDER_MOST:
+        raise OrderTooLarge(most=ORDER_MOST)
+    priced = Priced(
+        quote=quote, categories={line.sku: line.category for line in price_lines}, tier=tier
+    )
+    if member is not None:
+        priced.points = order_points_quote(
+            member=member, store=checkout.store, lines=_points_lines(priced), tier=tier
+        )
+    return priced
+
+
+def _tier_percent(tier: Tier | None, channel: str) -> Decimal:
+    if tier is None:
+        return Decimal(0)
+    channel = BENEFIT_CHANNEL.get(channel, channel)
+    benefit = next((b for b in tier.channel_benefits.all() if b.channel == channel), None)
+    return benefit.discount_percent if benefit else tier.discount_percent
+
+
+def _coupon_offers(checkout: Checkout) -> list[CouponOffer]:
+    checks = coupon_offers_check(
+        checkout.coupon_codes,
+        member=checkout.member,
+        store=checkout.store,
+        channel=_coupon_channel(checkout.channel),
+        now=timezone.now(),
+    )
+    return [
+        CouponOffer(
+            code=check.code,
+            label=check.coupon.template.name if check.coupon else check.code,
+            stackable=check.coupon.template.stackable if check.coupon else False,
+            terms=coupon_terms(check.coupon.template)
+            if check.coupon and not check.refused
+            else None,
+            refused=check.refused,
+            refused_code=check.refused_code,
+        )
+        for check in checks
+    ]
+
+
+def _coupon_channel(channel: str) -> str:
+    return "store" if channel == "pos" else channel
+
+
+def _points_offer(member: Member | None, wanted: int) -> PointsOffer | None:
+    if member is None or wanted <= 0:
+        return None
+    return PointsOffer(
+        wanted=wanted,
+        available=points_available(member),
+        rate=settings.POINTS_DEDUCTION_RATE,
+        cap=Decimal(settings.POINTS_DEDUCTION_CAP),
+    )
+
+
+def _points_lines(priced: Priced) -> list[PointsLine]:
+    return [
+        PointsLine(sku=line.sku, category=priced.categories[line.sku], paid=line.paid)
+        for line in priced.quote.lines
+    ]
+
+
+def _growth(payable: Decimal) -> int:
+    return int(payable.to_integral_value(rounding=ROUND_FLOOR)) * settings.GROWTH_PER_YUAN
+
+
+def _next_order_no(store: Store, now) -> str:
+    """S001-20261125-0042: the store's next number of the day, in one statement (the row is
+    made on the day's first order; SQLite and PostgreSQL both have upsert … RETURNING)."""
+    day = timezone.localdate(now)
+    table = OrderCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (store_id, day, last) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (store_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [store.pk, day],
+        )
+        (last,) = cursor.fetchone()
+    return f"{store.code}-{day:%Y%m%d}-{last:04d}"
+
+
+# It joins the caller's transaction without a savepoint, which a sale's locks would wait on:
+# the POS gives up its whole request on any error; a caller that carries on after one (an
+# import, the counter) opens a savepoint around it.
+@transaction.atomic(savepoint=False)
+def order_place_paid(
+    *,
+    checkout: Checkout,
+    external_id: str,
+    payment_ref: str = "",
+    now=None,
+) -> Order:
+    """A sale the POS (or a counter) reports as paid: the order, its lines, coupons used,
+    points spent at this store, points earned (pending for the return window), growth
+    value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
+    now = now or timezone.now()
+    order, priced = _order_create(checkout, external_id=external_id, now=now)
+    return order_settle(
+        order, amount=order.payable, transaction_id=payment_ref, now=now, priced=priced
+    )
+
+
+@transaction.atomic
+def order_place(*, checkout: Checkout, now=None) -> Order:
+    """A mini-program order awaiting payment: its coupons are held and its points taken
+    (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
+    now = now or timezone.now()
+    order, priced = _order_create(checkout, external_id="", now=now)
+    if priced.quote.coupons_used:
+        coupons_lock(
+            codes=list(priced.quote.coupons_used),
+            member=checkout.member,
+            order_id=order.pk,
+            store=checkout.store,
+            channel=_coupon_channel(checkout.channel),
+            now=now,
+        )
+    order.order_no = _next_order_no(order.store, now)
+    _take_points(order)
+    Order.objects.filter(pk=order.pk).update(
+        order_no=order.order_no, expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
+    )
+    order.refresh_from_db()
+    return order
+
+
+def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, Priced]:
+    """The order and its lines, priced, with no number yet: the caller numbers it once its
+    coupons are held or used, before its points and growth are written."""
+    priced = order_quote(checkout)
+    quote = priced.quote
+    order = Order(
+        order_no=None,
+        channel=checkout.channel,
+        store=checkout.store,
+        member=checkout.member,
+        guide=checkout.guide if checkout.guide and checkout.guide.serves(checkout.store) else None,
+        external_id=external_id,
+        subtotal=quote.subtotal,
+        member_discount=quote.member_discount,
+        coupon_discount=quote.coupon_discount,
+        points_deduction=quote.points_deduction,
+        payable=quote.payable,
+        points_used=quote.points_used,
+        quote=_json_ready(priced.as_dict()),
+        created_at=now,
+    )
+    # only the store's external id can be taken
+    if not row_insert(order, unless_taken="order_external_id_once_per_store"):
+        raise DuplicateOrder(external_id=external_id)
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            line_no=number,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            list_amount=line.list_amount,
+            member_discount=line.member_discount,
+            coupon_discount=line.coupon_discount,
+            points_deduction=line.points_deduction,
+            paid=line.paid,
+        )
+        for number, line in enumerate(quote.lines, start=1)
+    )
+    return order, priced
+
+
+def _take_points(order: Order) -> None:
+    if order.points_used:
+        points_redeem(
+            member=order.member,
+            amount=order.points_used,
+            cause_kind=Entry.CauseKind.ORDER,
+            cause_id=order.pk,
+            description=f"订单 {order.order_no} 积分抵现",
+            store=order.store,
+            savepoint=False,  # placing or paying an order gives it all up on any error
+        )
+
+
+def order_settle(
+    order: Order,
+    *,
+    amount: Decimal,
+    transaction_id: str,
+    now,
+    priced: Priced | None = None,
+) -> Order:
+    """Payment received, in the caller's transaction: coupons used, (for a sale paid at once)
+    the order's number, `order_paid`, growth and points earned, points spent (a POS sale
+    pays them now). `priced` is given for a sale paid as it is made, priced in this
+    transaction; an order paid later was priced and numbered when placed. What locks rows
+    that other checkouts need comes last: the store's order counter, then the ledger's
+    shared accounts and the store's. `transaction_id` defaults to one made from the order
+    number."""
+    paid_now = priced is not None
+    discounts = {
+        code: (Decimal(off), order.subtotal) for code, off in _coupon_discounts(order).items()
+    }
+    if discounts and paid_now:  # never held: checked and used in one step
+        coupons_use_at_once(
+            member=order.member,
+            order_id=order.pk,
+            store=order.store,
+            channel=_coupon_channel(order.channel),
+            discounts=discounts,
+            now=now,
+        )
+    elif discounts:
+        coupons_use(order_id=order.pk, store=order.store, discounts=discounts, now=now)
+    if paid_now:
+        order.order_no = _next_order_no(order.store, now)
+    # The order earns points at the tier the member held when buying, not the one its own
+    # growth may lift them to: what the quote showed.
+    if paid_now:
+        tier = priced.tier
+    elif order.member_id:
+        tier = member_tier(order.member)
+    else:
+        tier = None
+    first_purchase = bool(  # a purchase refunded in full was not one
+        order.member_id
+        and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
+        .exclude(pk=order.pk)
+        .exclude(status=Order.Status.REFUNDED)
+        .exists()
+    )
+    event_emit(
+        name="order_paid",
+        payload={
+            "order": order.pk,
+            "member": order.member_id,
+            "store": order.store_id,
+            "payable": str(order.payable),
+            "first_purchase": first_purchase,
+        },
+    )
+    growth = _growth(order.payable) if order.member_id else 0
+    if growth > 0:
+        growth_earn(
+            member=order.member,
+            amount=growth,
+            kind=GrowthEntry.Kind.ORDER,
+            cause_kind=GrowthEntry.CauseKind.ORDER,
+            cause_id=order.pk,
+            description=f"订单 {order.order_no} 消费成长值",
+            now=now,
+        )
+    points_earned = 0
+    if order.member_id:
+        entry, _quote = points_award_order(
+            member=order.member,
+            store=order.store,
+            lines=_points_lines(priced)
+            if priced
+            else [
+                PointsLine(sku=line.sku, category=line.category, paid=line.paid)
+                for line in order.lines.order_by("line_no")
+            ],
+            order_id=order.pk,
+            description=f"订单 {order.order_no} 消费得积分",
+            when=now,
+            tier=tier,
+            quote=priced.points if priced else None,
+        )
+        points_earned = entry.amount if entry else 0
+    order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
+    order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
+    if paid_now:
+        _take_points(order)
+    payment = Payment(
+        order=order,
+        amount=amount,
+        method=order.channel,
+        transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
+        created_at=now,
+    )
+    row_insert(payment)
+    row_update(
+        order,
+        "order_no",
+        "status",
+        "paid_amount",
+        "paid_at",
+        "points_earned",
+        "growth_earned",
+        "expires_at",
+    )
+    return order
+
+
+def _coupon_discounts(order: Order) -> dict[str, str]:
+    """What each coupon took off, as the quote stored with the order said."""
+    return {
+        item["coupon_code"]: item["amount"]
+        for item in order.quote.get("applied", [])
+        if item["type"] == "coupon"
+    }
+
+
+def _json_ready(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
