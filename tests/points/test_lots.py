@@ -28,7 +28,9 @@ pytestmark = pytest.mark.django_db
 
 
 def redeem(member, amount, key):
-    return points_redeem(member=member, amount=amount, key=key, cause="t", description="抵现")
+    return points_redeem(
+        member=member, amount=amount, key=key, cause_kind="admin", description="抵现"
+    )
 
 
 def uses_of(entry) -> dict[int, int]:
@@ -80,7 +82,9 @@ def test_a_reversed_redemption_gives_back_to_an_expired_lot_and_the_next_run_tak
     spent = redeem(member, 60, "r")
     points_expire_due(today=date(2026, 1, 1))
 
-    back, _shortfall = points_reverse(entry=spent, key="refund:1", description="退回")
+    back, _shortfall = points_reverse(
+        entry=spent, cause_kind="refund", cause_id=1, description="退回"
+    )
 
     assert uses_of(back) == {lot.pk: -60}
     lot.refresh_from_db()
