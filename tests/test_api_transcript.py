@@ -1,8 +1,9 @@
 """The API contract, byte for byte: one member's journey through the mini-program API and a
 till's through the POS API, every answer compared with the transcript recorded in
 tests/api_transcript.json. What differs between runs by nature — times, row ids, tokens and
-random codes — is replaced by placeholders numbered in order of appearance; everything else
-(status codes, fields, their order, amounts, messages in both languages) must be the same.
+random codes — is replaced by placeholders (codes and tokens numbered in order of
+appearance); everything else (status codes, fields, their order, amounts, messages in both
+languages) must be the same.
 
 After an intended change of the contract, record it again with
 `UPDATE_API_TRANSCRIPT=1 .venv/bin/pytest tests/test_api_transcript.py` and review the diff.
@@ -45,7 +46,6 @@ class Normaliser:
 
     def __init__(self):
         self.secrets: dict[str, str] = {}
-        self.ids: dict[tuple[str, int], str] = {}
 
     def __call__(self, value, key=""):
         if isinstance(value, dict):
@@ -55,7 +55,7 @@ class Normaliser:
         if isinstance(value, bool) or value is None:
             return value
         if isinstance(value, int) and key in _IDS:
-            return self.ids.setdefault((key, value), f"<{key}{len(self.ids) + 1}>")
+            return f"<{key}>"  # rows of different tables may share a number, or not
         if isinstance(value, str):
             if key in _SECRETS and (key != "code" or _RANDOM_CODE.match(value)):
                 return self.secrets.setdefault(value, f"<secret{len(self.secrets) + 1}>")
