@@ -21,9 +21,15 @@ from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
 from apps.core.rows import columns, instance, row_insert, row_one
 from apps.core.sms import sms_send
-from apps.members.errors import MemberCodeExpired, MemberNotFound, MemberNotPresent, WrongCode
+from apps.members.errors import (
+    MemberCodeExpired,
+    MemberCodeNotTheirs,
+    MemberNotFound,
+    MemberNotPresent,
+    WrongCode,
+)
 from apps.members.models import Member, MemberCode, MemberOtp, MemberToken, SmsCode
-from apps.members.selectors import member_active
+from apps.members.selectors import member_active, member_by_phone
 from apps.stores.models import Store
 from apps.stores.scoping import AccessScope
 
@@ -362,20 +368,21 @@ def member_identify(
     """The one rule by which a till (POS API) or a counter (dashboard) finds its member.
 
     By member code: any active member, who is present (the code is looked at, not spent:
-    the checkout spends it). By member id or phone: the member earns, but is present only
-    with `otp`, the code this store had texted to them. By phone within `scope`: only the
-    members whose home store that person may see; others show their member code. None
-    when no way is given: a sale without a member."""
+    the checkout spends it); with `member_id` too, only if the code is that member's. By
+    member id or phone: the member earns, but is present only with `otp`, the code this
+    store had texted to them. By phone within `scope`: only the members whose home store
+    that person may see; others show their member code. None when no way is given: a
+    sale without a member."""
     now = now or timezone.now()
     if member_code:
-        return Identified(member=member_code_member(member_code, now=now), member_code=member_code)
+        member = member_code_member(member_code, now=now)
+        if member_id and member.pk != member_id:
+            raise MemberCodeNotTheirs()
+        return Identified(member=member, member_code=member_code)
     if member_id:
         member = member_active(member_id)
     elif phone:
-        members = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)
-        if scope is not None:
-            members = scope.filter(members, store_field="home_store")
-        member = members.first()
+        member = member_by_phone(phone, scope=scope)
     else:
         return None
     if member is None:

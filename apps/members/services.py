@@ -16,6 +16,7 @@ from apps.members.errors import (
     TagOutOfScope,
     WechatAccountTaken,
 )
+from apps.members.guides import guide_for
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.members.privacy import member_traces_erase
 from apps.members.returning import phone_deleted_record, phone_hash, phone_returning
@@ -45,8 +46,7 @@ def member_join_or_find(
         home_store = store or (guide.store if guide else None)
         if home_store:
             store_open_check(home_store)
-        if guide and home_store and not guide.serves(home_store):
-            guide = None  # another store's guide code credits no one
+        guide = guide_for(home_store, guide)
         try:
             with transaction.atomic():
                 member = Member.objects.create(
@@ -109,7 +109,7 @@ def member_store_join(*, member: Member, store: Store, guide: Staff | None = Non
     """A member scanned a store's code: a visit, and a home store only if they had none.
     A closed or suspended store takes no joins; another store's guide code credits no one."""
     store_open_check(store)
-    guide = guide if guide and guide.serves(store) else None
+    guide = guide_for(store, guide)
     StoreVisit.objects.create(member=member, store=store, guide=guide)
     Member.objects.filter(pk=member.pk, home_store__isnull=True).update(
         home_store=store, guide=guide
