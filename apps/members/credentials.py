@@ -247,6 +247,13 @@ def member_code_member(code: str, *, now: datetime | None = None) -> Member:
     return instance(Member, row[:-1])
 
 
+def member_code_check(*, member: Member, code: str) -> None:
+    """That `code` is a live member code of `member`'s (to draw it again): another's is
+    not found, so that nothing is learnt of whose it is; an old or spent one has expired."""
+    if member_code_member(code).pk != member.pk:
+        raise MemberNotFound()
+
+
 def member_code_spend(*, code: str, store: Store | None = None, now=None) -> None:
     """Use a member code for one checkout, in its transaction: a second one is refused."""
     if not _member_code_use(code, store, now or timezone.now()):

@@ -7,8 +7,7 @@ from rest_framework.response import Response
 
 from apps.core.api.schema import errors
 from apps.core.qr import qr_png
-from apps.members.credentials import member_code_issue, member_code_member
-from apps.members.errors import MemberNotFound
+from apps.members.credentials import member_code_check, member_code_issue
 from apps.members.models import Member
 from apps.members.services import member_delete, member_profile_update
 from apps.miniprogram.api.base import MemberApi, MemberOutputSerializer, member_data
@@ -85,8 +84,7 @@ class MemberCodeImageApi(MemberApi):
     def get(self, request):
         code = request.query_params.get("code", "")
         if code:
-            if member_code_member(code).pk != self.member.pk:
-                raise MemberNotFound()
+            member_code_check(member=self.member, code=code)
         else:
             code, _expires_at = member_code_issue(member=self.member)
         response = HttpResponse(qr_png(code, box_size=8), content_type="image/png")
