@@ -20,6 +20,7 @@ from apps.members.guides import guide_for
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.members.privacy import member_traces_erase
 from apps.members.returning import phone_deleted_record, phone_hash, phone_returning
+from apps.members.wechat import wechat_provider
 from apps.stores.models import Staff, Store
 from apps.stores.rules import store_open_check
 from apps.stores.scoping import access_scope, store_roles
@@ -86,9 +87,11 @@ def member_identity_link(*, member: Member, kind: str, value: str) -> MemberIden
     return identity
 
 
-def member_wechat_oa_bind(*, member: Member, openid: str) -> MemberIdentity:
-    """The member's openid under the brand's official account, to pay with WeChat Pay in
+def member_wechat_oa_bind(*, member: Member, code: str) -> MemberIdentity:
+    """The member's openid under the brand's official account, from the `code` of WeChat's
+    web OAuth (WeChat is asked before any transaction opens), to pay with WeChat Pay in
     WeChat's browser. Binding it again is a no-op; one bound to someone else is refused."""
+    openid = wechat_provider().oa_code_to_openid(code)
     identity = member_identity_link(
         member=member, kind=MemberIdentity.Kind.WECHAT_OA_OPENID, value=openid
     )

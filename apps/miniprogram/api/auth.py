@@ -14,7 +14,6 @@ from apps.core.audit import request_ip
 from apps.members.credentials import member_token_revoke, sms_code_send
 from apps.members.services import member_wechat_oa_bind
 from apps.members.sign_in import BindRequired, SignedIn, member_sign_in, member_wechat_sign_in
-from apps.members.wechat import wechat_provider
 from apps.miniprogram.api.base import MemberApi, MemberOutputSerializer, member_data
 
 SignedInSerializer = inline_serializer(
@@ -136,8 +135,7 @@ class WechatOaBindApi(MemberApi):
         openid bound to another member answers 409."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        openid = wechat_provider().oa_code_to_openid(data.validated_data["code"])
-        member_wechat_oa_bind(member=self.member, openid=openid)
+        member_wechat_oa_bind(member=self.member, code=data.validated_data["code"])
         return Response(member_data(self.member))
 
 
