@@ -3,6 +3,7 @@
 import pytest
 
 from apps.members.guides import guide_for
+from apps.members.services import member_join_or_find
 from tests.distributors.factories import DistributorFactory
 from tests.stores.factories import StaffFactory, StoreFactory
 
@@ -48,3 +49,11 @@ def test_a_guide_is_credited_only_at_their_own_store_while_they_work_there(
 @pytest.mark.parametrize("code", ["", None, "NOSUCH"])
 def test_no_code_or_an_unknown_one_credits_no_one(people, code):
     assert guide_for(people["store"], code) is None
+
+
+def test_a_join_through_a_dealers_persons_code_credits_no_one(people):
+    member, created = member_join_or_find(
+        phone="13900000009", source="miniprogram", guide=people["dealer"]
+    )
+
+    assert created and (member.home_store, member.guide) == (None, None)
