@@ -1,9 +1,9 @@
 """Counter tools for a store without a POS integration: identify a member, redeem a coupon,
-record a sale. The sale goes through the same quote and order services as the POS API, and
-finds its member by the same rule (`member_identify`): by member code anyone, by phone only
-the members whose home store the person at the counter works in (`staff_scope`, whatever
-HQ permissions they also hold); points are spent only with
-the member's code or a code texted to them that they read out.
+record a sale. The sale goes through the same checkout as the POS API (`checkout_build`,
+`order_quote`, `order_place_at_till`), and finds its member by the same rule
+(`member_identify`): by member code anyone, by phone only the members whose home store the
+person at the counter works in (`staff_scope`, whatever HQ permissions they also hold);
+points are spent only with the member's code or a code texted to them that they read out.
 
 Only the people who work the store's till use it (`works_till`: its or its dealer's owners,
 managers, clerks and guides); anyone else who may see the store (HQ) reads the page, and
@@ -29,23 +29,16 @@ from apps.coupons.selectors import usable_coupons
 from apps.dashboards.errors import NotAtTill
 from apps.dashboards.forms import IdentifyForm, RedeemForm, SaleForm, SaleLineFormSet
 from apps.dashboards.views import store_page, store_render
-from apps.members.credentials import (
-    Identified,
-    member_code_retire,
-    member_identify,
-    member_otp_send,
-    member_presence_require,
-    member_presence_spend,
-)
+from apps.members.credentials import Identified, member_identify, member_otp_send
 from apps.members.errors import MemberNotFound
 from apps.members.models import Member
-from apps.members.selectors import guide_by_code
-from apps.orders.checkout import Checkout, order_place_paid, order_quote
+from apps.members.selectors import guide_code_of, member_active
+from apps.orders.builder import ItemInput, checkout_build, order_place_at_till
+from apps.orders.checkout import Checkout, order_quote
+from apps.orders.errors import OrderNotFound
 from apps.orders.models import Order
-from apps.orders.pricing import LineInput
-from apps.orders.selectors import catalogue_lines
+from apps.orders.selectors import store_order
 from apps.points.selectors import points_available
-from apps.stores.models import Staff
 from apps.stores.scoping import staff_scope, works_till
 from apps.tiers.selectors import member_tier
 
@@ -62,9 +55,7 @@ def _code_key(store) -> str:
 
 def _served_member(request, store) -> Member | None:
     member_id = request.session.get(_session_key(store))
-    if member_id is None:
-        return None
-    return Member.objects.filter(pk=member_id, status=Member.Status.ACTIVE).first()
+    return member_active(member_id) if member_id is not None else None
 
 
 def _forget(request, store) -> None:
@@ -95,21 +86,8 @@ def _sale_member(request, store, member: Member | None, *, proof: str, points: i
     if member is None:
         return None
     proof = (proof or request.session.get(_code_key(store), "")) if points else ""
-    if len(proof) == 18:
-        identified = member_identify(store=store, member_code=proof)
-        if identified.member.pk != member.pk:
-            raise DomainError(_("This member code belongs to another member."))
-        return identified
-    return member_identify(store=store, member_id=member.pk, otp=proof)
-
-
-def _own_guide_code(request, store) -> str:
-    return (
-        Staff.objects.filter(user=request.user, store=store, is_active=True)
-        .values_list("guide_code", flat=True)
-        .first()
-        or ""
-    )
+    member_code, otp = (proof, "") if len(proof) == 18 else ("", proof)  # 18 digits: 会员码
+    return member_identify(store=store, member_id=member.pk, member_code=member_code, otp=otp)
 
 
 def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, status=200):
@@ -130,7 +108,7 @@ def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, sta
         show_coupon_codes=bool(request.session.get(_code_key(store))),
         identify_form=IdentifyForm(),
         redeem_form=RedeemForm(),
-        sale_form=sale_form or SaleForm(initial={"guide_code": _own_guide_code(request, store)}),
+        sale_form=sale_form or SaleForm(initial={"guide_code": guide_code_of(request.user, store)}),
         lines=lines or SaleLineFormSet(prefix=LINES_PREFIX),
         quote=quote,
         receipt=receipt,
@@ -211,18 +189,12 @@ def counter_redeem(request, store):
     return redirect("dashboards:counter", code=store.code)
 
 
-def _sale_lines(lines) -> list[LineInput]:
-    """The rows typed in, a row without a price taking the catalogue's."""
-    rows = [row for row in lines.cleaned_data if row and row.get("sku")]
-    from_catalogue = catalogue_lines(
-        [(row["sku"], row["quantity"]) for row in rows if row.get("unit_price") is None]
-    )
-    priced = iter(from_catalogue)
+def _sale_items(lines) -> list[ItemInput]:
+    """The rows typed in; a row without a price takes the catalogue's (checkout_build)."""
     return [
-        next(priced)
-        if row.get("unit_price") is None
-        else LineInput(sku=row["sku"], quantity=row["quantity"], unit_price=row["unit_price"])
-        for row in rows
+        ItemInput(sku=row["sku"], quantity=row["quantity"], unit_price=row.get("unit_price"))
+        for row in lines.cleaned_data
+        if row and row.get("sku")
     ]
 
 
@@ -234,29 +206,26 @@ def counter_sale(request, store):
     if not (form.is_valid() and lines.is_valid()):
         return _counter_page(request, store, sale_form=form, lines=lines, status=400)
     try:
-        items = _sale_lines(lines)
+        items = _sale_items(lines)
         if not items:
             raise DomainError(_("Add at least one item."))
         points = (form.cleaned_data["points"] or 0) if member else 0
         identified = _sale_member(
             request, store, member, proof=form.cleaned_data["member_proof"], points=points
         )
-        member_presence_require(identified, points=points)
-        guide = guide_by_code(form.cleaned_data["guide_code"])
-        checkout = Checkout(
+        checkout = checkout_build(
             store=store,
             channel="pos",
-            member=member,
-            lines=items,
+            items=items,
+            identified=identified,
             coupon_codes=form.cleaned_data["coupon_codes"],
             points=points,
-            guide=guide if guide and guide.store_id == store.pk else None,
+            guide_code=form.cleaned_data["guide_code"],
         )
         if "quote" in request.POST:
             quote = order_quote(checkout).as_dict()
             return _counter_page(request, store, sale_form=form, lines=lines, quote=quote)
         order = _sale_record(
-            store,
             checkout,
             identified,
             f"counter-{form.cleaned_data['key']}",
@@ -270,19 +239,19 @@ def counter_sale(request, store):
 
 
 def _sale_record(
-    store, checkout: Checkout, identified: Identified | None, external_id: str, *, scanned: str
-):
-    """The sale, its member's proof spent with it, and the member code `scanned` to identify
-    them too, though the sale only earns: else the clerk could identify with it again and
-    spend the member's points while it lives. The same form sent twice answers the first
-    sale (its proof is spent by then, its external id taken)."""
+    checkout: Checkout, identified: Identified | None, external_id: str, *, scanned: str
+) -> Order:
+    """The sale, its member's proof and the member code `scanned` to identify them spent
+    with it (`order_place_at_till`). The page carries on after a refusal, so the sale takes
+    a savepoint of its own: a refused sale leaves nothing half done. The same form sent
+    twice answers the first sale (its proof is spent by then, its external id taken)."""
     try:
         with transaction.atomic():
-            member_presence_spend(identified, store=store)
-            if scanned and not (identified and identified.member_code == scanned):
-                member_code_retire(code=scanned, store=store)
-            return order_place_paid(checkout=checkout, external_id=external_id)
-    except DomainError:
-        if (order := Order.objects.filter(store=store, external_id=external_id).first()) is None:
-            raise
-        return order
+            return order_place_at_till(
+                checkout=checkout, identified=identified, external_id=external_id, scanned=scanned
+            )
+    except DomainError as refused:
+        try:
+            return store_order(checkout.store, external_id)
+        except OrderNotFound:
+            raise refused from None

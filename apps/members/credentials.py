@@ -21,9 +21,15 @@ from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
 from apps.core.rows import column, columns, database_for_read, instance, row_insert, table
 from apps.core.sms import sms_send
-from apps.members.errors import MemberCodeExpired, MemberNotFound, MemberNotPresent, WrongCode
+from apps.members.errors import (
+    MemberCodeExpired,
+    MemberCodeNotTheirs,
+    MemberNotFound,
+    MemberNotPresent,
+    WrongCode,
+)
 from apps.members.models import Member, MemberCode, MemberOtp, MemberToken, SmsCode
-from apps.members.selectors import member_active
+from apps.members.selectors import member_active, member_by_phone
 from apps.stores.models import Store
 from apps.stores.scoping import AccessScope
 
@@ -252,6 +258,13 @@ def member_code_member(code: str, *, now: datetime | None = None) -> Member:
     return instance(Member, row[:-1], using)
 
 
+def member_code_check(*, member: Member, code: str) -> None:
+    """That `code` is a live member code of `member`'s (to draw it again): another's is
+    not found, so that nothing is learnt of whose it is; an old or spent one has expired."""
+    if member_code_member(code).pk != member.pk:
+        raise MemberNotFound()
+
+
 def member_code_spend(*, code: str, store: Store | None = None, now=None) -> None:
     """Use a member code for one checkout, in its transaction: a second one is refused."""
     if not _member_code_use(code, store, now or timezone.now()):
@@ -373,20 +386,21 @@ def member_identify(
     """The one rule by which a till (POS API) or a counter (dashboard) finds its member.
 
     By member code: any active member, who is present (the code is looked at, not spent:
-    the checkout spends it). By member id or phone: the member earns, but is present only
-    with `otp`, the code this store had texted to them. By phone within `scope`: only the
-    members whose home store that person may see; others show their member code. None
-    when no way is given: a sale without a member."""
+    the checkout spends it); with `member_id` too, only if the code is that member's. By
+    member id or phone: the member earns, but is present only with `otp`, the code this
+    store had texted to them. By phone within `scope`: only the members whose home store
+    that person may see; others show their member code. None when no way is given: a
+    sale without a member."""
     now = now or timezone.now()
     if member_code:
-        return Identified(member=member_code_member(member_code, now=now), member_code=member_code)
+        member = member_code_member(member_code, now=now)
+        if member_id and member.pk != member_id:
+            raise MemberCodeNotTheirs()
+        return Identified(member=member, member_code=member_code)
     if member_id:
         member = member_active(member_id)
     elif phone:
-        members = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)
-        if scope is not None:
-            members = scope.filter(members, store_field="home_store")
-        member = members.first()
+        member = member_by_phone(phone, scope=scope)
     else:
         return None
     if member is None:

@@ -25,6 +25,10 @@ class MemberCodeExpired(DomainError):
     )
 
 
+class MemberCodeNotTheirs(Invalid):
+    default_message = _("This member code belongs to another member.")
+
+
 class WechatSessionExpired(Invalid):
     default_message = _("The WeChat sign-in has expired. Please sign in with WeChat again.")
 

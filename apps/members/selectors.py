@@ -2,7 +2,8 @@ from django.db import connections
 
 from apps.core.rows import column, columns, database_for_read, instance, table
 from apps.members.models import Member
-from apps.stores.models import Staff
+from apps.stores.models import Staff, Store
+from apps.stores.scoping import AccessScope
 
 
 def guide_by_code(code: str | None) -> Staff | None:
@@ -12,6 +13,16 @@ def guide_by_code(code: str | None) -> Staff | None:
         Staff.objects.select_related("store")
         .filter(guide_code=code.upper(), is_active=True)
         .first()
+    )
+
+
+def guide_code_of(user, store: Store) -> str:
+    """The guide code of `user` at `store`, where they work there; else ""."""
+    return (
+        Staff.objects.filter(user=user, store=store, is_active=True)
+        .values_list("guide_code", flat=True)
+        .first()
+        or ""
     )
 
 
@@ -36,5 +47,10 @@ def member_active(member_id: int) -> Member | None:
     return instance(Member, row, using) if row else None
 
 
-def member_by_phone(phone: str) -> Member | None:
-    return Member.objects.filter(phone=phone, status=Member.Status.ACTIVE).first()
+def member_by_phone(phone: str, *, scope: AccessScope | None = None) -> Member | None:
+    """The active member with this phone; within `scope`, only one whose home store that
+    person may see."""
+    members = Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)
+    if scope is not None:
+        members = scope.filter(members, store_field="home_store")
+    return members.first()

@@ -16,9 +16,11 @@ from apps.members.errors import (
     TagOutOfScope,
     WechatAccountTaken,
 )
+from apps.members.guides import guide_for
 from apps.members.models import Member, MemberIdentity, MemberTag, StoreVisit, Tag
 from apps.members.privacy import member_traces_erase
 from apps.members.returning import phone_deleted_record, phone_hash, phone_returning
+from apps.members.wechat import wechat_provider
 from apps.stores.models import Staff, Store
 from apps.stores.rules import store_open_check
 from apps.stores.scoping import access_scope, store_roles
@@ -45,8 +47,7 @@ def member_join_or_find(
         home_store = store or (guide.store if guide else None)
         if home_store:
             store_open_check(home_store)
-        if guide and home_store and not guide.serves(home_store):
-            guide = None  # another store's guide code credits no one
+        guide = guide_for(home_store, guide)
         try:
             with transaction.atomic():
                 member = Member.objects.create(
@@ -86,9 +87,11 @@ def member_identity_link(*, member: Member, kind: str, value: str) -> MemberIden
     return identity
 
 
-def member_wechat_oa_bind(*, member: Member, openid: str) -> MemberIdentity:
-    """The member's openid under the brand's official account, to pay with WeChat Pay in
+def member_wechat_oa_bind(*, member: Member, code: str) -> MemberIdentity:
+    """The member's openid under the brand's official account, from the `code` of WeChat's
+    web OAuth (WeChat is asked before any transaction opens), to pay with WeChat Pay in
     WeChat's browser. Binding it again is a no-op; one bound to someone else is refused."""
+    openid = wechat_provider().oa_code_to_openid(code)
     identity = member_identity_link(
         member=member, kind=MemberIdentity.Kind.WECHAT_OA_OPENID, value=openid
     )
@@ -109,7 +112,7 @@ def member_store_join(*, member: Member, store: Store, guide: Staff | None = Non
     """A member scanned a store's code: a visit, and a home store only if they had none.
     A closed or suspended store takes no joins; another store's guide code credits no one."""
     store_open_check(store)
-    guide = guide if guide and guide.serves(store) else None
+    guide = guide_for(store, guide)
     StoreVisit.objects.create(member=member, store=store, guide=guide)
     Member.objects.filter(pk=member.pk, home_store__isnull=True).update(
         home_store=store, guide=guide

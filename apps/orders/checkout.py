@@ -28,6 +28,7 @@ from apps.coupons.redemption import (
 )
 from apps.coupons.selectors import coupon_terms
 from apps.mall.selectors import products_by_sku
+from apps.members.guides import guide_for
 from apps.members.models import Member
 from apps.orders.errors import DuplicateOrder, EmptyOrder, MembersOnly, OrderTooLarge
 from apps.orders.models import Order, OrderCounter, OrderLine, Payment
@@ -271,7 +272,7 @@ def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, 
         channel=checkout.channel,
         store=checkout.store,
         member=checkout.member,
-        guide=checkout.guide if checkout.guide and checkout.guide.serves(checkout.store) else None,
+        guide=guide_for(checkout.store, checkout.guide),
         external_id=external_id,
         subtotal=quote.subtotal,
         member_discount=quote.member_discount,

@@ -5,7 +5,7 @@ transactions ever wait on each other in a circle:
 2. the accounts the write moves points between, all in one statement, in primary-key order
    (`accounts_lock`, `accounts_lock_by_id`, `accounts_lock_for_job`). The system accounts
    (issuance, pending, breakage) are made first, by a migration, so they come before the
-   members' and the stores' accounts — the order of the checkout (apps/orders/services.py):
+   members' and the stores' accounts — the order of the checkout (apps/orders/checkout.py):
    "the ledger's issuance and pending accounts, the member's and the store's accounts";
 3. the lots, in primary-key order (`lot_lock`, `lots_lock`).
 

@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -20,13 +19,10 @@ from apps.members.credentials import (
     Identified,
     member_identify,
     member_otp_send,
-    member_presence_require,
-    member_presence_spend,
 )
-from apps.members.selectors import guide_by_code
 from apps.orders.api import QuoteOutputSerializer
-from apps.orders.checkout import Checkout, order_place_paid, order_quote
-from apps.orders.pricing import LineInput
+from apps.orders.builder import ItemInput, checkout_build, order_place_at_till
+from apps.orders.checkout import Checkout, order_quote
 from apps.orders.refunds import RefundLineInput, order_refund
 from apps.orders.selectors import store_order
 from apps.points.selectors import points_available
@@ -221,8 +217,8 @@ class QuoteInputSerializer(OrderInputSerializer):
 
 
 def _checkout(request, values: dict) -> tuple[Checkout, Identified | None]:
-    """The order body as a Checkout for this key's store, and the member it names. Points
-    are spent only for a member who is present (member_identify); nothing is spent here."""
+    """The order body as a Checkout for this key's store, and the member it names
+    (`member_identify`), who spends points only if present; nothing is spent here."""
     store = request.user.store
     identified = member_identify(
         store=store,
@@ -231,15 +227,12 @@ def _checkout(request, values: dict) -> tuple[Checkout, Identified | None]:
         member_code=values.get("member_code", ""),
         otp=values.get("member_otp", ""),
     )
-    points = values.get("points") or 0
-    member_presence_require(identified, points=points)
-    guide = guide_by_code(values.get("guide_code"))
-    checkout = Checkout(
+    checkout = checkout_build(
         store=store,
         channel="pos",
-        member=identified.member if identified else None,
-        lines=[
-            LineInput(
+        identified=identified,
+        items=[
+            ItemInput(
                 sku=line["sku"],
                 name=line.get("name", ""),
                 quantity=line["quantity"],
@@ -248,8 +241,8 @@ def _checkout(request, values: dict) -> tuple[Checkout, Identified | None]:
             for line in values["lines"]
         ],
         coupon_codes=values.get("coupon_codes") or [],
-        points=points,
-        guide=guide if guide and guide.store_id == store.pk else None,
+        points=values.get("points") or 0,
+        guide_code=values.get("guide_code", ""),
     )
     return checkout, identified
 
@@ -295,11 +288,9 @@ class OrderCreateApi(PosApi):
         data = OrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         checkout, identified = _checkout(request, data.validated_data)
-        with transaction.atomic(savepoint=False):  # the code is spent with the sale, or not
-            member_presence_spend(identified, store=checkout.store)
-            order = order_place_paid(
-                checkout=checkout, external_id=data.validated_data["external_id"]
-            )
+        order = order_place_at_till(
+            checkout=checkout, identified=identified, external_id=data.validated_data["external_id"]
+        )
         return Response(represented(self.OutputSerializer, order), status=status.HTTP_201_CREATED)
 
 

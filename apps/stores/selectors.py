@@ -6,8 +6,13 @@ from apps.stores.models import PosApiKey, Store
 from apps.stores.rules import pos_key_hash
 
 
+def store_by_code(code: str) -> Store | None:
+    """The store with this code, in any case, or None."""
+    return Store.objects.filter(code=code.upper()).first() if code else None
+
+
 def store_get_by_code(code: str) -> Store:
-    store = Store.objects.filter(code=code.upper()).first() if code else None
+    store = store_by_code(code)
     if store is None:
         raise StoreNotFound(code=code)
     return store

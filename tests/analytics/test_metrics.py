@@ -17,8 +17,9 @@ from apps.analytics.metrics import (
     window_start,
 )
 from apps.members.models import Member
+from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
-from apps.orders.services import Checkout, LineInput, order_place_paid
+from apps.orders.pricing import LineInput
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
 

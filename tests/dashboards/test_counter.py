@@ -8,12 +8,14 @@ import pytest
 from django.utils import timezone
 
 from apps.core import roles
+from apps.core.errors import DomainError
 from apps.core.sms import LocmemSmsBackend
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
 from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
 from apps.members.models import MemberCode, MemberOtp
+from apps.orders.checkout import order_place_paid
 from apps.orders.models import Order
 from apps.points.models import EarningRule
 from apps.points.selectors import points_available
@@ -389,3 +391,37 @@ def test_a_sale_paid_with_a_texted_code_spends_the_scanned_member_code_too(
     assert MemberOtp.objects.get().used_at is not None
     assert MemberCode.objects.get().used_at is not None
     assert points_available(shop["member"]) == 4000
+
+
+@pytest.mark.parametrize(
+    ("where", "working", "credited"),
+    [("S001", True, True), ("S001", False, False), ("S002", True, False)],
+)
+def test_a_sale_credits_only_a_guide_who_works_at_this_store(clerk, shop, where, working, credited):
+    guide = StaffFactory(store=Store.objects.get(code=where), role="guide", is_active=working)
+    page = clerk.get(COUNTER)
+
+    recorded = sale(clerk, page, [("TEE", "1", "")], guide_code=guide.guide_code)
+
+    assert recorded.context["receipt"].guide == (guide if credited else None)
+
+
+def test_a_refused_sale_after_a_recorded_one_leaves_nothing_half_done(clerk, shop, monkeypatch):
+    first, _expires = member_code_issue(member=shop["member"])
+    recorded = sale(clerk, identify(clerk, first), [("TEE", "1", "")], points="1000")
+    second, _expires = member_code_issue(member=shop["member"])
+    page = identify(clerk, second)
+
+    def placed_then_refused(**sale_of):  # refused once the sale and its points are written
+        order_place_paid(**sale_of)
+        raise DomainError("The sale was refused.")
+
+    monkeypatch.setattr("apps.orders.builder.order_place_paid", placed_then_refused)
+    refused = sale(clerk, page, [("TEE", "2", "")], points="500")
+    after = clerk.get(COUNTER)
+
+    assert recorded.context["receipt"].points_used == 1000
+    assert refused.status_code == 400 and "The sale was refused." in refused.content.decode()
+    assert Order.objects.count() == 1 and points_available(shop["member"]) == 4000
+    assert MemberCode.objects.filter(used_at__isnull=True).count() == 1  # the second code
+    assert after.context["member"] == shop["member"]  # still served, to try again

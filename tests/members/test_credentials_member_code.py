@@ -13,13 +13,15 @@ from rest_framework.test import APIClient
 
 from apps.mall.models import Product
 from apps.members.credentials import (
+    member_code_check,
     member_code_issue,
     member_code_member,
     member_code_spend,
     member_codes_purge,
+    member_identify,
     member_token_issue,
 )
-from apps.members.errors import MemberCodeExpired, MemberNotFound
+from apps.members.errors import MemberCodeExpired, MemberCodeNotTheirs, MemberNotFound
 from apps.members.models import MemberCode, MemberOtp
 from apps.orders.models import Order
 from apps.points.models import EarningRule, Entry
@@ -194,3 +196,27 @@ def test_codes_are_forgotten_a_day_after_they_expired():
     with pytest.raises(MemberCodeExpired):
         member_code_member(fresh)
     assert not MemberOtp.objects.exists()
+
+
+def test_a_code_is_checked_as_its_members_only_while_it_lives():
+    member, other = MemberFactory(), MemberFactory()
+    code, _expires = member_code_issue(member=member)
+
+    member_code_check(member=member, code=code)
+    with pytest.raises(MemberNotFound):  # nothing said of whose it is
+        member_code_check(member=other, code=code)
+    member_code_spend(code=code)
+    with pytest.raises(MemberCodeExpired):
+        member_code_check(member=member, code=code)
+
+
+def test_a_code_shown_for_a_member_named_by_id_must_be_theirs():
+    store, member, other = StoreFactory(), MemberFactory(), MemberFactory()
+    code, _expires = member_code_issue(member=member)
+
+    identified = member_identify(store=store, member_id=member.pk, member_code=code)
+    with pytest.raises(MemberCodeNotTheirs):
+        member_identify(store=store, member_id=other.pk, member_code=code)
+
+    assert (identified.member, identified.member_code, identified.present) == (member, code, True)
+    assert MemberCode.objects.get().used_at is None  # looked at, not spent

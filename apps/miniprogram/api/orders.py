@@ -1,0 +1,251 @@
+"""A member's orders: quote, place, pay, cancel, the gateway's notices, the sandbox."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.pagination import PageNumberPagination, page_of
+from apps.core.api.schema import errors
+from apps.core.errors import NotFound
+from apps.core.idempotency import idempotent
+from apps.members.models import Member
+from apps.miniprogram.api.base import MemberApi
+from apps.orders.api import QuoteOutputSerializer
+from apps.orders.builder import ItemInput, basket_store, checkout_build
+from apps.orders.checkout import Checkout, order_place, order_quote
+from apps.orders.errors import OrderNotPayable
+from apps.orders.models import Order
+from apps.orders.paying import (
+    late_payment_refund_noticed,
+    order_cancel,
+    order_pay,
+    order_payment_start,
+)
+from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
+from apps.orders.selectors import member_order, member_orders
+
+
+class BasketSerializer(serializers.Serializer):
+    """What a member buys in the mini-program: products by SKU (the catalogue prices them),
+    coupons, points, and the store the order is for (default: their home store)."""
+
+    lines = serializers.ListField(
+        child=inline_serializer(
+            "BasketLine",
+            {
+                "sku": serializers.CharField(max_length=64),
+                "quantity": serializers.IntegerField(min_value=1, max_value=99),
+            },
+        ),
+        allow_empty=False,
+        max_length=50,
+    )
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=10
+    )
+    points = serializers.IntegerField(min_value=0, required=False, default=0)
+    store_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
+
+
+def _basket_checkout(member: Member, values: dict) -> Checkout:
+    return checkout_build(
+        store=basket_store(member, values.get("store_code") or ""),
+        channel="miniprogram",
+        member=member,
+        items=[ItemInput(sku=item["sku"], quantity=item["quantity"]) for item in values["lines"]],
+        coupon_codes=values.get("coupon_codes") or [],
+        points=values.get("points") or 0,
+    )
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    order_no = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    store = serializers.CharField(source="store.name")
+    payable = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_used = serializers.IntegerField()
+    points_earned = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderDetailSerializer(OrderSummarySerializer):
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    member_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    coupon_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    points_deduction = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refunded_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    lines = inline_serializer(
+        "MemberOrderLine",
+        {
+            "sku": serializers.CharField(),
+            "name": serializers.CharField(),
+            "quantity": serializers.IntegerField(),
+            "unit_price": serializers.DecimalField(max_digits=12, decimal_places=2),
+            "paid": serializers.DecimalField(max_digits=12, decimal_places=2),
+        },
+        many=True,
+    )
+
+
+class MemberQuoteApi(MemberApi):
+    @extend_schema(
+        request=BasketSerializer,
+        responses={200: QuoteOutputSerializer, **errors(404)},
+        operation_id="quote",
+    )
+    def post(self, request):
+        data = BasketSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        priced = order_quote(_basket_checkout(self.member, data.validated_data))
+        return Response(QuoteOutputSerializer(priced.as_dict()).data)
+
+
+class MemberOrdersApi(MemberApi):
+    @extend_schema(responses=page_of(OrderSummarySerializer), operation_id="me_orders")
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(member_orders(self.member), request, view=self)
+        return paginator.get_paginated_response(OrderSummarySerializer(page, many=True).data)
+
+
+class PaymentChannelSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        choices=Order.PaymentChannel.choices,
+        default=Order.PaymentChannel.MINIPROGRAM,
+        help_text="Where the member pays: the order's first payment fixes it.",
+    )
+
+
+def _payment_channel(request) -> str:
+    data = PaymentChannelSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data["channel"]
+
+
+class OrderPlaceSerializer(BasketSerializer, PaymentChannelSerializer):
+    pass
+
+
+class OrderPlaceApi(MemberApi):
+    @extend_schema(
+        request=OrderPlaceSerializer,
+        responses={
+            201: inline_serializer(
+                "PlacedOrder",
+                {"order": OrderDetailSerializer(), "payment": serializers.DictField()},
+            ),
+            **errors(404, 503),
+        },
+        operation_id="order_place",
+    )
+    def post(self, request):
+        """Place an order: coupons are held and points taken until it is paid, or given
+        back when it is cancelled or ORDER_PAY_MINUTES pass. The order commits first, then
+        the gateway is asked for its payment (never inside the transaction that numbers the
+        order): if the gateway does not answer, the order stands and the same request again
+        (same Idempotency-Key) or `orders/{order_no}/pay` asks again."""
+        channel = _payment_channel(request)
+        placed = self._place(request)
+        if placed.status_code != status.HTTP_201_CREATED:
+            return placed
+        order = member_order(self.member, placed.data["order"]["order_no"])
+        payment = order_payment_start(order=order, channel=channel)
+        placed.data = {**placed.data, "payment": payment}
+        return placed
+
+    post.idempotent = True  # through _place: the schema documents the header and 409
+
+    @idempotent
+    def _place(self, request):
+        data = BasketSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
+        return Response(
+            {"order": OrderDetailSerializer(member_order(self.member, order.order_no)).data},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class OrderPayApi(MemberApi):
+    @extend_schema(
+        request=PaymentChannelSerializer,
+        responses={
+            200: inline_serializer(
+                "OrderPayment",
+                {"gateway": serializers.CharField(), "params": serializers.DictField()},
+            ),
+            **errors(400, 404, 409, 503),
+        },
+        operation_id="order_pay",
+    )
+    def post(self, request, order_no):
+        """What the client pays an unpaid order with (wx.requestPayment's params, or
+        WeixinJSBridge's in WeChat's browser): the same prepay each time, asked of the
+        gateway once. The first prepay fixes where the order is paid: another channel
+        answers 409 `not_payable`."""
+        payment = order_payment_start(
+            order=member_order(self.member, order_no), channel=_payment_channel(request)
+        )
+        gateway = payment.pop("backend")
+        return Response({"gateway": gateway, "params": payment})
+
+
+class MemberOrderApi(MemberApi):
+    @extend_schema(responses=OrderDetailSerializer, operation_id="me_order")
+    def get(self, request, order_no):
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+
+
+class MemberOrderCancelApi(MemberApi):
+    @extend_schema(request=None, responses=OrderDetailSerializer, operation_id="order_cancel")
+    def post(self, request, order_no):
+        order_cancel(order=member_order(self.member, order_no))
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+
+
+class PaymentNotifyApi(APIView):
+    """The payment gateway's notice that a member paid, or of a refund's result, verified by
+    the backend from the body and the headers. WeChat Pay's protocol: 200 with code SUCCESS
+    when taken, any 4xx or 5xx (here the usual error body, whose code is never SUCCESS) to
+    have it sent again.
+    A notice that cannot be verified or read is 400, never 500."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    # WeChat notifies from a few addresses, which a busy minute would take past the
+    # anonymous rate; a notice is verified before anything is read for it.
+    throttle_classes = []
+
+    @extend_schema(
+        request=None, responses={200: dict, **errors(400, 404)}, operation_id="payment_notify"
+    )
+    def post(self, request):
+        notice = payment_backend().verify(request.body, request.headers)
+        if isinstance(notice, RefundResult):
+            late_payment_refund_noticed(result=notice)
+        elif notice is not None:
+            order_pay(notice=notice)
+        return Response({"code": "SUCCESS", "message": "OK"})
+
+
+class SandboxPayApi(MemberApi):
+    """Pay an order in the sandbox (the demo's gateway): as if the member paid in WeChat.
+    Not found on a site whose payment backend is another one."""
+
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailSerializer, **errors(400)},
+        operation_id="order_sandbox_pay",
+    )
+    def post(self, request, order_no):
+        backend = payment_backend()
+        if not isinstance(backend, SandboxPaymentBackend):
+            raise NotFound()
+        order = member_order(self.member, order_no)
+        if order.status == Order.Status.CANCELLED:
+            raise OrderNotPayable()  # as WeChat refuses to pay an order it has closed
+        order_pay(notice=backend.verify(backend.notice(order), {}))
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
