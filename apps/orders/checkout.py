@@ -15,11 +15,11 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.core.events import event_emit
-from apps.core.rows import row_insert, row_update
+from apps.core.rows import column, database_for_write, row_insert, row_update, table
 from apps.coupons.redemption import (
     coupon_offers_check,
     coupons_lock,
@@ -202,17 +202,21 @@ def _growth(payable: Decimal) -> int:
     return int(payable.to_integral_value(rounding=ROUND_FLOOR)) * settings.GROWTH_PER_YUAN
 
 
+_COUNTER_SQL = (
+    f"INSERT INTO {table(OrderCounter)} ({column(OrderCounter, 'store')}, "
+    f"{column(OrderCounter, 'day')}, {column(OrderCounter, 'last')}) VALUES (%s, %s, 1) "
+    f"ON CONFLICT ({column(OrderCounter, 'store')}, {column(OrderCounter, 'day')}) "
+    f"DO UPDATE SET {column(OrderCounter, 'last')} = {table(OrderCounter)}."
+    f"{column(OrderCounter, 'last')} + 1 RETURNING {column(OrderCounter, 'last')}"
+)
+
+
 def _next_order_no(store: Store, now) -> str:
     """S001-20261125-0042: the store's next number of the day, in one statement (the row is
     made on the day's first order; SQLite and PostgreSQL both have upsert … RETURNING)."""
     day = timezone.localdate(now)
-    table = OrderCounter._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (store_id, day, last) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (store_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [store.pk, day],
-        )
+    with connections[database_for_write(OrderCounter)].cursor() as cursor:
+        cursor.execute(_COUNTER_SQL, [store.pk, day])
         (last,) = cursor.fetchone()
     return f"{store.code}-{day:%Y%m%d}-{last:04d}"
 
@@ -233,9 +237,25 @@ def order_place_paid(
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
     order, priced = _order_create(checkout, external_id=external_id, now=now)
-    return order_settle(
-        order, amount=order.payable, transaction_id=payment_ref, now=now, priced=priced
+    if discounts := _coupon_discounts(order):  # never held: checked and used in one step
+        coupons_use_at_once(
+            member=order.member,
+            order_id=order.pk,
+            store=order.store,
+            channel=_coupon_channel(order.channel),
+            discounts=discounts,
+            now=now,
+        )
+    order.order_no = _next_order_no(order.store, now)
+    _earn(
+        order,
+        now=now,
+        tier=priced.tier,  # the quote's: not the one the order's own growth may lift them to
+        lines=_points_lines(priced),
+        points_quote=priced.points,
     )
+    _take_points(order)
+    return _record_paid(order, amount=order.payable, transaction_id=payment_ref, now=now)
 
 
 @transaction.atomic
@@ -319,46 +339,39 @@ def _take_points(order: Order) -> None:
         )
 
 
-def order_settle(
+def order_settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order:
+    """An order placed earlier (priced, numbered, its coupons held and points taken) is paid,
+    in the caller's transaction: its coupons used, then what a sale paid at once earns. It
+    earns at the tier the member holds now."""
+    if discounts := _coupon_discounts(order):
+        coupons_use(order_id=order.pk, store=order.store, discounts=discounts, now=now)
+    _earn(
+        order,
+        now=now,
+        tier=member_tier(order.member) if order.member_id else None,
+        lines=[
+            PointsLine(sku=line.sku, category=line.category, paid=line.paid)
+            for line in order.lines.order_by("line_no")
+        ],
+        points_quote=None,
+    )
+    return _record_paid(order, amount=amount, transaction_id=transaction_id, now=now)
+
+
+def _earn(
     order: Order,
     *,
-    amount: Decimal,
-    transaction_id: str,
     now,
-    priced: Priced | None = None,
-) -> Order:
-    """Payment received, in the caller's transaction: coupons used, (for a sale paid at once)
-    the order's number, `order_paid`, growth and points earned, points spent (a POS sale
-    pays them now). `priced` is given for a sale paid as it is made, priced in this
-    transaction; an order paid later was priced and numbered when placed. What locks rows
-    that other checkouts need comes last: the store's order counter, then the ledger's
-    shared accounts and the store's. `transaction_id` defaults to one made from the order
-    number."""
-    paid_now = priced is not None
-    discounts = {
-        code: (Decimal(off), order.subtotal) for code, off in _coupon_discounts(order).items()
-    }
-    if discounts and paid_now:  # never held: checked and used in one step
-        coupons_use_at_once(
-            member=order.member,
-            order_id=order.pk,
-            store=order.store,
-            channel=_coupon_channel(order.channel),
-            discounts=discounts,
-            now=now,
-        )
-    elif discounts:
-        coupons_use(order_id=order.pk, store=order.store, discounts=discounts, now=now)
-    if paid_now:
-        order.order_no = _next_order_no(order.store, now)
-    # The order earns points at the tier the member held when buying, not the one its own
-    # growth may lift them to: what the quote showed.
-    if paid_now:
-        tier = priced.tier
-    elif order.member_id:
-        tier = member_tier(order.member)
-    else:
-        tier = None
+    tier: Tier | None,
+    lines: list[PointsLine],
+    points_quote: PointsQuote | None,
+) -> None:
+    """What every paid order earns once its coupons are used and it has its number:
+    `order_paid`, growth value, points (pending for the return window); its paid state is
+    set for `_record_paid`. These lock
+    the member's tier state, then the ledger's shared accounts: they come last, after the
+    store's order counter, so the rows every order shares are held for the fewest
+    statements."""
     first_purchase = bool(  # a purchase refunded in full was not one
         order.member_id
         and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
@@ -392,31 +405,30 @@ def order_settle(
         entry, _quote = points_award_order(
             member=order.member,
             store=order.store,
-            lines=_points_lines(priced)
-            if priced
-            else [
-                PointsLine(sku=line.sku, category=line.category, paid=line.paid)
-                for line in order.lines.order_by("line_no")
-            ],
+            lines=lines,
             order_id=order.pk,
             description=f"订单 {order.order_no} 消费得积分",
             when=now,
             tier=tier,
-            quote=priced.points if priced else None,
+            quote=points_quote,
         )
         points_earned = entry.amount if entry else 0
     order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
     order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
-    if paid_now:
-        _take_points(order)
-    payment = Payment(
-        order=order,
-        amount=amount,
-        method=order.channel,
-        transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
-        created_at=now,
+
+
+def _record_paid(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order:
+    """The payment and the order's paid state, the sale's last two statements.
+    `transaction_id` defaults to one made from the order number."""
+    row_insert(
+        Payment(
+            order=order,
+            amount=amount,
+            method=order.channel,
+            transaction_id=transaction_id or f"{order.channel}:{order.store_id}:{order.order_no}",
+            created_at=now,
+        )
     )
-    row_insert(payment)
     row_update(
         order,
         "order_no",
@@ -430,10 +442,11 @@ def order_settle(
     return order
 
 
-def _coupon_discounts(order: Order) -> dict[str, str]:
-    """What each coupon took off, as the quote stored with the order said."""
+def _coupon_discounts(order: Order) -> dict[str, tuple[Decimal, Decimal]]:
+    """What each coupon took off, as the quote stored with the order said, with the order's
+    subtotal that its threshold was met by."""
     return {
-        item["coupon_code"]: item["amount"]
+        item["coupon_code"]: (Decimal(item["amount"]), order.subtotal)
         for item in order.quote.get("applied", [])
         if item["type"] == "coupon"
     }
