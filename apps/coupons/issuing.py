@@ -89,15 +89,15 @@ def stock_take(
             granted = min(granted, max(left[0] - left[1], 0))
     if not granted or bulk:
         return granted  # HQ's batches and birthday gifts are not held to those limits
-    for scope, limit in (
-        (f"day:{timezone.localdate(now).isoformat()}", template.daily_limit),
-        (f"store:{store_id}" if store_id else None, template.per_store_limit),
+    for counter, limit in (
+        ({"day": timezone.localdate(now)}, template.daily_limit),
+        ({"store_id": store_id} if store_id else None, template.per_store_limit),
     ):
-        if scope is None or limit is None:
+        if counter is None or limit is None:
             continue
-        TemplateCounter.objects.get_or_create(template=template, scope=scope)
+        TemplateCounter.objects.get_or_create(template=template, **counter)
         if not TemplateCounter.objects.filter(
-            template=template, scope=scope, issued__lte=limit - granted
+            template=template, issued__lte=limit - granted, **counter
         ).update(issued=F("issued") + granted):
             return 0  # the caller's transaction rolls the stock back with it
     return granted

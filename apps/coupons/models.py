@@ -197,20 +197,42 @@ class CouponTemplate(TimeStampedModel):
 
 
 class TemplateCounter(models.Model):
-    """How many of a template were issued in a day (`day:2026-11-25`) or for a store
-    (`store:12`), for its daily and per-store limits. Moved only by conditional UPDATEs."""
+    """How many of a template were issued in a `day` or for a `store` (one of them), for its
+    daily and per-store limits. Moved only by conditional UPDATEs."""
 
     template = models.ForeignKey(CouponTemplate, on_delete=models.CASCADE, related_name="+")
-    scope = models.CharField(max_length=24)
+    day = models.DateField(null=True, blank=True)
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the unique (template, store) index serves it
+    )
     issued = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["template", "scope"], name="template_counter_once")
+            models.UniqueConstraint(
+                fields=["template", "day"],
+                condition=Q(day__isnull=False),
+                name="template_counter_day_once",
+            ),
+            models.UniqueConstraint(
+                fields=["template", "store"],
+                condition=Q(store__isnull=False),
+                name="template_counter_store_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(day__isnull=False, store__isnull=True)
+                | Q(day__isnull=True, store__isnull=False),
+                name="template_counter_day_or_store",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.template_id} {self.scope}: {self.issued}"
+        return f"{self.template_id} {self.day or self.store_id}: {self.issued}"
 
 
 def _only_when(source: Q, holds: Q, field: str) -> Q:

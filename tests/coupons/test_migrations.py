@@ -1,6 +1,8 @@
 """The coupons' migrations that turned strings into typed references: what the strings
 said, the columns say (and, going back, the strings say again)."""
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -25,7 +27,7 @@ def migrated_back():
             if parent.key[0] == "coupons"
         ]
         executor.migrate(parents)
-        return target, executor.loader.project_state(parents).apps
+        return target, parents, executor.loader.project_state(parents).apps
 
     yield before
     executor = MigrationExecutor(connection)
@@ -34,7 +36,7 @@ def migrated_back():
 
 @pytest.mark.django_db(transaction=True)
 def test_order_strings_become_order_ids_and_a_tills_sale_its_receipt(migrated_back):
-    target, old_apps = migrated_back("coupon_order_id")
+    target, _parents, old_apps = migrated_back("coupon_order_id")
     Old = old_apps.get_model("coupons", "Coupon")
     template, member, store, now = (
         CouponTemplateFactory(),
@@ -88,7 +90,7 @@ HANDLERS_KEYS = ("claim", "exchange", "batch", "join", "referral", "tier", "birt
 
 @pytest.mark.django_db(transaction=True)
 def test_source_keys_become_typed_references_and_back(migrated_back):
-    target, old_apps = migrated_back("h6_coupon_references")
+    target, parents, old_apps = migrated_back("h6_coupon_references")
     Old = old_apps.get_model("coupons", "Coupon")
     template, store, now = CouponTemplateFactory(), StoreFactory(), timezone.now()
     holder, merged, friend = MemberFactory(), MemberFactory(), MemberFactory()
@@ -143,13 +145,37 @@ def test_source_keys_become_typed_references_and_back(migrated_back):
     }
 
     executor = MigrationExecutor(connection)
-    executor.migrate([("coupons", "0003_coupon_order_id")])
+    executor.migrate(parents)
 
-    Old = executor.loader.project_state([("coupons", "0003_coupon_order_id")]).apps.get_model(
-        "coupons", "Coupon"
-    )
+    Old = executor.loader.project_state(parents).apps.get_model("coupons", "Coupon")
     back = dict(Old.objects.values_list("code", "source_key"))
     assert {code: back[code] for code in HANDLERS_KEYS} == {
         code: keys[code][1] for code in HANDLERS_KEYS
     }
     assert back["demo"] == f"event:demo:{t}:{holder.pk}:{demo}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_counters_scope_becomes_its_day_or_its_store_and_back(migrated_back):
+    target, parents, old_apps = migrated_back("template_counter_day_and_store")
+    Old = old_apps.get_model("coupons", "TemplateCounter")
+    template, store = CouponTemplateFactory(), StoreFactory()
+    Old.objects.create(template_id=template.pk, scope="day:2026-11-25", issued=3)
+    Old.objects.create(template_id=template.pk, scope=f"store:{store.pk}", issued=2)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+
+    Counter = executor.loader.project_state([target]).apps.get_model("coupons", "TemplateCounter")
+    assert sorted(Counter.objects.values_list("day", "store", "issued"), key=str) == sorted(
+        [(date(2026, 11, 25), None, 3), (None, store.pk, 2)], key=str
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(parents)
+
+    Old = executor.loader.project_state(parents).apps.get_model("coupons", "TemplateCounter")
+    assert dict(Old.objects.values_list("scope", "issued")) == {
+        "day:2026-11-25": 3,
+        f"store:{store.pk}": 2,
+    }
