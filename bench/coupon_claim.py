@@ -50,8 +50,8 @@ ANALYZE;
 # transaction that inserts the coupon and takes the stock last.
 TEMPLATE_SQL = "SELECT id, total_stock, issued, per_member_limit, valid_days FROM coupons_coupontemplate WHERE id = %s AND active"
 CLAIMED_SQL = "SELECT count(*) FROM coupons_coupon WHERE member_id = %s AND template_id = %s AND source IN ('claim', 'exchange')"
-INSERT_SQL = """INSERT INTO coupons_coupon (template_id, member_id, code, status, source, source_key, issued_at, valid_from, valid_until, receipt)
-VALUES (%s, %s, %s, 'available', 'claim', %s, now(), now(), now() + interval '7 days', '')"""
+INSERT_SQL = """INSERT INTO coupons_coupon (template_id, member_id, issued_to_id, code, status, source, claim_slot, cause_kind, issued_at, valid_from, valid_until, receipt)
+VALUES (%s, %s, %s, %s, 'available', 'claim', %s, '', now(), now(), now() + interval '7 days', '')"""
 STOCK_SQL = "UPDATE coupons_coupontemplate SET issued = issued + 1 WHERE id = %s AND issued + 1 <= total_stock"
 
 
@@ -115,12 +115,7 @@ def _sql_claim(conn, template_id, member_id) -> int:
         with conn.transaction():
             conn.execute(
                 INSERT_SQL,
-                (
-                    template_id,
-                    member_id,
-                    secrets.token_hex(8).upper(),
-                    f"claim:{template_id}:{member_id}:{taken + 1}",
-                ),
+                (template_id, member_id, member_id, secrets.token_hex(8).upper(), taken + 1),
             )
             if conn.execute(STOCK_SQL, (template_id,)).rowcount == 0:
                 raise SoldOut()

@@ -71,7 +71,9 @@ def setup(url: str, members: int) -> dict:
             description="t",
             pending=False,
         )
-        coupon = coupon_issue_for_event(template=template, member=member, key=f"bench:{member.pk}")
+        coupon = coupon_issue_for_event(
+            template=template, member=member, cause_kind="demo", cause_id=member.pk
+        )
         # The member shows their code (points need them present); made to outlive the run.
         code, _expires = member_code_issue(member=member, now=timezone.now() + timedelta(hours=2))
         plan.append((member.pk, coupon.code, code))

@@ -33,7 +33,7 @@ def queries_for(lines: int, client: Client, template, n: int) -> int:
         description="t",
         pending=False,
     )
-    coupon = coupon_issue_for_event(template=template, member=member, key=f"check:{n}")
+    coupon = coupon_issue_for_event(template=template, member=member, cause_kind="demo", cause_id=n)
     body = {
         "external_id": f"CHECK-{n}",
         "member_code": member_code_issue(member=member)[0],

@@ -1,6 +1,6 @@
 """发券: HQ issues a template to a segment or a phone list, as a Celery job that can stop
 and start again anywhere. Each chunk is one transaction that locks the batch row, issues,
-and moves the batch's cursor; a member's coupon of a batch is keyed by (batch, member), so
+and moves the batch's cursor; a coupon of a batch is unique by (batch, member issued to), so
 no member gets two from one batch however often a chunk runs."""
 
 import calendar
@@ -86,9 +86,10 @@ def _issue_chunk(batch_id: int) -> bool:
     if not member_ids and not unknown:
         _finish(batch, IssueBatch.Status.DONE)
         return False
-    keys = {member_id: f"batch:{batch.pk}:{member_id}" for member_id in member_ids}
     had = set(
-        Coupon.objects.filter(source_key__in=keys.values()).values_list("member_id", flat=True)
+        Coupon.objects.filter(batch=batch, issued_to__in=member_ids).values_list(
+            "issued_to", flat=True
+        )
     )
     fresh = [member_id for member_id in member_ids if member_id not in had]
     now = timezone.now()
@@ -102,9 +103,9 @@ def _issue_chunk(batch_id: int) -> bool:
             batch.template,
             member_id,
             source=Coupon.Source.BATCH,
-            source_key=keys[member_id],
             store_id=None,
             now=now,
+            batch_id=batch.pk,
         )
         for member_id in fresh[:granted]
     )
@@ -187,7 +188,7 @@ def _phones_masked(text: str, which) -> str:
 
 def coupons_birthday_issue(*, today: date | None = None) -> int:
     """生日礼: each birthday template to the members born on this day (29 February counts on
-    the 28th in other years), in chunks; keyed by year, so a rerun issues nothing twice."""
+    the 28th in other years), in chunks; caused by the year, so a rerun issues nothing twice."""
     today = today or timezone.localdate()
     days = [(today.month, today.day)]
     if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
@@ -209,11 +210,11 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
                 if not ids:
                     break
                 cursor = ids[-1]
-                keys = {m: f"event:birthday:{today.year}:{template.pk}:{m}" for m in ids}
+                cause = {"cause_kind": Coupon.CauseKind.BIRTHDAY, "cause_id": today.year}
                 had = set(
-                    Coupon.objects.filter(source_key__in=keys.values()).values_list(
-                        "member_id", flat=True
-                    )
+                    Coupon.objects.filter(
+                        template=template, issued_to__in=ids, **cause
+                    ).values_list("issued_to", flat=True)
                 )
                 fresh = [m for m in ids if m not in had]
                 now = timezone.now()
@@ -223,9 +224,9 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
                         template,
                         m,
                         source=Coupon.Source.EVENT,
-                        source_key=keys[m],
                         store_id=None,
                         now=now,
+                        **cause,
                     )
                     for m in fresh[:granted]
                 )

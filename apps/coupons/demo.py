@@ -94,13 +94,17 @@ def seed(ctx: DemoContext) -> None:
     if not Coupon.objects.filter(member=demo, template=templates["新人满100减20"]).exists():
         coupon_claim(template=templates["新人满100减20"], member=demo)
     coupon_issue_for_event(
-        template=templates["开卡礼：无门槛 5 元"], member=demo, key="demo:join-gift"
+        template=templates["开卡礼：无门槛 5 元"],
+        member=demo,
+        cause_kind=Coupon.CauseKind.JOIN,
+        cause_id=demo.pk,
     )
     long_ago = timezone.now() - timedelta(days=60)
     coupon_issue_for_event(
         template=templates["生日礼：满 200 减 50"],
         member=demo,
-        key="demo:birthday-last-year",
+        cause_kind=Coupon.CauseKind.BIRTHDAY,
+        cause_id=timezone.localdate(long_ago).year,
         now=long_ago,
     )
     ctx.notes.append(

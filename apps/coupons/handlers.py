@@ -8,6 +8,7 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.members.models import Member
 
 AutoIssue = CouponTemplate.AutoIssue
+Cause = Coupon.CauseKind
 
 
 @on_event("member_joined")
@@ -17,13 +18,13 @@ def give_join_coupons(event) -> None:
         return
     for template in templates_for(AutoIssue.JOIN):
         coupon_issue_for_event(
-            template=template, member=member, key=f"join:{template.pk}:{member.pk}"
+            template=template, member=member, cause_kind=Cause.JOIN, cause_id=member.pk
         )
     if referrer_id := event.payload.get("referrer"):
         referrer = Member.objects.get(pk=referrer_id)
         for template in templates_for(AutoIssue.REFERRAL):
             coupon_issue_for_event(
-                template=template, member=referrer, key=f"referral:{template.pk}:{member.pk}"
+                template=template, member=referrer, cause_kind=Cause.REFERRAL, cause_id=member.pk
             )
 
 
@@ -35,13 +36,14 @@ def give_tier_upgrade_coupons(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
     for template in templates_for(AutoIssue.TIER_UPGRADE):
         coupon_issue_for_event(
-            template=template, member=member, key=f"tier:{template.pk}:{event.pk}"
+            template=template, member=member, cause_kind=Cause.TIER_UPGRADE, cause_id=event.pk
         )
 
 
 @on_event("member_merged")
 def move_coupons_of_merged_member(event) -> None:
-    """The wallet follows the person: every coupon of the merged member is the survivor's."""
+    """The wallet follows the person: every coupon of the merged member is the survivor's
+    (each still `issued_to` the merged member, whose claims and gifts they were)."""
     Coupon.objects.filter(member_id=event.payload["merged"]).update(
         member_id=event.payload["survivor"]
     )

@@ -89,15 +89,15 @@ def stock_take(
             granted = min(granted, max(left[0] - left[1], 0))
     if not granted or bulk:
         return granted  # HQ's batches and birthday gifts are not held to those limits
-    for scope, limit in (
-        (f"day:{timezone.localdate(now).isoformat()}", template.daily_limit),
-        (f"store:{store_id}" if store_id else None, template.per_store_limit),
+    for counter, limit in (
+        ({"day": timezone.localdate(now)}, template.daily_limit),
+        ({"store_id": store_id} if store_id else None, template.per_store_limit),
     ):
-        if scope is None or limit is None:
+        if counter is None or limit is None:
             continue
-        TemplateCounter.objects.get_or_create(template=template, scope=scope)
+        TemplateCounter.objects.get_or_create(template=template, **counter)
         if not TemplateCounter.objects.filter(
-            template=template, scope=scope, issued__lte=limit - granted
+            template=template, issued__lte=limit - granted, **counter
         ).update(issued=F("issued") + granted):
             return 0  # the caller's transaction rolls the stock back with it
     return granted
@@ -108,7 +108,7 @@ def coupon_insert_taking_stock(coupon: Coupon) -> bool:
     one statement on PostgreSQL (the template's row is locked only while the database
     inserts and commits). False when there was no stock, or the template was withdrawn.
 
-    A taken slot (the coupon's unique `source_key`) fails the statement with an
+    A taken slot (the coupon's unique `claim_slot`) fails the statement with an
     IntegrityError, the stock's change with it: an `ON CONFLICT` would leave the stock
     taken for a coupon never inserted. For a template limited by its total stock only."""
     insert = insert_statement(Coupon, only_if="taken")
@@ -131,10 +131,16 @@ def coupon_build(
     member_id: int,
     *,
     source: str,
-    source_key: str,
     store_id: int | None,
     now: datetime,
+    claim_slot: int | None = None,
+    batch_id: int | None = None,
+    cause_kind: str = "",
+    cause_id: int | None = None,
+    idempotency_key: str | None = None,
 ) -> Coupon:
+    """The unsaved coupon of `template` issued to the member, with its source's reference
+    (a claim's slot, a batch, an event's cause or a gift's key) that makes it once."""
     valid_from, valid_until = validity(
         issued_at=now,
         valid_from=template.valid_from,
@@ -146,7 +152,12 @@ def coupon_build(
         member_id=member_id,
         code=coupon_code(),
         source=source,
-        source_key=source_key,
+        issued_to_id=member_id,
+        claim_slot=claim_slot,
+        batch_id=batch_id,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
+        idempotency_key=idempotency_key,
         store_id=store_id,
         issued_at=now,
         valid_from=valid_from,
@@ -154,12 +165,13 @@ def coupon_build(
     )
 
 
-def _issue_one(template, member, *, source, source_key, store_id, now) -> Coupon:
+def _issue_one(template, member, *, source, store_id, now, **reference) -> Coupon:
     """Take one from the stock and insert the coupon, both or neither. The coupon's unique
-    key settles who got a slot; the stock is taken in the same statement when only the
-    total stock limits the template, else last in the transaction (see stock_take)."""
+    reference (`coupon_build`) settles who got a slot; the stock is taken in the same
+    statement when only the total stock limits the template, else last in the transaction
+    (see stock_take)."""
     coupon = coupon_build(
-        template, member.pk, source=source, source_key=source_key, store_id=store_id, now=now
+        template, member.pk, source=source, store_id=store_id, now=now, **reference
     )
     if _only_total_stock(template):
         if not coupon_insert_taking_stock(coupon):
@@ -176,7 +188,7 @@ def _only_total_stock(template: CouponTemplate) -> bool:
 
 
 def _issue_in_a_free_slot(template, member, *, source: str, now, then=None) -> Coupon:
-    """Claims and exchanges of a member share `per_member_limit` slots, each a unique key:
+    """Claims and exchanges of a member share `per_member_limit` slots, each unique:
     the insert into a taken slot fails, and the next is tried — no count first, so two taps
     at once can never both get the last slot. `then(coupon)` runs in the same transaction.
     A plain claim of a template with only a total stock is one statement, which needs no
@@ -193,9 +205,9 @@ def _issue_in_a_free_slot(template, member, *, source: str, now, then=None) -> C
                     template,
                     member,
                     source=source,
-                    source_key=f"claim:{template.pk}:{member.pk}:{slot}",
                     store_id=member.home_store_id,
                     now=now,
+                    claim_slot=slot,
                 )
                 if then is not None:
                     then(coupon)
@@ -299,8 +311,8 @@ def coupon_gift(
         raise CouponNotUsable(reason=_("you may only give your own store's allowance"))
     if template.per_store_limit is None:
         raise NotEligible(reason=_("stores have no allowance of it"))
-    source_key = f"gift:{store.pk}:{key}"
-    if (existing := Coupon.objects.filter(source_key=source_key).first()) is not None:
+    given = Coupon.objects.filter(store=store, idempotency_key=key)
+    if (existing := given.first()) is not None:
         return existing
     if problem := _not_now_for(template, member, now):
         raise NotEligible(reason=problem)
@@ -310,22 +322,28 @@ def coupon_gift(
                 template,
                 member,
                 source=Coupon.Source.STORE_GIFT,
-                source_key=source_key,
                 store_id=store.pk,
                 now=now,
+                idempotency_key=key,
             )
     except IntegrityError:
-        return Coupon.objects.get(source_key=source_key)
+        return given.get()
 
 
 def coupon_issue_for_event(
-    *, template: CouponTemplate, member: Member, key: str, now=None
+    *,
+    template: CouponTemplate,
+    member: Member,
+    cause_kind: Coupon.CauseKind,
+    cause_id: int,
+    now=None,
 ) -> Coupon | None:
-    """An automatic issue (join gift, birthday, tier upgrade, referral): once per key; a member
-    it is not for, or a template out of stock, gets nothing, quietly."""
+    """An automatic issue (join gift, birthday, tier upgrade, referral): once per template,
+    member and cause (`Coupon.CauseKind` says what its id is); a member it is not for, or a
+    template out of stock, gets nothing, quietly."""
     now = now or timezone.now()
-    source_key = f"event:{key}"
-    if Coupon.objects.filter(source_key=source_key).exists():
+    cause = {"cause_kind": cause_kind, "cause_id": cause_id}
+    if Coupon.objects.filter(template=template, issued_to=member, **cause).exists():
         return None
     if _not_now_for(template, member, now):
         return None
@@ -335,9 +353,9 @@ def coupon_issue_for_event(
                 template,
                 member,
                 source=Coupon.Source.EVENT,
-                source_key=source_key,
                 store_id=None,
                 now=now,
+                **cause,
             )
     except (IntegrityError, SoldOut):
         return None

@@ -197,20 +197,49 @@ class CouponTemplate(TimeStampedModel):
 
 
 class TemplateCounter(models.Model):
-    """How many of a template were issued in a day (`day:2026-11-25`) or for a store
-    (`store:12`), for its daily and per-store limits. Moved only by conditional UPDATEs."""
+    """How many of a template were issued in a `day` or for a `store` (one of them), for its
+    daily and per-store limits. Moved only by conditional UPDATEs."""
 
     template = models.ForeignKey(CouponTemplate, on_delete=models.CASCADE, related_name="+")
-    scope = models.CharField(max_length=24)
+    day = models.DateField(null=True, blank=True)
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the unique (template, store) index serves it
+    )
     issued = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["template", "scope"], name="template_counter_once")
+            models.UniqueConstraint(
+                fields=["template", "day"],
+                condition=Q(day__isnull=False),
+                name="template_counter_day_once",
+            ),
+            models.UniqueConstraint(
+                fields=["template", "store"],
+                condition=Q(store__isnull=False),
+                name="template_counter_store_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(day__isnull=False, store__isnull=True)
+                | Q(day__isnull=True, store__isnull=False),
+                name="template_counter_day_or_store",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.template_id} {self.scope}: {self.issued}"
+        return f"{self.template_id} {self.day or self.store_id}: {self.issued}"
+
+
+def _only_when(source: Q, holds: Q, field: str) -> Q:
+    """A coupon of `source` has `field` (and `holds`); a coupon of another source has not."""
+    return (source & Q(**{f"{field}__isnull": False}) & holds) | (
+        ~source & Q(**{f"{field}__isnull": True})
+    )
 
 
 class Coupon(models.Model):
@@ -236,10 +265,46 @@ class Coupon(models.Model):
     )
     code = models.CharField(_("code"), max_length=20, unique=True)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.AVAILABLE)
+
+    class CauseKind(models.TextChoices):
+        JOIN = "join", _("joining")  # id: the member's
+        REFERRAL = "referral", _("a friend's joining")  # id: the friend's (a member's)
+        TIER_UPGRADE = "tier_upgrade", _("a tier upgrade")  # id: the tier_changed event's
+        BIRTHDAY = "birthday", _("a birthday")  # id: the year
+        DEMO = "demo", _("demo data")  # id: what the demo chose
+
     source = models.CharField(_("source"), max_length=16, choices=Source)
-    # What makes issuing once: claim:<template>:<member>:<n ≤ limit>, batch:<batch>:<member>,
-    # event:<name>:<key>, gift:<store>:<key>.
-    source_key = models.CharField(max_length=120, unique=True)
+    # Who it was issued to, which a member merge leaves alone (it moves `member`): what
+    # makes an issue once is about them. Each source's reference is a column of its own,
+    # unique with the template and this member (see the constraints).
+    issued_to = models.ForeignKey(
+        Member,
+        verbose_name=_("issued to"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # led by the template or the batch in the indexes that use it
+    )
+    claim_slot = models.PositiveSmallIntegerField(
+        _("claim number"),
+        null=True,
+        blank=True,
+        help_text=_("A claim or an exchange: which of the member's claims of the template."),
+    )
+    batch = models.ForeignKey(
+        "IssueBatch",
+        verbose_name=_("issue batch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the unique (batch, issued_to) index serves it
+    )
+    cause_kind = models.CharField(
+        _("issued on"), max_length=16, choices=CauseKind, blank=True, default=""
+    )
+    cause_id = models.BigIntegerField(_("cause id"), null=True, blank=True)
+    # A store's gift: the key its staff's form sent, once per store.
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True)
     store = models.ForeignKey(
         Store,
         verbose_name=_("issued for store"),
@@ -293,6 +358,47 @@ class Coupon(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["template", "issued_to", "claim_slot"],
+                condition=Q(claim_slot__isnull=False),
+                name="coupon_claim_slot_once",
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "issued_to"],
+                condition=Q(batch__isnull=False),
+                name="coupon_batch_once",
+            ),
+            models.UniqueConstraint(
+                fields=["template", "issued_to", "cause_kind", "cause_id"],
+                condition=Q(cause_id__isnull=False),
+                name="coupon_cause_once",
+            ),
+            models.UniqueConstraint(
+                fields=["store", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="coupon_gift_once",
+            ),
+            models.CheckConstraint(
+                condition=_only_when(
+                    Q(source__in=["claim", "exchange"]), Q(claim_slot__gte=1), "claim_slot"
+                ),
+                name="coupon_claim_has_slot",
+            ),
+            models.CheckConstraint(
+                condition=_only_when(Q(source="batch"), Q(), "batch"),
+                name="coupon_batch_has_batch",
+            ),
+            models.CheckConstraint(
+                condition=_only_when(Q(source="event"), ~Q(cause_kind=""), "cause_id")
+                & (Q(source="event") | Q(cause_kind="")),
+                name="coupon_event_has_cause",
+            ),
+            models.CheckConstraint(
+                condition=_only_when(
+                    Q(source="store_gift"), Q(store__isnull=False), "idempotency_key"
+                ),
+                name="coupon_gift_has_key",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="used") | Q(used_at__isnull=False), name="coupon_used_when"
             ),

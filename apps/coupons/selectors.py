@@ -234,9 +234,9 @@ def store_allowances(store) -> list[CouponTemplate]:
         )
     )
     used = dict(
-        TemplateCounter.objects.filter(
-            template__in=templates, scope=f"store:{store.pk}"
-        ).values_list("template", "issued")
+        TemplateCounter.objects.filter(template__in=templates, store=store).values_list(
+            "template", "issued"
+        )
     )
     for template in templates:
         template.left = max(template.per_store_limit - used.get(template.pk, 0), 0)

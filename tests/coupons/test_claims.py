@@ -120,7 +120,7 @@ def test_a_store_budget_and_a_daily_limit_stop_one_store_or_one_day_draining_the
         coupon_claim(template=template, member=elsewhere[1])
 
     assert issued(template) == 3
-    assert dict(TemplateCounter.objects.values_list("scope", "issued"))[f"store:{store.pk}"] == 2
+    assert dict(TemplateCounter.objects.values_list("store", "issued"))[store.pk] == 2
 
 
 @pytest.mark.django_db
