@@ -90,7 +90,7 @@ HANDLERS_KEYS = ("claim", "exchange", "batch", "join", "referral", "tier", "birt
 
 @pytest.mark.django_db(transaction=True)
 def test_source_keys_become_typed_references_and_back(migrated_back):
-    target, parents, old_apps = migrated_back("h6_coupon_references")
+    target, parents, old_apps = migrated_back("0004_coupon_references")
     Old = old_apps.get_model("coupons", "Coupon")
     template, store, now = CouponTemplateFactory(), StoreFactory(), timezone.now()
     holder, merged, friend = MemberFactory(), MemberFactory(), MemberFactory()

@@ -28,7 +28,7 @@ def columns_to_scopes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("coupons", "0004_h6_coupon_references"), ("stores", "0002_hq_roles")]
+    dependencies = [("coupons", "0004_coupon_references"), ("stores", "0002_hq_roles")]
 
     operations = [
         migrations.RemoveConstraint(model_name="templatecounter", name="template_counter_once"),
