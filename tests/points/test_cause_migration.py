@@ -73,3 +73,51 @@ def test_points_causes_map_to_kind_and_id(kind, key, cause, expected):
 )
 def test_growth_causes_map_to_kind_and_id(key, cause, expected):
     assert tiers.cause_of(key, cause) == expected
+
+
+once_points = importlib.import_module("apps.points.migrations.0013_h7_once_causes")
+once_growth = importlib.import_module("apps.tiers.migrations.0007_h7_once_causes")
+
+
+@pytest.mark.parametrize(
+    "cause_kind, key, member_id, expected",
+    [
+        ("join", "join:5:rule1", 5, {"rule_id": 1, "idempotency_key": None}),
+        ("profile_complete", "profile:5:rule2", 5, {"rule_id": 2, "idempotency_key": None}),
+        (
+            "first_purchase",
+            "first-purchase:order:12:rule3",
+            5,
+            {"rule_id": 3, "idempotency_key": None},
+        ),
+        ("join", "join:5:rule9", 5, {}),  # the rule is gone: the key stays
+        ("import", "import:3:5", 5, {"idempotency_key": None}),
+        ("merge", "merge:88", 5, {"idempotency_key": None}),
+        ("maturity", "settle:ab12:5", 5, {"batch": "settle:ab12", "idempotency_key": None}),
+        ("expiry", "expire:ab12cd:5", 5, {"batch": "expire:ab12cd", "idempotency_key": None}),
+        ("expiry", None, 5, {"batch": None}),
+        ("demo", "demo:welcome:13800000000", 5, {"cause_id": 5, "idempotency_key": None}),
+        ("demo", "demo:history:13800000001", 6, {"cause_id": 6, "idempotency_key": None}),
+        ("demo", "0f3a9c", 6, {}),
+        ("admin", "form-key", 5, {}),
+        ("admin", None, 5, {}),
+        ("coupon", "coupon-exchange:1:5:k", 5, {}),
+        ("order", None, 5, {}),
+    ],
+)
+def test_points_keys_of_causes_that_write_once_become_typed(cause_kind, key, member_id, expected):
+    assert once_points.typed(cause_kind, key, member_id, {1, 2, 3}) == expected
+
+
+@pytest.mark.parametrize(
+    "cause_kind, key, expected",
+    [
+        ("join", "join:5", {"key": None}),
+        ("profile_complete", "profile:5", {"key": None}),
+        ("demo", "demo:growth:13800000000", {"cause_id": 7, "key": None}),
+        ("admin", "form-key", {}),
+        ("order", None, {}),
+    ],
+)
+def test_growth_keys_of_causes_that_give_once_become_typed(cause_kind, key, expected):
+    assert once_growth.typed(cause_kind, key, 7) == expected
