@@ -121,3 +121,110 @@ def test_points_keys_of_causes_that_write_once_become_typed(cause_kind, key, mem
 )
 def test_growth_keys_of_causes_that_give_once_become_typed(cause_kind, key, expected):
     assert once_growth.typed(cause_kind, key, 7) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keys_become_rules_batches_and_members_and_come_back():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from apps.points.models import Entry, JobBatch
+    from apps.tiers.models import GrowthEntry
+    from tests.members.factories import MemberFactory
+
+    after = [("points", "0013_h7_once_causes"), ("tiers", "0007_h7_once_causes")]
+    before = [("points", "0012_entry_causes"), ("tiers", "0006_growth_causes")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        OldEntry = old.get_model("points", "Entry")
+        OldGrowth = old.get_model("tiers", "GrowthEntry")
+        Account, Rule = old.get_model("points", "Account"), old.get_model("points", "EarningRule")
+        member, other = MemberFactory(phone="13800000000"), MemberFactory(phone="13900000001")
+        issuance, _made = Account.objects.get_or_create(kind="issuance")
+        account = Account.objects.create(kind="member", member_id=member.pk, balance=0)
+        rule = Rule.objects.create(name="开卡礼", kind="bonus", event="join", points=100)
+
+        def entry(key, cause_kind, cause_id=None, kind="earn", who=member):
+            OldEntry.objects.create(
+                kind=kind,
+                from_account_id=issuance.pk,
+                to_account_id=account.pk,
+                amount=1,
+                member_id=who.pk,
+                idempotency_key=key,
+                cause_kind=cause_kind,
+                cause_id=cause_id,
+                description=key,
+            )
+
+        entry(f"join:{member.pk}:rule{rule.pk}", "join", member.pk)
+        entry(f"join:{member.pk}:rule{rule.pk + 1}", "join", member.pk)  # its rule is gone
+        entry(f"import:3:{member.pk}", "import", 3, kind="adjust")
+        entry("settle:ab12:1", "maturity", kind="settle")
+        entry("settle:ab12:2", "maturity", kind="settle", who=other)
+        entry("expire:cd34:1", "expiry", kind="expire")
+        entry("demo:welcome:13800000000", "demo", kind="adjust")
+        entry("demo:history:13900000001", "demo", kind="adjust", who=other)
+        entry("form-key", "admin", kind="adjust")
+        for key, cause_kind in ((f"join:{member.pk}", "join"), ("demo:growth:13800000000", "demo")):
+            OldGrowth.objects.create(
+                member_id=member.pk,
+                kind="action",
+                amount=10,
+                key=key,
+                cause_kind=cause_kind,
+                cause_id=member.pk if cause_kind == "join" else None,
+                description=key,
+            )
+
+        MigrationExecutor(connection).migrate(after)
+
+        batches = dict(JobBatch.objects.values_list("pk", "kind"))
+        typed = {
+            e.description: (e.cause_kind, e.cause_id, e.rule_id, e.idempotency_key)
+            for e in Entry.objects.all()
+        }
+        settled = typed["settle:ab12:1"][1]
+        assert sorted(batches.values()) == ["expiry", "maturity"]
+        assert typed == {
+            f"join:{member.pk}:rule{rule.pk}": ("join", member.pk, rule.pk, None),
+            f"join:{member.pk}:rule{rule.pk + 1}": (
+                "join",
+                member.pk,
+                None,
+                f"join:{member.pk}:rule{rule.pk + 1}",
+            ),
+            f"import:3:{member.pk}": ("import", 3, None, None),
+            "settle:ab12:1": ("maturity", settled, None, None),
+            "settle:ab12:2": ("maturity", settled, None, None),
+            "expire:cd34:1": ("expiry", typed["expire:cd34:1"][1], None, None),
+            "demo:welcome:13800000000": ("demo", member.pk, None, None),
+            "demo:history:13900000001": ("demo", other.pk, None, None),
+            "form-key": ("admin", None, None, "form-key"),
+        }
+        assert batches[settled] == "maturity" and batches[typed["expire:cd34:1"][1]] == "expiry"
+        assert sorted(GrowthEntry.objects.values_list("cause_kind", "cause_id", "key")) == [
+            ("demo", member.pk, None),
+            ("join", member.pk, None),
+        ]
+
+        MigrationExecutor(connection).migrate(before)  # and back: the keys as they were written
+
+        keys = dict(OldEntry.objects.values_list("description", "idempotency_key"))
+        jobs = ("settle", "expire")
+        assert {d: k for d, k in keys.items() if not d.startswith(jobs)} == {
+            d: d for d in keys if not d.startswith(jobs)
+        }
+        expired = typed["expire:cd34:1"][1]
+        assert [keys["settle:ab12:1"], keys["settle:ab12:2"], keys["expire:cd34:1"]] == [
+            f"settle:batch{settled}:{member.pk}",
+            f"settle:batch{settled}:{other.pk}",
+            f"expire:batch{expired}:{member.pk}",
+        ]
+        assert sorted(OldGrowth.objects.values_list("key", flat=True)) == sorted(
+            [f"join:{member.pk}", "demo:growth:13800000000"]
+        )
+    finally:
+        MigrationExecutor(connection).migrate(after)

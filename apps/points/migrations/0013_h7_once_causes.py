@@ -84,6 +84,56 @@ def convert(apps, schema_editor):
     Entry.objects.bulk_update(batch, FIELDS)
 
 
+EVENT_KEY_PREFIX = {
+    "join": "join:{}",
+    "profile_complete": "profile:{}",
+    "first_purchase": "first-purchase:order:{}",
+}
+DEMO_PHONE = "13800000000"
+
+
+def untyped(entry, phone: str | None) -> dict:
+    """Back: the key the writers before this migration gave an entry of a cause that writes
+    once (a job's, a merge's and the demo's as near as their ids allow)."""
+    kind, cause_id = entry.cause_kind, entry.cause_id
+    if kind in ONCE_PER_RULE and entry.rule_id is not None:
+        return {"idempotency_key": f"{EVENT_KEY_PREFIX[kind].format(cause_id)}:rule{entry.rule_id}"}
+    if kind == "import":
+        return {"idempotency_key": f"import:{cause_id}:{entry.member_id}"}
+    if kind in ("maturity", "expiry"):
+        job = "settle" if kind == "maturity" else "expire"
+        return {"idempotency_key": f"{job}:batch{cause_id}:{entry.member_id}", "cause_id": None}
+    if kind == "merge":
+        return {"idempotency_key": f"merge:member{cause_id}"}
+    if kind == "demo" and phone is not None:
+        grant = "welcome" if phone == DEMO_PHONE else "history"
+        return {"idempotency_key": f"demo:{grant}:{phone}", "cause_id": None}
+    return {}
+
+
+def convert_back(apps, schema_editor):
+    Entry = apps.get_model("points", "Entry")
+    Member = apps.get_model("members", "Member")
+    entries = Entry.objects.filter(
+        idempotency_key__isnull=True,
+        cause_id__isnull=False,
+        cause_kind__in=[*ONCE_PER_RULE, *ONCE_PER_MEMBER, *ONCE_PER_CAUSE],
+    ).order_by("pk")
+    demo_ids = entries.filter(cause_kind="demo").values_list("cause_id", flat=True)
+    phones = dict(Member.objects.filter(pk__in=demo_ids).values_list("pk", "phone"))
+    batch = []
+    for entry in entries.iterator(2000):
+        changes = untyped(entry, phones.get(entry.cause_id))
+        for field, value in changes.items():
+            setattr(entry, field, value)
+        if changes:
+            batch.append(entry)
+        if len(batch) == 2000:
+            Entry.objects.bulk_update(batch, ["cause_id", "idempotency_key"])
+            batch = []
+    Entry.objects.bulk_update(batch, ["cause_id", "idempotency_key"])
+
+
 CAUSE_HAS_ID = ["order", "refund", *ONCE_PER_RULE, *ONCE_PER_MEMBER, "merge"]
 
 
@@ -130,7 +180,7 @@ class Migration(migrations.Migration):
                 verbose_name="earning rule",
             ),
         ),
-        migrations.RunPython(convert, elidable=False),
+        migrations.RunPython(convert, convert_back, elidable=False),
         migrations.RemoveConstraint(model_name="entry", name="entry_order_cause_has_id"),
         migrations.AddConstraint(
             model_name="entry",
