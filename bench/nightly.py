@@ -84,10 +84,12 @@ WHERE kind = 'breakage' OR member_id IN (SELECT member_id FROM due) ORDER BY id 
 CREATE TEMP TABLE per_member ON COMMIT DROP AS
 SELECT d.member_id, a.id AS account_id, sum(d.remaining) AS amount
 FROM due d JOIN points_account a ON a.member_id = d.member_id GROUP BY d.member_id, a.id;
-WITH entries AS (
-    INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause_kind, description, created_at)
+WITH batch AS (
+    INSERT INTO points_jobbatch (kind, created_at) VALUES ('expiry', now()) RETURNING id),
+entries AS (
+    INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, cause_kind, cause_id, description, created_at)
     SELECT 'expire', p.account_id, (SELECT id FROM points_account WHERE kind = 'breakage'), p.amount, p.member_id,
-           'expire:' || md5(random()::text || p.member_id), 'expiry', '积分过期', now()
+           'expiry', (SELECT id FROM batch), '积分过期', now()
     FROM per_member p WHERE p.amount > 0
     RETURNING id, member_id)
 INSERT INTO points_lotuse (entry_id, lot_id, amount)

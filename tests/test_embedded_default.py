@@ -52,6 +52,7 @@ from apps.members.models import Member
 from apps.members.selectors import member_active
 from apps.points.models import Entry
 from apps.points.selectors import entry_by_cause, entry_by_key
+from apps.points.services import points_earn
 from apps.orders.models import Order
 from apps.stores.models import PosApiKey, Store
 from apps.stores.selectors import pos_key_active
@@ -66,7 +67,9 @@ found = member_token_member(member_token_issue(member=stored))
 key, raw_key = pos_key_create(store=Store.objects.first(), name="check")
 till = pos_key_active(raw_key)
 entry = Entry.objects.filter(cause_kind="order", kind="earn").first()
-keyed = Entry.objects.filter(idempotency_key__isnull=False).first()
+keyed = Entry.objects.get(pk=points_earn(  # the demo's grants need no key: a form's has one
+    member=stored, amount=1, key="form-key", cause_kind="admin", description="d", pending=False
+).pk)
 unnumbered = ["Order"] if Order.objects.filter(order_no__isnull=True).exists() else []
 print(differ(Member, found, stored) + differ(PosApiKey, till, key)
       + differ(Store, till.store, Store.objects.get(pk=key.store_id))

@@ -15,7 +15,8 @@ MEMBERS_WITH_POINTS = 200
 def seed(ctx: DemoContext) -> None:
     """The demo member holds 5,000 points; a few hundred others some history.
 
-    Orders (a later app) add the rest; every grant here is keyed, so a second run adds nothing.
+    Orders (a later app) add the rest; a member gets one demo grant (its cause is the member),
+    so a second run adds nothing.
     """
     EarningRule.objects.update_or_create(
         name="消费积分：每 1 元得 1 分",
@@ -43,8 +44,8 @@ def seed(ctx: DemoContext) -> None:
     points_earn(
         member=demo,
         amount=5000,
-        key="demo:welcome:13800000000",
         cause_kind=Entry.CauseKind.DEMO,
+        cause_id=demo.pk,
         pending=False,
         kind=Entry.Kind.ADJUST,
         description="历史积分迁入",
@@ -57,8 +58,8 @@ def seed(ctx: DemoContext) -> None:
         points_earn(
             member=member,
             amount=rng.randint(20, 2000),
-            key=f"demo:history:{member.phone}",
             cause_kind=Entry.CauseKind.DEMO,
+            cause_id=member.pk,
             pending=False,
             kind=Entry.Kind.ADJUST,
             description="历史积分迁入",

@@ -14,7 +14,7 @@ from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, segment_members
 from apps.points.models import EarningRule, Entry, RuleUsage
 from apps.points.rules import OrderLine, PointsQuote, RuleFacts, order_points, usage_period
-from apps.points.selectors import entry_by_cause
+from apps.points.selectors import entry_by_cause, entry_once_of_cause
 from apps.points.services import points_earn, points_reverse
 from apps.tiers.models import Tier
 from apps.tiers.selectors import member_tier
@@ -186,12 +186,13 @@ def points_award_order(
 
 @transaction.atomic
 def points_award_event(
-    *, member: Member, event: str, cause_id: int, key: str, when: datetime | None = None
+    *, member: Member, event: str, cause_id: int, when: datetime | None = None
 ) -> list[Entry]:
     """Bonus points for joining, a first purchase or completing the profile: a welcome, once
     per person, so none for a member who joined again with a deleted account's phone. The
     entries' cause is the event (its kinds are the events') and `cause_id` what it was
-    about: the member, or the order of a first purchase."""
+    about: the member, or the order of a first purchase; each rule gives its bonus for it
+    once. Again, it returns the entries written the first time."""
     if member.returning:
         return []
     when = when or timezone.now()
@@ -203,22 +204,23 @@ def points_award_event(
     for rule in rules:
         if rule.event != event:
             continue
-        rule_key = f"{key}:rule{rule.pk}"
-        fresh = not Entry.objects.filter(idempotency_key=rule_key).exists()
+        given = entry_once_of_cause(event, cause_id, member_id=member.pk, rule_id=rule.pk)
+        if given is not None:  # the member's row is locked: no other award is under way
+            entries.append(given)
+            continue
         entries.append(
             points_earn(
                 member=member,
                 amount=rule.points,
-                key=rule_key,
                 cause_kind=event,
                 cause_id=cause_id,
+                rule=rule,
                 description=rule.name,
                 pending=False,
                 now=when,
             )
         )
-        if fresh:
-            _count_use(member, [rule.pk], when)
+        _count_use(member, [rule.pk], when)
     return entries
 
 
@@ -241,7 +243,6 @@ def first_purchase_bonus_award(
         member=member,
         event=EarningRule.Event.FIRST_PURCHASE,
         cause_id=order_id,
-        key=f"first-purchase:order:{order_id}",
         when=when,
     )
 

@@ -12,7 +12,6 @@ def move_points_of_merged_member(event) -> None:
     points_merge_members(
         survivor=Member.objects.get(pk=event.payload["survivor"]),
         merged=Member.objects.get(pk=event.payload["merged"]),
-        key=f"merge:{event.pk}",
     )
 
 
@@ -26,7 +25,6 @@ def credit_imported_points(event) -> None:
             amount=points,
             pending=False,
             kind=Entry.Kind.ADJUST,
-            key=f"import:{import_id}:{member_id}",
             cause_kind=Entry.CauseKind.IMPORT,
             cause_id=import_id,
             description=f"从{event.payload['platform']}迁移积分",
@@ -36,9 +34,7 @@ def credit_imported_points(event) -> None:
 @on_event("member_joined")
 def give_join_bonus(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
-    points_award_event(
-        member=member, event=EarningRule.Event.JOIN, cause_id=member.pk, key=f"join:{member.pk}"
-    )
+    points_award_event(member=member, event=EarningRule.Event.JOIN, cause_id=member.pk)
 
 
 @on_event("member_profile_completed")
@@ -48,7 +44,6 @@ def give_profile_bonus(event) -> None:
         member=member,
         event=EarningRule.Event.PROFILE_COMPLETE,
         cause_id=member.pk,
-        key=f"profile:{member.pk}",
     )
 
 

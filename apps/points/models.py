@@ -72,6 +72,33 @@ class Account(models.Model):
         return f"{self.get_kind_display()} {owner or ''}".strip()
 
 
+# Causes that write one entry each, as Entry's unique constraints say: an event's bonus
+# once per earning rule, an import or a job batch once per member, a merge or the demo data
+# once (the demo: once per member, its id).
+ONCE_PER_RULE = ("first_purchase", "join", "profile_complete")
+ONCE_PER_MEMBER = ("import", "maturity", "expiry")
+ONCE_PER_CAUSE = ("merge", "demo")
+
+
+class JobBatch(models.Model):
+    """One batch of a scheduled job over the ledger, one transaction: the cause its entries
+    name, one a member."""
+
+    class Kind(models.TextChoices):
+        MATURITY = "maturity", _("return window over")
+        EXPIRY = "expiry", _("expiry")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger job batch")
+        verbose_name_plural = _("ledger job batches")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}"
+
+
 class Entry(models.Model):
     """One transfer. Never edited or deleted; a mistake is undone by a reversing entry."""
 
@@ -95,9 +122,9 @@ class Entry(models.Model):
         ADMIN = "admin", _("HQ by hand")
         IMPORT = "import", _("import")  # id: the member import's
         MERGE = "merge", _("member merge")  # id: the merged member's
-        MATURITY = "maturity", _("return window over")
-        EXPIRY = "expiry", _("expiry")
-        DEMO = "demo", _("demo data")
+        MATURITY = "maturity", _("return window over")  # id: the job batch's
+        EXPIRY = "expiry", _("expiry")  # id: the job batch's
+        DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grants
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
@@ -111,13 +138,22 @@ class Entry(models.Model):
         blank=True,
         related_name="points_entries",
     )
-    # A key the writer chose (a client's Idempotency-Key, an import, a job's batch); an
-    # order's or a refund's entries need none: their cause makes them unique.
+    # A key a client or a form supplied (an Idempotency-Key, the console's form key); the
+    # causes that write once need none: the constraints below make them unique.
     idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
     # What caused the entry, as (kind, id): an order, a refund, a coupon bought … The ledger
     # sits below the apps that own most of these, so the id is no foreign key.
     cause_kind = models.CharField(_("cause"), max_length=16, choices=CauseKind)
     cause_id = models.BigIntegerField(_("cause id"), null=True, blank=True)
+    # The earning rule whose bonus this is (an event's bonus: joining, a first purchase …).
+    rule = models.ForeignKey(
+        "EarningRule",
+        verbose_name=_("earning rule"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     description = models.CharField(_("description"), max_length=200)
     reverses = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
@@ -140,8 +176,8 @@ class Entry(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(cause_id__isnull=False)
-                | ~Q(cause_kind__in=["order", "refund", "first_purchase"]),
-                name="entry_order_cause_has_id",
+                | ~Q(cause_kind__in=["order", "refund", *ONCE_PER_RULE, *ONCE_PER_MEMBER, "merge"]),
+                name="entry_cause_has_id",
             ),
             # An order earns once, spends points once and gives them back once when cancelled;
             # a refund takes back each entry of its order at most once.
@@ -154,6 +190,25 @@ class Entry(models.Model):
                 fields=["cause_kind", "cause_id", "reverses"],
                 condition=Q(cause_kind__in=["order", "refund"], reverses__isnull=False),
                 name="entry_reversal_once_per_order",
+            ),
+            # An event gives each of its bonus rules once (joining: once per member; a first
+            # purchase: once per order).
+            models.UniqueConstraint(
+                fields=["cause_kind", "cause_id", "rule"],
+                condition=Q(cause_kind__in=ONCE_PER_RULE),
+                name="entry_bonus_once_per_rule",
+            ),
+            # An import credits a member once; a job batch moves a member's points once.
+            models.UniqueConstraint(
+                fields=["cause_kind", "cause_id", "member"],
+                condition=Q(cause_kind__in=ONCE_PER_MEMBER),
+                name="entry_once_per_member_of_cause",
+            ),
+            # A merged member's points move once; the demo grants a member points once.
+            models.UniqueConstraint(
+                fields=["cause_kind", "cause_id"],
+                condition=Q(cause_kind__in=ONCE_PER_CAUSE),
+                name="entry_once_per_cause",
             ),
         ]
 

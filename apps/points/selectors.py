@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.core.rows import column, columns, database_for_read, instance, table
 from apps.members.models import Member
-from apps.points.models import Account, Entry, Lot
+from apps.points.models import ONCE_PER_CAUSE, ONCE_PER_MEMBER, ONCE_PER_RULE, Account, Entry, Lot
 
 _AVAILABLE_SQL = (
     f"SELECT {column(Account, 'balance')} FROM {table(Account)} "
@@ -38,6 +38,25 @@ def entry_by_key(key: str) -> Entry | None:
 def entry_by_cause(cause_kind: str, cause_id: int, kind: str) -> Entry | None:
     """The entry of this kind an order or a refund caused, if any (not its reversals)."""
     return _entry_one(_ENTRY_BY_CAUSE_SQL, [cause_kind, cause_id, kind])
+
+
+def entry_once_of_cause(
+    cause_kind: str, cause_id: int | None, *, member_id: int, rule_id: int | None = None
+) -> Entry | None:
+    """The entry a cause that writes once wrote already, if any: an event's bonus for this
+    earning rule, an import's or a job batch's entry for this member, a merge's or the
+    demo's. None for any other cause (an order's entries: `entry_by_cause`)."""
+    if cause_id is None:
+        return None
+    if cause_kind in ONCE_PER_RULE:
+        same = {"rule_id": rule_id}
+    elif cause_kind in ONCE_PER_MEMBER:
+        same = {"member_id": member_id}
+    elif cause_kind in ONCE_PER_CAUSE:
+        same = {}
+    else:
+        return None
+    return Entry.objects.filter(cause_kind=cause_kind, cause_id=cause_id, **same).first()
 
 
 def _entry_one(sql: str, params: list) -> Entry | None:

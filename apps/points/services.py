@@ -2,19 +2,19 @@
 moves points between in primary-key order (so no two transactions deadlock), checks,
 writes the entry, updates both balances with F() and records which lots were used.
 Every entry names its cause as (kind, id). An order's and a refund's entries are unique by
-their cause; every other write carries an idempotency key: a replay returns the first entry
-and does nothing.
+their cause, and so are those of the causes that write once (an event's bonus per earning
+rule, an import or a job batch per member, a merge); every other write carries the
+idempotency key its client or form supplied. A replay returns the first entry and does
+nothing.
 """
 
 import functools
-import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
-from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -31,9 +31,9 @@ from apps.points.locks import (
     lots_lock,
 )
 from apps.points.lots import lots_draw_down, lots_spendable
-from apps.points.models import Account, Entry, Lot, LotUse
+from apps.points.models import Account, EarningRule, Entry, JobBatch, Lot, LotUse
 from apps.points.rules import expiry_date, take_from_lots
-from apps.points.selectors import entry_by_key
+from apps.points.selectors import entry_by_key, entry_once_of_cause
 
 
 def _account(kind: str, **owner) -> Account:
@@ -65,13 +65,14 @@ def store_account(store) -> Account:
 
 def ledger_write(function):  # for points_earn and points_redeem, keyword-only
     """One transaction per use case, and what makes a retried write idempotent: the entry's
-    key is unique, so a second write with it fails on insert and rolls back, and the first
-    entry is returned instead (or idempotency_conflict if the key meant another transfer).
+    key, or the cause of one that writes once, is unique, so a second write fails on insert
+    and rolls back, and the first entry is returned instead (or idempotency_conflict if it
+    meant another transfer). An order's cause used again fails: its writers ask first.
 
     With `savepoint=False` the write joins a caller that gives up its whole transaction on
     any error (a checkout, which has idempotency of its own): no savepoint round trips while
-    the shared accounts are locked, and a key or an order's cause used before fails the
-    caller instead."""
+    the shared accounts are locked, and a key or a cause used before fails the caller
+    instead."""
 
     @functools.wraps(function)
     def wrapper(*args, savepoint: bool = True, **kwargs):
@@ -82,17 +83,32 @@ def ledger_write(function):  # for points_earn and points_redeem, keyword-only
             with transaction.atomic():
                 return function(*args, **kwargs)
         except IntegrityError:
-            key = kwargs.get("key")
-            if key is None or not Entry.objects.filter(idempotency_key=key).exists():
+            first = _written_before(**kwargs)
+            if first is None:
                 raise
-            # The key was used already: a replay returns the first entry, anything else conflicts.
-            return _replay(key, member_id=kwargs["member"].pk, amount=kwargs["amount"])
+            # A replay returns the first entry, anything else conflicts.
+            return _same(first, member_id=kwargs["member"].pk, amount=kwargs["amount"])
 
     return wrapper
 
 
+def _written_before(
+    *, member: Member, cause_kind: str, cause_id=None, key=None, rule=None, **_
+) -> Entry | None:
+    """The entry a write with these arguments wrote before: by its key, or by its cause if
+    that writes once."""
+    if key is not None:
+        return entry_by_key(key)
+    rule_id = rule.pk if rule is not None else None
+    return entry_once_of_cause(cause_kind, cause_id, member_id=member.pk, rule_id=rule_id)
+
+
 def _replay(key: str | None, **expected) -> Entry | None:
-    entry = entry_by_key(key) if key is not None else None
+    return _same(entry_by_key(key) if key is not None else None, **expected)
+
+
+def _same(entry: Entry | None, **expected) -> Entry | None:
+    """`entry`, written before, if it is what a write expecting `expected` would have written."""
     if entry is not None and any(
         getattr(entry, field) != value for field, value in expected.items()
     ):
@@ -113,6 +129,7 @@ def _move(
     description,
     actor=None,
     reverses=None,
+    rule=None,
 ) -> Entry:
     """The transfer itself: both balances and the entry in one statement. The caller holds
     the locks of both accounts."""
@@ -125,6 +142,7 @@ def _move(
         idempotency_key=key,
         cause_kind=cause_kind,
         cause_id=cause_id,
+        rule=rule,
         description=description[:200],
         reverses=reverses,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -170,13 +188,15 @@ def points_earn(
     cause_kind: str,
     cause_id: int | None = None,
     key: str | None = None,
+    rule: EarningRule | None = None,
     description: str,
     pending: bool = True,
     kind: str = Entry.Kind.EARN,
     actor=None,
     now: datetime | None = None,
 ) -> Entry:
-    """Give a member points, pending for the return window unless `pending` is False."""
+    """Give a member points, pending for the return window unless `pending` is False;
+    `rule` is the earning rule of an event's bonus."""
     if amount <= 0:
         raise ValueError("points to earn must be positive")
     now = now or timezone.now()
@@ -195,6 +215,7 @@ def points_earn(
         key=key,
         cause_kind=cause_kind,
         cause_id=cause_id,
+        rule=rule,
         description=description,
         actor=actor,
     )
@@ -477,14 +498,15 @@ def _job_transfers(
     accounts: dict, kind: str, amounts: dict[int, int], *, description: str, now: datetime
 ) -> dict[int, int]:
     """A batch's entries, one per member, between the members and the system account locked
-    by `accounts_lock_for_job`: {member id: entry id}. Every balance moves in one UPDATE. Settling
-    pays members out of pending; expiring takes from members into breakage. What makes a
-    rerun safe is the state of the lots the caller changes in the same transaction."""
+    by `accounts_lock_for_job`: {member id: entry id}. Their cause is the batch. Every balance
+    moves in one UPDATE. Settling pays members out of pending; expiring takes from members
+    into breakage. What makes a rerun safe is the state of the lots the caller changes in the
+    same transaction."""
     system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE
     to_members = kind == Entry.Kind.SETTLE
     cause_kind = Entry.CauseKind.MATURITY if to_members else Entry.CauseKind.EXPIRY
     amounts = {member_id: amount for member_id, amount in amounts.items() if amount > 0}
-    prefix = f"{kind}:{uuid.uuid4().hex[:12]}:"
+    batch = JobBatch.objects.create(kind=cause_kind, created_at=now)
     entries = rows_insert(
         Entry,
         [
@@ -494,8 +516,8 @@ def _job_transfers(
                 "to_account_id": accounts[member_id] if to_members else accounts[system_kind],
                 "amount": amount,
                 "member_id": member_id,
-                "idempotency_key": f"{prefix}{member_id}",
                 "cause_kind": cause_kind,
+                "cause_id": batch.pk,
                 "description": description,
                 "created_at": now,
             }
@@ -504,7 +526,7 @@ def _job_transfers(
         returning=("member_id", "pk"),
     )
     moved = Entry.objects.filter(
-        idempotency_key=Concat(Value(prefix), Cast(OuterRef("member_id"), CharField()))
+        cause_kind=cause_kind, cause_id=batch.pk, member_id=OuterRef("member_id")
     ).values("amount")
     sign = 1 if to_members else -1
     Account.objects.filter(member_id__any=list(amounts)).update(
@@ -517,19 +539,19 @@ def _job_transfers(
 
 
 @transaction.atomic
-def points_merge_members(*, survivor: Member, merged: Member, key: str) -> None:
-    """Two members became one: the merged one's balance and lots move to the survivor."""
+def points_merge_members(*, survivor: Member, merged: Member) -> None:
+    """Two members became one: the merged one's balance and lots move to the survivor, once."""
     source, target = member_account(merged), member_account(survivor)
     locked = accounts_lock_by_id(source, target)
     balance = locked[source.pk].balance
-    if balance and _replay(key) is None:
+    if balance and not entry_once_of_cause(Entry.CauseKind.MERGE, merged.pk, member_id=survivor.pk):
         _move(
             kind=Entry.Kind.MERGE,
             source=locked[source.pk],
             target=locked[target.pk],
             amount=balance,
             member=survivor,
-            key=key,
+            key=None,
             cause_kind=Entry.CauseKind.MERGE,
             cause_id=merged.pk,
             description="会员合并转入积分",

@@ -34,9 +34,9 @@ def seed(ctx: DemoContext) -> None:
     growth_earn(
         member=demo,
         amount=3200,
-        key="demo:growth:13800000000",
         kind=GrowthEntry.Kind.ADJUST,
         cause_kind=GrowthEntry.CauseKind.DEMO,
+        cause_id=demo.pk,
         description="历史消费成长值",
     )
     ctx.notes.append("Tiers: normal, silver, gold, platinum, diamond; the demo member is gold.")

@@ -11,7 +11,7 @@ from apps.tiers.services import growth_earn
 @on_event("member_joined")
 def give_growth_for_joining(event) -> None:
     _growth_for_action(
-        event, GrowthEntry.CauseKind.JOIN, "join", settings.GROWTH_FOR_JOINING, "加入会员得成长值"
+        event, GrowthEntry.CauseKind.JOIN, settings.GROWTH_FOR_JOINING, "加入会员得成长值"
     )
 
 
@@ -20,13 +20,12 @@ def give_growth_for_profile(event) -> None:
     _growth_for_action(
         event,
         GrowthEntry.CauseKind.PROFILE_COMPLETE,
-        "profile",
         settings.GROWTH_FOR_PROFILE,
         "完善资料得成长值",
     )
 
 
-def _growth_for_action(event, cause_kind: str, action: str, amount: int, description: str) -> None:
+def _growth_for_action(event, cause_kind: str, amount: int, description: str) -> None:
     if amount <= 0:
         return
     member = Member.objects.get(pk=event.payload["member"])
@@ -35,7 +34,6 @@ def _growth_for_action(event, cause_kind: str, action: str, amount: int, descrip
     growth_earn(
         member=member,
         amount=amount,
-        key=f"{action}:{member.pk}",
         kind=GrowthEntry.Kind.ACTION,
         cause_kind=cause_kind,
         cause_id=member.pk,

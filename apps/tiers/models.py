@@ -104,6 +104,10 @@ class MemberTier(models.Model):
         return f"{self.member_id}: {self.tier}"
 
 
+# Causes that give growth once each: their entry is unique by (cause kind, cause id).
+GROWTH_ONCE = ("order", "refund", "join", "profile_complete", "demo")
+
+
 class GrowthEntry(models.Model):
     """成长值 earned (+) or taken back (−). Not spendable; it only decides the tier."""
 
@@ -119,12 +123,12 @@ class GrowthEntry(models.Model):
         JOIN = "join", _("joining")  # id: the member's
         PROFILE_COMPLETE = "profile_complete", _("completing the profile")  # id: the member's
         ADMIN = "admin", _("HQ by hand")
-        DEMO = "demo", _("demo data")
+        DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grant
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="growth_entries")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     amount = models.IntegerField(_("growth value"))
-    # A key the writer chose; an order's or a refund's entry needs none: its cause is unique.
+    # A key a form supplied; the causes that give growth once need none: their cause is unique.
     key = models.CharField(max_length=120, unique=True, null=True, blank=True)
     # What caused it, as (kind, id); tiers sit below orders, so the id is no foreign key.
     cause_kind = models.CharField(_("cause"), max_length=16, choices=CauseKind)
@@ -140,14 +144,16 @@ class GrowthEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="growth_amount_not_zero"),
             models.CheckConstraint(
-                condition=Q(cause_id__isnull=False) | ~Q(cause_kind__in=["order", "refund"]),
-                name="growth_order_cause_has_id",
+                condition=Q(cause_id__isnull=False)
+                | ~Q(cause_kind__in=["order", "refund", "join", "profile_complete"]),
+                name="growth_cause_has_id",
             ),
-            # An order earns growth once; a refund takes some back once.
+            # An order earns growth once and a refund takes some back once; joining and
+            # completing the profile give a member growth once; so does the demo.
             models.UniqueConstraint(
                 fields=["cause_kind", "cause_id"],
-                condition=Q(cause_kind__in=["order", "refund"]),
-                name="growth_once_per_order",
+                condition=Q(cause_kind__in=GROWTH_ONCE),
+                name="growth_once_per_cause",
             ),
         ]
 

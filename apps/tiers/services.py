@@ -65,7 +65,8 @@ def growth_earn(
     now: datetime | None = None,
 ) -> GrowthEntry:
     """Add growth value; a member who now qualifies for a higher tier moves up at once. An
-    order's or a refund's entry is written once (its cause is unique), others once per `key`."""
+    entry whose cause gives growth once (an order, a refund, joining …) is written once,
+    others once per `key`: again, the first entry is returned."""
     now = now or timezone.now()
     tiers = tiers_in_order()
     # With no tiers defined yet, growth is still recorded: it counts once HQ defines them.
@@ -80,8 +81,8 @@ def growth_earn(
         description=description,
         created_at=now,
     )
-    # the key, or the order or refund, was used: its first entry stands
-    if not row_insert(entry, unless_taken="key" if key is not None else "growth_once_per_order"):
+    # the key, or the cause, was used: its first entry stands
+    if not row_insert(entry, unless_taken="key" if key is not None else "growth_once_per_cause"):
         if key is not None:
             return GrowthEntry.objects.get(key=key)
         return GrowthEntry.objects.get(cause_kind=cause_kind, cause_id=cause_id)

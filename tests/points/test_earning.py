@@ -208,13 +208,9 @@ def test_join_bonus_is_given_once():
         limit_period="ever",
     )
 
-    points_award_event(member=member, event="join", cause_id=member.pk, key=f"join:{member.pk}")
-    points_award_event(
-        member=member, event="join", cause_id=member.pk, key=f"join:{member.pk}"
-    )  # replayed
-    points_award_event(
-        member=member, event="join", cause_id=member.pk, key=f"join-again:{member.pk}"
-    )  # limit reached
+    points_award_event(member=member, event="join", cause_id=member.pk)
+    points_award_event(member=member, event="join", cause_id=member.pk)  # replayed
+    points_award_event(member=member, event="join", cause_id=member.pk + 1)  # limit reached
 
     assert points_available(member) == 200
 

@@ -101,7 +101,7 @@ def test_merged_members_lots_and_balance_move_together_and_are_spent_as_one(sett
     newer = earn(survivor, 50, "s").lot
     redeem(merged, 20, "r0")
 
-    points_merge_members(survivor=survivor, merged=merged, key="merge:1")
+    points_merge_members(survivor=survivor, merged=merged)
 
     assert ledger_problems() == {}
     assert (points_available(survivor), points_available(merged)) == (100, 0)

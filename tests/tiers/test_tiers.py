@@ -140,6 +140,30 @@ def test_the_database_refuses_a_second_growth_entry_for_an_order(tiers):
     assert GrowthEntry.objects.count() == 1
 
 
+@pytest.mark.parametrize("cause_kind", ["join", "profile_complete", "demo"])
+def test_joining_the_profile_and_the_demo_give_growth_once_without_a_key(tiers, cause_kind):
+    member = MemberFactory()
+
+    def action(amount):
+        return growth_earn(
+            member=member,
+            amount=amount,
+            kind="action",
+            cause_kind=cause_kind,
+            cause_id=member.pk,
+            description="d",
+        )
+
+    first, again = action(300), action(300)
+
+    assert again.pk == first.pk and first.key is None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GrowthEntry.objects.create(
+            member=member, kind="action", amount=1, cause_kind=cause_kind, cause_id=member.pk
+        )
+    assert GrowthEntry.objects.count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_members_of_one_tier_grow_at_once_without_waiting_on_each_other(tiers):
     """Growth locks the member's tier row, never the tier itself that all its members share."""
