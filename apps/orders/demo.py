@@ -10,7 +10,9 @@ from apps.members.models import Member
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
+from apps.points.selectors import points_totals
 from apps.stores.models import Store
+from apps.tiers.selectors import member_tier
 
 DEMO_PHONE = "13800000000"
 SHOPPERS = 400  # at most this many members get a year of orders: enough to look alive
@@ -60,6 +62,12 @@ def seed(ctx: DemoContext) -> None:
             points=1000 if n == 2 else 0,
         )
     ctx.notes.append(f"Orders: {made} new demo sales over the past year.")
+    held = points_totals(demo)
+    ctx.notes.append(
+        f"The demo member {DEMO_PHONE}: {held['available']} points available, "
+        f"{held['pending']} pending from their orders (the nightly job makes them available "
+        f"once the return window has passed), tier {member_tier(demo).name}."
+    )
 
 
 def _basket(rng: random.Random, products: list[Product]) -> list[LineInput]:

@@ -10,6 +10,9 @@ from apps.points.services import points_earn
 
 DEMO_PHONE = "13800000000"
 MEMBERS_WITH_POINTS = 200
+# The demo member's history: the 5,000 points API.md promises, and the 1,000 their last
+# demo order spends (apps/orders/demo.py).
+DEMO_HISTORY_POINTS = 6000
 
 
 def seed(ctx: DemoContext) -> None:
@@ -43,7 +46,7 @@ def seed(ctx: DemoContext) -> None:
     demo = Member.objects.get(phone=DEMO_PHONE)
     points_earn(
         member=demo,
-        amount=5000,
+        amount=DEMO_HISTORY_POINTS,
         cause_kind=Entry.CauseKind.DEMO,
         cause_id=demo.pk,
         pending=False,
@@ -65,4 +68,4 @@ def seed(ctx: DemoContext) -> None:
             description="历史积分迁入",
             now=timezone.now() - timedelta(days=days_ago),
         )
-    ctx.notes.append(f"Points: the demo member has 5000; {len(members)} other members have some.")
+    ctx.notes.append(f"Points: a history for the demo member and {len(members)} other members.")

@@ -13,6 +13,7 @@ from apps.distributors.models import Distributor, Region
 from apps.members.models import Member
 from apps.orders.models import Order, Payment, Refund
 from apps.points.models import Account, Entry, Lot, LotUse
+from apps.points.selectors import points_totals
 from apps.stores.models import PosApiKey, Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, TierChange
 
@@ -123,3 +124,18 @@ def test_members_scale_with_the_option_and_the_demo_member_is_ready():
     demo = Member.objects.get(phone="13800000000")
     assert demo.home_store.code == "S001" and demo.status == Member.Status.ACTIVE
     assert Member.objects.filter(home_store__isnull=True).count() == 0
+
+
+def test_the_demo_member_holds_the_5000_points_api_md_promises_after_their_orders():
+    output = seed()
+
+    demo = Member.objects.get(phone="13800000000")
+    held = points_totals(demo)
+    assert held["available"] == 5000  # after the 1,000 their last demo order spent
+    assert Order.objects.filter(member=demo, points_used=1000).count() == 1
+    assert (
+        f"The demo member 13800000000: 5000 points available, {held['pending']} pending" in output
+    )
+    assert held["pending"] == sum(Order.objects.filter(member=demo).values_list(
+        "points_earned", flat=True
+    ))  # fmt: skip
