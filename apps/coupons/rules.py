@@ -6,7 +6,7 @@ tests/coupons/test_rules_sql.py checks the two agree."""
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from django.conf import settings
@@ -216,7 +216,7 @@ def coupon_discount(terms: CouponTerms, lines: list[CouponLine]) -> CouponOutcom
             % {"threshold": money(terms.threshold), "base": money(base)},
         )
     if terms.kind == "percent":
-        off = (base * terms.percent_off / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        off = money(base * terms.percent_off / 100)
         if terms.max_discount is not None:
             off = min(off, terms.max_discount)
         return CouponOutcome(min(off, base))

@@ -7,7 +7,7 @@ it cost (partial refunds are exact) and the lines always add up to the totals.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 from django.utils.translation import gettext as _
@@ -128,13 +128,13 @@ def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
 def _member_step(lines: list[PriceLine], *, is_member: bool, tier_percent: Decimal):
     priced, applied = [], []
     for line in lines:
-        list_amount = (line.unit_price * line.quantity).quantize(FEN)
+        list_amount = money(line.unit_price * line.quantity)
         if not is_member:
             discount = Decimal(0)
         elif line.member_price is not None and line.member_price < line.unit_price:
-            discount = ((line.unit_price - line.member_price) * line.quantity).quantize(FEN)
+            discount = money((line.unit_price - line.member_price) * line.quantity)
         else:
-            discount = (list_amount * tier_percent / 100).quantize(FEN, rounding=ROUND_HALF_UP)
+            discount = money(list_amount * tier_percent / 100)
         priced.append(
             PricedLine(
                 sku=line.sku,

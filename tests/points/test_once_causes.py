@@ -171,4 +171,4 @@ def test_the_demo_grants_each_member_once_and_a_second_run_adds_nothing():
         (member.pk, member.pk) for member in [welcomed, *others]
     )
     assert set(grants.values_list("idempotency_key", flat=True)) == {None}
-    assert grants.get(member=welcomed).amount == 5000
+    assert grants.get(member=welcomed).amount == demo.DEMO_HISTORY_POINTS
