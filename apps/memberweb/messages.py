@@ -1,0 +1,42 @@
+"""The words the pages' scripts put on screen, translated like every other message
+(config/locale) and handed to the scripts as JSON in the page (static/m/js/i18n.js).
+Placeholders in braces ({name}) are filled in by the script."""
+
+from django.utils.translation import gettext_lazy as _
+
+MESSAGES = {
+    "error": _("Something went wrong. Please try again."),
+    "offline": _("No connection. Check the network and try again."),
+    "retry": _("Try again"),
+    "signed_out": _("You have been signed out. Please sign in again."),
+    "home_store_new": _("Welcome! {store} is now your home store."),
+    "home_store_kept": _("Your home store stays {store}. This visit is recorded here."),
+    "home_store_here": _("This is your home store."),
+    "code_sent": _("Code sent. It may take a minute to arrive."),
+    "resend_in": _("Resend in {seconds} s"),
+    "send_code": _("Send code"),
+    "to_next_tier": _("{growth} more growth value to {tier}"),
+    "top_tier": _("You are at the top tier."),
+    "expiring": _("{amount} points expire on {date}"),
+    "refresh_in": _("New code in {seconds} s"),
+    "no_coupons": _("No coupons here."),
+    "valid_until": _("Valid until {date}"),
+    "kind_threshold": _("¥{amount} off orders of ¥{threshold} or more"),
+    "kind_percent": _("{percent}% off"),
+    "kind_cash": _("¥{amount} off"),
+    "kind_gift": _("A gift at the counter"),
+    "claim": _("Claim"),
+    "claiming": _("Claiming…"),
+    "claimed": _("Claimed: it is in your wallet."),
+    "remaining": _("{count} left"),
+    "unlimited": _("Plenty left"),
+    "per_member": _("Up to {limit} per member, you have {claimed}"),
+    "nothing_to_claim": _("No coupons to claim right now."),
+    "no_points": _("No points history yet."),
+    "show_qr": _("QR code of coupon {name}"),
+    "saved": _("Saved."),
+}
+
+
+def page_messages() -> dict[str, str]:
+    return {key: str(message) for key, message in MESSAGES.items()}
