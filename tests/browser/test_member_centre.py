@@ -67,11 +67,11 @@ def accessible(page):
     assert bad == [], json.dumps(bad, ensure_ascii=False)
 
 
-def sign_in(page):
+def sign_in(page, code=CODE):
     page.get_by_label("手机号", exact=True).fill(PHONE)
     page.get_by_role("button", name="获取验证码").click()
     expect(page.get_by_role("status")).to_contain_text("验证码已发送")
-    page.get_by_label("短信验证码").fill(CODE)
+    page.get_by_label("短信验证码").fill(code)
     page.get_by_label("我同意").check()
     page.get_by_role("button", name="登录", exact=True).click()
 
@@ -123,6 +123,7 @@ def test_the_card_shows_a_code_the_till_accepts_and_a_coupon_claimed_twice_fast_
         total_stock=100,
         per_member_limit=2,
     )
+    page.clock.install()
     page.goto("/m/")
     expect(page).to_have_url(re.compile(r"/m/login\?next=%2Fm%2F$"))
     sign_in(page)
@@ -135,6 +136,9 @@ def test_the_card_shows_a_code_the_till_accepts_and_a_coupon_claimed_twice_fast_
     expect(page.locator("#qr")).to_have_attribute("src", re.compile(r"^blob:"))
     assert page.locator("#barcode").evaluate("c => c.width") > 200
     accessible(page)
+    first = digits.inner_text()
+    page.clock.fast_forward("01:50")  # 15 s before the code's 120 s are up: a new one
+    expect(digits).not_to_have_text(first)
     member_code = digits.inner_text().replace(" ", "")
     till = Client().post(
         "/api/pos/v1/members/identify",
@@ -190,7 +194,11 @@ def test_signing_out_kills_the_token(watched, stores):
 def test_points_page_empty_and_store_not_found(watched, stores):
     page = watched
     page.goto("/m/points")
-    sign_in(page)
+    sign_in(page, code="000000")
+    expect(page.get_by_role("status")).to_have_text("验证码错误或已过期，请重新获取。")
+    assert not MemberToken.objects.exists()
+    page.get_by_label("短信验证码").fill(CODE)
+    page.get_by_role("button", name="登录", exact=True).click()
     expect(page.get_by_text("还没有积分记录。")).to_be_visible()
     accessible(page)
 
@@ -198,3 +206,22 @@ def test_points_page_empty_and_store_not_found(watched, stores):
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page.get_by_role("button", name="重试")).to_be_visible()
     accessible(page)
+
+
+def test_the_checks_themselves_catch_a_violation(phone):
+    """The accessibility check fails on an image without words, and an inline script is
+    refused by the pages' policy: the checks above can fail."""
+    refused = []
+    phone.on("console", lambda message: refused.append(message.text))
+    phone.goto("/m/login")
+    phone.evaluate(
+        "() => { const i = document.createElement('img'); i.src = 'data:,'; "
+        "document.querySelector('main').append(i); "
+        "const s = document.createElement('script'); s.textContent = 'window.ran = 1'; "
+        "document.body.append(s); }"
+    )
+
+    with pytest.raises(AssertionError, match="image-alt"):
+        accessible(phone)
+    assert phone.evaluate("window.ran") is None
+    assert any("Content Security Policy" in text for text in refused)

@@ -68,3 +68,28 @@ def test_the_pages_words_are_in_both_languages(client):
 def _script_words(html: str) -> dict:
     found = re.search(r'<script id="m-messages" type="application/json">(.*?)</script>', html)
     return json.loads(found.group(1))
+
+
+def _page_weight(client, path: str) -> int:
+    """The bytes of a page with everything it loads (styles, scripts and the modules they
+    import), uncompressed: an upper bound of what goes over the wire."""
+    html = client.get(path).content.decode()
+    wanted = re.findall(r'(?:src|href)="/static/([^"]+)"', html)
+    seen, total = set(), len(html.encode())
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        text = (STATIC.parent / name).read_bytes()
+        total += len(text)
+        if name.endswith(".js"):
+            folder = name.rsplit("/", 1)[0]
+            for imported in re.findall(rb'from "\./([^"]+)"', text):
+                wanted.append(f"{folder}/{imported.decode()}")
+    return total
+
+
+@pytest.mark.parametrize("path", ["/m/s/S002/", "/m/"])
+def test_the_first_pages_weigh_under_150_kb(client, path):
+    assert _page_weight(client, path) < 150 * 1024
