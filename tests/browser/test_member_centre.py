@@ -225,3 +225,40 @@ def test_the_checks_themselves_catch_a_violation(phone):
         accessible(phone)
     assert phone.evaluate("window.ran") is None
     assert any("Content Security Policy" in text for text in refused)
+
+
+def test_a_member_fills_the_profile_once_and_closes_the_account(watched, stores):
+    page = watched
+    page.goto("/m/me")
+    sign_in(page)
+    page.get_by_label("姓名").fill("李青")
+    page.get_by_label("性别").select_option("female")
+    page.get_by_label("生日").fill("1990-05-20")
+    page.get_by_label("接收优惠和活动消息").check()
+    page.get_by_role("button", name="保存").click()
+
+    expect(page.get_by_role("status")).to_have_text("已保存。")
+    expect(page.get_by_label("生日")).to_be_disabled()  # once only
+    member = Member.objects.get(phone=PHONE)
+    assert (member.name, member.gender, str(member.birthday), member.marketing_consent) == (
+        "李青",
+        "female",
+        "1990-05-20",
+        True,
+    )
+    token = page.evaluate("localStorage.getItem('huiji.member.token')")
+
+    page.get_by_text("注销账号").first.click()  # opens the warning
+    expect(page.get_by_text("积分和优惠券将全部失去")).to_be_visible()
+    accessible(page)
+    close = page.get_by_role("button", name="注销账号")
+    expect(close).to_be_disabled()
+    page.get_by_label("我已了解注销后无法恢复").check()
+    close.click()
+
+    expect(page).to_have_url(re.compile(r"/m/login$"))
+    member.refresh_from_db()
+    assert member.status == Member.Status.DELETED and member.phone is None
+    assert page.evaluate("localStorage.getItem('huiji.member.token')") is None
+    gone = Client().get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
+    assert gone.status_code == 401

@@ -16,6 +16,8 @@ async function loadCard() {
   document.getElementById("growth").textContent = growth.next_tier
     ? t("to_next_tier", { growth: growth.to_next, tier: growth.next_tier.name ?? growth.next_tier })
     : t("top_tier");
+  document.getElementById("keep").textContent =
+    member.tier && growth.to_keep > 0 ? t("to_keep", { growth: growth.to_keep, tier: member.tier.name }) : "";
   const reached = growth.next_tier ? growth.value / (growth.value + growth.to_next) : 1;
   document.getElementById("growth-bar").style.width = `${Math.round(reached * 100)}%`;
   document.getElementById("home").textContent = member.home_store ? member.home_store.name : "";

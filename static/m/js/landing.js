@@ -47,7 +47,7 @@ async function showHomeStore(store) {
   document.getElementById("home-store").textContent =
     home && home.code !== store.code
       ? t("home_store_kept", { store: home.name })
-      : t("home_store_new", { store: store.name });
+      : t("home_store", { store: store.name });
   document.getElementById("join").hidden = true;
   document.getElementById("joined").hidden = false;
 }
