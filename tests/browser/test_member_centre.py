@@ -262,3 +262,24 @@ def test_a_member_fills_the_profile_once_and_closes_the_account(watched, stores)
     assert page.evaluate("localStorage.getItem('huiji.member.token')") is None
     gone = Client().get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
     assert gone.status_code == 401
+
+
+def test_a_browser_in_english_gets_the_pages_in_english(chromium, live_server, stores):
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 360, "height": 740}, locale="en-US"
+    )
+    page = context.new_page()
+    try:
+        page.goto("/m/s/S003/")
+        expect(page.get_by_role("link", name="Join with my phone")).to_be_visible()
+        page.get_by_role("link", name="Join with my phone").click()
+        page.get_by_label("Mobile number").fill("139")
+        page.get_by_label("Code from the text message").fill(CODE)
+        page.get_by_role("checkbox").check()
+        page.get_by_role("button", name="Sign in", exact=True).click()
+
+        expect(page.get_by_role("status")).to_contain_text("mainland")
+        assert page.evaluate("document.body.scrollWidth") <= 360
+        accessible(page)
+    finally:
+        context.close()

@@ -84,7 +84,10 @@ export async function api(path, { method = "GET", body, idempotencyKey, blob = f
     } catch {
       answer = {};
     }
-    throw new ApiError(response.status, answer.code || "error", answer.message || t("error"));
+    // A refused input names what was wrong with each field: that is what the member needs.
+    const details = Object.values(answer.fields || {}).flat();
+    const message = details.length ? details.join(" ") : answer.message || t("error");
+    throw new ApiError(response.status, answer.code || "error", message);
   }
   if (response.status === 204) return null;
   return blob ? response.blob() : response.json();

@@ -1,5 +1,5 @@
 // The coupon wallet by status; an available coupon shows its QR code for the till.
-import { api } from "./api.js";
+import { api, apiPath } from "./api.js";
 import { formatDate, t } from "./i18n.js";
 import { el, loadInto, requireSignIn } from "./ui.js";
 
@@ -23,9 +23,12 @@ async function qrImage(coupon) {
   return image;
 }
 
+const list = document.getElementById("coupons");
+const more = document.getElementById("more");
+let next = `me/coupons?status=${status}`;
+
 async function load() {
-  const page = await api(`me/coupons?status=${status}`);
-  if (page.results.length === 0) return "empty";
+  const page = await api(next);
   const items = await Promise.all(
     page.results.map(async (coupon) =>
       el(
@@ -40,9 +43,13 @@ async function load() {
       ),
     ),
   );
-  document.getElementById("coupons").replaceChildren(...items);
-  return "ready";
+  list.append(...items);
+  next = page.next ? apiPath(page.next) : null;
+  more.hidden = !next;
+  return list.children.length === 0 ? "empty" : "ready";
 }
+
+more.addEventListener("click", () => loadInto(document.getElementById("wallet"), load));
 
 for (const link of document.querySelectorAll(".segments a")) {
   if (link.dataset.status === status) link.setAttribute("aria-current", "page");
