@@ -5,7 +5,7 @@ views hand out no member data; they serve the page, its words and its security p
 from csp.decorators import csp
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from apps.memberweb.messages import page_messages
 
@@ -31,7 +31,7 @@ def page(name: str, *, signed_in: bool = True):
     """The view of one page: templates/memberweb/<name>.html. `signed_in`: its script sends
     a member without a token to the sign-in page first."""
 
-    @require_GET
+    @require_safe
     @csp(MEMBER_PAGES_POLICY)
     def view(request, **kwargs):
         context = {
