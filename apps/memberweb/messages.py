@@ -4,6 +4,8 @@ Placeholders in braces ({name}) are filled in by the script."""
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.orders.models import Order
+
 MESSAGES = {
     "error": _("Something went wrong. Please try again."),
     "offline": _("No connection. Check the network and try again."),
@@ -31,8 +33,13 @@ MESSAGES = {
     "per_member": _("Up to {limit} per member, you have {claimed}"),
     "show_qr": _("QR code of coupon {name}"),
     "saved": _("Saved."),
+    "points_earned": _("{points} points earned"),
+    "quantity": _("× {quantity}"),
+    "cancelled": _("The order is cancelled."),
 }
 
 
 def page_messages() -> dict[str, str]:
-    return {key: str(message) for key, message in MESSAGES.items()}
+    words = {key: str(message) for key, message in MESSAGES.items()}
+    words.update({f"order_{value}": str(label) for value, label in Order.Status.choices})
+    return words

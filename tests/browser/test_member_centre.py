@@ -6,6 +6,7 @@ asks nothing of another origin."""
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,11 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from apps.coupons.models import Coupon
+from apps.mall.models import Product
 from apps.members.models import Member, MemberToken, StoreVisit
+from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.pricing import LineInput
+from apps.points.models import EarningRule
 from apps.stores.models import Staff, Store
 from apps.tiers.models import Tier
 from tests.coupons.factories import CouponTemplateFactory
@@ -283,3 +288,35 @@ def test_a_browser_in_english_gets_the_pages_in_english(chromium, live_server, s
         accessible(page)
     finally:
         context.close()
+
+
+def test_a_member_reads_the_points_history_and_an_order(watched, stores):
+    page = watched
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
+    page.goto("/m/orders")
+    sign_in(page)
+    expect(page.get_by_text("还没有订单。")).to_be_visible()
+    accessible(page)
+    order = order_place_paid(
+        checkout=Checkout(
+            store=stores["S002"],
+            channel="pos",
+            member=Member.objects.get(phone=PHONE),
+            lines=[LineInput(sku="TEE", quantity=2, unit_price=Decimal("99"))],
+        ),
+        external_id="TILL-1",
+    )
+
+    page.reload()
+    page.get_by_role("link", name=re.compile("杭州湖滨加盟店")).click()
+
+    expect(page).to_have_url(re.compile(rf"/m/orders/{order.order_no}$"))
+    expect(page.locator("#lines")).to_contain_text("T恤 × 2")
+    expect(page.locator("#payable")).to_have_text("¥198.00")
+    expect(page.locator("#earned")).to_have_text("本单获得 198 积分")
+    accessible(page)
+    page.goto("/m/points")
+    expect(page.locator("#entries li")).to_have_count(1)
+    expect(page.locator("#entries")).to_contain_text("+198")
+    accessible(page)

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-PAGES = ["/m/", "/m/login", "/m/coupons", "/m/coupons/claim", "/m/points", "/m/me", "/m/s/S002/"]
+PAGES = [
+    "/m/",
+    "/m/login",
+    "/m/coupons",
+    "/m/coupons/claim",
+    "/m/points",
+    "/m/orders",
+    "/m/orders/P20261203000001",
+    "/m/me",
+    "/m/s/S002/",
+]
 STATIC = Path(__file__).resolve().parents[2] / "static" / "m"
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
