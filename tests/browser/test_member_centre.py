@@ -19,6 +19,7 @@ from apps.members.models import Member, MemberToken, StoreVisit
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.pricing import LineInput
 from apps.points.models import EarningRule
+from apps.points.services import points_earn
 from apps.stores.models import Staff, Store
 from apps.tiers.models import Tier
 from tests.coupons.factories import CouponTemplateFactory
@@ -316,7 +317,20 @@ def test_a_member_reads_the_points_history_and_an_order(watched, stores):
     expect(page.locator("#payable")).to_have_text("¥198.00")
     expect(page.locator("#earned")).to_have_text("本单获得 198 积分")
     accessible(page)
+    member = Member.objects.get(phone=PHONE)
+    for day in range(20):
+        points_earn(
+            member=member,
+            amount=5,
+            key=f"gift-{day}",
+            cause_kind="admin",
+            description="签到礼",
+            pending=False,
+        )
     page.goto("/m/points")
-    expect(page.locator("#entries li")).to_have_count(1)
-    expect(page.locator("#entries")).to_contain_text("+198")
+    expect(page.locator("#entries li")).to_have_count(20)  # a page
     accessible(page)
+    page.get_by_role("button", name="加载更多").click()
+    expect(page.locator("#entries li")).to_have_count(21)
+    expect(page.locator("#entries li").last).to_contain_text("+198")
+    expect(page.get_by_role("button", name="加载更多")).to_be_hidden()

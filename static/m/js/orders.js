@@ -1,12 +1,6 @@
 // My orders, newest first, a page at a time; each opens its detail.
-import { api, apiPath } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
-import { el, loadInto, requireSignIn } from "./ui.js";
-
-const section = document.getElementById("orders");
-const list = document.getElementById("order-list");
-const more = document.getElementById("more");
-let next = "me/orders";
+import { el, pagedList, requireSignIn } from "./ui.js";
 
 function summary(order) {
   return el(
@@ -21,13 +15,4 @@ function summary(order) {
   );
 }
 
-async function load() {
-  const page = await api(next);
-  list.append(...page.results.map(summary));
-  next = page.next ? apiPath(page.next) : null;
-  more.hidden = !next;
-  return list.children.length === 0 ? "empty" : "ready";
-}
-
-more.addEventListener("click", () => loadInto(section, load));
-if (requireSignIn()) loadInto(section, load);
+if (requireSignIn()) pagedList(document.getElementById("orders"), "me/orders", summary);

@@ -1,11 +1,6 @@
 // The points history, newest first, a page at a time.
-import { api, apiPath } from "./api.js";
 import { formatDateTime } from "./i18n.js";
-import { el, loadInto, requireSignIn } from "./ui.js";
-
-const list = document.getElementById("entries");
-const more = document.getElementById("more");
-let next = "me/points";
+import { el, pagedList, requireSignIn } from "./ui.js";
 
 function entry(item) {
   const sign = item.amount > 0 ? "plus" : "minus";
@@ -17,13 +12,4 @@ function entry(item) {
   );
 }
 
-async function load() {
-  const page = await api(next);
-  list.append(...page.results.map(entry));
-  next = page.next ? apiPath(page.next) : null;
-  more.hidden = !next;
-  return list.children.length === 0 ? "empty" : "ready";
-}
-
-more.addEventListener("click", () => loadInto(document.getElementById("history"), load));
-if (requireSignIn()) loadInto(document.getElementById("history"), load);
+if (requireSignIn()) pagedList(document.getElementById("history"), "me/points", entry);

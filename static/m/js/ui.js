@@ -1,6 +1,6 @@
 // What every page shares: its states (loading, empty, error, ready), small DOM helpers and
 // the way to the sign-in page.
-import { ApiError, token } from "./api.js";
+import { ApiError, api, apiPath, token } from "./api.js";
 import { t } from "./i18n.js";
 
 /** An element with attributes (and properties for on* handlers) and children. */
@@ -76,4 +76,23 @@ export function announce(text, { alert = false } = {}) {
   region.hidden = false;
   region.className = alert ? "status alert" : "status";
   region.textContent = text;
+}
+
+/**
+ * A list read a page at a time from `first` (a path under /api/v1/), each result drawn by
+ * `item` (which may be async), with the section's "show more" button while pages remain.
+ */
+export function pagedList(section, first, item) {
+  const list = section.querySelector("ul");
+  const more = section.querySelector("button.more");
+  let next = first;
+  async function load() {
+    const page = await api(next);
+    list.append(...(await Promise.all(page.results.map(item))));
+    next = page.next ? apiPath(page.next) : null;
+    more.hidden = !next;
+    return list.children.length === 0 ? "empty" : "ready";
+  }
+  more.addEventListener("click", () => loadInto(section, load));
+  loadInto(section, load);
 }
