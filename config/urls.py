@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from apps.core.api.exceptions import api_not_found, api_server_error
 from apps.core.api.schema_view import SchemaView
-from apps.miniprogram.views import store_landing
+from apps.memberweb.views import store_qr_link
 
 admin.site.site_header = _("Huiji HQ console")
 admin.site.site_title = _("Huiji")
@@ -31,7 +31,8 @@ urlpatterns = [
     path("api/pos/v1/", include("apps.pos.urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("s/<str:code>/", store_landing, name="store-landing"),
+    path("m/", include("apps.memberweb.urls")),
+    path("s/<str:code>/", store_qr_link, name="store-landing"),
     path("healthz", healthz, name="healthz"),
 ]
 

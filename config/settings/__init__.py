@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "apps.miniprogram",
     "apps.pos",
     "apps.dashboards",
+    "apps.memberweb",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +87,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on the pages that ask for one (apps/memberweb/views.py): not
+    # site-wide, as the admin, the dashboards and the API docs use inline styles and scripts.
+    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 

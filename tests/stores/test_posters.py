@@ -54,13 +54,12 @@ def test_store_people_cannot_download_from_the_admin(client):
     assert "/admin/login/" in response["Location"]
 
 
-def test_the_join_url_lands_on_the_store_page(client):
+def test_the_join_url_opens_the_store_page_of_the_member_centre(client):
     StoreFactory(code="S001", name="会籍优选·上海恒隆店")
 
     page = client.get("/s/S001/")
-    missing = client.get("/s/S999/")
+    with_guide = client.get("/s/S001/?guide=G123")
 
-    assert page.status_code == 200
-    assert "会籍优选·上海恒隆店" in page.content.decode()
-    assert missing.status_code == 404
-    assert "未找到门店" in missing.content.decode()
+    assert page.status_code == 302
+    assert page["Location"] == "/m/s/S001/"
+    assert with_guide["Location"] == "/m/s/S001/?guide=G123"

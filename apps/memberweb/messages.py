@@ -1,0 +1,45 @@
+"""The words the pages' scripts put on screen, translated like every other message
+(config/locale) and handed to the scripts as JSON in the page (static/m/js/i18n.js).
+Placeholders in braces ({name}) are filled in by the script."""
+
+from django.utils.translation import gettext_lazy as _
+
+from apps.orders.models import Order
+
+MESSAGES = {
+    "error": _("Something went wrong. Please try again."),
+    "offline": _("No connection. Check the network and try again."),
+    "retry": _("Try again"),
+    "home_store": _("Welcome! {store} is your home store."),
+    "home_store_kept": _("Your home store stays {store}. This visit is recorded here."),
+    "code_sent": _("Code sent. It may take a minute to arrive."),
+    "resend_in": _("Resend in {seconds} s"),
+    "send_code": _("Send code"),
+    "to_next_tier": _("{growth} more growth value to {tier}"),
+    "top_tier": _("You are at the top tier."),
+    "to_keep": _("{growth} more growth value keeps {tier} at its next review"),
+    "expiring": _("{amount} points expire on {date}"),
+    "refresh_in": _("New code in {seconds} s"),
+    "valid_until": _("Valid until {date}"),
+    "kind_threshold": _("¥{amount} off orders of ¥{threshold} or more"),
+    "kind_percent": _("{percent}% off"),
+    "kind_cash": _("¥{amount} off"),
+    "kind_gift": _("A gift at the counter"),
+    "claim": _("Claim"),
+    "claiming": _("Claiming…"),
+    "claimed": _("Claimed: it is in your wallet."),
+    "remaining": _("{count} left"),
+    "unlimited": _("Plenty left"),
+    "per_member": _("Up to {limit} per member, you have {claimed}"),
+    "show_qr": _("QR code of coupon {name}"),
+    "saved": _("Saved."),
+    "points_earned": _("{points} points earned"),
+    "quantity": _("× {quantity}"),
+    "cancelled": _("The order is cancelled."),
+}
+
+
+def page_messages() -> dict[str, str]:
+    words = {key: str(message) for key, message in MESSAGES.items()}
+    words.update({f"order_{value}": str(label) for value, label in Order.Status.choices})
+    return words

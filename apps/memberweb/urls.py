@@ -1,0 +1,15 @@
+from django.urls import path
+
+from apps.memberweb import views
+
+urlpatterns = [
+    path("", views.page("card"), name="m-card"),
+    path("login", views.page("login", signed_in=False), name="m-login"),
+    path("coupons", views.page("coupons"), name="m-coupons"),
+    path("coupons/claim", views.page("claim"), name="m-claim"),
+    path("points", views.page("points"), name="m-points"),
+    path("orders", views.page("orders"), name="m-orders"),
+    path("orders/<str:order_no>", views.page("order"), name="m-order"),
+    path("me", views.page("me"), name="m-me"),
+    path("s/<str:code>/", views.page("landing", signed_in=False), name="m-store"),
+]
