@@ -1,0 +1,39 @@
+"""The README's pictures of the member web centre, taken from the demo brand: a store's
+landing page and the demo member's card. The test checks what they show; with
+UPDATE_SCREENSHOTS=1 it also writes them to docs/member-centre/."""
+
+import os
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from tests.browser.test_member_centre import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PICTURES = Path(__file__).resolve().parents[2] / "docs" / "member-centre"
+
+
+def picture(page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        PICTURES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=PICTURES / f"{name}.png")
+
+
+def test_the_store_landing_and_the_demo_members_card(phone):
+    call_command("seed_demo", "--members", "30", stdout=StringIO())
+    page = phone
+
+    page.goto("/s/S001/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    picture(page, "store-landing")
+
+    page.goto("/m/login?next=/m/")
+    sign_in(page)
+    expect(page).to_have_url(page.url.split("/m/")[0] + "/m/")
+    expect(page.locator("#points-available")).to_have_text("5000")
+    expect(page.locator("img[alt]").first).to_be_visible()
+    picture(page, "card")
