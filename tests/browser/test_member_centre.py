@@ -63,7 +63,8 @@ def watched(phone, live_server):
 
 
 def accessible(page):
-    """axe-core on the page as it is now: no serious or critical violation."""
+    """axe-core on the page as it is now: no serious or critical violation; and no control
+    smaller than a thumb."""
     page.evaluate(AXE)
     found = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
@@ -71,6 +72,24 @@ def accessible(page):
     )
     bad = [v for v in found if v["impact"] in ("serious", "critical")]
     assert bad == [], json.dumps(bad, ensure_ascii=False)
+    assert small_targets(page) == []
+
+
+# Every control a thumb must hit is 44 px high or more; a check box counts by its label,
+# and a link inside a sentence is the sentence's (WCAG 2.5.8's inline exception).
+SMALL_TARGETS = """() => [...document.querySelectorAll('a, button, input, select, textarea')]
+  .filter(e => e.offsetParent !== null && e.type !== 'hidden')
+  .filter(e => !(e.tagName === 'A' && e.parentElement.closest('p, li') &&
+                 e.parentElement.closest('p, li').textContent.trim() !== e.textContent.trim()))
+  .map(e => ['checkbox', 'radio'].includes(e.type) && e.closest('label') ? e.closest('label') : e)
+  .map(e => [e, e.getBoundingClientRect()])
+  .filter(([e, box]) => box.width > 0 && box.height < 44)
+  .map(([e, box]) => `${e.tagName} "${e.textContent.trim().slice(0, 20)}" ${box.height}`)
+"""
+
+
+def small_targets(page) -> list[str]:
+    return page.evaluate(SMALL_TARGETS)
 
 
 def sign_in(page, code=CODE):
