@@ -57,7 +57,10 @@ export function apiPath(url) {
  * ApiError with the API's {code, message}, in the member's language, otherwise.
  */
 export async function api(path, { method = "GET", body, idempotencyKey, blob = false } = {}) {
-  if (/^[a-z]+:|^\/|\/\//i.test(path)) throw new Error(`not an API path: ${path}`);
+  // Only ever below /api/v1/ on this origin: no scheme, no absolute path, no "..".
+  if (/^[a-z]+:|^\/|\/\/|(^|\/)\.\.?(\/|$)/i.test(path)) {
+    throw new Error(`not an API path: ${path}`);
+  }
   const headers = { Accept: blob ? "*/*" : "application/json", "Accept-Language": language };
   const bearer = token();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
