@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.rows import column, database_for_write, table
 from apps.members.models import Member, MemberTag, Segment, Tag
 
 
@@ -111,17 +112,19 @@ def rule_tag_refresh(*, tag: Tag) -> tuple[int, int]:
         .values("pk")
         .query.sql_with_params()
     )
-    table = MemberTag._meta.db_table
-    with connection.cursor() as cursor:
+    member, tag_column = column(MemberTag, "member"), column(MemberTag, "tag")
+    with connections[database_for_write(MemberTag)].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (member_id, tag_id, created_at) "
+            f"INSERT INTO {table(MemberTag)} ({member}, {tag_column}, "
+            f"{column(MemberTag, 'created_at')}) "
             f"SELECT matching.pk, %s, %s FROM ({matching_sql}) AS matching "
-            "ON CONFLICT (member_id, tag_id) DO NOTHING",
+            f"ON CONFLICT ({member}, {tag_column}) DO NOTHING",
             [tag.pk, timezone.now(), *params],
         )
         added = cursor.rowcount
         cursor.execute(
-            f"DELETE FROM {table} WHERE tag_id = %s AND member_id NOT IN ({matching_sql})",
+            f"DELETE FROM {table(MemberTag)} WHERE {tag_column} = %s "
+            f"AND {member} NOT IN ({matching_sql})",
             [tag.pk, *params],
         )
         removed = cursor.rowcount
