@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, settings
 
 from apps.core.models import IdempotencyKey
 from apps.coupons.issuing import coupon_claim
-from apps.mall.models import Product
 from apps.members.credentials import member_token_issue
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
 from tests.coupons.factories import CouponTemplateFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory, pos_key_for
 
@@ -108,7 +108,7 @@ def test_api_answers_as_its_schema_says(case, world):
 def shop(world):
     """What a member and a till need to get a 2xx from every operation."""
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    SkuFactory(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(phone="13912345678", home_store=world["store"])
     points_earn(
         member=member, amount=5000, key="seed", cause_kind="admin", description="t", pending=False

@@ -20,11 +20,11 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.coupons.models import CouponTemplate
-from apps.mall.models import Product
 from apps.points.models import EarningRule
 from apps.points.tasks import points_mature_task
 from apps.stores.models import Staff
 from apps.tiers.models import Tier
+from tests.mall.factories import SkuFactory
 from tests.stores.factories import StaffFactory, StoreFactory, pos_key_for
 
 pytestmark = pytest.mark.django_db
@@ -106,15 +106,15 @@ def _brand():
         code="gold", name="黄金会员", rank=1, growth_threshold=300, discount_percent=Decimal(5)
     )
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
-    Product.objects.create(
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
+    SkuFactory(
         sku="SHOE",
         name="运动鞋",
         category="鞋履",
         price=Decimal("399"),
         member_price=Decimal("349"),
     )
-    Product.objects.create(
+    SkuFactory(
         sku="VIP", name="会员专享包", category="配饰", price=Decimal("59"), members_only=True
     )
     store = StoreFactory(code="S001", name="杭州文三路店", address="文三路 100 号")

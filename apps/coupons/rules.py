@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.categories import in_categories
 from apps.core.money import money
 
 if TYPE_CHECKING:
@@ -179,11 +180,13 @@ class CouponTerms:
     exclude_categories: frozenset[str] = frozenset()
 
     def covers(self, line: CouponLine) -> bool:
-        if line.sku in self.exclude_skus or line.category in self.exclude_categories:
+        if line.sku in self.exclude_skus or in_categories(line.category, self.exclude_categories):
             return False
         if not self.include_skus and not self.include_categories:
             return True
-        return line.sku in self.include_skus or line.category in self.include_categories
+        return line.sku in self.include_skus or in_categories(
+            line.category, self.include_categories
+        )
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,23 @@
 from django.contrib import admin
 
 from apps.core.admin import HuijiModelAdmin
-from apps.mall.models import Product
+from apps.mall.models import Category, Product, Sku
+
+
+@admin.register(Category)
+class CategoryAdmin(HuijiModelAdmin):
+    list_display = ["__str__", "position"]
+
+
+class SkuInline(admin.TabularInline):
+    model = Sku
+    fields = ["sku", "specs", "price", "member_price", "active"]
+    extra = 0
 
 
 @admin.register(Product)
 class ProductAdmin(HuijiModelAdmin):
-    list_display = ["sku", "name", "category", "price", "member_price", "members_only", "active"]
-    list_filter = ["category", "members_only", "active"]
-    list_editable = ["price", "member_price", "active"]
-    search_fields = ["=sku", "name"]
+    list_display = ["title", "category", "members_only", "featured", "active"]
+    list_filter = ["category", "members_only", "featured", "active"]
+    search_fields = ["title", "=skus__sku"]
+    inlines = [SkuInline]

@@ -106,8 +106,9 @@ def order_quote(checkout: Checkout) -> Priced:
     """Price an order without writing anything: the quote every channel shows."""
     if not checkout.lines:
         raise EmptyOrder()
-    products = products_by_sku(line.sku for line in checkout.lines)
     member = checkout.member
+    tier = member_tier(member) if member else None
+    products = products_by_sku((line.sku for line in checkout.lines), tier_id=tier and tier.pk)
     # A platform's sale is recorded at what was paid there: no member price on top.
     imported = checkout.channel.startswith("platform:")
     price_lines = []
@@ -125,7 +126,6 @@ def order_quote(checkout: Checkout) -> Priced:
                 member_price=product.member_price if product else None,
             )
         )
-    tier = member_tier(member) if member else None
     quote = price(
         price_lines,
         is_member=member is not None and not imported,

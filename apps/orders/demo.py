@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.core.demo import DemoContext
 from apps.coupons.models import Coupon
-from apps.mall.models import Product
+from apps.mall.models import Sku
 from apps.members.models import Member
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
@@ -22,7 +22,11 @@ def seed(ctx: DemoContext) -> None:
     """A year of store sales: a few hundred members buying one to six times, mostly at their
     home store, and the demo member's recent orders (one with a coupon and points). Each
     order has a fixed external id, so a second run adds nothing."""
-    products = list(Product.objects.filter(active=True).order_by("sku"))
+    products = list(
+        Sku.objects.filter(active=True, product__active=True)
+        .select_related("product")
+        .order_by("sku")
+    )
     stores = list(Store.objects.order_by("code"))
     now = timezone.now()
     demo = Member.objects.get(phone=DEMO_PHONE)
@@ -70,11 +74,11 @@ def seed(ctx: DemoContext) -> None:
     )
 
 
-def _basket(rng: random.Random, products: list[Product]) -> list[LineInput]:
+def _basket(rng: random.Random, products: list[Sku]) -> list[LineInput]:
     return [
         LineInput(sku=product.sku, quantity=rng.randint(1, 3), unit_price=product.price)
         for product in rng.sample(products, rng.randint(1, 4))
-        if not product.members_only or rng.random() < 0.5
+        if not product.product.members_only or rng.random() < 0.5
     ] or [LineInput(sku=products[0].sku, quantity=1, unit_price=products[0].price)]
 
 

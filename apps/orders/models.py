@@ -71,6 +71,7 @@ class Order(models.Model):
     member_discount = _money(_("member discount"), default=0)
     coupon_discount = _money(_("coupon discount"), default=0)
     points_deduction = _money(_("paid with points"), default=0)
+    shipping_fee = _money(_("shipping fee"), default=0, db_default=0)
     payable = _money(_("payable"))
     points_used = models.PositiveIntegerField(_("points used"), default=0)
     points_earned = models.PositiveIntegerField(_("points earned"), default=0)
@@ -109,9 +110,13 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(payable__gte=0), name="order_payable_not_negative"),
             models.CheckConstraint(
+                condition=Q(shipping_fee__gte=0), name="order_shipping_fee_not_negative"
+            ),
+            models.CheckConstraint(
                 condition=_equal_to_the_fen(
                     "payable",
                     F("subtotal")
+                    + F("shipping_fee")
                     - F("member_discount")
                     - F("coupon_discount")
                     - F("points_deduction"),
@@ -199,6 +204,73 @@ class Refund(models.Model):
     @property
     def cash_refunded(self):
         return self.amount - self.shortfall_cash
+
+
+class Fulfilment(models.Model):
+    """How an online order reaches its member: picked up at its store with a pickup code
+    (once), or delivered to an address by the store or HQ with a carrier's tracking number,
+    then received by the member or on its own after ORDER_RECEIVE_DAYS."""
+
+    class Kind(models.TextChoices):
+        PICKUP = "pickup", _("pickup at the store")
+        DELIVERY = "delivery", _("delivery")
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("awaiting payment")
+        TO_HAND_OVER = "to_hand_over", _("to pick up or ship")
+        SHIPPED = "shipped", _("shipped")
+        DONE = "done", _("picked up or received")
+        CANCELLED = "cancelled", _("cancelled")
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, primary_key=True, related_name="fulfilment"
+    )
+    kind = models.CharField(_("fulfilment"), max_length=16, choices=Kind)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.WAITING)
+    # A short code the member shows at the counter; only pickups have one.
+    pickup_code = models.CharField(_("pickup code"), max_length=12, unique=True, null=True)
+    ship_from = models.ForeignKey(
+        Store,
+        verbose_name=_("ships from (none: HQ warehouse)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recipient = models.CharField(_("recipient"), max_length=50, blank=True)
+    recipient_phone = models.CharField(_("recipient phone"), max_length=20, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_no = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("picked up or received at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("handed over by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("fulfilment")
+        verbose_name_plural = _("fulfilments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="pickup", pickup_code__isnull=False)
+                | Q(kind="delivery", pickup_code__isnull=True),
+                name="fulfilment_pickup_has_code",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="delivery") | ~Q(address=""),
+                name="fulfilment_delivery_has_address",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.status}"
 
 
 class RefundLine(models.Model):

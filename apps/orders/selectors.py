@@ -1,4 +1,5 @@
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
@@ -40,10 +41,11 @@ def member_order(member: Member, order_no: str) -> Order:
 def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:
     """A member's basket priced from the catalogue: members never send prices."""
     products = products_by_sku(sku for sku, _quantity in items)
+    now = timezone.now()
     lines = []
     for sku, quantity in items:
         product = products.get(sku)
-        if product is None or not product.active:
+        if product is None or not product.on_sale(now):
             raise ProductUnavailable(sku=sku)
         lines.append(
             LineInput(sku=sku, name=product.name, quantity=quantity, unit_price=product.price)

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
+from apps.core.categories import in_categories
 from apps.core.money import from_fen
 
 
@@ -84,7 +85,7 @@ class RuleFacts:
     def covers(self, line: OrderLine) -> bool:
         if not self.skus and not self.categories:
             return True
-        return line.sku in self.skus or line.category in self.categories
+        return line.sku in self.skus or in_categories(line.category, self.categories)
 
 
 @dataclass

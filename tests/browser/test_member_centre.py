@@ -14,7 +14,6 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from apps.coupons.models import Coupon
-from apps.mall.models import Product
 from apps.members.models import Member, MemberToken, StoreVisit
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.pricing import LineInput
@@ -23,6 +22,7 @@ from apps.points.services import points_earn
 from apps.stores.models import Staff, Store
 from apps.tiers.models import Tier
 from tests.coupons.factories import CouponTemplateFactory
+from tests.mall.factories import SkuFactory
 from tests.stores.factories import StaffFactory, StoreFactory, pos_key_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -313,7 +313,7 @@ def test_a_browser_in_english_gets_the_pages_in_english(chromium, live_server, s
 def test_a_member_reads_the_points_history_and_an_order(watched, stores):
     page = watched
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     page.goto("/m/orders")
     sign_in(page)
     expect(page.get_by_text("还没有订单。")).to_be_visible()

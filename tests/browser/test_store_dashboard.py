@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 from apps.analytics.services import rollup_day
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
@@ -21,6 +20,7 @@ from apps.points.services import points_earn
 from apps.tiers.models import Tier
 from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory, StoreFactory
 
@@ -32,7 +32,7 @@ def shop():
     Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
     Tier.objects.create(code="gold", name="黄金会员", rank=1, growth_threshold=5000)
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     store = StoreFactory(code="S001", name="上海恒隆店")
     owner = UserFactory(username="owner_S001")
     owner.set_password("demo12345")

@@ -18,7 +18,6 @@ from apps.core.audit import snapshot
 from apps.core.models import AuditEntry, Event, User
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
-from apps.mall.models import Product
 from apps.members.models import Segment, Tag
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.pricing import LineInput
@@ -29,6 +28,7 @@ from apps.stores.services import pos_key_create
 from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
 from tests.distributors.factories import DistributorFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory, StoreFactory
 
@@ -49,6 +49,7 @@ EXPECTED = {
         "coupons.issuebatch": ("vac", ["start"]),
         "distributors.distributor": ("vac", []),
         "distributors.region": ("vac", []),
+        "mall.category": ("vac", []),
         "mall.product": ("vac", []),
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.segment": ("vac", ["export_members"]),
@@ -75,6 +76,7 @@ EXPECTED = {
         "coupons.issuebatch": ("vac", ["start"]),
         "distributors.distributor": ("v", []),
         "distributors.region": ("v", []),
+        "mall.category": ("vac", []),
         "mall.product": ("vac", []),
         "members.member": ("v", ["export_csv"]),
         "members.segment": ("vacd", ["delete_selected", "export_members"]),
@@ -94,6 +96,7 @@ EXPECTED = {
         "coupons.coupontemplate": ("v", []),
         "distributors.distributor": ("v", []),
         "distributors.region": ("v", []),
+        "mall.category": ("v", []),
         "mall.product": ("v", []),
         "orders.latepayment": ("v", []),
         "orders.order": ("v", []),
@@ -156,7 +159,7 @@ def world(hq_user):
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Tag.objects.create(name="VIP")
     Segment.objects.create(name="全部")
-    Product.objects.create(sku="SKU1", name="面霜", price=Decimal("99.00"))
+    SkuFactory(sku="SKU1", name="面霜", price=Decimal("99.00"))
     pos_key_create(store=store, name="till")
     rollup_day(timezone.localdate())
     AuditEntry.objects.create(action="test")

@@ -19,7 +19,7 @@ from apps.core.rows import (
     row_insert,
     row_update,
 )
-from apps.mall.models import Product
+from apps.mall.models import Sku
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
 from apps.members.selectors import member_active
@@ -181,7 +181,7 @@ def test_hand_written_statements_ask_the_router_for_their_database():
         row_insert(IdempotencyKey(scope="s", key="k", fingerprint="f"))
 
     assert found == member and found._state.db == "default"
-    assert ("read", Member) in router.asked and ("read", Product) in router.asked
+    assert ("read", Member) in router.asked and ("read", Sku) in router.asked
     assert ("write", IdempotencyKey) in router.asked
 
 

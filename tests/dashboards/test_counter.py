@@ -12,7 +12,6 @@ from apps.core.errors import DomainError
 from apps.core.sms import LocmemSmsBackend
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
 from apps.members.models import MemberCode, MemberOtp
 from apps.orders.checkout import order_place_paid
@@ -27,6 +26,7 @@ from tests.core.test_admin_roles import role_user
 from tests.coupons.factories import CouponTemplateFactory
 from tests.dashboards.test_overview import person
 from tests.distributors.factories import DistributorFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory, StoreFactory
 
@@ -38,7 +38,7 @@ D = Decimal
 def shop():
     Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=D("99"))
     store, elsewhere = StoreFactory(code="S001"), StoreFactory(code="S002")
     member = MemberFactory(phone="13900001111", name="王安", home_store=store)
     points_earn(

@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.mall.models import Product
 from apps.members.credentials import (
     member_code_check,
     member_code_issue,
@@ -29,6 +28,7 @@ from apps.points.selectors import points_available
 from apps.points.services import points_earn
 from apps.points.verification import ledger_problems
 from tests.conftest import run_together
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StoreFactory, pos_key_for
 
@@ -130,7 +130,7 @@ def test_twenty_codes_spent_at_once_at_twenty_tills_never_overdraw_the_member():
     """The member opens the code twenty times and twenty tills each sell with points at once:
     each sale is priced on the balance it read, and the ledger refuses what is not there."""
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     member = MemberFactory()
     points_earn(
         member=member, amount=3000, key="seed", cause_kind="admin", description="t", pending=False

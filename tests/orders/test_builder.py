@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from apps.mall.models import Product
 from apps.members.credentials import Identified, member_code_issue, member_identify
 from apps.members.errors import MemberNotPresent
 from apps.members.models import MemberCode
@@ -16,6 +15,7 @@ from apps.orders.errors import DuplicateOrder, ProductUnavailable, StoreRequired
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
 from apps.stores.errors import StoreNotFound
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory, StoreFactory
 
@@ -25,8 +25,8 @@ D = Decimal
 
 @pytest.fixture
 def store():
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
-    Product.objects.create(sku="OLD", name="旧款", category="上衣", price=D("9"), active=False)
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=D("99"))
+    SkuFactory(sku="OLD", name="旧款", category="上衣", price=D("9"), active=False)
     return StoreFactory(code="S001")
 
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.mall.models import Product
 from apps.orders.models import Order
 from apps.orders.paying import orders_expire_due
 from apps.orders.payments import SandboxPaymentBackend
@@ -18,6 +17,7 @@ from apps.points.selectors import points_available, points_totals
 from apps.points.services import points_earn
 from apps.points.verification import ledger_problems
 from tests.coupons.factories import CouponTemplateFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StoreFactory
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def member(db):
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    SkuFactory(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(home_store=StoreFactory(code="S009"))
     points_earn(
         member=member, amount=3000, key="seed", cause_kind="admin", description="t", pending=False

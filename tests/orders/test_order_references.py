@@ -8,7 +8,6 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.mall.models import Product
 from apps.orders.checkout import Checkout, order_place, order_place_paid
 from apps.orders.paying import order_cancel
 from apps.orders.pricing import LineInput
@@ -18,6 +17,7 @@ from apps.points.selectors import points_available
 from apps.points.services import points_earn, points_reverse, system_account
 from apps.points.verification import ledger_problems
 from apps.tiers.models import GrowthEntry, Tier
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
 
@@ -30,7 +30,7 @@ D = Decimal
 def shop(db):
     Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=D("99"))
     member = MemberFactory()
     points_earn(
         member=member, amount=5000, cause_kind="admin", key="seed", description="t", pending=False

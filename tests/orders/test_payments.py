@@ -14,7 +14,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.core import roles
-from apps.mall.models import Product
 from apps.orders.models import LatePayment, Order, Payment
 from apps.orders.paying import late_payments_refund_due, orders_expire_due
 from apps.orders.payments import (
@@ -26,6 +25,7 @@ from apps.orders.payments import (
 )
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.stores.factories import StoreFactory
 
@@ -67,7 +67,7 @@ def test_a_backend_that_leaves_out_part_of_the_interface_cannot_be_made():
 
 @pytest.fixture
 def order(api_client):
-    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    SkuFactory(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(home_store=StoreFactory(code="S009"))
     placed = member_client(api_client, member).post(
         "/api/v1/orders", {"lines": [{"sku": "BAG", "quantity": 1}]}, format="json"
@@ -255,7 +255,7 @@ def test_finance_sees_late_payments_in_the_console_and_nobody_edits_them(order, 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_late_notice_five_times_at_once_is_refunded_once(api_client, monkeypatch):
-    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    SkuFactory(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(home_store=StoreFactory(code="S009"))
     placed = member_client(api_client, member).post(
         "/api/v1/orders", {"lines": [{"sku": "BAG", "quantity": 1}]}, format="json"

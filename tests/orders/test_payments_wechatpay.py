@@ -13,7 +13,6 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.mall.models import Product
 from apps.members.models import MemberIdentity
 from apps.orders.errors import PaymentGatewayError, WechatPayerUnknown
 from apps.orders.models import LatePayment, Order, OrderCounter, Payment
@@ -24,6 +23,7 @@ from apps.orders.wechatpay import WechatPayBackend
 from apps.points.models import Entry
 from tests.conftest import run_together
 from tests.fake_http import Answer, fake_server
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.orders import wechatpay_fake as wx
 from tests.stores.factories import StoreFactory
@@ -81,7 +81,7 @@ def gateway(keys, settings, tmp_path):
 
 @pytest.fixture
 def member(db):
-    Product.objects.create(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
+    SkuFactory(sku="BAG", name="帆布包", category="配饰", price=Decimal("129.00"))
     member = MemberFactory(home_store=StoreFactory(code="S009"))
     MemberIdentity.objects.create(
         member=member, kind=MemberIdentity.Kind.WECHAT_OPENID, value="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"

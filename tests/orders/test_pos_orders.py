@@ -11,7 +11,6 @@ from django.utils import timezone
 from apps.core.models import Event
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
-from apps.mall.models import Product
 from apps.members.credentials import member_code_issue
 from apps.orders.models import Order, OrderLine
 from apps.points.models import EarningRule, Entry
@@ -22,6 +21,7 @@ from apps.tiers.models import GrowthEntry, Tier
 from apps.tiers.services import tier_set_manual
 from tests.conftest import run_together
 from tests.coupons.factories import CouponTemplateFactory
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory, pos_key_for
 
@@ -35,13 +35,9 @@ def shop(db):
         code="gold", name="黄金会员", rank=1, growth_threshold=5000, discount_percent=D(5)
     )
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=D("99"))
-    Product.objects.create(
-        sku="SHOE", name="运动鞋", category="鞋履", price=D("399"), member_price=D("349")
-    )
-    Product.objects.create(
-        sku="VIP", name="会员专享包", category="配饰", price=D("59"), members_only=True
-    )
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=D("99"))
+    SkuFactory(sku="SHOE", name="运动鞋", category="鞋履", price=D("399"), member_price=D("349"))
+    SkuFactory(sku="VIP", name="会员专享包", category="配饰", price=D("59"), members_only=True)
     store = StoreFactory(code="S001")
     member = MemberFactory(phone="13900001111")
     tier_set_manual(member=member, tier=gold, until=None, actor=None, reason="测试")

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from apps.mall.models import Product
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
+from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory, pos_key_for
 
@@ -17,7 +17,7 @@ PHONE = "13912345678"
 @pytest.fixture
 def shop(db):
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
-    Product.objects.create(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
+    SkuFactory(sku="TEE", name="T恤", category="上衣", price=Decimal("99"))
     store = StoreFactory(name="杭州文三路店")
     member = MemberFactory(phone=PHONE)
     points_earn(

@@ -1,0 +1,9 @@
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import DomainError
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+    status = 409
+    default_message = _("%(sku)s is out of stock: only %(left)d left.")
