@@ -241,6 +241,10 @@ def test_finance_sets_a_share_and_draws_the_csv(client, world):
         f'attachment; filename="online-settlement-{start}-{end}.csv"'
     )
     lines = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert lines[0] == [
+        *("门店", "门店名称", "类型", "经销商", "品类"),
+        *("线上销售额", "退款", "净销售额", "分成比例（%）", "应付（元）"),
+    ]
     store = ["F001", f1.name, "加盟", "D100 杭州经销"]
     assert lines[1:] == [[*store, "服饰", "50.00", "0.00", "50.00", "12.50", "6.25"]]
 
