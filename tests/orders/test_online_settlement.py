@@ -237,6 +237,7 @@ def test_finance_sets_a_share_and_draws_the_csv(client, world):
 
     assert added.status_code == 302
     assert page.status_code == 200 and page.context["rows"][0].owed == Decimal("6.25")
+    assert "<th>分成比例 (%)</th><th>应付（元）</th>" in page.content.decode()
     assert download["Content-Disposition"] == (
         f'attachment; filename="online-settlement-{start}-{end}.csv"'
     )
