@@ -1,7 +1,7 @@
 """What the figures mean, each defined once for the store dashboards, their member filters
 and the HQ front page: an active member, a dormant one, a new one, the repurchase rate, the
-members' share of sales, an average order, the last 30 days, the orders that count as sales.
-Percentages and amounts are rounded by `core.money`."""
+members' share of sales, an average order, the last 30 days (the orders that count as sales
+are apps.orders.segments.PAID). Percentages and amounts are rounded by `core.money`."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -12,15 +12,11 @@ from django.utils import timezone
 from apps.core.money import money, percent
 from apps.members.segments import not_seen_since
 from apps.orders.models import Order
-from apps.orders.segments import BOUGHT
 
 ACTIVE_DAYS = 30  # seen in the last 30 days
 DORMANT_DAYS = 90  # not seen for 90 days or more
 REPURCHASE_DAYS = 90  # bought twice or more in the last 90 days
 FIGURES_DAYS = 30  # the dashboards' "last 30 days", today included
-
-# Orders that count in sales: every order paid, refunded or not (what was refunded is taken off).
-PAID = [*BOUGHT, Order.Status.REFUNDED]
 
 
 def active(now: datetime) -> Q:

@@ -7,11 +7,11 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 
-from apps.analytics.metrics import PAID
 from apps.analytics.models import DailyStoreRollup
 from apps.coupons.models import Coupon
 from apps.members.models import Member, StoreVisit
 from apps.orders.models import Order
+from apps.orders.segments import PAID
 from apps.points.models import ManualAction
 
 FIGURES = [

@@ -1,5 +1,7 @@
 import json
+from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -9,7 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +71,46 @@ class ConsoleAdmin(admin.ModelAdmin):
         ):
             phone_search_audit(request, phone)
         return super().get_search_results(request, queryset, search_term)
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("from"), required=False)
+    end = forms.DateField(label=_("to"), required=False)
+
+    def period(self):
+        """The chosen days, or last month when none are chosen (or they are not dates)."""
+        last_month_end = timezone.localdate().replace(day=1) - timedelta(days=1)
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return data.get("start") or last_month_end.replace(day=1), data.get("end") or last_month_end
+
+
+def statement_page(
+    model_admin, request, *, title, template, filename, statement, to_csv, dealer_totals
+):
+    """A settlement statement of the days the request asks for (last month by default), as
+    a console page or, with ?format=csv, as a CSV download; for those who may view the
+    model of `model_admin`. `statement(start=, end=)` gives the rows the other two read."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    form = PeriodForm(request.GET or None)
+    start, end = form.period()
+    rows = statement(start=start, end=end)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(to_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}-{start}-{end}.csv"'
+        return response
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "form": form,
+        "rows": rows,
+        "dealers": dealer_totals(rows),
+        "start": start,
+        "end": end,
+        "query": request.GET.urlencode(),
+    }
+    return TemplateResponse(request, template, context)
 
 
 class HuijiModelAdmin(ConsoleAdmin):

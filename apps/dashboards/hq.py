@@ -13,6 +13,7 @@ from apps.core.models import Event
 from apps.coupons.models import CouponTemplate, IssueBatch
 from apps.members.models import Member, MemberImport
 from apps.orders.models import OrderImport
+from apps.orders.settlement import online_statement
 from apps.points.settlement import settlement_statement
 
 DROPS_SHOWN = 5
@@ -40,7 +41,9 @@ def hq_kpis(*, now=None) -> dict:
         **{f"{name}_30": Sum(name, default=0) for name in figures},
     )
     last_month_end = today.replace(day=1) - timedelta(days=1)
-    statement = settlement_statement(start=last_month_end.replace(day=1), end=last_month_end)
+    last_month = {"start": last_month_end.replace(day=1), "end": last_month_end}
+    statement = settlement_statement(**last_month)
+    online = [row for row in online_statement(**last_month) if row.paid_out]
     return {
         "members": members,
         "today": {name: days[f"{name}_today"] for name in figures},
@@ -56,10 +59,14 @@ def hq_kpis(*, now=None) -> dict:
             .order_by("-claim_starts_at")[:DROPS_SHOWN]
         ),
         "settlement": {
-            "start": last_month_end.replace(day=1),
-            "end": last_month_end,
+            **last_month,
             "stores": sum(1 for row in statement if row.net),
             "value": sum((row.value for row in statement), Decimal(0)),
+        },
+        "online_settlement": {
+            **last_month,
+            "stores": len(online),
+            "owed": sum((row.owed for row in online), Decimal(0)),
         },
         # Stores whose points spent, coupons or manual actions stand far outside their peers'.
         "flagged": stores_flagged(today=today),

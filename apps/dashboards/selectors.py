@@ -1,7 +1,7 @@
 """What a store's overview shows: a fixed number of queries, whatever the store's size.
 Sums over days come from the daily rollups; member counts are one grouped query each."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import (
@@ -20,7 +20,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.analytics.metrics import (
-    PAID,
     active,
     average_order,
     dormant,
@@ -34,6 +33,8 @@ from apps.coupons.models import Coupon
 from apps.coupons.selectors import member_coupons
 from apps.members.models import Member, MemberTag
 from apps.orders.models import Order
+from apps.orders.segments import PAID
+from apps.orders.selectors import store_sales_by_channel
 from apps.points.selectors import points_totals
 from apps.stores.models import Staff, Store
 from apps.tiers.selectors import tier_summary, tiers_in_order
@@ -74,6 +75,14 @@ def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
         },
     )
     trend = list(rollups.order_by("day").values("day", "sales", "member_sales", "new_members"))
+    channels = store_sales_by_channel(
+        store,
+        since={
+            "today": _midnight(today),
+            "month": _midnight(today.replace(day=1)),
+            "last_30": _midnight(window_start(today)),
+        },
+    )
     return {
         "members": counts,
         "new": {key: sums[f"new_{key}"] for key in ("today", "week", "month")},
@@ -87,7 +96,12 @@ def store_overview(store: Store, *, now=None, trend_days: int = 30) -> dict:
         "repurchase": repurchase_rate(Order.objects.filter(store=store), now=now),
         "tiers": _tier_distribution(members),
         "trend": _trend(trend, today, trend_days),
+        "channels": channels,
     }
+
+
+def _midnight(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _tier_distribution(members) -> list[dict]:

@@ -1,14 +1,29 @@
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import ReadOnlyAdmin, UploadImportAdmin
+from apps.core.admin import (
+    HuijiModelAdmin,
+    ReadOnlyAdmin,
+    UploadImportAdmin,
+    statement_page,
+)
 from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.coupons.models import Coupon
 from apps.orders.imports import order_import_report, order_import_start, order_import_upload
-from apps.orders.models import LatePayment, Order, OrderImport, OrderLine, Payment, Refund
+from apps.orders.models import (
+    LatePayment,
+    OnlineShare,
+    Order,
+    OrderImport,
+    OrderLine,
+    Payment,
+    Refund,
+)
+from apps.orders.settlement import online_dealer_totals, online_statement, online_statement_csv
 from apps.points.models import Entry
 
 
@@ -231,4 +246,39 @@ class OrderImportAdmin(UploadImportAdmin):
                 "%(already)d already there, %(rejected)d rejected."
             )
             % counts,
+        )
+
+
+@admin.register(OnlineShare)
+class OnlineShareAdmin(HuijiModelAdmin):
+    """线上分成 (finance): what each franchise store is owed of the online sales in its
+    mall, and the settlement drawn from it."""
+
+    list_display = ["store", "category", "percent", "updated_at"]
+    list_select_related = ["store"]
+    list_filter = ["category"]
+    search_fields = ["store__code", "store__name", "category"]
+    autocomplete_fields = ["store"]
+    fields = ["store", "category", "percent"]
+    change_list_template = "admin/orders/onlineshare/change_list.html"
+
+    def get_urls(self):
+        settlement = path(
+            "settlement/",
+            self.admin_site.admin_view(self.settlement_view),
+            name="orders_onlineshare_settlement",
+        )
+        return [settlement, *super().get_urls()]
+
+    def settlement_view(self, request):
+        """线上销售结算单: what HQ owes each franchise store for the online sales in its mall."""
+        return statement_page(
+            self,
+            request,
+            title=_("Online sales settlement"),
+            template="admin/orders/onlineshare/settlement.html",
+            filename="online-settlement",
+            statement=online_statement,
+            to_csv=online_statement_csv,
+            dealer_totals=online_dealer_totals,
         )

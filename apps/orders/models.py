@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,6 +26,12 @@ def _money(verbose_name, **kwargs):
     return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
 
 
+# Channel groups a store's dashboard shows apart. Online orders are paid to HQ's merchant
+# account, which owes each franchise store its share of those in its mall (OnlineShare).
+TILL_CHANNELS = ("pos",)
+ONLINE_CHANNELS = ("mall", "store_pay", "miniprogram")
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         CREATED = "created", _("awaiting payment")
@@ -44,7 +52,9 @@ class Order(models.Model):
     # (apps.orders.checkout): a number is written once and never changed.
     order_no = models.CharField(_("order number"), max_length=40, unique=True, null=True)
     channel = models.CharField(
-        _("channel"), max_length=32, help_text=_("pos, miniprogram, mall or platform:<name>")
+        _("channel"),
+        max_length=32,
+        help_text=_("pos, miniprogram, mall, store_pay or platform:<name>"),
     )
     store = models.ForeignKey(
         Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders"
@@ -101,6 +111,13 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["member", "-created_at"], name="order_member_recent"),
             models.Index(fields=["store", "-created_at"], name="order_store_recent"),
+            # the store dashboard's sales by channel, and HQ's online settlement
+            models.Index(fields=["store", "paid_at"], name="order_store_paid"),
+            models.Index(
+                fields=["paid_at"],
+                condition=Q(channel__in=ONLINE_CHANNELS),
+                name="order_online_paid",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -193,6 +210,7 @@ class Refund(models.Model):
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="refund_created")]  # settlements
         constraints = [
             models.UniqueConstraint(fields=["order", "refund_id"], name="refund_once_per_id"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="refund_not_negative"),
@@ -408,3 +426,65 @@ class LatePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.amount} {self.transaction_id}"
+
+
+class OnlineShare(TimeStampedModel):
+    """线上分成: the percentage of the online sales in a franchise store's mall that HQ,
+    which takes the payments, owes the store. A rule names a store, a category, both or
+    neither (the default); the most specific rule wins: store and category, then store,
+    then category, then the default (apps.orders.settlement.share_percent)."""
+
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": Store.Kind.FRANCHISE},
+        help_text=_("Empty: every franchise store."),
+    )
+    category = models.CharField(
+        _("category"),
+        max_length=50,
+        blank=True,
+        help_text=_("Empty: every category. Otherwise the category as order lines carry it."),
+    )
+    percent = models.DecimalField(
+        _("share (%)"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+
+    class Meta:
+        verbose_name = _("online sales share")
+        verbose_name_plural = _("online sales shares")
+        ordering = ["store__code", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "category"],
+                condition=Q(store__isnull=False),
+                name="online_share_once_per_store_category",
+                violation_error_message=_("This store already has a share for this category."),
+            ),
+            models.UniqueConstraint(
+                fields=["category"],
+                condition=Q(store__isnull=True),
+                name="online_share_once_per_category",
+                violation_error_message=_("Every store already has a share for this category."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0, percent__lte=100), name="online_share_percent_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        store = self.store.code if self.store_id else _("every store")
+        return f"{store} · {self.category or _('every category')}: {self.percent}%"
+
+    def clean(self):
+        if self.store_id and self.store.kind != Store.Kind.FRANCHISE:
+            raise ValidationError(
+                {"store": _("Only a franchise store is paid a share: a direct store is HQ's own.")}
+            )

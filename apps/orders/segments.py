@@ -12,6 +12,8 @@ from apps.members.segments import SegmentFilter, segment_filter_register
 from apps.orders.models import Order
 
 BOUGHT = [Order.Status.PAID, Order.Status.COMPLETED, Order.Status.PARTIALLY_REFUNDED]
+# Orders that count in sales: every order paid, refunded or not (what was refunded is taken off).
+PAID = [*BOUGHT, Order.Status.REFUNDED]
 
 
 def _no_purchase_for(members, days, now):

@@ -1,11 +1,15 @@
-from django.db.models import QuerySet, Sum
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
 from apps.orders.errors import OrderNotFound, ProductUnavailable
-from apps.orders.models import Order
+from apps.orders.models import ONLINE_CHANNELS, TILL_CHANNELS, Order
 from apps.orders.pricing import LineInput
+from apps.orders.segments import PAID
 from apps.stores.models import Store
 
 
@@ -51,3 +55,29 @@ def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:
             LineInput(sku=sku, name=product.name, quantity=quantity, unit_price=product.price)
         )
     return lines
+
+
+CHANNEL_GROUPS = {"till": TILL_CHANNELS, "online": ONLINE_CHANNELS}
+
+
+def store_sales_by_channel(store: Store, *, since: dict[str, datetime]) -> dict:
+    """The store's sales at the till and online since each instant of `since` (a period's
+    name → its start): orders paid, their sales less what has been refunded of them, and
+    the members who bought. {group: {period: {orders, sales, members}}}, in one query."""
+    figures = {}
+    for group, channels in CHANNEL_GROUPS.items():
+        for period, start in since.items():
+            within = Q(channel__in=channels, paid_at__gte=start)
+            figures[f"{group}:{period}:orders"] = Count("pk", filter=within)
+            figures[f"{group}:{period}:sales"] = Sum(
+                F("paid_amount") - F("refunded_amount"), filter=within, default=Decimal(0)
+            )
+            figures[f"{group}:{period}:members"] = Count("member", filter=within, distinct=True)
+    totals = Order.objects.filter(
+        store=store, paid_at__gte=min(since.values()), status__in=PAID
+    ).aggregate(**figures)
+    result: dict = {}
+    for key, value in totals.items():
+        group, period, figure = key.split(":")
+        result.setdefault(group, {}).setdefault(period, {})[figure] = value
+    return result

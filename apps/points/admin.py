@@ -1,17 +1,14 @@
 import uuid
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
+from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin, statement_page
 from apps.core.errors import DomainError
 from apps.members.forms import MemberByPhoneField
 from apps.points.manual import (
@@ -134,38 +131,16 @@ class EntryAdmin(ReadOnlyAdmin):
 
     def settlement_view(self, request):
         """积分结算单: what each store and dealer is owed for the points spent with them."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        form = PeriodForm(request.GET or None)
-        start, end = form.period()
-        rows = settlement_statement(start=start, end=end)
-        if request.GET.get("format") == "csv":
-            response = HttpResponse(settlement_csv(rows), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="settlement-{start}-{end}.csv"'
-            return response
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Points settlement"),
-            "opts": self.model._meta,
-            "form": form,
-            "rows": rows,
-            "dealers": dealer_totals(rows),
-            "start": start,
-            "end": end,
-            "query": request.GET.urlencode(),
-        }
-        return TemplateResponse(request, "admin/points/entry/settlement.html", context)
-
-
-class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("from"), required=False)
-    end = forms.DateField(label=_("to"), required=False)
-
-    def period(self):
-        """The chosen days, or last month when none are chosen (or they are not dates)."""
-        last_month_end = timezone.localdate().replace(day=1) - timedelta(days=1)
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        return data.get("start") or last_month_end.replace(day=1), data.get("end") or last_month_end
+        return statement_page(
+            self,
+            request,
+            title=_("Points settlement"),
+            template="admin/points/entry/settlement.html",
+            filename="settlement",
+            statement=settlement_statement,
+            to_csv=settlement_csv,
+            dealer_totals=dealer_totals,
+        )
 
 
 class AdjustForm(forms.Form):

@@ -20,6 +20,7 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
 from apps.members.models import Segment, Tag
 from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.models import OnlineShare
 from apps.orders.pricing import LineInput
 from apps.points.manual import manual_adjust_request
 from apps.points.models import EarningRule
@@ -99,6 +100,7 @@ EXPECTED = {
         "mall.category": ("v", []),
         "mall.product": ("v", []),
         "orders.latepayment": ("v", []),
+        "orders.onlineshare": ("vacd", ["delete_selected"]),
         "orders.order": ("v", []),
         "points.account": ("v", []),
         "points.earningrule": ("v", []),
@@ -160,6 +162,7 @@ def world(hq_user):
     Tag.objects.create(name="VIP")
     Segment.objects.create(name="全部")
     SkuFactory(sku="SKU1", name="面霜", price=Decimal("99.00"))
+    OnlineShare.objects.create(category="护肤", percent=Decimal("10"))
     pos_key_create(store=store, name="till")
     rollup_day(timezone.localdate())
     AuditEntry.objects.create(action="test")

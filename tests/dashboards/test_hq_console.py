@@ -10,9 +10,11 @@ from apps.analytics.services import rollup_day
 from apps.core.models import Event
 from apps.coupons.models import IssueBatch
 from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.models import OnlineShare
 from apps.orders.pricing import LineInput
 from apps.points.models import Entry
 from apps.points.services import points_earn
+from apps.stores.models import Store
 from tests.coupons.factories import CouponTemplateFactory
 from tests.dashboards.test_overview import sell
 from tests.members.factories import MemberFactory
@@ -85,10 +87,35 @@ def test_last_months_points_settlement_is_waiting(hq_client):
     assert after["end"] == timezone.localdate().replace(day=1) - timedelta(days=1)
 
 
+def test_last_months_online_settlement_is_waiting(hq_client):
+    franchise = StoreFactory(code="F001", kind=Store.Kind.FRANCHISE)
+    direct = StoreFactory(code="S001")
+    OnlineShare.objects.create(percent=Decimal("12.5"))
+    paid = timezone.localtime().replace(day=1) - timedelta(days=3)
+    for n, store in enumerate((franchise, direct)):
+        order_place_paid(
+            checkout=Checkout(
+                store=store,
+                channel="mall",
+                lines=[LineInput(sku="X", quantity=1, unit_price=Decimal("100.00"))],
+            ),
+            external_id=f"M-{n}",
+            now=paid,
+        )
+
+    kpi = hq_client.get("/admin/").context["kpi"]["online_settlement"]
+
+    assert (kpi["stores"], kpi["owed"]) == (1, Decimal("12.50"))
+
+
 def test_the_console_front_page_links_open(hq_client):
     page = hq_client.get("/admin/").content.decode()
 
-    for link in ("/admin/members/member/?joined_at__year=", "/admin/points/entry/settlement/"):
+    for link in (
+        "/admin/members/member/?joined_at__year=",
+        "/admin/points/entry/settlement/",
+        "/admin/orders/onlineshare/settlement/",
+    ):
         start = page.index(link)
         url = page[start : page.index('"', start)].replace("&amp;", "&")
         assert hq_client.get(url).status_code == 200, url
