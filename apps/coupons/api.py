@@ -20,13 +20,14 @@ def percent_of_template(field: str) -> serializers.DecimalField:
     )
 
 
+class UsableStoreSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
 class UsableInSerializer(serializers.Serializer):
     """Where a template's coupons can be used (read from `template.usable_stores`, which the
     lists prefetch)."""
-
-    class StoreSerializer(serializers.Serializer):
-        code = serializers.CharField()
-        name = serializers.CharField()
 
     channels = serializers.SerializerMethodField()
     stores = serializers.SerializerMethodField(help_text="null: every store")
@@ -37,7 +38,7 @@ class UsableInSerializer(serializers.Serializer):
     def get_channels(self, template: CouponTemplate) -> list[str]:
         return [channel for channel in CouponTemplate.CHANNELS if channel in template.channel_set]
 
-    @extend_schema_field(StoreSerializer(many=True, allow_null=True))
+    @extend_schema_field(UsableStoreSerializer(many=True, allow_null=True))
     def get_stores(self, template: CouponTemplate) -> list[dict] | None:
         stores = sorted(template.usable_stores.all(), key=lambda store: store.code)
         return [{"code": store.code, "name": store.name} for store in stores] or None

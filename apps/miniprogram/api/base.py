@@ -28,25 +28,27 @@ def _percent():
     return serializers.DecimalField(max_digits=5, decimal_places=2)
 
 
+class TierChannelBenefitSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=TierChannelBenefit.Channel.values)
+    discount_percent = _percent()
+
+
+class TierBenefitsSerializer(serializers.Serializer):
+    discount_percent = _percent()
+    points_multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
+    birthday_gift = serializers.CharField(help_text="empty: none")
+    free_shipping = serializers.BooleanField()
+    members_only_access = serializers.BooleanField()
+    channels = TierChannelBenefitSerializer(
+        many=True, help_text="channels where the tier's discount differs"
+    )
+
+
 class TierOutputSerializer(serializers.Serializer):
-    class BenefitsSerializer(serializers.Serializer):
-        class ChannelSerializer(serializers.Serializer):
-            channel = serializers.ChoiceField(choices=TierChannelBenefit.Channel.values)
-            discount_percent = _percent()
-
-        discount_percent = _percent()
-        points_multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
-        birthday_gift = serializers.CharField(help_text="empty: none")
-        free_shipping = serializers.BooleanField()
-        members_only_access = serializers.BooleanField()
-        channels = ChannelSerializer(
-            many=True, help_text="channels where the tier's discount differs"
-        )
-
     code = serializers.CharField()
     name = serializers.CharField()
     rank = serializers.IntegerField()
-    benefits = BenefitsSerializer()
+    benefits = TierBenefitsSerializer()
 
 
 class GrowthOutputSerializer(serializers.Serializer):
