@@ -111,7 +111,9 @@ def claimable_templates(member: Member) -> list[dict]:
     now = timezone.now()
     templates = list(
         CouponTemplate.objects.filter(claim_open(now), claimable=True)
-        .prefetch_related("eligible_tiers", "eligible_stores", "eligible_distributors")
+        .prefetch_related(
+            "eligible_tiers", "eligible_stores", "eligible_distributors", "usable_stores"
+        )
         .order_by("-pk")
     )
     claimed = dict(

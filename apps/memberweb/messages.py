@@ -5,6 +5,7 @@ Placeholders in braces ({name}) are filled in by the script."""
 from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import Order
+from apps.tiers.models import TierChannelBenefit
 
 MESSAGES = {
     "error": _("Something went wrong. Please try again."),
@@ -17,14 +18,29 @@ MESSAGES = {
     "send_code": _("Send code"),
     "to_next_tier": _("{growth} more growth value to {tier}"),
     "top_tier": _("You are at the top tier."),
-    "to_keep": _("{growth} more growth value keeps {tier} at its next review"),
+    "to_keep_by": _("{growth} more growth value by {date} keeps {tier}"),
+    "tier_kept": _("Enough growth value to keep {tier} at its review on {date}"),
+    "benefit_discount": _("{percent}% off as a member"),
+    "benefit_channel_discount": _("{percent}% off in {channel}"),
+    "benefit_points": _("{multiplier} × points on every purchase"),
+    "benefit_birthday": _("Birthday gift: {gift}"),
+    "benefit_free_shipping": _("Free delivery"),
+    "benefit_members_only": _("Members-only products"),
+    "benefits_none": _("Earn growth value to reach a tier with benefits."),
     "expiring": _("{amount} points expire on {date}"),
     "refresh_in": _("New code in {seconds} s"),
     "valid_until": _("Valid until {date}"),
+    "valid_days": _("Valid for {days} days from claiming"),
+    "valid_days_until": _("Valid for {days} days from claiming, until {date} at the latest"),
+    "at_most_off": _("at most ¥{amount} off"),
+    "usable_channels": _("Use it in: {channels}"),
+    "usable_stores": _("Only at: {stores}"),
+    "every_store": _("At every store"),
     "kind_threshold": _("¥{amount} off orders of ¥{threshold} or more"),
     "kind_percent": _("{percent}% off"),
     "kind_cash": _("¥{amount} off"),
     "kind_gift": _("A gift at the counter"),
+    "kind_shipping": _("Free delivery"),
     "claim": _("Claim"),
     "claiming": _("Claiming…"),
     "claimed": _("Claimed: it is in your wallet."),
@@ -42,4 +58,8 @@ MESSAGES = {
 def page_messages() -> dict[str, str]:
     words = {key: str(message) for key, message in MESSAGES.items()}
     words.update({f"order_{value}": str(label) for value, label in Order.Status.choices})
+    # a tier's channel benefits and a coupon's channels name the same three channels
+    words.update(
+        {f"channel_{value}": str(label) for value, label in TierChannelBenefit.Channel.choices}
+    )
     return words

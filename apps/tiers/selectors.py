@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -18,21 +18,33 @@ def tiers_in_order() -> list[Tier]:
     )
 
 
-_GROWTH_SINCE_SQL = (
-    f"SELECT COALESCE(SUM({column(GrowthEntry, 'amount')}), 0) FROM {table(GrowthEntry)} "
-    f"WHERE {column(GrowthEntry, 'member')} = %s AND {column(GrowthEntry, 'created_at')} > %s"
-)
+def window_start(day: date) -> datetime:
+    """Growth entered after this moment counts at a review on `day` (the nightly review's
+    window, and what `me` says is needed by then)."""
+    midnight = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    return midnight - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
+
+
+def _growth_since(member: Member, sinces: list[datetime]) -> list[int]:
+    """The member's growth value entered after each of `sinces`, in one statement."""
+    amount, created = column(GrowthEntry, "amount"), column(GrowthEntry, "created_at")
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {created} > %s THEN {amount} END), 0)" for _ in sinces
+    )
+    database = connections[database_for_read(GrowthEntry)]
+    adapt = database.ops.adapt_datetimefield_value
+    with database.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {sums} FROM {table(GrowthEntry)} "
+            f"WHERE {column(GrowthEntry, 'member')} = %s AND {created} > %s",
+            [*map(adapt, sinces), member.pk, adapt(min(sinces))],
+        )
+        return [int(total) for total in cursor.fetchone()]
 
 
 def growth_in_window(member: Member, *, now: datetime | None = None) -> int:
     since = (now or timezone.now()) - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
-    database = connections[database_for_read(GrowthEntry)]
-    with database.cursor() as cursor:
-        cursor.execute(
-            _GROWTH_SINCE_SQL, [member.pk, database.ops.adapt_datetimefield_value(since)]
-        )
-        (total,) = cursor.fetchone()
-    return total
+    return _growth_since(member, [since])[0]
 
 
 _TIER_OF_SQL = (
@@ -43,29 +55,80 @@ _TIER_OF_SQL = (
 
 def member_tier(member: Member) -> Tier | None:
     """The member's tier; a member never reviewed is in the first one."""
-    tiers = tiers_in_order()
     with connections[database_for_read(MemberTier)].cursor() as cursor:
         cursor.execute(_TIER_OF_SQL, [member.pk])
         row = cursor.fetchone()
-    tier_id = row[0] if row else None
+    return _tier_of(row[0] if row else None)
+
+
+def _tier_of(tier_id: int | None) -> Tier | None:
+    tiers = tiers_in_order()
     return next((tier for tier in tiers if tier.pk == tier_id), tiers[0] if tiers else None)
 
 
-def tier_summary(member: Member) -> dict:
-    """What `me` shows: the tier, the growth value that counts, what the next tier needs and
-    what is still needed to keep this one at its review."""
-    tiers = tiers_in_order()
-    current = member_tier(member)
-    growth = growth_in_window(member)
-    following = next((tier for tier in tiers if current and tier.rank > current.rank), None)
+def tier_benefits(tier: Tier) -> dict:
+    """What a tier gives, as its member sees it; `channels`: where its discount differs."""
     return {
-        "tier": {"code": current.code, "name": current.name, "rank": current.rank}
+        "discount_percent": tier.discount_percent,
+        "points_multiplier": tier.points_multiplier,
+        "birthday_gift": tier.birthday_gift,
+        "free_shipping": tier.free_shipping,
+        "members_only_access": tier.members_only_access,
+        "channels": [
+            {"channel": benefit.channel, "discount_percent": benefit.discount_percent}
+            for benefit in sorted(tier.channel_benefits.all(), key=lambda b: b.channel)
+        ],
+    }
+
+
+def tier_summary(member: Member) -> dict:
+    """What `me` shows: the tier and its benefits, the growth value that counts, what the
+    next tier needs, and what is still needed to keep this one at its review (`keep_by`):
+    the growth that will still be in the window that day, unless HQ's floor holds the tier
+    then. The first tier is never lost: nothing to keep."""
+    state = (
+        MemberTier.objects.filter(member=member)
+        .values_list("tier_id", "review_on", "floor__rank", "floor_until")
+        .first()
+    )
+    tier_id, review_on, floor_rank, floor_until = state or (None, None, None, None)
+    current = _tier_of(tier_id)
+    at_stake = current is not None and current.rank > 0 and review_on is not None
+    since = timezone.now() - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
+    growth, growth_at_review = _growth_since(
+        member, [since, window_start(review_on) if at_stake else since]
+    )
+    floor_holds = (
+        at_stake
+        and floor_rank is not None
+        and floor_rank >= current.rank
+        and floor_until is not None
+        and floor_until >= review_on
+    )
+    following = next(
+        (tier for tier in tiers_in_order() if current and tier.rank > current.rank), None
+    )
+    if current is None:
+        to_keep = None
+    elif at_stake and not floor_holds:
+        to_keep = max(current.growth_threshold - growth_at_review, 0)
+    else:
+        to_keep = 0
+    return {
+        "tier": {
+            "code": current.code,
+            "name": current.name,
+            "rank": current.rank,
+            "benefits": tier_benefits(current),
+        }
         if current
         else None,
         "growth": {
             "value": growth,
             "next_tier": following.code if following else None,
             "to_next": max(following.growth_threshold - growth, 0) if following else None,
-            "to_keep": max(current.growth_threshold - growth, 0) if current else None,
+            "to_keep": to_keep,
+            "next_tier_name": following.name if following else None,
+            "keep_by": review_on if at_stake else None,
         },
     }

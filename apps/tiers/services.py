@@ -15,7 +15,7 @@ from apps.core.rows import column, columns, database_for_write, instance, row_in
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
-from apps.tiers.selectors import growth_in_window, tiers_in_order
+from apps.tiers.selectors import growth_in_window, tiers_in_order, window_start
 
 
 def _facts(tiers: list[Tier]) -> list[TierFacts]:
@@ -171,9 +171,7 @@ def tiers_review_due(*, today: date | None = None, batch: int = 2000) -> dict[st
     tiers = tiers_in_order()
     if not tiers:
         return counts
-    since = timezone.make_aware(datetime.combine(today, datetime.min.time())) - relativedelta(
-        months=settings.TIER_GROWTH_WINDOW_MONTHS
-    )
+    since = window_start(today)
     growth = (
         GrowthEntry.objects.filter(member=OuterRef("member_id"), created_at__gt=since)
         .order_by()

@@ -249,6 +249,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from here, not a CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Where a tier's benefit or a coupon applies: one set of channels, one name. The payment
+    # channel keeps the name it had before another field called "channel" came along.
+    "ENUM_NAME_OVERRIDES": {
+        "BenefitChannelEnum": "apps.coupons.models.CouponTemplate.CHANNELS",
+        "ChannelEnum": "apps.orders.models.Order.PaymentChannel",
+    },
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -6,11 +6,14 @@ asks nothing of another origin."""
 
 import json
 import re
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.coupons.models import Coupon
@@ -20,9 +23,11 @@ from apps.orders.pricing import LineInput
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
 from apps.stores.models import Staff, Store
-from apps.tiers.models import Tier
+from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChannelBenefit
+from apps.tiers.services import growth_earn
 from tests.coupons.factories import CouponTemplateFactory
 from tests.mall.factories import SkuFactory
+from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory, StoreFactory, pos_key_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +39,17 @@ PHONE, CODE = "13800000000", "123456"  # SMS_TEST_CODES of the test settings
 @pytest.fixture
 def stores():
     Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
-    Tier.objects.create(code="gold", name="黄金会员", rank=1, growth_threshold=5000)
+    gold = Tier.objects.create(
+        code="gold",
+        name="黄金会员",
+        rank=1,
+        growth_threshold=5000,
+        discount_percent=Decimal("5"),
+        points_multiplier=Decimal("1.2"),
+        birthday_gift="生日礼券 20 元",
+    )
+    TierChannelBenefit.objects.create(tier=gold, channel="store", discount_percent=Decimal("8"))
+    Tier.objects.create(code="platinum", name="铂金会员", rank=2, growth_threshold=12000)
     s002 = StoreFactory(code="S002", name="杭州湖滨加盟店", kind=Store.Kind.FRANCHISE)
     s003 = StoreFactory(code="S003", name="苏州观前加盟店", kind=Store.Kind.FRANCHISE)
     guide = StaffFactory(store=s002, role=Staff.Role.GUIDE)
@@ -147,7 +162,10 @@ def test_the_card_shows_a_code_the_till_accepts_and_a_coupon_claimed_twice_fast_
         amount=10,
         total_stock=100,
         per_member_limit=2,
+        channels="store",
+        description="不与其他优惠同享",
     )
+    flash.usable_stores.add(stores["S002"])
     page.clock.install()
     page.goto("/m/")
     expect(page).to_have_url(re.compile(r"/m/login\?next=%2Fm%2F$"))
@@ -155,6 +173,10 @@ def test_the_card_shows_a_code_the_till_accepts_and_a_coupon_claimed_twice_fast_
 
     expect(page).to_have_url(re.compile(r"/m/$"))
     expect(page.locator("#tier-name")).to_have_text("普通会员")
+    # joining gave 100 of gold's 5,000
+    expect(page.locator("#growth")).to_have_text("再获得 4900 成长值升级为 黄金会员")
+    expect(page.locator("#benefits")).to_have_text("累积成长值，升级即享更多权益。")
+    expect(page.locator("#keep")).to_have_text("")  # the first tier is never lost
     expect(page.locator("#points-available")).to_have_text("0")
     digits = page.locator("#digits")
     expect(digits).to_have_text(re.compile(r"^6\d{3}( \d{4}){3} \d{2}$"))
@@ -178,23 +200,75 @@ def test_the_card_shows_a_code_the_till_accepts_and_a_coupon_claimed_twice_fast_
     expect(page.get_by_text("这里还没有优惠券。")).to_be_visible()
     accessible(page)
     page.get_by_role("link", name="领取更多优惠券").click()
-    claim = page.locator(f"[data-template='{flash.pk}'] button")
+    offered = page.locator(f"[data-template='{flash.pk}']")
+    expect(offered).to_contain_text("立减 10 元")
+    expect(offered).to_contain_text("适用渠道：门店 · 仅限门店：杭州湖滨加盟店")
+    expect(offered).to_contain_text("不与其他优惠同享")
+    expect(offered).to_contain_text("领取后 30 天内有效")
+    claim = offered.locator("button")
     expect(claim).to_be_enabled()
     accessible(page)
+    # the first claim's answer is held back while the member taps on, as on a slow network
+    claims, waiting, sent = re.compile(r"/api/v1/coupons/\d+/claim$"), [], []
+    page.on("request", lambda request: claims.search(request.url) and sent.append(request))
+    page.route(claims, lambda route: waiting.append(route))
     claim.evaluate("button => { button.click(); button.click(); }")
+    while not waiting:
+        page.wait_for_timeout(20)
     claim.dblclick(force=True)
+    waiting[0].continue_()
 
     expect(page.get_by_role("status")).to_have_text("已领取，已放入您的券包。")
     expect(page.locator(f"[data-template='{flash.pk}']")).to_contain_text("已领 1 张")
     member = Member.objects.get(phone=PHONE)
     assert Coupon.objects.filter(member=member, template=flash).count() == 1
+    assert len(sent) == 1
 
     page.get_by_role("link", name="我的优惠券").click()
     coupon = Coupon.objects.get(member=member)
     shown = page.locator(f"li[data-code='{coupon.code}']")
     expect(shown).to_contain_text("限量闪券")
     expect(shown).to_contain_text("立减 10 元")
+    expect(shown.locator(".where")).to_have_text("适用渠道：门店 · 仅限门店：杭州湖滨加盟店")
+    expect(shown.locator(".terms")).to_have_text("不与其他优惠同享")
+    ends = coupon.valid_until.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y/%m/%d")
+    expect(shown.locator(".ends")).to_have_text(f"有效期至 {ends}")
     expect(shown.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
+    accessible(page)
+
+
+def test_a_gold_members_card_shows_the_benefits_and_what_keeps_gold(watched, stores):
+    member = MemberFactory(phone=PHONE)
+    now = timezone.now()
+    for days_ago, amount in [(330, 3000), (100, 2500)]:  # gold 100 days ago, at 5,500
+        growth_earn(
+            member=member,
+            amount=amount,
+            kind=GrowthEntry.Kind.ADJUST,
+            cause_kind=GrowthEntry.CauseKind.ADMIN,
+            key=f"history-{days_ago}",
+            description="历史消费成长值",
+            now=now - timedelta(days=days_ago),
+        )
+    review_on = MemberTier.objects.get(member=member).review_on
+    page = watched
+    page.goto("/m/")
+    sign_in(page)
+
+    expect(page.locator("#tier-name")).to_have_text("黄金会员")
+    expect(page.locator("#benefits li")).to_have_text(
+        [
+            "会员优惠 5%",
+            "门店优惠 8%",
+            "消费积分 1.2 倍",
+            "生日礼：生日礼券 20 元",
+        ]
+    )
+    expect(page.locator("#growth")).to_have_text("再获得 6500 成长值升级为 铂金会员")
+    # at the review the 3,000 of 330 days ago has left the window: 2,500 of 5,000 counts
+    expect(page.locator("#keep")).to_have_text(
+        f"{review_on:%Y/%m/%d} 前再获得 2500 成长值即可保级黄金会员"
+    )
     accessible(page)
 
 

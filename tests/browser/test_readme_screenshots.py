@@ -41,5 +41,9 @@ def test_the_store_landing_and_the_demo_members_card(phone):
     sign_in(page)
     expect(page).to_have_url(page.url.split("/m/")[0] + "/m/")
     expect(page.locator("#points-available")).to_have_text("5000")
+    expect(page.locator("#tier-name")).to_have_text("黄金会员")  # as API.md promises
+    expect(page.locator("#benefits")).to_contain_text("生日礼：生日礼券 20 元")
+    expect(page.locator("#growth")).to_contain_text("升级为 铂金会员")
+    expect(page.locator("#keep")).to_contain_text("黄金会员")
     expect(page.locator("img[alt]").first).to_be_visible()
     picture(page, "card")

@@ -16,6 +16,7 @@ from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.selectors import points_totals
 from apps.stores.models import PosApiKey, Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, TierChange
+from apps.tiers.selectors import tier_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +127,9 @@ def test_members_scale_with_the_option_and_the_demo_member_is_ready():
     assert Member.objects.filter(home_store__isnull=True).count() == 0
 
 
-def test_the_demo_member_holds_the_5000_points_api_md_promises_after_their_orders():
-    output = seed()
+@pytest.mark.parametrize("seed_option", [(), ("--seed", "7")])
+def test_the_demo_member_holds_the_5000_points_and_the_gold_tier_api_md_promises(seed_option):
+    output = seed(*seed_option)
 
     demo = Member.objects.get(phone="13800000000")
     held = points_totals(demo)
@@ -139,3 +141,8 @@ def test_the_demo_member_holds_the_5000_points_api_md_promises_after_their_order
     assert held["pending"] == sum(Order.objects.filter(member=demo).values_list(
         "points_earned", flat=True
     ))  # fmt: skip
+    # their history and their orders' growth stay between gold's 2,000 and platinum's 6,000
+    assert MemberTier.objects.get(member=demo).tier.code == "gold"
+    growth = tier_summary(demo)["growth"]
+    assert 2000 <= growth["value"] < 6000 and growth["next_tier"] == "platinum"
+    assert "has passed), tier 黄金会员.\n" in output

@@ -39,7 +39,14 @@ def test_me_shows_the_member_of_api_md(client, member):
         "referral_code": member.referral_code,
         "marketing_consent": False,
         "tier": None,
-        "growth": {"value": 0, "next_tier": None, "to_next": None, "to_keep": None},
+        "growth": {
+            "value": 0,
+            "next_tier": None,
+            "to_next": None,
+            "to_keep": None,
+            "next_tier_name": None,
+            "keep_by": None,
+        },
         "points": {"available": 0, "pending": 0, "expiring": []},
         "home_store": None,
     }

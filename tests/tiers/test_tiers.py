@@ -8,10 +8,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.models import AuditEntry, Event, EventHandling
-from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
+from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange, TierChannelBenefit
 from apps.tiers.rules import TierFacts, qualified_tier, review
 from apps.tiers.selectors import member_tier, tier_summary, tiers_in_order
-from apps.tiers.services import growth_earn, growth_reverse, tier_set_manual
+from apps.tiers.services import first_review, growth_earn, growth_reverse, tier_set_manual
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory, member_client
@@ -67,6 +67,8 @@ def test_a_member_starts_in_the_first_tier(tiers):
         "next_tier": "silver",
         "to_next": 500,
         "to_keep": 0,
+        "next_tier_name": "白银会员",
+        "keep_by": None,  # the first tier is never lost
     }
 
 
@@ -264,6 +266,32 @@ def test_a_refund_takes_growth_back_but_the_tier_waits_for_its_review(tiers):
     assert member_tier(member) == tiers["silver"]
 
 
+def test_to_keep_counts_only_the_growth_still_in_the_window_at_the_review(tiers):
+    member, now = MemberFactory(), timezone.now()
+    grow(member, 400, "old", now=now - timedelta(days=330))
+    grow(member, 200, "recent", now=now - timedelta(days=90))  # 600: silver from then
+
+    growth = tier_summary(member)["growth"]
+
+    review_on = first_review(now - timedelta(days=90))
+    assert MemberTier.objects.get(member=member).review_on == review_on
+    # by the review the 400 has left the window: 200 of the 500 silver needs still counts
+    assert (growth["value"], growth["to_keep"], growth["keep_by"]) == (600, 300, review_on)
+    assert (growth["next_tier_name"], growth["to_next"]) == ("黄金会员", 1400)
+
+
+@pytest.mark.parametrize(("floor_days", "to_keep"), [(400, 0), (30, 2000 - 100)])
+def test_a_floor_that_holds_at_the_review_leaves_nothing_to_keep(tiers, floor_days, to_keep):
+    member, hq = MemberFactory(), UserFactory(is_staff=True)
+    grow(member, 100, "a")
+    until = timezone.localdate() + timedelta(days=floor_days)
+
+    tier_set_manual(member=member, tier=tiers["gold"], until=until, actor=hq, reason="VIP 客户")
+
+    growth = tier_summary(member)["growth"]
+    assert (growth["to_keep"], growth["keep_by"]) == (to_keep, first_review(timezone.now()))
+
+
 def test_hq_sets_a_tier_as_a_floor_audited(tiers):
     member, hq = MemberFactory(), UserFactory(is_staff=True)
     until = date.today() + timedelta(days=90)
@@ -281,6 +309,10 @@ def test_me_and_the_pos_show_the_tier(tiers, api_client):
     from tests.stores.factories import StoreFactory, pos_key_for
 
     member = MemberFactory(phone="13912345678")
+    TierChannelBenefit.objects.create(
+        tier=tiers["silver"], channel="store", discount_percent=Decimal("4.5")
+    )
+    Tier.objects.filter(pk=tiers["silver"].pk).update(birthday_gift="生日 50 积分")
     grow(member, 800, "a")
 
     me = member_client(api_client, member).get("/api/v1/me").json()
@@ -289,9 +321,28 @@ def test_me_and_the_pos_show_the_tier(tiers, api_client):
         "/api/pos/v1/members/identify", {"phone": "13912345678"}, format="json"
     ).json()
 
-    assert me["tier"] == {"code": "silver", "name": "白银会员", "rank": 1}
-    assert me["growth"] == {"value": 800, "next_tier": "gold", "to_next": 1200, "to_keep": 0}
-    assert pos["tier"] == me["tier"]
+    assert me["tier"] == {
+        "code": "silver",
+        "name": "白银会员",
+        "rank": 1,
+        "benefits": {
+            "discount_percent": "3.00",
+            "points_multiplier": "1.00",
+            "birthday_gift": "生日 50 积分",
+            "free_shipping": False,
+            "members_only_access": False,
+            "channels": [{"channel": "store", "discount_percent": "4.50"}],
+        },
+    }
+    assert me["growth"] == {
+        "value": 800,
+        "next_tier": "gold",
+        "to_next": 1200,
+        "to_keep": 0,
+        "next_tier_name": "黄金会员",
+        "keep_by": first_review(timezone.now()).isoformat(),
+    }
+    assert pos["tier"] == {"code": "silver", "name": "白银会员", "rank": 1}
     assert MemberTier.objects.get(member=member).tier == tiers["silver"]
 
 
@@ -303,7 +354,14 @@ def test_growth_is_kept_before_any_tier_exists(api_client):
 
     assert tier_summary(member) == {
         "tier": None,
-        "growth": {"value": 300, "next_tier": None, "to_next": None, "to_keep": None},
+        "growth": {
+            "value": 300,
+            "next_tier": None,
+            "to_next": None,
+            "to_keep": None,
+            "next_tier_name": None,
+            "keep_by": None,
+        },
     }
     assert member_client(api_client, member).get("/api/v1/me").json()["tier"] is None
 

@@ -1,6 +1,7 @@
 """What every mini-program endpoint of a signed-in member shares: the base view and the
 member as API.md shows it."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
@@ -8,6 +9,7 @@ from rest_framework.views import APIView
 from apps.members.models import Member
 from apps.miniprogram.authentication import MemberTokenAuthentication
 from apps.points.selectors import points_totals
+from apps.tiers.models import TierChannelBenefit
 from apps.tiers.selectors import tier_summary
 
 
@@ -20,6 +22,46 @@ class MemberApi(APIView):
     @property
     def member(self) -> Member:
         return self.request.user.member
+
+
+def _percent():
+    return serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class TierChannelBenefitSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=TierChannelBenefit.Channel.values)
+    discount_percent = _percent()
+
+
+class TierBenefitsSerializer(serializers.Serializer):
+    discount_percent = _percent()
+    points_multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
+    birthday_gift = serializers.CharField(help_text="empty: none")
+    free_shipping = serializers.BooleanField()
+    members_only_access = serializers.BooleanField()
+    channels = TierChannelBenefitSerializer(
+        many=True, help_text="channels where the tier's discount differs"
+    )
+
+
+class TierOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    benefits = TierBenefitsSerializer()
+
+
+class GrowthOutputSerializer(serializers.Serializer):
+    value = serializers.IntegerField(help_text="growth value in the window that counts")
+    next_tier = serializers.CharField(allow_null=True)
+    to_next = serializers.IntegerField(allow_null=True)
+    to_keep = serializers.IntegerField(
+        allow_null=True, help_text="still needed by keep_by to keep the tier; 0: kept"
+    )
+    next_tier_name = serializers.CharField(allow_null=True)
+    keep_by = serializers.DateField(
+        allow_null=True, help_text="the tier's next review; null: nothing to keep"
+    )
 
 
 class MemberOutputSerializer(serializers.Serializer):
@@ -43,11 +85,14 @@ class MemberOutputSerializer(serializers.Serializer):
             cache[member.pk] = tier_summary(member)
         return cache[member.pk]
 
+    @extend_schema_field(TierOutputSerializer(allow_null=True))
     def get_tier(self, member) -> dict | None:
-        return self._tiers(member)["tier"]
+        tier = self._tiers(member)["tier"]
+        return TierOutputSerializer(tier).data if tier else None
 
+    @extend_schema_field(GrowthOutputSerializer)
     def get_growth(self, member) -> dict:
-        return self._tiers(member)["growth"]
+        return GrowthOutputSerializer(self._tiers(member)["growth"]).data
 
     def get_points(self, member) -> dict:
         totals = points_totals(member)

@@ -13,7 +13,12 @@ from apps.core.errors import Invalid
 from apps.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.core.idempotency import idempotent
 from apps.core.qr import qr_png
-from apps.coupons.api import CouponOutputSerializer
+from apps.coupons.api import (
+    CouponOutputSerializer,
+    UsableInSerializer,
+    percent_of_template,
+    yuan_of_template,
+)
 from apps.coupons.errors import CouponNotFound, SoldOut
 from apps.coupons.issuing import coupon_claim, coupon_exchange
 from apps.coupons.selectors import claimable_templates, member_coupons, template_get
@@ -36,9 +41,10 @@ class MeCouponsApi(MemberApi):
         if status_wanted not in (None, "available", "used", "expired"):
             raise Invalid(fields={"status": [_("Use available, used or expired.")]})
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            member_coupons(self.member, status=status_wanted), request, view=self
+        coupons = member_coupons(self.member, status=status_wanted).prefetch_related(
+            "template__usable_stores"
         )
+        page = paginator.paginate_queryset(coupons, request, view=self)
         return paginator.get_paginated_response(CouponOutputSerializer(page, many=True).data)
 
 
@@ -63,6 +69,21 @@ class ClaimableCouponsApi(MemberApi):
         per_member_limit = serializers.IntegerField(source="template.per_member_limit")
         claimed = serializers.IntegerField()
         points_price = serializers.IntegerField(source="template.points_price", allow_null=True)
+        threshold = yuan_of_template("threshold")
+        amount = yuan_of_template("amount")
+        percent_off = percent_of_template("percent_off")
+        max_discount = yuan_of_template("max_discount")
+        valid_from = serializers.DateTimeField(source="template.valid_from", allow_null=True)
+        valid_until = serializers.DateTimeField(
+            source="template.valid_until", allow_null=True, help_text="null: see valid_days"
+        )
+        valid_days = serializers.IntegerField(
+            source="template.valid_days",
+            allow_null=True,
+            help_text="usable for this many days from the claim (counting its day), never past "
+            "valid_until",
+        )
+        usable_in = UsableInSerializer(source="template")
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="coupons_claimable")
     def get(self, request):

@@ -1,12 +1,42 @@
-// The member card: tier, growth to the next tier, points, and the member code as a QR code
-// and a barcode for the till, replaced by a new one before it expires.
+// The member card: tier and its benefits, growth to the next tier and what keeps this one,
+// points, and the member code as a QR code and a barcode for the till, replaced by a new one
+// before it expires.
 import { api } from "./api.js";
 import { formatDate, t } from "./i18n.js";
-import { loadInto, requireSignIn } from "./ui.js";
+import { el, loadInto, requireSignIn } from "./ui.js";
 
 const REFRESH_EARLY_MS = 15_000;
 let qrAddress = null;
 let timer = null;
+
+// Percentages and multipliers come as decimal strings ("5.00", "1.20"): shown as 5 and 1.2.
+function benefitLines(benefits) {
+  if (!benefits) return [t("benefits_none")];
+  const lines = [];
+  if (Number(benefits.discount_percent) > 0) {
+    lines.push(t("benefit_discount", { percent: Number(benefits.discount_percent) }));
+  }
+  for (const { channel, discount_percent: percent } of benefits.channels) {
+    lines.push(t("benefit_channel_discount", { percent: Number(percent), channel: t(`channel_${channel}`) }));
+  }
+  if (Number(benefits.points_multiplier) !== 1) {
+    lines.push(t("benefit_points", { multiplier: Number(benefits.points_multiplier) }));
+  }
+  if (benefits.birthday_gift) lines.push(t("benefit_birthday", { gift: benefits.birthday_gift }));
+  if (benefits.free_shipping) lines.push(t("benefit_free_shipping"));
+  if (benefits.members_only_access) lines.push(t("benefit_members_only"));
+  return lines.length ? lines : [t("benefits_none")];
+}
+
+// The first tier is never lost (keep_by null); another is kept at its review by the growth
+// still in the window that day.
+function keepText(tier, growth) {
+  if (!tier || !growth.keep_by) return "";
+  const date = formatDate(growth.keep_by);
+  return growth.to_keep > 0
+    ? t("to_keep_by", { growth: growth.to_keep, tier: tier.name, date })
+    : t("tier_kept", { tier: tier.name, date });
+}
 
 async function loadCard() {
   const member = await api("me");
@@ -14,10 +44,12 @@ async function loadCard() {
   document.getElementById("phone").textContent = member.phone_masked;
   const growth = member.growth;
   document.getElementById("growth").textContent = growth.next_tier
-    ? t("to_next_tier", { growth: growth.to_next, tier: growth.next_tier.name ?? growth.next_tier })
+    ? t("to_next_tier", { growth: growth.to_next, tier: growth.next_tier_name })
     : t("top_tier");
-  document.getElementById("keep").textContent =
-    member.tier && growth.to_keep > 0 ? t("to_keep", { growth: growth.to_keep, tier: member.tier.name }) : "";
+  document.getElementById("keep").textContent = keepText(member.tier, growth);
+  document.getElementById("benefits").replaceChildren(
+    ...benefitLines(member.tier?.benefits).map((line) => el("li", { text: line })),
+  );
   const reached = growth.next_tier ? growth.value / (growth.value + growth.to_next) : 1;
   document.getElementById("growth-bar").style.width = `${Math.round(reached * 100)}%`;
   document.getElementById("home").textContent = member.home_store ? member.home_store.name : "";

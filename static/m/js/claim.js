@@ -2,6 +2,7 @@
 // answer: a double tap, or a retry after a lost answer, gives one coupon.
 import { api, newKey } from "./api.js";
 import { t } from "./i18n.js";
+import { couponTerms, templateValidity, usableWhere } from "./terms.js";
 import { announce, el, loadInto, requireSignIn } from "./ui.js";
 
 const section = document.getElementById("claimable");
@@ -46,7 +47,10 @@ async function load() {
         "li",
         { class: "template", "data-template": template.id },
         el("h2", { text: template.name }),
-        template.description ? el("p", { class: "muted small", text: template.description }) : null,
+        el("p", { class: "offer", text: couponTerms(template) }),
+        el("p", { class: "small where", text: usableWhere(template.usable_in) }),
+        template.description ? el("p", { class: "muted small terms", text: template.description }) : null,
+        el("p", { class: "muted small ends", text: templateValidity(template) }),
         el("p", { class: "muted small", text: `${stock(template)} · ${t("per_member", { limit: template.per_member_limit, claimed: template.claimed })}` }),
         claimButton(template),
       ),

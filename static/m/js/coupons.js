@@ -1,20 +1,12 @@
 // The coupon wallet by status; an available coupon shows its QR code for the till.
 import { api } from "./api.js";
 import { formatDate, t } from "./i18n.js";
+import { couponTerms, usableWhere } from "./terms.js";
 import { el, pagedList, requireSignIn } from "./ui.js";
 
 const STATUSES = ["available", "used", "expired"];
 const wanted = new URLSearchParams(location.search).get("status");
 const status = STATUSES.includes(wanted) ? wanted : "available";
-
-function couponTerms(coupon) {
-  const numbers = {
-    amount: coupon.amount && Number(coupon.amount),
-    threshold: coupon.threshold && Number(coupon.threshold),
-    percent: coupon.percent_off && Number(coupon.percent_off),
-  };
-  return t(`kind_${coupon.kind}`, numbers);
-}
 
 async function qrImage(coupon) {
   const image = el("img", { alt: t("show_qr", { name: coupon.name }), width: 200, height: 200 });
@@ -30,8 +22,9 @@ async function couponItem(coupon) {
     { class: "coupon", "data-code": coupon.code },
     el("h2", { text: coupon.name }),
     el("p", { text: couponTerms(coupon) }),
-    coupon.description ? el("p", { class: "muted small", text: coupon.description }) : null,
-    el("p", { class: "muted small", text: t("valid_until", { date: formatDate(coupon.valid_until) }) }),
+    el("p", { class: "small where", text: usableWhere(coupon.usable_in) }),
+    coupon.description ? el("p", { class: "muted small terms", text: coupon.description }) : null,
+    el("p", { class: "muted small ends", text: t("valid_until", { date: formatDate(coupon.valid_until) }) }),
     available ? await qrImage(coupon) : null,
     available ? el("p", { class: "digits", text: coupon.code }) : null,
   );
