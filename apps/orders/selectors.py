@@ -1,12 +1,19 @@
-from django.db.models import QuerySet, Sum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from apps.mall.models import Sku, TierPrice
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
+from apps.orders.checkout import tier_percent
 from apps.orders.errors import OrderNotFound, ProductUnavailable
 from apps.orders.models import Order
-from apps.orders.pricing import LineInput
+from apps.orders.pricing import LineInput, member_unit_price
 from apps.stores.models import Store
+from apps.tiers.models import Tier
+from apps.tiers.selectors import member_tier
 
 
 def store_order(store: Store, external_id: str) -> Order:
@@ -51,3 +58,39 @@ def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:
             LineInput(sku=sku, name=product.name, quantity=quantity, unit_price=product.price)
         )
     return lines
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Whoever browses a mall, and what they pay for one unit of a SKU there: a member
+    what the checkout charges them (pricing.member_unit_price), a visitor not signed in
+    the price."""
+
+    member: Member | None = None
+    tier: Tier | None = None
+    tier_percent: Decimal = Decimal(0)
+
+    def skus(self) -> QuerySet[Sku]:
+        """SKUs with this shopper's tier prices: the SKUs to prefetch for `my_price`."""
+        tier_prices = TierPrice.objects.filter(tier=self.tier)
+        return Sku.objects.prefetch_related(
+            Prefetch("tier_prices", queryset=tier_prices, to_attr="shopper_tier_prices")
+        )
+
+    def my_price(self, sku: Sku) -> Decimal:
+        """One unit of a SKU from `skus()`."""
+        if self.member is None:
+            return sku.price
+        tier_price = next(iter(sku.shopper_tier_prices), None) if self.tier else None
+        return member_unit_price(
+            unit_price=sku.price,
+            member_price=tier_price.price if tier_price else sku.member_price,
+            tier_percent=self.tier_percent,
+        )
+
+
+def shopper_for(member: Member | None, channel: str) -> Shopper:
+    if member is None:
+        return Shopper()
+    tier = member_tier(member)
+    return Shopper(member=member, tier=tier, tier_percent=tier_percent(tier, channel))
