@@ -160,6 +160,7 @@ class MallFilter(django_filters.FilterSet):
         to_field_name="code",
         method="of_store",
         label=_("Store code (none: HQ's mall)"),
+        error_messages={"invalid_choice": _("There is no store with this code.")},
     )
 
     class Meta:
