@@ -1,15 +1,18 @@
 """The cart kept on the server (API.md, `me/cart`): replaced whole by PUT, shown with each
 line at the member's price and the checkout's quote."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
 from apps.mall.models import Product, Shelf, Sku, Stock
+from apps.members.credentials import member_token_issue
 from apps.orders.builder import ItemInput, checkout_build
 from apps.orders.checkout import order_quote
 from apps.orders.models import Cart, CartLine
+from tests.conftest import run_together
 from tests.mall.factories import SkuFactory
 from tests.stores.factories import StoreFactory
 
@@ -203,3 +206,22 @@ def test_a_cart_takes_as_many_queries_for_one_line_as_for_twenty(
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replacements_leave_one_of_them_whole(gold_member, catalogue, store):
+    token = member_token_issue(member=gold_member)
+    quantities = itertools.count(1)
+
+    def replace():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        quantity = next(quantities)
+        lines = [{"sku": "TEE", "quantity": quantity}, {"sku": "SHOE", "quantity": quantity}]
+        return _put(client, lines).status_code
+
+    assert run_together(replace, 8) == [200] * 8
+    assert Cart.objects.count() == 1
+    kept = _cart_of(gold_member)
+    assert [sku for sku, _quantity in kept] == ["TEE", "SHOE"]
+    assert kept[0][1] == kept[1][1]
