@@ -72,9 +72,14 @@ class Shopper:
 
     def skus(self) -> QuerySet[Sku]:
         """SKUs with this shopper's tier prices: the SKUs to prefetch for `my_price`."""
-        tier_prices = TierPrice.objects.filter(tier=self.tier)
+        if self.tier is None:
+            return Sku.objects.all()
         return Sku.objects.prefetch_related(
-            Prefetch("tier_prices", queryset=tier_prices, to_attr="shopper_tier_prices")
+            Prefetch(
+                "tier_prices",
+                queryset=TierPrice.objects.filter(tier=self.tier),
+                to_attr="shopper_tier_prices",
+            )
         )
 
     def my_price(self, sku: Sku) -> Decimal:

@@ -107,6 +107,8 @@ def _products_data(products, store: Store | None, shopper: Shopper, *, skus=Fals
             }
             for sku in product.on_sale_skus
         ]
+        if not rows:  # its last SKU went off sale since the products were read
+            continue
         item = {
             "id": product.pk,
             "title": product.title,
