@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.mall.models import Product, Shelf, Sku, Stock
 from apps.members.credentials import member_token_issue
+from apps.members.services import member_delete
 from apps.orders.builder import ItemInput, checkout_build
 from apps.orders.checkout import order_quote
 from apps.orders.models import Cart, CartLine
@@ -225,3 +226,19 @@ def test_concurrent_replacements_leave_one_of_them_whole(gold_member, catalogue,
     kept = _cart_of(gold_member)
     assert [sku for sku, _quantity in kept] == ["TEE", "SHOE"]
     assert kept[0][1] == kept[1][1]
+
+
+def test_the_cart_is_in_the_members_export_and_goes_with_their_account(
+    gold_api, gold_member, catalogue, store, django_capture_on_commit_callbacks
+):
+    _put(gold_api, [{"sku": "TEE", "quantity": 2}])
+
+    exported = gold_api.get("/api/v1/me/export").json()["cart"]
+
+    assert (exported["store"], exported["lines"]) == (
+        "杭州文三路店",
+        [{"sku": "TEE", "quantity": 2}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        member_delete(member=gold_member)
+    assert Cart.objects.count() == 0
