@@ -20,6 +20,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.coupons.models import CouponTemplate
+from apps.mall.models import Sku, Stock
 from apps.points.models import EarningRule
 from apps.points.tasks import points_mature_task
 from apps.stores.models import Staff
@@ -71,10 +72,15 @@ class Normaliser:
 
 
 class Journey:
-    def __init__(self, **names):
+    def __init__(self, **collections: dict[str, int]):
+        """`collections`: by a path's collection ("coupons"), the names of its ids in paths."""
         self.steps: list[dict] = []
         self.normalise = Normaliser()
-        self.names = {f"/{pk}/": f"/<{name}>/" for name, pk in names.items()}
+        self.names = {
+            re.compile(rf"/{collection}/{pk}(?=[/?]|$)"): f"/{collection}/<{name}>"
+            for collection, names in collections.items()
+            for name, pk in names.items()
+        }
 
     def call(self, client, method, path, body=None, *, lang="zh-hans", key=None, label=""):
         extra = {"HTTP_ACCEPT_LANGUAGE": lang}
@@ -96,7 +102,7 @@ class Journey:
 
     def shown(self, path: str) -> str:
         for raw, name in self.names.items():
-            path = path.replace(raw, name)
+            path = raw.sub(name, path)
         return self.normalise.text(path)
 
 
@@ -118,6 +124,8 @@ def _brand():
         sku="VIP", name="会员专享包", category="配饰", price=Decimal("59"), members_only=True
     )
     store = StoreFactory(code="S001", name="杭州文三路店", address="文三路 100 号")
+    Stock.objects.create(sku=Sku.objects.get(sku="TEE"), store=None, on_hand=100)
+    Stock.objects.create(sku=Sku.objects.get(sku="SHOE"), store=store, on_hand=3)
     guide = StaffFactory(store=store, role=Staff.Role.GUIDE)
     welcome = CouponTemplate.objects.create(
         name="新人满100减20", kind="threshold", threshold=100, amount=20, valid_days=30,
@@ -141,10 +149,20 @@ def test_the_api_answers_as_recorded(settings):
     settings.POINTS_PENDING_DAYS = 0
     cache.clear()
     store, guide, welcome, gone, exchange = _brand()
-    journey = Journey(welcome=welcome.pk, gone=gone.pk, exchange=exchange.pk)
+    shoe, vip = (Sku.objects.get(sku=sku).product_id for sku in ("SHOE", "VIP"))
+    journey = Journey(
+        coupons={"welcome": welcome.pk, "gone": gone.pk, "exchange": exchange.pk},
+        products={"shoe": shoe, "vip": vip},
+    )
     app, till = APIClient(), APIClient()
     till.credentials(HTTP_AUTHORIZATION=f"Api-Key {pos_key_for(store)}")
     call = journey.call
+
+    # The store's mall, before signing in
+    call(app, "get", "/api/v1/stores/S001/mall")
+    call(app, "get", "/api/v1/products?store=S001")
+    call(app, "get", f"/api/v1/products/{vip}?store=S001")
+    call(app, "get", "/api/v1/products?store=NOPE", lang="en")
 
     # Signing in
     call(app, "post", "/api/v1/auth/sms-code", {"phone": "12345"})
@@ -166,6 +184,30 @@ def test_the_api_answers_as_recorded(settings):
     call(app, "get", "/api/v1/stores/S001")
     call(app, "get", "/api/v1/stores/NOPE")
     call(app, "post", "/api/v1/stores/S001/join", {})
+
+    # The mall and the cart, signed in
+    call(app, "get", "/api/v1/products?store=S001&q=会员")
+    call(app, "get", f"/api/v1/products/{shoe}?store=S001")
+    call(app, "get", "/api/v1/me/cart")
+    cart = {
+        "store_code": "S001",
+        "lines": [{"sku": "TEE", "quantity": 2}, {"sku": "SHOE", "quantity": 1}],
+    }
+    call(app, "put", "/api/v1/me/cart", cart)
+    wrong = {
+        "store_code": "S001",
+        "lines": [{"sku": "NOPE", "quantity": 1}, {"sku": "TEE", "quantity": 100}],
+    }
+    call(app, "put", "/api/v1/me/cart", wrong)
+    call(
+        app,
+        "put",
+        "/api/v1/me/cart",
+        {**cart, "lines": [{"sku": "NOPE", "quantity": 1}]},
+        lang="en",
+    )
+    call(app, "put", "/api/v1/me/cart", {**cart, "store_code": "NOPE"})
+    call(app, "get", "/api/v1/me/cart")
 
     # Coupons
     call(app, "get", "/api/v1/coupons/claimable")

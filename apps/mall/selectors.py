@@ -3,13 +3,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connections
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from apps.core.categories import category_path
 from apps.core.money import money
 from apps.core.rows import column, database_for_read, table
-from apps.mall.models import Category, Product, Sku, TierPrice
+from apps.mall.models import Category, Product, Shelf, Sku, Stock, TierPrice
+from apps.stores.models import Store
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,51 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or timezone.is_aware(moment):
         return moment
     return timezone.make_aware(moment, UTC)
+
+
+def products_for_store(store: Store | None, *, now: datetime | None = None) -> QuerySet[Product]:
+    """HQ's rule of what a store may sell: products on sale now, with a SKU on sale, sold in
+    every store or in this one. HQ's own mall (no store) sells those sold everywhere."""
+    now = now or timezone.now()
+    where = Q(everywhere=True)
+    if store is not None:
+        where |= Exists(Product.stores.through.objects.filter(product=OuterRef("pk"), store=store))
+    return Product.objects.filter(
+        where,
+        Q(on_sale_from__isnull=True) | Q(on_sale_from__lte=now),
+        Q(on_sale_until__isnull=True) | Q(on_sale_until__gt=now),
+        Exists(Sku.objects.filter(product=OuterRef("pk"), active=True)),
+        active=True,
+    )
+
+
+def store_mall_products(store: Store | None, *, now: datetime | None = None) -> QuerySet[Product]:
+    """What a store's own mall shows: what it may sell and has not hidden, the products it
+    pinned first (annotated `pinned`), then in HQ's order."""
+    products = products_for_store(store, now=now)
+    if store is None:
+        return products.annotate(pinned=Value(False)).order_by("position", "pk")
+    shelves = Shelf.objects.filter(store=store, product=OuterRef("pk"))
+    return (
+        products.exclude(Exists(shelves.filter(shown=False)))
+        .annotate(pinned=Exists(shelves.filter(pinned=True)))
+        .order_by("-pinned", "position", "pk")
+    )
+
+
+def stock_available(sku_ids, store: Store | None) -> dict[int, int]:
+    """What one order can take of each SKU (by id), in one query: the most that the store
+    (for pickup) or HQ's warehouse has on hand and not reserved. SKUs without stock are
+    absent."""
+    available: dict[int, int] = {}
+    rows = Stock.objects.filter(Q(store__isnull=True) | Q(store=store), sku_id__in=sku_ids)
+    for sku_id, on_hand, reserved in rows.values_list("sku_id", "on_hand", "reserved"):
+        available[sku_id] = max(available.get(sku_id, 0), on_hand - reserved)
+    return available
+
+
+def stock_state(available: int) -> str:
+    """in_stock, low (MALL_LOW_STOCK or fewer left) or out_of_stock, as the mall shows it."""
+    if available <= 0:
+        return "out_of_stock"
+    return "low" if available <= settings.MALL_LOW_STOCK else "in_stock"

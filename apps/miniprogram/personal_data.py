@@ -3,7 +3,7 @@
 from apps.coupons.personal_data import member_coupons_data
 from apps.members.exports import member_personal_data
 from apps.members.models import Member
-from apps.orders.personal_data import member_orders_data
+from apps.orders.personal_data import member_cart_data, member_orders_data
 from apps.points.personal_data import member_points_data
 from apps.tiers.personal_data import member_tier_data
 
@@ -15,4 +15,5 @@ def member_export(member: Member) -> dict:
         "points": member_points_data(member),
         "coupons": member_coupons_data(member),
         "orders": member_orders_data(member),
+        "cart": member_cart_data(member),
     }

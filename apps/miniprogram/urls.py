@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.miniprogram.api import auth, coupons, me, orders, points, stores
+from apps.miniprogram.api import auth, coupons, mall, me, orders, points, stores
 
 urlpatterns = [
     path("auth/sms-code", auth.SmsCodeApi.as_view(), name="auth-sms-code"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/points", points.MePointsApi.as_view(), name="me-points"),
     path("me/code", me.MemberCodeApi.as_view(), name="me-code"),
     path("me/code.png", me.MemberCodeImageApi.as_view(), name="me-code-png"),
+    path("me/cart", mall.MeCartApi.as_view(), name="me-cart"),
     path("me/coupons", coupons.MeCouponsApi.as_view(), name="me-coupons"),
     path("me/coupons/<str:code>.png", coupons.MeCouponImageApi.as_view(), name="me-coupon-png"),
     path("coupons/claimable", coupons.ClaimableCouponsApi.as_view(), name="coupons-claimable"),
@@ -33,5 +34,8 @@ urlpatterns = [
     path("orders/<str:order_no>/sandbox-pay", orders.SandboxPayApi.as_view(), name="order-pay"),
     path("payments/notify", orders.PaymentNotifyApi.as_view(), name="payment-notify"),
     path("stores/<str:code>", stores.StoreDetailApi.as_view(), name="store-detail"),
+    path("stores/<str:code>/mall", mall.StoreMallApi.as_view(), name="store-mall"),
+    path("products", mall.ProductsApi.as_view(), name="products"),
+    path("products/<int:product_id>", mall.ProductApi.as_view(), name="product-detail"),
     path("stores/<str:code>/join", stores.StoreJoinApi.as_view(), name="store-join"),
 ]

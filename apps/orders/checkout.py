@@ -129,7 +129,7 @@ def order_quote(checkout: Checkout) -> Priced:
     quote = price(
         price_lines,
         is_member=member is not None and not imported,
-        tier_percent=_tier_percent(tier, checkout.channel),
+        tier_percent=tier_percent(tier, checkout.channel),
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),
     )
@@ -145,7 +145,8 @@ def order_quote(checkout: Checkout) -> Priced:
     return priced
 
 
-def _tier_percent(tier: Tier | None, channel: str) -> Decimal:
+def tier_percent(tier: Tier | None, channel: str) -> Decimal:
+    """The tier's discount in the order channel: its channel benefit's, else its own."""
     if tier is None:
         return Decimal(0)
     channel = BENEFIT_CHANNEL.get(channel, channel)

@@ -2,7 +2,7 @@
 
 from apps.core.events import on_event
 from apps.orders.imports import order_import_rows_forget
-from apps.orders.models import Order
+from apps.orders.models import Cart, Order
 
 
 @on_event("member_merged")
@@ -13,6 +13,17 @@ def move_orders_of_merged_member(event) -> None:
     )
 
 
+@on_event("member_merged")
+def drop_cart_of_merged_member(event) -> None:
+    """A member has one cart: the survivor keeps theirs."""
+    Cart.objects.filter(member_id=event.payload["merged"]).delete()
+
+
 @on_event("member_deleted")
 def forget_deleted_member_in_import_reports(event) -> None:
     order_import_rows_forget(member_id=event.payload["member"])
+
+
+@on_event("member_deleted")
+def drop_cart_of_deleted_member(event) -> None:
+    Cart.objects.filter(member_id=event.payload["member"]).delete()

@@ -488,3 +488,46 @@ class OnlineShare(TimeStampedModel):
             raise ValidationError(
                 {"store": _("Only a franchise store is paid a share: a direct store is HQ's own.")}
             )
+
+
+class Cart(models.Model):
+    """购物车: what a member means to buy from one store's mall, kept on the server so every
+    device they sign in on shows it. Prices are never kept: the catalogue prices it when shown."""
+
+    member = models.OneToOneField(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="cart"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}@{self.store_id}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(
+        "mall.Sku", verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="+"
+    )
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        verbose_name = _("cart line")
+        verbose_name_plural = _("cart lines")
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "sku"], name="cart_line_once"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1, quantity__lte=99), name="cart_line_quantity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cart_id} {self.sku_id} × {self.quantity}"

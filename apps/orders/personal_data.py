@@ -1,9 +1,9 @@
-"""A member's orders as they download them with their data (PIPL, `me/export`)."""
+"""A member's orders and cart as they download them with their data (PIPL, `me/export`)."""
 
 from django.db.models import Prefetch
 
 from apps.members.models import Member
-from apps.orders.models import Order, OrderLine
+from apps.orders.models import Cart, Order, OrderLine
 
 
 def member_orders_data(member: Member) -> list[dict]:
@@ -60,3 +60,17 @@ def member_orders_data(member: Member) -> list[dict]:
         }
         for order in orders
     ]
+
+
+def member_cart_data(member: Member) -> dict | None:
+    cart = Cart.objects.filter(member=member).select_related("store").first()
+    if cart is None:
+        return None
+    return {
+        "store": cart.store.name,
+        "updated_at": cart.updated_at,
+        "lines": [
+            {"sku": sku, "quantity": quantity}
+            for sku, quantity in cart.lines.values_list("sku__sku", "quantity")
+        ],
+    }

@@ -125,16 +125,40 @@ def allocate(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return [Decimal(fen) * FEN for fen in floors]
 
 
+def member_discount(
+    *, unit_price: Decimal, quantity: int, member_price: Decimal | None, tier_percent: Decimal
+) -> Decimal:
+    """What a member saves on `quantity` units: the member price (the tier's where it has
+    one) where it is lower, else their tier's discount on the amount."""
+    if member_price is not None and member_price < unit_price:
+        return money((unit_price - member_price) * quantity)
+    return money(money(unit_price * quantity) * tier_percent / 100)
+
+
+def member_unit_price(
+    *, unit_price: Decimal, member_price: Decimal | None, tier_percent: Decimal
+) -> Decimal:
+    """What a member pays for one unit, as a checkout of that one unit prices it: the
+    price the mall shows them."""
+    return unit_price - member_discount(
+        unit_price=unit_price, quantity=1, member_price=member_price, tier_percent=tier_percent
+    )
+
+
 def _member_step(lines: list[PriceLine], *, is_member: bool, tier_percent: Decimal):
     priced, applied = [], []
     for line in lines:
         list_amount = money(line.unit_price * line.quantity)
-        if not is_member:
-            discount = Decimal(0)
-        elif line.member_price is not None and line.member_price < line.unit_price:
-            discount = money((line.unit_price - line.member_price) * line.quantity)
-        else:
-            discount = money(list_amount * tier_percent / 100)
+        discount = (
+            member_discount(
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                member_price=line.member_price,
+                tier_percent=tier_percent,
+            )
+            if is_member
+            else Decimal(0)
+        )
         priced.append(
             PricedLine(
                 sku=line.sku,

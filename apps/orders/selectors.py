@@ -1,16 +1,21 @@
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from apps.mall.models import Sku, TierPrice
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
+from apps.orders.checkout import tier_percent
 from apps.orders.errors import OrderNotFound, ProductUnavailable
 from apps.orders.models import ONLINE_CHANNELS, TILL_CHANNELS, Order
-from apps.orders.pricing import LineInput
+from apps.orders.pricing import LineInput, member_unit_price
 from apps.orders.segments import PAID
 from apps.stores.models import Store
+from apps.tiers.models import Tier
+from apps.tiers.selectors import member_tier
 
 
 def store_order(store: Store, external_id: str) -> Order:
@@ -81,3 +86,44 @@ def store_sales_by_channel(store: Store, *, since: dict[str, datetime]) -> dict:
         group, period, figure = key.split(":")
         result.setdefault(group, {}).setdefault(period, {})[figure] = value
     return result
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """Whoever browses a mall, and what they pay for one unit of a SKU there: a member
+    what the checkout charges them (pricing.member_unit_price), a visitor not signed in
+    the price."""
+
+    member: Member | None = None
+    tier: Tier | None = None
+    tier_percent: Decimal = Decimal(0)
+
+    def skus(self) -> QuerySet[Sku]:
+        """SKUs with this shopper's tier prices: the SKUs to prefetch for `my_price`."""
+        if self.tier is None:
+            return Sku.objects.all()
+        return Sku.objects.prefetch_related(
+            Prefetch(
+                "tier_prices",
+                queryset=TierPrice.objects.filter(tier=self.tier),
+                to_attr="shopper_tier_prices",
+            )
+        )
+
+    def my_price(self, sku: Sku) -> Decimal:
+        """One unit of a SKU from `skus()`."""
+        if self.member is None:
+            return sku.price
+        tier_price = next(iter(sku.shopper_tier_prices), None) if self.tier else None
+        return member_unit_price(
+            unit_price=sku.price,
+            member_price=tier_price.price if tier_price else sku.member_price,
+            tier_percent=self.tier_percent,
+        )
+
+
+def shopper_for(member: Member | None, channel: str) -> Shopper:
+    if member is None:
+        return Shopper()
+    tier = member_tier(member)
+    return Shopper(member=member, tier=tier, tier_percent=tier_percent(tier, channel))
