@@ -4,12 +4,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connections
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.categories import category_path
 from apps.core.money import money
 from apps.core.rows import column, database_for_read, table
-from apps.mall.models import Category, Product, Sku, TierPrice
+from apps.mall.models import Category, Product, Sku, Stock, TierPrice
+from apps.stores.models import Store
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,23 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or timezone.is_aware(moment):
         return moment
     return timezone.make_aware(moment, UTC)
+
+
+def skus_sellable_at(store: Store, skus, *, stock_at: Store | None, now=None) -> dict[str, int]:
+    """Which of `skus` a member may buy online at `store` (HQ's rule: the SKU and its
+    product on sale, within the product's on-sale window, sold everywhere or at this store
+    listed) and how many of each `stock_at` (a store, or HQ's warehouse for None) has left
+    to sell, in one query. SKUs not sellable there are absent."""
+    now = now or timezone.now()
+    left = Stock.objects.filter(sku=OuterRef("pk"), store=stock_at).values(
+        left=F("on_hand") - F("reserved")
+    )[:1]
+    listed = Product.stores.through.objects.filter(product_id=OuterRef("product_id"), store=store)
+    return dict(
+        Sku.objects.filter(sku__in=set(skus), active=True, product__active=True)
+        .filter(Q(product__on_sale_from__isnull=True) | Q(product__on_sale_from__lte=now))
+        .filter(Q(product__on_sale_until__isnull=True) | Q(product__on_sale_until__gt=now))
+        .filter(Q(product__everywhere=True) | Exists(listed))
+        .annotate(left=Coalesce(Subquery(left), Value(0), output_field=IntegerField()))
+        .values_list("sku", "left")
+    )

@@ -8,7 +8,15 @@ from apps.core.admin import ReadOnlyAdmin, UploadImportAdmin
 from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.coupons.models import Coupon
 from apps.orders.imports import order_import_report, order_import_start, order_import_upload
-from apps.orders.models import LatePayment, Order, OrderImport, OrderLine, Payment, Refund
+from apps.orders.models import (
+    LatePayment,
+    Order,
+    OrderImport,
+    OrderLine,
+    Payment,
+    Refund,
+    ShippingRule,
+)
 from apps.points.models import Entry
 
 
@@ -117,6 +125,15 @@ class OrderAdmin(ReadOnlyAdmin):
             )
             or "—"
         )
+
+
+@admin.register(ShippingRule)
+class ShippingRuleAdmin(admin.ModelAdmin):
+    """运费: the fee by region HQ sets for delivered online orders (pickup is free, and so is
+    delivery for tiers with free shipping)."""
+
+    list_display = ["region", "fee", "free_from"]
+    search_fields = ["region"]
 
 
 @admin.register(LatePayment)
