@@ -18,6 +18,7 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
 from apps.mall.errors import OutOfStock
 from apps.mall.models import Reservation, Stock
+from apps.members.models import Address
 from apps.orders.builder import ItemInput, checkout_build
 from apps.orders.checkout import order_place
 from apps.orders.fulfilment import PICKUP_CODE_DIGITS
@@ -378,3 +379,49 @@ def test_fifty_buyers_for_ten_items_get_ten_orders_and_never_oversell():
     assert Order.objects.filter(channel="mall").count() == 10 == Fulfilment.objects.count()
     assert (stock.on_hand, stock.reserved) == (10, 10)  # none left to sell, none oversold
     assert Reservation.objects.count() == 10
+
+
+@pytest.mark.django_db
+def test_a_delivery_to_an_address_of_the_book_copies_it_and_anothers_is_not_found(app, shop):
+    _store, member = shop
+    mine = Address.objects.create(
+        member=member, name="林", phone="13900139000", region="浙江省/杭州市", detail="文三路"
+    )
+    theirs = Address.objects.create(
+        member=MemberFactory(), name="王", phone="13800138000", region="上海市", detail="x"
+    )
+
+    refused = app.post(
+        "/api/v1/orders", body({"type": "delivery", "address_id": theirs.pk}), format="json"
+    )
+    placed = app.post(
+        "/api/v1/orders", body({"type": "delivery", "address_id": mine.pk}), format="json"
+    )
+    mine.delete()
+
+    assert refused.status_code == 404
+    fulfilment = Order.objects.get(order_no=placed.json()["order_no"]).fulfilment
+    assert (fulfilment.recipient, fulfilment.region, fulfilment.address) == (
+        "林",
+        "浙江省/杭州市",
+        "文三路",
+    )
+
+
+@pytest.mark.django_db
+def test_without_a_guide_code_the_members_own_guide_at_that_store_is_credited(app, shop):
+    store, member = shop
+    own = StaffFactory(store=store)
+    member.guide = own
+    member.save(update_fields=["guide"])
+    other_store_guide = StaffFactory()
+
+    mine = app.post("/api/v1/orders", body({"type": "pickup"}), format="json").json()
+    foreign = app.post(
+        "/api/v1/orders",
+        body({"type": "pickup"}, guide_code=other_store_guide.guide_code),
+        format="json",
+    ).json()
+
+    assert Order.objects.get(order_no=mine["order_no"]).guide == own
+    assert Order.objects.get(order_no=foreign["order_no"]).guide is None
