@@ -24,7 +24,9 @@ from apps.orders.checkout import order_place
 from apps.orders.fulfilment import PICKUP_CODE_DIGITS
 from apps.orders.models import Fulfilment, Order, ShippingRule
 from apps.orders.paying import orders_expire_due
+from apps.orders.refunds import RefundLineInput, order_refund
 from apps.orders.shipping import order_shipping_fee
+from apps.points.models import EarningRule
 from apps.points.selectors import points_available
 from apps.points.services import points_earn
 from apps.points.verification import ledger_problems
@@ -425,3 +427,40 @@ def test_without_a_guide_code_the_members_own_guide_at_that_store_is_credited(ap
 
     assert Order.objects.get(order_no=mine["order_no"]).guide == own
     assert Order.objects.get(order_no=foreign["order_no"]).guide is None
+
+
+def paid_delivery(app, lines=(("CAP", 1),)) -> Order:
+    placed = app.post(
+        "/api/v1/orders",
+        body({"type": "delivery", "address": {**ADDRESS, "region": "湖南省"}}, lines=lines),
+        format="json",
+    ).json()
+    app.post(f"/api/v1/orders/{placed['order_no']}/sandbox-pay")
+    return Order.objects.get(order_no=placed["order_no"])
+
+
+@pytest.mark.django_db
+def test_a_full_refund_before_shipping_gives_the_fee_back_and_after_it_keeps_it(app):
+    EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
+    order = paid_delivery(app, lines=[("CAP", 1), ("TEE", 1)])
+    assert (order.paid_amount, order.shipping_fee) == (Decimal("168.00"), Decimal("10.00"))
+
+    part = order_refund(order=order, refund_id="r1", lines=[RefundLineInput(sku="CAP", quantity=1)])
+    rest = order_refund(order=order, refund_id="r2", lines=[RefundLineInput(sku="TEE", quantity=1)])
+
+    order.refresh_from_db()
+    assert (part.amount, rest.amount) == (Decimal("59.00"), Decimal("109.00"))  # 99 + the fee
+    assert (order.status, order.refunded_amount) == ("refunded", Decimal("168.00"))
+    assert (order.points_earned, order.growth_earned) == (158, 158)  # the goods, not the fee
+    assert part.points_reversed + rest.points_reversed == 158
+    assert (
+        order_refund(order=order, refund_id="r2", lines=[RefundLineInput(sku="TEE", quantity=1)])
+        == rest
+    )
+
+    shipped = paid_delivery(app)
+    Fulfilment.objects.filter(order=shipped).update(status=Fulfilment.Status.SHIPPED)
+    kept = order_refund(order=shipped, refund_id="r3", amount=Decimal("59.00"))
+    shipped.refresh_from_db()
+    assert kept.amount == Decimal("59.00") and shipped.status == "refunded"
+    assert order_refund(order=shipped, refund_id="r3", amount=Decimal("59.00")) == kept
