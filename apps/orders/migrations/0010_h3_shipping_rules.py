@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 from apps.core import roles
 
-MANAGE = [f"orders.{action}_shippingrule" for action in ("add", "change", "delete", "view")]
+MANAGE = [f"orders.{action}_shippingrule" for action in ("add", "change", "view")]
 GRANTS = {roles.OPERATIONS: MANAGE, roles.FINANCE: ["orders.view_shippingrule"]}
 
 
