@@ -207,7 +207,7 @@ class OrderPlaceApi(MemberApi):
                 "PlacedOrder",
                 {
                     "order_no": serializers.CharField(),
-                    "status": serializers.ChoiceField(choices=["unpaid"]),
+                    "status": serializers.CharField(help_text="unpaid"),
                     "payable": serializers.DecimalField(max_digits=12, decimal_places=2),
                     "pay_until": serializers.DateTimeField(),
                     "order": OrderDetailSerializer(),
