@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from apps.coupons.models import CouponTemplate
 from apps.mall.models import Sku, Stock
+from apps.orders.models import ShippingRule
 from apps.points.models import EarningRule
 from apps.points.tasks import points_mature_task
 from apps.stores.models import Staff
@@ -76,11 +77,14 @@ class Journey:
         """`collections`: by a path's collection ("coupons"), the names of its ids in paths."""
         self.steps: list[dict] = []
         self.normalise = Normaliser()
-        self.names = {
-            re.compile(rf"/{collection}/{pk}(?=[/?]|$)"): f"/{collection}/<{name}>"
-            for collection, names in collections.items()
-            for name, pk in names.items()
-        }
+        self.names: dict[re.Pattern, str] = {}
+        for collection, names in collections.items():
+            for name, pk in names.items():
+                self.name(collection, name, pk)
+
+    def name(self, collection: str, name: str, pk: int) -> None:
+        """Paths show `/{collection}/<{name}>` for the id `pk`."""
+        self.names[re.compile(rf"/{collection}/{pk}(?=[/?]|$)")] = f"/{collection}/<{name}>"
 
     def call(self, client, method, path, body=None, *, lang="zh-hans", key=None, label=""):
         extra = {"HTTP_ACCEPT_LANGUAGE": lang}
@@ -139,6 +143,14 @@ def _brand():
         per_member_limit=3,
     )  # fmt: skip
     return store, guide, welcome, gone, exchange
+
+
+def _stock_and_shipping(store):
+    """The mall's stock from now on: ten T-shirts in HQ's warehouse, the store's shoes sold
+    out; and a fee."""
+    Stock.objects.filter(sku__sku="TEE", store=None).update(on_hand=10)
+    Stock.objects.filter(sku__sku="SHOE", store=store).update(on_hand=0)
+    ShippingRule.objects.create(region="浙江省", fee=Decimal("8"), free_from=Decimal("199"))
 
 
 def _without(body: dict, key: str) -> dict:
@@ -302,6 +314,33 @@ def test_the_api_answers_as_recorded(settings):
                   key="p5")  # fmt: skip
     call(app, "post", f"/api/v1/orders/{second['order']['order_no']}/cancel", {}, key="p6")
     call(app, "get", "/api/v1/orders/S001-20000101-9999")
+
+    # The store's mall: an address, a delivery with its shipping fee, a pickup, a sold-out SKU
+    _stock_and_shipping(store)
+    address = call(app, "post", "/api/v1/me/addresses", {
+        "name": "王小明", "phone": "138 0000 0000", "region": "浙江省/杭州市/西湖区",
+        "detail": "文三路 100 号",
+    })  # fmt: skip
+    journey.name("addresses", "address", address["id"])
+    call(app, "post", "/api/v1/me/addresses", {"name": "王", "phone": "010 6552 9988",
+         "region": "北京市", "detail": "x"})  # fmt: skip
+    call(app, "get", "/api/v1/me/addresses")
+    call(app, "patch", f"/api/v1/me/addresses/{address['id']}", {"detail": "文三路 200 号"})
+    delivery = {
+        "store_code": "S001",
+        "lines": [{"sku": "TEE", "quantity": 1}],
+        "fulfilment": {"type": "delivery", "address_id": address["id"]},
+        "guide_code": guide.guide_code,
+    }
+    call(app, "post", "/api/v1/orders/quote", delivery)
+    mall = call(app, "post", "/api/v1/orders", delivery, key="m1")
+    call(app, "post", f"/api/v1/orders/{mall['order_no']}/cancel", {}, key="m2")
+    pickup = {**delivery, "fulfilment": {"type": "pickup"}}
+    call(app, "post", "/api/v1/orders", {**pickup, "lines": [{"sku": "SHOE", "quantity": 1}]},
+         key="m3")  # fmt: skip
+    call(app, "post", "/api/v1/orders", {**pickup, "lines": [{"sku": "TEE", "quantity": 1,
+         "price": "0.01"}]}, key="m4")  # fmt: skip
+    call(app, "delete", f"/api/v1/me/addresses/{address['id']}")
     call(app, "get", "/api/v1/me/points")
     call(app, "get", "/api/v1/me")
     call(app, "post", "/api/v1/auth/logout", {})

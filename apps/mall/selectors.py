@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.categories import category_path
@@ -146,3 +147,21 @@ def stock_state(available: int) -> str:
     if available <= 0:
         return "out_of_stock"
     return "low" if available <= settings.MALL_LOW_STOCK else "in_stock"
+
+
+def skus_sellable_at(store: Store, skus, *, stock_at: Store | None, now=None) -> dict[str, int]:
+    """Which of `skus` a member may buy online in `store`'s mall (on sale, of a product the
+    mall shows: `store_mall_products`) and how many of each `stock_at` (a store, or HQ's
+    warehouse for None) has left to sell, in one query. SKUs not sellable there are absent."""
+    left = Stock.objects.filter(sku=OuterRef("pk"), store=stock_at).values(
+        left=F("on_hand") - F("reserved")
+    )[:1]
+    return dict(
+        Sku.objects.filter(
+            sku__in=set(skus),
+            active=True,
+            product__in=store_mall_products(store, now=now).values("pk"),
+        )
+        .annotate(left=Coalesce(Subquery(left), Value(0), output_field=IntegerField()))
+        .values_list("sku", "left")
+    )

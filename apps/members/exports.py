@@ -58,8 +58,9 @@ def members_csv_response(
 
 def member_personal_data(member: Member) -> dict:
     """Everything the members app holds about a member, for them to download (PIPL): their
-    profile, consent, channel ids, tags, store visits, referrals, sign-ins (when, never the
-    token) and member codes spent at tills. Other apps' parts are added by the caller."""
+    profile, consent, address book, channel ids, tags, store visits, referrals, sign-ins
+    (when, never the token) and member codes spent at tills. Other apps' parts are added by
+    the caller."""
     member = Member.objects.select_related("home_store", "referrer").get(pk=member.pk)
     return {
         "member": {
@@ -79,6 +80,16 @@ def member_personal_data(member: Member) -> dict:
             "changed_at": member.consent_at,
             "channel": member.consent_channel,
         },
+        "addresses": [
+            {
+                "name": address.name,
+                "phone": address.phone,
+                "region": address.region,
+                "detail": address.detail,
+                "default": address.is_default,
+            }
+            for address in member.addresses.order_by("created_at", "pk")
+        ],
         "identities": [
             {"channel": identity.kind, "id": identity.value, "linked_at": identity.created_at}
             for identity in member.identities.order_by("created_at", "pk")

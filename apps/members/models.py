@@ -166,6 +166,35 @@ class StoreVisit(models.Model):
         return f"{self.member_id} @ {self.store_id}"
 
 
+class Address(TimeStampedModel):
+    """收货地址: where a member has goods delivered; an online order copies the one it uses,
+    so editing or deleting it never changes an order."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField(_("recipient"), max_length=50)
+    phone = MobileField(_("mobile"))
+    region = models.CharField(
+        _("region"),
+        max_length=100,
+        help_text=_("Province, city and district: 上海市/上海市/徐汇区"),
+    )
+    detail = models.CharField(_("address"), max_length=200)
+    is_default = models.BooleanField(_("default address"), default=False)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-is_default", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(is_default=True), name="address_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.region} {self.detail}"
+
+
 class DeletedPhone(models.Model):
     """All Huiji keeps of a deleted account's phone: a keyed hash (HMAC-SHA256, see
     apps.members.returning), which tells that the number joined before without saying

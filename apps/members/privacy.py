@@ -3,20 +3,21 @@
 
 from apps.core.audit import audit_forget
 from apps.members.imports import member_import_rows_forget
-from apps.members.models import Member, SmsCode
+from apps.members.models import Address, Member, SmsCode
 
 
 def member_traces_erase(*, member: Member) -> None:
     """`member` as it was before the wipe (it still holds the phone and name).
 
-    Sign-in codes sent to the phone go; import reports keep the member's rows with their row
-    number and result but without phone or name; audit entries stay, saying only which record
-    they were about. Members merged into this one were the same person: their rows lose name,
-    gender and birthday too, and their traces go the same way. Runs in member_delete's
-    transaction."""
+    Sign-in codes sent to the phone go, and the address book; import reports keep the
+    member's rows with their row number and result but without phone or name; audit entries
+    stay, saying only which record they were about. Members merged into this one were the
+    same person: their rows lose name, gender and birthday too, and their traces go the same
+    way. Runs in member_delete's transaction."""
     if member.phone:
         SmsCode.objects.filter(phone=member.phone).delete()
     merged = _merged_into(member)
+    Address.objects.filter(member__in=[member, *merged]).delete()
     Member.objects.filter(pk__in=[m.pk for m in merged]).update(name="", gender="", birthday=None)
     for person in [member, *merged]:
         member_import_rows_forget(member_id=person.pk, phone=person.phone or "")

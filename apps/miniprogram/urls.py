@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.miniprogram.api import auth, coupons, mall, me, orders, points, stores
+from apps.miniprogram.api import addresses, auth, coupons, mall, me, orders, points, stores
 
 urlpatterns = [
     path("auth/sms-code", auth.SmsCodeApi.as_view(), name="auth-sms-code"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("auth/logout", auth.LogoutApi.as_view(), name="auth-logout"),
     path("me", me.MeApi.as_view(), name="me"),
     path("me/export", me.MeExportApi.as_view(), name="me-export"),
+    path("me/addresses", addresses.MeAddressesApi.as_view(), name="me-addresses"),
+    path("me/addresses/<int:address_id>", addresses.MeAddressApi.as_view(), name="me-address"),
     path("me/points", points.MePointsApi.as_view(), name="me-points"),
     path("me/code", me.MemberCodeApi.as_view(), name="me-code"),
     path("me/code.png", me.MemberCodeImageApi.as_view(), name="me-code-png"),

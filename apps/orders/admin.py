@@ -22,6 +22,7 @@ from apps.orders.models import (
     OrderLine,
     Payment,
     Refund,
+    ShippingRule,
 )
 from apps.orders.settlement import online_dealer_totals, online_statement, online_statement_csv
 from apps.points.models import Entry
@@ -132,6 +133,15 @@ class OrderAdmin(ReadOnlyAdmin):
             )
             or "—"
         )
+
+
+@admin.register(ShippingRule)
+class ShippingRuleAdmin(admin.ModelAdmin):
+    """运费: the fee by region HQ sets for delivered online orders (pickup is free, and so is
+    delivery for tiers with free shipping)."""
+
+    list_display = ["region", "fee", "free_from"]
+    search_fields = ["region"]
 
 
 @admin.register(LatePayment)

@@ -22,6 +22,11 @@ class QuoteOutputSerializer(serializers.Serializer):
     coupon_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     points_deduction = serializers.DecimalField(max_digits=12, decimal_places=2)
     points_used = serializers.IntegerField()
+    shipping_fee = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="An online delivery's, paid in cash on top of the goods; 0 otherwise.",
+    )
     payable = serializers.DecimalField(max_digits=12, decimal_places=2)
     points_to_earn = serializers.IntegerField()
     applied = AppliedSerializer(many=True)

@@ -21,7 +21,7 @@ from apps.orders.errors import StoreRequired
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
 from apps.orders.selectors import catalogue_lines
-from apps.stores.models import Store
+from apps.stores.models import Staff, Store
 from apps.stores.selectors import store_get_by_code
 
 
@@ -45,13 +45,14 @@ def checkout_build(
     member: Member | None = None,
     coupon_codes: list[str] | None = None,
     points: int = 0,
-    guide_code: str = "",
+    guide_code: str | Staff | None = "",
 ) -> Checkout:
     """The checkout of `items` at `store`. A till names its member as `identified`
     (`member_identify`): points are spent only if they are present
     (`member_presence_require`). A member buying for themselves (the mini-program, the
     mall) is `member`, present by their own sign-in. The guide is credited only if they
-    work at `store` (`guide_for`). Asks the catalogue once, and nothing is written."""
+    work at `store` (`guide_for`): the one whose code came with the order, or the member's
+    own guide (a Staff). Asks the catalogue once, and nothing is written."""
     lines = _lines(items)
     if identified is not None:
         member_presence_require(identified, points=points)

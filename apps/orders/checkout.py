@@ -2,12 +2,18 @@
 
 Every write path takes its row locks in one order — the order and its lines, coupons, the
 store's order counter, the member's tier state, the member row, the ledger's issuance and
-pending accounts, the member's and the store's accounts — so checkouts, refunds and bonus
-awards never wait on each other in a circle. An order takes its number (the store's counter
-of the day) as soon as its coupons are settled, before anything that names it is written:
-its points and growth entries carry the number from the start, and nothing is renamed. The
-counter row stays locked from then until the commit, so every other order at the store
-waits for the few statements after it.
+pending accounts, the member's and the store's accounts, and last the stock rows an online
+order reserves (in key order) — so checkouts, refunds, cancellations and bonus awards never
+wait on each other in a circle. An order takes its number (the store's counter of the day)
+as soon as its coupons are settled, before anything that names it is written: its points
+and growth entries carry the number from the start, and nothing is renamed. The counter row
+stays locked from then until the commit, so every other order at the store waits for the
+few statements after it. Stock rows are the hottest in a rush (every store's delivered
+orders share HQ's): they are locked by the placement's last statements, and a sold-out SKU
+is refused by the quote's plain read before anything is written or locked.
+
+Online orders (channel "mall") also pay a shipping fee for delivery (`order_shipping_fee`):
+coupons and points apply to the goods only, and the fee is paid in cash on top of them.
 """
 
 from dataclasses import dataclass, field
@@ -27,11 +33,20 @@ from apps.coupons.redemption import (
     coupons_use_at_once,
 )
 from apps.coupons.selectors import coupon_terms
-from apps.mall.selectors import products_by_sku
+from apps.mall.errors import OutOfStock
+from apps.mall.selectors import products_by_sku, skus_sellable_at
+from apps.mall.stock import stock_reserve
 from apps.members.guides import guide_for
 from apps.members.models import Member
-from apps.orders.errors import DuplicateOrder, EmptyOrder, MembersOnly, OrderTooLarge
-from apps.orders.models import Order, OrderCounter, OrderLine, Payment
+from apps.orders.errors import (
+    DuplicateOrder,
+    EmptyOrder,
+    MembersOnly,
+    NotSoldAtStore,
+    OrderTooLarge,
+)
+from apps.orders.fulfilment import Recipient, fulfilment_open, stock_location
+from apps.orders.models import Fulfilment, Order, OrderCounter, OrderLine, Payment
 from apps.orders.pricing import (
     CouponOffer,
     LineInput,
@@ -40,6 +55,7 @@ from apps.orders.pricing import (
     Quote,
     price,
 )
+from apps.orders.shipping import order_shipping_fee
 from apps.points.earning import order_points_quote, points_award_order
 from apps.points.models import Entry
 from apps.points.rules import OrderLine as PointsLine
@@ -73,6 +89,9 @@ class Checkout:
     coupon_codes: list[str] = field(default_factory=list)
     points: int = 0
     guide: Staff | None = None
+    # An online order's: "pickup" or "delivery" (Fulfilment.Kind), and where a delivery goes
+    fulfilment: str = ""
+    recipient: Recipient | None = None
 
 
 @dataclass
@@ -81,10 +100,15 @@ class Priced:
     categories: dict[str, str]
     tier: Tier | None = None  # the member's tier the order is priced and earns at
     points: PointsQuote | None = None
+    shipping_fee: Decimal = Decimal(0)
 
     @property
     def points_to_earn(self) -> int:
         return self.points.total if self.points else 0
+
+    @property
+    def payable(self) -> Decimal:
+        return self.quote.payable + self.shipping_fee
 
     def as_dict(self) -> dict:
         """The quote body of API.md."""
@@ -95,7 +119,8 @@ class Priced:
             "coupon_discount": q.coupon_discount,
             "points_deduction": q.points_deduction,
             "points_used": q.points_used,
-            "payable": q.payable,
+            "shipping_fee": self.shipping_fee,
+            "payable": self.payable,
             "points_to_earn": self.points_to_earn,
             "applied": q.applied,
             "rejected": q.rejected,
@@ -106,6 +131,8 @@ def order_quote(checkout: Checkout) -> Priced:
     """Price an order without writing anything: the quote every channel shows."""
     if not checkout.lines:
         raise EmptyOrder()
+    if checkout.fulfilment:
+        _online_check(checkout)
     member = checkout.member
     tier = member_tier(member) if member else None
     products = products_by_sku((line.sku for line in checkout.lines), tier_id=tier and tier.pk)
@@ -136,13 +163,39 @@ def order_quote(checkout: Checkout) -> Priced:
     if quote.subtotal > ORDER_MOST:
         raise OrderTooLarge(most=ORDER_MOST)
     priced = Priced(
-        quote=quote, categories={line.sku: line.category for line in price_lines}, tier=tier
+        quote=quote,
+        categories={line.sku: line.category for line in price_lines},
+        tier=tier,
+        shipping_fee=_shipping_fee(checkout, quote, tier),
     )
     if member is not None:
         priced.points = order_points_quote(
             member=member, store=checkout.store, lines=_points_lines(priced), tier=tier
         )
     return priced
+
+
+def _online_check(checkout: Checkout) -> None:
+    """An online order buys only what HQ sells at its store, and no more than the stock it
+    is reserved from has left (a plain read: the reservation decides under its lock)."""
+    wanted: dict[str, int] = {}
+    for line in checkout.lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+    left = skus_sellable_at(
+        checkout.store, wanted, stock_at=stock_location(checkout.store, checkout.fulfilment)
+    )
+    for sku, quantity in wanted.items():
+        if sku not in left:
+            raise NotSoldAtStore(sku=sku)
+        if left[sku] < quantity:
+            raise OutOfStock(sku=sku, left=max(left[sku], 0))
+
+
+def _shipping_fee(checkout: Checkout, quote: Quote, tier: Tier | None) -> Decimal:
+    if checkout.fulfilment != Fulfilment.Kind.DELIVERY or (tier and tier.free_shipping):
+        return Decimal(0)
+    goods = quote.subtotal - quote.member_discount - quote.coupon_discount
+    return order_shipping_fee(region=checkout.recipient.region, goods=goods)
 
 
 def tier_percent(tier: Tier | None, channel: str) -> Decimal:
@@ -261,8 +314,9 @@ def order_place_paid(
 
 @transaction.atomic
 def order_place(*, checkout: Checkout, now=None) -> Order:
-    """A mini-program order awaiting payment: its coupons are held and its points taken
-    (both come back if it is cancelled or not paid within ORDER_PAY_MINUTES)."""
+    """A mini-program or online order awaiting payment: its coupons are held and its points
+    taken, an online order's stock reserved and its fulfilment opened (all come back if it
+    is cancelled or not paid within ORDER_PAY_MINUTES)."""
     now = now or timezone.now()
     order, priced = _order_create(checkout, external_id="", now=now)
     if priced.quote.coupons_used:
@@ -279,6 +333,13 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     Order.objects.filter(pk=order.pk).update(
         order_no=order.order_no, expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
     )
+    if checkout.fulfilment:
+        fulfilment_open(order, checkout.fulfilment, checkout.recipient)
+        stock_reserve(  # last: the stock rows are held for the fewest statements
+            order_id=order.pk,
+            store=stock_location(order.store, checkout.fulfilment),
+            items=[(line.sku, line.quantity) for line in checkout.lines],
+        )
     order.refresh_from_db()
     return order
 
@@ -299,7 +360,8 @@ def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, 
         member_discount=quote.member_discount,
         coupon_discount=quote.coupon_discount,
         points_deduction=quote.points_deduction,
-        payable=quote.payable,
+        shipping_fee=priced.shipping_fee,
+        payable=priced.payable,
         points_used=quote.points_used,
         quote=_json_ready(priced.as_dict()),
         created_at=now,
@@ -390,7 +452,7 @@ def _earn(
             "first_purchase": first_purchase,
         },
     )
-    growth = _growth(order.payable) if order.member_id else 0
+    growth = _growth(order.payable - order.shipping_fee) if order.member_id else 0
     if growth > 0:
         growth_earn(
             member=order.member,

@@ -91,3 +91,11 @@ class PaymentChannelFixed(DomainError):
 
 class NoticeOrderUnknown(NotFound):
     default_message = _("No order has the number this payment notice names.")
+
+
+class NotSoldAtStore(Invalid):
+    default_message = _("%(sku)s is not sold in this store's mall.")
+
+
+class AddressRequired(Invalid):
+    default_message = _("Choose the address to deliver to.")

@@ -291,6 +291,45 @@ class Fulfilment(models.Model):
         return f"{self.order_id} {self.kind} {self.status}"
 
 
+class ShippingRule(models.Model):
+    """运费: what delivery to a region costs, set by HQ. The rule with the longest region
+    prefix that the address's region starts with wins ("浙江省/杭州市" over "浙江省" over
+    blank, everywhere); an order whose goods come to `free_from` or more ships free."""
+
+    region = models.CharField(
+        _("region"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "A region or the start of one, as addresses write it: 浙江省 or 浙江省/杭州市. "
+            "Blank: everywhere else."
+        ),
+    )
+    fee = _money(_("shipping fee"))
+    free_from = _money(
+        _("free from (yuan)"),
+        null=True,
+        blank=True,
+        help_text=_("Goods worth this much or more ship free. Blank: never free."),
+    )
+
+    class Meta:
+        verbose_name = _("shipping rule")
+        verbose_name_plural = _("shipping rules")
+        ordering = ["region"]
+        constraints = [
+            models.UniqueConstraint(fields=["region"], name="shipping_rule_once_per_region"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="shipping_rule_fee_not_negative"),
+            models.CheckConstraint(
+                condition=Q(free_from__isnull=True) | Q(free_from__gte=0),
+                name="shipping_rule_free_from_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region or '*'}: {self.fee}"
+
+
 class RefundLine(models.Model):
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
     line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")

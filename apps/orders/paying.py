@@ -13,6 +13,7 @@ from apps.core.errors import DomainError
 from apps.core.events import event_emit
 from apps.core.rows import row_insert
 from apps.coupons.redemption import coupons_release
+from apps.mall.stock import stock_release
 from apps.orders.checkout import order_settle
 from apps.orders.errors import (
     NoticeOrderUnknown,
@@ -22,7 +23,7 @@ from apps.orders.errors import (
     PaymentRejected,
     WechatBrowserPayerUnknown,
 )
-from apps.orders.models import LatePayment, Order, Payment
+from apps.orders.models import Fulfilment, LatePayment, Order, Payment
 from apps.orders.payments import (
     REFUND_ABNORMAL,
     REFUND_CLOSED,
@@ -239,7 +240,8 @@ def late_payments_refund_due(*, now=None) -> int:
 
 @transaction.atomic
 def order_cancel(*, order: Order) -> Order:
-    """An unpaid order is given up: its coupons and points go back to the member."""
+    """An unpaid order is given up: its coupons and points go back to the member, an online
+    order's reserved stock to the shelf, and its fulfilment is cancelled."""
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status != Order.Status.CREATED:
         return order
@@ -251,6 +253,8 @@ def order_cancel(*, order: Order) -> Order:
             cause_id=order.pk,
             description=f"订单 {order.order_no} 取消退回积分",
         )
+    if Fulfilment.objects.filter(order=order).update(status=Fulfilment.Status.CANCELLED):
+        stock_release(order_id=order.pk)  # last, as in the checkout's lock order
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
     event_emit(name="order_cancelled", payload={"order": order.pk, "member": order.member_id})
     order.refresh_from_db()

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch
 
 from apps.members.models import Member
-from apps.orders.models import Cart, Order, OrderLine
+from apps.orders.models import Cart, Fulfilment, Order, OrderLine
 
 
 def member_orders_data(member: Member) -> list[dict]:
@@ -11,7 +11,7 @@ def member_orders_data(member: Member) -> list[dict]:
     same few queries however many orders there are."""
     orders = (
         Order.objects.filter(member=member)
-        .select_related("store")
+        .select_related("store", "fulfilment")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.order_by("line_no")),
             "payments",
@@ -31,7 +31,9 @@ def member_orders_data(member: Member) -> list[dict]:
             "member_discount": order.member_discount,
             "coupon_discount": order.coupon_discount,
             "points_deduction": order.points_deduction,
+            "shipping_fee": order.shipping_fee,
             "payable": order.payable,
+            "fulfilment": _fulfilment_data(order),
             "paid_amount": order.paid_amount,
             "refunded_amount": order.refunded_amount,
             "points_used": order.points_used,
@@ -73,4 +75,23 @@ def member_cart_data(member: Member) -> dict | None:
             {"sku": sku, "quantity": quantity}
             for sku, quantity in cart.lines.values_list("sku__sku", "quantity")
         ],
+    }
+
+
+def _fulfilment_data(order: Order) -> dict | None:
+    """An online order's pickup or delivery, with the address it went to."""
+    try:
+        fulfilment = order.fulfilment
+    except Fulfilment.DoesNotExist:
+        return None
+    return {
+        "kind": fulfilment.kind,
+        "status": fulfilment.status,
+        "pickup_code": fulfilment.pickup_code,
+        "recipient": fulfilment.recipient,
+        "recipient_phone": fulfilment.recipient_phone,
+        "region": fulfilment.region,
+        "address": fulfilment.address,
+        "carrier": fulfilment.carrier,
+        "tracking_no": fulfilment.tracking_no,
     }

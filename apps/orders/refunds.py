@@ -1,6 +1,7 @@
 """退款: an order's refunds, by lines or by an amount, and what goes back with them — points
 earned and growth value taken back in proportion, points used given back, coupons on a
-full refund. The arithmetic is apps.orders.pricing's."""
+full refund, and an online delivery's shipping fee on a full refund before the goods left.
+The arithmetic is apps.orders.pricing's."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +16,7 @@ from apps.core.events import event_emit
 from apps.core.money import money
 from apps.coupons.redemption import coupons_restore
 from apps.orders.errors import OrderNotRefundable
-from apps.orders.models import Order, OrderLine, Refund, RefundLine
+from apps.orders.models import Fulfilment, Order, OrderLine, Refund, RefundLine
 from apps.orders.pricing import refund_share, refund_shares, refund_units, refunded_fraction
 from apps.points.earning import first_purchase_bonus_reverse
 from apps.points.models import Entry
@@ -58,20 +59,22 @@ def order_refund(
     shares = refund_shares(order_lines, asked, amount)
     units = refund_units(order_lines, asked)
     value = sum(shares, Decimal(0))
-    refunded_after = order.refunded_amount + value
-    full = refunded_after == order.paid_amount and (
+    goods_after = order.refunded_amount + value  # the fee is only ever in the last refund
+    full = goods_after == _goods_paid(order) and (
         not lines
         or all(
             line.refunded_quantity + quantity == line.quantity
             for line, quantity in zip(order_lines, units, strict=True)
         )
     )
+    shipping_back = order.shipping_fee if full and not _shipped(order) else Decimal(0)
+    refunded_after = goods_after + shipping_back
     given = list(zip(order_lines, units, shares, strict=True))
     refund = Refund.objects.create(
         order=order,
         refund_id=refund_id,
         refund_no=f"{order.order_no}-R{order.refunds.count() + 1}",
-        amount=value,
+        amount=value + shipping_back,
     )
     RefundLine.objects.bulk_create(
         RefundLine(refund=refund, line=line, quantity=quantity, amount=share)
@@ -84,7 +87,7 @@ def order_refund(
                 refunded_amount=F("refunded_amount") + share,
                 refunded_quantity=F("refunded_quantity") + quantity,
             )
-    fraction = refunded_fraction(order.paid_amount, refunded_after, full)
+    fraction = refunded_fraction(_goods_paid(order), goods_after, full)
     _reverse_points_and_growth(order, refund, fraction, full)
     if full:
         refund.coupons_restored = coupons_restore(order_id=order.pk)
@@ -105,12 +108,26 @@ def order_refund(
             "order": order.pk,
             "refund": refund.pk,
             "member": order.member_id,
-            "amount": str(value),
+            "amount": str(value + shipping_back),
             "full": full,
         },
     )
     refund.refresh_from_db()
     return refund
+
+
+def _goods_paid(order: Order) -> Decimal:
+    """What was paid for the goods: points, growth and coupons come back in proportion to
+    the refunds of it. An online delivery's shipping fee is not goods."""
+    return order.paid_amount - order.shipping_fee
+
+
+def _shipped(order: Order) -> bool:
+    """Whether the goods have left (shipped, or picked up or received): a full refund gives
+    the shipping fee back only before that."""
+    return Fulfilment.objects.filter(
+        order=order, status__in=[Fulfilment.Status.SHIPPED, Fulfilment.Status.DONE]
+    ).exists()
 
 
 def _units_asked(lines: list[RefundLineInput] | None) -> dict[str, int]:
@@ -126,8 +143,8 @@ def _refund_asked_for(done: Refund, lines: list[RefundLineInput] | None, amount)
     given: dict[str, int] = {}
     for sku, quantity in done.lines.filter(quantity__gt=0).values_list("line__sku", "quantity"):
         given[sku] = given.get(sku, 0) + quantity
-    if not lines:
-        return not given and amount == done.amount
+    if not lines:  # what the lines gave: a last refund also gives the shipping fee back
+        return not given and amount == sum(done.lines.values_list("amount", flat=True))
     return _units_asked(lines) == given
 
 
@@ -136,7 +153,7 @@ def _reverse_points_and_growth(order: Order, refund: Refund, fraction: Decimal, 
     took: the shares add up exactly, and a full refund takes the rest. Growth first, then
     points: the lock order of a checkout."""
     growth_back = refund_share(order.growth_earned, fraction) - refund_share(
-        order.growth_earned, refunded_fraction(order.paid_amount, order.refunded_amount, False)
+        order.growth_earned, refunded_fraction(_goods_paid(order), order.refunded_amount, False)
     )
     if growth_back > 0:
         growth_reverse(

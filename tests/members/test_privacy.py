@@ -396,6 +396,7 @@ def test_every_table_that_points_at_a_member_is_in_the_export_or_says_why_not():
         "members.MemberToken": "sign_ins",
         "members.MemberCode": "member_codes_used",
         "members.MemberOtp": "codes_texted_by_stores",
+        "members.Address": "addresses",
         "members.Member": "referrals",
         "tiers.MemberTier": "tier",
         "tiers.GrowthEntry": "tier.growth_entries",

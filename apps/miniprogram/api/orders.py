@@ -1,5 +1,8 @@
 """A member's orders: quote, place, pay, cancel, the gateway's notices, the sandbox."""
 
+from dataclasses import replace
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,13 +13,16 @@ from apps.core.api.pagination import PageNumberPagination, page_of
 from apps.core.api.schema import errors
 from apps.core.errors import NotFound
 from apps.core.idempotency import idempotent
+from apps.core.phones import normalize_phone
+from apps.members.addresses import member_address, region_normal
 from apps.members.models import Member
 from apps.miniprogram.api.base import MemberApi
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.builder import ItemInput, basket_store, checkout_build
 from apps.orders.checkout import Checkout, order_place, order_quote
-from apps.orders.errors import OrderNotPayable
-from apps.orders.models import Order
+from apps.orders.errors import AddressRequired, OrderNotPayable
+from apps.orders.fulfilment import Recipient
+from apps.orders.models import Fulfilment, Order
 from apps.orders.paying import (
     late_payment_refund_noticed,
     order_cancel,
@@ -27,21 +33,25 @@ from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_ba
 from apps.orders.selectors import member_order, member_orders
 
 
-class BasketSerializer(serializers.Serializer):
-    """What a member buys in the mini-program: products by SKU (the catalogue prices them),
-    coupons, points, and the store the order is for (default: their home store)."""
+class BasketLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=99)
 
-    lines = serializers.ListField(
-        child=inline_serializer(
-            "BasketLine",
-            {
-                "sku": serializers.CharField(max_length=64),
-                "quantity": serializers.IntegerField(min_value=1, max_value=99),
-            },
-        ),
-        allow_empty=False,
-        max_length=50,
-    )
+    def to_internal_value(self, data):
+        """A line is a SKU and a quantity: the catalogue prices it, so a line that brings a
+        price (or anything else) is refused, never quietly repriced."""
+        if isinstance(data, dict) and (extra := sorted(set(data) - set(self.fields))):
+            refused = _("Prices come from the catalogue: send only sku and quantity.")
+            raise serializers.ValidationError({name: [refused] for name in extra})
+        return super().to_internal_value(data)
+
+
+class BasketSerializer(serializers.Serializer):
+    """What a member buys in the mini-program or a store's mall: products by SKU (the
+    catalogue prices them), coupons, points, and the store the order is for (default: their
+    home store)."""
+
+    lines = serializers.ListField(child=BasketLineSerializer(), allow_empty=False, max_length=50)
     coupon_codes = serializers.ListField(
         child=serializers.CharField(max_length=20), required=False, max_length=10
     )
@@ -49,14 +59,70 @@ class BasketSerializer(serializers.Serializer):
     store_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
 
 
+class RecipientSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    phone = serializers.CharField(max_length=32)
+    region = serializers.CharField(max_length=100, help_text="浙江省/杭州市/西湖区")
+    detail = serializers.CharField(max_length=200)
+
+
+class FulfilmentSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Fulfilment.Kind.choices)
+    address = RecipientSerializer(required=False, help_text="For a delivery: where to.")
+    address_id = serializers.IntegerField(
+        required=False, help_text="For a delivery: one of the member's addresses instead."
+    )
+
+
+class OnlineOrderSerializer(BasketSerializer):
+    """The online order body of API.md: a basket with its fulfilment makes a mall order."""
+
+    fulfilment = FulfilmentSerializer(required=False)
+    guide_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    promoter_code = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        help_text="Taken for the promoters' attribution to come; credits no one yet.",
+    )
+
+
 def _basket_checkout(member: Member, values: dict) -> Checkout:
-    return checkout_build(
+    fulfilment = values.get("fulfilment")
+    checkout = checkout_build(
         store=basket_store(member, values.get("store_code") or ""),
-        channel="miniprogram",
+        channel="mall" if fulfilment else "miniprogram",
         member=member,
         items=[ItemInput(sku=item["sku"], quantity=item["quantity"]) for item in values["lines"]],
         coupon_codes=values.get("coupon_codes") or [],
         points=values.get("points") or 0,
+        guide_code=values.get("guide_code") or member.guide,
+    )
+    if not fulfilment:
+        return checkout
+    return replace(
+        checkout,
+        fulfilment=fulfilment["type"],
+        recipient=_recipient(member, fulfilment)
+        if fulfilment["type"] == Fulfilment.Kind.DELIVERY
+        else None,
+    )
+
+
+def _recipient(member: Member, fulfilment: dict) -> Recipient:
+    """Where a delivery goes: the address sent, or one of the member's own by its id."""
+    if "address_id" in fulfilment:
+        address = member_address(member, fulfilment["address_id"])
+        return Recipient(
+            name=address.name, phone=address.phone, region=address.region, detail=address.detail
+        )
+    if (sent := fulfilment.get("address")) is None:
+        raise AddressRequired()
+    return Recipient(
+        name=sent["name"],
+        phone=normalize_phone(sent["phone"]),
+        region=region_normal(sent["region"]),
+        detail=sent["detail"],
     )
 
 
@@ -92,12 +158,12 @@ class OrderDetailSerializer(OrderSummarySerializer):
 
 class MemberQuoteApi(MemberApi):
     @extend_schema(
-        request=BasketSerializer,
-        responses={200: QuoteOutputSerializer, **errors(404)},
+        request=OnlineOrderSerializer,
+        responses={200: QuoteOutputSerializer, **errors(400, 404, 409)},
         operation_id="quote",
     )
     def post(self, request):
-        data = BasketSerializer(data=request.data)
+        data = OnlineOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         priced = order_quote(_basket_checkout(self.member, data.validated_data))
         return Response(QuoteOutputSerializer(priced.as_dict()).data)
@@ -125,8 +191,12 @@ def _payment_channel(request) -> str:
     return data.validated_data["channel"]
 
 
-class OrderPlaceSerializer(BasketSerializer, PaymentChannelSerializer):
+class OrderPlaceSerializer(OnlineOrderSerializer, PaymentChannelSerializer):
     pass
+
+
+PAYABLE = serializers.DecimalField(max_digits=12, decimal_places=2)
+PAY_UNTIL = serializers.DateTimeField()
 
 
 class OrderPlaceApi(MemberApi):
@@ -135,9 +205,16 @@ class OrderPlaceApi(MemberApi):
         responses={
             201: inline_serializer(
                 "PlacedOrder",
-                {"order": OrderDetailSerializer(), "payment": serializers.DictField()},
+                {
+                    "order_no": serializers.CharField(),
+                    "status": serializers.CharField(help_text="unpaid"),
+                    "payable": serializers.DecimalField(max_digits=12, decimal_places=2),
+                    "pay_until": serializers.DateTimeField(),
+                    "order": OrderDetailSerializer(),
+                    "payment": serializers.DictField(),
+                },
             ),
-            **errors(404, 503),
+            **errors(400, 404, 409, 503),
         },
         operation_id="order_place",
     )
@@ -146,7 +223,9 @@ class OrderPlaceApi(MemberApi):
         back when it is cancelled or ORDER_PAY_MINUTES pass. The order commits first, then
         the gateway is asked for its payment (never inside the transaction that numbers the
         order): if the gateway does not answer, the order stands and the same request again
-        (same Idempotency-Key) or `orders/{order_no}/pay` asks again."""
+        (same Idempotency-Key) or `orders/{order_no}/pay` asks again. With `fulfilment` it is
+        an online order of the store's mall: its stock is reserved (409 `out_of_stock`) and
+        a delivery pays the shipping fee."""
         channel = _payment_channel(request)
         placed = self._place(request)
         if placed.status_code != status.HTTP_201_CREATED:
@@ -160,11 +239,17 @@ class OrderPlaceApi(MemberApi):
 
     @idempotent
     def _place(self, request):
-        data = BasketSerializer(data=request.data)
+        data = OnlineOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
         return Response(
-            {"order": OrderDetailSerializer(member_order(self.member, order.order_no)).data},
+            {
+                "order_no": order.order_no,
+                "status": "unpaid",
+                "payable": PAYABLE.to_representation(order.payable),
+                "pay_until": PAY_UNTIL.to_representation(order.expires_at),
+                "order": OrderDetailSerializer(member_order(self.member, order.order_no)).data,
+            },
             status=status.HTTP_201_CREATED,
         )
 
