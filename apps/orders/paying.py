@@ -22,6 +22,7 @@ from apps.orders.errors import (
     PaymentRejected,
     WechatBrowserPayerUnknown,
 )
+from apps.orders.fulfilment import fulfilment_paid
 from apps.orders.models import LatePayment, Order, Payment
 from apps.orders.payments import (
     REFUND_ABNORMAL,
@@ -125,7 +126,9 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
         )
         order = order_cancel(order=order)
         return order, _late_payment(order, notice, LatePayment.Reason.AMOUNT_MISMATCH, now)
-    return order_settle(order, amount=notice.amount, transaction_id=transaction_id, now=now), None
+    order = order_settle(order, amount=notice.amount, transaction_id=transaction_id, now=now)
+    fulfilment_paid(order_id=order.pk)
+    return order, None
 
 
 def _late_payment(order: Order, notice: PaymentNotice, reason: str, now) -> LatePayment:

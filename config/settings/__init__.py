@@ -348,6 +348,9 @@ GROWTH_PER_YUAN = int(os.environ.get("GROWTH_PER_YUAN", "1"))
 REFUND_SPENT_POINTS = os.environ.get("REFUND_SPENT_POINTS", "cash")
 # Mini-program orders: minutes to pay before coupons and points are released; the gateway.
 ORDER_PAY_MINUTES = int(os.environ.get("ORDER_PAY_MINUTES", "15"))
+# Online orders delivered: days after shipping that a parcel the member has not said they
+# received counts as received.
+ORDER_RECEIVE_DAYS = int(os.environ.get("ORDER_RECEIVE_DAYS", "7"))
 PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "apps.orders.payments.SandboxPaymentBackend")
 # WeChat Pay API v3 (PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend"): the merchant
 # id, the app id members pay in (the mini-program's), the APIv3 key, the merchant's API
