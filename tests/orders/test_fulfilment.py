@@ -105,7 +105,7 @@ def test_another_stores_code_is_not_found_and_nothing_changes(shop):
 
 def test_no_goods_leave_for_an_unpaid_cancelled_or_refunded_order(shop):
     store, member = shop["store"], shop["member"]
-    unpaid = online_order(store=store, member=member, paid=False, pickup_code="UNPAID")
+    online_order(store=store, member=member, paid=False, pickup_code="UNPAID")
     cancelled = online_order(store=store, member=member, paid=False, pickup_code="CANCEL")
     order_cancel(order=cancelled)
     refunded = online_order(store=store, member=member, pickup_code="REFUND")
