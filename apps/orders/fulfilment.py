@@ -152,10 +152,6 @@ def _hand_over(order: Order, fulfilment: Fulfilment, *, actor, now, action: str,
         action=action,
         target=order,
         before={"status": fulfilment.status},
-        after={
-            key: value.isoformat() if hasattr(value, "isoformat") else value
-            for key, value in changes.items()
-            if key != "done_by"
-        },
+        after={key: value for key, value in changes.items() if key != "done_by"},
     )
     return order

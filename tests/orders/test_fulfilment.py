@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from apps.core.models import AuditEntry
 from apps.mall.models import Stock
@@ -33,6 +34,7 @@ from apps.orders.fulfilment import (
 from apps.orders.models import Fulfilment
 from apps.orders.paying import order_cancel
 from apps.orders.refunds import order_refund
+from apps.orders.tasks import deliveries_receive_task
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory
@@ -288,3 +290,14 @@ def test_the_receive_job_rerun_after_a_crash_does_nothing_twice(shop, settings):
     done = dict(Fulfilment.objects.filter(pk__in=due).values_list("pk", "done_at"))
     assert {done[pk] for pk in received_first} == {first}
     assert set(done) == set(due) and first + timedelta(minutes=5) in done.values()
+
+
+def test_beat_runs_the_receive_job_every_hour(shop, settings):
+    settings.ORDER_RECEIVE_DAYS = 7
+    (due,) = _shipped(shop, 8)
+    schedule = PeriodicTask.objects.get(task="apps.orders.tasks.deliveries_receive_task")
+
+    deliveries_receive_task()
+
+    assert (schedule.crontab.minute, schedule.crontab.hour) == ("20", "*")
+    assert Fulfilment.objects.get(pk=due).status == "done"
