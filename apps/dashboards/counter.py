@@ -27,7 +27,13 @@ from apps.core.errors import DomainError
 from apps.coupons.redemption import coupon_redeem
 from apps.coupons.selectors import usable_coupons
 from apps.dashboards.errors import NotAtTill
-from apps.dashboards.forms import IdentifyForm, RedeemForm, SaleForm, SaleLineFormSet
+from apps.dashboards.forms import (
+    IdentifyForm,
+    PickupForm,
+    RedeemForm,
+    SaleForm,
+    SaleLineFormSet,
+)
 from apps.dashboards.views import store_page, store_render
 from apps.members.credentials import Identified, member_identify, member_otp_send
 from apps.members.errors import MemberNotFound
@@ -36,8 +42,9 @@ from apps.members.selectors import guide_code_of, member_active
 from apps.orders.builder import ItemInput, checkout_build, order_place_at_till
 from apps.orders.checkout import Checkout, order_quote
 from apps.orders.errors import OrderNotFound
+from apps.orders.fulfilment import pickup_complete
 from apps.orders.models import Order
-from apps.orders.selectors import store_order
+from apps.orders.selectors import store_order, store_pickup
 from apps.points.selectors import points_available
 from apps.stores.scoping import staff_scope, works_till
 from apps.tiers.selectors import member_tier
@@ -90,7 +97,9 @@ def _sale_member(request, store, member: Member | None, *, proof: str, points: i
     return member_identify(store=store, member_id=member.pk, member_code=member_code, otp=otp)
 
 
-def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, status=200):
+def _counter_page(
+    request, store, *, sale_form=None, lines=None, quote=None, pickup=None, status=200
+):
     member = _served_member(request, store)
     receipt = None
     if order_no := request.GET.get("receipt"):
@@ -112,6 +121,7 @@ def _counter_page(request, store, *, sale_form=None, lines=None, quote=None, sta
         lines=lines or SaleLineFormSet(prefix=LINES_PREFIX),
         quote=quote,
         receipt=receipt,
+        pickup=pickup,
     )
     response.status_code = status
     return response
@@ -185,6 +195,28 @@ def counter_redeem(request, store):
             request,
             _("Redeemed %(coupon)s of %(member)s.")
             % {"coupon": coupon.template.name, "member": coupon.member.phone_masked},
+        )
+    return redirect("dashboards:counter", code=store.code)
+
+
+@till_action
+def counter_pickup(request, store):
+    """An online order picked up: the code typed or scanned shows the order's lines; the
+    goods are handed over when the clerk confirms (`pickup_complete`, once)."""
+    form = PickupForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Type or scan the member's pickup code."))
+        return redirect("dashboards:counter", code=store.code)
+    code = form.cleaned_data["code"]
+    try:
+        if "confirm" not in request.POST:
+            return _counter_page(request, store, pickup=store_pickup(store, code))
+        order = pickup_complete(store=store, pickup_code=code, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.render())
+    else:
+        messages.success(
+            request, _("Order %(order_no)s handed over.") % {"order_no": order.order_no}
         )
     return redirect("dashboards:counter", code=store.code)
 

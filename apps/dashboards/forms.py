@@ -101,3 +101,12 @@ class SaleForm(OnceForm):
     def clean_coupon_codes(self) -> list[str]:
         codes = comma_separated(self.cleaned_data["coupon_codes"].replace("，", ","))
         return sorted(code.upper() for code in codes)
+
+
+class PickupForm(forms.Form):
+    code = forms.CharField(label=_("Pickup code"), max_length=12)
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), max_length=50)
+    tracking_no = forms.CharField(label=_("Tracking number"), max_length=64)

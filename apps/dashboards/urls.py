@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import counter, views
+from apps.dashboards import counter, online_orders, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -24,6 +24,13 @@ urlpatterns = [
     path("stores/<str:code>/counter/otp/", counter.counter_otp, name="counter-otp"),
     path("stores/<str:code>/counter/redeem/", counter.counter_redeem, name="redeem"),
     path("stores/<str:code>/counter/sale/", counter.counter_sale, name="sale"),
+    path("stores/<str:code>/counter/pickup/", counter.counter_pickup, name="pickup"),
+    path("stores/<str:code>/online-orders/", online_orders.online_orders, name="online-orders"),
+    path(
+        "stores/<str:code>/online-orders/<str:order_no>/ship/",
+        online_orders.online_order_ship,
+        name="online-order-ship",
+    ),
     path("stores/<str:code>/guides/", views.guides, name="guides"),
     path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),
     path("stores/<str:code>/poster.png", views.poster, name="poster"),

@@ -33,6 +33,16 @@ urlpatterns = [
         "orders/<str:order_no>/cancel", orders.MemberOrderCancelApi.as_view(), name="order-cancel"
     ),
     path("orders/<str:order_no>/pay", orders.OrderPayApi.as_view(), name="order-payment"),
+    path(
+        "orders/<str:order_no>/receive",
+        orders.MemberOrderReceiveApi.as_view(),
+        name="order-receive",
+    ),
+    path(
+        "me/orders/<str:order_no>/pickup.png",
+        orders.MePickupImageApi.as_view(),
+        name="me-order-pickup-png",
+    ),
     path("orders/<str:order_no>/sandbox-pay", orders.SandboxPayApi.as_view(), name="order-pay"),
     path("payments/notify", orders.PaymentNotifyApi.as_view(), name="payment-notify"),
     path("stores/<str:code>", stores.StoreDetailApi.as_view(), name="store-detail"),

@@ -1,7 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -11,10 +14,13 @@ from apps.core.admin import (
     UploadImportAdmin,
     statement_page,
 )
+from apps.core.errors import DomainError
 from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.coupons.models import Coupon
+from apps.orders.fulfilment import delivery_ship
 from apps.orders.imports import order_import_report, order_import_start, order_import_upload
 from apps.orders.models import (
+    Fulfilment,
     LatePayment,
     OnlineShare,
     Order,
@@ -292,3 +298,91 @@ class OnlineShareAdmin(HuijiModelAdmin):
             to_csv=online_statement_csv,
             dealer_totals=online_dealer_totals,
         )
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=_("carrier"), max_length=50)
+    tracking_no = forms.CharField(label=_("tracking number"), max_length=64)
+
+
+SHIP_PERMISSION = "orders.change_fulfilment"
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(ReadOnlyAdmin):
+    """Online orders' pickups and deliveries. HQ operations ship what leaves HQ's
+    warehouse (`orders.change_fulfilment`); a store ships its own from its dashboard."""
+
+    list_display = [
+        "order",
+        "kind",
+        "status",
+        "ship_from",
+        "recipient",
+        "region",
+        "carrier",
+        "tracking_no",
+        "shipped_at",
+        "done_at",
+        "ship_link",
+    ]
+    list_filter = ["status", "kind", ("ship_from", admin.EmptyFieldListFilter)]
+    list_select_related = ["order", "ship_from"]
+    search_fields = ["=order__order_no", "=tracking_no"]
+    search_help_text = _("Order number or tracking number.")
+    show_full_result_count = False
+    exclude = ["pickup_code", "recipient_phone"]  # the member's to show, not HQ's to read
+
+    @admin.display(description=_("ship"))
+    def ship_link(self, fulfilment):
+        if (
+            fulfilment.kind != Fulfilment.Kind.DELIVERY
+            or fulfilment.ship_from_id is not None
+            or fulfilment.status not in (Fulfilment.Status.TO_HAND_OVER, Fulfilment.Status.SHIPPED)
+        ):
+            return "—"
+        url = reverse("admin:orders_fulfilment_ship", args=[fulfilment.pk])
+        return format_html('<a href="{}">{}</a>', url, _("ship"))
+
+    def get_urls(self):
+        ship = path(
+            "<int:pk>/ship/",
+            self.admin_site.admin_view(self.ship_view),
+            name="orders_fulfilment_ship",
+        )
+        return [ship, *super().get_urls()]
+
+    def ship_view(self, request, pk):
+        """Ship a parcel from HQ's warehouse, or correct its carrier and number."""
+        if not request.user.has_perm(SHIP_PERMISSION):
+            raise PermissionDenied
+        fulfilment = get_object_or_404(Fulfilment.objects.select_related("order"), pk=pk)
+        form = ShipForm(
+            request.POST or None,
+            initial={"carrier": fulfilment.carrier, "tracking_no": fulfilment.tracking_no},
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                delivery_ship(
+                    order_id=fulfilment.pk,
+                    ship_from=None,
+                    actor=request.user,
+                    **form.cleaned_data,
+                )
+            except DomainError as error:
+                form.add_error(None, error.render())
+            else:
+                self.message_user(
+                    request,
+                    _("Order %(order_no)s shipped.") % {"order_no": fulfilment.order.order_no},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:orders_fulfilment_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Ship %(order_no)s") % {"order_no": fulfilment.order.order_no},
+            "form": form,
+            "opts": self.model._meta,
+            "changelist_url": reverse("admin:orders_fulfilment_changelist"),
+        }
+        return TemplateResponse(request, "admin/form_page.html", context)

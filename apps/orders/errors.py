@@ -99,3 +99,47 @@ class NotSoldAtStore(Invalid):
 
 class AddressRequired(Invalid):
     default_message = _("Choose the address to deliver to.")
+
+
+class PickupNotFound(NotFound):
+    default_message = _("No order to pick up at this store has this pickup code.")
+
+
+class PickupAlreadyUsed(DomainError):
+    code = "already_used"
+    status = 409
+    default_message = _("This pickup code was already used: the goods were handed over.")
+
+
+class FulfilmentNotFound(NotFound):
+    default_message = _("No order to ship from here has this number.")
+
+
+class OrderNotPaidYet(DomainError):
+    code = "not_paid"
+    status = 409
+    default_message = _("This order is not paid yet: its goods are handed over once it is paid.")
+
+
+class OrderCancelled(DomainError):
+    code = "cancelled"
+    status = 409
+    default_message = _("This order was cancelled: it has no goods to hand over.")
+
+
+class OrderRefunded(DomainError):
+    code = "refunded"
+    status = 409
+    default_message = _("This order was refunded: it has no goods to hand over.")
+
+
+class NothingToShip(DomainError):
+    code = "not_to_ship"
+    status = 409
+    default_message = _("This order has nothing to ship: it is picked up, or already received.")
+
+
+class NotShipped(DomainError):
+    code = "not_shipped"
+    status = 409
+    default_message = _("Only an order that was shipped and not received yet can be received.")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
+from apps.core.phones import mask_phone
 from apps.members.models import Member
 from apps.stores.models import Staff, Store
 
@@ -275,6 +276,14 @@ class Fulfilment(models.Model):
     class Meta:
         verbose_name = _("fulfilment")
         verbose_name_plural = _("fulfilments")
+        indexes = [
+            # the parcels on their way, for the job that receives them after a while
+            models.Index(
+                fields=["shipped_at"],
+                condition=Q(status="shipped"),
+                name="fulfilment_on_the_way",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="pickup", pickup_code__isnull=False)
@@ -289,6 +298,10 @@ class Fulfilment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind} {self.status}"
+
+    @property
+    def recipient_phone_masked(self) -> str:
+        return mask_phone(self.recipient_phone)
 
 
 class ShippingRule(models.Model):

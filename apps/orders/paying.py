@@ -13,7 +13,6 @@ from apps.core.errors import DomainError
 from apps.core.events import event_emit
 from apps.core.rows import row_insert
 from apps.coupons.redemption import coupons_release
-from apps.mall.stock import stock_release
 from apps.orders.checkout import order_settle
 from apps.orders.errors import (
     NoticeOrderUnknown,
@@ -23,7 +22,8 @@ from apps.orders.errors import (
     PaymentRejected,
     WechatBrowserPayerUnknown,
 )
-from apps.orders.models import Fulfilment, LatePayment, Order, Payment
+from apps.orders.fulfilment import fulfilment_cancel, fulfilment_paid
+from apps.orders.models import LatePayment, Order, Payment
 from apps.orders.payments import (
     REFUND_ABNORMAL,
     REFUND_CLOSED,
@@ -126,7 +126,9 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
         )
         order = order_cancel(order=order)
         return order, _late_payment(order, notice, LatePayment.Reason.AMOUNT_MISMATCH, now)
-    return order_settle(order, amount=notice.amount, transaction_id=transaction_id, now=now), None
+    order = order_settle(order, amount=notice.amount, transaction_id=transaction_id, now=now)
+    fulfilment_paid(order_id=order.pk)
+    return order, None
 
 
 def _late_payment(order: Order, notice: PaymentNotice, reason: str, now) -> LatePayment:
@@ -253,8 +255,7 @@ def order_cancel(*, order: Order) -> Order:
             cause_id=order.pk,
             description=f"订单 {order.order_no} 取消退回积分",
         )
-    if Fulfilment.objects.filter(order=order).update(status=Fulfilment.Status.CANCELLED):
-        stock_release(order_id=order.pk)  # last, as in the checkout's lock order
+    fulfilment_cancel(order_id=order.pk)
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
     event_emit(name="order_cancelled", payload={"order": order.pk, "member": order.member_id})
     order.refresh_from_db()

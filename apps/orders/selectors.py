@@ -9,8 +9,8 @@ from apps.mall.models import Sku, TierPrice
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
 from apps.orders.checkout import tier_percent
-from apps.orders.errors import OrderNotFound, ProductUnavailable
-from apps.orders.models import ONLINE_CHANNELS, TILL_CHANNELS, Order
+from apps.orders.errors import OrderNotFound, PickupNotFound, ProductUnavailable
+from apps.orders.models import ONLINE_CHANNELS, TILL_CHANNELS, Fulfilment, Order, OrderLine
 from apps.orders.pricing import LineInput, member_unit_price
 from apps.orders.segments import PAID
 from apps.stores.models import Store
@@ -38,7 +38,7 @@ def member_orders(member: Member) -> QuerySet[Order]:
 def member_order(member: Member, order_no: str) -> Order:
     order = (
         Order.objects.filter(member=member, order_no=order_no)
-        .select_related("store")
+        .select_related("store", "fulfilment")
         .prefetch_related("lines")
         .first()
     )
@@ -127,3 +127,40 @@ def shopper_for(member: Member | None, channel: str) -> Shopper:
         return Shopper()
     tier = member_tier(member)
     return Shopper(member=member, tier=tier, tier_percent=tier_percent(tier, channel))
+
+
+def _handed_over_view(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """Orders with what the person handing them over reads: member, fulfilment, lines."""
+    return orders.select_related("member", "fulfilment").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("line_no"))
+    )
+
+
+def store_pickup_order(order_id: int) -> Order:
+    return _handed_over_view(Order.objects.filter(pk=order_id)).get()
+
+
+def store_pickup(store: Store, pickup_code: str) -> Order:
+    """The order to pick up at `store` with this code, to show its lines before handing them
+    over; another store's is not found."""
+    order = (
+        _handed_over_view(Order.objects.filter(store=store))
+        .filter(
+            fulfilment__kind=Fulfilment.Kind.PICKUP, fulfilment__pickup_code=pickup_code.strip()
+        )
+        .first()
+    )
+    if order is None:
+        raise PickupNotFound()
+    return order
+
+
+def store_orders_to_hand_over(store: Store) -> QuerySet[Order]:
+    """A store's paid online orders whose goods it still has to hand over: pickups at the
+    store, and deliveries that ship from it; oldest paid first."""
+    return _handed_over_view(
+        Order.objects.filter(fulfilment__status=Fulfilment.Status.TO_HAND_OVER).filter(
+            Q(fulfilment__kind=Fulfilment.Kind.PICKUP, store=store)
+            | Q(fulfilment__kind=Fulfilment.Kind.DELIVERY, fulfilment__ship_from=store)
+        )
+    ).order_by("paid_at", "pk")

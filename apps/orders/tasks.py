@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from apps.orders.fulfilment import deliveries_receive_due
 from apps.orders.imports import (
     order_import_check,
     order_import_failed,
@@ -39,3 +40,8 @@ def order_import_run_task(import_id: int) -> None:
 @shared_task
 def order_import_files_purge_task() -> None:
     order_import_files_purge()
+
+
+@shared_task
+def deliveries_receive_task() -> None:
+    deliveries_receive_due()

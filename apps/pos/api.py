@@ -23,8 +23,9 @@ from apps.members.credentials import (
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.builder import ItemInput, checkout_build, order_place_at_till
 from apps.orders.checkout import Checkout, order_quote
+from apps.orders.fulfilment import pickup_complete
 from apps.orders.refunds import RefundLineInput, order_refund
-from apps.orders.selectors import store_order
+from apps.orders.selectors import store_order, store_pickup_order
 from apps.points.selectors import points_available
 from apps.pos.authentication import ApiKeyAuthentication
 from apps.tiers.selectors import member_tier
@@ -348,3 +349,47 @@ class OrderRefundApi(PosApi):
             amount=values.get("amount"),
         )
         return Response(self.OutputSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class PickupCompleteApi(PosApi):
+    """自提核销: the member shows the pickup code of an online order to pick up at this
+    store; the goods are handed over, once (again: 409 `already_used`). A code of another
+    store's order is 404; an order not paid, cancelled or refunded is 409 (`not_paid`,
+    `cancelled`, `refunded`). Send an Idempotency-Key: a retry answers the first answer."""
+
+    class OutputSerializer(serializers.Serializer):
+        order_no = serializers.CharField()
+        status = serializers.CharField()
+        payable = serializers.DecimalField(max_digits=12, decimal_places=2)
+        member_phone_masked = serializers.CharField(source="member.phone_masked", default="")
+        lines = inline_serializer(
+            "PickupLine",
+            {
+                "sku": serializers.CharField(),
+                "name": serializers.CharField(),
+                "quantity": serializers.IntegerField(),
+                "refunded_quantity": serializers.IntegerField(),
+            },
+            many=True,
+        )
+        fulfilment = inline_serializer(
+            "PickupDone",
+            {
+                "type": serializers.CharField(source="kind"),
+                "status": serializers.CharField(),
+                "done_at": serializers.DateTimeField(),
+            },
+        )
+
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer, **errors(404, 409)},
+        operation_id="pos_pickup_complete",
+    )
+    @idempotent
+    def post(self, request, pickup_code):
+        store = request.user.store
+        order = pickup_complete(
+            store=store, pickup_code=pickup_code, actor=f"pos:{store.code} {request.user.key.name}"
+        )
+        return Response(self.OutputSerializer(store_pickup_order(order.pk)).data)

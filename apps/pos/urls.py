@@ -12,4 +12,9 @@ urlpatterns = [
     path(
         "orders/<str:external_id>/refunds", api.OrderRefundApi.as_view(), name="pos-order-refunds"
     ),
+    path(
+        "pickups/<str:pickup_code>/complete",
+        api.PickupCompleteApi.as_view(),
+        name="pos-pickup-complete",
+    ),
 ]

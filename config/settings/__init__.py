@@ -356,6 +356,11 @@ REFUND_SPENT_POINTS = os.environ.get("REFUND_SPENT_POINTS", "cash")
 ORDER_PAY_MINUTES = int(os.environ.get("ORDER_PAY_MINUTES", "15"))
 # The mall shows "only a few left" for a SKU with this many or fewer to sell.
 MALL_LOW_STOCK = int(os.environ.get("MALL_LOW_STOCK", "5"))
+
+
+# Online orders delivered: days after shipping that a parcel the member has not said they
+# received counts as received.
+ORDER_RECEIVE_DAYS = int(os.environ.get("ORDER_RECEIVE_DAYS", "7"))
 PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "apps.orders.payments.SandboxPaymentBackend")
 # WeChat Pay API v3 (PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend"): the merchant
 # id, the app id members pay in (the mini-program's), the APIv3 key, the merchant's API

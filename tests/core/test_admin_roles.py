@@ -55,6 +55,7 @@ EXPECTED = {
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.segment": ("vac", ["export_members"]),
         "members.tag": ("vac", ["refresh_rule_tags"]),
+        "orders.fulfilment": ("v", []),  # and ships the warehouse's parcels (its own page)
         "orders.latepayment": ("v", []),
         "orders.order": ("v", []),
         "orders.shippingrule": ("vac", []),
@@ -100,6 +101,7 @@ EXPECTED = {
         "distributors.region": ("v", []),
         "mall.category": ("v", []),
         "mall.product": ("v", []),
+        "orders.fulfilment": ("v", []),
         "orders.latepayment": ("v", []),
         "orders.onlineshare": ("vacd", ["delete_selected"]),
         "orders.order": ("v", []),
@@ -118,6 +120,7 @@ EXPECTED = {
         "distributors.distributor": ("v", []),
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.tag": ("v", []),
+        "orders.fulfilment": ("v", []),
         "orders.order": ("v", []),
         "points.entry": ("v", ["void"]),
         "points.manualaction": ("v", []),

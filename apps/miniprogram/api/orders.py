@@ -2,8 +2,9 @@
 
 from dataclasses import replace
 
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -14,14 +15,15 @@ from apps.core.api.schema import errors
 from apps.core.errors import NotFound
 from apps.core.idempotency import idempotent
 from apps.core.phones import normalize_phone
+from apps.core.qr import qr_png
 from apps.members.addresses import member_address, region_normal
 from apps.members.models import Member
 from apps.miniprogram.api.base import MemberApi
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.builder import ItemInput, basket_store, checkout_build
 from apps.orders.checkout import Checkout, order_place, order_quote
-from apps.orders.errors import AddressRequired, OrderNotPayable
-from apps.orders.fulfilment import Recipient
+from apps.orders.errors import AddressRequired, OrderNotPayable, PickupNotFound
+from apps.orders.fulfilment import Recipient, delivery_receive
 from apps.orders.models import Fulfilment, Order
 from apps.orders.paying import (
     late_payment_refund_noticed,
@@ -137,6 +139,44 @@ class OrderSummarySerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class FulfilmentOutputSerializer(serializers.Serializer):
+    """How an online order reaches its member. The pickup code is its member's alone (the
+    counter hands the goods to whoever shows it), so it is only in the member's own order."""
+
+    type = serializers.CharField(source="kind", help_text="pickup | delivery")
+    status = serializers.CharField(
+        help_text="waiting (to be paid) | to_hand_over | shipped | done | cancelled"
+    )
+    pickup_code = serializers.CharField(allow_null=True)
+    carrier = serializers.CharField()
+    tracking_no = serializers.CharField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    done_at = serializers.DateTimeField(allow_null=True)
+    address = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        inline_serializer(
+            "FulfilmentAddress",
+            {
+                "name": serializers.CharField(),
+                "phone": serializers.CharField(help_text="masked: 138****1234"),
+                "region": serializers.CharField(),
+                "detail": serializers.CharField(),
+            },
+            allow_null=True,
+        )
+    )
+    def get_address(self, fulfilment) -> dict | None:
+        if fulfilment.kind != Fulfilment.Kind.DELIVERY:
+            return None
+        return {
+            "name": fulfilment.recipient,
+            "phone": fulfilment.recipient_phone_masked,
+            "region": fulfilment.region,
+            "detail": fulfilment.address,
+        }
+
+
 class OrderDetailSerializer(OrderSummarySerializer):
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     member_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -154,6 +194,14 @@ class OrderDetailSerializer(OrderSummarySerializer):
         },
         many=True,
     )
+    fulfilment = serializers.SerializerMethodField(
+        help_text="An online order's pickup or delivery; null for other orders."
+    )
+
+    @extend_schema_field(FulfilmentOutputSerializer(allow_null=True))
+    def get_fulfilment(self, order) -> dict | None:
+        fulfilment = getattr(order, "fulfilment", None)
+        return FulfilmentOutputSerializer(fulfilment).data if fulfilment else None
 
 
 class MemberQuoteApi(MemberApi):
@@ -282,6 +330,37 @@ class MemberOrderApi(MemberApi):
     @extend_schema(responses=OrderDetailSerializer, operation_id="me_order")
     def get(self, request, order_no):
         return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+
+
+class MemberOrderReceiveApi(MemberApi):
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailSerializer, **errors(404, 409)},
+        operation_id="order_receive",
+    )
+    @idempotent
+    def post(self, request, order_no):
+        """The parcel came: only an order shipped and not received yet (else 409
+        `not_shipped`). Unsaid, it counts as received ORDER_RECEIVE_DAYS after shipping."""
+        delivery_receive(order=member_order(self.member, order_no))
+        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+
+
+class MePickupImageApi(MemberApi):
+    """The pickup code as a QR code, for the counter to scan: while the goods wait."""
+
+    @extend_schema(
+        responses={(200, "image/png"): bytes, **errors(404)}, operation_id="me_order_pickup_png"
+    )
+    def get(self, request, order_no):
+        fulfilment = getattr(member_order(self.member, order_no), "fulfilment", None)
+        if (
+            fulfilment is None
+            or fulfilment.kind != Fulfilment.Kind.PICKUP
+            or fulfilment.status != Fulfilment.Status.TO_HAND_OVER
+        ):
+            raise PickupNotFound(_("This order has nothing to pick up now."))
+        return HttpResponse(qr_png(fulfilment.pickup_code, box_size=8), content_type="image/png")
 
 
 class MemberOrderCancelApi(MemberApi):
