@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import counter, views
+from apps.dashboards import after_sale, counter, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -24,6 +24,16 @@ urlpatterns = [
     path("stores/<str:code>/counter/otp/", counter.counter_otp, name="counter-otp"),
     path("stores/<str:code>/counter/redeem/", counter.counter_redeem, name="redeem"),
     path("stores/<str:code>/counter/sale/", counter.counter_sale, name="sale"),
+    path(
+        "stores/<str:code>/refund-requests/",
+        after_sale.refund_requests,
+        name="refund-requests",
+    ),
+    path(
+        "stores/<str:code>/refund-requests/<int:request_id>/decide/",
+        after_sale.refund_request_decide,
+        name="refund-request-decide",
+    ),
     path("stores/<str:code>/guides/", views.guides, name="guides"),
     path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),
     path("stores/<str:code>/poster.png", views.poster, name="poster"),

@@ -1,10 +1,10 @@
-from django.db.models import QuerySet, Sum
+from django.db.models import Case, QuerySet, Sum, When
 from django.utils import timezone
 
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
-from apps.orders.errors import OrderNotFound, ProductUnavailable
-from apps.orders.models import Order
+from apps.orders.errors import OrderNotFound, ProductUnavailable, RefundRequestNotFound
+from apps.orders.models import Order, RefundRequest
 from apps.orders.pricing import LineInput
 from apps.stores.models import Store
 
@@ -30,12 +30,33 @@ def member_order(member: Member, order_no: str) -> Order:
     order = (
         Order.objects.filter(member=member, order_no=order_no)
         .select_related("store")
-        .prefetch_related("lines")
+        .prefetch_related("lines", "refund_requests")
         .first()
     )
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def member_refund_request(member: Member, order_no: str, request_id: int) -> RefundRequest:
+    request = (
+        RefundRequest.objects.filter(order__member=member, order__order_no=order_no, pk=request_id)
+        .select_related("order")
+        .first()
+    )
+    if request is None:
+        raise RefundRequestNotFound()
+    return request
+
+
+def store_refund_requests(store: Store) -> QuerySet[RefundRequest]:
+    """A store's refund requests, waiting ones first, with what the list shows."""
+    return (
+        RefundRequest.objects.filter(order__store=store)
+        .select_related("order__member", "decided_by", "refund")
+        .annotate(waiting=Case(When(status__in=RefundRequest.OPEN, then=0), default=1))
+        .order_by("waiting", "-created_at", "-pk")
+    )
 
 
 def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:
