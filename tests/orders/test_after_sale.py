@@ -79,11 +79,18 @@ def staff_client(client, store, role):
     return client
 
 
-def decide(client, asked, decision, note=""):
-    return client.post(
-        f"/dashboard/stores/{asked.order.store.code}/refund-requests/{asked.pk}/decide/",
-        {"decision": decision, "note": note},
-    )
+@pytest.fixture
+def decide(django_capture_on_commit_callbacks):
+    """Post a decision from the dashboard, running what waits for its commit (the refund)."""
+
+    def post(client, asked, decision, note=""):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                f"/dashboard/stores/{asked.order.store.code}/refund-requests/{asked.pk}/decide/",
+                {"decision": decision, "note": note},
+            )
+
+    return post
 
 
 def held(sku: str) -> tuple[int, int]:
@@ -188,7 +195,7 @@ def test_a_member_withdraws_an_undecided_request_and_may_ask_again(world):
     assert AuditEntry.objects.filter(action="refund_request.cancel").count() == 1
 
 
-def test_a_member_cannot_withdraw_an_approved_request(world, client):
+def test_a_member_cannot_withdraw_an_approved_request(world, client, decide):
     member, order = world["member"], world["order"]
     asked_id = ask(member, order, {"amount": "10.00", "reason": "other"}).json()["id"]
     decide(
@@ -221,7 +228,9 @@ def test_a_retry_with_the_same_key_returns_the_first_answer(world):
 # Deciding
 
 
-def test_the_owner_approves_lines_the_gateway_refunds_and_everything_goes_back(world, client):
+def test_the_owner_approves_lines_the_gateway_refunds_and_everything_goes_back(
+    world, client, decide
+):
     member, order = world["member"], world["order"]
     ask(member, order, {"lines": [{"sku": "BAG", "quantity": 1}], "reason": "damaged"})
     asked = RefundRequest.objects.get()
@@ -258,7 +267,7 @@ def test_the_owner_approves_lines_the_gateway_refunds_and_everything_goes_back(w
     ) == {"refund_request.create", "refund_request.approve", "refund_request.refund"}
 
 
-def test_an_amount_refund_releases_no_stock(world, hq_client):
+def test_an_amount_refund_releases_no_stock(world, hq_client, decide):
     ask(world["member"], world["order"], {"amount": "25.00", "reason": "other"})
     asked = RefundRequest.objects.get()
 
@@ -269,7 +278,7 @@ def test_an_amount_refund_releases_no_stock(world, hq_client):
     assert held("BAG") == (10, 2) and held("CAP") == (10, 1)
 
 
-def test_the_owner_refuses_with_a_note_the_member_reads(world, client):
+def test_the_owner_refuses_with_a_note_the_member_reads(world, client, decide):
     member, order = world["member"], world["order"]
     ask(member, order, {"amount": "10.00", "reason": "changed_mind"})
     asked = RefundRequest.objects.get()
@@ -284,7 +293,7 @@ def test_the_owner_refuses_with_a_note_the_member_reads(world, client):
 
 
 @pytest.mark.parametrize("role", [Staff.Role.CLERK, Staff.Role.GUIDE])
-def test_a_clerk_or_guide_cannot_see_nor_decide(world, client, role):
+def test_a_clerk_or_guide_cannot_see_nor_decide(world, client, role, decide):
     ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
     asked = RefundRequest.objects.get()
     staff_client(client, world["store"], role)
@@ -297,7 +306,7 @@ def test_a_clerk_or_guide_cannot_see_nor_decide(world, client, role):
     assert asked.status == "requested" and not Refund.objects.exists()
 
 
-def test_another_stores_owner_cannot_decide(world, client):
+def test_another_stores_owner_cannot_decide(world, client, decide):
     ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
     asked = RefundRequest.objects.get()
     other = StoreFactory(code="S002")
@@ -313,7 +322,9 @@ def test_another_stores_owner_cannot_decide(world, client):
     assert asked.status == "requested" and not Refund.objects.exists()
 
 
-def test_hq_customer_service_approves_in_the_console_finance_cannot(world, client):
+def test_hq_customer_service_approves_in_the_console_finance_cannot(
+    world, client, django_capture_on_commit_callbacks
+):
     ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
     asked = RefundRequest.objects.get()
     finance = UserFactory(is_staff=True)
@@ -325,7 +336,8 @@ def test_hq_customer_service_approves_in_the_console_finance_cannot(world, clien
     client.force_login(finance)
     refused = client.post("/admin/orders/refundrequest/", action)
     client.force_login(service)
-    done = client.post("/admin/orders/refundrequest/", action)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post("/admin/orders/refundrequest/", action)
 
     assert refused.status_code == 403 and done.status_code == 302
     asked.refresh_from_db()
@@ -336,7 +348,7 @@ def test_hq_customer_service_approves_in_the_console_finance_cannot(world, clien
 
 
 def test_a_gateway_that_cannot_be_reached_leaves_it_approved_and_a_retry_refunds(
-    world, client, monkeypatch
+    world, client, monkeypatch, decide
 ):
     ask(
         world["member"],
@@ -366,7 +378,7 @@ def test_a_gateway_that_cannot_be_reached_leaves_it_approved_and_a_retry_refunds
 
 
 def test_a_gateway_that_refuses_fails_the_request_and_applies_nothing(
-    world, hq_client, monkeypatch
+    world, hq_client, monkeypatch, decide
 ):
     ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
     asked = RefundRequest.objects.get()
@@ -385,7 +397,7 @@ def test_a_gateway_that_refuses_fails_the_request_and_applies_nothing(
     assert not Refund.objects.exists()
 
 
-def test_a_processing_refund_is_recorded_once_by_its_notice(world, hq_client, monkeypatch):
+def test_a_processing_refund_is_recorded_once_by_its_notice(world, hq_client, monkeypatch, decide):
     ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
     asked = RefundRequest.objects.get()
     monkeypatch.setattr(
@@ -448,7 +460,7 @@ def test_five_approvals_at_once_refund_once(world, monkeypatch):
     assert held("BAG") == (10, 0)
 
 
-def test_the_dashboard_list_takes_the_same_queries_for_one_or_many(world, client):
+def test_the_dashboard_list_takes_the_same_queries_for_one_or_many(world, client, decide):
     store = world["store"]
     owner = staff_client(client, store, Staff.Role.OWNER)
 
