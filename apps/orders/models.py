@@ -487,7 +487,7 @@ class RefundRequest(models.Model):
                 condition=Q(status__in=["requested", "approved"]),
                 name="refund_request_one_open_per_order",
             ),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_request_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_request_not_negative"),
             models.CheckConstraint(
                 condition=~Q(status="refunded") | Q(refund__isnull=False),
                 name="refund_request_refunded_has_refund",

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'refund requests',
                 'ordering': ['-created_at', '-id'],
                 'permissions': [('decide_refundrequest', 'Can approve or refuse refund requests')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['requested', 'approved'])), fields=('order',), name='refund_request_one_open_per_order'), models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='refund_request_positive'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'refunded'), _negated=True), ('refund__isnull', False), _connector='OR'), name='refund_request_refunded_has_refund')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['requested', 'approved'])), fields=('order',), name='refund_request_one_open_per_order'), models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='refund_request_not_negative'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'refunded'), _negated=True), ('refund__isnull', False), _connector='OR'), name='refund_request_refunded_has_refund')],
             },
         ),
         migrations.RunPython(grant, migrations.RunPython.noop),
