@@ -478,3 +478,22 @@ def test_the_dashboard_list_takes_the_same_queries_for_one_or_many(world, client
     decide(owner, RefundRequest.objects.order_by("pk").last(), "refuse", "不行")
 
     assert queries() == one
+
+
+def test_the_periodic_job_asks_again_for_a_refund_the_gateway_missed(world, hq_client, decide):
+    ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
+    asked = RefundRequest.objects.get()
+
+    def unreachable(self, **kwargs):
+        raise PaymentGatewayError("502")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SandboxPaymentBackend, "refund", unreachable)
+        decide(hq_client, asked, "approve")
+    assert RefundRequest.objects.get().status == "approved"
+
+    assert refund_requests_refund_due() == 1
+    assert refund_requests_refund_due() == 0
+    asked.refresh_from_db()
+    assert (asked.status, asked.attempts) == ("refunded", 2)
+    assert Refund.objects.count() == 1
