@@ -310,6 +310,17 @@ def test_the_api_answers_as_recorded(settings):
     call(app, "post", f"/api/v1/orders/{order_no}/sandbox-pay", {}, key="p3")
     call(app, "get", f"/api/v1/orders/{order_no}")
     call(app, "post", f"/api/v1/orders/{order_no}/cancel", {}, key="p4")
+    refund_requests = f"/api/v1/orders/{order_no}/refund-requests"
+    call(app, "post", refund_requests, {"amount": "9999.00", "reason": "other"}, key="q1")
+    call(app, "post", refund_requests, {"amount": "9999.00", "reason": "other"}, key="q2",
+         lang="en")  # fmt: skip
+    asked = {"lines": [{"sku": "TEE", "quantity": 1}], "reason": "damaged", "reason_text": "开线"}
+    requested = call(app, "post", refund_requests, asked, key="q3")
+    call(app, "post", refund_requests, asked, key="q3", label="(replayed)")
+    call(app, "post", refund_requests, {"amount": "1.00", "reason": "other"}, key="q4")
+    call(app, "get", f"/api/v1/orders/{order_no}")
+    journey.names[f"/{requested['id']}/"] = "/<refund_request>/"
+    call(app, "post", f"{refund_requests}/{requested['id']}/cancel", {}, key="q5")
     second = call(app, "post", "/api/v1/orders", {"lines": [{"sku": "TEE", "quantity": 1}]},
                   key="p5")  # fmt: skip
     call(app, "post", f"/api/v1/orders/{second['order']['order_no']}/cancel", {}, key="p6")

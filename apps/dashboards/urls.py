@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import counter, online_orders, views
+from apps.dashboards import after_sale, counter, online_orders, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -30,6 +30,16 @@ urlpatterns = [
         "stores/<str:code>/online-orders/<str:order_no>/ship/",
         online_orders.online_order_ship,
         name="online-order-ship",
+    ),
+    path(
+        "stores/<str:code>/refund-requests/",
+        after_sale.refund_requests,
+        name="refund-requests",
+    ),
+    path(
+        "stores/<str:code>/refund-requests/<int:request_id>/decide/",
+        after_sale.refund_request_decide,
+        name="refund-request-decide",
     ),
     path("stores/<str:code>/guides/", views.guides, name="guides"),
     path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),

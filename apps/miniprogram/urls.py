@@ -32,6 +32,16 @@ urlpatterns = [
     path(
         "orders/<str:order_no>/cancel", orders.MemberOrderCancelApi.as_view(), name="order-cancel"
     ),
+    path(
+        "orders/<str:order_no>/refund-requests",
+        orders.RefundRequestCreateApi.as_view(),
+        name="refund-requests",
+    ),
+    path(
+        "orders/<str:order_no>/refund-requests/<int:request_id>/cancel",
+        orders.RefundRequestCancelApi.as_view(),
+        name="refund-request-cancel",
+    ),
     path("orders/<str:order_no>/pay", orders.OrderPayApi.as_view(), name="order-payment"),
     path(
         "orders/<str:order_no>/receive",

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
@@ -17,6 +18,11 @@ from apps.core.admin import (
 from apps.core.errors import DomainError
 from apps.core.spreadsheets import SpreadsheetUploadField
 from apps.coupons.models import Coupon
+from apps.orders.after_sale import (
+    DECIDE_PERMISSION,
+    refund_request_approve,
+    refund_request_refuse,
+)
 from apps.orders.fulfilment import delivery_ship
 from apps.orders.imports import order_import_report, order_import_start, order_import_upload
 from apps.orders.models import (
@@ -28,6 +34,7 @@ from apps.orders.models import (
     OrderLine,
     Payment,
     Refund,
+    RefundRequest,
     ShippingRule,
 )
 from apps.orders.settlement import online_dealer_totals, online_statement, online_statement_csv
@@ -172,6 +179,67 @@ class LatePaymentAdmin(ReadOnlyAdmin):
     list_select_related = ["order"]
     search_fields = ["=order__order_no", "=transaction_id"]
     date_hierarchy = "received_at"
+
+
+class DecisionForm(ActionForm):
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnlyAdmin):
+    """Members' refund requests on orders paid online (customer service, operations): approve
+    (the gateway then refunds; approving again asks a gateway that failed again) or refuse,
+    with a note the member reads."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "order",
+        "store",
+        "status",
+        "amount",
+        "cash",
+        "reason",
+        "reason_text",
+        "note",
+        "decided_by",
+        "last_error",
+    ]
+    list_filter = ["status", "reason", "created_at"]
+    list_select_related = ["order__store", "decided_by"]
+    search_fields = ["=order__order_no", "=refund_no"]
+    date_hierarchy = "created_at"
+    actions = ["approve_refund", "refuse_refund"]
+    action_form = DecisionForm
+
+    @admin.display(description=_("store"))
+    def store(self, obj):
+        return obj.order.store
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm(DECIDE_PERMISSION)
+
+    @admin.action(description=_("Approve and refund the selected requests"), permissions=["decide"])
+    def approve_refund(self, request, queryset):
+        self._decide(request, queryset, refund_request_approve)
+
+    @admin.action(description=_("Refuse the selected requests"), permissions=["decide"])
+    def refuse_refund(self, request, queryset):
+        self._decide(request, queryset, refund_request_refuse)
+
+    def _decide(self, request, queryset, decide):
+        note = request.POST.get("note", "")[:200]
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                decided = decide(request_id=pk, actor=request.user, note=note)
+            except DomainError as error:
+                self.message_user(request, f"#{pk}: {error.render()}", messages.ERROR)
+                continue
+            decided.refresh_from_db()
+            level = messages.ERROR if decided.last_error else messages.SUCCESS
+            self.message_user(
+                request, f"#{pk}: {decided.get_status_display()} {decided.last_error}", level
+            )
 
 
 class OrderImportForm(forms.ModelForm):

@@ -143,3 +143,27 @@ class NotShipped(DomainError):
     code = "not_shipped"
     status = 409
     default_message = _("Only an order that was shipped and not received yet can be received.")
+
+
+class RefundRequestOpen(DomainError):
+    code = "duplicate"
+    status = 409
+    default_message = _(
+        "This order already has a refund request waiting: wait for its answer or withdraw it."
+    )
+
+
+class RefundRequestNotAllowed(DomainError):
+    code = "not_refundable"
+    status = 409
+    default_message = _("Only an order paid online can have a refund request.")
+
+
+class RefundRequestDecided(DomainError):
+    code = "already_used"
+    status = 409
+    default_message = _("This refund request was already %(status)s.")
+
+
+class RefundRequestNotFound(NotFound):
+    default_message = _("This order has no such refund request.")

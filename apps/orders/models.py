@@ -583,3 +583,95 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cart_id} {self.sku_id} × {self.quantity}"
+
+
+class RefundRequest(models.Model):
+    """售后: a member asks for an online order's money back, by lines or by an amount, with a
+    reason; the store's owner or manager, or HQ, approves or refuses with a note; an approved
+    request is refunded through the payment gateway, and only once the gateway says so is the
+    order's refund recorded (points, growth value, coupons and stock going back with it)."""
+
+    # The channels whose orders a member paid through the gateway.
+    CHANNELS = ("mall", "store_pay", "miniprogram")
+
+    class Reason(models.TextChoices):
+        NOT_AS_DESCRIBED = "not_as_described", _("not as described")
+        DAMAGED = "damaged", _("damaged or faulty")
+        WRONG_ITEM = "wrong_item", _("wrong item")
+        NOT_RECEIVED = "not_received", _("not received")
+        CHANGED_MIND = "changed_mind", _("changed my mind")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("waiting for a decision")
+        APPROVED = "approved", _("approved, being refunded")
+        REFUNDED = "refunded", _("refunded")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("refund failed at the gateway")
+        CANCELLED = "cancelled", _("withdrawn by the member")
+
+    OPEN = (Status.REQUESTED, Status.APPROVED)
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refund_requests"
+    )
+    # [{sku, quantity}] asked for, or empty for a refund of `amount`
+    lines = models.JSONField(_("lines"), default=list, blank=True)
+    amount = _money(_("amount"))
+    # What the gateway gives back: `amount` less what is kept for earned points the member
+    # already spent (apps.orders.refunds), fixed when the request is approved.
+    cash = _money(_("refunded to the payer"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason)
+    reason_text = models.CharField(_("in the member's words"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.REQUESTED)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    decided_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # The gateway's refund number, given at approval: the same number asked again is the
+    # same refund, never a second.
+    refund_no = models.CharField(_("refund number"), max_length=64, unique=True, null=True)
+    gateway_refund_id = models.CharField(_("gateway refund id"), max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("refund attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+    refund = models.OneToOneField(
+        Refund,
+        verbose_name=_("refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="request",
+    )
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now, db_index=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund request")
+        verbose_name_plural = _("refund requests")
+        ordering = ["-created_at", "-id"]
+        permissions = [("decide_refundrequest", "Can approve or refuse refund requests")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=["requested", "approved"]),
+                name="refund_request_one_open_per_order",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_request_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status="refunded") | Q(refund__isnull=False),
+                name="refund_request_refunded_has_refund",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN

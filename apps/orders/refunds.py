@@ -130,6 +130,27 @@ def _shipped(order: Order) -> bool:
     ).exists()
 
 
+class _Preview(Exception):
+    def __init__(self, refund: Refund):
+        super().__init__()
+        self.refund = refund
+
+
+def order_refund_preview(
+    *, order: Order, lines: list[RefundLineInput] | None = None, amount: Decimal | None = None
+) -> Refund:
+    """What order_refund would record now (its amount, the cash kept for spent points, …),
+    found by making it and rolling it back, so the one arithmetic answers: a gateway refund
+    asks the payer's bank for the cash the refund will record. Raises as order_refund does."""
+    try:
+        with transaction.atomic():
+            raise _Preview(
+                order_refund(order=order, refund_id="preview", lines=lines, amount=amount)
+            )
+    except _Preview as preview:
+        return preview.refund
+
+
 def _units_asked(lines: list[RefundLineInput] | None) -> dict[str, int]:
     asked: dict[str, int] = {}
     for item in lines or []:

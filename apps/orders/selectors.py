@@ -2,15 +2,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from apps.mall.models import Sku, TierPrice
 from apps.mall.selectors import products_by_sku
 from apps.members.models import Member
 from apps.orders.checkout import tier_percent
-from apps.orders.errors import OrderNotFound, PickupNotFound, ProductUnavailable
-from apps.orders.models import ONLINE_CHANNELS, TILL_CHANNELS, Fulfilment, Order, OrderLine
+from apps.orders.errors import (
+    OrderNotFound,
+    PickupNotFound,
+    ProductUnavailable,
+    RefundRequestNotFound,
+)
+from apps.orders.models import (
+    ONLINE_CHANNELS,
+    TILL_CHANNELS,
+    Fulfilment,
+    Order,
+    OrderLine,
+    RefundRequest,
+)
 from apps.orders.pricing import LineInput, member_unit_price
 from apps.orders.segments import PAID
 from apps.stores.models import Store
@@ -39,12 +51,33 @@ def member_order(member: Member, order_no: str) -> Order:
     order = (
         Order.objects.filter(member=member, order_no=order_no)
         .select_related("store", "fulfilment")
-        .prefetch_related("lines")
+        .prefetch_related("lines", "refund_requests")
         .first()
     )
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def member_refund_request(member: Member, order_no: str, request_id: int) -> RefundRequest:
+    request = (
+        RefundRequest.objects.filter(order__member=member, order__order_no=order_no, pk=request_id)
+        .select_related("order")
+        .first()
+    )
+    if request is None:
+        raise RefundRequestNotFound()
+    return request
+
+
+def store_refund_requests(store: Store) -> QuerySet[RefundRequest]:
+    """A store's refund requests, waiting ones first, with what the list shows."""
+    return (
+        RefundRequest.objects.filter(order__store=store)
+        .select_related("order__member", "decided_by", "refund")
+        .annotate(waiting=Case(When(status__in=RefundRequest.OPEN, then=0), default=1))
+        .order_by("waiting", "-created_at", "-pk")
+    )
 
 
 def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:

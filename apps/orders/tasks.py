@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from apps.orders.after_sale import refund_request_refund, refund_requests_refund_due
 from apps.orders.fulfilment import deliveries_receive_due
 from apps.orders.imports import (
     order_import_check,
@@ -14,6 +15,7 @@ from apps.orders.paying import late_payment_refund, late_payments_refund_due, or
 def orders_expire_task() -> None:
     orders_expire_due()
     late_payments_refund_due()
+    refund_requests_refund_due()
 
 
 @shared_task
@@ -21,6 +23,13 @@ def late_payment_refund_task(late_payment_id: int) -> None:
     """Started once a late payment is recorded; one the gateway could not take is asked
     again by orders_expire_task."""
     late_payment_refund(late_payment_id=late_payment_id)
+
+
+@shared_task
+def refund_request_refund_task(request_id: int) -> None:
+    """Started once a refund request is approved; one the gateway could not take is asked
+    again by orders_expire_task."""
+    refund_request_refund(request_id=request_id)
 
 
 @shared_task

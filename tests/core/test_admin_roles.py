@@ -20,7 +20,7 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
 from apps.members.models import Segment, Tag
 from apps.orders.checkout import Checkout, order_place_paid
-from apps.orders.models import OnlineShare
+from apps.orders.models import OnlineShare, RefundRequest
 from apps.orders.pricing import LineInput
 from apps.points.manual import manual_adjust_request
 from apps.points.models import EarningRule
@@ -59,6 +59,7 @@ EXPECTED = {
         "orders.latepayment": ("v", []),
         "orders.order": ("v", []),
         "orders.shippingrule": ("vac", []),
+        "orders.refundrequest": ("v", ["approve_refund", "refuse_refund"]),
         "points.account": ("v", []),
         "points.earningrule": ("vac", []),
         "points.entry": ("v", ["void"]),
@@ -122,6 +123,7 @@ EXPECTED = {
         "members.tag": ("v", []),
         "orders.fulfilment": ("v", []),
         "orders.order": ("v", []),
+        "orders.refundrequest": ("v", ["approve_refund", "refuse_refund"]),
         "points.entry": ("v", ["void"]),
         "points.manualaction": ("v", []),
         "stores.staff": ("v", []),
@@ -153,7 +155,7 @@ def world(hq_user):
     template = CouponTemplateFactory()
     coupon_claim(template=template, member=member)
     IssueBatch.objects.create(name="批次", template=template, phones="13900000000")
-    order_place_paid(
+    order = order_place_paid(
         checkout=Checkout(
             store=store,
             channel="pos",
@@ -162,6 +164,7 @@ def world(hq_user):
         ),
         external_id="W-1",
     )
+    RefundRequest.objects.create(order=order, amount=Decimal("1.00"), reason="other")
     manual_adjust_request(member=member, points=10, reason="w", actor=hq_user, key="w-adj")
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Tag.objects.create(name="VIP")

@@ -1,8 +1,11 @@
-"""A member's orders: quote, place, pay, cancel, the gateway's notices, the sandbox."""
+"""A member's orders: quote, place, pay, cancel, refund requests, the gateway's notices, the
+sandbox."""
 
 from dataclasses import replace
+from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -19,12 +22,17 @@ from apps.core.qr import qr_png
 from apps.members.addresses import member_address, region_normal
 from apps.members.models import Member
 from apps.miniprogram.api.base import MemberApi
+from apps.orders.after_sale import (
+    refund_request_cancel,
+    refund_request_create,
+    refund_request_refund_noticed,
+)
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.builder import ItemInput, basket_store, checkout_build
 from apps.orders.checkout import Checkout, order_place, order_quote
 from apps.orders.errors import AddressRequired, OrderNotPayable, PickupNotFound
 from apps.orders.fulfilment import Recipient, delivery_receive
-from apps.orders.models import Fulfilment, Order
+from apps.orders.models import Fulfilment, Order, RefundRequest
 from apps.orders.paying import (
     late_payment_refund_noticed,
     order_cancel,
@@ -32,7 +40,8 @@ from apps.orders.paying import (
     order_payment_start,
 )
 from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
-from apps.orders.selectors import member_order, member_orders
+from apps.orders.refunds import RefundLineInput
+from apps.orders.selectors import member_order, member_orders, member_refund_request
 
 
 class BasketLineSerializer(serializers.Serializer):
@@ -177,6 +186,23 @@ class FulfilmentOutputSerializer(serializers.Serializer):
         }
 
 
+class RefundRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    lines = inline_serializer(
+        "RefundRequestLine",
+        {"sku": serializers.CharField(), "quantity": serializers.IntegerField()},
+        many=True,
+    )
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    reason = serializers.CharField()
+    reason_text = serializers.CharField()
+    note = serializers.CharField(help_text="The store's or HQ's word on its decision.")
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    refunded_at = serializers.DateTimeField(allow_null=True)
+
+
 class OrderDetailSerializer(OrderSummarySerializer):
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     member_discount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -202,6 +228,8 @@ class OrderDetailSerializer(OrderSummarySerializer):
     def get_fulfilment(self, order) -> dict | None:
         fulfilment = getattr(order, "fulfilment", None)
         return FulfilmentOutputSerializer(fulfilment).data if fulfilment else None
+
+    refund_requests = RefundRequestSerializer(many=True)
 
 
 class MemberQuoteApi(MemberApi):
@@ -370,6 +398,76 @@ class MemberOrderCancelApi(MemberApi):
         return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
 
 
+class RefundRequestInputSerializer(serializers.Serializer):
+    lines = serializers.ListField(
+        child=inline_serializer(
+            "RefundRequestLineInput",
+            {
+                "sku": serializers.CharField(max_length=64),
+                "quantity": serializers.IntegerField(min_value=1, max_value=999),
+            },
+        ),
+        required=False,
+        max_length=50,
+    )
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False
+    )
+    reason = serializers.ChoiceField(choices=RefundRequest.Reason.choices)
+    reason_text = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if bool(attrs.get("lines")) == ("amount" in attrs):
+            raise serializers.ValidationError(gettext("Ask for some lines or for an amount."))
+        return attrs
+
+
+class RefundRequestCreateApi(MemberApi):
+    @extend_schema(
+        request=RefundRequestInputSerializer,
+        responses={
+            201: inline_serializer(
+                "RefundRequested",
+                {"id": serializers.IntegerField(), "status": serializers.CharField()},
+            ),
+            **errors(400, 404, 409),
+        },
+        operation_id="refund_request_create",
+    )
+    @idempotent
+    def post(self, request, order_no):
+        """Ask for lines or an amount of a paid online order back, with a reason: the store
+        or HQ approves, then the gateway refunds. One open request per order (409)."""
+        data = RefundRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        lines = [
+            RefundLineInput(sku=i["sku"], quantity=i["quantity"]) for i in values.get("lines", [])
+        ]
+        asked = refund_request_create(
+            order=member_order(self.member, order_no),
+            lines=lines or None,
+            amount=values.get("amount"),
+            reason=values["reason"],
+            reason_text=values.get("reason_text", ""),
+        )
+        return Response({"id": asked.pk, "status": asked.status}, status=status.HTTP_201_CREATED)
+
+
+class RefundRequestCancelApi(MemberApi):
+    @extend_schema(
+        request=None,
+        responses={200: RefundRequestSerializer, **errors(404, 409)},
+        operation_id="refund_request_cancel",
+    )
+    def post(self, request, order_no, request_id):
+        """Withdraw a request nobody has decided yet."""
+        asked = refund_request_cancel(
+            request=member_refund_request(self.member, order_no, request_id)
+        )
+        return Response(RefundRequestSerializer(asked).data)
+
+
 class PaymentNotifyApi(APIView):
     """The payment gateway's notice that a member paid, or of a refund's result, verified by
     the backend from the body and the headers. WeChat Pay's protocol: 200 with code SUCCESS
@@ -389,7 +487,8 @@ class PaymentNotifyApi(APIView):
     def post(self, request):
         notice = payment_backend().verify(request.body, request.headers)
         if isinstance(notice, RefundResult):
-            late_payment_refund_noticed(result=notice)
+            if refund_request_refund_noticed(result=notice) is None:
+                late_payment_refund_noticed(result=notice)
         elif notice is not None:
             order_pay(notice=notice)
         return Response({"code": "SUCCESS", "message": "OK"})
