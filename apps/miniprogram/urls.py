@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.miniprogram.api import auth, coupons, me, orders, points, stores
+from apps.miniprogram.api import auth, coupons, me, orders, points, store_pay, stores
 
 urlpatterns = [
     path("auth/sms-code", auth.SmsCodeApi.as_view(), name="auth-sms-code"),
@@ -34,4 +34,8 @@ urlpatterns = [
     path("payments/notify", orders.PaymentNotifyApi.as_view(), name="payment-notify"),
     path("stores/<str:code>", stores.StoreDetailApi.as_view(), name="store-detail"),
     path("stores/<str:code>/join", stores.StoreJoinApi.as_view(), name="store-join"),
+    path("stores/<str:code>/pay", store_pay.StorePayApi.as_view(), name="store-pay"),
+    path(
+        "stores/<str:code>/pay/quote", store_pay.StorePayQuoteApi.as_view(), name="store-pay-quote"
+    ),
 ]

@@ -59,6 +59,7 @@ class StoreAdmin(HuijiModelAdmin):
             },
         ),
         (_("Store code (一店一码)"), {"fields": ["join_url", "poster_link"]}),
+        (_("Store payment (在线收款)"), {"fields": ["pay_enabled", "pay_tier_discount"]}),
     ]
     inlines = [StaffInline, PosApiKeyInline]
 

@@ -8,6 +8,7 @@ to start without the first two. README.md, "Configuration", lists every variable
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -348,6 +349,8 @@ GROWTH_PER_YUAN = int(os.environ.get("GROWTH_PER_YUAN", "1"))
 REFUND_SPENT_POINTS = os.environ.get("REFUND_SPENT_POINTS", "cash")
 # Mini-program orders: minutes to pay before coupons and points are released; the gateway.
 ORDER_PAY_MINUTES = int(os.environ.get("ORDER_PAY_MINUTES", "15"))
+# Store payment (在线收款): the most a member may pay a store in one payment, in yuan.
+STORE_PAY_MOST = Decimal(os.environ.get("STORE_PAY_MOST", "50000.00"))
 PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "apps.orders.payments.SandboxPaymentBackend")
 # WeChat Pay API v3 (PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend"): the merchant
 # id, the app id members pay in (the mini-program's), the APIv3 key, the merchant's API

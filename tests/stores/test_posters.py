@@ -63,3 +63,14 @@ def test_the_join_url_opens_the_store_page_of_the_member_centre(client):
     assert page.status_code == 302
     assert page["Location"] == "/m/s/S001/"
     assert with_guide["Location"] == "/m/s/S001/?guide=G123"
+
+
+def test_the_pay_poster_decodes_to_the_stores_pay_page(settings):
+    settings.SITE_URL = "https://vip.example.cn"
+    store = StoreFactory(code="S002")
+    guide = StaffFactory(store=store, role="guide")
+
+    assert decode(store_poster_png(store, pay=True)) == ["https://vip.example.cn/m/s/S002/pay"]
+    assert decode(store_poster_png(store, guide=guide, pay=True)) == [
+        f"https://vip.example.cn/m/s/S002/pay?guide={guide.guide_code}"
+    ]
