@@ -46,6 +46,9 @@ MESSAGES = {
     "paying": _("Paying…"),
     "points_to_earn": _("You earn {points} points with this payment"),
     "order_number": _("Order {order_no}"),
+    "open_in_wechat": _("Open this page in WeChat to pay with WeChat Pay."),
+    "pay_not_done": _("The payment was not made. You can try again."),
+    "pay_pending": _("WeChat Pay has not confirmed the payment yet: see it in My orders."),
 }
 
 

@@ -254,3 +254,13 @@ def test_joining_as_you_pay_never_moves_a_members_home_store(api_client, shop):
     member.refresh_from_db()
     assert member.home_store == home and not StoreVisit.objects.exists()
     assert Order.objects.get().store == shop["store"]
+
+
+def test_the_page_in_wechats_browser_fixes_the_payment_there(app):
+    placed = app.post(PAY, {"amount": "20.00", "channel": "wechat_browser"}, format="json")
+
+    assert placed.status_code == 201
+    assert Order.objects.get().payment_channel == "wechat_browser"
+    refused = app.post(PAY, {"amount": "20.00", "channel": "alipay"}, format="json")
+    assert refused.status_code == 400 and "channel" in refused.json()["fields"]
+    assert Order.objects.count() == 1

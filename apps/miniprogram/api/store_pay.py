@@ -14,6 +14,7 @@ from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.selectors import usable_coupons
 from apps.members.selectors import guide_by_code
 from apps.miniprogram.api.base import MemberApi
+from apps.miniprogram.api.orders import PaymentChannelSerializer, _payment_channel
 from apps.miniprogram.api.stores import StoreDetailApi
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.checkout import coupon_channel, order_quote, tier_percent
@@ -48,7 +49,7 @@ class AmountSerializer(serializers.Serializer):
     points = serializers.IntegerField(min_value=0, required=False)
 
 
-class StorePayPlaceSerializer(AmountSerializer):
+class StorePayPlaceSerializer(AmountSerializer, PaymentChannelSerializer):
     guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
     join = serializers.BooleanField(
         required=False,
@@ -145,11 +146,12 @@ class StorePayApi(MemberApi):
         """Pay the store an amount: the order is placed (its coupons held, points taken)
         and committed, then the gateway is asked for its payment, as for any order; the
         same request again (same Idempotency-Key) asks for the same payment."""
+        channel = _payment_channel(request)
         placed = self._place(request, code)
         if placed.status_code != status.HTTP_201_CREATED:
             return placed
         order = member_order(self.member, placed.data["order_no"])
-        payment = order_payment_start(order=order)
+        payment = order_payment_start(order=order, channel=channel)
         gateway = payment.pop("backend")
         placed.data = {**placed.data, "gateway": gateway, "params": payment}
         return placed

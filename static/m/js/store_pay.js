@@ -135,7 +135,12 @@ function show(quote) {
 async function pay(event) {
   event.preventDefault();
   if (!quoted) return;
-  const request = { ...quoted.body, guide_code: guide, join: !benefits.joined };
+  const request = {
+    ...quoted.body,
+    guide_code: guide,
+    join: !benefits.joined,
+    channel: "wechat_browser", // this page is WeChat's in-app browser, never the mini-program
+  };
   const text = JSON.stringify(request);
   if (!payment || payment.text !== text) payment = { text, key: newKey() };
   payButton.disabled = true;
@@ -155,12 +160,33 @@ async function pay(event) {
   }
 }
 
+// The order once paid: in the demo the sandbox pays it at once; WeChat Pay takes the
+// member's confirmation in WeChat, then its notice reaches the server a moment later.
 async function settle(started) {
   const path = `orders/${encodeURIComponent(started.order_no)}`;
   if (started.gateway === "sandbox") {
     return api(`${path}/sandbox-pay`, { method: "POST" });
   }
-  throw new ApiError(0, "error", t("error"));
+  await wechatPay(started.params);
+  for (let tries = 0; tries < 10; tries += 1) {
+    const order = await api(path);
+    if (order.status !== "created") return order;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new ApiError(0, "pending", t("pay_pending"));
+}
+
+function wechatPay(params) {
+  return new Promise((resolve, reject) => {
+    if (!window.WeixinJSBridge) {
+      reject(new ApiError(0, "not_payable", t("open_in_wechat")));
+      return;
+    }
+    window.WeixinJSBridge.invoke("getBrandWCPayRequest", params, (answer) => {
+      if (answer.err_msg === "get_brand_wcpay_request:ok") resolve();
+      else reject(new ApiError(0, "cancelled", t("pay_not_done")));
+    });
+  });
 }
 
 function receipt(order) {
