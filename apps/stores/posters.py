@@ -32,10 +32,13 @@ def store_pay_url(store: Store, guide: Staff | None = None) -> str:
     return f"{url}?guide={guide.guide_code}" if guide else url
 
 
-_HEADLINES = {
-    False: ("微信扫码 · 加入会员", "积分通用 · 专享会员价 · 生日礼"),
-    True: ("微信扫码 · 会员买单", "会员折扣 · 优惠券 · 积分抵现 自动享受"),
-}
+def _headlines(store: Store, pay: bool) -> tuple[str, str]:
+    if not pay:
+        return "微信扫码 · 加入会员", "积分通用 · 专享会员价 · 生日礼"
+    # The poster promises only the benefits HQ lets this store give on store payments.
+    if store.pay_tier_discount:
+        return "微信扫码 · 会员买单", "会员折扣 · 优惠券 · 积分抵现 自动享受"
+    return "微信扫码 · 会员买单", "优惠券 · 积分抵现 · 消费得积分 自动享受"
 
 
 def store_poster_png(store: Store, *, guide: Staff | None = None, pay: bool = False) -> bytes:
@@ -46,7 +49,7 @@ def store_poster_png(store: Store, *, guide: Staff | None = None, pay: bool = Fa
     draw.rectangle([0, 0, WIDTH, 260], fill=BRAND_RED)
     _centered(draw, settings.BRAND_NAME, y=80, size=96, fill="white")
     _centered(draw, store.name, y=330, size=72, fill=INK)
-    headline, benefits = _HEADLINES[pay]
+    headline, benefits = _headlines(store, pay)
     _centered(draw, headline, y=440, size=56, fill=BRAND_RED)
     _centered(draw, benefits, y=520, size=40, fill=GREY)
 

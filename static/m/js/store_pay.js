@@ -19,7 +19,7 @@ const WAIT_MS = 350;
 
 let store = null;
 let benefits = null;
-let chosen = false; // the member picked a coupon or points themselves: no more suggestions
+let chosen = false; // the member picked a coupon or points themselves: no suggestions now
 let quoted = null; // {body, quote} of the amount on screen
 let payment = null; // {body, key}: a retried payment sends the same key
 let timer = 0;
@@ -58,9 +58,11 @@ function amount() {
   return AMOUNT.test(value) && Number(value) > 0 ? value : null;
 }
 
-function body() {
+// The quote's request; until the member picks a coupon or points themselves, none are
+// sent, and the quote answers with its suggestion for this amount.
+function body(choices = chosen) {
   const value = { amount: amount() };
-  if (chosen) {
+  if (choices) {
     value.coupon_codes = couponSelect.value ? [couponSelect.value] : [];
     value.points = usePoints.checked ? benefits.points.available : 0;
   }
@@ -82,25 +84,25 @@ async function requote() {
     return;
   }
   const ask = ++asked;
-  const request = body();
+  let request = body();
   try {
     let quote = await api(`stores/${encodeURIComponent(code)}/pay/quote`, {
       method: "POST",
       body: request,
     });
+    if (ask !== asked) return; // the member typed on: a newer quote is on its way
     if (quote.suggested) {
       couponSelect.value = quote.suggested.coupon_code || "";
       usePoints.checked = quote.suggested.points > 0;
-      chosen = true;
+      request = body(true);
       if (quote.suggested.coupon_code || quote.suggested.points > 0) {
-        Object.assign(request, body());
         quote = await api(`stores/${encodeURIComponent(code)}/pay/quote`, {
           method: "POST",
           body: request,
         });
       }
     }
-    if (ask !== asked) return; // the member typed on: a newer quote is on its way
+    if (ask !== asked) return;
     quoted = { body: request, quote };
     show(quote);
   } catch (error) {
