@@ -66,6 +66,8 @@ def test_editing_a_store_records_before_and_after(hq_client, hq_user):
         "address": store.address,
         "province": "上海市",
         "district": "静安区",
+        "pay_enabled": "on",  # the form's check boxes as they stand
+        "pay_tier_discount": "on",
         "staff-TOTAL_FORMS": 0,
         "staff-INITIAL_FORMS": 0,
         "pos_keys-TOTAL_FORMS": 0,

@@ -43,5 +43,12 @@ urlpatterns = [
     ),
     path("stores/<str:code>/guides/", views.guides, name="guides"),
     path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),
+    path(
+        "stores/<str:code>/guides/<str:guide_code>/pay.png",
+        views.guide_poster,
+        {"pay": True},
+        name="guide-pay-poster",
+    ),
     path("stores/<str:code>/poster.png", views.poster, name="poster"),
+    path("stores/<str:code>/pay-poster.png", views.poster, {"pay": True}, name="pay-poster"),
 ]

@@ -249,20 +249,23 @@ def guides(request, store):
 
 
 @store_page
-def guide_poster(request, store, guide_code):
+def guide_poster(request, store, guide_code, pay=False):
     guide = get_object_or_404(
         Staff.objects.select_related("user", "store"),
         store=store,
         guide_code=guide_code.upper(),
         is_active=True,
     )
-    response = HttpResponse(store_poster_png(store, guide=guide), content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="{store.code}-{guide.guide_code}.png"'
+    response = HttpResponse(store_poster_png(store, guide=guide, pay=pay), content_type="image/png")
+    name = f"{store.code}-{guide.guide_code}{'-pay' if pay else ''}.png"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
     return response
 
 
 @store_page
-def poster(request, store):
-    response = HttpResponse(store_poster_png(store), content_type="image/png")
-    response["Content-Disposition"] = f'attachment; filename="{store.code}-poster.png"'
+def poster(request, store, pay=False):
+    """The store's join poster, or its pay poster (在线收款)."""
+    response = HttpResponse(store_poster_png(store, pay=pay), content_type="image/png")
+    name = f"{store.code}-{'pay-' if pay else ''}poster.png"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

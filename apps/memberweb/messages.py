@@ -52,6 +52,19 @@ MESSAGES = {
     "points_earned": _("{points} points earned"),
     "quantity": _("× {quantity}"),
     "cancelled": _("The order is cancelled."),
+    # Paying a store by its pay QR (store_pay.js)
+    "tier_benefit": _("{tier}: {percent}% off here"),
+    "use_points": _("Use my points ({points} available)"),
+    "amount_invalid": _("Type the amount in yuan, e.g. 128.00"),
+    "join_saves": _("Join {store} as you pay and save ¥{amount} on this payment."),
+    "join_and_pay": _("Join and pay ¥{amount}"),
+    "pay_amount": _("Pay ¥{amount}"),
+    "paying": _("Paying…"),
+    "points_to_earn": _("You earn {points} points with this payment"),
+    "order_number": _("Order {order_no}"),
+    "open_in_wechat": _("Open this page in WeChat to pay with WeChat Pay."),
+    "pay_not_done": _("The payment was not made. You can try again."),
+    "pay_pending": _("WeChat Pay has not confirmed the payment yet: see it in My orders."),
 }
 
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("orders/<str:order_no>", views.page("order"), name="m-order"),
     path("me", views.page("me"), name="m-me"),
     path("s/<str:code>/", views.page("landing", signed_in=False), name="m-store"),
+    path("s/<str:code>/pay", views.page("store_pay"), name="m-store-pay"),
 ]

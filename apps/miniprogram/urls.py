@@ -1,6 +1,16 @@
 from django.urls import path
 
-from apps.miniprogram.api import addresses, auth, coupons, mall, me, orders, points, stores
+from apps.miniprogram.api import (
+    addresses,
+    auth,
+    coupons,
+    mall,
+    me,
+    orders,
+    points,
+    store_pay,
+    stores,
+)
 
 urlpatterns = [
     path("auth/sms-code", auth.SmsCodeApi.as_view(), name="auth-sms-code"),
@@ -60,4 +70,8 @@ urlpatterns = [
     path("products", mall.ProductsApi.as_view(), name="products"),
     path("products/<int:product_id>", mall.ProductApi.as_view(), name="product-detail"),
     path("stores/<str:code>/join", stores.StoreJoinApi.as_view(), name="store-join"),
+    path("stores/<str:code>/pay", store_pay.StorePayApi.as_view(), name="store-pay"),
+    path(
+        "stores/<str:code>/pay/quote", store_pay.StorePayQuoteApi.as_view(), name="store-pay-quote"
+    ),
 ]

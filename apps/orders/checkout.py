@@ -74,8 +74,14 @@ ORDER_MOST = (
     - Decimal(10) ** -_SUBTOTAL.decimal_places
 )
 
-# The tier benefit that applies in each order channel.
-BENEFIT_CHANNEL = {"pos": "store", "miniprogram": "miniprogram", "mall": "mall"}
+# The tier benefit that applies in each order channel: paying a store by its QR (在线收款)
+# is buying in the store.
+BENEFIT_CHANNEL = {
+    "pos": "store",
+    "store_pay": "store",
+    "miniprogram": "miniprogram",
+    "mall": "mall",
+}
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ def order_quote(checkout: Checkout) -> Priced:
     quote = price(
         price_lines,
         is_member=member is not None and not imported,
-        tier_percent=tier_percent(tier, checkout.channel),
+        tier_percent=tier_percent(tier, store=checkout.store, channel=checkout.channel),
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),
     )
@@ -198,9 +204,11 @@ def _shipping_fee(checkout: Checkout, quote: Quote, tier: Tier | None) -> Decima
     return order_shipping_fee(region=checkout.recipient.region, goods=goods)
 
 
-def tier_percent(tier: Tier | None, channel: str) -> Decimal:
-    """The tier's discount in the order channel: its channel benefit's, else its own."""
-    if tier is None:
+def tier_percent(tier: Tier | None, *, store: Store | None, channel: str) -> Decimal:
+    """The tier discount a member of `tier` gets on an order in `channel` at `store`: the
+    tier's benefit in that channel, or its discount; none on a store payment where HQ
+    turned it off for the store."""
+    if tier is None or (channel == "store_pay" and not store.pay_tier_discount):
         return Decimal(0)
     channel = BENEFIT_CHANNEL.get(channel, channel)
     benefit = next((b for b in tier.channel_benefits.all() if b.channel == channel), None)
@@ -212,7 +220,7 @@ def _coupon_offers(checkout: Checkout) -> list[CouponOffer]:
         checkout.coupon_codes,
         member=checkout.member,
         store=checkout.store,
-        channel=_coupon_channel(checkout.channel),
+        channel=coupon_channel(checkout.channel),
         now=timezone.now(),
     )
     return [
@@ -230,8 +238,9 @@ def _coupon_offers(checkout: Checkout) -> list[CouponOffer]:
     ]
 
 
-def _coupon_channel(channel: str) -> str:
-    return "store" if channel == "pos" else channel
+def coupon_channel(channel: str) -> str:
+    """The coupon channel an order channel counts as (CouponTemplate.CHANNELS)."""
+    return "store" if channel in ("pos", "store_pay") else channel
 
 
 def _points_offer(member: Member | None, wanted: int) -> PointsOffer | None:
@@ -296,7 +305,7 @@ def order_place_paid(
             member=order.member,
             order_id=order.pk,
             store=order.store,
-            channel=_coupon_channel(order.channel),
+            channel=coupon_channel(order.channel),
             discounts=discounts,
             now=now,
         )
@@ -325,7 +334,7 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
             member=checkout.member,
             order_id=order.pk,
             store=checkout.store,
-            channel=_coupon_channel(checkout.channel),
+            channel=coupon_channel(checkout.channel),
             now=now,
         )
     order.order_no = _next_order_no(order.store, now)

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.errors import DomainError, Invalid, NotFound
+from apps.core.errors import DomainError, Invalid, NotFound, PermissionDenied
 
 
 class DuplicateOrder(DomainError):
@@ -167,3 +167,15 @@ class RefundRequestDecided(DomainError):
 
 class RefundRequestNotFound(NotFound):
     default_message = _("This order has no such refund request.")
+
+
+class StorePayOff(PermissionDenied):
+    code = "store_pay_off"
+    default_message = _("Store %(code)s does not take payments by its pay QR.")
+
+
+class JoinToPay(PermissionDenied):
+    code = "join_required"
+    default_message = _(
+        "Join store %(code)s to pay it here: your member benefits then apply to the payment."
+    )

@@ -155,11 +155,13 @@ class Shopper:
         )
 
 
-def shopper_for(member: Member | None, channel: str) -> Shopper:
+def shopper_for(member: Member | None, channel: str, store: Store | None = None) -> Shopper:
     if member is None:
         return Shopper()
     tier = member_tier(member)
-    return Shopper(member=member, tier=tier, tier_percent=tier_percent(tier, channel))
+    return Shopper(
+        member=member, tier=tier, tier_percent=tier_percent(tier, store=store, channel=channel)
+    )
 
 
 def _handed_over_view(orders: QuerySet[Order]) -> QuerySet[Order]:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.admin import HuijiModelAdmin
 from apps.core.audit import request_ip
 from apps.stores.models import PosApiKey, Staff, Store
-from apps.stores.posters import store_join_url, store_poster_png
+from apps.stores.posters import store_join_url, store_pay_url, store_poster_png
 from apps.stores.services import pos_key_create, pos_key_revoke
 
 
@@ -41,7 +41,7 @@ class StoreAdmin(HuijiModelAdmin):
     search_fields = ["code", "name", "city", "address", "phone"]
     list_select_related = ["distributor"]
     autocomplete_fields = ["distributor"]
-    readonly_fields = ["join_url", "poster_link"]
+    readonly_fields = ["join_url", "poster_link", "pay_url", "pay_poster_link"]
     fieldsets = [
         (None, {"fields": ["code", "name", "kind", "distributor", "status", "opened_on"]}),
         (
@@ -59,6 +59,10 @@ class StoreAdmin(HuijiModelAdmin):
             },
         ),
         (_("Store code (一店一码)"), {"fields": ["join_url", "poster_link"]}),
+        (
+            _("Store payment (在线收款)"),
+            {"fields": ["pay_enabled", "pay_tier_discount", "pay_url", "pay_poster_link"]},
+        ),
     ]
     inlines = [StaffInline, PosApiKeyInline]
 
@@ -68,14 +72,21 @@ class StoreAdmin(HuijiModelAdmin):
             self.admin_site.admin_view(self.poster_view),
             name="stores_store_poster",
         )
-        return [poster, *super().get_urls()]
+        pay_poster = path(
+            "<int:pk>/pay-poster.png",
+            self.admin_site.admin_view(self.poster_view),
+            {"pay": True},
+            name="stores_store_pay_poster",
+        )
+        return [poster, pay_poster, *super().get_urls()]
 
-    def poster_view(self, request, pk):
+    def poster_view(self, request, pk, pay=False):
         store = get_object_or_404(Store, pk=pk)
         if not self.has_view_permission(request, store):
             return HttpResponse(status=403)
-        response = HttpResponse(store_poster_png(store), content_type="image/png")
-        response["Content-Disposition"] = f'attachment; filename="poster-{store.code}.png"'
+        response = HttpResponse(store_poster_png(store, pay=pay), content_type="image/png")
+        name = f"{'pay-' if pay else ''}poster-{store.code}.png"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     @admin.display(description=_("join link"))
@@ -87,6 +98,17 @@ class StoreAdmin(HuijiModelAdmin):
         if not obj.pk:
             return "—"
         url = reverse("admin:stores_store_poster", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download PNG"))
+
+    @admin.display(description=_("pay link"))
+    def pay_url(self, obj):
+        return store_pay_url(obj) if obj.pk else "—"
+
+    @admin.display(description=_("pay QR poster"))
+    def pay_poster_link(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:stores_store_pay_poster", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Download PNG"))
 
 

@@ -48,6 +48,17 @@ class Store(TimeStampedModel):
     )
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.OPEN)
     opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    # 在线收款 (store payment by QR), as HQ sets it for the store
+    pay_enabled = models.BooleanField(
+        _("takes store payments"),
+        default=True,
+        help_text=_("Members can pay this store an amount through its pay QR (在线收款)."),
+    )
+    pay_tier_discount = models.BooleanField(
+        _("tier discount on store payments"),
+        default=True,
+        help_text=_("Members' tier discount applies to what they pay through the pay QR."),
+    )
 
     class Meta:
         verbose_name = _("store")

@@ -1,4 +1,5 @@
-"""一店一码: the printable poster a store puts on its counter to recruit members."""
+"""一店一码: the printable posters a store puts on its counter: one to recruit members, one
+for members to pay the store (在线收款)."""
 
 from django.conf import settings
 from django.urls import reverse
@@ -24,18 +25,38 @@ def guide_join_url(guide: Staff) -> str:
     return f"{store_join_url(guide.store)}?guide={guide.guide_code}"
 
 
-def store_poster_png(store: Store, *, guide: Staff | None = None) -> bytes:
-    """The store's poster; with a `guide`, that guide's own poster (their name under the
-    store's, and a code that credits them)."""
+def store_pay_url(store: Store, guide: Staff | None = None) -> str:
+    """The store's pay address (在线收款); with a `guide`, carrying their code: a member who
+    joins as they pay through it is credited to the guide, and so is the sale."""
+    url = settings.SITE_URL + reverse("m-store-pay", args=[store.code])
+    return f"{url}?guide={guide.guide_code}" if guide else url
+
+
+def _headlines(store: Store, pay: bool) -> tuple[str, str]:
+    if not pay:
+        return "微信扫码 · 加入会员", "积分通用 · 专享会员价 · 生日礼"
+    # The poster promises only the benefits HQ lets this store give on store payments.
+    if store.pay_tier_discount:
+        return "微信扫码 · 会员买单", "会员折扣 · 优惠券 · 积分抵现 自动享受"
+    return "微信扫码 · 会员买单", "优惠券 · 积分抵现 · 消费得积分 自动享受"
+
+
+def store_poster_png(store: Store, *, guide: Staff | None = None, pay: bool = False) -> bytes:
+    """The store's join poster, or with `pay` its pay poster; with a `guide`, that guide's
+    own poster (their name under the store's, and a code that credits them)."""
     poster = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(poster)
     draw.rectangle([0, 0, WIDTH, 260], fill=BRAND_RED)
     _centered(draw, settings.BRAND_NAME, y=80, size=96, fill="white")
     _centered(draw, store.name, y=330, size=72, fill=INK)
-    _centered(draw, "微信扫码 · 加入会员", y=440, size=56, fill=BRAND_RED)
-    _centered(draw, "积分通用 · 专享会员价 · 生日礼", y=520, size=40, fill=GREY)
+    headline, benefits = _headlines(store, pay)
+    _centered(draw, headline, y=440, size=56, fill=BRAND_RED)
+    _centered(draw, benefits, y=520, size=40, fill=GREY)
 
-    url = guide_join_url(guide) if guide else store_join_url(store)
+    if pay:
+        url = store_pay_url(store, guide)
+    else:
+        url = guide_join_url(guide) if guide else store_join_url(store)
     code = qr_image(url, box_size=1, border=2)
     scale = QR_SIZE // code.width  # a whole number of pixels per module keeps it crisp
     code = code.resize((code.width * scale, code.height * scale), Image.NEAREST)

@@ -8,6 +8,7 @@ to start without the first two. README.md, "Configuration", lists every variable
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -361,6 +362,10 @@ MALL_LOW_STOCK = int(os.environ.get("MALL_LOW_STOCK", "5"))
 # Online orders delivered: days after shipping that a parcel the member has not said they
 # received counts as received.
 ORDER_RECEIVE_DAYS = int(os.environ.get("ORDER_RECEIVE_DAYS", "7"))
+
+
+# Store payment (在线收款): the most a member may pay a store in one payment, in yuan.
+STORE_PAY_MOST = Decimal(os.environ.get("STORE_PAY_MOST", "50000.00"))
 PAYMENT_BACKEND = os.environ.get("PAYMENT_BACKEND", "apps.orders.payments.SandboxPaymentBackend")
 # WeChat Pay API v3 (PAYMENT_BACKEND = "apps.orders.wechatpay.WechatPayBackend"): the merchant
 # id, the app id members pay in (the mini-program's), the APIv3 key, the merchant's API

@@ -73,3 +73,14 @@ def test_the_guides_join_address_credits_them():
     guide = StaffFactory(store=StoreFactory(code="S009"), role="guide")
 
     assert guide_join_url(guide).endswith(f"/s/S009/?guide={guide.guide_code}")
+
+
+def test_a_guides_own_pay_poster_is_only_for_their_store(client, shop):
+    owner = person(client, store=shop["store"])
+    code = shop["mei"].guide_code
+
+    poster = owner.get(f"/dashboard/stores/S001/guides/{code}/pay.png")
+
+    assert poster.status_code == 200 and poster.content.startswith(b"\x89PNG")
+    other = StaffFactory(store=StoreFactory(code="S002"), role="guide")
+    assert owner.get(f"/dashboard/stores/S001/guides/{other.guide_code}/pay.png").status_code == 404

@@ -184,3 +184,13 @@ def test_the_store_poster_downloads_as_a_png(client, stores):
     assert poster.status_code == 200 and poster["Content-Type"] == "image/png"
     assert poster.content.startswith(b"\x89PNG")
     assert owner.get("/dashboard/stores/S002/poster.png").status_code == 404
+
+
+def test_the_store_pay_poster_downloads_as_a_png(client, stores):
+    owner = person(client, store=stores["S001"])
+
+    poster = owner.get("/dashboard/stores/S001/pay-poster.png")
+
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/png"
+    assert 'filename="S001-pay-poster.png"' in poster["Content-Disposition"]
+    assert owner.get("/dashboard/stores/S002/pay-poster.png").status_code == 404

@@ -17,6 +17,7 @@ PAGES = [
     "/m/orders/P20261203000001",
     "/m/me",
     "/m/s/S002/",
+    "/m/s/S002/pay",
 ]
 STATIC = Path(__file__).resolve().parents[2] / "static" / "m"
 POLICY = (
@@ -100,6 +101,6 @@ def _page_weight(client, path: str) -> int:
     return total
 
 
-@pytest.mark.parametrize("path", ["/m/s/S002/", "/m/"])
+@pytest.mark.parametrize("path", ["/m/s/S002/", "/m/s/S002/pay", "/m/"])
 def test_the_first_pages_weigh_under_150_kb(client, path):
     assert _page_weight(client, path) < 150 * 1024

@@ -63,3 +63,27 @@ def test_the_join_url_opens_the_store_page_of_the_member_centre(client):
     assert page.status_code == 302
     assert page["Location"] == "/m/s/S001/"
     assert with_guide["Location"] == "/m/s/S001/?guide=G123"
+
+
+def test_the_pay_poster_decodes_to_the_stores_pay_page(settings):
+    settings.SITE_URL = "https://vip.example.cn"
+    store = StoreFactory(code="S002")
+    guide = StaffFactory(store=store, role="guide")
+
+    assert decode(store_poster_png(store, pay=True)) == ["https://vip.example.cn/m/s/S002/pay"]
+    assert decode(store_poster_png(store, guide=guide, pay=True)) == [
+        f"https://vip.example.cn/m/s/S002/pay?guide={guide.guide_code}"
+    ]
+
+
+def test_hq_sets_store_payment_and_downloads_the_pay_poster_from_the_admin(hq_client):
+    store = StoreFactory(code="S002")
+
+    form = hq_client.get(f"/admin/stores/store/{store.pk}/change/")
+    response = hq_client.get(f"/admin/stores/store/{store.pk}/pay-poster.png")
+
+    assert 'name="pay_enabled"' in form.content.decode()
+    assert 'name="pay_tier_discount"' in form.content.decode()
+    assert response.status_code == 200
+    assert 'filename="pay-poster-S002.png"' in response["Content-Disposition"]
+    assert decode(response.content) == ["http://127.0.0.1:8000/m/s/S002/pay"]
