@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import counter, views
+from apps.dashboards import counter, shelf, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -26,5 +26,7 @@ urlpatterns = [
     path("stores/<str:code>/counter/sale/", counter.counter_sale, name="sale"),
     path("stores/<str:code>/guides/", views.guides, name="guides"),
     path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),
+    path("stores/<str:code>/mall/", shelf.shelf, name="shelf"),
+    path("stores/<str:code>/mall/<int:product_id>/", shelf.shelf_change, name="shelf-change"),
     path("stores/<str:code>/poster.png", views.poster, name="poster"),
 ]

@@ -7,3 +7,11 @@ class OutOfStock(DomainError):
     code = "out_of_stock"
     status = 409
     default_message = _("%(sku)s is out of stock: only %(left)d left.")
+
+
+class StockBelowReserved(DomainError):
+    code = "stock_below_reserved"
+    status = 409
+    default_message = _(
+        "%(sku)s: on hand cannot be below the %(reserved)d that orders have reserved."
+    )

@@ -4,12 +4,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connections
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.core.categories import category_path
 from apps.core.money import money
 from apps.core.rows import column, database_for_read, table
-from apps.mall.models import Category, Product, Sku, TierPrice
+from apps.mall.models import Category, Product, Shelf, Sku, TierPrice
+from apps.stores.models import Store
+
+# At most this many left to sell is low stock (the HQ console's filter, the demo).
+LOW_STOCK = 5
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,36 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or timezone.is_aware(moment):
         return moment
     return timezone.make_aware(moment, UTC)
+
+
+def products_for_store(store: Store) -> QuerySet[Product]:
+    """HQ's rule: the products `store` may sell now: on sale (active, within their window,
+    with a SKU on sale), sold everywhere or in the stores listed with it."""
+    now = timezone.now()
+    listed = Product.stores.through.objects.filter(product=OuterRef("pk"), store=store)
+    return Product.objects.filter(
+        Q(on_sale_from=None) | Q(on_sale_from__lte=now),
+        Q(on_sale_until=None) | Q(on_sale_until__gt=now),
+        Q(everywhere=True) | Exists(listed),
+        Exists(Sku.objects.filter(product=OuterRef("pk"), active=True)),
+        active=True,
+    )
+
+
+def store_shelf(store: Store) -> QuerySet[Product]:
+    """The products `store` may sell, each with what its mall does with it (`shown`,
+    `pinned`: no Shelf row is shown, not pinned), the pinned ones first."""
+    shelf = Shelf.objects.filter(store=store, product=OuterRef("pk"))
+    return (
+        products_for_store(store)
+        .annotate(
+            shown=~Exists(shelf.filter(shown=False)), pinned=Exists(shelf.filter(pinned=True))
+        )
+        .order_by("-pinned", "position", "id")
+    )
+
+
+def store_mall_products(store: Store) -> QuerySet[Product]:
+    """What the store's own mall shows: the products it may sell that it has not hidden,
+    the ones it pinned first (`pinned` on each)."""
+    return store_shelf(store).filter(shown=True)
