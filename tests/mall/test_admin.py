@@ -5,8 +5,8 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from PIL import Image
 
 from apps.core.models import AuditEntry
@@ -54,7 +54,9 @@ def test_categories_have_two_levels(hq_client):
     tee = category_of("上衣/T恤")
     top = tee.parent
 
-    third = hq_client.post("/admin/mall/category/add/", {"name": "短袖", "parent": tee.pk, "position": 0})
+    third = hq_client.post(
+        "/admin/mall/category/add/", {"name": "短袖", "parent": tee.pk, "position": 0}
+    )
     under_itself = hq_client.post(
         f"/admin/mall/category/{top.pk}/change/", {"name": "上衣", "parent": top.pk, "position": 0}
     )
@@ -62,7 +64,9 @@ def test_categories_have_two_levels(hq_client):
         f"/admin/mall/category/{top.pk}/change/",
         {"name": "上衣", "parent": category_of("裤装").pk, "position": 0},
     )
-    second = hq_client.post("/admin/mall/category/add/", {"name": "衬衫", "parent": top.pk, "position": 0})
+    second = hq_client.post(
+        "/admin/mall/category/add/", {"name": "衬衫", "parent": top.pk, "position": 0}
+    )
 
     assert third.status_code == 200  # the form again, with its error
     assert "parent" in third.context["adminform"].form.errors
