@@ -2,13 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from drf_spectacular.views import SpectacularSwaggerView
 
 from apps.core.api.exceptions import api_not_found, api_server_error
 from apps.core.api.schema_view import SchemaView
+from apps.core.media import media_serve
 from apps.memberweb.views import store_qr_link
 
 admin.site.site_header = _("Huiji HQ console")
@@ -35,6 +36,10 @@ urlpatterns = [
     path("s/<str:code>/", store_qr_link, name="store-landing"),
     path("healthz", healthz, name="healthz"),
 ]
+if settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media_serve, name="media")
+    )
 
 
 def handler404(request, exception):

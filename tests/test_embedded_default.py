@@ -28,6 +28,7 @@ def test_demo_data_loads_twice_on_sqlite(tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "DEBUG": "true",
+        "MEDIA_ROOT": str(tmp_path / "media"),
     }
     env.pop("CELERY_BROKER_URL", None)
 

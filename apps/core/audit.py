@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Cast
 from django.forms.models import model_to_dict
 
@@ -25,7 +26,8 @@ FORGOTTEN_MARK = "***"
 def snapshot(instance: models.Model) -> dict:
     """A record's own fields as JSON-friendly values (foreign keys as ids).
 
-    Mobile numbers are kept masked: the log is read by HQ staff who may not see them.
+    Mobile numbers are kept masked: the log is read by HQ staff who may not see them; a
+    file is kept as its name.
     """
     fields = instance._meta.concrete_fields
     data = model_to_dict(instance, fields=[f.name for f in fields])
@@ -35,6 +37,8 @@ def snapshot(instance: models.Model) -> dict:
         if name in SECRET_FIELDS
         else mask_phone(value or "")
         if name in mobiles
+        else value.name or ""
+        if isinstance(value, FieldFile)
         else value
         for name, value in data.items()
     }

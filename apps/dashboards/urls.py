@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import after_sale, counter, online_orders, views
+from apps.dashboards import after_sale, counter, online_orders, shelf, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -49,6 +49,8 @@ urlpatterns = [
         {"pay": True},
         name="guide-pay-poster",
     ),
+    path("stores/<str:code>/mall/", shelf.shelf, name="shelf"),
+    path("stores/<str:code>/mall/<int:product_id>/", shelf.shelf_change, name="shelf-change"),
     path("stores/<str:code>/poster.png", views.poster, name="poster"),
     path("stores/<str:code>/pay-poster.png", views.poster, {"pay": True}, name="pay-poster"),
 ]

@@ -11,3 +11,11 @@ class OutOfStock(DomainError):
 
 class ProductNotFound(NotFound):
     default_message = _("This product is not on sale here.")
+
+
+class StockBelowReserved(DomainError):
+    code = "stock_below_reserved"
+    status = 409
+    default_message = _(
+        "%(sku)s: on hand cannot be below the %(reserved)d that orders have reserved."
+    )

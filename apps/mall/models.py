@@ -44,7 +44,13 @@ class Category(models.Model):
         return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
 
     def clean(self):
-        if self.parent_id and self.parent.parent_id:
+        if not self.parent_id:
+            return
+        if (
+            self.parent.parent_id
+            or self.parent_id == self.pk
+            or (self.pk and Category.objects.filter(parent=self.pk).exists())
+        ):
             raise ValidationError({"parent": _("Categories have two levels only.")})
 
 

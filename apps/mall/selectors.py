@@ -117,18 +117,27 @@ def products_for_store(store: Store | None, *, now: datetime | None = None) -> Q
     )
 
 
-def store_mall_products(store: Store | None, *, now: datetime | None = None) -> QuerySet[Product]:
-    """What a store's own mall shows: what it may sell and has not hidden, the products it
-    pinned first (annotated `pinned`), then in HQ's order."""
-    products = products_for_store(store, now=now)
-    if store is None:
-        return products.annotate(pinned=Value(False)).order_by("position", "pk")
-    shelves = Shelf.objects.filter(store=store, product=OuterRef("pk"))
+def store_shelf(store: Store, *, now: datetime | None = None) -> QuerySet[Product]:
+    """The products `store` may sell, each with what its mall does with it (`shown`,
+    `pinned`: no Shelf row is shown, not pinned), the pinned ones first."""
+    shelf = Shelf.objects.filter(store=store, product=OuterRef("pk"))
     return (
-        products.exclude(Exists(shelves.filter(shown=False)))
-        .annotate(pinned=Exists(shelves.filter(pinned=True)))
+        products_for_store(store, now=now)
+        .annotate(
+            shown=~Exists(shelf.filter(shown=False)), pinned=Exists(shelf.filter(pinned=True))
+        )
         .order_by("-pinned", "position", "pk")
     )
+
+
+def store_mall_products(store: Store | None, *, now: datetime | None = None) -> QuerySet[Product]:
+    """What a store's own mall shows: what it may sell and has not hidden, the products it
+    pinned first (annotated `pinned`), then in HQ's order. HQ's own mall (no store) shows
+    what every store sells."""
+    if store is None:
+        products = products_for_store(None, now=now)
+        return products.annotate(pinned=Value(False)).order_by("position", "pk")
+    return store_shelf(store, now=now).filter(shown=True)
 
 
 def stock_available(sku_ids, store: Store | None) -> dict[int, int]:

@@ -8,7 +8,8 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
 
-from apps.mall.errors import OutOfStock
+from apps.core.audit import audit_record
+from apps.mall.errors import OutOfStock, StockBelowReserved
 from apps.mall.models import Reservation, Stock
 from apps.stores.models import Store
 
@@ -48,6 +49,27 @@ def stock_release(*, order_id: int, items: list[tuple[str, int]] | None = None) 
 def stock_hand_over(*, order_id: int) -> None:
     """The goods leave (picked up or shipped): what the order holds comes off the shelf."""
     _settle(order_id, None, field="handed_over", on_hand=-1)
+
+
+@transaction.atomic(savepoint=False)
+def stock_count(*, stock_id: int, on_hand: int, actor, ip: str | None = None) -> Stock:
+    """HQ sets what a location has on hand (a stock count, a delivery), audited. Never below
+    what orders hold: the row is locked first, so no reservation slips in between."""
+    stock = Stock.objects.select_for_update().select_related("sku").get(pk=stock_id)
+    if on_hand < stock.reserved:
+        raise StockBelowReserved(sku=stock.sku.sku, reserved=stock.reserved)
+    if on_hand != stock.on_hand:
+        before, stock.on_hand = stock.on_hand, on_hand
+        stock.save(update_fields=["on_hand"])
+        audit_record(
+            actor=actor,
+            action="stock.count",
+            target=stock,
+            before={"on_hand": before},
+            after={"on_hand": on_hand},
+            ip=ip,
+        )
+    return stock
 
 
 def _settle(order_id: int, items, *, field: str, on_hand: int) -> None:

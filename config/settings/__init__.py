@@ -188,6 +188,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded images (product pictures and their thumbnails), under content-hashed names: a
+# name never changes meaning, so they are served with a year's immutable cache. Huiji
+# serves MEDIA_URL itself (apps/core/media.py) unless SERVE_MEDIA is off because a proxy
+# (nginx: README.md, "Media") serves MEDIA_ROOT.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+MEDIA_URL = "/media/"
+SERVE_MEDIA = env_bool("SERVE_MEDIA", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,6 +1,9 @@
 """Settings for the test suite: the same as production's, on PostgreSQL."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from config.settings import *  # noqa: F403
 
@@ -25,6 +28,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DEMO_DATA_ALLOWED = True
+# Uploads go to a directory of their own, never to the checkout's media/.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="huiji-test-media-"))  # noqa: F405
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
 SMS_BACKEND = "apps.core.sms.LocmemSmsBackend"
 SMS_TEST_CODES = "13800000000=123456"
 # The suite is an acceptance site: it runs the stand-ins (in-memory SMS, fake WeChat login,

@@ -18,6 +18,8 @@ from apps.core.audit import snapshot
 from apps.core.models import AuditEntry, Event, User
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
+from apps.mall.models import Sku, Stock
+from apps.mall.stock import stock_reserve
 from apps.members.models import Segment, Tag
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import OnlineShare, RefundRequest
@@ -52,6 +54,9 @@ EXPECTED = {
         "distributors.region": ("vac", []),
         "mall.category": ("vac", []),
         "mall.product": ("vac", []),
+        "mall.reservation": ("v", []),
+        "mall.sku": ("vac", []),
+        "mall.stock": ("vac", []),
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.segment": ("vac", ["export_members"]),
         "members.tag": ("vac", ["refresh_rule_tags"]),
@@ -82,6 +87,8 @@ EXPECTED = {
         "distributors.region": ("v", []),
         "mall.category": ("vac", []),
         "mall.product": ("vac", []),
+        "mall.sku": ("vac", []),
+        "mall.stock": ("v", []),
         "members.member": ("v", ["export_csv"]),
         "members.segment": ("vacd", ["delete_selected", "export_members"]),
         "members.tag": ("vac", ["refresh_rule_tags"]),
@@ -103,6 +110,9 @@ EXPECTED = {
         "mall.category": ("v", []),
         "mall.product": ("v", []),
         "orders.fulfilment": ("v", []),
+        "mall.reservation": ("v", []),
+        "mall.sku": ("v", []),
+        "mall.stock": ("v", []),
         "orders.latepayment": ("v", []),
         "orders.onlineshare": ("vacd", ["delete_selected"]),
         "orders.order": ("v", []),
@@ -119,6 +129,10 @@ EXPECTED = {
         "coupons.coupon": ("v", []),
         "coupons.coupontemplate": ("v", []),
         "distributors.distributor": ("v", []),
+        "mall.category": ("v", []),
+        "mall.product": ("v", []),
+        "mall.sku": ("v", []),
+        "mall.stock": ("v", []),
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.tag": ("v", []),
         "orders.fulfilment": ("v", []),
@@ -171,6 +185,8 @@ def world(hq_user):
     Segment.objects.create(name="全部")
     SkuFactory(sku="SKU1", name="面霜", price=Decimal("99.00"))
     OnlineShare.objects.create(category="护肤", percent=Decimal("10"))
+    Stock.objects.create(sku=Sku.objects.get(sku="SKU1"), on_hand=5)
+    stock_reserve(order_id=1, store=None, items=[("SKU1", 1)])
     pos_key_create(store=store, name="till")
     rollup_day(timezone.localdate())
     AuditEntry.objects.create(action="test")

@@ -1,15 +1,20 @@
 """seed_demo: the demo brand of API.md, deterministic, and safe to run twice."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
 from apps.core.models import AuditEntry, User
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
+from apps.mall.models import Category, Product, Shelf, Sku, Stock, TierPrice
+from apps.mall.selectors import products_for_store, store_mall_products
 from apps.members.models import Member
 from apps.orders.models import Order, Payment, Refund
 from apps.points.models import Account, Entry, Lot, LotUse
@@ -21,6 +26,7 @@ from apps.tiers.selectors import tier_summary
 pytestmark = pytest.mark.django_db
 
 MODELS = [User, Region, Distributor, Store, Staff, PosApiKey, AuditEntry, Member]
+MODELS += [Category, Product, Sku, TierPrice, Stock, Shelf]
 
 
 def seed(*args) -> str:
@@ -146,3 +152,46 @@ def test_the_demo_member_holds_the_5000_points_and_the_gold_tier_api_md_promises
     growth = tier_summary(demo)["growth"]
     assert 2000 <= growth["value"] < 6000 and growth["next_tier"] == "platinum"
     assert "has passed), tier 黄金会员.\n" in output
+
+
+def test_the_demo_catalogue():
+    seed()
+    pictures = dict(Product.objects.values_list("pk", "image"))
+
+    assert Category.objects.filter(parent=None).count() == 5
+    assert Category.objects.exclude(parent=None).count() == 10
+    assert Product.objects.count() == 50
+    # SKU0001…SKU0050 as API.md's examples and the POS tests price them
+    prices = {sku.sku: (sku.price, sku.member_price) for sku in Sku.objects.all()}
+    assert prices["SKU0001"] == (Decimal("99"), None)
+    assert prices["SKU0003"] == (Decimal("399"), Decimal("339"))
+    assert prices["SKU0050"] == (Decimal("149"), None)
+    tee = Sku.objects.get(sku="SKU0001").product
+    assert tee.category.parent.name == "上衣" and tee.featured
+    assert [(s.sku, s.specs) for s in tee.skus.order_by("sku")][:2] == [
+        ("SKU0001", {"颜色": "白", "尺码": "M"}),
+        ("SKU0001-2", {"颜色": "白", "尺码": "L"}),
+    ]
+    sku_counts = {product.skus.count() for product in Product.objects.all()}
+    assert sku_counts == {1, 2, 3, 4}
+    assert Product.objects.filter(members_only=True).count() == 5
+    assert TierPrice.objects.exists()
+    for product in Product.objects.all():
+        assert default_storage.exists(product.image.name)
+        assert default_storage.exists(product.thumbnail.name)
+
+    s001, s003 = Store.objects.get(code="S001"), Store.objects.get(code="S003")
+    assert products_for_store(s003).count() == 46
+    assert Stock.objects.filter(store=None).count() == Sku.objects.count()
+    assert Stock.objects.get(sku__sku="SKU0003", store=None).on_hand == 0
+    assert Stock.objects.get(sku__sku="SKU0002", store=s001).on_hand == 0
+    assert Stock.objects.filter(store=s001, on_hand__lte=settings.MALL_LOW_STOCK).count() > 2
+    assert not Stock.objects.filter(store=s003, sku__product__everywhere=False).exists()
+    for store in Store.objects.filter(code__in=["S001", "S002", "S003"]):
+        mall = list(store_mall_products(store))
+        assert len(mall) == products_for_store(store).count() - 1  # one hidden
+        assert [product.pinned for product in mall[:3]] == [True, True, False]
+
+    seed()
+
+    assert dict(Product.objects.values_list("pk", "image")) == pictures
