@@ -319,7 +319,7 @@ def test_the_api_answers_as_recorded(settings):
     call(app, "post", refund_requests, asked, key="q3", label="(replayed)")
     call(app, "post", refund_requests, {"amount": "1.00", "reason": "other"}, key="q4")
     call(app, "get", f"/api/v1/orders/{order_no}")
-    journey.names[f"/{requested['id']}/"] = "/<refund_request>/"
+    journey.name("refund-requests", "refund_request", requested["id"])
     call(app, "post", f"{refund_requests}/{requested['id']}/cancel", {}, key="q5")
     second = call(app, "post", "/api/v1/orders", {"lines": [{"sku": "TEE", "quantity": 1}]},
                   key="p5")  # fmt: skip
