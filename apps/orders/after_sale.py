@@ -12,7 +12,6 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -22,7 +21,6 @@ from apps.core.rows import row_insert
 from apps.mall.stock import stock_release
 from apps.orders.errors import (
     OrderNotRefundable,
-    PaymentGatewayError,
     RefundRequestDecided,
     RefundRequestNotAllowed,
     RefundRequestOpen,
@@ -34,7 +32,7 @@ from apps.orders.payments import (
     REFUND_PROCESSING,
     REFUND_SUCCESS,
     RefundResult,
-    payment_backend,
+    refund_ask,
 )
 from apps.orders.refunds import RefundLineInput, order_refund, order_refund_preview
 from apps.stores.models import Staff, Store
@@ -182,25 +180,16 @@ def refund_request_refund(*, request_id: int, now=None) -> RefundRequest:
         return request
     if not request.cash:  # paid wholly with points: no money to give back
         return _refund_request_record(request, RefundResult(request.refund_no, REFUND_SUCCESS), now)
-    backend = payment_backend()
     payment = request.order.payments.order_by("pk").first()
-    try:
-        result = backend.refund_query(request.refund_no) if request.gateway_refund_id else None
-        if result is None:
-            result = backend.refund(
-                transaction_id=payment.transaction_id,
-                refund_no=request.refund_no,
-                amount=request.cash,
-                total=payment.amount,
-                reason=gettext("Refund of order %(order_no)s")
-                % {"order_no": request.order.order_no},
-            )
-    except PaymentGatewayError as exc:
-        RefundRequest.objects.filter(pk=request.pk).update(
-            attempts=F("attempts") + 1, last_error=(exc.detail or exc.code)[:200]
-        )
+    result = refund_ask(
+        request,
+        transaction_id=payment.transaction_id,
+        amount=request.cash,
+        total=payment.amount,
+        reason=gettext("Refund of order %(order_no)s") % {"order_no": request.order.order_no},
+    )
+    if result is None:
         return RefundRequest.objects.get(pk=request.pk)
-    RefundRequest.objects.filter(pk=request.pk).update(attempts=F("attempts") + 1)
     return _refund_request_record(request, result, now)
 
 

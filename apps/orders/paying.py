@@ -5,7 +5,6 @@ payments no order can keep (late payments)."""
 import logging
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -32,6 +31,7 @@ from apps.orders.payments import (
     PaymentNotice,
     RefundResult,
     payment_backend,
+    refund_ask,
 )
 from apps.points.models import Entry
 from apps.points.selectors import entry_by_cause
@@ -171,23 +171,16 @@ def late_payment_refund(*, late_payment_id: int, now=None) -> LatePayment:
     late = LatePayment.objects.select_related("order").get(pk=late_payment_id)
     if late.status != LatePayment.Status.REFUNDING:
         return late
-    backend = payment_backend()
-    try:
-        result = backend.refund_query(late.refund_no) if late.gateway_refund_id else None
-        if result is None:
-            result = backend.refund(
-                transaction_id=late.transaction_id,
-                refund_no=late.refund_no,
-                amount=late.amount,
-                total=late.amount,
-                reason=_LATE_REFUND_REASON[late.reason] % {"order_no": late.order.order_no},
-            )
-    except PaymentGatewayError as exc:
-        LatePayment.objects.filter(pk=late.pk).update(
-            attempts=F("attempts") + 1, last_error=(exc.detail or exc.code)[:200]
-        )
+    result = refund_ask(
+        late,
+        transaction_id=late.transaction_id,
+        amount=late.amount,
+        total=late.amount,
+        reason=_LATE_REFUND_REASON[late.reason] % {"order_no": late.order.order_no},
+    )
+    if result is None:
         return LatePayment.objects.get(pk=late.pk)
-    return _late_refund_record(late, result, now=now, attempts=F("attempts") + 1)
+    return _late_refund_record(late, result, now=now)
 
 
 def late_payment_refund_noticed(*, result: RefundResult, now=None) -> LatePayment | None:

@@ -28,10 +28,11 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db.models import F
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from apps.orders.errors import PaymentRejected
+from apps.orders.errors import PaymentGatewayError, PaymentRejected
 
 
 @dataclass(frozen=True)
@@ -171,3 +172,28 @@ def _backend(path: str) -> PaymentBackend:
 def _forget_backend(*, setting, **kwargs):
     if setting == "PAYMENT_BACKEND" or setting.startswith("WECHATPAY_"):
         _backend.cache_clear()
+
+
+def refund_ask(row, *, transaction_id: str, amount: Decimal, total: Decimal, reason: str):
+    """Ask the gateway for the refund that `row` stands for (a late payment or a refund
+    request, with `refund_no`, `gateway_refund_id`, `attempts` and `last_error`): where it
+    stands if the gateway has it already, else asked for under the same refund number, so
+    that it is never made twice. Each asking is counted on the row; a gateway that cannot
+    be reached leaves its error there, and None."""
+    backend = payment_backend()
+    rows = type(row).objects.filter(pk=row.pk)
+    try:
+        result = backend.refund_query(row.refund_no) if row.gateway_refund_id else None
+        if result is None:
+            result = backend.refund(
+                transaction_id=transaction_id,
+                refund_no=row.refund_no,
+                amount=amount,
+                total=total,
+                reason=reason,
+            )
+    except PaymentGatewayError as exc:
+        rows.update(attempts=F("attempts") + 1, last_error=(exc.detail or exc.code)[:200])
+        return None
+    rows.update(attempts=F("attempts") + 1)
+    return result
