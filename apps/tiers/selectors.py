@@ -3,6 +3,7 @@ from datetime import date, datetime
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connections
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.core.reference import reference_get
@@ -26,20 +27,14 @@ def window_start(day: date) -> datetime:
 
 
 def _growth_since(member: Member, sinces: list[datetime]) -> list[int]:
-    """The member's growth value entered after each of `sinces`, in one statement."""
-    amount, created = column(GrowthEntry, "amount"), column(GrowthEntry, "created_at")
-    sums = ", ".join(
-        f"COALESCE(SUM(CASE WHEN {created} > %s THEN {amount} END), 0)" for _ in sinces
+    """The member's growth value entered after each of `sinces`, in one query."""
+    totals = GrowthEntry.objects.filter(member=member, created_at__gt=min(sinces)).aggregate(
+        **{
+            f"since_{index}": Sum("amount", filter=Q(created_at__gt=since), default=0)
+            for index, since in enumerate(sinces)
+        }
     )
-    database = connections[database_for_read(GrowthEntry)]
-    adapt = database.ops.adapt_datetimefield_value
-    with database.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {sums} FROM {table(GrowthEntry)} "
-            f"WHERE {column(GrowthEntry, 'member')} = %s AND {created} > %s",
-            [*map(adapt, sinces), member.pk, adapt(min(sinces))],
-        )
-        return [int(total) for total in cursor.fetchone()]
+    return [int(totals[f"since_{index}"]) for index in range(len(sinces))]
 
 
 def growth_in_window(member: Member, *, now: datetime | None = None) -> int:
