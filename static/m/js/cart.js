@@ -3,7 +3,7 @@
 // be bought now, and the way to check out.
 import { api } from "./api.js";
 import { t, yuan } from "./i18n.js";
-import { specsText, stockText } from "./products.js";
+import { stockText } from "./products.js";
 import { showQuote } from "./quote.js";
 import { announce, el, loadInto, requireSignIn, showState } from "./ui.js";
 
@@ -26,7 +26,7 @@ function show(answer) {
 }
 
 function lineItem(line) {
-  const name = `${line.name} ${specsText(line.specs)}`.trim();
+  const name = line.name;
   const note = line.on_sale ? stockText(line.stock_state) : t("off_sale");
   return el(
     "li",

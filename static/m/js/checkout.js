@@ -6,7 +6,6 @@
 import { ApiError, api, newKey } from "./api.js";
 import { t, yuan } from "./i18n.js";
 import { settle } from "./pay.js";
-import { specsText } from "./products.js";
 import { showQuote } from "./quote.js";
 import { announce, el, loadInto, requireSignIn } from "./ui.js";
 
@@ -41,7 +40,7 @@ async function load() {
       el(
         "li",
         { class: "entry" },
-        el("span", { text: `${line.name} ${specsText(line.specs)} ${t("quantity", { quantity: line.quantity })}` }),
+        el("span", { text: `${line.name} ${t("quantity", { quantity: line.quantity })}` }),
         el("span", { text: yuan(line.my_price) }),
       ),
     ),

@@ -15,11 +15,6 @@ export function prices(item) {
   );
 }
 
-/** A SKU's specs as one line: "黑色 / M". */
-export function specsText(specs) {
-  return Object.values(specs).join(" / ");
-}
-
 export function stockText(state) {
   return label("stock", state);
 }
