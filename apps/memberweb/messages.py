@@ -74,7 +74,9 @@ MESSAGES = {
     "all_categories": _("All"),
     "no_such_sku": _("This combination is not sold: choose another."),
     "no_store": _("Open the product from a store's mall to buy it."),
-    "cart_other_store": _("Your cart holds products of {store}: adding this one starts a new cart."),
+    "cart_other_store": _(
+        "Your cart holds products of {store}: adding this one starts a new cart."
+    ),
     "start_new_cart": _("Start a new cart with this"),
     "add_to_cart": _("Add to cart"),
     "added": _("Added: {count} products in the cart, {payable} to pay."),

@@ -19,7 +19,11 @@ urlpatterns = [
     path("s/<str:code>/", views.page("landing", signed_in=False, tabs=True), name="m-store"),
     path("s/<str:code>/pay", views.page("store_pay"), name="m-store-pay"),
     path("mall", views.page("mall"), name="m-mall"),
-    path("products/<int:product_id>", views.page("product", signed_in=False, tabs=True), name="m-product"),
+    path(
+        "products/<int:product_id>",
+        views.page("product", signed_in=False, tabs=True),
+        name="m-product",
+    ),
     path("cart", views.page("cart"), name="m-cart"),
     path("checkout", views.page("checkout"), name="m-checkout"),
 ]

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from apps.mall.models import Product, Sku, Stock
+from apps.mall.models import Sku, Stock
 from apps.members.models import Member
 from apps.orders.models import Order, RefundRequest
 from apps.points.models import EarningRule
