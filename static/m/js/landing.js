@@ -35,6 +35,7 @@ async function load() {
   document.getElementById("store-address").textContent = store.address;
   document.title = store.name;
   showMall(mall);
+  listProducts();
   const pay = document.getElementById("pay-link");
   pay.hidden = !store.pay_enabled;
   if (guide) pay.href = `${pay.pathname}?${new URLSearchParams({ guide })}`;
@@ -125,4 +126,4 @@ search.addEventListener("submit", (event) => {
   listProducts();
 });
 
-loadInto(section, load).then(listProducts);
+loadInto(section, load);
