@@ -9,18 +9,23 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from apps.mall.models import Sku, Stock
 from apps.members.models import Member
-from apps.orders.models import Order, RefundRequest
+from apps.orders.cart import cart_replace
+from apps.orders.fulfilment import delivery_ship
+from apps.orders.models import Order, RefundRequest, ShippingRule
 from apps.points.models import EarningRule
 from tests.browser.test_member_centre import accessible, sign_in, stores, watched  # noqa: F401
 from tests.core.factories import UserFactory
 from tests.mall.factories import ProductFactory, category_of
+from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+User = get_user_model()
 
 
 @pytest.fixture
@@ -161,3 +166,55 @@ def test_a_member_buys_for_pickup_in_s003s_mall_picks_up_and_gets_a_line_refunde
     accessible(page)
     asked = RefundRequest.objects.get()
     assert (asked.status, asked.lines) == ("refunded", [{"sku": "TEE-WHT-M", "quantity": 1}])
+
+
+def test_a_member_has_the_cart_delivered_to_a_new_address_and_says_it_is_received(
+    watched,  # noqa: F811
+    mall,
+):
+    """Delivery from HQ's warehouse: a new address at the checkout, its shipping fee in the
+    quote; once shipped, the tracking number and "received"."""
+    page = watched
+    for sku in Sku.objects.all():
+        Stock.objects.create(sku=sku, store=None, on_hand=20)
+    ShippingRule.objects.create(region="浙江省", fee=Decimal("8"), free_from=Decimal("199"))
+    member = MemberFactory(phone="13800000000", home_store=mall["store"])
+    cart_replace(member=member, store=mall["store"], lines=[("TEE-BLK-M", 1)])
+
+    page.goto("/m/login?next=/m/checkout")
+    sign_in(page)
+    expect(page).to_have_url(re.compile(r"/m/checkout$"))
+    page.get_by_text("快递到我的地址").click()
+    expect(page.get_by_text("还没有收货地址：请在下方添加。")).to_be_visible()
+    page.get_by_text("添加收货地址").click()
+    page.get_by_label("收货人").fill("王小明")
+    page.get_by_label("手机号").fill("138 0000 0000")
+    page.get_by_label("省/市/区").fill("浙江省/杭州市/西湖区")
+    page.get_by_label("详细地址").fill("文三路 100 号")
+    page.get_by_role("button", name="保存地址").click()
+    expect(page.get_by_label(re.compile("王小明 13800000000"))).to_be_checked()
+    expect(page.locator("#quote [data-sum=shipping_fee]")).to_have_text("¥8.00")
+    accessible(page)
+    page.get_by_role("button", name=re.compile(r"支付 ¥\d+\.\d\d")).click()
+
+    expect(page).to_have_url(re.compile(r"/m/orders/S003-"))
+    expect(page.locator("#fulfilment-title")).to_have_text("快递配送")
+    expect(page.locator("#address")).to_contain_text("浙江省/杭州市/西湖区 文三路 100 号")
+    expect(page.get_by_role("button", name="确认收货")).to_be_hidden()
+    order = Order.objects.get(member=member)
+    delivery_ship(
+        order_id=order.pk,
+        ship_from=None,
+        carrier="顺丰",
+        tracking_no="SF1234567890",
+        actor=User.objects.get(username="owner_S003"),
+    )
+
+    page.reload()
+    expect(page.locator("#fulfilment-status")).to_have_text("已发货")
+    expect(page.locator("#tracking")).to_have_text("顺丰 运单号 SF1234567890")
+    accessible(page)
+    page.get_by_role("button", name="确认收货").click()
+    expect(page.get_by_role("status")).to_contain_text("已确认收货")
+    expect(page.locator("#fulfilment-status")).to_have_text("已自提或已收货")
+    expect(page.get_by_role("button", name="确认收货")).to_be_hidden()
