@@ -181,9 +181,18 @@ def test_a_member_has_the_cart_delivered_to_a_new_address_and_says_it_is_receive
     member = MemberFactory(phone="13800000000", home_store=mall["store"])
     cart_replace(member=member, store=mall["store"], lines=[("TEE-BLK-M", 1)])
 
-    page.goto("/m/login?next=/m/checkout")
+    # Adding from another store's mall asks first: the cart is of one store's mall
+    page.goto(f"/m/login?next=/m/products/{mall['tee'].pk}%3Fstore%3DS002")
     sign_in(page)
-    expect(page).to_have_url(re.compile(r"/m/checkout$"))
+    expect(page.get_by_role("heading", name="纯棉T恤")).to_be_visible()
+    page.get_by_role("button", name="加入购物车").click()
+    expect(page.locator("#other-store")).to_have_text(
+        "购物车里是 苏州观前加盟店 的商品：加入这件将换成一个新的购物车。"
+    )
+    expect(page.get_by_role("button", name="换新购物车并加入")).to_be_enabled()
+    assert member.cart.store == mall["store"]
+
+    page.goto("/m/checkout")
     page.get_by_text("快递到我的地址").click()
     expect(page.get_by_text("还没有收货地址：请在下方添加。")).to_be_visible()
     page.get_by_text("添加收货地址").click()
