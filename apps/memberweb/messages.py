@@ -4,7 +4,7 @@ Placeholders in braces ({name}) are filled in by the script."""
 
 from django.utils.translation import gettext_lazy as _
 
-from apps.orders.models import Order
+from apps.orders.models import Fulfilment, Order, RefundRequest
 from apps.tiers.models import TierChannelBenefit
 
 MESSAGES = {
@@ -65,12 +65,51 @@ MESSAGES = {
     "open_in_wechat": _("Open this page in WeChat to pay with WeChat Pay."),
     "pay_not_done": _("The payment was not made. You can try again."),
     "pay_pending": _("WeChat Pay has not confirmed the payment yet: see it in My orders."),
+    # The store's mall, the cart and the checkout (landing.js, product.js, cart.js, checkout.js)
+    "my_price": _("My price"),
+    "members_only": _("Members only"),
+    "stock_in_stock": _("In stock"),
+    "stock_low": _("Only a few left"),
+    "stock_out_of_stock": _("Sold out"),
+    "all_categories": _("All"),
+    "no_such_sku": _("This combination is not sold: choose another."),
+    "no_store": _("Open the product from a store's mall to buy it."),
+    "cart_other_store": _(
+        "Your cart holds products of {store}: adding this one starts a new cart."
+    ),
+    "start_new_cart": _("Start a new cart with this"),
+    "add_to_cart": _("Add to cart"),
+    "added": _("Added: {count} products in the cart, {payable} to pay."),
+    "cart_of": _("From the mall of {store}"),
+    "off_sale": _("No longer sold here"),
+    "one_less": _("One less {name}"),
+    "one_more": _("One more {name}"),
+    "quantity_of": _("Quantity of {name}"),
+    "remove": _("Remove"),
+    "remove_line": _("Remove {name}"),
+    "pickup_at": _("Pick it up at {store}"),
+    # An online order's page (order.js)
+    "pickup_qr": _("Pickup code {code} as a QR code"),
+    "tracking": _("{carrier} tracking number {tracking_no}"),
+    "store_note": _("The store says: {note}"),
+    "withdraw": _("Withdraw the request"),
+    "withdrawn": _("The request is withdrawn."),
+    "refund_how_many": _("{name}: how many back"),
+    "refund_asked": _("Refund requested: the store will answer soon."),
+    "received": _("Thank you: the order is received."),
 }
 
 
 def page_messages() -> dict[str, str]:
     words = {key: str(message) for key, message in MESSAGES.items()}
     words.update({f"order_{value}": str(label) for value, label in Order.Status.choices})
+    for prefix, choices in [
+        ("fulfilment_kind", Fulfilment.Kind.choices),
+        ("fulfilment", Fulfilment.Status.choices),
+        ("refund_status", RefundRequest.Status.choices),
+        ("refund_reason", RefundRequest.Reason.choices),
+    ]:
+        words.update({f"{prefix}_{value}": str(label) for value, label in choices})
     # a tier's channel benefits and a coupon's channels name the same three channels
     words.update(
         {f"channel_{value}": str(label) for value, label in TierChannelBenefit.Channel.choices}

@@ -27,17 +27,20 @@ MEMBER_PAGES_POLICY = {
 }
 
 
-def page(name: str, *, signed_in: bool = True):
+def page(name: str, *, signed_in: bool = True, tabs: bool | None = None, extra=None):
     """The view of one page: templates/memberweb/<name>.html. `signed_in`: its script sends
-    a member without a token to the sign-in page first."""
+    a member without a token to the sign-in page first. `tabs`: the bottom navigation is
+    shown (default: on the signed-in pages; the mall's pages show it to visitors too).
+    `extra`: more of the page's context, the same for everyone (choices and their labels)."""
 
     @require_safe
     @csp(MEMBER_PAGES_POLICY)
     def view(request, **kwargs):
         context = {
             "page": name,
-            "signed_in_only": signed_in,
+            "tabs": signed_in if tabs is None else tabs,
             "messages_for_script": page_messages(),
+            **(extra or {}),
             **kwargs,
         }
         response = render(request, f"memberweb/{name}.html", context)

@@ -3,6 +3,7 @@ landing page and the demo member's card. The test checks what they show; with
 UPDATE_SCREENSHOTS=1 it also writes them to docs/member-centre/."""
 
 import os
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -47,3 +48,30 @@ def test_the_store_landing_and_the_demo_members_card(phone):
     expect(page.locator("#keep")).to_contain_text("黄金会员")
     expect(page.locator("img[alt]").first).to_be_visible()
     picture(page, "card")
+
+
+def test_s001s_mall_and_the_checkout_of_the_demo_member(phone):
+    for role in HQ_ROLES:
+        Group.objects.get_or_create(name=role)
+    call_command("seed_demo", "--members", "30", stdout=StringIO())
+    page = phone
+
+    page.goto("/m/login?next=/m/s/S001/")
+    sign_in(page)
+    expect(page.locator("#home-store")).to_have_text("欢迎！会籍优选·上海恒隆店 是您的归属门店。")
+    expect(page.locator("#pay-link")).to_be_visible()
+    expect(page.locator("#featured-list li").first).to_be_visible()
+    expect(page.locator("#product-list li img").first).to_be_visible()
+    page.locator("#mall-title").evaluate("title => title.scrollIntoView()")
+    picture(page, "mall")
+
+    page.locator("#featured-list a").first.click()
+    page.get_by_role("button", name="加入购物车").click()
+    expect(page.get_by_role("status")).to_contain_text("已加入")
+    page.goto("/m/checkout")
+    expect(page.locator("#quote [data-sum=payable]")).to_have_text(re.compile(r"¥\d+\.\d\d"))
+    expect(page.locator("#coupon-list .why").first).not_to_be_empty()
+    page.get_by_label(re.compile("使用积分")).check()
+    expect(page.locator("#quote .applied")).to_contain_text("积分")
+    page.locator("#checkout-form fieldset").first.evaluate("part => part.scrollIntoView()")
+    picture(page, "checkout")

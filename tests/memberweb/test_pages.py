@@ -18,6 +18,10 @@ PAGES = [
     "/m/me",
     "/m/s/S002/",
     "/m/s/S002/pay",
+    "/m/mall",
+    "/m/products/1?store=S002",
+    "/m/cart",
+    "/m/checkout",
 ]
 STATIC = Path(__file__).resolve().parents[2] / "static" / "m"
 POLICY = (
@@ -101,6 +105,55 @@ def _page_weight(client, path: str) -> int:
     return total
 
 
-@pytest.mark.parametrize("path", ["/m/s/S002/", "/m/s/S002/pay", "/m/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/m/s/S002/",
+        "/m/s/S002/pay",
+        "/m/",
+        "/m/products/1?store=S002",
+        "/m/cart",
+        "/m/checkout",
+        "/m/orders/P20261203000001",
+    ],
+)
 def test_the_first_pages_weigh_under_150_kb(client, path):
     assert _page_weight(client, path) < 150 * 1024
+
+
+@pytest.mark.parametrize(
+    ("path", "chinese", "english"),
+    [
+        ("/m/s/S002/", "门店商城", "The store's mall"),
+        ("/m/products/1", "加入购物车", "Add to cart"),
+        ("/m/cart", "去结算", "Check out"),
+        ("/m/checkout", "快递到我的地址", "Delivery to my address"),
+        ("/m/orders/P20261203000001", "申请退款", "Ask for a refund"),
+        ("/m/mall", "商城", "Mall"),
+    ],
+)
+def test_the_mall_pages_are_in_both_languages(client, path, chinese, english):
+    zh = client.get(path, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    en = client.get(path, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+    assert chinese in zh and english in en
+    assert _script_words(zh)["stock_low"] == "仅剩少量"
+    assert _script_words(en)["fulfilment_to_hand_over"] == "to pick up or ship"
+
+
+def test_the_order_page_offers_every_refund_reason_in_the_members_language(client):
+    zh = client.get("/m/orders/P20261203000001", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    en = client.get("/m/orders/P20261203000001", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+    assert '<option value="damaged">破损或有质量问题</option>' in zh
+    assert '<option value="changed_mind">changed my mind</option>' in en
+
+
+def test_the_tabs_lead_to_the_mall_and_show_it_on_the_stores_page(client):
+    store_page = client.get("/m/s/S002/").content.decode()
+    card = client.get("/m/").content.decode()
+    sign_in = client.get("/m/login").content.decode()
+
+    assert 'href="/m/mall" aria-current="page"' in store_page
+    assert 'href="/m/mall"' in card and 'href="/m/mall" aria-current' not in card
+    assert 'href="/m/mall"' not in sign_in

@@ -155,6 +155,7 @@ def test_store_card_is_public(api_client):
         "name": "杭州文三路店",
         "address": "浙江省杭州市西湖区文三路478号",
         "kind": "franchise",
+        "pay_enabled": True,
     }
 
 

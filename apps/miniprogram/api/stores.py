@@ -23,6 +23,9 @@ class StoreDetailApi(APIView):
         name = serializers.CharField()
         address = serializers.CharField(source="full_address")
         kind = serializers.CharField()
+        pay_enabled = serializers.BooleanField(
+            help_text="Members can pay it an amount by its pay QR (stores/{code}/pay)."
+        )
 
     @extend_schema(responses=OutputSerializer, operation_id="store_detail")
     def get(self, request, code):

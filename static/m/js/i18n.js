@@ -10,6 +10,15 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
+/** The translated label of a value the API sends (`order_paid`), or the value itself for
+ * one this page does not know yet: a newer server may send new statuses. */
+export function label(prefix, value) {
+  return words[`${prefix}_${value}`] ?? value;
+}
+
+/** Money as the API sends it (a decimal string in yuan): "¥128.00". */
+export const yuan = (value) => `¥${value}`;
+
 export function formatDate(iso) {
   if (!iso) return "";
   return new Date(iso).toLocaleDateString(language === "en" ? "en-GB" : "zh-CN", {

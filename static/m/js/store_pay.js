@@ -3,7 +3,8 @@
 // follows as they type; a member who has joined no store sees what joining saves and joins
 // as they pay. Then the payment (the sandbox in the demo) and a receipt with the points.
 import { ApiError, api, newKey } from "./api.js";
-import { t } from "./i18n.js";
+import { t, yuan } from "./i18n.js";
+import { settle } from "./pay.js";
 import { announce, el, loadInto, requireSignIn } from "./ui.js";
 
 const section = document.getElementById("pay");
@@ -24,8 +25,6 @@ let quoted = null; // {body, quote} of the amount on screen
 let payment = null; // {body, key}: a retried payment sends the same key
 let timer = 0;
 let asked = 0;
-
-const yuan = (value) => `¥${value}`;
 
 async function load() {
   const answer = await api(`stores/${encodeURIComponent(code)}/pay`);
@@ -153,42 +152,13 @@ async function pay(event) {
       body: request,
       idempotencyKey: payment.key,
     });
-    const order = await settle(started);
+    const order = await settle(started.order_no, started);
     receipt(order);
   } catch (error) {
     announce(error.message, { alert: true });
     if (error instanceof ApiError && error.code === "not_payable") payment = null;
     show(quoted.quote);
   }
-}
-
-// The order once paid: in the demo the sandbox pays it at once; WeChat Pay takes the
-// member's confirmation in WeChat, then its notice reaches the server a moment later.
-async function settle(started) {
-  const path = `orders/${encodeURIComponent(started.order_no)}`;
-  if (started.gateway === "sandbox") {
-    return api(`${path}/sandbox-pay`, { method: "POST" });
-  }
-  await wechatPay(started.params);
-  for (let tries = 0; tries < 10; tries += 1) {
-    const order = await api(path);
-    if (order.status !== "created") return order;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new ApiError(0, "pending", t("pay_pending"));
-}
-
-function wechatPay(params) {
-  return new Promise((resolve, reject) => {
-    if (!window.WeixinJSBridge) {
-      reject(new ApiError(0, "not_payable", t("open_in_wechat")));
-      return;
-    }
-    window.WeixinJSBridge.invoke("getBrandWCPayRequest", params, (answer) => {
-      if (answer.err_msg === "get_brand_wcpay_request:ok") resolve();
-      else reject(new ApiError(0, "cancelled", t("pay_not_done")));
-    });
-  });
 }
 
 function receipt(order) {

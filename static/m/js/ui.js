@@ -81,18 +81,29 @@ export function announce(text, { alert = false } = {}) {
 /**
  * A list read a page at a time from `first` (a path under /api/v1/), each result drawn by
  * `item` (which may be async), with the section's "show more" button while pages remain.
+ * Answers a function that starts the list again from another path (a new search).
  */
 export function pagedList(section, first, item) {
   const list = section.querySelector("ul");
   const more = section.querySelector("button.more");
   let next = first;
+  let reading = 0;
   async function load() {
+    const read = reading;
     const page = await api(next);
+    if (read !== reading) return list.children.length === 0 ? "empty" : "ready";
     list.append(...(await Promise.all(page.results.map(item))));
     next = page.next ? apiPath(page.next) : null;
     more.hidden = !next;
     return list.children.length === 0 ? "empty" : "ready";
   }
   more.addEventListener("click", () => loadInto(section, load));
-  loadInto(section, load);
+  function from(path) {
+    reading += 1;
+    next = path;
+    list.replaceChildren();
+    return loadInto(section, load);
+  }
+  from(first);
+  return from;
 }
