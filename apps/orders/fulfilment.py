@@ -1,8 +1,10 @@
 """How an online order reaches its member (Fulfilment): opened when the order is placed,
 then, once it is paid, handed over at the store with the pickup code, or shipped by the
 store or HQ's warehouse and received by the member (or on its own after
-ORDER_RECEIVE_DAYS). Every writer locks the order, then its fulfilment, then (handing over)
-the stock: the order the pay, cancel and refund services lock in too."""
+ORDER_RECEIVE_DAYS). Picked up or received, a paid order is `completed` (one refunded in
+part keeps saying so; refunds and refund requests take a completed order as a paid one).
+Every writer locks the order, then its fulfilment, then (handing over) the stock: the order
+the pay, cancel and refund services lock in too."""
 
 import secrets
 from dataclasses import dataclass
@@ -151,13 +153,15 @@ def delivery_receive(*, order: Order, now=None) -> Order:
     Fulfilment.objects.filter(pk=order.pk).update(
         status=Fulfilment.Status.DONE, done_at=now or timezone.now()
     )
+    _complete(order)
     return order
 
 
 def deliveries_receive_due(*, now=None, batch: int = 500) -> int:
-    """Parcels shipped ORDER_RECEIVE_DAYS ago and not received are received: one UPDATE per
-    batch, each committed on its own, and only of those still shipped, so a rerun after a
-    crash, or beside a member receiving their own, does nothing twice. How many."""
+    """Parcels shipped ORDER_RECEIVE_DAYS ago and not received are received and their
+    orders completed: per batch, its orders, then its fulfilments still shipped, one UPDATE
+    each (the lock order of every writer), committed on its own, so a rerun after a crash,
+    or beside a member receiving their own, does nothing twice. How many."""
     now = now or timezone.now()
     due = Fulfilment.objects.filter(
         status=Fulfilment.Status.SHIPPED,
@@ -165,12 +169,23 @@ def deliveries_receive_due(*, now=None, batch: int = 500) -> int:
     )
     received = 0
     while True:
-        count = due.filter(pk__in=due.order_by("pk").values("pk")[:batch]).update(
-            status=Fulfilment.Status.DONE, done_at=now
-        )
-        received += count
-        if count < batch:
+        with transaction.atomic():
+            ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch])
+            Order.objects.filter(pk__in=ids, status=Order.Status.PAID).update(
+                status=Order.Status.COMPLETED
+            )
+            received += Fulfilment.objects.filter(
+                pk__in=ids, status=Fulfilment.Status.SHIPPED
+            ).update(status=Fulfilment.Status.DONE, done_at=now)
+        if len(ids) < batch:
             return received
+
+
+def _complete(order: Order) -> None:
+    """A paid order whose goods its member now has (its lock held) is completed."""
+    if order.status == Order.Status.PAID:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.COMPLETED)
+        order.status = Order.Status.COMPLETED
 
 
 def _locked(order_id: int) -> tuple[Order, Fulfilment | None]:
@@ -197,6 +212,8 @@ def _hand_over(order: Order, fulfilment: Fulfilment, *, actor, now, action: str,
     changes["shipped_at" if changes["status"] == Fulfilment.Status.SHIPPED else "done_at"] = now
     changes["done_by"] = actor if getattr(actor, "is_authenticated", False) else None
     Fulfilment.objects.filter(pk=order.pk).update(**changes)
+    if changes["status"] == Fulfilment.Status.DONE:
+        _complete(order)
     stock_hand_over(order_id=order.pk)
     audit_record(
         actor=actor,
