@@ -20,7 +20,7 @@ from apps.mall.errors import OutOfStock
 from apps.mall.models import Reservation, Stock
 from apps.members.models import Address
 from apps.orders.builder import ItemInput, checkout_build
-from apps.orders.checkout import order_place
+from apps.orders.checkout import ORDER_MOST, order_place
 from apps.orders.fulfilment import PICKUP_CODE_DIGITS
 from apps.orders.models import Fulfilment, Order, ShippingRule
 from apps.orders.paying import orders_expire_due
@@ -176,6 +176,30 @@ def test_a_delivery_pays_the_shipping_fee_of_its_region_in_cash(app, shop):
         "湖南省/长沙市",
     )
     assert member.pk == order.member_id
+
+
+def test_an_order_comes_to_at_most_order_most_with_its_shipping_fee(app, shop):
+    gold = SkuFactory(sku="GOLD", name="金砖", category="配饰", price=ORDER_MOST)
+    Stock.objects.create(sku=gold, store=shop[0], on_hand=1)
+    Stock.objects.create(sku=gold, store=None, on_hand=1)
+    pickup = body({"type": "pickup"}, lines=[("GOLD", 1)])
+    delivery = body(
+        {"type": "delivery", "address": {**ADDRESS, "region": "新疆维吾尔自治区"}},
+        lines=[("GOLD", 1)],
+    )
+
+    at_most = app.post("/api/v1/orders/quote", pickup, format="json")
+    too_much = app.post("/api/v1/orders/quote", delivery, format="json")
+    refused = app.post("/api/v1/orders", delivery, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert (at_most.status_code, at_most.json()["payable"]) == (200, str(ORDER_MOST))
+    assert (too_much.status_code, too_much.json()["code"]) == (400, "invalid")
+    assert refused.json() == {
+        "code": "invalid",
+        "message": f"An order may come to at most {ORDER_MOST} yuan.",
+    }
+    assert not Order.objects.exists()
+    assert left("GOLD") == (1, 0) and left("GOLD", shop[0]) == (1, 0)
 
 
 @pytest.mark.django_db
