@@ -78,13 +78,13 @@ def seed(ctx: DemoContext) -> None:
             points=1000 if last else 0,
         )
     ctx.notes.append(f"Orders: {made} new demo sales over the past year.")
-    demo_online.seed(ctx, demo=demo)
     held = points_totals(demo)
     ctx.notes.append(
         f"The demo member {DEMO_PHONE}: {held['available']} points available, "
         f"{held['pending']} pending from their orders (the nightly job makes them available "
         f"once the return window has passed), tier {member_tier(demo).name}."
     )
+    demo_online.seed(ctx, demo=demo)
 
 
 def _basket(rng: random.Random, products: list[Sku]) -> list[LineInput]:
