@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.core.rows import row_insert
 from apps.mall.stock import stock_hand_over, stock_release
+from apps.members.models import Member
 from apps.orders.errors import (
     FulfilmentNotFound,
     NothingToShip,
@@ -28,6 +29,7 @@ from apps.orders.errors import (
     PickupNotFound,
 )
 from apps.orders.models import Fulfilment, Order
+from apps.orders.personal_data import deliveries_recipient_forget
 from apps.stores.models import Store
 
 # Opening (at placement)
@@ -133,7 +135,7 @@ def delivery_ship(
             )
         return order
     _refuse_unless_to_hand_over(order, fulfilment, done=NothingToShip)
-    return _hand_over(
+    _hand_over(
         order,
         fulfilment,
         actor=actor,
@@ -142,6 +144,12 @@ def delivery_ship(
         status=Fulfilment.Status.SHIPPED,
         **waybill,
     )
+    if (
+        order.member_id
+        and Member.objects.filter(pk=order.member_id, status=Member.Status.DELETED).exists()
+    ):  # its member closed their account while it waited: now it has left
+        deliveries_recipient_forget(member_id=order.member_id)
+    return order
 
 
 @transaction.atomic
