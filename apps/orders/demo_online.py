@@ -126,7 +126,7 @@ def _online_order(ctx, rng, store, member, state, kind, owner, *, n: int, when) 
         recipient=_recipient(ctx, member, store) if kind == Fulfilment.Kind.DELIVERY else None,
     )
     order = order_place(checkout=checkout, external_id=external_id, now=when)
-    if state == "unpaid" or state == "expired":
+    if state in ("unpaid", "expired"):
         return 1  # expired: the job below cancels it, its time to pay long over
     if state == "cancelled":
         order_cancel(order=order)

@@ -3,11 +3,13 @@ pickup code at its own store, or shipped by the place it ships from and received
 member or, after ORDER_RECEIVE_DAYS, by the job; never for an order unpaid, cancelled or
 refunded."""
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -157,6 +159,29 @@ def test_a_completed_order_is_refunded_like_a_paid_one_on_request_and_by_its_sto
     order_refund(order=order, refund_id="rest", amount=order.paid_amount - Decimal("10.00"))
     order.refresh_from_db()
     assert (order.status, order.refunded_amount) == ("refunded", order.paid_amount)
+
+
+def test_the_migration_completes_the_paid_orders_already_handed_over_and_no_other(shop):
+    store, member = shop["store"], shop["member"]
+    handed = online_order(store=store, member=member, pickup_code="OLD00001")
+    pickup_complete(store=store, pickup_code="OLD00001", actor="pos:S003")
+    Order.objects.filter(pk=handed.pk).update(status="paid")  # as it was before completing
+    waiting = online_order(store=store, member=member)
+    part = online_order(store=store, member=member, pickup_code="OLD00002")
+    order_refund(order=part, refund_id="r1", amount=Decimal("1.00"))
+    pickup_complete(store=store, pickup_code="OLD00002", actor="pos:S003")
+    migration = importlib.import_module("apps.orders.migrations.0016_h10_completed_orders")
+
+    migration.complete(django_apps, None)
+
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert statuses == {
+        handed.pk: "completed",
+        waiting.pk: "paid",
+        part.pk: "partially_refunded",
+    }
+    migration.uncomplete(django_apps, None)
+    assert Order.objects.get(pk=handed.pk).status == "paid"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from apps.mall.models import Reservation, Stock
 from apps.members.models import Address
 from apps.orders.builder import ItemInput, checkout_build
 from apps.orders.checkout import ORDER_MOST, order_place
+from apps.orders.errors import DuplicateOrder
 from apps.orders.fulfilment import PICKUP_CODE_DIGITS
 from apps.orders.models import Fulfilment, Order, ShippingRule
 from apps.orders.paying import orders_expire_due
@@ -488,3 +489,22 @@ def test_a_full_refund_before_shipping_gives_the_fee_back_and_after_it_keeps_it(
     shipped.refresh_from_db()
     assert kept.amount == Decimal("59.00") and shipped.status == "refunded"
     assert order_refund(order=shipped, refund_id="r3", amount=Decimal("59.00")) == kept
+
+
+def test_an_external_id_places_an_online_order_once_per_store(shop):
+    store, member = shop
+    checkout = replace(
+        checkout_build(
+            store=store, channel="mall", member=member, items=[ItemInput(sku="TEE", quantity=1)]
+        ),
+        fulfilment="pickup",
+    )
+
+    placed = order_place(checkout=checkout, external_id="YZ-1001")
+    with pytest.raises(DuplicateOrder), transaction.atomic():
+        order_place(checkout=replace(checkout, points=100), external_id="YZ-1001")
+
+    assert (placed.external_id, placed.status) == ("YZ-1001", "created")
+    assert Order.objects.get() == placed
+    assert left("TEE", store) == (5, 1)  # the refused one reserved nothing
+    assert points_available(member) == 5000  # nor took points
