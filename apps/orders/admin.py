@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -336,15 +337,28 @@ class OrderImportAdmin(UploadImportAdmin):
 @admin.register(OnlineShare)
 class OnlineShareAdmin(HuijiModelAdmin):
     """线上分成 (finance): what each franchise store is owed of the online sales in its
-    mall, and the settlement drawn from it."""
+    mall, and the settlement drawn from it. A rule is never edited, and deleted only before
+    its first day: a statement once drawn never changes."""
 
-    list_display = ["store", "category", "percent", "updated_at"]
+    list_display = ["store", "category", "percent", "valid_from", "created_at"]
     list_select_related = ["store"]
-    list_filter = ["category"]
+    list_filter = ["category", "valid_from"]
     search_fields = ["store__code", "store__name", "category"]
     autocomplete_fields = ["store"]
-    fields = ["store", "category", "percent"]
+    fields = ["store", "category", "percent", "valid_from"]
     change_list_template = "admin/orders/onlineshare/change_list.html"
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.valid_from > timezone.localdate())
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one by one, each checked for its first day
+        return actions
 
     def get_urls(self):
         settlement = path(

@@ -484,7 +484,10 @@ class OnlineShare(TimeStampedModel):
     """线上分成: the percentage of the online sales in a franchise store's mall that HQ,
     which takes the payments, owes the store. A rule names a store, a category, both or
     neither (the default); the most specific rule wins: store and category, then store,
-    then category, then the default (apps.orders.settlement.share_percent)."""
+    then category, then the default (apps.orders.settlement.share_percent).
+
+    A rule holds for orders paid from its first day until a later rule of the same store
+    and category starts; rules are never edited, so a statement once drawn never changes."""
 
     store = models.ForeignKey(
         Store,
@@ -508,23 +511,35 @@ class OnlineShare(TimeStampedModel):
         decimal_places=2,
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
     )
+    valid_from = models.DateField(
+        _("valid from"),
+        default=timezone.localdate,
+        help_text=_(
+            "For online orders paid on or after this day, today at the earliest. To change a "
+            "share, add a new one from a later day: statements already drawn never change."
+        ),
+    )
 
     class Meta:
         verbose_name = _("online sales share")
         verbose_name_plural = _("online sales shares")
-        ordering = ["store__code", "category"]
+        ordering = ["store__code", "category", "-valid_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["store", "category"],
+                fields=["store", "category", "valid_from"],
                 condition=Q(store__isnull=False),
-                name="online_share_once_per_store_category",
-                violation_error_message=_("This store already has a share for this category."),
+                name="online_share_once_per_store_category_day",
+                violation_error_message=_(
+                    "This store already has a share for this category from this day."
+                ),
             ),
             models.UniqueConstraint(
-                fields=["category"],
+                fields=["category", "valid_from"],
                 condition=Q(store__isnull=True),
-                name="online_share_once_per_category",
-                violation_error_message=_("Every store already has a share for this category."),
+                name="online_share_once_per_category_day",
+                violation_error_message=_(
+                    "Every store already has a share for this category from this day."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(percent__gte=0, percent__lte=100), name="online_share_percent_range"
@@ -533,12 +548,22 @@ class OnlineShare(TimeStampedModel):
 
     def __str__(self) -> str:
         store = self.store.code if self.store_id else _("every store")
-        return f"{store} · {self.category or _('every category')}: {self.percent}%"
+        category = self.category or _("every category")
+        return f"{store} · {category}: {self.percent}% ({self.valid_from}–)"
 
     def clean(self):
         if self.store_id and self.store.kind != Store.Kind.FRANCHISE:
             raise ValidationError(
                 {"store": _("Only a franchise store is paid a share: a direct store is HQ's own.")}
+            )
+        if self._state.adding and self.valid_from and self.valid_from < timezone.localdate():
+            raise ValidationError(
+                {
+                    "valid_from": _(
+                        "A share starts today at the earliest: a statement already drawn "
+                        "never changes."
+                    )
+                }
             )
 
 

@@ -7,10 +7,12 @@ franchise store its share of the online sales credited to it, by category.
   the period, whenever the order was paid: a statement once drawn is never changed by a
   later refund, which is taken off the period it happens in. A period whose refunds exceed
   its sales owes a negative amount: HQ takes it off what it pays the store.
-- The share of a store and category is the most specific OnlineShare: store and category,
-  then store, then category, then the default; with no rule at all it is 0.
-- What is owed is rounded half up to the fen once per store and category
-  (net × percent / 100); a store's total is the sum of those amounts.
+- The share of a store and category is the most specific OnlineShare in force on the day
+  the order was paid: store and category, then store, then category, then the default;
+  with no rule at all it is 0. A refund gives back the share its order was paid under.
+- What is owed is rounded half up to the fen once per store, category and share
+  (net × percent / 100); a store's total is the sum of those amounts. A category shows
+  twice only when a new share started inside the period.
 - Direct stores are HQ's own: listed with their online sales and no payout.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Case, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,12 +35,14 @@ from apps.stores.models import Store
 NO_SHARE = Decimal(0)
 ZERO = Decimal("0.00")
 
+Shares = dict[tuple[int | None, str], Decimal]
 
-def share_percent(shares: dict[tuple[int | None, str], Decimal], store_id: int, category: str):
+
+def share_percent(shares: Shares, store_id: int, category: str):
     """The percentage of the rule that fits best: store and category, then store, then
     category, then the default (store None, category ""); 0 when none fits. `shares` maps
-    (store id or None, category name or "") to a percentage, as `shares_in_force` gives
-    them. A line's category is a path ("上衣/T恤"): its own name fits before its parent's."""
+    (store id or None, category name or "") to a percentage, as an era of `share_eras`
+    gives them. A line's category is a path ("上衣/T恤"): its own name fits before its parent's."""
     names = [*reversed(category.split(SEPARATOR)), ""] if category else [""]
     for key in [(store, name) for store in (store_id, None) for name in names]:
         if key in shares:
@@ -46,13 +50,38 @@ def share_percent(shares: dict[tuple[int | None, str], Decimal], store_id: int, 
     return NO_SHARE
 
 
-def shares_in_force() -> dict[tuple[int | None, str], Decimal]:
-    return {
-        (store_id, category): percent
-        for store_id, category, percent in OnlineShare.objects.values_list(
-            "store", "category", "percent"
+@dataclass
+class ShareEras:
+    """The share rules by era: era 0 is before the first rule's first day, era i (i ≥ 1)
+    runs from the i-th distinct first day to the next. An era's shares are the rules
+    started by its first day, each store and category's latest."""
+
+    days: list[date]
+    shares: list[Shares]
+
+    def era(self, paid_at: str) -> Case | Value:
+        """The era of the instant named by the field path `paid_at`, in SQL."""
+        if not self.days:
+            return Value(0)
+        latest_first = reversed(list(enumerate(self.days, start=1)))
+        return Case(
+            *[When(**{f"{paid_at}__gte": _day_start(day)}, then=i) for i, day in latest_first],
+            default=0,
+            output_field=IntegerField(),
         )
-    }
+
+
+def share_eras() -> ShareEras:
+    eras = ShareEras(days=[], shares=[{}])
+    rules = OnlineShare.objects.order_by("valid_from").values_list(
+        "store", "category", "valid_from", "percent"
+    )
+    for store_id, category, day, percent in rules:
+        if not eras.days or eras.days[-1] != day:
+            eras.days.append(day)
+            eras.shares.append(dict(eras.shares[-1]))
+        eras.shares[-1][store_id, category] = percent
+    return eras
 
 
 @dataclass
@@ -99,16 +128,20 @@ class StoreRow:
         return sum((row.owed for row in self.categories), ZERO)
 
 
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def _instants(start: date, end: date) -> tuple[datetime, datetime]:
     """Days start … end (both included) as a range of instants, which an index serves."""
-    first = timezone.make_aware(datetime.combine(start, time.min))
-    return first, timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    return _day_start(start), _day_start(end + timedelta(days=1))
 
 
 def online_statement(*, start: date, end: date) -> list[StoreRow]:
     """Every store with online sales or refunds on days start … end, by store code, each
     with its categories by name. Four queries whatever the number of stores and orders."""
     first, after = _instants(start, end)
+    eras = share_eras()
     sold = (
         OrderLine.objects.filter(
             order__channel__in=ONLINE_CHANNELS,
@@ -116,7 +149,8 @@ def online_statement(*, start: date, end: date) -> list[StoreRow]:
             order__paid_at__lt=after,
             order__status__in=PAID,
         )
-        .values_list("order__store", "category")
+        .annotate(era=eras.era("order__paid_at"))
+        .values_list("order__store", "category", "era")
         .annotate(Sum("paid"))
         .order_by()
     )
@@ -126,22 +160,25 @@ def online_statement(*, start: date, end: date) -> list[StoreRow]:
             refund__created_at__gte=first,
             refund__created_at__lt=after,
         )
-        .values_list("refund__order__store", "line__category")
+        .annotate(era=eras.era("refund__order__paid_at"))
+        .values_list("refund__order__store", "line__category", "era")
         .annotate(Sum("amount"))
         .order_by()
     )
-    amounts: dict[tuple[int, str], list[Decimal]] = {}
-    for index, rows in enumerate((sold, refunded)):
-        for store_id, category, amount in rows:
-            amounts.setdefault((store_id, category), [ZERO, ZERO])[index] += amount
     stores = Store.objects.select_related("distributor").in_bulk(
-        {store_id for store_id, _category in amounts}
+        {store_id for rows in (sold, refunded) for store_id, *_rest in rows}
     )
-    shares = shares_in_force()
+    amounts: dict[tuple[int, str, Decimal | None], list[Decimal]] = {}
+    for index, rows in enumerate((sold, refunded)):
+        for store_id, category, era, amount in rows:
+            paid_out = stores[store_id].kind == Store.Kind.FRANCHISE
+            percent = share_percent(eras.shares[era], store_id, category) if paid_out else None
+            amounts.setdefault((store_id, category, percent), [ZERO, ZERO])[index] += amount
     rows: dict[int, StoreRow] = {}
-    for (store_id, category), (sales, refunds) in sorted(amounts.items()):
+    for (store_id, category, percent), (sales, refunds) in sorted(
+        amounts.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or NO_SHARE)
+    ):
         row = rows.setdefault(store_id, StoreRow(store=stores[store_id]))
-        percent = share_percent(shares, store_id, category) if row.paid_out else None
         row.categories.append(CategoryRow(category, sales, refunds, percent))
     return sorted(rows.values(), key=lambda row: row.store.code)
 

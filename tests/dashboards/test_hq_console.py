@@ -90,8 +90,8 @@ def test_last_months_points_settlement_is_waiting(hq_client):
 def test_last_months_online_settlement_is_waiting(hq_client):
     franchise = StoreFactory(code="F001", kind=Store.Kind.FRANCHISE)
     direct = StoreFactory(code="S001")
-    OnlineShare.objects.create(percent=Decimal("12.5"))
     paid = timezone.localtime().replace(day=1) - timedelta(days=3)
+    OnlineShare.objects.create(percent=Decimal("12.5"), valid_from=paid.date())
     for n, store in enumerate((franchise, direct)):
         order_place_paid(
             checkout=Checkout(

@@ -3,13 +3,15 @@ store of the online sales in its mall, by the share HQ sets per store or categor
 
 import csv
 import io
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import count
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from apps.core import roles
@@ -102,11 +104,12 @@ def world(db):
     f1 = StoreFactory(code="F001", kind=Store.Kind.FRANCHISE, distributor=dealer)
     f2 = StoreFactory(code="F002", kind=Store.Kind.FRANCHISE, distributor=dealer)
     direct = StoreFactory(code="D001", kind=Store.Kind.DIRECT)
-    OnlineShare.objects.create(percent=Decimal("10"))
-    OnlineShare.objects.create(category="护肤", percent=Decimal("20"))
-    OnlineShare.objects.create(store=f1, percent=Decimal("15"))
-    OnlineShare.objects.create(store=f1, category="护肤", percent=Decimal("30"))
-    return {"dealer": dealer, "f1": f1, "f2": f2, "direct": direct}
+    since = timezone.localdate() - timedelta(days=400)
+    OnlineShare.objects.create(percent=Decimal("10"), valid_from=since)
+    OnlineShare.objects.create(category="护肤", percent=Decimal("20"), valid_from=since)
+    OnlineShare.objects.create(store=f1, percent=Decimal("15"), valid_from=since)
+    OnlineShare.objects.create(store=f1, category="护肤", percent=Decimal("30"), valid_from=since)
+    return {"dealer": dealer, "f1": f1, "f2": f2, "direct": direct, "since": since}
 
 
 def amounts(row):
@@ -195,7 +198,48 @@ def test_a_fully_refunded_order_still_counts_its_sale(world):
     ]
 
 
+def test_a_share_holds_for_orders_paid_from_its_first_day_and_refunds_give_back_theirs(world):
+    f2 = world["f2"]
+    first, end = last_month()
+    middle = first + timedelta(days=10)
+    OnlineShare.objects.create(store=f2, category="护肤", percent=Decimal("25"), valid_from=middle)
+    before = sell(f2, "mall", ("SERUM", 2, "100.00"), when=at(middle - timedelta(days=1), 23))
+    sell(f2, "mall", ("SERUM", 1, "100.00"), when=at(middle, hour=0))
+    order_refund(order=before, refund_id="R1", lines=[RefundLineInput(sku="SERUM", quantity=1)])
+
+    (row,) = online_statement(start=first, end=end)
+    (now,) = online_statement(start=this_month()[0], end=this_month()[1])
+
+    # the 20% category rule until the day before, the store's 25% from 00:00 on its first day
+    assert amounts(row) == [
+        ("护肤/精华", Decimal("200.00"), Decimal(0), Decimal("20.00"), Decimal("40.00")),
+        ("护肤/精华", Decimal("100.00"), Decimal(0), Decimal("25.00"), Decimal("25.00")),
+    ]
+    assert row.owed == Decimal("65.00")
+    # the refund, this month, takes back the share its order was paid under
+    assert amounts(now) == [
+        ("护肤/精华", Decimal(0), Decimal("100.00"), Decimal("20.00"), Decimal("-20.00"))
+    ]
+
+
+def test_a_statement_once_drawn_is_not_changed_by_a_new_share(world):
+    f1, f2 = world["f1"], world["f2"]
+    first, end = last_month()
+    sell(f1, "mall", ("SERUM", 1, "100.00"), ("TEE", 2, "50.00"), when=at(first))
+    sell(f2, "store_pay", ("PAY", 1, "88.00"), when=at(end, hour=23))
+    drawn = [amounts(row) for row in online_statement(start=first, end=end)]
+
+    today = timezone.localdate()
+    OnlineShare.objects.create(percent=Decimal("50"), valid_from=today)
+    OnlineShare.objects.create(store=f1, category="服饰", percent=Decimal("40"), valid_from=today)
+
+    assert [amounts(row) for row in online_statement(start=first, end=end)] == drawn
+
+
 def test_the_statement_costs_the_same_queries_for_more_stores(world, django_assert_max_num_queries):
+    for day in range(1, 4):
+        since = timezone.localdate() - timedelta(days=day)
+        OnlineShare.objects.create(category="服饰", percent=Decimal(day), valid_from=since)
     for n in range(12):
         store = StoreFactory(code=f"X{n:03d}", kind=Store.Kind.FRANCHISE)
         sell(store, "mall", ("SERUM", 1, "100.00"), ("TEE", 1, "50.00"))
@@ -216,6 +260,37 @@ def test_the_statement_costs_the_same_queries_for_more_stores(world, django_asse
 # The share rules in the console.
 
 
+def test_a_share_never_starts_in_the_past_nor_changes_once_made(client, world):
+    f1 = world["f1"]
+    finance = finance_client(client)
+    yesterday = timezone.localdate() - timedelta(days=1)
+    share = OnlineShare.objects.get(store=f1, category="")
+    later = OnlineShare.objects.create(
+        store=f1, percent=Decimal("18"), valid_from=timezone.localdate() + timedelta(days=30)
+    )
+
+    past = finance.post(
+        "/admin/orders/onlineshare/add/",
+        {"store": f1.pk, "category": "服饰", "percent": "12", "valid_from": yesterday},
+    )
+    edited = finance.post(
+        f"/admin/orders/onlineshare/{share.pk}/change/",
+        {"store": f1.pk, "category": "", "percent": "99", "valid_from": yesterday},
+    )
+    deleted = finance.post(f"/admin/orders/onlineshare/{share.pk}/delete/", {"post": "yes"})
+    dropped = finance.post(f"/admin/orders/onlineshare/{later.pk}/delete/", {"post": "yes"})
+
+    assert past.status_code == 200
+    assert "今天" in str(past.context["adminform"].form.errors["valid_from"])
+    assert not OnlineShare.objects.filter(category="服饰").exists()
+    assert edited.status_code == 403
+    share.refresh_from_db()
+    assert (share.percent, share.valid_from) == (Decimal("15.00"), world["since"])
+    assert deleted.status_code == 403 and OnlineShare.objects.filter(pk=share.pk).exists()
+    # a rule not yet in force was never in a statement: it may go
+    assert dropped.status_code == 302 and not OnlineShare.objects.filter(pk=later.pk).exists()
+
+
 def finance_client(client):
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=roles.FINANCE))
@@ -230,7 +305,7 @@ def test_finance_sets_a_share_and_draws_the_csv(client, world):
 
     added = finance.post(
         "/admin/orders/onlineshare/add/",
-        {"store": f1.pk, "category": "服饰", "percent": "12.5"},
+        {"store": f1.pk, "category": "服饰", "percent": "12.5", "valid_from": timezone.localdate()},
     )
     start, end = this_month()
     page = finance.get("/admin/orders/onlineshare/settlement/", {"start": start, "end": end})
@@ -256,8 +331,8 @@ def test_finance_sets_a_share_and_draws_the_csv(client, world):
 @pytest.mark.parametrize(
     ("form", "field"),
     [
-        ({"category": "", "percent": "10"}, "__all__"),  # the default exists already
-        ({"category": "护肤", "percent": "5"}, "__all__"),  # so does the 护肤 rule
+        ({"category": "", "percent": "10"}, "__all__"),  # today's default exists already
+        ({"category": "护肤", "percent": "5"}, "__all__"),  # so does today's 护肤 rule
         ({"category": "服饰", "percent": "100.01"}, "percent"),
         ({"category": "服饰", "percent": "-1"}, "percent"),
         ({"store": "DIRECT", "category": "", "percent": "5"}, "store"),
@@ -265,6 +340,10 @@ def test_finance_sets_a_share_and_draws_the_csv(client, world):
 )
 def test_a_share_outside_the_rules_is_refused(client, world, form, field):
     finance = finance_client(client)
+    today = timezone.localdate()
+    OnlineShare.objects.create(percent=Decimal("12"), valid_from=today)
+    OnlineShare.objects.create(category="护肤", percent=Decimal("22"), valid_from=today)
+    form = {**form, "valid_from": today}
     if form.get("store") == "DIRECT":
         form = {**form, "store": world["direct"].pk}
     before = OnlineShare.objects.count()
@@ -293,3 +372,33 @@ def test_other_roles_neither_see_the_settlement_nor_set_shares(client, world, ro
     assert settlement.status_code == 403 and not settlement.has_header("Content-Disposition")
     assert added.status_code == 403
     assert not OnlineShare.objects.filter(category="x").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shares_made_before_they_had_a_first_day_keep_every_drawn_statement():
+    executor = MigrationExecutor(connection)
+    (target,) = [key for key in executor.loader.graph.nodes if key[1].endswith("share_valid_from")]
+    parents = [
+        p.key for p in executor.loader.graph.node_map[target].parents if p.key[0] == "orders"
+    ]
+    executor.migrate(parents)
+    try:
+        old = executor.loader.project_state(parents).apps
+        store = StoreFactory(kind=Store.Kind.FRANCHISE)
+        first_paid = timezone.make_aware(datetime(2025, 3, 31, 23, 30))
+        for n, paid_at in enumerate([first_paid, None, first_paid + timedelta(days=40)]):
+            old.get_model("orders", "Order").objects.create(
+                order_no=f"M{n}",
+                store_id=store.pk,
+                channel="mall",
+                paid_at=paid_at,
+                subtotal=Decimal(100),
+                payable=Decimal(100),
+            )
+        old.get_model("orders", "OnlineShare").objects.create(percent=Decimal("10"))
+
+        MigrationExecutor(connection).migrate([target])
+    finally:
+        MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+    assert list(OnlineShare.objects.values_list("valid_from", flat=True)) == [date(2025, 3, 31)]
