@@ -49,6 +49,7 @@ SHIPPING_RULES = [
 ]
 # (store code or None: every franchise store, category or "": every category, percent)
 ONLINE_SHARES = [(None, "", Decimal("70.00")), ("S003", "美妆", Decimal("80.00"))]
+SHARES_SINCE_DAYS = 30
 # Each state of an online order, by the steps that lead to it, and how long ago it was placed
 STATES = [
     ("unpaid", "pickup", timedelta(minutes=5)),
@@ -103,10 +104,15 @@ def _rules() -> None:
             region=region, defaults={"fee": fee, "free_from": free_from}
         )
     stores = {store.code: store for store in Store.objects.filter(code__in=MALL_STORES)}
+    # HQ set them a while ago (the console takes new ones from today on), so they hold for
+    # every demo order; a store and category with a share already is left as it is.
+    since = timezone.localdate() - timedelta(days=SHARES_SINCE_DAYS)
     for code, category, percent in ONLINE_SHARES:
-        OnlineShare.objects.get_or_create(
-            store=stores[code] if code else None, category=category, defaults={"percent": percent}
-        )
+        store = stores[code] if code else None
+        if not OnlineShare.objects.filter(store=store, category=category).exists():
+            OnlineShare.objects.create(
+                store=store, category=category, percent=percent, valid_from=since
+            )
 
 
 def _online_order(ctx, rng, store, member, state, kind, owner, *, n: int, when) -> int:

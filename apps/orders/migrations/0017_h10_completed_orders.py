@@ -15,6 +15,6 @@ def uncomplete(apps, _schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0015_refund_requests")]
+    dependencies = [("orders", "0016_online_share_valid_from")]
 
     operations = [migrations.RunPython(complete, uncomplete)]
