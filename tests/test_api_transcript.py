@@ -21,7 +21,8 @@ from rest_framework.test import APIClient
 
 from apps.coupons.models import CouponTemplate
 from apps.mall.models import Sku, Stock
-from apps.orders.models import ShippingRule
+from apps.orders.fulfilment import delivery_ship
+from apps.orders.models import Order, ShippingRule
 from apps.points.models import EarningRule
 from apps.points.tasks import points_mature_task
 from apps.stores.models import Staff
@@ -38,7 +39,15 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\
 _DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 _ORDER_DAY = re.compile(r"(?<=-)20\d{6}(?=-)")
 _IDS = {"id", "member_id", "template_id"}
-_SECRETS = {"token", "session", "referral_code", "code", "coupon_code", "prepay_id"}
+_SECRETS = {
+    "token",
+    "session",
+    "referral_code",
+    "code",
+    "coupon_code",
+    "prepay_id",
+    "pickup_code",
+}
 _RANDOM_CODE = re.compile(r"^(6\d{17}|[0-9A-Z]{12,16})$")
 
 
@@ -356,6 +365,30 @@ def test_the_api_answers_as_recorded(settings):
     call(app, "get", "/api/v1/me")
     call(app, "post", "/api/v1/auth/logout", {})
     call(app, "get", "/api/v1/me")
+
+    # Handed over: a pickup completed at the till, a parcel received; both orders completed
+    Stock.objects.create(sku=Sku.objects.get(sku="TEE"), store=store, on_hand=1)
+    again = call(app, "post", "/api/v1/auth/login", {"phone": PHONE, "code": "123456"})
+    app.credentials(HTTP_AUTHORIZATION=f"Bearer {again['token']}")
+    picked = call(app, "post", "/api/v1/orders", pickup, key="h1")["order"]
+    call(app, "post", f"/api/v1/orders/{picked['order_no']}/sandbox-pay", {}, key="h2")
+    code = picked["fulfilment"]["pickup_code"]
+    call(till, "post", f"/api/pos/v1/pickups/{code}/complete", {}, key="h3")
+    call(app, "get", f"/api/v1/orders/{picked['order_no']}")
+    parcel = {**delivery, "fulfilment": {"type": "delivery", "address": {
+        "name": "王小明", "phone": "138 0000 0000", "region": "浙江省/杭州市",
+        "detail": "文三路 100 号",
+    }}}  # fmt: skip
+    sent = call(app, "post", "/api/v1/orders", parcel, key="h4")["order"]
+    call(app, "post", f"/api/v1/orders/{sent['order_no']}/sandbox-pay", {}, key="h5")
+    delivery_ship(
+        order_id=Order.objects.get(order_no=sent["order_no"]).pk,
+        ship_from=None,
+        carrier="顺丰速运",
+        tracking_no="SF1000",
+        actor="test",
+    )
+    call(app, "post", f"/api/v1/orders/{sent['order_no']}/receive", {}, key="h6")
 
     got = json.dumps(journey.steps, ensure_ascii=False, indent=1)
     if os.environ.get("UPDATE_API_TRANSCRIPT"):

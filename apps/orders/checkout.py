@@ -67,7 +67,8 @@ from apps.tiers.models import GrowthEntry, Tier
 from apps.tiers.selectors import member_tier
 from apps.tiers.services import growth_earn
 
-# The most an order may come to: what its amounts' columns hold (12 digits, 2 after the point).
+# The most an order may come to, its goods and shipping fee together: what its amounts'
+# columns hold (12 digits, 2 after the point).
 _SUBTOTAL = Order._meta.get_field("subtotal")
 ORDER_MOST = (
     Decimal(10) ** (_SUBTOTAL.max_digits - _SUBTOTAL.decimal_places)
@@ -166,13 +167,14 @@ def order_quote(checkout: Checkout) -> Priced:
         coupons=_coupon_offers(checkout),
         points=_points_offer(member, checkout.points),
     )
-    if quote.subtotal > ORDER_MOST:
+    shipping_fee = _shipping_fee(checkout, quote, tier)
+    if quote.subtotal + shipping_fee > ORDER_MOST:  # the most an order's columns hold
         raise OrderTooLarge(most=ORDER_MOST)
     priced = Priced(
         quote=quote,
         categories={line.sku: line.category for line in price_lines},
         tier=tier,
-        shipping_fee=_shipping_fee(checkout, quote, tier),
+        shipping_fee=shipping_fee,
     )
     if member is not None:
         priced.points = order_points_quote(
@@ -322,12 +324,14 @@ def order_place_paid(
 
 
 @transaction.atomic
-def order_place(*, checkout: Checkout, now=None) -> Order:
+def order_place(*, checkout: Checkout, external_id: str = "", now=None) -> Order:
     """A mini-program or online order awaiting payment: its coupons are held and its points
     taken, an online order's stock reserved and its fulfilment opened (all come back if it
-    is cancelled or not paid within ORDER_PAY_MINUTES)."""
+    is cancelled or not paid within ORDER_PAY_MINUTES). An `external_id` (an import's, the
+    demo's) is the store's once, as a till's is: placed again, DuplicateOrder and nothing
+    written."""
     now = now or timezone.now()
-    order, priced = _order_create(checkout, external_id="", now=now)
+    order, priced = _order_create(checkout, external_id=external_id, now=now)
     if priced.quote.coupons_used:
         coupons_lock(
             codes=list(priced.quote.coupons_used),

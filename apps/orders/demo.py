@@ -7,6 +7,7 @@ from apps.core.demo import DemoContext
 from apps.coupons.models import Coupon
 from apps.mall.models import Sku
 from apps.members.models import Member
+from apps.orders import demo_online
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
@@ -29,8 +30,9 @@ DEMO_BASKETS = [
 
 def seed(ctx: DemoContext) -> None:
     """A year of store sales: a few hundred members buying one to six times, mostly at their
-    home store, and the demo member's recent orders (one with a coupon and points). Each
-    order has a fixed external id, so a second run adds nothing."""
+    home store, and the demo member's recent orders (one with a coupon and points); then
+    the online orders and store payments of demo_online. Each order has a fixed external
+    id, so a second run adds nothing."""
     products = list(
         Sku.objects.filter(active=True, product__active=True)
         .select_related("product")
@@ -82,6 +84,7 @@ def seed(ctx: DemoContext) -> None:
         f"{held['pending']} pending from their orders (the nightly job makes them available "
         f"once the return window has passed), tier {member_tier(demo).name}."
     )
+    demo_online.seed(ctx, demo=demo)
 
 
 def _basket(rng: random.Random, products: list[Sku]) -> list[LineInput]:

@@ -1,8 +1,10 @@
 """How an online order reaches its member (Fulfilment): opened when the order is placed,
 then, once it is paid, handed over at the store with the pickup code, or shipped by the
 store or HQ's warehouse and received by the member (or on its own after
-ORDER_RECEIVE_DAYS). Every writer locks the order, then its fulfilment, then (handing over)
-the stock: the order the pay, cancel and refund services lock in too."""
+ORDER_RECEIVE_DAYS). Picked up or received, a paid order is `completed` (one refunded in
+part keeps saying so; refunds and refund requests take a completed order as a paid one).
+Every writer locks the order, then its fulfilment, then (handing over) the stock: the order
+the pay, cancel and refund services lock in too."""
 
 import secrets
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.core.rows import row_insert
 from apps.mall.stock import stock_hand_over, stock_release
+from apps.members.models import Member
 from apps.orders.errors import (
     FulfilmentNotFound,
     NothingToShip,
@@ -26,6 +29,7 @@ from apps.orders.errors import (
     PickupNotFound,
 )
 from apps.orders.models import Fulfilment, Order
+from apps.orders.personal_data import deliveries_recipient_forget
 from apps.stores.models import Store
 
 # Opening (at placement)
@@ -131,7 +135,7 @@ def delivery_ship(
             )
         return order
     _refuse_unless_to_hand_over(order, fulfilment, done=NothingToShip)
-    return _hand_over(
+    _hand_over(
         order,
         fulfilment,
         actor=actor,
@@ -140,6 +144,12 @@ def delivery_ship(
         status=Fulfilment.Status.SHIPPED,
         **waybill,
     )
+    if (
+        order.member_id
+        and Member.objects.filter(pk=order.member_id, status=Member.Status.DELETED).exists()
+    ):  # its member closed their account while it waited: now it has left
+        deliveries_recipient_forget(member_id=order.member_id)
+    return order
 
 
 @transaction.atomic
@@ -151,13 +161,15 @@ def delivery_receive(*, order: Order, now=None) -> Order:
     Fulfilment.objects.filter(pk=order.pk).update(
         status=Fulfilment.Status.DONE, done_at=now or timezone.now()
     )
+    _complete(order)
     return order
 
 
 def deliveries_receive_due(*, now=None, batch: int = 500) -> int:
-    """Parcels shipped ORDER_RECEIVE_DAYS ago and not received are received: one UPDATE per
-    batch, each committed on its own, and only of those still shipped, so a rerun after a
-    crash, or beside a member receiving their own, does nothing twice. How many."""
+    """Parcels shipped ORDER_RECEIVE_DAYS ago and not received are received and their
+    orders completed: per batch, its orders, then its fulfilments still shipped, one UPDATE
+    each (the lock order of every writer), committed on its own, so a rerun after a crash,
+    or beside a member receiving their own, does nothing twice. How many."""
     now = now or timezone.now()
     due = Fulfilment.objects.filter(
         status=Fulfilment.Status.SHIPPED,
@@ -165,12 +177,23 @@ def deliveries_receive_due(*, now=None, batch: int = 500) -> int:
     )
     received = 0
     while True:
-        count = due.filter(pk__in=due.order_by("pk").values("pk")[:batch]).update(
-            status=Fulfilment.Status.DONE, done_at=now
-        )
-        received += count
-        if count < batch:
+        with transaction.atomic():
+            ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch])
+            Order.objects.filter(pk__in=ids, status=Order.Status.PAID).update(
+                status=Order.Status.COMPLETED
+            )
+            received += Fulfilment.objects.filter(
+                pk__in=ids, status=Fulfilment.Status.SHIPPED
+            ).update(status=Fulfilment.Status.DONE, done_at=now)
+        if len(ids) < batch:
             return received
+
+
+def _complete(order: Order) -> None:
+    """A paid order whose goods its member now has (its lock held) is completed."""
+    if order.status == Order.Status.PAID:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.COMPLETED)
+        order.status = Order.Status.COMPLETED
 
 
 def _locked(order_id: int) -> tuple[Order, Fulfilment | None]:
@@ -197,6 +220,8 @@ def _hand_over(order: Order, fulfilment: Fulfilment, *, actor, now, action: str,
     changes["shipped_at" if changes["status"] == Fulfilment.Status.SHIPPED else "done_at"] = now
     changes["done_by"] = actor if getattr(actor, "is_authenticated", False) else None
     Fulfilment.objects.filter(pk=order.pk).update(**changes)
+    if changes["status"] == Fulfilment.Status.DONE:
+        _complete(order)
     stock_hand_over(order_id=order.pk)
     audit_record(
         actor=actor,

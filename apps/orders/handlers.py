@@ -3,6 +3,7 @@
 from apps.core.events import on_event
 from apps.orders.imports import order_import_rows_forget
 from apps.orders.models import Cart, Order
+from apps.orders.personal_data import deliveries_recipient_forget
 
 
 @on_event("member_merged")
@@ -27,3 +28,8 @@ def forget_deleted_member_in_import_reports(event) -> None:
 @on_event("member_deleted")
 def drop_cart_of_deleted_member(event) -> None:
     Cart.objects.filter(member_id=event.payload["member"]).delete()
+
+
+@on_event("member_deleted")
+def forget_recipients_of_deleted_member(event) -> None:
+    deliveries_recipient_forget(member_id=event.payload["member"])

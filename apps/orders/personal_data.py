@@ -95,3 +95,20 @@ def _fulfilment_data(order: Order) -> dict | None:
         "carrier": fulfilment.carrier,
         "tracking_no": fulfilment.tracking_no,
     }
+
+
+# What a delivery keeps of a recipient once its member closed their account: the region
+# (what shipping rules and figures need), nothing that names or reaches a person.
+FORGOTTEN = "***"
+
+
+def deliveries_recipient_forget(*, member_id: int) -> int:
+    """A member closed their account: their deliveries forget whom and where they went,
+    except those still to be shipped, which keep it until they leave (`delivery_ship`
+    forgets it then). Safe to run again. How many were forgotten."""
+    return (
+        Fulfilment.objects.filter(order__member_id=member_id, kind=Fulfilment.Kind.DELIVERY)
+        .exclude(status=Fulfilment.Status.TO_HAND_OVER)
+        .exclude(address=FORGOTTEN)
+        .update(recipient="", recipient_phone="", address=FORGOTTEN)
+    )

@@ -113,14 +113,15 @@ def store_pay_suggestion(checkout: Checkout) -> Suggestion:
 
 
 @transaction.atomic
-def store_pay_place(*, checkout: Checkout, join: bool) -> Order:
+def store_pay_place(*, checkout: Checkout, join: bool, external_id: str = "", now=None) -> Order:
     """The payment placed, unpaid: its coupons held and points taken until it is paid (or
     given back when it expires). A member with no home store joins the store first when
-    `join` says so (a member with one is never moved); without it they are refused."""
+    `join` says so (a member with one is never moved); without it they are refused. An
+    `external_id` is the store's once (order_place)."""
     store_pay_check(checkout.store)
     member = checkout.member
     if member.home_store_id is None:
         if not join:
             raise JoinToPay(code=checkout.store.code)
         member_store_join(member=member, store=checkout.store, guide=checkout.guide)
-    return order_place(checkout=checkout)
+    return order_place(checkout=checkout, external_id=external_id, now=now)

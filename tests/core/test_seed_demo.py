@@ -1,5 +1,6 @@
 """seed_demo: the demo brand of API.md, deterministic, and safe to run twice."""
 
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -9,14 +10,24 @@ from django.contrib.auth import authenticate
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
+from django.utils import timezone
 
 from apps.core.models import AuditEntry, User
 from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
-from apps.mall.models import Category, Product, Shelf, Sku, Stock, TierPrice
+from apps.mall.models import Category, Product, Reservation, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
-from apps.members.models import Member
-from apps.orders.models import Order, Payment, Refund
+from apps.members.models import Address, Member
+from apps.orders.models import (
+    Fulfilment,
+    OnlineShare,
+    Order,
+    Payment,
+    Refund,
+    RefundRequest,
+    ShippingRule,
+)
+from apps.orders.settlement import online_statement
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.selectors import points_totals
 from apps.stores.models import PosApiKey, Staff, Store
@@ -27,6 +38,7 @@ pytestmark = pytest.mark.django_db
 
 MODELS = [User, Region, Distributor, Store, Staff, PosApiKey, AuditEntry, Member]
 MODELS += [Category, Product, Sku, TierPrice, Stock, Shelf]
+MODELS += [Order, Fulfilment, RefundRequest, ShippingRule, OnlineShare, Address]
 
 
 def seed(*args) -> str:
@@ -94,6 +106,8 @@ def test_same_seed_gives_the_same_brand():
     seed("--seed", "7")
     first = picture()
     for model in [
+        Reservation,
+        RefundRequest,
         Refund,
         Payment,
         Order,
@@ -101,12 +115,13 @@ def test_same_seed_gives_the_same_brand():
         CouponTemplate,
         LotUse,
         Lot,
+        Entry.objects.exclude(reverses=None),  # a reversal keeps what it reverses
         Entry,
         GrowthEntry,
         TierChange,
         MemberTier,
     ]:
-        model.objects.all().delete()
+        (model.objects.all() if isinstance(model, type) else model).delete()
     Account.objects.exclude(member=None, store=None).delete()
     Account.objects.update(balance=0)
     for model in [Member, Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
@@ -195,3 +210,48 @@ def test_the_demo_catalogue():
     seed()
 
     assert dict(Product.objects.values_list("pk", "image")) == pictures
+
+
+def test_the_demo_online_orders_are_in_every_state_in_each_malls_store():
+    output = seed()
+
+    for code in ("S001", "S002", "S003"):
+        mall = Order.objects.filter(store__code=code, channel="mall")
+        states = sorted(
+            mall.values_list(
+                "status", "fulfilment__kind", "fulfilment__status", "refund_requests__status"
+            ),
+            key=str,
+        )
+        assert states == sorted(
+            [
+                ("created", "pickup", "waiting", None),  # unpaid, its stock reserved
+                ("cancelled", "pickup", "cancelled", None),
+                ("cancelled", "delivery", "cancelled", None),  # not paid in time
+                ("paid", "pickup", "to_hand_over", None),
+                ("completed", "pickup", "done", None),
+                ("paid", "delivery", "to_hand_over", None),
+                ("paid", "delivery", "shipped", None),
+                ("completed", "delivery", "done", None),
+                ("paid", "pickup", "to_hand_over", "requested"),
+                ("partially_refunded", "delivery", "done", "refunded"),
+                ("completed", "pickup", "done", "refused"),
+            ],
+            key=str,
+        )
+        shipped = Fulfilment.objects.filter(order__in=mall, status="shipped").get()
+        assert shipped.carrier and shipped.tracking_no and shipped.shipped_at
+        assert Fulfilment.objects.filter(order__in=mall, kind="delivery").exclude(address="")
+        pay = Order.objects.filter(store__code=code, channel="store_pay")
+        assert list(pay.values_list("status", flat=True)) == ["paid", "paid"]
+    assert not Order.objects.filter(
+        member__phone="13800000000", channel__in=["mall", "store_pay"]
+    ).exists()
+    assert Stock.objects.filter(reserved__gt=0).exists()
+    assert ShippingRule.objects.filter(region="").exists() and OnlineShare.objects.exists()
+    today = timezone.localdate()
+    rows = online_statement(start=today - timedelta(days=7), end=today)
+    statement = {row.store.code: row for row in rows}
+    assert statement["S002"].owed > 0 and statement["S001"].owed is None
+    assert "Online orders: 33 new in S001, S002, S003's malls" in output
+    assert "6 new store payments" in output

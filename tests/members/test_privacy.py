@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.core.models import AuditEntry, Event
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
+from apps.members.addresses import address_save
 from apps.members.credentials import (
     member_code_issue,
     member_code_spend,
@@ -38,6 +39,8 @@ from apps.members.services import (
     member_phone_reveal,
 )
 from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.fulfilment import delivery_ship
+from apps.orders.models import Fulfilment
 from apps.orders.pricing import LineInput
 from apps.points.services import points_adjust, points_earn
 from apps.tiers.models import Tier
@@ -45,6 +48,7 @@ from apps.tiers.services import growth_earn
 from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory, member_client
+from tests.orders.factories import online_order, stocked
 from tests.stores.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +145,9 @@ def traced(api_client, hq_user, django_capture_on_commit_callbacks):
     twin = MemberFactory(phone="13912345000", name="林晓明")  # merged into me below
     sms_code_send(phone=me.phone)
     sms_code_send(phone=other.phone)
+    address_save(
+        member=me, name="林晓明", phone=me.phone, region="浙江省/杭州市", detail="文三路 1 号"
+    )
     upload = member_import_upload(
         file_name="youzan.csv",
         content="手机号,姓名\n13912345678,林晓明\n13700000001,王芳芳\n13600000002,新会员\n".encode(),
@@ -174,6 +181,44 @@ def test_closing_an_account_leaves_its_phone_and_name_in_no_table(
         member_client(api_client, me).delete("/api/v1/me")
 
     assert _text_columns_holding("13912345678", "林晓明") == []
+
+
+def test_closing_an_account_forgets_where_its_parcels_went_once_they_left(
+    django_capture_on_commit_callbacks,
+):
+    store, me, other = StoreFactory(), MemberFactory(name="林晓明"), MemberFactory(name="王芳芳")
+    stocked("TEE")
+    received, waiting = _parcel(store, me, shipped=True), _parcel(store, me, shipped=False)
+    theirs = _parcel(store, other, shipped=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_delete(member=me)
+
+    def recipient(order):
+        return Fulfilment.objects.values_list(
+            "recipient", "recipient_phone", "region", "address"
+        ).get(pk=order.pk)
+
+    assert recipient(received) == ("", "", "浙江省/杭州市", "***")
+    assert recipient(waiting) == ("林晓明", me.phone, "浙江省/杭州市", "林晓明收")  # to ship yet
+    assert recipient(theirs) == ("王芳芳", other.phone, "浙江省/杭州市", "王芳芳收")
+    delivery_ship(order_id=waiting.pk, ship_from=None, carrier="EMS", tracking_no="E2", actor="t")
+    assert recipient(waiting) == ("", "", "浙江省/杭州市", "***")
+    assert Fulfilment.objects.get(pk=waiting.pk).tracking_no == "E2"
+
+
+def _parcel(store, member, *, shipped: bool):
+    """A delivery to `member` themselves, shipped or still to ship."""
+    order = online_order(store=store, member=member, kind="delivery", items=[("TEE", 1)])
+    Fulfilment.objects.filter(pk=order.pk).update(
+        recipient=member.name,
+        recipient_phone=member.phone,
+        region="浙江省/杭州市",
+        address=f"{member.name}收",
+    )
+    if shipped:
+        delivery_ship(order_id=order.pk, ship_from=None, carrier="EMS", tracking_no="E1", actor="t")
+    return order
 
 
 def test_closing_an_account_removes_its_sign_in_codes_only(traced):

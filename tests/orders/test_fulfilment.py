@@ -3,11 +3,13 @@ pickup code at its own store, or shipped by the place it ships from and received
 member or, after ORDER_RECEIVE_DAYS, by the job; never for an order unpaid, cancelled or
 refunded."""
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,6 +17,11 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.core.models import AuditEntry
 from apps.mall.models import Stock
+from apps.orders.after_sale import (
+    refund_request_approve,
+    refund_request_create,
+    refund_request_refund,
+)
 from apps.orders.errors import (
     FulfilmentNotFound,
     NothingToShip,
@@ -31,15 +38,16 @@ from apps.orders.fulfilment import (
     delivery_ship,
     pickup_complete,
 )
-from apps.orders.models import Fulfilment
+from apps.orders.models import Fulfilment, Order
 from apps.orders.paying import order_cancel
 from apps.orders.refunds import order_refund
 from apps.orders.tasks import deliveries_receive_task
+from apps.stores.models import Staff
 from tests.conftest import run_together
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory
 from tests.orders.factories import online_order, order_pay_in_sandbox, stocked
-from tests.stores.factories import StoreFactory
+from tests.stores.factories import StaffFactory, StoreFactory
 
 
 @pytest.fixture
@@ -76,7 +84,9 @@ def test_a_pickup_is_handed_over_once_at_its_store(shop):
     done = pickup_complete(store=shop["store"], pickup_code=" PK123456 ", actor=clerk)
 
     fulfilment = _fulfilment(order)
-    assert done.pk == order.pk
+    assert done.pk == order.pk and done.status == "completed"
+    order.refresh_from_db()
+    assert order.status == "completed"
     assert (fulfilment.status, fulfilment.done_by) == ("done", clerk)
     assert fulfilment.done_at is not None and fulfilment.shipped_at is None
     assert _stock(shop["store"]) == (8, 0)
@@ -129,6 +139,49 @@ def test_no_goods_leave_for_an_unpaid_cancelled_or_refunded_order(shop):
 
     pickup_complete(store=store, pickup_code="PART", actor="pos:S003")  # partly refunded: yes
     assert _fulfilment(part).status == "done"
+    part.refresh_from_db()
+    assert part.status == "partially_refunded"  # its refund is what it still says
+
+
+def test_a_completed_order_is_refunded_like_a_paid_one_on_request_and_by_its_store(shop):
+    store, member = shop["store"], shop["member"]
+    order = online_order(store=store, member=member, pickup_code="DONE0001")
+    pickup_complete(store=store, pickup_code="DONE0001", actor="pos:S003")
+    owner = StaffFactory(store=store, role=Staff.Role.OWNER).user
+
+    asked = refund_request_create(order=order, amount=Decimal("10.00"), reason="damaged")
+    refund_request_approve(request_id=asked.pk, actor=owner)
+    asked = refund_request_refund(request_id=asked.pk)
+
+    order.refresh_from_db()
+    assert (asked.status, asked.refund.amount) == ("refunded", Decimal("10.00"))
+    assert (order.status, order.refunded_amount) == ("partially_refunded", Decimal("10.00"))
+    order_refund(order=order, refund_id="rest", amount=order.paid_amount - Decimal("10.00"))
+    order.refresh_from_db()
+    assert (order.status, order.refunded_amount) == ("refunded", order.paid_amount)
+
+
+def test_the_migration_completes_the_paid_orders_already_handed_over_and_no_other(shop):
+    store, member = shop["store"], shop["member"]
+    handed = online_order(store=store, member=member, pickup_code="OLD00001")
+    pickup_complete(store=store, pickup_code="OLD00001", actor="pos:S003")
+    Order.objects.filter(pk=handed.pk).update(status="paid")  # as it was before completing
+    waiting = online_order(store=store, member=member)
+    part = online_order(store=store, member=member, pickup_code="OLD00002")
+    order_refund(order=part, refund_id="r1", amount=Decimal("1.00"))
+    pickup_complete(store=store, pickup_code="OLD00002", actor="pos:S003")
+    migration = importlib.import_module("apps.orders.migrations.0017_h10_completed_orders")
+
+    migration.complete(django_apps, None)
+
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert statuses == {
+        handed.pk: "completed",
+        waiting.pk: "paid",
+        part.pk: "partially_refunded",
+    }
+    migration.uncomplete(django_apps, None)
+    assert Order.objects.get(pk=handed.pk).status == "paid"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -224,9 +277,13 @@ def test_a_member_receives_a_shipped_parcel_once(shop):
     assert _fulfilment(order).status == "to_hand_over"
 
     delivery_ship(order_id=order.pk, ship_from=None, carrier="EMS", tracking_no="E1", actor=None)
+    order.refresh_from_db()
+    assert order.status == "paid"  # on its way: not completed yet
     delivery_receive(order=order)
 
     assert _fulfilment(order).status == "done" and _fulfilment(order).done_at is not None
+    order.refresh_from_db()
+    assert order.status == "completed"
     with pytest.raises(NotShipped), transaction.atomic():
         delivery_receive(order=order)
 
@@ -253,10 +310,13 @@ def test_parcels_shipped_receive_days_ago_are_received_in_one_update_per_batch(
     not_shipped = online_order(store=shop["store"], member=shop["member"], kind="delivery")
     now = timezone.now()
 
-    with django_assert_num_queries(3):  # 2 + 2 + 1
+    # batches of 2, 2 and 1, each: its ids, its orders, its fulfilments, in a savepoint
+    with django_assert_num_queries(3 * (3 + 2)):
         assert deliveries_receive_due(now=now, batch=2) == 5
 
     assert set(Fulfilment.objects.filter(status="done").values_list("pk", flat=True)) == set(due)
+    assert set(Order.objects.filter(status="completed").values_list("pk", flat=True)) == set(due)
+    assert Order.objects.get(pk=recent[0]).status == "paid"
     assert set(Fulfilment.objects.filter(status="done").values_list("done_at", flat=True)) == {now}
     assert Fulfilment.objects.get(pk=recent[0]).status == "shipped"
     assert _fulfilment(not_shipped).status == "to_hand_over"
@@ -273,7 +333,7 @@ def test_the_receive_job_rerun_after_a_crash_does_nothing_twice(shop, settings):
 
     def crash_on_second_batch(queryset, **changes):
         calls.append(changes)
-        if len(calls) == 2:
+        if len(calls) == 4:  # the second batch's fulfilments, after its orders
             raise ConnectionError("worker lost")
         return real_update(queryset, **changes)
 
@@ -290,6 +350,7 @@ def test_the_receive_job_rerun_after_a_crash_does_nothing_twice(shop, settings):
     done = dict(Fulfilment.objects.filter(pk__in=due).values_list("pk", "done_at"))
     assert {done[pk] for pk in received_first} == {first}
     assert set(done) == set(due) and first + timedelta(minutes=5) in done.values()
+    assert set(Order.objects.filter(pk__in=due).values_list("status", flat=True)) == {"completed"}
 
 
 def test_beat_runs_the_receive_job_every_hour(shop, settings):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -20,7 +20,8 @@ from apps.mall.errors import OutOfStock
 from apps.mall.models import Reservation, Stock
 from apps.members.models import Address
 from apps.orders.builder import ItemInput, checkout_build
-from apps.orders.checkout import order_place
+from apps.orders.checkout import ORDER_MOST, order_place
+from apps.orders.errors import DuplicateOrder
 from apps.orders.fulfilment import PICKUP_CODE_DIGITS
 from apps.orders.models import Fulfilment, Order, ShippingRule
 from apps.orders.paying import orders_expire_due
@@ -176,6 +177,30 @@ def test_a_delivery_pays_the_shipping_fee_of_its_region_in_cash(app, shop):
         "湖南省/长沙市",
     )
     assert member.pk == order.member_id
+
+
+def test_an_order_comes_to_at_most_order_most_with_its_shipping_fee(app, shop):
+    gold = SkuFactory(sku="GOLD", name="金砖", category="配饰", price=ORDER_MOST)
+    Stock.objects.create(sku=gold, store=shop[0], on_hand=1)
+    Stock.objects.create(sku=gold, store=None, on_hand=1)
+    pickup = body({"type": "pickup"}, lines=[("GOLD", 1)])
+    delivery = body(
+        {"type": "delivery", "address": {**ADDRESS, "region": "新疆维吾尔自治区"}},
+        lines=[("GOLD", 1)],
+    )
+
+    at_most = app.post("/api/v1/orders/quote", pickup, format="json")
+    too_much = app.post("/api/v1/orders/quote", delivery, format="json")
+    refused = app.post("/api/v1/orders", delivery, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert (at_most.status_code, at_most.json()["payable"]) == (200, str(ORDER_MOST))
+    assert (too_much.status_code, too_much.json()["code"]) == (400, "invalid")
+    assert refused.json() == {
+        "code": "invalid",
+        "message": f"An order may come to at most {ORDER_MOST} yuan.",
+    }
+    assert not Order.objects.exists()
+    assert left("GOLD") == (1, 0) and left("GOLD", shop[0]) == (1, 0)
 
 
 @pytest.mark.django_db
@@ -464,3 +489,22 @@ def test_a_full_refund_before_shipping_gives_the_fee_back_and_after_it_keeps_it(
     shipped.refresh_from_db()
     assert kept.amount == Decimal("59.00") and shipped.status == "refunded"
     assert order_refund(order=shipped, refund_id="r3", amount=Decimal("59.00")) == kept
+
+
+def test_an_external_id_places_an_online_order_once_per_store(shop):
+    store, member = shop
+    checkout = replace(
+        checkout_build(
+            store=store, channel="mall", member=member, items=[ItemInput(sku="TEE", quantity=1)]
+        ),
+        fulfilment="pickup",
+    )
+
+    placed = order_place(checkout=checkout, external_id="YZ-1001")
+    with pytest.raises(DuplicateOrder), transaction.atomic():
+        order_place(checkout=replace(checkout, points=100), external_id="YZ-1001")
+
+    assert (placed.external_id, placed.status) == ("YZ-1001", "created")
+    assert Order.objects.get() == placed
+    assert left("TEE", store) == (5, 1)  # the refused one reserved nothing
+    assert points_available(member) == 5000  # nor took points

@@ -6,12 +6,15 @@ a member who has joined no store joins this one as they pay."""
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
 from apps.members.models import Member, StoreVisit
+from apps.orders.errors import DuplicateOrder
 from apps.orders.models import Order
 from apps.orders.refunds import order_refund
+from apps.orders.store_pay import store_pay_checkout, store_pay_place
 from apps.points.models import EarningRule
 from apps.points.selectors import points_available, points_totals
 from apps.points.services import points_earn
@@ -264,3 +267,26 @@ def test_the_page_in_wechats_browser_fixes_the_payment_there(app):
     refused = app.post(PAY, {"amount": "20.00", "channel": "alipay"}, format="json")
     assert refused.status_code == 400 and "channel" in refused.json()["fields"]
     assert Order.objects.count() == 1
+
+
+def test_an_external_id_places_a_store_payment_once_and_a_refused_one_joins_no_one(newcomer, shop):
+    member, _app = newcomer
+    other = MemberFactory(home_store=None)
+
+    def place(payer, amount):
+        checkout = store_pay_checkout(store=shop["store"], member=payer, amount=Decimal(amount))
+        return store_pay_place(checkout=checkout, join=True, external_id="IMPORT-1")
+
+    placed = place(member, "20.00")
+    with pytest.raises(DuplicateOrder), transaction.atomic():
+        place(other, "30.00")
+
+    assert (placed.external_id, placed.status, placed.payable) == (
+        "IMPORT-1",
+        "created",
+        Decimal("19.00"),
+    )
+    assert Order.objects.get() == placed
+    member.refresh_from_db()
+    other.refresh_from_db()
+    assert (member.home_store, other.home_store) == (shop["store"], None)

@@ -30,7 +30,7 @@ def test_the_store_completes_its_pickup_once(pos, pickup, shop):
 
     assert done.status_code == 200, done.json()
     body = done.json()
-    assert (body["order_no"], body["status"]) == (pickup.order_no, "paid")
+    assert (body["order_no"], body["status"]) == (pickup.order_no, "completed")
     assert body["member_phone_masked"] == "139****5678"
     assert body["lines"] == [
         {"sku": "CAP", "name": "商品 CAP", "quantity": 2, "refunded_quantity": 0}
