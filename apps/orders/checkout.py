@@ -34,7 +34,7 @@ from apps.coupons.redemption import (
 )
 from apps.coupons.selectors import coupon_terms
 from apps.mall.errors import OutOfStock
-from apps.mall.selectors import products_by_sku, skus_sellable_at
+from apps.mall.selectors import ForSale, products_by_sku, skus_sellable_at
 from apps.mall.stock import stock_reserve
 from apps.members.guides import guide_for
 from apps.members.models import Member
@@ -85,6 +85,20 @@ BENEFIT_CHANNEL = {
 
 
 @dataclass(frozen=True)
+class Catalogue:
+    """The catalogue entries of a checkout's SKUs at its member's tier (`products_by_sku`),
+    read once for the lines and the quote."""
+
+    tier: Tier | None
+    products: dict[str, ForSale]
+
+
+def catalogue_read(member: Member | None, skus) -> Catalogue:
+    tier = member_tier(member) if member else None
+    return Catalogue(tier=tier, products=products_by_sku(skus, tier_id=tier and tier.pk))
+
+
+@dataclass(frozen=True)
 class Checkout:
     """What a cashier, the mini-program or the dashboard asks to buy."""
 
@@ -98,6 +112,8 @@ class Checkout:
     # An online order's: "pickup" or "delivery" (Fulfilment.Kind), and where a delivery goes
     fulfilment: str = ""
     recipient: Recipient | None = None
+    # What checkout_build read of the catalogue; order_quote reads it when it is absent.
+    catalogue: Catalogue | None = None
 
 
 @dataclass
@@ -140,8 +156,8 @@ def order_quote(checkout: Checkout) -> Priced:
     if checkout.fulfilment:
         _online_check(checkout)
     member = checkout.member
-    tier = member_tier(member) if member else None
-    products = products_by_sku((line.sku for line in checkout.lines), tier_id=tier and tier.pk)
+    catalogue = checkout.catalogue or catalogue_read(member, (line.sku for line in checkout.lines))
+    tier, products = catalogue.tier, catalogue.products
     # A platform's sale is recorded at what was paid there: no member price on top.
     imported = checkout.channel.startswith("platform:")
     price_lines = []
@@ -339,9 +355,8 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
         )
     order.order_no = _next_order_no(order.store, now)
     _take_points(order)
-    Order.objects.filter(pk=order.pk).update(
-        order_no=order.order_no, expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
-    )
+    order.expires_at = now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
+    row_update(order, "order_no", "expires_at")
     if checkout.fulfilment:
         fulfilment_open(order, checkout.fulfilment, checkout.recipient)
         stock_reserve(  # last: the stock rows are held for the fewest statements
@@ -349,7 +364,6 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
             store=stock_location(order.store, checkout.fulfilment),
             items=[(line.sku, line.quantity) for line in checkout.lines],
         )
-    order.refresh_from_db()
     return order
 
 
