@@ -315,7 +315,7 @@ def order_place_paid(
     points spent at this store, points earned (pending for the return window), growth
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
-    order, priced = _order_create(checkout, external_id=external_id, now=now)
+    order, priced, _lines = _order_create(checkout, external_id=external_id, now=now)
     if discounts := _coupon_discounts(order):  # never held: checked and used in one step
         coupons_use_at_once(
             member=order.member,
@@ -343,7 +343,7 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     taken, an online order's stock reserved and its fulfilment opened (all come back if it
     is cancelled or not paid within ORDER_PAY_MINUTES)."""
     now = now or timezone.now()
-    order, priced = _order_create(checkout, external_id="", now=now)
+    order, priced, lines = _order_create(checkout, external_id="", now=now)
     if priced.quote.coupons_used:
         coupons_lock(
             codes=list(priced.quote.coupons_used),
@@ -357,17 +357,34 @@ def order_place(*, checkout: Checkout, now=None) -> Order:
     _take_points(order)
     order.expires_at = now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
     row_update(order, "order_no", "expires_at")
+    fulfilment = None
     if checkout.fulfilment:
-        fulfilment_open(order, checkout.fulfilment, checkout.recipient)
+        fulfilment = fulfilment_open(order, checkout.fulfilment, checkout.recipient)
         stock_reserve(  # last: the stock rows are held for the fewest statements
             order_id=order.pk,
             store=stock_location(order.store, checkout.fulfilment),
             items=[(line.sku, line.quantity) for line in checkout.lines],
         )
+    return _as_written(order, lines=lines, fulfilment=fulfilment)
+
+
+def _as_written(order: Order, *, lines: list[OrderLine], fulfilment: Fulfilment | None) -> Order:
+    """The order just placed with what `member_order` reads for its answer (its lines and
+    fulfilment, no refund requests yet) set from the rows the placement wrote, as a
+    prefetch sets them: the answer, made in the placement's transaction (its key's), reads
+    nothing more while the order's stock rows are locked."""
+    order._state.fields_cache["fulfilment"] = fulfilment
+    order._prefetched_objects_cache = {}
+    for name, rows in (("lines", lines), ("refund_requests", [])):
+        written = getattr(order, name).get_queryset()
+        written._result_cache, written._prefetch_done = rows, True
+        order._prefetched_objects_cache[name] = written
     return order
 
 
-def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, Priced]:
+def _order_create(
+    checkout: Checkout, *, external_id: str, now
+) -> tuple[Order, Priced, list[OrderLine]]:
     """The order and its lines, priced, with no number yet: the caller numbers it once its
     coupons are held or used, before its points and growth are written."""
     priced = order_quote(checkout)
@@ -392,7 +409,7 @@ def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, 
     # only the store's external id can be taken
     if not row_insert(order, unless_taken="order_external_id_once_per_store"):
         raise DuplicateOrder(external_id=external_id)
-    OrderLine.objects.bulk_create(
+    lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             line_no=number,
@@ -409,7 +426,7 @@ def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, 
         )
         for number, line in enumerate(quote.lines, start=1)
     )
-    return order, priced
+    return order, priced, lines
 
 
 def _take_points(order: Order) -> None:
