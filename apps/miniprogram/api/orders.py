@@ -324,7 +324,7 @@ class OrderPlaceApi(MemberApi):
                 "status": "unpaid",
                 "payable": PAYABLE.to_representation(order.payable),
                 "pay_until": PAY_UNTIL.to_representation(order.expires_at),
-                "order": OrderDetailSerializer(order).data,  # as placed, read again by none
+                "order": OrderDetailSerializer(order).data,  # from the rows just written
             },
         )
 
