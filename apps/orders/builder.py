@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from apps.mall.selectors import ForSale
 from apps.members.credentials import (
     Identified,
     member_code_retire,
@@ -16,7 +17,7 @@ from apps.members.credentials import (
 )
 from apps.members.guides import guide_for
 from apps.members.models import Member
-from apps.orders.checkout import Checkout, order_place_paid
+from apps.orders.checkout import Checkout, catalogue_read, order_place_paid
 from apps.orders.errors import StoreRequired
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
@@ -52,16 +53,20 @@ def checkout_build(
     (`member_presence_require`). A member buying for themselves (the mini-program, the
     mall) is `member`, present by their own sign-in. The guide is credited only if they
     work at `store` (`guide_for`): the one whose code came with the order, or the member's
-    own guide (a Staff). Asks the catalogue once, and nothing is written."""
-    lines = _lines(items)
+    own guide (a Staff). Asks the catalogue once, at the member's tier, for the lines and
+    the quote; nothing is written."""
+    if identified is not None:
+        member = identified.member
+    catalogue = catalogue_read(member, (item.sku for item in items))
+    lines = _lines(items, catalogue.products)
     if identified is not None:
         member_presence_require(identified, points=points)
-        member = identified.member
     return Checkout(
         store=store,
         channel=channel,
         member=member,
         lines=lines,
+        catalogue=catalogue,
         coupon_codes=coupon_codes or [],
         points=points,
         guide=guide_for(store, guide_code),
@@ -92,10 +97,12 @@ def basket_store(member: Member, store_code: str = "") -> Store:
     return store
 
 
-def _lines(items: list[ItemInput]) -> list[LineInput]:
+def _lines(items: list[ItemInput], products: dict[str, ForSale]) -> list[LineInput]:
     """The items as lines in their order, those without a price priced by the catalogue."""
     priced = iter(
-        catalogue_lines([(item.sku, item.quantity) for item in items if item.unit_price is None])
+        catalogue_lines(
+            [(item.sku, item.quantity) for item in items if item.unit_price is None], products
+        )
     )
     return [
         next(priced)

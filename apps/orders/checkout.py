@@ -34,7 +34,7 @@ from apps.coupons.redemption import (
 )
 from apps.coupons.selectors import coupon_terms
 from apps.mall.errors import OutOfStock
-from apps.mall.selectors import products_by_sku, skus_sellable_at
+from apps.mall.selectors import ForSale, products_by_sku, skus_sellable_at
 from apps.mall.stock import stock_reserve
 from apps.members.guides import guide_for
 from apps.members.models import Member
@@ -86,6 +86,20 @@ BENEFIT_CHANNEL = {
 
 
 @dataclass(frozen=True)
+class Catalogue:
+    """The catalogue entries of a checkout's SKUs at its member's tier (`products_by_sku`),
+    read once for the lines and the quote."""
+
+    tier: Tier | None
+    products: dict[str, ForSale]
+
+
+def catalogue_read(member: Member | None, skus) -> Catalogue:
+    tier = member_tier(member) if member else None
+    return Catalogue(tier=tier, products=products_by_sku(skus, tier_id=tier and tier.pk))
+
+
+@dataclass(frozen=True)
 class Checkout:
     """What a cashier, the mini-program or the dashboard asks to buy."""
 
@@ -99,6 +113,8 @@ class Checkout:
     # An online order's: "pickup" or "delivery" (Fulfilment.Kind), and where a delivery goes
     fulfilment: str = ""
     recipient: Recipient | None = None
+    # What checkout_build read of the catalogue; order_quote reads it when it is absent.
+    catalogue: Catalogue | None = None
 
 
 @dataclass
@@ -141,8 +157,8 @@ def order_quote(checkout: Checkout) -> Priced:
     if checkout.fulfilment:
         _online_check(checkout)
     member = checkout.member
-    tier = member_tier(member) if member else None
-    products = products_by_sku((line.sku for line in checkout.lines), tier_id=tier and tier.pk)
+    catalogue = checkout.catalogue or catalogue_read(member, (line.sku for line in checkout.lines))
+    tier, products = catalogue.tier, catalogue.products
     # A platform's sale is recorded at what was paid there: no member price on top.
     imported = checkout.channel.startswith("platform:")
     price_lines = []
@@ -301,7 +317,7 @@ def order_place_paid(
     points spent at this store, points earned (pending for the return window), growth
     value, and the `order_paid` event — all or nothing. `now` dates an imported sale."""
     now = now or timezone.now()
-    order, priced = _order_create(checkout, external_id=external_id, now=now)
+    order, priced, _lines = _order_create(checkout, external_id=external_id, now=now)
     if discounts := _coupon_discounts(order):  # never held: checked and used in one step
         coupons_use_at_once(
             member=order.member,
@@ -331,7 +347,7 @@ def order_place(*, checkout: Checkout, external_id: str = "", now=None) -> Order
     demo's) is the store's once, as a till's is: placed again, DuplicateOrder and nothing
     written."""
     now = now or timezone.now()
-    order, priced = _order_create(checkout, external_id=external_id, now=now)
+    order, priced, lines = _order_create(checkout, external_id=external_id, now=now)
     if priced.quote.coupons_used:
         coupons_lock(
             codes=list(priced.quote.coupons_used),
@@ -343,21 +359,36 @@ def order_place(*, checkout: Checkout, external_id: str = "", now=None) -> Order
         )
     order.order_no = _next_order_no(order.store, now)
     _take_points(order)
-    Order.objects.filter(pk=order.pk).update(
-        order_no=order.order_no, expires_at=now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
-    )
+    order.expires_at = now + timedelta(minutes=settings.ORDER_PAY_MINUTES)
+    row_update(order, "order_no", "expires_at")
+    fulfilment = None
     if checkout.fulfilment:
-        fulfilment_open(order, checkout.fulfilment, checkout.recipient)
+        fulfilment = fulfilment_open(order, checkout.fulfilment, checkout.recipient)
         stock_reserve(  # last: the stock rows are held for the fewest statements
             order_id=order.pk,
             store=stock_location(order.store, checkout.fulfilment),
             items=[(line.sku, line.quantity) for line in checkout.lines],
         )
-    order.refresh_from_db()
+    return _as_written(order, lines=lines, fulfilment=fulfilment)
+
+
+def _as_written(order: Order, *, lines: list[OrderLine], fulfilment: Fulfilment | None) -> Order:
+    """The order just placed with what `member_order` reads for its answer (its lines and
+    fulfilment, no refund requests yet) set from the rows the placement wrote, as a
+    prefetch sets them: the answer, made in the placement's transaction (its key's), reads
+    nothing more while the order's stock rows are locked."""
+    order._state.fields_cache["fulfilment"] = fulfilment
+    order._prefetched_objects_cache = {}
+    for name, rows in (("lines", lines), ("refund_requests", [])):
+        written = getattr(order, name).get_queryset()
+        written._result_cache, written._prefetch_done = rows, True
+        order._prefetched_objects_cache[name] = written
     return order
 
 
-def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, Priced]:
+def _order_create(
+    checkout: Checkout, *, external_id: str, now
+) -> tuple[Order, Priced, list[OrderLine]]:
     """The order and its lines, priced, with no number yet: the caller numbers it once its
     coupons are held or used, before its points and growth are written."""
     priced = order_quote(checkout)
@@ -382,7 +413,7 @@ def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, 
     # only the store's external id can be taken
     if not row_insert(order, unless_taken="order_external_id_once_per_store"):
         raise DuplicateOrder(external_id=external_id)
-    OrderLine.objects.bulk_create(
+    lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
             line_no=number,
@@ -399,7 +430,7 @@ def _order_create(checkout: Checkout, *, external_id: str, now) -> tuple[Order, 
         )
         for number, line in enumerate(quote.lines, start=1)
     )
-    return order, priced
+    return order, priced, lines
 
 
 def _take_points(order: Order) -> None:

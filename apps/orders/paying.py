@@ -100,7 +100,12 @@ def order_pay(*, notice: PaymentNotice, now=None) -> Order:
 def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
     if notice.amount <= 0:
         raise PaymentRejected()
-    order = Order.objects.select_for_update().filter(order_no=notice.order_no).first()
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("store", "member")
+        .filter(order_no=notice.order_no)
+        .first()
+    )
     if order is None:
         raise NoticeOrderUnknown()
     transaction_id = notice.transaction_id

@@ -6,7 +6,7 @@ from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from apps.mall.models import Sku, TierPrice
-from apps.mall.selectors import products_by_sku
+from apps.mall.selectors import ForSale
 from apps.members.models import Member
 from apps.orders.checkout import tier_percent
 from apps.orders.errors import (
@@ -47,13 +47,18 @@ def member_orders(member: Member) -> QuerySet[Order]:
     )
 
 
-def member_order(member: Member, order_no: str) -> Order:
-    order = (
-        Order.objects.filter(member=member, order_no=order_no)
-        .select_related("store", "fulfilment")
-        .prefetch_related("lines", "refund_requests")
-        .first()
-    )
+def member_order(member: Member, order_no: str, *, detail: bool = True) -> Order:
+    """One of the member's orders; another's is not found. With `detail`, with what its
+    answer shows (store, fulfilment, lines, refund requests); without, the row and its
+    store, for a call that only acts on it (paying, cancelling)."""
+    orders = Order.objects.filter(member=member, order_no=order_no)
+    if detail:
+        orders = orders.select_related("store", "fulfilment").prefetch_related(
+            "lines", "refund_requests"
+        )
+    else:
+        orders = orders.select_related("store")
+    order = orders.first()
     if order is None:
         raise OrderNotFound()
     return order
@@ -80,9 +85,9 @@ def store_refund_requests(store: Store) -> QuerySet[RefundRequest]:
     )
 
 
-def catalogue_lines(items: list[tuple[str, int]]) -> list[LineInput]:
-    """A member's basket priced from the catalogue: members never send prices."""
-    products = products_by_sku(sku for sku, _quantity in items)
+def catalogue_lines(items: list[tuple[str, int]], products: dict[str, ForSale]) -> list[LineInput]:
+    """A member's basket priced from the catalogue (`products_by_sku`): members never send
+    prices."""
     now = timezone.now()
     lines = []
     for sku, quantity in items:

@@ -378,6 +378,35 @@ def test_placing_does_not_grow_in_queries_with_its_lines(app, shop, django_asser
     assert ten.status_code == 201, ten.json()
 
 
+@pytest.mark.django_db
+def test_placing_and_paying_an_online_order_takes_59_queries(
+    app, shop, django_assert_max_num_queries
+):
+    """bench/mall_checkout's order: the catalogue read once, the placed order's answer made
+    from the rows it wrote, the order read again only to answer its payment."""
+    _store, member = shop
+    first, second = (coupon_claim(template=CouponTemplateFactory(), member=member) for _ in "12")
+
+    def place_and_pay(coupon):
+        placed = app.post(
+            "/api/v1/orders",
+            body(
+                {"type": "pickup"},
+                lines=[("TEE", 1), ("CAP", 1)],
+                coupon_codes=[coupon.code],
+                points=500,
+            ),
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=coupon.code,
+        )
+        assert placed.status_code == 201, placed.json()
+        return app.post(f"/api/v1/orders/{placed.json()['order_no']}/sandbox-pay")
+
+    place_and_pay(first)  # warm caches
+    with django_assert_max_num_queries(59):
+        assert place_and_pay(second).json()["status"] == "paid"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_fifty_buyers_for_ten_items_get_ten_orders_and_never_oversell():
     store = StoreFactory(code="S003")

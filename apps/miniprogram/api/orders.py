@@ -306,8 +306,7 @@ class OrderPlaceApi(MemberApi):
         placed = self._place(request)
         if placed.status_code != status.HTTP_201_CREATED:
             return placed
-        order = member_order(self.member, placed.data["order"]["order_no"])
-        payment = order_payment_start(order=order, channel=channel)
+        payment = order_payment_start(order=placed_order(self.member, placed), channel=channel)
         placed.data = {**placed.data, "payment": payment}
         return placed
 
@@ -318,16 +317,30 @@ class OrderPlaceApi(MemberApi):
         data = OnlineOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
-        return Response(
+        return placed_answer(
+            order,
             {
                 "order_no": order.order_no,
                 "status": "unpaid",
                 "payable": PAYABLE.to_representation(order.payable),
                 "pay_until": PAY_UNTIL.to_representation(order.expires_at),
-                "order": OrderDetailSerializer(member_order(self.member, order.order_no)).data,
+                "order": OrderDetailSerializer(order).data,  # from the rows just written
             },
-            status=status.HTTP_201_CREATED,
         )
+
+
+def placed_answer(order: Order, data: dict) -> Response:
+    """201 for an order just placed, carrying the order for `placed_order`."""
+    answer = Response(data, status=status.HTTP_201_CREATED)
+    answer.order = order
+    return answer
+
+
+def placed_order(member: Member, placed: Response) -> Order:
+    """The order a placement answered 201 for, to ask the gateway for its payment: the one
+    in hand, or, for an answer replayed under its Idempotency-Key, read again."""
+    order = getattr(placed, "order", None)
+    return order or member_order(member, placed.data["order_no"], detail=False)
 
 
 class OrderPayApi(MemberApi):
@@ -348,7 +361,8 @@ class OrderPayApi(MemberApi):
         gateway once. The first prepay fixes where the order is paid: another channel
         answers 409 `not_payable`."""
         payment = order_payment_start(
-            order=member_order(self.member, order_no), channel=_payment_channel(request)
+            order=member_order(self.member, order_no, detail=False),
+            channel=_payment_channel(request),
         )
         gateway = payment.pop("backend")
         return Response({"gateway": gateway, "params": payment})
@@ -370,7 +384,7 @@ class MemberOrderReceiveApi(MemberApi):
     def post(self, request, order_no):
         """The parcel came: only an order shipped and not received yet (else 409
         `not_shipped`). Unsaid, it counts as received ORDER_RECEIVE_DAYS after shipping."""
-        delivery_receive(order=member_order(self.member, order_no))
+        delivery_receive(order=member_order(self.member, order_no, detail=False))
         return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
 
 
@@ -394,7 +408,7 @@ class MePickupImageApi(MemberApi):
 class MemberOrderCancelApi(MemberApi):
     @extend_schema(request=None, responses=OrderDetailSerializer, operation_id="order_cancel")
     def post(self, request, order_no):
-        order_cancel(order=member_order(self.member, order_no))
+        order_cancel(order=member_order(self.member, order_no, detail=False))
         return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
 
 
@@ -507,7 +521,7 @@ class SandboxPayApi(MemberApi):
         backend = payment_backend()
         if not isinstance(backend, SandboxPaymentBackend):
             raise NotFound()
-        order = member_order(self.member, order_no)
+        order = member_order(self.member, order_no, detail=False)
         if order.status == Order.Status.CANCELLED:
             raise OrderNotPayable()  # as WeChat refuses to pay an order it has closed
         order_pay(notice=backend.verify(backend.notice(order), {}))

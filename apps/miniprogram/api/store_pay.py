@@ -14,12 +14,16 @@ from apps.coupons.api import CouponOutputSerializer
 from apps.coupons.selectors import usable_coupons
 from apps.members.selectors import guide_by_code
 from apps.miniprogram.api.base import MemberApi
-from apps.miniprogram.api.orders import PaymentChannelSerializer, _payment_channel
+from apps.miniprogram.api.orders import (
+    PaymentChannelSerializer,
+    _payment_channel,
+    placed_answer,
+    placed_order,
+)
 from apps.miniprogram.api.stores import StoreDetailApi
 from apps.orders.api import QuoteOutputSerializer
 from apps.orders.checkout import coupon_channel, order_quote, tier_percent
 from apps.orders.paying import order_payment_start
-from apps.orders.selectors import member_order
 from apps.orders.store_pay import (
     CHANNEL,
     join_saves,
@@ -150,8 +154,7 @@ class StorePayApi(MemberApi):
         placed = self._place(request, code)
         if placed.status_code != status.HTTP_201_CREATED:
             return placed
-        order = member_order(self.member, placed.data["order_no"])
-        payment = order_payment_start(order=order, channel=channel)
+        payment = order_payment_start(order=placed_order(self.member, placed), channel=channel)
         gateway = payment.pop("backend")
         placed.data = {**placed.data, "gateway": gateway, "params": payment}
         return placed
@@ -172,10 +175,7 @@ class StorePayApi(MemberApi):
             guide=guide_by_code(values.get("guide_code")),
         )
         order = store_pay_place(checkout=checkout, join=values["join"])
-        return Response(
-            {"order_no": order.order_no, "payable": str(order.payable)},
-            status=status.HTTP_201_CREATED,
-        )
+        return placed_answer(order, {"order_no": order.order_no, "payable": str(order.payable)})
 
 
 class StorePayQuoteOutputSerializer(QuoteOutputSerializer):
