@@ -13,7 +13,7 @@ from apps.marketing.channels import LocmemWechatMessageBackend
 from apps.marketing.models import Message, WechatSubscription
 from apps.marketing.outbox import messages_queue, messages_send_due
 from apps.members.models import MemberIdentity
-from apps.members.services import member_delete
+from apps.members.services import member_delete, member_merge
 from apps.points.services import points_earn
 from apps.tiers.models import MemberTier, Tier
 from tests.conftest import run_together
@@ -353,3 +353,26 @@ def test_a_message_to_a_closed_account_is_recorded_refused(django_capture_on_com
     queue(MessageTemplateFactory(purpose="transactional"), [member])
 
     assert statuses(member) == [(member.pk, "refused", "closed")]
+
+
+def test_a_merged_members_messages_and_subscriptions_follow_them(
+    django_capture_on_commit_callbacks, hq_user
+):
+    survivor, merged = wechat_member(openid="o-s"), wechat_member(openid="o-m")
+    WechatSubscription.objects.create(member=merged, template_id="TPL-2", remaining=1)
+    both, only_merged = MessageTemplateFactory(), MessageTemplateFactory()
+    queue(both, [survivor, merged])
+    queue(only_merged, [merged])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member_merge(survivor=survivor, merged=merged, actor=hq_user, reason="同一人")
+
+    assert sorted(Message.objects.values_list("member_id", "template_id")) == [
+        (survivor.pk, both.pk),
+        (survivor.pk, only_merged.pk),
+    ]
+    left = WechatSubscription.objects.values_list("member_id", "template_id", "remaining")
+    assert sorted(left) == [
+        (survivor.pk, "TPL-1", 2),
+        (survivor.pk, "TPL-2", 1),
+    ]
