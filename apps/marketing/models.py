@@ -136,7 +136,8 @@ class Message(models.Model):
     error = models.CharField(_("provider's error"), max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     due_at = models.DateTimeField(_("due at"), default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the sending job took it to send: what the caps count, from then on.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("queued at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -161,9 +162,9 @@ class Message(models.Model):
                 condition=Q(channel="inbox", status="sent"),
             ),
             models.Index(
-                fields=["member", "sent_at"],
-                name="message_marketing_sent",
-                condition=Q(marketing=True, status="sent"),
+                fields=["member", "claimed_at"],
+                name="message_marketing_counted",
+                condition=Q(marketing=True, status__in=["sending", "sent"]),
             ),
         ]
 

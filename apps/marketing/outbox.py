@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.marketing import rules
 from apps.marketing.channels import Outgoing, message_deliver
+from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
 from apps.marketing.selectors import members_for_messages
 from apps.members.models import Member, MemberIdentity
@@ -120,6 +121,9 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
     if not due:
         return 0, []
     member_ids = sorted({message.member_id for message in due})
+    # Another run deciding other messages of these members waits here until it has
+    # committed, so that the caps count what it claimed.
+    members_lock(member_ids)
     members = members_for_messages(member_ids)
     phones = dict(Member.objects.filter(pk__any=member_ids).values_list("pk", "phone"))
     openids = dict(
@@ -198,7 +202,11 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
         )
     if inbox:
         Message.objects.filter(pk__any=inbox).update(
-            status=Message.Status.SENT, sent_at=now, attempts=F("attempts") + 1, reason=""
+            status=Message.Status.SENT,
+            claimed_at=now,
+            sent_at=now,
+            attempts=F("attempts") + 1,
+            reason="",
         )
     if sending:
         Message.objects.filter(pk__any=sending).update(
@@ -210,16 +218,20 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
 
 
 def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
-    """By member: marketing messages sent today and in the 7 days ending today (local
-    calendar days), by channel and over all channels, as rules.cap_reached reads them."""
+    """By member: marketing messages sent or being sent, claimed today and in the 7 days
+    ending today (local calendar days), by channel and over all channels, as
+    rules.cap_reached reads them."""
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=6)
     rows = (
         Message.objects.filter(
-            member_id__any=member_ids, marketing=True, status=Message.Status.SENT, sent_at__gte=week
+            member_id__any=member_ids,
+            marketing=True,
+            status__in=[Message.Status.SENDING, Message.Status.SENT],
+            claimed_at__gte=week,
         )
         .values("member_id", "channel")
-        .annotate(day=Count("pk", filter=Q(sent_at__gte=today)), week=Count("pk"))
+        .annotate(day=Count("pk", filter=Q(claimed_at__gte=today)), week=Count("pk"))
     )
     sent = {member_id: Counter() for member_id in member_ids}
     for row in rows:

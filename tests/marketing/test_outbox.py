@@ -1,5 +1,7 @@
 """The outbox: queued once, sent under consent, quiet hours and caps, retried, never twice."""
 
+import time as time_module
+from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.sms import LocmemSmsBackend
+from apps.marketing import outbox
 from apps.marketing.channels import LocmemWechatMessageBackend
 from apps.marketing.models import Message, WechatSubscription
 from apps.marketing.outbox import messages_queue, messages_send_due
@@ -332,8 +335,15 @@ def test_sending_a_batch_costs_the_same_queries_for_one_member_or_many(
     assert Message.objects.filter(status="sent").count() == 22
 
 
+@pytest.fixture
+def queued_only(monkeypatch):
+    """Committed messages are not sent at once (as the embedded default does): the workers
+    of the test send them."""
+    monkeypatch.setattr(outbox, "_send_soon", lambda: None)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_send_each_message_once():
+def test_two_workers_at_once_send_each_message_once(queued_only):
     members = [consenting() for _ in range(30)]
     queue(MessageTemplateFactory(channel="sms", sms_template_id="1"), members)
 
@@ -376,3 +386,29 @@ def test_a_merged_members_messages_and_subscriptions_follow_them(
         (survivor.pk, "TPL-1", 2),
         (survivor.pk, "TPL-2", 1),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_at_once_keep_a_members_cap(settings, monkeypatch, queued_only):
+    """Each run counts what the member was sent, then lingers before it claims: a second
+    run deciding another of the member's messages meanwhile must count the first's."""
+    settings.MESSAGE_CAPS = "inbox=1/10"
+    member = consenting()
+    template = MessageTemplateFactory()
+    for cause in range(2):
+        queue(template, [member], cause_id=cause)
+    counted = outbox._marketing_sent
+
+    def lingering(*args):
+        found = counted(*args)
+        time_module.sleep(0.5)
+        return found
+
+    monkeypatch.setattr(outbox, "_marketing_sent", lingering)
+
+    run_together(lambda: messages_send_due(now=NOON, batch=1), 2)
+
+    assert Counter(Message.objects.values_list("status", "reason")) == {
+        ("sent", ""): 1,
+        ("refused", "cap_channel_day"): 1,
+    }
