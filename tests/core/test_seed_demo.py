@@ -15,6 +15,7 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
+from apps.marketing.models import Message
 from apps.members.models import Member
 from apps.orders.models import Order, Payment, Refund
 from apps.points.models import Account, Entry, Lot, LotUse
@@ -94,6 +95,7 @@ def test_same_seed_gives_the_same_brand():
     seed("--seed", "7")
     first = picture()
     for model in [
+        Message,
         Refund,
         Payment,
         Order,
@@ -195,3 +197,13 @@ def test_the_demo_catalogue():
     seed()
 
     assert dict(Product.objects.values_list("pk", "image")) == pictures
+
+
+def test_the_demo_member_has_a_note_in_the_inbox_once():
+    seed()
+    seed()
+
+    demo = Member.objects.get(phone="13800000000")
+    [note] = Message.objects.filter(member=demo)
+    assert (note.channel, note.status, note.title) == ("inbox", "sent", "林晓，本周三会员日")
+    assert "黄金会员会员日积分翻倍" in note.body
