@@ -25,7 +25,7 @@ from apps.marketing.channels import Outgoing, message_deliver
 from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
 from apps.marketing.selectors import members_for_messages
-from apps.members.models import Member, MemberIdentity
+from apps.members.models import MemberIdentity
 
 
 def messages_queue(
@@ -125,7 +125,7 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
     # committed, so that the caps count what it claimed.
     members_lock(member_ids)
     members = members_for_messages(member_ids)
-    phones = dict(Member.objects.filter(pk__any=member_ids).values_list("pk", "phone"))
+    phones = {pk: member["phone"] for pk, member in members.items()}
     openids = dict(
         MemberIdentity.objects.filter(
             member_id__any=member_ids, kind=MemberIdentity.Kind.WECHAT_OPENID

@@ -13,9 +13,10 @@ def member_inbox(member: Member):
 
 def members_for_messages(member_ids: list[int]) -> dict[int, dict]:
     """By member id, in one query: whether the member may be sent anything at all, their
-    consent, and the member's variables (name, tier, points, store)."""
+    consent, their mobile number, and the member's variables (name, tier, points, store)."""
     rows = Member.objects.filter(pk__any=member_ids).values(
         "pk",
+        "phone",
         "status",
         "marketing_consent",
         "name",
@@ -27,6 +28,7 @@ def members_for_messages(member_ids: list[int]) -> dict[int, dict]:
         row["pk"]: {
             "active": row["status"] in (Member.Status.ACTIVE, Member.Status.FROZEN),
             "consent": row["marketing_consent"],
+            "phone": row["phone"] or "",
             "values": {
                 "name": row["name"],
                 "tier": row["tier_state__tier__name"] or "",
