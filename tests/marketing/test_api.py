@@ -134,6 +134,8 @@ def test_a_replayed_acceptance_adds_nothing(api_client):
         ({"templates": {"TPL-A": 1, "NOPE": 1}}, None),
         ({"templates": {"TPL-OFF": 1}}, None),
         ({"templates": {"TPL-A": 0}}, "templates"),
+        ({"templates": {"TPL\u0000A": 1}}, "templates"),
+        ({"templates": {"模板": 1}}, "templates"),
         ({"templates": {"TPL-A": 11}}, "templates"),
         ({"templates": {}}, "templates"),
         ({}, "templates"),

@@ -1,5 +1,8 @@
 """The member's inbox and the WeChat subscription messages they accept."""
 
+import re
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -11,6 +14,8 @@ from apps.marketing.inbox import message_read, subscriptions_accept
 from apps.marketing.selectors import member_inbox
 from apps.miniprogram.api.base import MemberApi
 
+# What a WeChat subscription message template id looks like.
+TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The most one-time subscriptions one acceptance adds to a template (WeChat asks for one).
 MOST_ACCEPTED = 10
 
@@ -58,6 +63,11 @@ class MeSubscriptionsApi(MemberApi):
             allow_empty=False,
             help_text="By WeChat template id, the one-time subscriptions just accepted.",
         )
+
+        def validate_templates(self, templates: dict) -> dict:
+            if not all(TEMPLATE_ID.fullmatch(template_id) for template_id in templates):
+                raise serializers.ValidationError(_("A WeChat template id is not valid."))
+            return templates
 
     class OutputSerializer(serializers.Serializer):
         templates = serializers.DictField(
