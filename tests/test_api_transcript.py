@@ -21,6 +21,8 @@ from rest_framework.test import APIClient
 
 from apps.coupons.models import CouponTemplate
 from apps.mall.models import Sku, Stock
+from apps.marketing.models import MessageTemplate
+from apps.marketing.outbox import messages_queue, messages_send_due
 from apps.orders.fulfilment import delivery_ship
 from apps.orders.models import Order, ShippingRule
 from apps.points.models import EarningRule
@@ -160,6 +162,20 @@ def _stock_and_shipping(store):
     Stock.objects.filter(sku__sku="TEE", store=None).update(on_hand=10)
     Stock.objects.filter(sku__sku="SHOE", store=store).update(on_hand=0)
     ShippingRule.objects.create(region="浙江省", fee=Decimal("8"), free_from=Decimal("199"))
+
+
+def _messages_to(member_id: int) -> None:
+    """HQ's notices: one in the inbox, sent by the outbox job; one by WeChat."""
+    pickup = MessageTemplate.objects.create(
+        name="取货提醒", channel="inbox", purpose="transactional", title="{name}，可以取货了",
+        body="您在{store}的订单已备好", link="/m/orders",
+    )  # fmt: skip
+    MessageTemplate.objects.create(
+        name="取货提醒（微信）", channel="wechat", purpose="transactional", body="{store}",
+        wechat_template_id="PICKUP-TPL",
+    )  # fmt: skip
+    messages_queue(template=pickup, member_ids=[member_id], cause_kind="transcript", cause_id=1)
+    messages_send_due()
 
 
 def _without(body: dict, key: str) -> dict:
@@ -363,6 +379,19 @@ def test_the_api_answers_as_recorded(settings):
     call(app, "delete", f"/api/v1/me/addresses/{address['id']}")
     call(app, "get", "/api/v1/me/points")
     call(app, "get", "/api/v1/me")
+
+    # Messages: a notice in the inbox, read; one-time WeChat subscriptions accepted
+    _messages_to(signed["member"]["id"])
+    inbox = call(app, "get", "/api/v1/me/messages")
+    message_id = inbox["results"][0]["id"]
+    journey.name("messages", "message", message_id)
+    call(app, "post", f"/api/v1/me/messages/{message_id}/read", {})
+    call(app, "get", "/api/v1/me/messages")
+    call(app, "post", "/api/v1/me/messages/999999/read", {})
+    call(app, "post", "/api/v1/me/messages/999999/read", {}, lang="en")
+    call(app, "put", "/api/v1/me/subscriptions", {"templates": {"PICKUP-TPL": 1}}, key="s1")
+    call(app, "put", "/api/v1/me/subscriptions", {"templates": {"NOPE": 1}}, key="s2")
+    call(app, "put", "/api/v1/me/subscriptions", {"templates": {"PICKUP-TPL": 0}}, lang="en")
     call(app, "post", "/api/v1/auth/logout", {})
     call(app, "get", "/api/v1/me")
 

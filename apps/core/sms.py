@@ -5,7 +5,8 @@ asked for it commits, never inside it. `message` is the whole text, which the co
 prints; a provider that sends only approved templates, as Chinese carriers require (Tencent
 Cloud SMS), sends the approved template of that kind (TEMPLATES: a sign-in code, a code a
 till asks the member for) filled with `params` instead, in the order its settings name them:
-a sign-in code goes as `template="sign_in", params={"code": code}`.
+a sign-in code goes as `template="sign_in", params={"code": code}`. A message HQ wrote itself
+(apps.marketing) names its approved template as an `ApprovedTemplate` instead of a kind.
 
 No backend but the console one writes a message, a code or a whole phone number to a log:
 the console backend is the demo's gateway, a stand-in that a production site refuses to
@@ -15,6 +16,7 @@ the provider's error code only; the request that asked has already answered.
 
 import logging
 import sys
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -67,6 +69,16 @@ TEMPLATES = {
     "sign_in": ("SMS_TEMPLATE_ID", "SMS_TEMPLATE_PARAMS"),
     "till_code": ("SMS_TILL_TEMPLATE_ID", "SMS_TILL_TEMPLATE_PARAMS"),
 }
+
+
+class ApprovedTemplate(NamedTuple):
+    """A provider's approved template named by the message itself rather than by a setting:
+    its id, and the names of its parameters {1}, {2}… in order."""
+
+    template_id: str
+    params: tuple[str, ...]
+
+
 TENCENT_SETTINGS = (
     "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY",
@@ -102,8 +114,15 @@ class TencentSmsBackend:
         missing = [name for name in TENCENT_SETTINGS if not getattr(settings, name, "")]
         return [f"Tencent Cloud SMS needs {', '.join(missing)}."] if missing else []
 
-    def send(self, phone: str, message: str, params: dict[str, str], template: str) -> None:
-        template_id, names = (getattr(settings, name) for name in TEMPLATES[template])
+    def send(
+        self, phone: str, message: str, params: dict[str, str], template: str | ApprovedTemplate
+    ) -> None:
+        if isinstance(template, ApprovedTemplate):
+            template_id, names = template
+        else:
+            template_id, names = (getattr(settings, name) for name in TEMPLATES[template])
+        if not template_id:
+            raise SmsNotSent("no approved template id")
         missing = [name for name in names if name not in params]
         if missing:
             raise SmsNotSent(f"no template parameter {', '.join(missing)}")

@@ -1,6 +1,7 @@
 """`me/export`: everything Huiji keeps about a member, each app's part from that app."""
 
 from apps.coupons.personal_data import member_coupons_data
+from apps.marketing.personal_data import member_messages_data
 from apps.members.exports import member_personal_data
 from apps.members.models import Member
 from apps.orders.personal_data import member_cart_data, member_orders_data
@@ -16,4 +17,5 @@ def member_export(member: Member) -> dict:
         "coupons": member_coupons_data(member),
         "orders": member_orders_data(member),
         "cart": member_cart_data(member),
+        **member_messages_data(member),
     }

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "apps.mall",
     "apps.orders",
     "apps.analytics",
+    "apps.marketing",
     "apps.miniprogram",
     "apps.pos",
     "apps.dashboards",
@@ -355,6 +356,21 @@ REFERENCE_CACHE_SECONDS = int(os.environ.get("REFERENCE_CACHE_SECONDS", "10"))
 COUPON_NEW_MEMBER_DAYS = int(os.environ.get("COUPON_NEW_MEMBER_DAYS", "30"))
 COUPON_REMIND_DAYS = int(os.environ.get("COUPON_REMIND_DAYS", "3"))
 COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
+
+# Messages to members (apps.marketing): WeChat subscription messages' backend; quiet hours
+# ("HH:MM-HH:MM", Asia/Shanghai, may span midnight; empty: none) during which marketing texts
+# and WeChat messages wait; marketing messages a member is sent at most, per channel and for
+# all channels ("all"), per day and per 7 days ("channel=day/week,…"; 0: no cap); sending
+# attempts before a message fails, the first retry's wait (doubled at each attempt), and how
+# long a claimed message may stay unsent before it counts as interrupted (never resent).
+WECHAT_MESSAGE_BACKEND = os.environ.get(
+    "WECHAT_MESSAGE_BACKEND", "apps.marketing.channels.ConsoleWechatMessageBackend"
+)
+MESSAGE_QUIET_HOURS = os.environ.get("MESSAGE_QUIET_HOURS", "21:00-08:00")
+MESSAGE_CAPS = os.environ.get("MESSAGE_CAPS", "sms=1/3,wechat=2/5,inbox=3/10,all=3/10")
+MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "5"))
+MESSAGE_RETRY_SECONDS = int(os.environ.get("MESSAGE_RETRY_SECONDS", "60"))
+MESSAGE_SEND_LEASE_SECONDS = int(os.environ.get("MESSAGE_SEND_LEASE_SECONDS", "600"))
 
 # Orders: growth value per whole yuan paid; what a refund keeps back for earned points the
 # member already spent ("cash": their value at POINTS_DEDUCTION_RATE, or "none").

@@ -41,3 +41,4 @@ SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
 # Real Redis for the tests that need it (Celery end to end).
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WHITENOISE_AUTOREFRESH = True  # no collectstatic for tests
+WECHAT_MESSAGE_BACKEND = "apps.marketing.channels.LocmemWechatMessageBackend"

@@ -21,6 +21,8 @@ from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
 from apps.mall.models import Sku, Stock
 from apps.mall.stock import stock_reserve
+from apps.marketing.models import MessageTemplate
+from apps.marketing.outbox import messages_queue
 from apps.members.models import Segment, Tag
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import OnlineShare, RefundRequest
@@ -58,6 +60,8 @@ EXPECTED = {
         "mall.reservation": ("v", []),
         "mall.sku": ("vac", []),
         "mall.stock": ("vac", []),
+        "marketing.message": ("v", []),
+        "marketing.messagetemplate": ("vac", []),
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.segment": ("vac", ["export_members"]),
         "members.tag": ("vac", ["refresh_rule_tags"]),
@@ -90,6 +94,8 @@ EXPECTED = {
         "mall.product": ("vac", []),
         "mall.sku": ("vac", []),
         "mall.stock": ("v", []),
+        "marketing.message": ("v", []),
+        "marketing.messagetemplate": ("vac", []),
         "members.member": ("v", ["export_csv"]),
         "members.segment": ("vacd", ["delete_selected", "export_members"]),
         "members.tag": ("vac", ["refresh_rule_tags"]),
@@ -134,6 +140,8 @@ EXPECTED = {
         "mall.product": ("v", []),
         "mall.sku": ("v", []),
         "mall.stock": ("v", []),
+        "marketing.message": ("v", []),
+        "marketing.messagetemplate": ("v", []),
         "members.member": ("vc", ["export_csv", "merge_two", "tag_members"]),
         "members.tag": ("v", []),
         "orders.fulfilment": ("v", []),
@@ -184,6 +192,12 @@ def world(hq_user):
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)
     Tag.objects.create(name="VIP")
     Segment.objects.create(name="全部")
+    messages_queue(
+        template=MessageTemplate.objects.create(name="会员日", channel="inbox", body="{name}"),
+        member_ids=[member.pk],
+        cause_kind="world",
+        cause_id=1,
+    )
     SkuFactory(sku="SKU1", name="面霜", price=Decimal("99.00"))
     # not yet in force: finance may still delete it; no one edits a share
     tomorrow = timezone.localdate() + timedelta(days=1)

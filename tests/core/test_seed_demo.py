@@ -17,6 +17,7 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Reservation, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
+from apps.marketing.models import Message
 from apps.members.models import Address, Member
 from apps.orders.models import (
     Fulfilment,
@@ -108,6 +109,7 @@ def test_same_seed_gives_the_same_brand():
     for model in [
         Reservation,
         RefundRequest,
+        Message,
         Refund,
         Payment,
         Order,
@@ -255,3 +257,13 @@ def test_the_demo_online_orders_are_in_every_state_in_each_malls_store():
     assert statement["S002"].owed > 0 and statement["S001"].owed is None
     assert "Online orders: 33 new in S001, S002, S003's malls" in output
     assert "6 new store payments" in output
+
+
+def test_the_demo_member_has_a_note_in_the_inbox_once():
+    seed()
+    seed()
+
+    demo = Member.objects.get(phone="13800000000")
+    [note] = Message.objects.filter(member=demo)
+    assert (note.channel, note.status, note.title) == ("inbox", "sent", "林晓，本周三会员日")
+    assert "黄金会员会员日积分翻倍" in note.body

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.core.models import AuditEntry, Event
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import IssueBatch
+from apps.marketing.outbox import messages_queue
 from apps.members.addresses import address_save
 from apps.members.credentials import (
     member_code_issue,
@@ -47,6 +48,7 @@ from apps.tiers.models import Tier
 from apps.tiers.services import growth_earn
 from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
+from tests.marketing.factories import MessageTemplateFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.orders.factories import online_order, stocked
 from tests.stores.factories import StoreFactory
@@ -159,7 +161,14 @@ def traced(api_client, hq_user, django_capture_on_commit_callbacks):
     member_phone_reveal(member=me, actor=hq_user)
     member_phone_reveal(member=other, actor=hq_user)
     points_adjust(member=me, amount=100, reason="客诉补偿", actor=hq_user, key="adj-1")
-    member_merge(survivor=me, merged=twin, actor=hq_user, reason="同一人，来电 13912345678")
+    messages_queue(
+        template=MessageTemplateFactory(purpose="transactional", body="{name}，您好"),
+        member_ids=[me.pk, other.pk, twin.pk],
+        cause_kind="test",
+        cause_id=1,
+    )
+    with django_capture_on_commit_callbacks(execute=True):  # the inbox follows the merge
+        member_merge(survivor=me, merged=twin, actor=hq_user, reason="同一人，来电 13912345678")
     # What the console writes to a record's history when HQ edits it
     LogEntry.objects.log_actions(hq_user.pk, [me], CHANGE, change_message="[]", single_object=True)
     IssueBatch.objects.create(
@@ -450,6 +459,8 @@ def test_every_table_that_points_at_a_member_is_in_the_export_or_says_why_not():
         "coupons.Coupon": "coupons",
         "orders.Order": "orders",
         "orders.Cart": "cart",
+        "marketing.Message": "messages",
+        "marketing.WechatSubscription": "wechat_subscriptions",
     }
     not_in_export = {
         "points.Account": "its balance is points.available",

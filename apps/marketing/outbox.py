@@ -1,0 +1,276 @@
+"""The outbox of messages to members: queued once per member, template and cause; sent by
+a job in batches, under the rules of apps.marketing.rules; every message not sent keeps
+its reason.
+
+A message's life: queued → (held for quiet hours, still queued) → sending → sent; or
+refused (with its reason), or failed after MESSAGE_MAX_ATTEMPTS tries with backoff. The job
+claims due rows with `SELECT … FOR UPDATE SKIP LOCKED`, decides them all and marks those it
+will send `sending` in one transaction, sends them outside it, then records each result
+only on a row still `sending`. A run that dies between the two leaves rows `sending`; past
+MESSAGE_SEND_LEASE_SECONDS the next run marks them failed as interrupted rather than send
+them again, since they may have gone. A WeChat message spends one of the member's
+subscriptions to its template when it is claimed, and gives it back if it fails."""
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from apps.marketing import rules
+from apps.marketing.channels import Outgoing, message_deliver
+from apps.marketing.locks import members_lock
+from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
+from apps.marketing.selectors import members_for_messages
+from apps.members.models import MemberIdentity
+
+
+def messages_queue(
+    *,
+    template: MessageTemplate,
+    member_ids: list[int],
+    cause_kind: str,
+    cause_id: int,
+    values: Mapping[str, object] | None = None,
+) -> None:
+    """Queue `template` for each member, once per member, template and cause: queuing again
+    (a retried job) adds nothing. `values` are the variables the caller knows (a coupon's
+    title, a link) over the members' own (name, tier, points, store). A marketing message to
+    a member without consent is recorded refused at once."""
+    given = dict(values or {})
+    link = str(given.pop("link", "") or template.link)
+    now = timezone.now()
+    messages = []
+    with transaction.atomic():
+        for member_id, member in sorted(members_for_messages(member_ids).items()):
+            filled = {**member["values"], **given}
+            filled["link"] = rules.render(link, filled)
+            decision, reason = rules.message_decision(
+                channel=template.channel,
+                marketing=template.purpose == MessageTemplate.Purpose.MARKETING,
+                active=member["active"],
+                consent=member["consent"],
+                reachable=True,
+                subscribed=True,
+                quiet_until=None,
+                cap=None,
+            )
+            refused = decision == "refuse"
+            messages.append(
+                Message(
+                    member_id=member_id,
+                    template=template,
+                    channel=template.channel,
+                    marketing=template.purpose == MessageTemplate.Purpose.MARKETING,
+                    cause_kind=cause_kind,
+                    cause_id=cause_id,
+                    title=rules.render(template.title, filled),
+                    body=rules.render(template.body, filled),
+                    link=filled["link"],
+                    values=filled,
+                    status=Message.Status.REFUSED if refused else Message.Status.QUEUED,
+                    reason=reason if refused else "",
+                    due_at=now,
+                    created_at=now,
+                )
+            )
+        Message.objects.bulk_create(
+            messages,
+            ignore_conflicts=True,
+            unique_fields=["member", "template", "cause_kind", "cause_id"],
+        )
+        transaction.on_commit(_send_soon)
+
+
+def _send_soon() -> None:
+    from apps.marketing.tasks import messages_send_task
+
+    messages_send_task.delay()
+
+
+def messages_send_due(*, now=None, batch: int = 500) -> int:
+    """Decide and send every message due by `now`, `batch` at a time; returns how many were
+    decided (sent, held, refused or tried)."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
+    Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - lease).update(
+        status=Message.Status.FAILED, reason=Message.Reason.INTERRUPTED
+    )
+    decided = 0
+    while True:
+        claimed, outgoing = _messages_claim(now, batch)
+        if not claimed:
+            return decided
+        decided += claimed
+        _results_record([(message.pk, message_deliver(message)) for message in outgoing], now)
+
+
+@transaction.atomic
+def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
+    """Lock up to `batch` due messages, decide each, write the decisions; the messages to
+    send by SMS or WeChat, now marked `sending`, are returned."""
+    due = list(
+        Message.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=Message.Status.QUEUED, due_at__lte=now)
+        .select_related("template")
+        .order_by("pk")[:batch]
+    )
+    if not due:
+        return 0, []
+    member_ids = sorted({message.member_id for message in due})
+    # Another run deciding other messages of these members waits here until it has
+    # committed, so that the caps count what it claimed.
+    members_lock(member_ids)
+    members = members_for_messages(member_ids)
+    phones = {pk: member["phone"] for pk, member in members.items()}
+    openids = dict(
+        MemberIdentity.objects.filter(
+            member_id__any=member_ids, kind=MemberIdentity.Kind.WECHAT_OPENID
+        ).values_list("member_id", "value")
+    )
+    sent = _marketing_sent(member_ids, now)
+    subscriptions = {
+        (s.member_id, s.template_id): s
+        for s in WechatSubscription.objects.select_for_update()
+        .filter(member_id__any=member_ids, remaining__gt=0)
+        .order_by("pk")
+    }
+    quiet_until = rules.quiet_hours_end(
+        timezone.localtime(now), rules.quiet_hours(settings.MESSAGE_QUIET_HOURS)
+    )
+    limits = rules.caps(settings.MESSAGE_CAPS)
+    addresses = {Channel.SMS: phones, Channel.WECHAT: openids}
+    refused: dict[str, list[int]] = {}
+    held, inbox, sending, outgoing, spent = [], [], [], [], []
+    for message in due:
+        member = members[message.member_id]
+        address = addresses.get(message.channel, {}).get(message.member_id) or ""
+        subscription = subscriptions.get((message.member_id, message.template.wechat_template_id))
+        counts = sent[message.member_id]
+        decision, reason = rules.message_decision(
+            channel=message.channel,
+            marketing=message.marketing,
+            active=member["active"],
+            consent=member["consent"],
+            reachable=message.channel == Channel.INBOX or bool(address),
+            subscribed=subscription is not None and subscription.remaining > 0,
+            quiet_until=quiet_until,
+            cap=rules.cap_reached(message.channel, counts, limits),
+        )
+        if decision == "refuse":
+            refused.setdefault(reason, []).append(message.pk)
+            continue
+        if decision == "hold":
+            held.append(message.pk)
+            continue
+        if message.marketing:
+            for scope in (message.channel, rules.ALL):
+                counts[(scope, "day")] += 1
+                counts[(scope, "week")] += 1
+        if message.channel == Channel.INBOX:
+            inbox.append(message.pk)
+            continue
+        if message.channel == Channel.WECHAT:
+            subscription.remaining -= 1
+            spent.append(subscription)
+        sending.append(message.pk)
+        outgoing.append(
+            Outgoing(
+                pk=message.pk,
+                channel=message.channel,
+                address=address,
+                provider_template=(
+                    message.template.wechat_template_id
+                    if message.channel == Channel.WECHAT
+                    else message.template.sms_template_id
+                ),
+                template_body=message.template.body,
+                title=message.title,
+                body=message.body,
+                link=message.link,
+                values=message.values,
+            )
+        )
+    for reason, pks in refused.items():
+        Message.objects.filter(pk__any=pks).update(status=Message.Status.REFUSED, reason=reason)
+    if held:
+        Message.objects.filter(pk__any=held).update(
+            due_at=quiet_until, reason=Message.Reason.QUIET_HOURS
+        )
+    if inbox:
+        Message.objects.filter(pk__any=inbox).update(
+            status=Message.Status.SENT,
+            claimed_at=now,
+            sent_at=now,
+            attempts=F("attempts") + 1,
+            reason="",
+        )
+    if sending:
+        Message.objects.filter(pk__any=sending).update(
+            status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, reason=""
+        )
+    if spent:
+        WechatSubscription.objects.bulk_update(set(spent), ["remaining"])
+    return len(due), outgoing
+
+
+def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
+    """By member: marketing messages sent or being sent, claimed today and in the 7 days
+    ending today (local calendar days), by channel and over all channels, as
+    rules.cap_reached reads them."""
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=6)
+    rows = (
+        Message.objects.filter(
+            member_id__any=member_ids,
+            marketing=True,
+            status__in=[Message.Status.SENDING, Message.Status.SENT],
+            claimed_at__gte=week,
+        )
+        .values("member_id", "channel")
+        .annotate(day=Count("pk", filter=Q(claimed_at__gte=today)), week=Count("pk"))
+    )
+    sent = {member_id: Counter() for member_id in member_ids}
+    for row in rows:
+        counts = sent[row["member_id"]]
+        for scope in (row["channel"], rules.ALL):
+            counts[(scope, "day")] += row["day"]
+            counts[(scope, "week")] += row["week"]
+    return sent
+
+
+@transaction.atomic
+def _results_record(results: list[tuple[int, str | None]], now) -> None:
+    """Each result on its row, if the row is still `sending`: sent, or tried again after a
+    backoff, or failed after the last attempt (a WeChat subscription spent on it returned)."""
+    if not results:
+        return
+    delivered = [pk for pk, error in results if error is None]
+    Message.objects.filter(pk__any=delivered, status=Message.Status.SENDING).update(
+        status=Message.Status.SENT, sent_at=now
+    )
+    errors = {pk: error for pk, error in results if error is not None}
+    failed = list(
+        Message.objects.select_for_update(of=("self",))
+        .filter(pk__any=sorted(errors), status=Message.Status.SENDING)
+        .select_related("template")
+        .order_by("pk")
+    )
+    for message in failed:
+        message.error = errors[message.pk][:200]
+        message.reason = Message.Reason.PROVIDER
+        if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+            message.status = Message.Status.FAILED
+        else:
+            message.status = Message.Status.QUEUED
+            message.due_at = now + rules.retry_delay(
+                message.attempts, settings.MESSAGE_RETRY_SECONDS
+            )
+        if message.channel == Channel.WECHAT:
+            WechatSubscription.objects.filter(
+                member_id=message.member_id, template_id=message.template.wechat_template_id
+            ).update(remaining=F("remaining") + 1)
+    Message.objects.bulk_update(failed, ["error", "reason", "status", "due_at"])

@@ -1,0 +1,127 @@
+"""What a message says and whether it may go now: pure rules, no database.
+
+A template's text names variables in braces, `{name}`; rendering replaces each with its
+value in one pass over the template, so a value (a member's name, say) is never read as a
+template itself, and any other brace in a template is refused when HQ saves it."""
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+
+VARIABLES = ("name", "tier", "points", "coupon", "store", "link")
+_BRACED = re.compile(r"\{([^{}]*)\}")
+
+SMS, WECHAT, INBOX = "sms", "wechat", "inbox"
+# Channels that reach a member's phone at once, and so wait for quiet hours to end.
+PUSHED = (SMS, WECHAT)
+ALL = "all"  # the caps over every channel
+
+
+def unknown_variables(text: str) -> list[str]:
+    """The names in braces that are not variables, and any unpaired brace, in order."""
+    unknown = [name for name in _BRACED.findall(text) if name not in VARIABLES]
+    leftover = _BRACED.sub("", text)
+    unknown += [brace for brace in "{}" if brace in leftover]
+    return list(dict.fromkeys(unknown))
+
+
+def variables_used(text: str) -> tuple[str, ...]:
+    """The variables a text names, in the order they first appear (an SMS provider's
+    template takes its parameters in this order)."""
+    return tuple(dict.fromkeys(name for name in _BRACED.findall(text) if name in VARIABLES))
+
+
+def render(text: str, values: Mapping[str, object]) -> str:
+    """The text with each variable replaced by its value ("" when it has none)."""
+
+    def value(match: re.Match) -> str:
+        found = values.get(match.group(1))
+        return "" if found is None else str(found)
+
+    return _BRACED.sub(value, text)
+
+
+def quiet_hours(setting: str) -> tuple[time, time] | None:
+    """ "21:00-08:00" → (21:00, 08:00); "" → None."""
+    if not setting.strip():
+        return None
+    start, end = (time.fromisoformat(part.strip()) for part in setting.split("-"))
+    return start, end
+
+
+def quiet_hours_end(local_now: datetime, hours: tuple[time, time] | None) -> datetime | None:
+    """When the quiet hours `local_now` falls in end, or None outside them (or with none)."""
+    if hours is None:
+        return None
+    start, end = hours
+    clock = local_now.timetz().replace(tzinfo=None)
+    at_end = local_now.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if start <= end:  # within one day, e.g. 12:00-14:00
+        return at_end if start <= clock < end else None
+    if clock >= start:  # spans midnight: the evening part
+        return at_end + timedelta(days=1)
+    return at_end if clock < end else None
+
+
+def caps(setting: str) -> dict[str, tuple[int, int]]:
+    """ "sms=1/3,all=3/10" → {"sms": (1, 3), "all": (3, 10)}: (per day, per 7 days), 0 none."""
+    found = {}
+    for part in filter(None, (piece.strip() for piece in setting.split(","))):
+        scope, limits = part.split("=")
+        day, week = limits.split("/")
+        found[scope.strip()] = (int(day), int(week))
+    return found
+
+
+def cap_reached(
+    channel: str, sent: Mapping[tuple[str, str], int], limits: Mapping[str, tuple[int, int]]
+) -> str | None:
+    """The cap a marketing message in `channel` would pass, given the member's marketing
+    messages already sent, `sent[(channel or "all", "day" or "week")]`; None if none."""
+    for scope, (day_reason, week_reason) in (
+        (channel, ("cap_channel_day", "cap_channel_week")),
+        (ALL, ("cap_day", "cap_week")),
+    ):
+        day, week = limits.get(scope, (0, 0))
+        if day and sent.get((scope, "day"), 0) >= day:
+            return day_reason
+        if week and sent.get((scope, "week"), 0) >= week:
+            return week_reason
+    return None
+
+
+def message_decision(
+    *,
+    channel: str,
+    marketing: bool,
+    active: bool,
+    consent: bool,
+    reachable: bool,
+    subscribed: bool,
+    quiet_until: datetime | None,
+    cap: str | None,
+) -> tuple[str, str]:
+    """("send", ""), ("hold", "quiet_hours") or ("refuse", reason) for one message now.
+
+    `reachable`: the member has the channel's address (a mobile number, a WeChat openid);
+    `subscribed`: a one-time WeChat subscription is left for the template (WeChat only);
+    `cap`: the cap this message would pass (cap_reached). Transactional messages (codes,
+    order and pickup notices) need no consent, wait for no quiet hours and pass every cap."""
+    if not active:
+        return "refuse", "closed"
+    if marketing and not consent:
+        return "refuse", "no_consent"
+    if not reachable:
+        return "refuse", {SMS: "no_phone", WECHAT: "no_openid"}[channel]
+    if channel == WECHAT and not subscribed:
+        return "refuse", "no_subscription"
+    if marketing and quiet_until is not None and channel in PUSHED:
+        return "hold", "quiet_hours"
+    if marketing and cap:
+        return "refuse", cap
+    return "send", ""
+
+
+def retry_delay(attempts: int, first_seconds: int) -> timedelta:
+    """The wait before the next try after `attempts` failed ones: doubling, at most a day."""
+    return timedelta(seconds=min(first_seconds * 2 ** (attempts - 1), 86400))

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from apps.marketing.outbox import messages_send_due
+
+
+@shared_task
+def messages_send_task() -> None:
+    messages_send_due()
