@@ -1,0 +1,125 @@
+"""The commission ledger's invariants, checked in the database (DESIGN.md, Money ledgers).
+Each check is one query, answering the rows that break it as (what, id, difference)."""
+
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from apps.referrals.models import Commission, CommissionAccount, CommissionEntry
+
+_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def _sum_of(entries: QuerySet, ref: str) -> Coalesce:
+    """The sum of `entries`' amounts per outer row, grouped by the field `ref` names."""
+    return Coalesce(
+        Subquery(entries.order_by().values(ref).annotate(total=Sum("amount")).values("total")),
+        _ZERO,
+    )
+
+
+def _accounts_off_their_entries() -> list[tuple]:
+    rows = (
+        CommissionAccount.objects.annotate(
+            credits=_sum_of(
+                CommissionEntry.objects.filter(to_account=OuterRef("pk")), "to_account"
+            ),
+            debits=_sum_of(
+                CommissionEntry.objects.filter(from_account=OuterRef("pk")), "from_account"
+            ),
+        )
+        .exclude(balance=F("credits") - F("debits"))
+        .values_list("pk", "balance", "credits", "debits")
+    )
+    return [("account", pk, balance - (credits - debits)) for pk, balance, credits, debits in rows]
+
+
+def _frozen_off_their_commissions() -> list[tuple]:
+    held = Coalesce(
+        Subquery(
+            Commission.objects.filter(
+                promoter=OuterRef("promoter"), status=Commission.Status.FROZEN
+            )
+            .order_by()
+            .values("promoter")
+            .annotate(total=Sum(F("amount") - F("reversed")))
+            .values("total")
+        ),
+        _ZERO,
+    )
+    rows = (
+        CommissionAccount.objects.filter(kind=CommissionAccount.Kind.FROZEN)
+        .annotate(held=held)
+        .exclude(balance=F("held"))
+        .values_list("pk", "balance", "held")
+    )
+    return [("frozen account", pk, balance - held) for pk, balance, held in rows]
+
+
+def _commissions_off_their_entries() -> list[tuple]:
+    mine = CommissionEntry.objects.filter(commission=OuterRef("pk"))
+    kind = CommissionEntry.Kind
+    rows = (
+        Commission.objects.annotate(
+            earned=_sum_of(mine.filter(kind=kind.EARN), "commission"),
+            taken=_sum_of(mine.filter(kind=kind.REVERSE), "commission"),
+            released=_sum_of(
+                mine.filter(kind__in=[kind.RELEASE, kind.REPAY], refund__isnull=True), "commission"
+            ),
+            taken_frozen=_sum_of(
+                mine.filter(kind=kind.REVERSE, from_account__kind=CommissionAccount.Kind.FROZEN),
+                "commission",
+            ),
+        )
+        .filter(
+            ~Q(earned=F("amount"))
+            | ~Q(taken=F("reversed"))
+            | Q(released_at__isnull=True) & ~Q(released=0)
+            | Q(released_at__isnull=False) & ~Q(released=F("amount") - F("taken_frozen"))
+        )
+        .values_list("pk", "amount", "earned", "reversed", "taken")
+    )
+    return [
+        ("commission", pk, (earned - amount) + (taken - reversed))
+        for pk, amount, earned, reversed, taken in rows
+    ]
+
+
+def _debt_beside_available() -> list[tuple]:
+    """Debt is paid before money is available: no promoter has both."""
+    rows = (
+        CommissionAccount.objects.filter(kind=CommissionAccount.Kind.DEBT, balance__lt=0)
+        .filter(
+            promoter__accounts__kind=CommissionAccount.Kind.AVAILABLE,
+            promoter__accounts__balance__gt=0,
+        )
+        .values_list("promoter_id", "balance")
+    )
+    return [("promoter", pk, balance) for pk, balance in rows]
+
+
+def _balances_sum() -> list[tuple]:
+    total = CommissionAccount.objects.aggregate(total=Sum("balance"))["total"] or 0
+    return [("total", None, total)] if total else []
+
+
+CHECKS = {
+    "all balances sum to zero": _balances_sum,
+    "each stored balance equals the sum of its entries": _accounts_off_their_entries,
+    "each frozen account holds exactly its frozen commissions": _frozen_off_their_commissions,
+    "each commission was earned, released and taken back by its entries": (
+        _commissions_off_their_entries
+    ),
+    "no promoter has money available while in debt": _debt_beside_available,
+}
+
+
+def commission_problems(limit: int = 20) -> dict[str, list[tuple]]:
+    """Each invariant that fails, with up to `limit` offending rows (what, id, difference)."""
+    problems = {}
+    for name, check in CHECKS.items():
+        rows = check()[:limit]
+        if rows:
+            problems[name] = rows
+    return problems
