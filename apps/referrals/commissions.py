@@ -101,7 +101,7 @@ def commissions_write(*, order_id: int, now: datetime | None = None) -> list[Com
         levels=settings.COMMISSION_LEVELS,
     )
     parts = {1: first, 2: second}
-    locked = accounts_lock([promoter.pk for _level, promoter in recipients], brand=True)
+    locked = accounts_lock([promoter.pk for _level, promoter in recipients], system=(Kind.BRAND,))
     available_on = order.paid_at + timedelta(days=settings.COMMISSION_FROZEN_DAYS)
     entries: list[CommissionEntry] = []
     for level, promoter in recipients:
@@ -127,7 +127,7 @@ def commissions_write(*, order_id: int, now: datetime | None = None) -> list[Com
             entries,
             CommissionEntry(
                 kind=CommissionEntry.Kind.EARN,
-                from_account=locked["brand"],
+                from_account=locked[Kind.BRAND],
                 to_account=locked[promoter.pk, Kind.FROZEN],
                 amount=amount,
                 promoter=promoter,
@@ -177,7 +177,9 @@ def commissions_reverse(*, refund_id: int, now: datetime | None = None) -> Decim
         paid += line.paid
         refunded_total += (refunded.get(line.pk) or {}).get("amount") or Decimal(0)
     full = paid > 0 and refunded_total >= paid
-    locked = accounts_lock({commission.promoter_id for commission in commissions}, brand=True)
+    locked = accounts_lock(
+        {commission.promoter_id for commission in commissions}, system=(Kind.BRAND,)
+    )
     entries: list[CommissionEntry] = []
     taken = Decimal(0)
     for commission in commissions:
@@ -204,7 +206,7 @@ def _take_back(entries, locked, commission: Commission, refund: Refund, due: Dec
             CommissionEntry(
                 kind=CommissionEntry.Kind.REVERSE,
                 from_account=locked[promoter, source],
-                to_account=locked["brand"],
+                to_account=locked[Kind.BRAND],
                 amount=amount,
                 promoter_id=promoter,
                 commission=commission,

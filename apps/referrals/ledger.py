@@ -2,58 +2,65 @@
 
 Lock order (every write takes its locks in it, so no two transactions wait in a circle):
 1. the commissions being released or reversed, in primary-key order (`commissions_lock`);
-2. the accounts money moves between, in primary-key order, in one statement
-   (`accounts_lock`). The brand's account is made first (by the migration), so it comes
-   before every promoter's.
+2. the withdrawal being decided (`withdrawal_lock`);
+3. the accounts money moves between, in primary-key order, in one statement
+   (`accounts_lock`). The system accounts (brand, withdrawing, paid out) are made first (by
+   the migration), so they come before every promoter's.
 `post` writes a batch of entries and moves every balance they touch in one UPDATE."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, DecimalField, F, Q, Value, When
 
-from apps.referrals.models import Commission, CommissionAccount, CommissionEntry
+from apps.referrals.models import Commission, CommissionAccount, CommissionEntry, Withdrawal
 
 Kind = CommissionAccount.Kind
 PROMOTER_KINDS = (Kind.FROZEN, Kind.AVAILABLE, Kind.DEBT)
 
 
-def brand_account() -> CommissionAccount:
-    account = CommissionAccount.objects.filter(kind=Kind.BRAND).first()
-    if account is None:  # the migration makes it; a flushed test database may not have it
+def system_accounts(kinds) -> list[int]:
+    """The ids of these system accounts (the migration makes them; made here if missing)."""
+    found = dict(
+        CommissionAccount.objects.filter(kind__in=kinds, promoter=None).values_list("kind", "pk")
+    )
+    if len(found) < len(kinds):
         CommissionAccount.objects.bulk_create(
-            [CommissionAccount(kind=Kind.BRAND)], ignore_conflicts=True
+            [CommissionAccount(kind=kind) for kind in kinds], ignore_conflicts=True
         )
-        account = CommissionAccount.objects.get(kind=Kind.BRAND)
-    return account
+        return system_accounts(kinds)
+    return list(found.values())
 
 
-def accounts_lock(promoter_ids: Iterable[int], *, brand: bool = False) -> dict:
-    """The promoters' three accounts (made when missing) and, with `brand`, the brand's,
-    locked in primary-key order: {(promoter id, kind): account, "brand": account}."""
+def accounts_lock(promoter_ids: Iterable[int], *, system: tuple[str, ...] = ()) -> dict:
+    """The promoters' three accounts (made when missing) and the `system` ones, locked in
+    primary-key order: {(promoter id, kind): account, system kind: account}."""
     promoter_ids = sorted(set(promoter_ids))
     CommissionAccount.objects.bulk_create(
         [
-            CommissionAccount(kind=kind, promoter_id=p)
-            for p in promoter_ids
+            CommissionAccount(kind=kind, promoter_id=promoter)
+            for promoter in promoter_ids
             for kind in PROMOTER_KINDS
         ],
         ignore_conflicts=True,  # another transaction may be making the same ones: theirs stand
     )
-    wanted = CommissionAccount.objects.filter(promoter_id__in=promoter_ids)
-    if brand:
-        wanted = wanted | CommissionAccount.objects.filter(pk=brand_account().pk)
+    wanted = Q(promoter_id__in=promoter_ids)
+    if system:
+        wanted |= Q(pk__in=system_accounts(system))
     locked = {}
-    for account in wanted.select_for_update().order_by("pk"):
-        locked["brand" if account.kind == Kind.BRAND else (account.promoter_id, account.kind)] = (
-            account
-        )
+    for account in CommissionAccount.objects.filter(wanted).select_for_update().order_by("pk"):
+        key = account.kind if account.promoter_id is None else (account.promoter_id, account.kind)
+        locked[key] = account
     return locked
 
 
 def commissions_lock(ids: Iterable[int]) -> list[Commission]:
     return list(Commission.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk"))
+
+
+def withdrawal_lock(withdrawal: Withdrawal) -> Withdrawal:
+    return Withdrawal.objects.select_for_update().get(pk=withdrawal.pk)
 
 
 def post(entries: list[CommissionEntry]) -> list[CommissionEntry]:
@@ -70,7 +77,11 @@ def post(entries: list[CommissionEntry]) -> list[CommissionEntry]:
     written = CommissionEntry.objects.bulk_create(entries)
     CommissionAccount.objects.filter(pk__in=list(moves)).update(
         balance=F("balance")
-        + Case(*(When(pk=pk, then=Value(delta)) for pk, delta in moves.items()), default=0)
+        + Case(
+            *(When(pk=pk, then=Value(delta)) for pk, delta in moves.items()),
+            default=Value(Decimal(0)),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        )
     )
     return written
 

@@ -122,9 +122,16 @@ class CommissionRule(TimeStampedModel):
         return self.name
 
 
+# The ledger's own accounts, one each (made by a migration): the brand's, the money of
+# withdrawals approved or waiting, and what was paid out to promoters.
+SYSTEM_KINDS = ("brand", "withdrawing", "paid_out")
+
+
 class CommissionAccount(models.Model):
     class Kind(models.TextChoices):
         BRAND = "brand", _("brand")  # where every commission comes from: negative
+        WITHDRAWING = "withdrawing", _("withdrawals being paid")
+        PAID_OUT = "paid_out", _("paid out")
         FROZEN = "frozen", _("frozen")
         AVAILABLE = "available", _("available")
         DEBT = "debt", _("debt")  # zero or below: what the promoter owes
@@ -149,15 +156,17 @@ class CommissionAccount(models.Model):
                 name="commission_account_balance_sign",
             ),
             models.CheckConstraint(
-                condition=Q(kind="brand", promoter__isnull=True)
-                | ~Q(kind="brand") & Q(promoter__isnull=False),
+                condition=Q(kind__in=SYSTEM_KINDS, promoter__isnull=True)
+                | ~Q(kind__in=SYSTEM_KINDS) & Q(promoter__isnull=False),
                 name="commission_account_owner",
             ),
             models.UniqueConstraint(
                 fields=["promoter", "kind"], name="commission_account_one_each"
             ),
             models.UniqueConstraint(
-                fields=["kind"], condition=Q(kind="brand"), name="commission_account_one_brand"
+                fields=["kind"],
+                condition=Q(kind__in=SYSTEM_KINDS),
+                name="commission_account_one_system_each",
             ),
         ]
 
@@ -241,6 +250,10 @@ class CommissionEntry(models.Model):
         RELEASE = "release", _("available")  # frozen → available
         REPAY = "repay", _("debt repaid")  # frozen (or available) → debt
         REVERSE = "reverse", _("reversed")  # frozen, available or debt → brand
+        WITHDRAW = "withdraw", _("withdrawal asked")  # available → withdrawing
+        PAY = "pay", _("paid out")  # withdrawing → paid out
+        FEE = "fee", _("withdrawal fee")  # withdrawing → brand
+        RETURN = "return", _("withdrawal returned")  # withdrawing → available
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(
@@ -269,6 +282,14 @@ class CommissionEntry(models.Model):
         blank=True,
         related_name="+",
     )
+    withdrawal = models.ForeignKey(
+        "Withdrawal",
+        verbose_name=_("withdrawal"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+    )
     description = models.CharField(_("description"), max_length=200)
     created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
 
@@ -295,6 +316,12 @@ class CommissionEntry(models.Model):
                 condition=Q(kind="repay", refund__isnull=True),
                 name="commission_repay_once_per_commission",
             ),
+            # A withdrawal moves its money once each way (a refused one's debt paid once).
+            models.UniqueConstraint(
+                fields=["withdrawal", "kind"],
+                condition=Q(withdrawal__isnull=False),
+                name="commission_entry_once_per_withdrawal",
+            ),
             # A refund takes back its share of a commission once from each account.
             models.UniqueConstraint(
                 fields=["commission", "refund", "from_account"],
@@ -305,3 +332,60 @@ class CommissionEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.amount}"
+
+
+class Withdrawal(models.Model):
+    """提现: a promoter asks for some of their available money; finance approves (and it is
+    paid out through the payout backend, once) or refuses (and it comes back)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        APPROVED = "approved", _("approved, being paid")
+        PAID = "paid", _("paid")
+        REFUSED = "refused", _("refused")
+        FAILED = "failed", _("payout failed")
+
+    promoter = models.ForeignKey(
+        Promoter, verbose_name=_("promoter"), on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    amount = _money(_("amount"))
+    fee = _money(_("fee"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status)
+    key = models.CharField(max_length=120)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    payout_ref = models.CharField(_("payout reference"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
+        ordering = ["-requested_at", "-id"]
+        permissions = [("decide_withdrawal", _("Can approve or refuse withdrawals"))]
+        indexes = [
+            models.Index(fields=["promoter", "requested_at"], name="withdrawal_promoter_day"),
+            models.Index(fields=["status", "requested_at"], name="withdrawal_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["promoter", "key"], name="withdrawal_once_per_key"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) & Q(fee__gte=0) & Q(fee__lt=F("amount")),
+                name="withdrawal_amount_and_fee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.amount}"
+
+    @property
+    def net(self):
+        return self.amount - self.fee

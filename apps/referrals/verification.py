@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from apps.referrals.models import Commission, CommissionAccount, CommissionEntry
+from apps.referrals.models import Commission, CommissionAccount, CommissionEntry, Withdrawal
 
 _ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=2))
 
@@ -22,15 +22,15 @@ def _sum_of(entries: QuerySet, ref: str) -> Coalesce:
 def _accounts_off_their_entries() -> list[tuple]:
     rows = (
         CommissionAccount.objects.annotate(
-            credits=_sum_of(
+            credited=_sum_of(
                 CommissionEntry.objects.filter(to_account=OuterRef("pk")), "to_account"
             ),
-            debits=_sum_of(
+            debited=_sum_of(
                 CommissionEntry.objects.filter(from_account=OuterRef("pk")), "from_account"
             ),
         )
-        .exclude(balance=F("credits") - F("debits"))
-        .values_list("pk", "balance", "credits", "debits")
+        .exclude(balance=F("credited") - F("debited"))
+        .values_list("pk", "balance", "credited", "debited")
     )
     return [("account", pk, balance - (credits - debits)) for pk, balance, credits, debits in rows]
 
@@ -99,6 +99,27 @@ def _debt_beside_available() -> list[tuple]:
     return [("promoter", pk, balance) for pk, balance in rows]
 
 
+def _withdrawals_off_their_accounts() -> list[tuple]:
+    """The withdrawing account holds the withdrawals asked and approved, not yet paid; the
+    paid-out account what was paid of those paid (their amount less the fee)."""
+    Status = Withdrawal.Status
+    waiting = Withdrawal.objects.filter(status__in=[Status.REQUESTED, Status.APPROVED]).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal(0)
+    paid = Withdrawal.objects.filter(status=Status.PAID).aggregate(
+        total=Sum(F("amount") - F("fee"))
+    )["total"] or Decimal(0)
+    expected = {CommissionAccount.Kind.WITHDRAWING: waiting, CommissionAccount.Kind.PAID_OUT: paid}
+    rows = CommissionAccount.objects.filter(kind__in=list(expected)).values_list(
+        "kind", "pk", "balance"
+    )
+    return [
+        (f"{kind} account", pk, balance - expected[kind])
+        for kind, pk, balance in rows
+        if balance != expected[kind]
+    ]
+
+
 def _balances_sum() -> list[tuple]:
     total = CommissionAccount.objects.aggregate(total=Sum("balance"))["total"] or 0
     return [("total", None, total)] if total else []
@@ -112,6 +133,9 @@ CHECKS = {
         _commissions_off_their_entries
     ),
     "no promoter has money available while in debt": _debt_beside_available,
+    "the withdrawal accounts hold exactly the withdrawals waiting and paid": (
+        _withdrawals_off_their_accounts
+    ),
 }
 
 

@@ -386,6 +386,12 @@ COMMISSION_LEVELS = int(os.environ.get("COMMISSION_LEVELS", "2"))
 COMMISSION_SELF_PURCHASE = env_bool("COMMISSION_SELF_PURCHASE", default=False)
 COMMISSION_ON_POINTS = env_bool("COMMISSION_ON_POINTS", default=False)
 COMMISSION_FROZEN_DAYS = int(os.environ.get("COMMISSION_FROZEN_DAYS", str(POINTS_PENDING_DAYS)))
+# Withdrawals of commissions: the smallest, the fee (a percentage of what is withdrawn), the
+# most a promoter may withdraw a day (0: no limit); the payout backend (a sandbox by default).
+WITHDRAWAL_MIN = Decimal(os.environ.get("WITHDRAWAL_MIN", "1.00"))
+WITHDRAWAL_FEE_PERCENT = Decimal(os.environ.get("WITHDRAWAL_FEE_PERCENT", "0"))
+WITHDRAWAL_DAILY_MOST = Decimal(os.environ.get("WITHDRAWAL_DAILY_MOST", "0"))
+PAYOUT_BACKEND = os.environ.get("PAYOUT_BACKEND", "apps.referrals.payouts.SandboxPayoutBackend")
 
 # Online orders delivered: days after shipping that a parcel the member has not said they
 # received counts as received.
