@@ -99,22 +99,30 @@ class CommissionRule(TimeStampedModel):
         ordering = ["scope", "category", "sku"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(level1__gte=0) & Q(level2__gte=0), name="commission_rule_not_negative"
+                condition=Q(level1__gte=0) & Q(level2__gte=0),
+                name="commission_rule_not_negative",
+                violation_error_message=_("Commissions cannot be below zero."),
             ),
             models.CheckConstraint(
                 condition=~Q(mode="rate") | Q(level1__lte=100 - F("level2")),
                 name="commission_rule_rates_within_whole",
+                violation_error_message=_("Level 1 and level 2 together are at most 100%%."),
             ),
             models.CheckConstraint(
                 condition=Q(scope="default", category="", sku="")
                 | Q(scope="category", sku="") & ~Q(category="")
                 | Q(scope="product", category="") & ~Q(sku=""),
                 name="commission_rule_names_its_scope",
+                violation_error_message=_(
+                    "A category rule names a category only, a product rule a SKU only, "
+                    "the default neither."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["scope", "category", "sku"],
                 condition=Q(active=True),
                 name="commission_rule_one_active_each",
+                violation_error_message=_("An active rule for this already exists."),
             ),
         ]
 
