@@ -10,7 +10,10 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
-from apps.members.models import Member
+from apps.members.attribution import promoter_bind
+from apps.members.errors import BindingRefused
+from apps.members.models import Member, PromoterBinding
+from apps.members.selectors import member_by_referral_code
 from apps.orders.models import Order
 from apps.referrals.errors import AlreadyPromoter, PromoterNotDecidable, PromoterNotEligible
 from apps.referrals.models import Promoter
@@ -92,3 +95,24 @@ def promoter_decide(*, promoter: Promoter, decision: str, actor, reason: str = "
         reason=reason,
     )
     return promoter
+
+
+def promoter_touch(
+    *, member: Member, code: str, source: str, new_member: bool, now=None
+) -> PromoterBinding | None:
+    """A member came through a promoter's link or poster (their code): bound to them if the
+    code is an approved promoter's and HQ's binding rule lets this touch bind. A code that
+    is no promoter's, or the member's own or their downline's, binds no one, quietly: the
+    member's sign-in or order goes on."""
+    promoter = member_by_referral_code(code)
+    if (
+        promoter is None
+        or not Promoter.objects.filter(member=promoter, status=Status.APPROVED).exists()
+    ):
+        return None
+    try:
+        return promoter_bind(
+            member=member, promoter=promoter, source=source, new_member=new_member, now=now
+        )
+    except BindingRefused:
+        return None
