@@ -4,9 +4,11 @@ The ledger is double-entry like the points ledger (DESIGN.md, Money ledgers): mo
 moves, positive and in yuan to the fen, from one account to another; each account keeps its
 balance, which equals the sum of its entries, and all balances sum to zero. The brand's
 account is where commissions come from (its balance is what the brand has paid out in
-commissions, negative); a promoter has three accounts: frozen (inside the return window),
-available, and debt (what a refund took back after the promoter had withdrawn it: a
-balance of zero or below, paid first by their next commissions)."""
+commissions, negative); withdrawals asked and approved wait in the withdrawing account,
+and what was paid out ends in the paid-out one. A promoter has three accounts: frozen
+(inside the return window), available, and debt (what a refund took back after the
+promoter had withdrawn it: a balance of zero or below, paid first by their next
+commissions)."""
 
 from django.conf import settings
 from django.db import models

@@ -230,3 +230,41 @@ def test_a_member_bound_to_a_promoter_of_a_promoter_credits_two_levels_only(netw
         (1, bottom),
         (2, network["middle"]),
     ]
+
+
+def test_verify_commissions_fails_on_a_balance_off_its_entries(network):
+    from django.core.management.base import CommandError
+
+    from apps.referrals.models import CommissionAccount
+
+    order = sale(network["store"], network["buyer"])
+    commissions_write(order_id=order.pk)
+    CommissionAccount.objects.filter(promoter=network["middle"], kind="frozen").update(
+        balance=D("11.00")
+    )
+
+    problems = commission_problems()
+    assert set(problems) == {
+        "all balances sum to zero",
+        "each stored balance equals the sum of its entries",
+        "each frozen account holds exactly its frozen commissions",
+    }
+    with pytest.raises(CommandError):
+        call_command("verify_commissions")
+
+
+def test_a_promoter_downloads_their_commissions_with_their_data(network):
+    from apps.miniprogram.personal_data import member_export
+
+    order = sale(network["store"], network["buyer"])
+    commissions_write(order_id=order.pk)
+
+    mine = member_export(network["middle"].member)
+    assert mine["promoter"]["frozen"] == D("10.00")
+    assert [(c["order_no"], c["level"], c["amount"]) for c in mine["promoter"]["commissions"]] == [
+        (order.order_no, 1, D("10.00"))
+    ]
+    assert [b["promoter_code"] for b in mine["promoter_bindings"]] == [
+        network["top"].member.referral_code
+    ]
+    assert member_export(network["buyer"])["promoter"] is None
