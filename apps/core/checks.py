@@ -2,7 +2,7 @@
 
 With DEBUG off, these are errors (every management command, runserver and migrate among
 them, runs Django's system checks; the app servers and Celery call `refuse_unsafe_start`):
-a payment, SMS, WeChat login or payout backend whose class says `stand_in = True` (the sandbox
+a payment, SMS or WeChat login backend whose class says `stand_in = True` (the sandbox
 gateway, the console and in-memory SMS, the fake WeChat login), a cache each process keeps
 for itself (REDIS_URL unset: throttles and sold-out answers would be per process), or
 SMS_TEST_CODES set. HUIJI_SANDBOX=1 says the site is a staging or acceptance site, where
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-BACKEND_SETTINGS = ("PAYMENT_BACKEND", "SMS_BACKEND", "WECHAT_PROVIDER", "PAYOUT_BACKEND")
+BACKEND_SETTINGS = ("PAYMENT_BACKEND", "SMS_BACKEND", "WECHAT_PROVIDER")
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",

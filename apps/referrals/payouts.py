@@ -5,9 +5,11 @@ reference. It is called outside any transaction, with the withdrawal's own numbe
 request's reference, so a retried call is one payout at the gateway (WeChat Pay's transfer
 takes its out_batch_no once). It raises PayoutFailed when the gateway refuses for good.
 
-The sandbox, the embedded default, pays nobody and answers at once. It is a stand-in: with
-DEBUG off it is refused at start unless HUIJI_SANDBOX says the site is a staging one
-(apps/core/checks.py). A WeChat Pay transfer backend is still to come.
+The sandbox, the embedded default, pays nobody and answers at once. It says it is a stand-in
+(`stand_in`, as the other backends do), but apps/core/checks.py does not refuse it in
+production yet: no real payout backend exists to choose instead. A WeChat Pay transfer
+backend (to the member's openid) is still to come; with it, PAYOUT_BACKEND joins the
+checked backends there.
 """
 
 from abc import ABC, abstractmethod
