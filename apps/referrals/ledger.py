@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, Q, Value, When
+from django.db.models.functions import Round
 
 from apps.referrals.models import Commission, CommissionAccount, CommissionEntry, Withdrawal
 
@@ -75,12 +76,17 @@ def post(entries: list[CommissionEntry]) -> list[CommissionEntry]:
         moves[entry.from_account.pk] -= entry.amount
         moves[entry.to_account.pk] += entry.amount
     written = CommissionEntry.objects.bulk_create(entries)
+    # rounded to the fen: exact on PostgreSQL, and on the embedded SQLite, whose decimals
+    # are floats, no 0.1 + 0.2 left a hair below zero
     CommissionAccount.objects.filter(pk__in=list(moves)).update(
-        balance=F("balance")
-        + Case(
-            *(When(pk=pk, then=Value(delta)) for pk, delta in moves.items()),
-            default=Value(Decimal(0)),
-            output_field=DecimalField(max_digits=14, decimal_places=2),
+        balance=Round(
+            F("balance")
+            + Case(
+                *(When(pk=pk, then=Value(delta)) for pk, delta in moves.items()),
+                default=Value(Decimal(0)),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+            2,
         )
     )
     return written

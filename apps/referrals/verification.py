@@ -4,18 +4,22 @@ Each check is one query, answering the rows that break it as (what, id, differen
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 
 from apps.referrals.models import Commission, CommissionAccount, CommissionEntry, Withdrawal
 
 _ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
-def _sum_of(entries: QuerySet, ref: str) -> Coalesce:
-    """The sum of `entries`' amounts per outer row, grouped by the field `ref` names."""
-    return Coalesce(
-        Subquery(entries.order_by().values(ref).annotate(total=Sum("amount")).values("total")),
-        _ZERO,
+def _sum_of(entries: QuerySet, ref: str) -> Round:
+    """The sum of `entries`' amounts per outer row, grouped by the field `ref` names (to the
+    fen: the embedded SQLite adds decimals as floats)."""
+    return Round(
+        Coalesce(
+            Subquery(entries.order_by().values(ref).annotate(total=Sum("amount")).values("total")),
+            _ZERO,
+        ),
+        2,
     )
 
 
@@ -29,24 +33,27 @@ def _accounts_off_their_entries() -> list[tuple]:
                 CommissionEntry.objects.filter(from_account=OuterRef("pk")), "from_account"
             ),
         )
-        .exclude(balance=F("credited") - F("debited"))
+        .exclude(balance=Round(F("credited") - F("debited"), 2))
         .values_list("pk", "balance", "credited", "debited")
     )
     return [("account", pk, balance - (credits - debits)) for pk, balance, credits, debits in rows]
 
 
 def _frozen_off_their_commissions() -> list[tuple]:
-    held = Coalesce(
-        Subquery(
-            Commission.objects.filter(
-                promoter=OuterRef("promoter"), status=Commission.Status.FROZEN
-            )
-            .order_by()
-            .values("promoter")
-            .annotate(total=Sum(F("amount") - F("reversed")))
-            .values("total")
+    held = Round(
+        Coalesce(
+            Subquery(
+                Commission.objects.filter(
+                    promoter=OuterRef("promoter"), status=Commission.Status.FROZEN
+                )
+                .order_by()
+                .values("promoter")
+                .annotate(total=Sum(F("amount") - F("reversed")))
+                .values("total")
+            ),
+            _ZERO,
         ),
-        _ZERO,
+        2,
     )
     rows = (
         CommissionAccount.objects.filter(kind=CommissionAccount.Kind.FROZEN)
@@ -76,7 +83,7 @@ def _commissions_off_their_entries() -> list[tuple]:
             ~Q(earned=F("amount"))
             | ~Q(taken=F("reversed"))
             | Q(released_at__isnull=True) & ~Q(released=0)
-            | Q(released_at__isnull=False) & ~Q(released=F("amount") - F("taken_frozen"))
+            | Q(released_at__isnull=False) & ~Q(released=Round(F("amount") - F("taken_frozen"), 2))
         )
         .values_list("pk", "amount", "earned", "reversed", "taken")
     )
@@ -104,10 +111,10 @@ def _withdrawals_off_their_accounts() -> list[tuple]:
     paid-out account what was paid of those paid (their amount less the fee)."""
     Status = Withdrawal.Status
     waiting = Withdrawal.objects.filter(status__in=[Status.REQUESTED, Status.APPROVED]).aggregate(
-        total=Sum("amount")
+        total=Round(Sum("amount"), 2)
     )["total"] or Decimal(0)
     paid = Withdrawal.objects.filter(status=Status.PAID).aggregate(
-        total=Sum(F("amount") - F("fee"))
+        total=Round(Sum(F("amount") - F("fee")), 2)
     )["total"] or Decimal(0)
     expected = {CommissionAccount.Kind.WITHDRAWING: waiting, CommissionAccount.Kind.PAID_OUT: paid}
     rows = CommissionAccount.objects.filter(kind__in=list(expected)).values_list(
@@ -121,7 +128,7 @@ def _withdrawals_off_their_accounts() -> list[tuple]:
 
 
 def _balances_sum() -> list[tuple]:
-    total = CommissionAccount.objects.aggregate(total=Sum("balance"))["total"] or 0
+    total = CommissionAccount.objects.aggregate(total=Round(Sum("balance"), 2))["total"] or 0
     return [("total", None, total)] if total else []
 
 

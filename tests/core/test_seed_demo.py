@@ -15,10 +15,17 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
-from apps.members.models import Member
+from apps.members.models import Member, PromoterBinding
 from apps.orders.models import Order, Payment, Refund
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.selectors import points_totals
+from apps.referrals.models import (
+    Commission,
+    CommissionAccount,
+    CommissionEntry,
+    Promoter,
+    Withdrawal,
+)
 from apps.stores.models import PosApiKey, Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, TierChange
 from apps.tiers.selectors import tier_summary
@@ -93,20 +100,27 @@ def test_same_seed_gives_the_same_brand():
 
     seed("--seed", "7")
     first = picture()
-    for model in [
-        Refund,
-        Payment,
-        Order,
-        Coupon,
-        CouponTemplate,
-        LotUse,
-        Lot,
-        Entry,
-        GrowthEntry,
-        TierChange,
-        MemberTier,
+    for rows in [
+        CommissionEntry.objects.all(),
+        Withdrawal.objects.all(),
+        Commission.objects.all(),
+        CommissionAccount.objects.all(),
+        Promoter.objects.all(),
+        PromoterBinding.objects.all(),
+        Refund.objects.all(),
+        Payment.objects.all(),
+        Order.objects.all(),
+        Coupon.objects.all(),
+        CouponTemplate.objects.all(),
+        LotUse.objects.all(),
+        Lot.objects.all(),
+        Entry.objects.exclude(reverses=None),  # the reversals (the demo's refunds) first
+        Entry.objects.all(),
+        GrowthEntry.objects.all(),
+        TierChange.objects.all(),
+        MemberTier.objects.all(),
     ]:
-        model.objects.all().delete()
+        rows.delete()
     Account.objects.exclude(member=None, store=None).delete()
     Account.objects.update(balance=0)
     for model in [Member, Staff, PosApiKey, Store, Distributor, Region, AuditEntry, User]:
