@@ -149,7 +149,7 @@ def http_worker(port, key, shares, pace, start, queue):
 # The same writes as order_place_paid, by hand.
 SQL = {
     "idem": "INSERT INTO core_idempotencykey (scope, key, fingerprint, response_status, response_body, created_at) VALUES (%s, %s, 'x', 201, '{}', now())",
-    "products": "SELECT sku, price, member_price, category FROM mall_product WHERE sku = ANY(%s)",
+    "products": "SELECT sku, price, member_price FROM mall_sku WHERE sku = ANY(%s)",
     "coupon": "SELECT c.id, t.threshold, t.amount FROM coupons_coupon c JOIN coupons_coupontemplate t ON t.id = c.template_id WHERE c.code = %s AND c.member_id = %s AND c.status = 'available' FOR UPDATE OF c",
     "balance": "SELECT balance FROM points_account WHERE member_id = %s",
     "counter": "INSERT INTO orders_ordercounter (store_id, day, last) VALUES (%s, current_date, 1) ON CONFLICT (store_id, day) DO UPDATE SET last = orders_ordercounter.last + 1 RETURNING last",
