@@ -3,7 +3,7 @@
 a member, a coupon and points to spend; then the same writes in hand-written SQL with
 psycopg at the same concurrency, on the same database.
 
-    python -m bench.pos_checkout --orders 3000 --concurrency 16
+    python -m bench.pos_checkout --orders 3000 --concurrency 16 [--promoter]
 
 Prints orders per second, p50/p99 latency, queries per order (with 2 lines and with 20),
 and, at about 70% of the peak rate, the p99 again; checks verify_ledger, that every
@@ -38,9 +38,10 @@ from bench._load import (
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
 
 
-def setup(url: str, members: int) -> dict:
+def setup(url: str, members: int, promoter: bool = False) -> dict:
     """The demo brand, then `members` members each with 3,000 points, one coupon and a member
-    code to show at the till."""
+    code to show at the till; with `promoter`, each bound to a promoter who has one of their
+    own, so that every order credits two levels."""
     demo_brand(url)
     from datetime import timedelta
 
@@ -57,10 +58,25 @@ def setup(url: str, members: int) -> dict:
         # The member shows their code (points need them present); made to outlive the run.
         code, _expires = member_code_issue(member=member, now=timezone.now() + timedelta(hours=2))
         plan.append((member.pk, coupon, code))
+    if promoter:
+        promoters_bind([member_id for member_id, _coupon, _code in plan])
     from django.db import connections
 
     connections.close_all()
     return {"key": raw_key, "plan": plan, "store": store.pk}
+
+
+def promoters_bind(member_ids: list[int]) -> None:
+    """Each member bound to one promoter, who is bound to another: two levels credited."""
+    from apps.members.models import Member, PromoterBinding
+
+    top, middle = Member.objects.bulk_create(
+        Member(phone=f"1550000{n:04d}", source="store") for n in range(2)
+    )
+    PromoterBinding.objects.bulk_create(
+        [PromoterBinding(member=middle, promoter=top, source="link")]
+        + [PromoterBinding(member_id=pk, promoter=middle, source="link") for pk in member_ids]
+    )
 
 
 def order_body(member_code, coupon, n, lines=LINES):
@@ -159,12 +175,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: as deployed)")
     parser.add_argument("--processes", type=int, default=4, help="load processes")
+    parser.add_argument(
+        "--promoter", action="store_true", help="every member bound to a promoter (two levels)"
+    )
     args = parser.parse_args()
     threads = max(args.concurrency // args.processes, 1)
     with fresh_database() as url:
         context = multiprocessing.get_context("spawn")
         with context.Pool(1) as pool:  # Django set up in a child, so this process stays clean
-            made = pool.apply(setup, (url, args.orders * 3))
+            made = pool.apply(setup, (url, args.orders * 3, args.promoter))
         plan = made["plan"]
         peak_plan, paced_plan, sql_plan = (
             plan[: args.orders],
@@ -201,7 +220,7 @@ def main() -> None:
     redis_empty(BROKER)
     ratio = peak["rate"] / baseline["rate"]
     print(
-        f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines), {args.processes}×{threads} connections, gunicorn as config/gunicorn_pos.py{f' with {args.workers} workers' if args.workers else ''}"
+        f"{args.orders:,} POS orders (member, coupon, 500 points, {len(LINES)} lines{', a promoter bound' if args.promoter else ''}), {args.processes}×{threads} connections, gunicorn as config/gunicorn_pos.py{f' with {args.workers} workers' if args.workers else ''}"
     )
     print(
         f"  Huiji  peak   {peak['rate']:7.1f} orders/s  p50 {peak['p50_ms']:.1f} ms  p99 {peak['p99_ms']:.1f} ms  errors {peak['errors']}"
@@ -220,6 +239,7 @@ def main() -> None:
         + json.dumps(
             {
                 "bench": "pos_checkout",
+                "promoter": args.promoter,
                 "huiji_rate": round(peak["rate"], 1),
                 "baseline_rate": round(baseline["rate"], 1),
                 "ratio": round(ratio, 2),

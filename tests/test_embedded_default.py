@@ -37,6 +37,7 @@ def test_demo_data_loads_twice_on_sqlite(tmp_path):
         ["seed_demo", "--members", "30"],
         ["seed_demo", "--members", "30"],
         ["verify_ledger"],
+        ["verify_commissions"],
     ):
         result = manage(*step, env=env)
         assert result.returncode == 0, (step, result.stderr[-3000:])

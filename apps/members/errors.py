@@ -76,3 +76,8 @@ class MemberNotPresent(PermissionDenied):
         "Using points needs the member here: scan their member code, or text them a code "
         "and type the one they read out."
     )
+
+
+class BindingRefused(Invalid):
+    code = "binding_refused"
+    default_message = _("A member cannot be bound to themselves or to a member they brought.")

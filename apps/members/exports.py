@@ -58,9 +58,9 @@ def members_csv_response(
 
 def member_personal_data(member: Member) -> dict:
     """Everything the members app holds about a member, for them to download (PIPL): their
-    profile, consent, address book, channel ids, tags, store visits, referrals, sign-ins
-    (when, never the token) and member codes spent at tills. Other apps' parts are added by
-    the caller."""
+    profile, consent, address book, channel ids, tags, store visits, referrals, the promoters
+    they were bound to (by code), sign-ins (when, never the token) and member codes spent at
+    tills. Other apps' parts are added by the caller."""
     member = Member.objects.select_related("home_store", "referrer").get(pk=member.pk)
     return {
         "member": {
@@ -109,6 +109,16 @@ def member_personal_data(member: Member) -> dict:
             "referred_by_code": member.referrer.referral_code if member.referrer else None,
             "members_i_referred": member.referrals.count(),
         },
+        "promoter_bindings": [
+            {
+                "promoter_code": binding.promoter.referral_code,
+                "source": binding.source,
+                "from": binding.started_at,
+                "until": binding.ends_at,
+                "replaced_at": binding.replaced_at,
+            }
+            for binding in member.bindings.select_related("promoter").order_by("started_at", "pk")
+        ],
         "sign_ins": [
             {"at": token.created_at, "expires_at": token.expires_at, "ended_at": token.revoked_at}
             for token in MemberToken.objects.filter(member=member).order_by("created_at", "pk")

@@ -166,6 +166,51 @@ class StoreVisit(models.Model):
         return f"{self.member_id} @ {self.store_id}"
 
 
+class PromoterBinding(models.Model):
+    """A member bound to the promoter (a member too) whose link, poster or code brought
+    them (DESIGN.md, Attribution): at most one current binding a member, each kept with its
+    source, start and end. Which touch binds is apps.members.attribution's rule; whether the
+    promoter may promote is apps.referrals'."""
+
+    class Source(models.TextChoices):
+        LINK = "link", _("shared link")
+        POSTER = "poster", _("poster")
+        STORE_QR = "store_qr", _("store QR code")
+        GUIDE_CODE = "guide_code", _("guide code")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="bindings"
+    )
+    promoter = models.ForeignKey(
+        Member, verbose_name=_("promoter"), on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("bound through"), max_length=16, choices=Source)
+    started_at = models.DateTimeField(_("from"), default=timezone.now)
+    # None: for good. A binding past its end credits no one.
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    # When another touch replaced it (the member's current binding has none).
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("promoter binding")
+        verbose_name_plural = _("promoter bindings")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(replaced_at__isnull=True),
+                name="binding_one_current_per_member",
+            ),
+            models.CheckConstraint(
+                condition=~Q(member=models.F("promoter")), name="binding_never_to_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["promoter", "started_at"], name="binding_promoter")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.promoter_id}"
+
+
 class Address(TimeStampedModel):
     """收货地址: where a member has goods delivered; an online order copies the one it uses,
     so editing or deleting it never changes an order."""

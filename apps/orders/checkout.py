@@ -36,6 +36,7 @@ from apps.coupons.selectors import coupon_terms
 from apps.mall.errors import OutOfStock
 from apps.mall.selectors import ForSale, products_by_sku, skus_sellable_at
 from apps.mall.stock import stock_reserve
+from apps.members.attribution import promoters_for
 from apps.members.guides import guide_for
 from apps.members.models import Member
 from apps.orders.errors import (
@@ -393,12 +394,15 @@ def _order_create(
     coupons are held or used, before its points and growth are written."""
     priced = order_quote(checkout)
     quote = priced.quote
+    promoter, second_promoter = promoters_for(checkout.member, now)
     order = Order(
         order_no=None,
         channel=checkout.channel,
         store=checkout.store,
         member=checkout.member,
         guide=guide_for(checkout.store, checkout.guide),
+        promoter_id=promoter,
+        second_promoter_id=second_promoter,
         external_id=external_id,
         subtotal=quote.subtotal,
         member_discount=quote.member_discount,

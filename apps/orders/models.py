@@ -76,6 +76,24 @@ class Order(models.Model):
         blank=True,
         related_name="+",
     )
+    # The promoter the member was bound to when the order was placed, and theirs (the
+    # second level): what it credits (apps.members.attribution), never rewritten after.
+    promoter = models.ForeignKey(
+        Member,
+        verbose_name=_("promoter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    second_promoter = models.ForeignKey(
+        Member,
+        verbose_name=_("second-level promoter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     external_id = models.CharField(_("external id"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.CREATED)
     subtotal = _money(_("subtotal"))

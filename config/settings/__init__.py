@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.analytics",
     "apps.marketing",
+    "apps.referrals",
     "apps.miniprogram",
     "apps.pos",
     "apps.dashboards",
@@ -381,6 +382,32 @@ ORDER_PAY_MINUTES = int(os.environ.get("ORDER_PAY_MINUTES", "15"))
 # The mall shows "only a few left" for a SKU with this many or fewer to sell.
 MALL_LOW_STOCK = int(os.environ.get("MALL_LOW_STOCK", "5"))
 
+
+# Attribution of members to promoters (apps/members/attribution.py): "first" (the first
+# touch binds for good), "protected" (for PROMOTER_PROTECT_DAYS, then another touch may
+# bind) or "last" (each new touch binds); how long a binding credits (0: for good); whether
+# a touch binds a member who joined before it.
+PROMOTER_BINDING = os.environ.get("PROMOTER_BINDING", "first")
+PROMOTER_PROTECT_DAYS = int(os.environ.get("PROMOTER_PROTECT_DAYS", "30"))
+PROMOTER_BINDING_DAYS = int(os.environ.get("PROMOTER_BINDING_DAYS", "0"))
+PROMOTER_BIND_EXISTING = env_bool("PROMOTER_BIND_EXISTING", default=True)
+# Distribution (分销, apps/referrals): who may promote — "approval" (members apply, HQ or a
+# store approves), "everyone", or "spend" (members who have paid PROMOTER_SPEND_THRESHOLD
+# yuan or more); one or two commission levels; whether a promoter earns on their own
+# purchases; whether the part of an order paid with points earns commission; how many days
+# a commission stays frozen (the return window) before it is available.
+PROMOTER_ENROLMENT = os.environ.get("PROMOTER_ENROLMENT", "approval")
+PROMOTER_SPEND_THRESHOLD = Decimal(os.environ.get("PROMOTER_SPEND_THRESHOLD", "0"))
+COMMISSION_LEVELS = int(os.environ.get("COMMISSION_LEVELS", "2"))
+COMMISSION_SELF_PURCHASE = env_bool("COMMISSION_SELF_PURCHASE", default=False)
+COMMISSION_ON_POINTS = env_bool("COMMISSION_ON_POINTS", default=False)
+COMMISSION_FROZEN_DAYS = int(os.environ.get("COMMISSION_FROZEN_DAYS", str(POINTS_PENDING_DAYS)))
+# Withdrawals of commissions: the smallest, the fee (a percentage of what is withdrawn), the
+# most a promoter may withdraw a day (0: no limit); the payout backend (a sandbox by default).
+WITHDRAWAL_MIN = Decimal(os.environ.get("WITHDRAWAL_MIN", "1.00"))
+WITHDRAWAL_FEE_PERCENT = Decimal(os.environ.get("WITHDRAWAL_FEE_PERCENT", "0"))
+WITHDRAWAL_DAILY_MOST = Decimal(os.environ.get("WITHDRAWAL_DAILY_MOST", "0"))
+PAYOUT_BACKEND = os.environ.get("PAYOUT_BACKEND", "apps.referrals.payouts.SandboxPayoutBackend")
 
 # Online orders delivered: days after shipping that a parcel the member has not said they
 # received counts as received.

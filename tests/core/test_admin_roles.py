@@ -23,6 +23,7 @@ from apps.mall.models import Sku, Stock
 from apps.mall.stock import stock_reserve
 from apps.marketing.models import MessageTemplate
 from apps.marketing.outbox import messages_queue
+from apps.members.attribution import promoter_bind
 from apps.members.models import Segment, Tag
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import OnlineShare, RefundRequest
@@ -30,6 +31,9 @@ from apps.orders.pricing import LineInput
 from apps.points.manual import manual_adjust_request
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
+from apps.referrals.commissions import commissions_release_due, commissions_write
+from apps.referrals.models import CommissionRule, Promoter
+from apps.referrals.withdrawals import withdrawal_request
 from apps.stores.services import pos_key_create
 from tests.core.factories import UserFactory
 from tests.coupons.factories import CouponTemplateFactory
@@ -75,6 +79,11 @@ EXPECTED = {
         "points.entry": ("v", ["void"]),
         "points.manualaction": ("v", ["approve", "reject"]),
         "points.manualactioncap": ("v", []),
+        "referrals.commission": ("v", []),
+        "referrals.commissionentry": ("v", []),
+        "referrals.commissionrule": ("vac", []),
+        "referrals.promoter": ("v", ["approve", "refuse", "reinstate", "suspend"]),
+        "referrals.withdrawal": ("v", []),
         "stores.posapikey": ("vac", ["revoke"]),
         "stores.staff": ("vacd", ["delete_selected"]),
         "stores.store": ("vac", []),
@@ -129,6 +138,12 @@ EXPECTED = {
         "points.entry": ("v", []),
         "points.manualaction": ("v", ["approve", "reject"]),
         "points.manualactioncap": ("v", []),
+        "referrals.commission": ("v", []),
+        "referrals.commissionaccount": ("v", []),
+        "referrals.commissionentry": ("v", []),
+        "referrals.commissionrule": ("v", []),
+        "referrals.promoter": ("v", []),
+        "referrals.withdrawal": ("v", ["approve_withdrawal", "refuse_withdrawal"]),
         "stores.store": ("v", []),
     },
     roles.CUSTOMER_SERVICE: {
@@ -149,6 +164,8 @@ EXPECTED = {
         "orders.refundrequest": ("v", ["approve_refund", "refuse_refund"]),
         "points.entry": ("v", ["void"]),
         "points.manualaction": ("v", []),
+        "referrals.commission": ("v", []),
+        "referrals.promoter": ("v", []),
         "stores.staff": ("v", []),
         "stores.store": ("v", []),
         "tiers.growthentry": ("v", []),
@@ -178,6 +195,9 @@ def world(hq_user):
     template = CouponTemplateFactory()
     coupon_claim(template=template, member=member)
     IssueBatch.objects.create(name="批次", template=template, phones="13900000000")
+    promoter = Promoter.objects.create(member=MemberFactory(), status="approved")
+    promoter_bind(member=member, promoter=promoter.member, source="link", now=timezone.now())
+    CommissionRule.objects.create(name="默认", scope="default", mode="rate", level1=10)
     order = order_place_paid(
         checkout=Checkout(
             store=store,
@@ -187,6 +207,9 @@ def world(hq_user):
         ),
         external_id="W-1",
     )
+    commissions_write(order_id=order.pk)
+    commissions_release_due(now=timezone.now() + timedelta(days=30))
+    withdrawal_request(promoter=promoter, amount=Decimal("1.00"), key="w")
     RefundRequest.objects.create(order=order, amount=Decimal("1.00"), reason="other")
     manual_adjust_request(member=member, points=10, reason="w", actor=hq_user, key="w-adj")
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)

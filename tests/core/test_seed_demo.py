@@ -18,7 +18,7 @@ from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Reservation, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
 from apps.marketing.models import Message
-from apps.members.models import Address, Member
+from apps.members.models import Address, Member, PromoterBinding
 from apps.orders.models import (
     Fulfilment,
     OnlineShare,
@@ -31,6 +31,13 @@ from apps.orders.models import (
 from apps.orders.settlement import online_statement
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.selectors import points_totals
+from apps.referrals.models import (
+    Commission,
+    CommissionAccount,
+    CommissionEntry,
+    Promoter,
+    Withdrawal,
+)
 from apps.stores.models import PosApiKey, Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, TierChange
 from apps.tiers.selectors import tier_summary
@@ -107,6 +114,12 @@ def test_same_seed_gives_the_same_brand():
     seed("--seed", "7")
     first = picture()
     for model in [
+        CommissionEntry,
+        Withdrawal,
+        Commission,
+        CommissionAccount,
+        Promoter,
+        PromoterBinding,
         Reservation,
         RefundRequest,
         Message,

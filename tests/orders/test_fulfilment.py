@@ -170,7 +170,7 @@ def test_the_migration_completes_the_paid_orders_already_handed_over_and_no_othe
     part = online_order(store=store, member=member, pickup_code="OLD00002")
     order_refund(order=part, refund_id="r1", amount=Decimal("1.00"))
     pickup_complete(store=store, pickup_code="OLD00002", actor="pos:S003")
-    migration = importlib.import_module("apps.orders.migrations.0017_h10_completed_orders")
+    migration = importlib.import_module("apps.orders.migrations.0017_completed_orders")
 
     migration.complete(django_apps, None)
 

@@ -12,9 +12,11 @@ from apps.core.api.schema import errors
 from apps.core.api.throttling import ScopedRateThrottle
 from apps.core.audit import request_ip
 from apps.members.credentials import member_token_revoke, sms_code_send
+from apps.members.models import PromoterBinding
 from apps.members.services import member_wechat_oa_bind
 from apps.members.sign_in import BindRequired, SignedIn, member_sign_in, member_wechat_sign_in
 from apps.miniprogram.api.base import MemberApi, MemberOutputSerializer, member_data
+from apps.referrals.promoters import promoter_touch
 
 SignedInSerializer = inline_serializer(
     "SignedIn",
@@ -73,6 +75,7 @@ class LoginApi(APIView):
         store_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
         guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
         referral_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+        promoter_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
         wechat_session = serializers.CharField(required=False, allow_blank=True)
 
     @extend_schema(
@@ -93,6 +96,13 @@ class LoginApi(APIView):
             referral_code=values.get("referral_code", ""),
             wechat_session=values.get("wechat_session", ""),
         )
+        if values.get("promoter_code"):
+            promoter_touch(
+                member=signed.member,
+                code=values["promoter_code"],
+                source=PromoterBinding.Source.LINK,
+                new_member=signed.created,
+            )
         return Response(signed_in_data(signed))
 
 

@@ -24,7 +24,7 @@ def install(apps, _schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("marketing", "0001_h12_initial"),
+        ("marketing", "0001_initial"),
         ("core", "0002_schedules"),
         ("stores", "0002_hq_roles"),
     ]

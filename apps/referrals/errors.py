@@ -1,0 +1,61 @@
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import DomainError
+
+
+class AlreadyPromoter(DomainError):
+    code = "already_promoter"
+    status = 409
+    default_message = _("You have already applied to be a promoter: %(status)s.")
+
+
+class PromoterNotEligible(DomainError):
+    code = "not_eligible"
+    status = 409
+    default_message = _(
+        "Promoters must first have spent %(threshold)s yuan; you have spent %(spent)s."
+    )
+
+
+class PromoterNotDecidable(DomainError):
+    code = "already_decided"
+    status = 409
+    default_message = _("This promoter is %(status)s: that cannot be done now.")
+
+
+class WithdrawalRefused(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("This withdrawal cannot be made.")
+
+
+class WithdrawalBelowMinimum(WithdrawalRefused):
+    default_message = _("The smallest withdrawal is %(minimum)s yuan.")
+
+
+class WithdrawalInDebt(WithdrawalRefused):
+    default_message = _("A refund left %(debt)s yuan to pay back: no withdrawal until it is.")
+
+
+class WithdrawalAboveAvailable(WithdrawalRefused):
+    default_message = _("Only %(available)s yuan is available to withdraw.")
+
+
+class WithdrawalDailyLimit(WithdrawalRefused):
+    default_message = _("At most %(most)s yuan may be withdrawn a day; %(left)s is left today.")
+
+
+class WithdrawalNotDecidable(DomainError):
+    code = "already_decided"
+    status = 409
+    default_message = _("This withdrawal is %(status)s: it cannot be decided now.")
+
+
+class WithdrawalKeyReused(DomainError):
+    code = "idempotency_conflict"
+    status = 409
+    default_message = _("This key was already used for another withdrawal.")
+
+
+class PayoutFailed(Exception):
+    """The payout backend refused the transfer for good (not a network error: retry that)."""

@@ -1,0 +1,230 @@
+"""提现: a promoter withdraws available commission; finance approves or refuses.
+
+Asking moves the money from the promoter's available account to the ledger's withdrawing
+account at once, under the lock of the promoter's accounts: two requests at once never take
+more than is available, and none is made while the promoter is in debt. Approving pays the
+withdrawal out through the payout backend (outside any transaction, the withdrawal's number
+as its reference) and then records it paid, once: the withdrawal's status changes under its
+row lock, so a second approval or a retried payout finds it decided. Refusing, or a payout
+the gateway refuses for good, gives the money back, paying any debt first. Each decision
+is audited."""
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from apps.core.audit import audit_record
+from apps.members.models import MemberIdentity
+from apps.referrals.errors import (
+    PayoutFailed,
+    WithdrawalAboveAvailable,
+    WithdrawalBelowMinimum,
+    WithdrawalDailyLimit,
+    WithdrawalInDebt,
+    WithdrawalKeyReused,
+    WithdrawalNotDecidable,
+)
+from apps.referrals.ledger import Kind, accounts_lock, post, transfer, withdrawal_lock
+from apps.referrals.models import CommissionEntry, Promoter, Withdrawal
+from apps.referrals.payouts import payout_backend
+
+Status = Withdrawal.Status
+_OPEN = (Status.REQUESTED, Status.APPROVED, Status.PAID)
+
+
+def withdrawal_fee(amount: Decimal) -> Decimal:
+    """WITHDRAWAL_FEE_PERCENT of `amount`, to the fen, half up."""
+    fee = amount * settings.WITHDRAWAL_FEE_PERCENT / 100
+    return fee.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _entry(kind, source, target, withdrawal: Withdrawal, amount, description, now):
+    return CommissionEntry(
+        kind=kind,
+        from_account=source,
+        to_account=target,
+        amount=amount,
+        promoter_id=withdrawal.promoter_id,
+        withdrawal=withdrawal,
+        description=description,
+        created_at=now,
+    )
+
+
+def withdrawal_request(
+    *, promoter: Promoter, amount: Decimal, key: str, now: datetime | None = None
+) -> Withdrawal:
+    """A promoter asks to withdraw `amount` yuan. Idempotent on `key`: a replay answers the
+    first request (another amount under the same key conflicts)."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            return _request(promoter, amount, key, now)
+    except IntegrityError:
+        first = Withdrawal.objects.filter(promoter=promoter, key=key).first()
+        if first is None:
+            raise
+        if first.amount != amount:
+            raise WithdrawalKeyReused() from None
+        return first
+
+
+def _request(promoter: Promoter, amount: Decimal, key: str, now: datetime) -> Withdrawal:
+    if (first := Withdrawal.objects.filter(promoter=promoter, key=key).first()) is not None:
+        if first.amount != amount:
+            raise WithdrawalKeyReused()
+        return first
+    if amount < settings.WITHDRAWAL_MIN:
+        raise WithdrawalBelowMinimum(minimum=settings.WITHDRAWAL_MIN)
+    locked = accounts_lock([promoter.pk], system=(Kind.WITHDRAWING,))
+    available, debt = locked[promoter.pk, Kind.AVAILABLE], locked[promoter.pk, Kind.DEBT]
+    if debt.balance < 0:
+        raise WithdrawalInDebt(debt=-debt.balance)
+    if amount > available.balance:
+        raise WithdrawalAboveAvailable(available=available.balance)
+    if most := settings.WITHDRAWAL_DAILY_MOST:
+        today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        taken = Withdrawal.objects.filter(
+            promoter=promoter, status__in=_OPEN, requested_at__gte=today
+        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        if taken + amount > most:
+            raise WithdrawalDailyLimit(most=most, left=max(most - taken, Decimal(0)))
+    withdrawal = Withdrawal.objects.create(
+        promoter=promoter,
+        amount=amount,
+        fee=withdrawal_fee(amount),
+        status=Status.REQUESTED,
+        key=key,
+        requested_at=now,
+    )
+    entries: list[CommissionEntry] = []
+    transfer(
+        entries,
+        _entry(
+            CommissionEntry.Kind.WITHDRAW,
+            available,
+            locked[Kind.WITHDRAWING],
+            withdrawal,
+            amount,
+            "佣金提现申请",
+            now,
+        ),
+    )
+    post(entries)
+    return withdrawal
+
+
+def withdrawal_approve(*, withdrawal: Withdrawal, actor) -> Withdrawal:
+    """Finance approves a requested withdrawal: it is paid out, then recorded paid."""
+    with transaction.atomic():
+        withdrawal = _decide(withdrawal, Status.APPROVED, actor, reason="")
+    return withdrawal_pay_out(withdrawal=withdrawal)
+
+
+def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
+    """Pay an approved withdrawal through the payout backend and record it, once; run again
+    for one whose payout was cut off (the backend takes the same reference once)."""
+    if withdrawal.status != Status.APPROVED:
+        return withdrawal
+    openid = (
+        MemberIdentity.objects.filter(
+            member_id=withdrawal.promoter.member_id, kind=MemberIdentity.Kind.WECHAT_OPENID
+        )
+        .values_list("value", flat=True)
+        .first()
+        or ""
+    )
+    try:
+        reference = payout_backend().transfer(
+            reference=f"W{withdrawal.pk:012d}",
+            openid=openid,
+            amount=withdrawal.net,
+            description="佣金提现",
+        )
+    except PayoutFailed as failure:
+        return _give_back(withdrawal, Status.FAILED, actor=None, reason=str(failure))
+    return _paid(withdrawal, reference)
+
+
+@transaction.atomic
+def _paid(withdrawal: Withdrawal, reference: str) -> Withdrawal:
+    withdrawal = withdrawal_lock(withdrawal)
+    if withdrawal.status != Status.APPROVED:
+        return withdrawal  # recorded by an earlier run
+    now = timezone.now()
+    locked = accounts_lock([], system=(Kind.BRAND, Kind.WITHDRAWING, Kind.PAID_OUT))
+    entries: list[CommissionEntry] = []
+    for kind, target, amount in (
+        (CommissionEntry.Kind.PAY, locked[Kind.PAID_OUT], withdrawal.net),
+        (CommissionEntry.Kind.FEE, locked[Kind.BRAND], withdrawal.fee),
+    ):
+        if amount > 0:
+            transfer(
+                entries,
+                _entry(kind, locked[Kind.WITHDRAWING], target, withdrawal, amount, "佣金提现", now),
+            )
+    post(entries)
+    withdrawal.status, withdrawal.paid_at, withdrawal.payout_ref = Status.PAID, now, reference
+    withdrawal.save(update_fields=["status", "paid_at", "payout_ref"])
+    audit_record(actor=None, action="withdrawal.paid", target=withdrawal, after={"ref": reference})
+    return withdrawal
+
+
+def withdrawal_refuse(*, withdrawal: Withdrawal, actor, reason: str) -> Withdrawal:
+    """Finance refuses a requested withdrawal: its money is available again (less any debt
+    a refund left meanwhile, which it pays first)."""
+    return _give_back(withdrawal, Status.REFUSED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def _give_back(withdrawal: Withdrawal, status: str, *, actor, reason: str) -> Withdrawal:
+    withdrawal = _decide(withdrawal, status, actor, reason)
+    now, promoter = timezone.now(), withdrawal.promoter_id
+    locked = accounts_lock([promoter], system=(Kind.WITHDRAWING,))
+    available, debt = locked[promoter, Kind.AVAILABLE], locked[promoter, Kind.DEBT]
+    entries: list[CommissionEntry] = []
+    transfer(
+        entries,
+        _entry(
+            CommissionEntry.Kind.RETURN,
+            locked[Kind.WITHDRAWING],
+            available,
+            withdrawal,
+            withdrawal.amount,
+            "佣金提现退回",
+            now,
+        ),
+    )
+    if (repay := min(available.balance, -debt.balance)) > 0:
+        transfer(
+            entries,
+            _entry(CommissionEntry.Kind.REPAY, available, debt, withdrawal, repay, "抵扣欠款", now),
+        )
+    post(entries)
+    return withdrawal
+
+
+def _decide(withdrawal: Withdrawal, status: str, actor, reason: str) -> Withdrawal:
+    """The withdrawal, locked, moved to `status` from the one it must be in; audited."""
+    withdrawal = withdrawal_lock(withdrawal)
+    must_be = Status.APPROVED if status == Status.FAILED else Status.REQUESTED
+    if withdrawal.status != must_be:
+        raise WithdrawalNotDecidable(status=withdrawal.get_status_display())
+    before = withdrawal.status
+    withdrawal.status, withdrawal.reason = status, reason[:200]
+    if actor is not None:
+        withdrawal.decided_by, withdrawal.decided_at = actor, timezone.now()
+    withdrawal.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    audit_record(
+        actor=actor,
+        action=f"withdrawal.{status}",
+        target=withdrawal,
+        before={"status": before},
+        after={"status": status, "amount": str(withdrawal.amount)},
+        reason=reason,
+    )
+    return withdrawal
