@@ -2,9 +2,11 @@
 
 With DEBUG off, these are errors (every management command, runserver and migrate among
 them, runs Django's system checks; the app servers and Celery call `refuse_unsafe_start`):
-a payment, SMS or WeChat login backend whose class says `stand_in = True` (the sandbox
-gateway, the console and in-memory SMS, the fake WeChat login), a cache each process keeps
-for itself (REDIS_URL unset: throttles and sold-out answers would be per process), or
+a payment, SMS, WeChat login, WeChat message or payout backend whose class says
+`stand_in = True` (the sandbox gateway, the console and in-memory SMS, the fake WeChat login,
+the console WeChat messages, the sandbox payouts; the last two may be set empty instead,
+which turns them off), a cache each process keeps for itself (REDIS_URL unset: throttles
+and sold-out answers would be per process), or
 SMS_TEST_CODES set. HUIJI_SANDBOX=1 says the site is a staging or acceptance site, where
 they are allowed; `check --deploy` then warns. A real backend whose settings are missing
 is an error whatever DEBUG says.
@@ -19,6 +21,8 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 BACKEND_SETTINGS = ("PAYMENT_BACKEND", "SMS_BACKEND", "WECHAT_PROVIDER")
+# Empty turns these off (no WeChat messages, no payouts) rather than naming a backend.
+OPTIONAL_BACKEND_SETTINGS = ("WECHAT_MESSAGE_BACKEND", "PAYOUT_BACKEND")
 PER_PROCESS_CACHES = (
     "django.core.cache.backends.locmem.LocMemCache",
     "django.core.cache.backends.dummy.DummyCache",
@@ -30,7 +34,8 @@ SANDBOX_HINT = "or set HUIJI_SANDBOX=1 if this is a staging or acceptance site, 
 def backends_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     production = not (settings.DEBUG or settings.HUIJI_SANDBOX)
     errors = []
-    for name in BACKEND_SETTINGS:
+    optional = [name for name in OPTIONAL_BACKEND_SETTINGS if getattr(settings, name)]
+    for name in [*BACKEND_SETTINGS, *optional]:
         path = getattr(settings, name)
         try:
             backend = import_string(path)
@@ -47,7 +52,11 @@ def backends_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             errors.append(
                 checks.Error(
                     f"{name} is {path}, a stand-in, and DEBUG is off.",
-                    hint=f"Set {name} to a real backend (README, Configuration), {SANDBOX_HINT}.",
+                    hint=(
+                        f"Set {name} to a real backend (README, Configuration)"
+                        + (", or empty to turn it off" if name in OPTIONAL_BACKEND_SETTINGS else "")
+                        + f", {SANDBOX_HINT}."
+                    ),
                     id="huiji.E001",
                 )
             )

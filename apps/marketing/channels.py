@@ -70,6 +70,12 @@ class Outgoing(NamedTuple):
     values: dict
 
 
+def channel_on(channel: str) -> bool:
+    """WeChat messages go only where WECHAT_MESSAGE_BACKEND names a backend: empty turns the
+    channel off (a production site with no real backend yet); SMS and the inbox are always on."""
+    return channel != WECHAT or bool(settings.WECHAT_MESSAGE_BACKEND)
+
+
 def message_deliver(message: Outgoing) -> str | None:
     try:
         if message.channel == SMS:

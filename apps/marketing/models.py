@@ -106,6 +106,7 @@ class Message(models.Model):
     class Reason(models.TextChoices):
         NONE = "", _("—")
         CLOSED = "closed", _("the account is closed")
+        CHANNEL_OFF = "channel_off", _("this site sends nothing on this channel")
         NO_CONSENT = "no_consent", _("no marketing consent")
         NO_PHONE = "no_phone", _("no mobile number")
         NO_OPENID = "no_openid", _("not signed in with WeChat")

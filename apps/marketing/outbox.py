@@ -21,7 +21,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from apps.marketing import rules
-from apps.marketing.channels import Outgoing, message_deliver
+from apps.marketing.channels import Outgoing, channel_on, message_deliver
 from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
 from apps.marketing.selectors import members_for_messages
@@ -50,6 +50,7 @@ def messages_queue(
             filled["link"] = rules.render(link, filled)
             decision, reason = rules.message_decision(
                 channel=template.channel,
+                channel_on=channel_on(template.channel),
                 marketing=template.purpose == MessageTemplate.Purpose.MARKETING,
                 active=member["active"],
                 consent=member["consent"],
@@ -152,6 +153,7 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
         counts = sent[message.member_id]
         decision, reason = rules.message_decision(
             channel=message.channel,
+            channel_on=channel_on(message.channel),
             marketing=message.marketing,
             active=member["active"],
             consent=member["consent"],

@@ -93,6 +93,7 @@ def cap_reached(
 def message_decision(
     *,
     channel: str,
+    channel_on: bool,
     marketing: bool,
     active: bool,
     consent: bool,
@@ -103,12 +104,15 @@ def message_decision(
 ) -> tuple[str, str]:
     """("send", ""), ("hold", "quiet_hours") or ("refuse", reason) for one message now.
 
+    `channel_on`: this site has a backend for the channel (channels.channel_on);
     `reachable`: the member has the channel's address (a mobile number, a WeChat openid);
     `subscribed`: a one-time WeChat subscription is left for the template (WeChat only);
     `cap`: the cap this message would pass (cap_reached). Transactional messages (codes,
     order and pickup notices) need no consent, wait for no quiet hours and pass every cap."""
     if not active:
         return "refuse", "closed"
+    if not channel_on:
+        return "refuse", "channel_off"
     if marketing and not consent:
         return "refuse", "no_consent"
     if not reachable:

@@ -57,5 +57,11 @@ class WithdrawalKeyReused(DomainError):
     default_message = _("This key was already used for another withdrawal.")
 
 
+class PayoutsOff(DomainError):
+    code = "payouts_off"
+    status = 409
+    default_message = _("This site pays no withdrawals out: no payout backend is set.")
+
+
 class PayoutFailed(Exception):
     """The payout backend refused the transfer for good (not a network error: retry that)."""

@@ -5,11 +5,10 @@ reference. It is called outside any transaction, with the withdrawal's own numbe
 request's reference, so a retried call is one payout at the gateway (WeChat Pay's transfer
 takes its out_batch_no once). It raises PayoutFailed when the gateway refuses for good.
 
-The sandbox, the embedded default, pays nobody and answers at once. It says it is a stand-in
-(`stand_in`, as the other backends do), but apps/core/checks.py does not refuse it in
-production yet: no real payout backend exists to choose instead. A WeChat Pay transfer
-backend (to the member's openid) is still to come; with it, PAYOUT_BACKEND joins the
-checked backends there.
+The sandbox, the embedded default, pays nobody and answers at once; it is a stand-in, which
+apps/core/checks.py refuses on a production site. An empty PAYOUT_BACKEND turns payouts off:
+finance cannot approve a withdrawal, and nothing changes when they try. A WeChat Pay transfer
+backend (to the member's openid) is still to come.
 """
 
 from abc import ABC, abstractmethod
@@ -17,6 +16,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from apps.referrals.errors import PayoutsOff
 
 
 class PayoutBackend(ABC):
@@ -35,4 +36,6 @@ class SandboxPayoutBackend(PayoutBackend):
 
 
 def payout_backend() -> PayoutBackend:
+    if not settings.PAYOUT_BACKEND:
+        raise PayoutsOff()
     return import_string(settings.PAYOUT_BACKEND)()

@@ -119,7 +119,9 @@ def _request(promoter: Promoter, amount: Decimal, key: str, now: datetime) -> Wi
 
 
 def withdrawal_approve(*, withdrawal: Withdrawal, actor) -> Withdrawal:
-    """Finance approves a requested withdrawal: it is paid out, then recorded paid."""
+    """Finance approves a requested withdrawal: it is paid out, then recorded paid. With
+    payouts off (PAYOUT_BACKEND empty), PayoutsOff and nothing changes."""
+    payout_backend()
     with transaction.atomic():
         withdrawal = _decide(withdrawal, Status.APPROVED, actor, reason="")
     return withdrawal_pay_out(withdrawal=withdrawal)

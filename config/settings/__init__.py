@@ -364,6 +364,8 @@ COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
 # all channels ("all"), per day and per 7 days ("channel=day/week,…"; 0: no cap); sending
 # attempts before a message fails, the first retry's wait (doubled at each attempt), and how
 # long a claimed message may stay unsent before it counts as interrupted (never resent).
+# A production site with no real WeChat message backend sets it empty: WeChat messages are
+# then refused as "channel off", never pretended sent (apps/core/checks.py).
 WECHAT_MESSAGE_BACKEND = os.environ.get(
     "WECHAT_MESSAGE_BACKEND", "apps.marketing.channels.ConsoleWechatMessageBackend"
 )
@@ -403,7 +405,8 @@ COMMISSION_SELF_PURCHASE = env_bool("COMMISSION_SELF_PURCHASE", default=False)
 COMMISSION_ON_POINTS = env_bool("COMMISSION_ON_POINTS", default=False)
 COMMISSION_FROZEN_DAYS = int(os.environ.get("COMMISSION_FROZEN_DAYS", str(POINTS_PENDING_DAYS)))
 # Withdrawals of commissions: the smallest, the fee (a percentage of what is withdrawn), the
-# most a promoter may withdraw a day (0: no limit); the payout backend (a sandbox by default).
+# most a promoter may withdraw a day (0: no limit); the payout backend (a sandbox by default;
+# empty: payouts off, as a production site must until a real backend exists).
 WITHDRAWAL_MIN = Decimal(os.environ.get("WITHDRAWAL_MIN", "1.00"))
 WITHDRAWAL_FEE_PERCENT = Decimal(os.environ.get("WITHDRAWAL_FEE_PERCENT", "0"))
 WITHDRAWAL_DAILY_MOST = Decimal(os.environ.get("WITHDRAWAL_DAILY_MOST", "0"))

@@ -24,11 +24,16 @@ REAL = {
     "PAYMENT_BACKEND": "apps.orders.wechatpay.WechatPayBackend",
     "SMS_BACKEND": "apps.core.sms.TencentSmsBackend",
     "WECHAT_PROVIDER": "apps.members.wechat.WechatProvider",
+    # no real backend for these yet: off, so nothing pretends to send or pay
+    "WECHAT_MESSAGE_BACKEND": "",
+    "PAYOUT_BACKEND": "",
 }
 STAND_INS = {
     "PAYMENT_BACKEND": "apps.orders.payments.SandboxPaymentBackend",
     "SMS_BACKEND": "apps.core.sms.ConsoleSmsBackend",
     "WECHAT_PROVIDER": "apps.members.wechat.FakeWechatProvider",
+    "WECHAT_MESSAGE_BACKEND": "apps.marketing.channels.ConsoleWechatMessageBackend",
+    "PAYOUT_BACKEND": "apps.referrals.payouts.SandboxPayoutBackend",
 }
 
 

@@ -165,6 +165,23 @@ def test_a_wechat_message_spends_one_subscription_and_never_goes_without_one():
     assert WechatSubscription.objects.get().remaining == 0
 
 
+def test_with_wechat_messages_off_they_are_refused_as_such_and_spend_nothing(settings):
+    member = wechat_member(subscriptions=1)
+    template = MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1")
+    queue(template, [member], cause_id=1)
+    settings.WECHAT_MESSAGE_BACKEND = ""  # a production site with no real backend yet
+    queue(template, [member], cause_id=2)
+
+    messages_send_due(now=NOON)
+
+    assert LocmemWechatMessageBackend.outbox == []
+    assert sorted(Message.objects.values_list("cause_id", "status", "reason")) == [
+        (1, "refused", "channel_off"),
+        (2, "refused", "channel_off"),
+    ]
+    assert WechatSubscription.objects.get().remaining == 1
+
+
 def test_a_wechat_message_to_a_member_without_openid_is_refused_and_spends_nothing():
     member = consenting()
     WechatSubscription.objects.create(member=member, template_id="TPL-1", remaining=1)

@@ -79,6 +79,7 @@ def test_caps_setting_and_which_cap_is_reached():
 
 BASE = dict(
     channel="sms",
+    channel_on=True,
     marketing=True,
     active=True,
     consent=True,
@@ -93,6 +94,8 @@ BASE = dict(
     ("change", "decision"),
     [
         ({}, ("send", "")),
+        ({"channel_on": False}, ("refuse", "channel_off")),
+        ({"channel_on": False, "marketing": False}, ("refuse", "channel_off")),
         ({"active": False, "marketing": False}, ("refuse", "closed")),
         ({"consent": False}, ("refuse", "no_consent")),
         ({"consent": False, "marketing": False}, ("send", "")),

@@ -9,6 +9,7 @@ from apps.core.models import AuditEntry
 from apps.referrals.commissions import commissions_release_due, commissions_write
 from apps.referrals.errors import (
     PayoutFailed,
+    PayoutsOff,
     WithdrawalAboveAvailable,
     WithdrawalBelowMinimum,
     WithdrawalDailyLimit,
@@ -68,6 +69,20 @@ def test_a_request_sets_the_money_aside_and_approval_pays_it_less_the_fee(promot
         AuditEntry.objects.filter(action__startswith="withdrawal.").values_list("action", flat=True)
     ) == {"withdrawal.approved", "withdrawal.paid"}
     assert commission_problems() == {}
+
+
+def test_with_payouts_off_finance_cannot_approve_and_nothing_changes(promoter, settings):
+    settings.PAYOUT_BACKEND = ""  # a production site with no real payout backend yet
+    withdrawal = withdrawal_request(promoter=promoter, amount=D("50.00"), key="k1")
+    before = list(CommissionEntry.objects.values_list("pk", flat=True))
+
+    with pytest.raises(PayoutsOff) as refused:
+        withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+
+    withdrawal.refresh_from_db()
+    assert refused.value.code == "payouts_off" and withdrawal.status == "requested"
+    assert list(CommissionEntry.objects.values_list("pk", flat=True)) == before
+    assert not AuditEntry.objects.filter(action="withdrawal.approved").exists()
 
 
 def test_a_replayed_key_answers_the_first_request(promoter):
