@@ -109,10 +109,12 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
     if order is None:
         raise NoticeOrderUnknown()
     transaction_id = notice.transaction_id
-    if (
-        Payment.objects.filter(transaction_id=transaction_id).exists()
+    # A notice repeated: the gateway names each payment of an order once, so one for an
+    # order still awaiting payment is never a repeat.
+    if order.status != Order.Status.CREATED and (
+        order.paid_at is not None
+        or Payment.objects.filter(transaction_id=transaction_id).exists()
         or LatePayment.objects.filter(transaction_id=transaction_id).exists()
-        or (order.status != Order.Status.CREATED and order.paid_at is not None)
     ):
         return order, None
     if order.status == Order.Status.CANCELLED:
