@@ -102,7 +102,7 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
         raise PaymentRejected()
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("store", "member")
+        .select_related("store", "member", "fulfilment")
         .filter(order_no=notice.order_no)
         .first()
     )
@@ -134,7 +134,7 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
         order = order_cancel(order=order)
         return order, _late_payment(order, notice, LatePayment.Reason.AMOUNT_MISMATCH, now)
     order = order_settle(order, amount=notice.amount, transaction_id=transaction_id, now=now)
-    fulfilment_paid(order_id=order.pk)
+    fulfilment_paid(order)
     return order, None
 
 

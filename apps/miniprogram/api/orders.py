@@ -524,5 +524,5 @@ class SandboxPayApi(MemberApi):
         order = member_order(self.member, order_no, detail=False)
         if order.status == Order.Status.CANCELLED:
             raise OrderNotPayable()  # as WeChat refuses to pay an order it has closed
-        order_pay(notice=backend.verify(backend.notice(order), {}))
-        return Response(OrderDetailSerializer(member_order(self.member, order_no)).data)
+        paid = order_pay(notice=backend.verify(backend.notice(order), {}))
+        return Response(OrderDetailSerializer(paid).data)
