@@ -4,6 +4,8 @@ member nothing. The connection that failed is closed when the request ends (Djan
 for a connection that saw an error and no longer answers), so the next request opens a new
 one: the site recovers by itself once the server is back. README.md, "Operations"."""
 
+import logging
+
 import redis
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -13,6 +15,8 @@ from django.utils.translation import gettext as _
 from apps.core.api.exceptions import error_body
 
 RETRY_AFTER_SECONDS = 5
+
+logger = logging.getLogger(__name__)
 
 # What a server that went away raises: psycopg's connection errors (Django wraps them in its
 # own), and redis-py's for the cache (django-redis raises its client's error as it is).
@@ -32,3 +36,22 @@ def unavailable_response(request):
         response.render()
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class UnavailableMiddleware:
+    """A view that found PostgreSQL or Redis gone answers 503, logged as one line: during an
+    outage every request fails alike, and a traceback each would bury the log. What fails
+    before the view (a middleware's query) reaches handler500 (config/urls.py), which
+    answers the same."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not unavailable(exception):
+            return None
+        logger.warning("%s %s: %s", request.method, request.path, exception)
+        return unavailable_response(request)

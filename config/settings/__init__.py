@@ -93,7 +93,9 @@ MIDDLEWARE = [
     # Content-Security-Policy on the pages that ask for one (apps/memberweb/views.py): not
     # site-wide, as the admin, the dashboards and the API docs use inline styles and scripts.
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
+    # last, so the first to see a view's exception: PostgreSQL or Redis gone is a 503
+    "apps.core.outages.UnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -291,6 +293,9 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is run again; every tas
 # second worker starts it again while the first still runs it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # Workers look for such tasks every 10 s (kombu's default: every 100 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 1,
     "socket_timeout": 5,
 }
