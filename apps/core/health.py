@@ -41,8 +41,7 @@ def _database_ok() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return True
-    except UNAVAILABLE:
-        connection.close_if_unusable_or_obsolete()
+    except UNAVAILABLE:  # the connection is closed when the request ends, as for any request
         return False
 
 
