@@ -375,6 +375,11 @@ class Drop:
         return round(min(later) - moment, 2) if later else None
 
 
+def latest(*seconds: float | None) -> float | None:
+    """When all have recovered; None when one has not."""
+    return None if None in seconds else max(seconds)
+
+
 def ledger_ok(env: dict) -> bool:
     return manage(env, "verify_ledger").returncode == 0
 
@@ -571,9 +576,7 @@ def redis_stop(
         **drop_result,
         "lost": till_result["lost"] + drop_result["claims_lost"],
         "doubled": till_result["doubled"] + drop_result["claims_doubled"],
-        "recover_s": max(drop.recovered_after(back) or 0, tills.recovered_after(back) or 0)
-        if drop.recovered_after(back) is not None and tills.recovered_after(back) is not None
-        else None,
+        "recover_s": latest(drop.recovered_after(back), tills.recovered_after(back)),
         "ledger_ok": ledger_ok(env),
     }
 
