@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.errors import DomainError
 from apps.core.events import event_emit
+from apps.core.queue import enqueue
 from apps.core.rows import row_insert
 from apps.coupons.redemption import coupons_release
 from apps.orders.checkout import order_settle
@@ -92,7 +93,7 @@ def order_pay(*, notice: PaymentNotice, now=None) -> Order:
     if late is not None:
         from apps.orders.tasks import late_payment_refund_task
 
-        transaction.on_commit(lambda: late_payment_refund_task.delay(late.pk))
+        transaction.on_commit(lambda: enqueue(late_payment_refund_task, late.pk))
     return order
 
 
