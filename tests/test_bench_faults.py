@@ -1,7 +1,7 @@
 """bench.faults: the pieces each run (a PostgreSQL cluster and a Redis of the run's own,
 stopped and started again without touching the shared ones), and, with HUIJI_BENCH_FAULTS=1,
-the till scenarios end to end, short (about 1 minute on a quiet machine, 3 on a busy one:
-more than CI should wait). `python -m bench.faults --short` runs all four."""
+in CI (CI=true) or with HUIJI_BENCH_FAULTS=1, every scenario end to end, short (2 to 6
+minutes, by how busy the machine is). `python -m bench.faults` runs the full one."""
 
 import json
 import os
@@ -63,28 +63,23 @@ def test_recovered_when_all_have():
 FAULTS = [sys.executable, "-m", "bench.faults"]
 
 
-@pytest.mark.skipif(not os.environ.get("HUIJI_BENCH_FAULTS"), reason="HUIJI_BENCH_FAULTS=1 runs it")
-def test_till_orders_survive_killed_web_processes_and_a_postgres_restart():
+@pytest.mark.skipif(
+    not (os.environ.get("HUIJI_BENCH_FAULTS") or os.environ.get("CI")),
+    reason="CI, or HUIJI_BENCH_FAULTS=1, runs it (2 to 6 minutes)",
+)
+def test_every_fault_short_loses_doubles_and_oversells_nothing():
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.faults",
-            "--short",
-            "--seconds",
-            "2",
-            "--only",
-            "web_kill,postgres_restart",
-        ],
+        [sys.executable, "-m", "bench.faults", "--short", "--seconds", "2"],
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1].removeprefix("RESULT "))
     assert (result["lost"], result["doubled"], result["oversold"]) == (0, 0, 0)
     assert result["ledger_ok"] and result["recovered"]
-    for scenario in ("web_kill", "postgres_restart"):
+    for scenario in ("worker_kill", "web_kill", "redis_stop", "postgres_restart"):
         assert result[scenario]["accepted"] > 0
+    for scenario in ("web_kill", "postgres_restart"):
         assert result[scenario]["half_written"] == 0
