@@ -42,6 +42,7 @@ from apps.orders.paying import (
 from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
 from apps.orders.refunds import RefundLineInput
 from apps.orders.selectors import member_order, member_orders, member_refund_request
+from apps.referrals.promoters import promoter_code_bind
 
 
 class BasketLineSerializer(serializers.Serializer):
@@ -94,7 +95,11 @@ class OnlineOrderSerializer(BasketSerializer):
         max_length=20,
         required=False,
         allow_blank=True,
-        help_text="Taken for the promoters' attribution to come; credits no one yet.",
+        help_text=(
+            "The code of the promoter whose link the order came through: the member is "
+            "bound to them by HQ's rule before the order records whom it credits. 400 for "
+            "a code that is no approved promoter's."
+        ),
     )
 
 
@@ -316,6 +321,8 @@ class OrderPlaceApi(MemberApi):
     def _place(self, request):
         data = OnlineOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if code := data.validated_data.get("promoter_code"):
+            promoter_code_bind(member=self.member, code=code)
         order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
         return placed_answer(
             order,
