@@ -321,3 +321,15 @@ def test_a_later_binding_never_rewrites_an_order_placed_before(api_client, mall)
     place(client, promoter_code=second.member.referral_code)
 
     assert Order.objects.get(order_no=order_no).promoter_id == first.member_id
+
+
+def test_an_order_refused_for_its_stock_leaves_the_member_unbound(api_client, mall):
+    promoter = promoter_of()
+    buyer = MemberFactory()
+    Stock.objects.update(on_hand=0)
+
+    refused = place(member_client(api_client, buyer), promoter_code=promoter.member.referral_code)
+
+    assert refused.status_code == 409
+    assert not Order.objects.exists()
+    assert not PromoterBinding.objects.exists()

@@ -1,9 +1,11 @@
 """A member's orders: quote, place, pay, cancel, refund requests, the gateway's notices, the
 sandbox."""
 
+from contextlib import nullcontext
 from dataclasses import replace
 from decimal import Decimal
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -321,9 +323,12 @@ class OrderPlaceApi(MemberApi):
     def _place(self, request):
         data = OnlineOrderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if code := data.validated_data.get("promoter_code"):
-            promoter_code_bind(member=self.member, code=code)
-        order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
+        code = data.validated_data.get("promoter_code")
+        # with a code, the binding stands only if the order is placed
+        with transaction.atomic() if code else nullcontext():
+            if code:
+                promoter_code_bind(member=self.member, code=code)
+            order = order_place(checkout=_basket_checkout(self.member, data.validated_data))
         return placed_answer(
             order,
             {
