@@ -131,3 +131,18 @@ def test_a_shared_link_brings_a_buyer_whose_commission_is_frozen_then_paid_out(
     assert commission_problems() == {}
     for context in (sharer, friends_phone, desk):
         context.close()
+
+
+def test_a_member_applies_and_waits_for_hq(phone):
+    member = Member.objects.create(phone="13900001111")
+    as_member(phone, member)
+
+    phone.goto("/m/promoter")
+    accessible(phone)
+    phone.get_by_role("button", name="申请成为推广员").click()
+
+    expect(phone.get_by_role("status")).to_have_text("申请已提交，总部将尽快审核。")
+    expect(phone.locator("#promoter-status")).to_have_text("您的申请正在等待总部审核。")
+    expect(phone.locator("#share")).to_be_hidden()
+    accessible(phone)
+    assert member.promoter.status == "applied"

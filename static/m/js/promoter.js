@@ -64,6 +64,9 @@ async function showPoster() {
 
 function show(promoter) {
   field("promoter-status").textContent = label("promoter", promoter.status);
+  field("reapply").hidden = promoter.status !== "refused";
+  // only an approved promoter's link binds the members who come through it
+  field("share").hidden = promoter.status !== "approved";
   field("link").value = promoter.link;
   field("frozen").textContent = yuan(promoter.balance.frozen);
   field("available").textContent = yuan(promoter.balance.available);
@@ -86,11 +89,11 @@ async function load() {
     if (error instanceof ApiError && error.code === "not_promoter") return "empty";
     throw error;
   }
-  showPoster().catch(() => {});
+  if (!field("share").hidden) showPoster().catch(() => {});
   return "ready";
 }
 
-field("apply").addEventListener("click", async (event) => {
+async function apply(event) {
   event.target.disabled = true;
   try {
     const promoter = await api("me/promoter/apply", { method: "POST" });
@@ -101,7 +104,9 @@ field("apply").addEventListener("click", async (event) => {
   } finally {
     event.target.disabled = false;
   }
-});
+}
+field("apply").addEventListener("click", apply);
+field("reapply").addEventListener("click", apply); // a refused member may ask again
 
 field("copy").addEventListener("click", async () => {
   try {
