@@ -112,10 +112,12 @@ def promoter_touch(
     promoter = approved_promoter_member(code)
     if promoter is None:
         return None
+    return _bind_unless_own(member, promoter, source=source, new_member=new_member, now=now)
+
+
+def _bind_unless_own(member: Member, promoter: Member, **touch) -> PromoterBinding | None:
     try:
-        return promoter_bind(
-            member=member, promoter=promoter, source=source, new_member=new_member, now=now
-        )
+        return promoter_bind(member=member, promoter=promoter, **touch)
     except BindingRefused:
         return None
 
@@ -136,8 +138,9 @@ def promoter_code_bind(*, member: Member, code: str, now=None) -> PromoterBindin
     bound by HQ's rule before the order records whom it credits. A code that is no approved
     promoter's is refused (UnknownPromoterCode) and changes nothing; the member's own code
     or their downline's binds no one, quietly, as at sign-in."""
-    if approved_promoter_member(code) is None:
+    promoter = approved_promoter_member(code)
+    if promoter is None:
         raise UnknownPromoterCode(code=code)
-    return promoter_touch(
-        member=member, code=code, source=PromoterBinding.Source.LINK, new_member=False, now=now
+    return _bind_unless_own(
+        member, promoter, source=PromoterBinding.Source.LINK, new_member=False, now=now
     )
