@@ -4,7 +4,9 @@ Placeholders in braces ({name}) are filled in by the script."""
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.members.models import PromoterBinding
 from apps.orders.models import Fulfilment, Order, RefundRequest
+from apps.referrals.models import Commission, Withdrawal
 from apps.tiers.models import TierChannelBenefit
 
 MESSAGES = {
@@ -97,6 +99,17 @@ MESSAGES = {
     "refund_how_many": _("{name}: how many back"),
     "refund_asked": _("Refund requested: the store will answer soon."),
     "received": _("Thank you: the order is received."),
+    # Promoting (promoter.js)
+    "promoter_applied": _("Your application is waiting for HQ's decision."),
+    "promoter_approved": _("You are a promoter: share your link."),
+    "promoter_refused": _("Your application was refused."),
+    "promoter_suspended": _("Your promoting is suspended: what you earned stays yours."),
+    "applied_applied": _("Application sent: HQ will decide soon."),
+    "applied_approved": _("Welcome: you are a promoter now."),
+    "link_copied": _("Link copied: share it with your friends."),
+    "commission_level": _("Level {level}"),
+    "available_on": _("available from {date}"),
+    "withdrawal_asked": _("Withdrawal of {amount} asked: finance will review it."),
 }
 
 
@@ -108,6 +121,9 @@ def page_messages() -> dict[str, str]:
         ("fulfilment", Fulfilment.Status.choices),
         ("refund_status", RefundRequest.Status.choices),
         ("refund_reason", RefundRequest.Reason.choices),
+        ("commission", Commission.Status.choices),
+        ("withdrawal", Withdrawal.Status.choices),
+        ("source", PromoterBinding.Source.choices),
     ]:
         words.update({f"{prefix}_{value}": str(label) for value, label in choices})
     # a tier's channel benefits and a coupon's channels name the same three channels
