@@ -278,6 +278,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BenefitChannelEnum": "apps.coupons.models.CouponTemplate.CHANNELS",
         "ChannelEnum": "apps.orders.models.Order.PaymentChannel",
+        "PromoterStatusEnum": "apps.referrals.models.Promoter.Status",
+        "CommissionStatusEnum": "apps.referrals.models.Commission.Status",
+        "CouponStatusEnum": ["available", "locked", "used", "expired", "void"],
     },
 }
 
