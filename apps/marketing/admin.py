@@ -1,8 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
-from apps.marketing.models import Message, MessageTemplate
+from apps.marketing.campaigns import (
+    SCHEDULED_TRIGGERS,
+    campaign_dry_run,
+    campaign_run,
+    campaign_schedule_sync,
+    campaign_transition,
+)
+from apps.marketing.models import Campaign, CampaignAction, ControlGroup, Message, MessageTemplate
 from apps.marketing.rules import VARIABLES
 
 
@@ -64,3 +71,102 @@ class MessageAdmin(ReadOnlyAdmin):
         "read_at",
     ]
     fields = readonly_fields
+
+
+class CampaignActionInline(admin.TabularInline):
+    model = CampaignAction
+    extra = 1
+    fields = ["kind", "coupon_template", "amount", "message_template", "tag", "per_member_limit"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(HuijiModelAdmin):
+    list_display = ["name", "status", "trigger", "audience", "holdout_percent", "starts_at"]
+    list_filter = ["status", "trigger", "audience"]
+    search_fields = ["name"]
+    inlines = [CampaignActionInline]
+    readonly_fields = ["status", "dry_run"]
+    actions = ["schedule", "pause", "resume", "end", "run_now"]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "dry_run"]}),
+        (_("Who"), {"fields": ["audience", "segment", "tier", "store", "distributor"]}),
+        (
+            _("When"),
+            {
+                "fields": [
+                    "trigger",
+                    "dormant_days",
+                    "weekday",
+                    "month_day",
+                    "hour",
+                    "starts_at",
+                    "ends_at",
+                ]
+            },
+        ),
+        (_("Conditions"), {"fields": ["min_payable", "consent_only", "holdout_percent"]}),
+        (
+            _("Budget"),
+            {"fields": ["budget_coupons", "budget_points", "budget_messages", "budget_period"]},
+        ),
+    ]
+
+    def has_run_campaign_permission(self, request):
+        return request.user.has_perm("marketing.run_campaign")
+
+    @admin.display(description=_("dry run: if it ran now"))
+    def dry_run(self, campaign):
+        if campaign.pk is None:
+            return "—"
+        figures = campaign_dry_run(campaign)
+        return _(
+            "%(reached)s members reached (audience %(audience)s, holdout %(holdout)s); "
+            "%(coupons)s coupons, %(points)s points, %(messages)s messages."
+        ) % figures
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        campaign_schedule_sync(form.instance)
+
+    def _move(self, request, queryset, to, done):
+        for campaign in queryset.order_by("pk"):
+            campaign_transition(campaign=campaign, to=to, actor=request.user)
+        self.message_user(request, done, messages.SUCCESS)
+
+    @admin.action(description=_("Schedule the selected campaigns"), permissions=["run_campaign"])
+    def schedule(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.SCHEDULED, _("Scheduled."))
+
+    @admin.action(description=_("Pause the selected campaigns"), permissions=["run_campaign"])
+    def pause(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.PAUSED, _("Paused."))
+
+    @admin.action(description=_("Resume the selected campaigns"), permissions=["run_campaign"])
+    def resume(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.RUNNING, _("Running again."))
+
+    @admin.action(description=_("End the selected campaigns"), permissions=["run_campaign"])
+    def end(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.ENDED, _("Ended."))
+
+    @admin.action(description=_("Run the selected campaigns now"), permissions=["run_campaign"])
+    def run_now(self, request, queryset):
+        reached = sum(
+            campaign_run(campaign_id=campaign.pk)
+            for campaign in queryset.filter(trigger__in=SCHEDULED_TRIGGERS).order_by("pk")
+        )
+        self.message_user(
+            request, _("%(n)s members were reached or held out.") % {"n": reached}, messages.INFO
+        )
+
+
+@admin.register(ControlGroup)
+class ControlGroupAdmin(HuijiModelAdmin):
+    list_display = ["__str__"]
+    fields = ["percent"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ControlGroup.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
