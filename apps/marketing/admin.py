@@ -119,10 +119,13 @@ class CampaignAdmin(HuijiModelAdmin):
         if campaign.pk is None:
             return "—"
         figures = campaign_dry_run(campaign)
-        return _(
-            "%(reached)s members reached (audience %(audience)s, holdout %(holdout)s); "
-            "%(coupons)s coupons, %(points)s points, %(messages)s messages."
-        ) % figures
+        return (
+            _(
+                "%(reached)s members reached (audience %(audience)s, holdout %(holdout)s); "
+                "%(coupons)s coupons, %(points)s points, %(messages)s messages."
+            )
+            % figures
+        )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -379,15 +379,13 @@ def campaign_dry_run(campaign: Campaign, *, now: datetime | None = None) -> dict
     ).count()
     done = 0
     if campaign.trigger in SCHEDULED_TRIGGERS:
-        done = (
-            members.filter(
-                pk__in=CampaignMember.objects.filter(
-                    campaign=campaign,
-                    occurrence__key=occurrence_key(campaign, now),
-                    group=CampaignMember.Group.REACHED,
-                ).values("member_id")
-            ).count()
-        )
+        done = members.filter(
+            pk__in=CampaignMember.objects.filter(
+                campaign=campaign,
+                occurrence__key=occurrence_key(campaign, now),
+                group=CampaignMember.Group.REACHED,
+            ).values("member_id")
+        ).count()
     reached = max(audience - holdout - done, 0)
     costs = {kind: 0 for kind in BUDGETS}
     for action in campaign.actions.all():

@@ -329,9 +329,7 @@ class Campaign(TimeStampedModel):
         blank=True,
         help_text=_("Order triggers only: smaller orders do not count."),
     )
-    consent_only = models.BooleanField(
-        _("only members who agreed to marketing"), default=False
-    )
+    consent_only = models.BooleanField(_("only members who agreed to marketing"), default=False)
     holdout_percent = models.DecimalField(
         _("holdout (%)"),
         max_digits=4,
