@@ -1,4 +1,9 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
@@ -10,6 +15,7 @@ from apps.marketing.campaigns import (
     campaign_transition,
 )
 from apps.marketing.models import Campaign, CampaignAction, ControlGroup, Message, MessageTemplate
+from apps.marketing.report import campaign_report, report_csv
 from apps.marketing.rules import VARIABLES
 
 
@@ -85,10 +91,10 @@ class CampaignAdmin(HuijiModelAdmin):
     list_filter = ["status", "trigger", "audience"]
     search_fields = ["name"]
     inlines = [CampaignActionInline]
-    readonly_fields = ["status", "dry_run"]
+    readonly_fields = ["status", "dry_run", "report"]
     actions = ["schedule", "pause", "resume", "end", "run_now"]
     fieldsets = [
-        (None, {"fields": ["name", "status", "dry_run"]}),
+        (None, {"fields": ["name", "status", "dry_run", "report"]}),
         (_("Who"), {"fields": ["audience", "segment", "tier", "store", "distributor"]}),
         (
             _("When"),
@@ -127,6 +133,61 @@ class CampaignAdmin(HuijiModelAdmin):
             % figures
         )
 
+    @admin.display(description=_("what it earned (30 days)"))
+    def report(self, campaign):
+        if campaign.pk is None:
+            return "—"
+        report = campaign_report(campaign)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    metric.name,
+                    _number(metric.reached),
+                    _number(metric.holdout),
+                    _number(metric.difference),
+                    _number(metric.lift),
+                    f"[{_number(metric.low)}, {_number(metric.high)}]",
+                )
+                for metric in report.metrics
+            ),
+        )
+        return format_html(
+            "<p>{}</p><p>{}</p><table><tr><th></th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>95% CI</th></tr>{}</table><p>{}</p><p><a href='{}'>CSV</a></p>",
+            _("%(reached)s reached, %(holdout)s held out.")
+            % {"reached": report.reached, "holdout": report.holdout},
+            report.verdict,
+            _("reached"),
+            _("holdout"),
+            _("difference"),
+            _("lift"),
+            rows,
+            "；".join(f"{name}: {value}" for name, value in report.cost.items()),
+            reverse("admin:marketing_campaign_report", args=[campaign.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/report.csv",
+                self.admin_site.admin_view(self.report_download),
+                name="marketing_campaign_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def report_download(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        response = HttpResponse(
+            report_csv(campaign_report(campaign)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="campaign-{pk}-report.csv"'
+        return response
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         campaign_schedule_sync(form.instance)
@@ -161,6 +222,10 @@ class CampaignAdmin(HuijiModelAdmin):
         self.message_user(
             request, _("%(n)s members were reached or held out.") % {"n": reached}, messages.INFO
         )
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 @admin.register(ControlGroup)
