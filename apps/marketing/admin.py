@@ -101,7 +101,7 @@ class CampaignAdmin(HuijiModelAdmin):
             {
                 "fields": [
                     "trigger",
-                    "dormant_days",
+                    "days",
                     "weekday",
                     "month_day",
                     "hour",

@@ -7,13 +7,14 @@ import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import CharField, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import MD5, Cast, Concat, Substr
 from django.utils import timezone
 
 from apps.marketing.models import Campaign, ControlGroup
 from apps.members.models import Member
 from apps.members.segments import SegmentCriteria, not_seen_since, segment_members
+from apps.points.models import Lot
 from apps.tiers.segments import members_in_tiers
 
 _DIGITS = 6  # hex digits of the hash compared: a share is exact to 1/16^6
@@ -56,8 +57,8 @@ def control_group() -> ControlGroup:
 
 def campaign_audience(campaign: Campaign, *, now: datetime | None = None) -> QuerySet[Member]:
     """The members the campaign is for at `now`: its audience, those its trigger picks today
-    (birthdays, dormant members), who agreed to marketing when it asks, never the global
-    control group."""
+    (birthdays, dormant members, points about to expire), who agreed to marketing when it
+    asks, never the global control group."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     members = Member.objects.filter(status=Member.Status.ACTIVE)
@@ -76,7 +77,16 @@ def campaign_audience(campaign: Campaign, *, now: datetime | None = None) -> Que
         case Campaign.Trigger.BIRTHDAY_MONTH:
             members = members.filter(birthday__month=today.month)
         case Campaign.Trigger.DORMANT:
-            members = members.filter(not_seen_since(now - timedelta(days=campaign.dormant_days)))
+            members = members.filter(not_seen_since(now - timedelta(days=campaign.days)))
+        case Campaign.Trigger.POINTS_EXPIRING:
+            expiring = Lot.objects.filter(
+                member=OuterRef("pk"),
+                status=Lot.Status.AVAILABLE,
+                remaining__gt=0,
+                expires_on__gte=today,
+                expires_on__lte=today + timedelta(days=campaign.days),
+            )
+            members = members.filter(Exists(expiring))
     if campaign.consent_only:
         members = members.filter(marketing_consent=True)
     control = control_group()

@@ -58,6 +58,8 @@ SCHEDULED_TRIGGERS = {
     Trigger.BIRTHDAY_DAY,
     Trigger.BIRTHDAY_MONTH,
     Trigger.DORMANT,
+    Trigger.POINTS_EXPIRING,
+    Trigger.SEGMENT_ENTERED,
 }
 # The budget each kind of action spends, and what one grant costs of it.
 BUDGETS = {
@@ -163,8 +165,10 @@ def occurrence_key(campaign: Campaign, now: datetime) -> str:
             return "once"
         case Trigger.BIRTHDAY_DAY | Trigger.BIRTHDAY_MONTH:
             return f"birthday-{today.year}"
-        case Trigger.DORMANT:
-            return f"dormant-{today:%Y-%m}"
+        case Trigger.DORMANT | Trigger.POINTS_EXPIRING:
+            return f"{campaign.trigger}-{today:%Y-%m}"  # at most once a month
+        case Trigger.SEGMENT_ENTERED:
+            return "entered"  # the first day a member is found in the segment
     return today.isoformat()
 
 

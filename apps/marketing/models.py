@@ -254,6 +254,8 @@ class Campaign(TimeStampedModel):
         BIRTHDAY_DAY = "birthday_day", _("birthday (on the day)")
         BIRTHDAY_MONTH = "birthday_month", _("birthday (in the month)")
         DORMANT = "dormant", _("dormant for N days")
+        POINTS_EXPIRING = "points_expiring", _("points expire within N days")
+        SEGMENT_ENTERED = "segment_entered", _("a member enters the segment")
         ONCE = "once", _("once, at the start")
         WEEKLY = "weekly", _("member day every week")
         MONTHLY = "monthly", _("member day every month")
@@ -302,7 +304,15 @@ class Campaign(TimeStampedModel):
         related_name="+",
     )
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger)
-    dormant_days = models.PositiveIntegerField(_("dormant for (days)"), null=True, blank=True)
+    days = models.PositiveIntegerField(
+        _("N days"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Dormant: no visit, sign-in or purchase for this many days. Points expiring: "
+            "points that expire within this many days."
+        ),
+    )
     weekday = models.PositiveSmallIntegerField(
         _("weekday"),
         null=True,
@@ -372,8 +382,10 @@ class Campaign(TimeStampedModel):
         problems = {}
         if (field := needs.get(self.audience)) and not getattr(self, f"{field}_id"):
             problems[field] = _("Choose who the campaign is for.")
-        if self.trigger == self.Trigger.DORMANT and not self.dormant_days:
-            problems["dormant_days"] = _("Say after how many days a member counts as dormant.")
+        if self.trigger in (self.Trigger.DORMANT, self.Trigger.POINTS_EXPIRING) and not self.days:
+            problems["days"] = _("Say how many days.")
+        if self.trigger == self.Trigger.SEGMENT_ENTERED and self.audience != self.Audience.SEGMENT:
+            problems["audience"] = _("Entering a segment needs a segment as the audience.")
         if self.trigger == self.Trigger.WEEKLY and not self.weekday:
             problems["weekday"] = _("Choose the member day's weekday.")
         if self.trigger == self.Trigger.MONTHLY and not self.month_day:

@@ -28,13 +28,15 @@ from apps.marketing.models import (
     ControlGroup,
     Message,
 )
-from apps.members.models import MemberTag, Tag
+from apps.members.models import MemberTag, Segment, Tag
 from apps.members.services import member_join_or_find
-from apps.points.models import Entry
-from apps.tiers.models import GrowthEntry, Tier
+from apps.points.models import Entry, Lot
+from apps.points.services import points_earn
+from apps.tiers.models import GrowthEntry, MemberTier, Tier
 from apps.tiers.services import growth_earn
 from tests.conftest import run_together
 from tests.coupons.factories import CouponTemplateFactory
+from tests.distributors.factories import DistributorFactory
 from tests.marketing.factories import MessageTemplateFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
@@ -150,14 +152,62 @@ def test_birthdays_on_the_day_and_in_the_month_once_a_year():
 def test_dormant_members():
     asleep = MemberFactory(last_active_at=NOW - timedelta(days=90))
     MemberFactory(last_active_at=NOW - timedelta(days=10))
-    campaign = make_campaign(trigger="dormant", dormant_days=60)
+    campaign = make_campaign(trigger="dormant", days=60)
 
     campaign_run(campaign_id=campaign.pk, now=NOW)
 
     assert list(CampaignGrant.objects.values_list("member_id", flat=True)) == [asleep.pk]
 
 
-def test_the_audience_a_store_a_tier_consent():
+def test_points_expiring_within_n_days():
+    soon, later = MemberFactory(), MemberFactory()
+    for member, key in ((soon, "s"), (later, "l")):
+        points_earn(
+            member=member, amount=100, cause_kind="admin", description="t", pending=False, key=key
+        )
+    Lot.objects.filter(member=soon).update(expires_on=DAY + timedelta(days=10))
+    Lot.objects.filter(member=later).update(expires_on=DAY + timedelta(days=100))
+    campaign = make_campaign({"kind": "points", "amount": 1}, trigger="points_expiring", days=30)
+
+    campaign_run(campaign_id=campaign.pk, now=NOW)
+    campaign_run(campaign_id=campaign.pk, now=NOW + timedelta(days=1))
+
+    assert list(CampaignGrant.objects.values_list("member_id", flat=True)) == [soon.pk]
+
+
+def test_entering_a_segment_gives_once_the_first_day_a_member_is_in_it():
+    store = StoreFactory()
+    segment = Segment.objects.create(name="文三路店会员")
+    segment.home_stores.add(store)
+    first = MemberFactory(home_store=store)
+    campaign = make_campaign(trigger="segment_entered", audience="segment", segment=segment)
+
+    campaign_run(campaign_id=campaign.pk, now=NOW)
+    second = MemberFactory(home_store=store)
+    campaign_run(campaign_id=campaign.pk, now=NOW + timedelta(days=1))
+
+    assert (points_of(first), points_of(second)) == (10, 10)
+
+
+def test_the_audience_by_tier_and_by_dealer():
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    gold = Tier.objects.create(code="gold", name="黄金会员", rank=1, growth_threshold=100)
+    golden, plain = MemberFactory(), MemberFactory()
+    MemberTier.objects.create(member=golden, tier=gold)
+    dealer_store = StoreFactory(distributor=DistributorFactory())
+    dealers = MemberFactory(home_store=dealer_store)
+    by_tier = make_campaign(audience="tier", tier=gold)
+    by_dealer = make_campaign(audience="distributor", distributor=dealer_store.distributor)
+
+    campaign_run(campaign_id=by_tier.pk, now=NOW)
+    campaign_run(campaign_id=by_dealer.pk, now=NOW)
+
+    assert list(by_tier.grants.values_list("member_id", flat=True)) == [golden.pk]
+    assert list(by_dealer.grants.values_list("member_id", flat=True)) == [dealers.pk]
+    assert points_of(plain) == 0
+
+
+def test_the_audience_a_store_with_consent_only():
     store = StoreFactory()
     mine = MemberFactory(home_store=store, marketing_consent=True)
     MemberFactory(home_store=store)
