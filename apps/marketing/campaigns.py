@@ -245,7 +245,12 @@ def _run_chunk(campaign_id, key, *, after, now, batch, only) -> tuple[int, int] 
 def _action_give(campaign, action, occurrence, reached, actions, now) -> bool:
     """Give `action` to the reached members who may have it; False when the budget ran
     out (the campaign is then paused or ended)."""
-    given = CampaignGrant.objects.filter(action=action, member_id__in=reached)
+    if not reached:
+        return True
+    # The chunk's id range rather than its ids: one range scan of the (action, member) index.
+    given = CampaignGrant.objects.filter(
+        action=action, member_id__gte=reached[0], member_id__lte=reached[-1]
+    )
     this_time = set(given.filter(occurrence=occurrence).values_list("member_id", flat=True))
     full = set()
     if action.per_member_limit:
@@ -255,7 +260,8 @@ def _action_give(campaign, action, occurrence, reached, actions, now) -> bool:
             .filter(times__gte=action.per_member_limit)
             .values_list("member_id", flat=True)
         )
-    fresh = [member_id for member_id in reached if member_id not in this_time | full]
+    skip = this_time | full
+    fresh = [member_id for member_id in reached if member_id not in skip]
     cost = action_cost(action)
     left = budget_left(campaign, action.kind, now) if cost else None
     spent = left is not None and left < len(fresh) * cost
