@@ -272,6 +272,7 @@ class Coupon(models.Model):
         TIER_UPGRADE = "tier_upgrade", _("a tier upgrade")  # id: the tier_changed event's
         BIRTHDAY = "birthday", _("a birthday")  # id: the year
         DEMO = "demo", _("demo data")  # id: what the demo chose
+        CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
 
     source = models.CharField(_("source"), max_length=16, choices=Source)
     # Who it was issued to, which a member merge leaves alone (it moves `member`): what

@@ -6,3 +6,10 @@ from apps.marketing.outbox import messages_send_due
 @shared_task
 def messages_send_task() -> None:
     messages_send_due()
+
+
+@shared_task
+def campaign_run_task(campaign_id: int) -> None:
+    from apps.marketing.campaigns import campaign_run
+
+    campaign_run(campaign_id=campaign_id)

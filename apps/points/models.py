@@ -125,6 +125,7 @@ class Entry(models.Model):
         MATURITY = "maturity", _("return window over")  # id: the job batch's
         EXPIRY = "expiry", _("expiry")  # id: the job batch's
         DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grants
+        CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
