@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
-from apps.marketing.models import Message, MessageTemplate
+from apps.marketing.models import CareCall, CareTask, Message, MessageTemplate
 from apps.marketing.rules import VARIABLES
 
 
@@ -63,4 +63,26 @@ class MessageAdmin(ReadOnlyAdmin):
         "sent_at",
         "read_at",
     ]
+    fields = readonly_fields
+
+
+@admin.register(CareTask)
+class CareTaskAdmin(HuijiModelAdmin):
+    list_display = ["name", "kind", "days", "active", "updated_at"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name"]
+    fields = ["name", "kind", "days", "script", "active"]
+
+
+@admin.register(CareCall)
+class CareCallAdmin(ReadOnlyAdmin):
+    """Every store's calls, to see how far each got: filter by day and store."""
+
+    list_display = ["day", "store", "task", "member", "outcome", "done_at", "done_by"]
+    list_filter = ["day", "task", "outcome", ("done_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["store", "task", "member", "done_by"]
+    search_fields = ["=store__code", "=member__phone"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+    readonly_fields = ["day", "store", "task", "member", "outcome", "note", "done_at", "done_by"]
     fields = readonly_fields

@@ -1,8 +1,14 @@
 from celery import shared_task
 
+from apps.marketing.care import care_lists_make
 from apps.marketing.outbox import messages_send_due
 
 
 @shared_task
 def messages_send_task() -> None:
     messages_send_due()
+
+
+@shared_task
+def care_lists_task() -> None:
+    care_lists_make()
