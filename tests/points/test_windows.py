@@ -68,11 +68,11 @@ def member():
 def test_exchanging_outside_a_window_is_refused_and_spends_nothing(api_client, member):
     window("exchange", 3, 30)
     template = CouponTemplateFactory(claimable=False, points_price=300, per_member_limit=5)
-    app = member_client(api_client, member)
+    member_app = member_client(api_client, member)
     opens = (timezone.localdate() + timedelta(days=3)).isoformat()
 
-    zh = app.post(f"/api/v1/coupons/{template.pk}/exchange", HTTP_IDEMPOTENCY_KEY="tap-1")
-    en = app.post(
+    zh = member_app.post(f"/api/v1/coupons/{template.pk}/exchange", HTTP_IDEMPOTENCY_KEY="tap-1")
+    en = member_app.post(
         f"/api/v1/coupons/{template.pk}/exchange",
         HTTP_IDEMPOTENCY_KEY="tap-2",
         HTTP_ACCEPT_LANGUAGE="en",
@@ -91,9 +91,9 @@ def test_exchanging_outside_a_window_is_refused_and_spends_nothing(api_client, m
 def test_exchanging_inside_a_window_works(api_client, member):
     window("exchange", -1, 1)
     template = CouponTemplateFactory(claimable=False, points_price=300, per_member_limit=5)
-    app = member_client(api_client, member)
+    member_app = member_client(api_client, member)
 
-    done = app.post(f"/api/v1/coupons/{template.pk}/exchange", HTTP_IDEMPOTENCY_KEY="tap-1")
+    done = member_app.post(f"/api/v1/coupons/{template.pk}/exchange", HTTP_IDEMPOTENCY_KEY="tap-1")
 
     assert done.status_code == 201 and points_available(member) == 700
 
