@@ -5,6 +5,7 @@ Placeholders in braces ({name}) are filled in by the script."""
 from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import Fulfilment, Order, RefundRequest
+from apps.points.models import PointsWindow
 from apps.tiers.models import TierChannelBenefit
 
 MESSAGES = {
@@ -97,6 +98,16 @@ MESSAGES = {
     "refund_how_many": _("{name}: how many back"),
     "refund_asked": _("Refund requested: the store will answer soon."),
     "received": _("Thank you: the order is received."),
+    # The inbox (inbox.js) and the card's inbox link and points windows (card.js)
+    "inbox_unread": _("Messages: {count} unread"),
+    "inbox_all_read": _("Messages"),
+    "mark_read": _("Mark as read"),
+    "marked_read": _("Marked as read."),
+    "unread": _("Unread"),
+    "open_link": _("Open"),
+    "window_open_until": _("{use}: open during {name} until {date}"),
+    "window_next": _("{use} opens again on {date} ({name})"),
+    "window_none": _("{use} is closed for now"),
 }
 
 
@@ -110,6 +121,7 @@ def page_messages() -> dict[str, str]:
         ("refund_reason", RefundRequest.Reason.choices),
     ]:
         words.update({f"{prefix}_{value}": str(label) for value, label in choices})
+    words.update({f"use_{value}": str(label) for value, label in PointsWindow.Use.choices})
     # a tier's channel benefits and a coupon's channels name the same three channels
     words.update(
         {f"channel_{value}": str(label) for value, label in TierChannelBenefit.Channel.choices}

@@ -16,6 +16,7 @@ PAGES = [
     "/m/orders",
     "/m/orders/P20261203000001",
     "/m/me",
+    "/m/inbox",
     "/m/s/S002/",
     "/m/s/S002/pay",
     "/m/mall",
