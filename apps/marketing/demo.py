@@ -1,6 +1,7 @@
 from django.utils import timezone
 
 from apps.core.demo import DemoContext
+from apps.marketing.care_demo import seed_care
 from apps.marketing.models import MessageTemplate
 from apps.marketing.outbox import messages_queue, messages_send_due
 from apps.members.demo import DEMO_PHONE
@@ -55,3 +56,4 @@ def seed(ctx: DemoContext) -> None:
         "Marketing: message templates for the inbox, texts and WeChat; a member-day note "
         f"in {DEMO_PHONE}'s inbox (GET /api/v1/me/messages)."
     )
+    seed_care(ctx)

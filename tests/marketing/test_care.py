@@ -106,3 +106,31 @@ def test_the_daily_job_is_scheduled():
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.filter(task="apps.marketing.tasks.care_lists_task").exists()
+
+
+def test_the_demos_care_lists_and_windows_are_made_once():
+    from apps.core.demo import DemoContext
+    from apps.marketing.care_demo import seed_care
+    from apps.points.demo import _seed_windows
+    from apps.points.models import PointsWindow
+    from tests.stores.factories import StaffFactory
+
+    stores = [StoreFactory(code=code) for code in ("S001", "S002", "S003")]
+    StaffFactory(store=stores[0], role="guide")
+    for store in stores:
+        MemberFactory(home_store=store, joined_at=timezone.now())
+    ctx = DemoContext(seed=1, members=0, rng=None, fake=None)
+
+    for _ in range(2):
+        seed_care(ctx)
+        _seed_windows(ctx)
+
+    today = timezone.localdate()
+    assert CareTask.objects.count() == 3
+    assert sorted(CareCall.objects.filter(day=today).values_list("store__code", flat=True)) == [
+        "S001",
+        "S002",
+        "S003",
+    ]
+    assert CareCall.objects.filter(done_at__isnull=False).count() == 1
+    assert PointsWindow.objects.count() == 2
