@@ -83,6 +83,10 @@ def test_a_guide_calls_a_member_on_todays_care_list_and_marks_it_done(phone):
     row = phone.locator(f"#call-{call.pk}")
     expect(row).to_contain_text("139****1111")
     expect(row).to_contain_text("新品到店了")
+    heights = phone.locator(
+        ".care button, .care select, .care input:not([type=hidden])"
+    ).evaluate_all("controls => controls.map(c => c.getBoundingClientRect().height)")
+    assert heights and min(heights) >= 44
 
     row.get_by_role("button", name="拨打").click()
     expect(phone.locator(f"#call-{call.pk} a[href='tel:13900001111']")).to_be_visible()
