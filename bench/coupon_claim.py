@@ -34,10 +34,10 @@ INSERT INTO members_member (id, created_at, updated_at, phone, name, gender, sou
                             marketing_consent, consent_channel, referral_code)
 SELECT g, now(), now(), (15000000000 + g)::text, '会员' || g, '', 'miniprogram', 'active', now(),
        false, '', 'B' || lpad(to_hex(g), 11, '0')
-FROM generate_series(1, %(members)s) g;
+FROM generate_series(%(first)s, %(first)s + %(members)s - 1) g;
 INSERT INTO members_membertoken (member_id, key_hash, created_at, expires_at)
 SELECT g, encode(sha256(('bench-token-' || g)::bytea), 'hex'), now(), now() + interval '30 days'
-FROM generate_series(1, %(members)s) g;
+FROM generate_series(%(first)s, %(first)s + %(members)s - 1) g;
 INSERT INTO coupons_coupontemplate (created_at, updated_at, name, kind, active, description, amount, valid_days,
     claimable, total_stock, issued, per_member_limit, new_members_only, channels, include_skus, include_categories,
     exclude_skus, exclude_categories, stackable, cost_bearer, auto_issue, gift_sku)
@@ -226,6 +226,7 @@ def main() -> None:
                 conn.execute(
                     statement,
                     {
+                        "first": 1,
                         "members": 2 * attempts,
                         "stock": args.stock,
                         "templates": 2 * args.rounds + 2,

@@ -1,7 +1,7 @@
+import sys
+
 from django.conf import settings
 from django.contrib import admin
-from django.db import connection
-from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
@@ -9,20 +9,14 @@ from drf_spectacular.views import SpectacularSwaggerView
 
 from apps.core.api.exceptions import api_not_found, api_server_error
 from apps.core.api.schema_view import SchemaView
+from apps.core.health import healthz, readyz
 from apps.core.media import media_serve
+from apps.core.outages import unavailable, unavailable_response
 from apps.memberweb.views import store_qr_link
 
 admin.site.site_header = _("Huiji HQ console")
 admin.site.site_title = _("Huiji")
 admin.site.index_title = _("HQ console")
-
-
-def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse(
-        {"status": "ok", "brand": settings.BRAND_NAME}, json_dumps_params={"ensure_ascii": False}
-    )
 
 
 urlpatterns = [
@@ -35,6 +29,7 @@ urlpatterns = [
     path("m/", include("apps.memberweb.urls")),
     path("s/<str:code>/", store_qr_link, name="store-landing"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]
 if settings.SERVE_MEDIA:
     urlpatterns.append(
@@ -49,6 +44,9 @@ def handler404(request, exception):
 
 
 def handler500(request):
+    # Called inside Django's `except`, so the exception being handled is the one to answer.
+    if unavailable(sys.exc_info()[1]):
+        return unavailable_response(request)
     if request.path.startswith("/api/"):
         return api_server_error(request)
     return defaults.server_error(request)

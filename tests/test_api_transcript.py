@@ -419,6 +419,20 @@ def test_the_api_answers_as_recorded(settings):
     )
     call(app, "post", f"/api/v1/orders/{sent['order_no']}/receive", {}, key="h6")
 
+    # Promoting (分销): not a promoter yet, applying (HQ approves), commissions, withdrawals
+    call(app, "get", "/api/v1/me/promoter")
+    call(app, "get", "/api/v1/me/promoter", lang="en")
+    call(app, "post", "/api/v1/me/promoter/apply", {}, key="f1")
+    call(app, "post", "/api/v1/me/promoter/apply", {}, key="f2")
+    call(app, "get", "/api/v1/me/promoter")
+    call(app, "get", "/api/v1/me/commissions")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "0.50"}, key="w1")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "5.00"}, key="w2")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "5.00"}, key="w3", lang="en")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "5.00"})
+    call(app, "get", "/api/v1/me/withdrawals")
+    call(app, "post", "/api/v1/orders", {**pickup, "promoter_code": "NOSUCHCODE"}, key="w4")
+
     got = json.dumps(journey.steps, ensure_ascii=False, indent=1)
     if os.environ.get("UPDATE_API_TRANSCRIPT"):
         TRANSCRIPT.write_text(got + "\n", encoding="utf-8")

@@ -39,7 +39,13 @@ def test_the_apis_answer_json_whatever_the_client_accepts(api_client):
 def test_prepared_statements_keep_the_options_of_the_database_url():
     options = database("postgres://huiji@db:5432/huiji?sslmode=require")["OPTIONS"]
 
-    assert options == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
+    assert options == {
+        "sslmode": "require",
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+        "connect_timeout": 3,
+    }
+    assert database("postgres://h@db/h?connect_timeout=9")["OPTIONS"]["connect_timeout"] == 9
 
 
 def test_the_redis_cache_keeps_what_huiji_keeps_in_it_and_its_client():

@@ -4,7 +4,12 @@ a rolled-back transaction does not take back."""
 
 import contextlib
 
+import redis
 from django.core.cache import cache as default_cache
+
+# What the shared cache raises while Redis cannot be reached (django-redis raises its
+# client's own errors).
+CACHE_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 
 def count_up(key: str, seconds: int, *, first_likely: bool = True, cache=None) -> int:

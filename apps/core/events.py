@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.core.bulk import rows_insert
 from apps.core.models import Event, EventHandling
+from apps.core.queue import enqueue
 from apps.core.rows import row_insert
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def events_emit(*, name: str, payloads: list[dict]) -> int:
 def _schedule_dispatch(event_ids: list[int]) -> None:
     from apps.core.tasks import events_dispatch_task
 
-    events_dispatch_task.delay(event_ids)
+    enqueue(events_dispatch_task, event_ids)
 
 
 def event_dispatch(*, event_id: int) -> bool:

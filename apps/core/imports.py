@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.queue import enqueue
 from apps.core.spreadsheets import SpreadsheetInvalid, csv_line, upload_check
 from apps.core.uploads import upload_files_purge
 
@@ -44,7 +45,7 @@ def import_upload(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             **fields,
         )
-        transaction.on_commit(lambda: check_task.delay(upload.pk))
+        transaction.on_commit(lambda: enqueue(check_task, upload.pk))
     return upload
 
 
@@ -101,7 +102,7 @@ def import_start(upload: Upload, *, run_task) -> Upload:
             file_deleted_at__isnull=True,
         ).update(status=model.Status.RUNNING, error="")
         if started:
-            transaction.on_commit(lambda: run_task.delay(upload.pk))
+            transaction.on_commit(lambda: enqueue(run_task, upload.pk))
     upload.refresh_from_db()
     return upload
 

@@ -11,6 +11,7 @@ tiers and rules) cost more than the rest of the read. Whoever reads a held value
 the one object with every request of the process: read it, never change it.
 """
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -18,6 +19,8 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+from apps.core.counters import CACHE_DOWN
 
 T = TypeVar("T")
 
@@ -57,10 +60,21 @@ def reference_get(name: str, load: Callable[[], T]) -> T:
 
 
 def _shared(name: str, load: Callable[[], T]) -> T:
-    value = cache.get(_key(name))
+    return shared(_key(name), load, settings.REFERENCE_CACHE_SECONDS)
+
+
+def shared(key: str, load: Callable[[], T], seconds: int) -> T:
+    """`load()`, kept in the shared cache for `seconds` (a None is not kept). While Redis is
+    gone, each call loads it from the database: slower, never wrong or refused."""
+    try:
+        value = cache.get(key)
+    except CACHE_DOWN:
+        return load()
     if value is None:
         value = load()
-        cache.set(_key(name), value, settings.REFERENCE_CACHE_SECONDS)
+        if value is not None:
+            with contextlib.suppress(*CACHE_DOWN):
+                cache.set(key, value, seconds)
     return value
 
 
@@ -69,7 +83,10 @@ def reference_forget(*names: str) -> None:
         keys = [_key(name) for name in names]
 
         def forget():
-            cache.delete_many(keys)
+            # With Redis gone there is nothing to forget there; it may come back with the
+            # old rows, which expire within REFERENCE_CACHE_SECONDS.
+            with contextlib.suppress(*CACHE_DOWN):
+                cache.delete_many(keys)
             held_forget(*keys)
 
         transaction.on_commit(forget)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
+from apps.core.queue import enqueue
 from apps.coupons.errors import BatchNotReady
 from apps.coupons.issuing import coupon_build, stock_take, templates_for
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
@@ -57,7 +58,7 @@ def issue_batch_start(*, batch: IssueBatch, actor=None) -> IssueBatch:
         unknown=invalid,
         started_at=timezone.now(),
     )
-    transaction.on_commit(lambda: issue_batch_run_task.delay(batch.pk))
+    transaction.on_commit(lambda: enqueue(issue_batch_run_task, batch.pk))
     batch.refresh_from_db()
     return batch
 

@@ -8,6 +8,7 @@ from typing import NoReturn
 
 from django.conf import settings
 from django.db import connections, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -179,37 +180,24 @@ def _offer_refused(problem: str) -> tuple[str, str]:
     return str(CouponExpired().render()), CouponExpired.code  # a void one too, as it was
 
 
-def _held_for_order(
-    codes: list[str], member: Member, order_id: int, store, channel: str, now
-) -> list[Coupon]:
-    """The order's coupons, locked in primary-key order and checked usable here and now."""
-    wanted = sorted({code.strip().upper() for code in codes})
-    coupons = list(
-        Coupon.objects.select_for_update(of=("self",))
-        .select_related("template")
-        .filter(code__in=wanted)
-        .order_by("pk")
-    )
-    if len(coupons) != len(wanted) or any(c.member_id != member.pk for c in coupons):
-        raise CouponNotFound()
-    for coupon in coupons:
-        if coupon.status == Coupon.Status.LOCKED and coupon.order_id == order_id:
-            continue  # this order's retry
-        _check_usable(coupon, store=store, channel=channel, now=now)
-    return coupons
-
-
-@transaction.atomic
-def coupons_lock(
-    *, codes: list[str], member: Member, order_id: int, store, channel: str, now=None
-) -> list[Coupon]:
-    """An order holds its coupons until it is paid or gone."""
+@transaction.atomic(savepoint=False)  # no caller carries on after its errors
+def coupons_lock(*, codes: list[str], member: Member, order_id: int, store, channel: str, now=None):
+    """An order holds its coupons until it is paid or gone. Its quote, made in the same
+    transaction, found them usable in this store and channel; each is held by one statement
+    that finds it still available and within its dates (or already held for this order), so
+    a coupon another order took meanwhile is refused with the reason, and nothing is held."""
     now = now or timezone.now()
-    coupons = _held_for_order(codes, member, order_id, store, channel, now)
-    Coupon.objects.filter(pk__in=[c.pk for c in coupons]).update(
-        status=Coupon.Status.LOCKED, order_id=order_id, locked_at=now
-    )
-    return coupons
+    Status = Coupon.Status
+    for code in sorted({code.strip().upper() for code in codes}):  # one order of row locks
+        if not (
+            Coupon.objects.filter(code=code, member=member)
+            .filter(
+                Q(status=Status.AVAILABLE, valid_from__lte=now, valid_until__gt=now)
+                | Q(status=Status.LOCKED, order_id=order_id)
+            )
+            .update(status=Status.LOCKED, order_id=order_id, locked_at=now)
+        ):
+            _refuse(code, member=member, store=store, channel=channel, now=now)
 
 
 @transaction.atomic(savepoint=False)  # no caller carries on after its errors

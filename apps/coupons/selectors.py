@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from apps.core.reference import held, held_forget
+from apps.core.reference import held, held_forget, shared
 from apps.core.text import comma_separated
 from apps.coupons.errors import AlreadyUsed, CouponExpired, CouponTemplateNotFound
 from apps.coupons.models import Coupon, CouponTemplate, TemplateCounter
@@ -173,18 +173,17 @@ def _template_key(template_id: int) -> str:
 
 
 def _template_shared(template_id: int) -> CouponTemplate | None:
-    template = cache.get(_template_key(template_id))
-    if template is None:
-        template = (
+    return shared(
+        _template_key(template_id),
+        lambda: (
             CouponTemplate.objects.prefetch_related(
                 "eligible_tiers", "eligible_stores", "eligible_distributors", "usable_stores"
             )
             .filter(pk=template_id)
             .first()
-        )
-        if template is not None:
-            cache.set(_template_key(template_id), template, TEMPLATE_CACHE_SECONDS)
-    return template
+        ),
+        TEMPLATE_CACHE_SECONDS,
+    )
 
 
 def template_forget(template_id: int) -> None:

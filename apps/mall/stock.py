@@ -1,7 +1,8 @@
 """库存: what an order reserves, gives back and hands over, at one location (HQ's warehouse
 or a store). Stock rows are locked in key order and written by one statement however many
-lines an order has; a SKU that is sold out is refused from a plain read, before any lock,
-so a rush on a sold-out item never queues on its row."""
+lines an order has. A caller refuses a SKU that is sold out from a plain read before it
+reserves (the checkout's `skus_sellable_at`), so a rush on a sold-out item never queues on
+its row."""
 
 from collections import defaultdict
 
@@ -23,13 +24,12 @@ def stock_reserve(*, order_id: int, store: Store | None, items: list[tuple[str, 
         wanted[sku] += quantity
     stock = {
         sku: (pk, on_hand - reserved)
-        for pk, sku, on_hand, reserved in Stock.objects.filter(
-            store=store, sku__sku__in=wanted
-        ).values_list("pk", "sku__sku", "on_hand", "reserved")
+        for pk, sku, on_hand, reserved in Stock.objects.select_for_update(of=("self",))
+        .filter(store=store, sku__sku__in=wanted)
+        .order_by("pk")  # so that two orders never wait on each other in a circle
+        .values_list("pk", "sku__sku", "on_hand", "reserved")
     }
     _refuse_short(wanted, {sku: left for sku, (_pk, left) in stock.items()})
-    left = _lock(pk for pk, _left in stock.values())
-    _refuse_short(wanted, {sku: left[pk] for sku, (pk, _left) in stock.items()})
     by_stock = {stock[sku][0]: quantity for sku, quantity in wanted.items()}
     _move(by_stock, reserved=1)
     Reservation.objects.bulk_create(

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from apps.core.queue import enqueue
 from apps.marketing import rules
 from apps.marketing.channels import Outgoing, channel_on, message_deliver
 from apps.marketing.locks import members_lock
@@ -89,7 +90,7 @@ def messages_queue(
 def _send_soon() -> None:
     from apps.marketing.tasks import messages_send_task
 
-    messages_send_task.delay()
+    enqueue(messages_send_task)
 
 
 def messages_send_due(*, now=None, batch: int = 500) -> int:

@@ -4,8 +4,10 @@ Placeholders in braces ({name}) are filled in by the script."""
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.members.models import PromoterBinding
 from apps.orders.models import Fulfilment, Order, RefundRequest
 from apps.points.models import PointsWindow
+from apps.referrals.models import Commission, Withdrawal
 from apps.tiers.models import TierChannelBenefit
 
 MESSAGES = {
@@ -108,6 +110,17 @@ MESSAGES = {
     "window_open_until": _("{use}: open during {name} until {date}"),
     "window_next": _("{use} opens again on {date} ({name})"),
     "window_none": _("{use} is closed for now"),
+    # Promoting (promoter.js)
+    "promoter_applied": _("Your application is waiting for HQ's decision."),
+    "promoter_approved": _("You are a promoter: share your link."),
+    "promoter_refused": _("Your application was refused."),
+    "promoter_suspended": _("Your promoting is suspended: what you earned stays yours."),
+    "applied_applied": _("Application sent: HQ will decide soon."),
+    "applied_approved": _("Welcome: you are a promoter now."),
+    "link_copied": _("Link copied: share it with your friends."),
+    "commission_level": _("Level {level}"),
+    "available_on": _("available from {date}"),
+    "withdrawal_asked": _("Withdrawal of {amount} asked: finance will review it."),
 }
 
 
@@ -119,6 +132,9 @@ def page_messages() -> dict[str, str]:
         ("fulfilment", Fulfilment.Status.choices),
         ("refund_status", RefundRequest.Status.choices),
         ("refund_reason", RefundRequest.Reason.choices),
+        ("commission", Commission.Status.choices),
+        ("withdrawal", Withdrawal.Status.choices),
+        ("source", PromoterBinding.Source.choices),
     ]:
         words.update({f"{prefix}_{value}": str(label) for value, label in choices})
     words.update({f"use_{value}": str(label) for value, label in PointsWindow.Use.choices})

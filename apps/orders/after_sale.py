@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 
 from apps.core.audit import audit_record, snapshot
 from apps.core.errors import PermissionDenied
+from apps.core.queue import enqueue
 from apps.core.rows import row_insert
 from apps.mall.stock import stock_release
 from apps.orders.errors import (
@@ -144,7 +145,7 @@ def refund_request_approve(*, request_id: int, actor, note: str = "") -> RefundR
     if request.status == RefundRequest.Status.APPROVED:
         from apps.orders.tasks import refund_request_refund_task
 
-        transaction.on_commit(lambda: refund_request_refund_task.delay(request.pk))
+        transaction.on_commit(lambda: enqueue(refund_request_refund_task, request.pk))
     return request
 
 

@@ -372,15 +372,16 @@ def order_place(*, checkout: Checkout, external_id: str = "", now=None) -> Order
             store=stock_location(order.store, checkout.fulfilment),
             items=[(line.sku, line.quantity) for line in checkout.lines],
         )
-    return _as_written(order, lines=lines, fulfilment=fulfilment)
+    order._state.fields_cache["fulfilment"] = fulfilment  # as select_related sets it
+    return _as_written(order, lines=lines)
 
 
-def _as_written(order: Order, *, lines: list[OrderLine], fulfilment: Fulfilment | None) -> Order:
-    """The order just placed with what `member_order` reads for its answer (its lines and
-    fulfilment, no refund requests yet) set from the rows the placement wrote, as a
-    prefetch sets them: the answer, made in the placement's transaction (its key's), reads
-    nothing more while the order's stock rows are locked."""
-    order._state.fields_cache["fulfilment"] = fulfilment
+def _as_written(order: Order, *, lines: list[OrderLine]) -> Order:
+    """The order placed or paid just now with what `member_order` reads for its answer (its
+    lines, no refund requests yet: an order awaiting payment has none) set from the rows in
+    hand, as a prefetch sets them: the answer, made in the transaction that wrote them,
+    reads nothing more while the order's rows are locked. The caller sets its fulfilment:
+    the one it opened, or read with the order."""
     order._prefetched_objects_cache = {}
     for name, rows in (("lines", lines), ("refund_requests", [])):
         written = getattr(order, name).get_queryset()
@@ -458,17 +459,16 @@ def order_settle(order: Order, *, amount: Decimal, transaction_id: str, now) -> 
     earns at the tier the member holds now."""
     if discounts := _coupon_discounts(order):
         coupons_use(order_id=order.pk, store=order.store, discounts=discounts, now=now)
+    lines = list(order.lines.all())
     _earn(
         order,
         now=now,
         tier=member_tier(order.member) if order.member_id else None,
-        lines=[
-            PointsLine(sku=line.sku, category=line.category, paid=line.paid)
-            for line in order.lines.order_by("line_no")
-        ],
+        lines=[PointsLine(sku=line.sku, category=line.category, paid=line.paid) for line in lines],
         points_quote=None,
     )
-    return _record_paid(order, amount=amount, transaction_id=transaction_id, now=now)
+    order = _record_paid(order, amount=amount, transaction_id=transaction_id, now=now)
+    return _as_written(order, lines=lines)
 
 
 def _earn(

@@ -83,12 +83,15 @@ def fulfilment_cancel(*, order_id: int) -> None:
         stock_release(order_id=order_id)
 
 
-def fulfilment_paid(*, order_id: int) -> None:
-    """In the transaction that records the payment: the order's goods are now to be picked
-    up or shipped. One statement; an order without a fulfilment (a till's) is left alone."""
-    Fulfilment.objects.filter(order_id=order_id, status=Fulfilment.Status.WAITING).update(
-        status=Fulfilment.Status.TO_HAND_OVER
-    )
+def fulfilment_paid(order: Order) -> None:
+    """In the transaction that records the payment of `order` (read with its fulfilment):
+    the goods are now to be picked up or shipped. One statement; an order without a
+    fulfilment (a till's) is left alone."""
+    fulfilment = getattr(order, "fulfilment", None)
+    if fulfilment is not None and Fulfilment.objects.filter(
+        pk=fulfilment.pk, status=Fulfilment.Status.WAITING
+    ).update(status=Fulfilment.Status.TO_HAND_OVER):
+        fulfilment.status = Fulfilment.Status.TO_HAND_OVER
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.errors import DomainError
 from apps.core.events import event_emit
+from apps.core.queue import enqueue
 from apps.core.rows import row_insert
 from apps.coupons.redemption import coupons_release
 from apps.orders.checkout import order_settle
@@ -92,7 +93,7 @@ def order_pay(*, notice: PaymentNotice, now=None) -> Order:
     if late is not None:
         from apps.orders.tasks import late_payment_refund_task
 
-        transaction.on_commit(lambda: late_payment_refund_task.delay(late.pk))
+        transaction.on_commit(lambda: enqueue(late_payment_refund_task, late.pk))
     return order
 
 
@@ -102,17 +103,19 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
         raise PaymentRejected()
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("store", "member")
+        .select_related("store", "member", "fulfilment")
         .filter(order_no=notice.order_no)
         .first()
     )
     if order is None:
         raise NoticeOrderUnknown()
     transaction_id = notice.transaction_id
-    if (
-        Payment.objects.filter(transaction_id=transaction_id).exists()
+    # A notice repeated: the gateway names each payment of an order once, so one for an
+    # order still awaiting payment is never a repeat.
+    if order.status != Order.Status.CREATED and (
+        order.paid_at is not None
+        or Payment.objects.filter(transaction_id=transaction_id).exists()
         or LatePayment.objects.filter(transaction_id=transaction_id).exists()
-        or (order.status != Order.Status.CREATED and order.paid_at is not None)
     ):
         return order, None
     if order.status == Order.Status.CANCELLED:
@@ -132,7 +135,7 @@ def _order_pay(notice: PaymentNotice, now) -> tuple[Order, LatePayment | None]:
         order = order_cancel(order=order)
         return order, _late_payment(order, notice, LatePayment.Reason.AMOUNT_MISMATCH, now)
     order = order_settle(order, amount=notice.amount, transaction_id=transaction_id, now=now)
-    fulfilment_paid(order_id=order.pk)
+    fulfilment_paid(order)
     return order, None
 
 

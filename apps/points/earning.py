@@ -162,7 +162,9 @@ def points_award_order(
     a usage limit was in it, which is then evaluated again under the member's lock so that
     two orders at once cannot both use the last allowed time."""
     when = when or timezone.now()
-    if quote is None or quote.limited:
+    if quote is None:
+        quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
+    if quote.limited:
         _serialise(member)
         quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
     if (entry := entry_by_cause(Entry.CauseKind.ORDER, order_id, Entry.Kind.EARN)) is not None:

@@ -65,3 +65,15 @@ class PayoutsOff(DomainError):
 
 class PayoutFailed(Exception):
     """The payout backend refused the transfer for good (not a network error: retry that)."""
+
+
+class NotPromoter(DomainError):
+    code = "not_promoter"
+    status = 404
+    default_message = _("You are not a promoter: apply to become one first.")
+
+
+class UnknownPromoterCode(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("No promoter has the code %(code)s: check the link you came through.")

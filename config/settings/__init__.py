@@ -93,7 +93,9 @@ MIDDLEWARE = [
     # Content-Security-Policy on the pages that ask for one (apps/memberweb/views.py): not
     # site-wide, as the admin, the dashboards and the API docs use inline styles and scripts.
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the lockout page
+    # last, so the first to see a view's exception: PostgreSQL or Redis gone is a 503
+    "apps.core.outages.UnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,6 +128,11 @@ def database(url: str, **options) -> dict:
         "DB_PREPARED_STATEMENTS", default=True
     ):
         found.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    if found["ENGINE"] == "django.db.backends.postgresql":
+        # A request waits this long for a database that is not answering, then gets a 503.
+        found.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3"))
+        )
     return found
 
 
@@ -175,7 +182,14 @@ def cache(url: str) -> dict:
     for every operation, which took a sixth of a coupon claim's time."""
     if not url:
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": url}
+    # Short timeouts: while Redis is gone a request waits a moment for it, not a minute
+    # (README.md, "Operations"); redis-py connects again on the next call once it is back.
+    timeout = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": timeout, "SOCKET_TIMEOUT": timeout},
+    }
 
 
 CACHES = {"default": cache(os.environ.get("REDIS_URL", ""))}
@@ -274,6 +288,25 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is run again; every task may run twice
+# A task taken by a worker that died (kill -9, a host rebooted) goes back to the queue after
+# this many seconds: longer than the longest job (the nightly ones over all members), or a
+# second worker starts it again while the first still runs it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    # Workers look for such tasks every 10 s (kombu's default: every 100 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
+# While the broker is gone, sending a task gives up after about a second (apps.core.queue
+# logs it; the periodic jobs pick the work up) rather than holding a till's order.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "huiji")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -445,7 +478,7 @@ DEMO_DATA_ALLOWED = env_bool("DEMO_DATA_ALLOWED", default=DEBUG)
 # Django's deployment checklist (`manage.py check --deploy`). HTTPS only, told by the proxy's
 # X-Forwarded-Proto; /healthz also answers a probe that reaches the app server directly.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)

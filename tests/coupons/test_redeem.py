@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.models import Event
@@ -92,7 +93,7 @@ def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
 
     coupons_lock(codes=[coupon.code], member=member, order_id=1, store=store, channel="store")
     coupons_lock(codes=[coupon.code], member=member, order_id=1, store=store, channel="store")
-    with pytest.raises(CouponLocked):
+    with pytest.raises(CouponLocked), transaction.atomic():  # its caller's, which it ends
         coupons_lock(codes=[coupon.code], member=member, order_id=2, store=store, channel="store")
     with pytest.raises(CouponLocked):
         coupon_redeem(code=coupon.code, store=store)
@@ -124,7 +125,7 @@ def test_an_order_locks_uses_and_a_full_refund_restores(coupon, settings):
 @pytest.mark.django_db
 def test_a_cancelled_order_releases_its_coupons_and_nobody_else_can_lock_them(coupon):
     store = StoreFactory()
-    with pytest.raises(CouponNotFound):
+    with pytest.raises(CouponNotFound), transaction.atomic():
         coupons_lock(
             codes=[coupon.code], member=MemberFactory(), order_id=5, store=store, channel="store"
         )

@@ -52,6 +52,7 @@ form.addEventListener("submit", async (event) => {
         store_code: store,
         guide_code: link.get("guide") || "",
         referral_code: link.get("ref") || "",
+        promoter_code: link.get("promoter") || "",
       },
     });
     remember(signed.token);

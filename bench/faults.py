@@ -1,0 +1,663 @@
+# ruff: noqa: E501  (SQL reads better unbroken)
+"""Faults survived: Huiji as deployed on this machine (granian for the app pool, gunicorn for
+the POS pool, a Celery worker), on a PostgreSQL cluster and a Redis server of this run's own,
+so that stopping them stops nobody else's. The scenarios, one after another:
+
+- worker_kill: the nightly points expiry in a Celery worker, killed (-9, with its children)
+  after its first batch committed; a new worker takes the task again once the broker gives
+  it back. Every due point expires once, verify_ledger passes.
+- web_kill: tills post orders with Idempotency-Keys while the POS pool's processes are killed
+  (-9) again and again; a till retries a broken connection or a 5xx with the same key, as a
+  real POS does, and asks once more after its answer. One order per key, every answer to a
+  key the same, none lost that a till was told was accepted.
+- redis_stop: a coupon drop and till traffic while Redis (cache and broker) is stopped for a
+  while, then started again. Claims answer "try again" meanwhile and are retried; tills keep
+  selling. No oversell, no member with two coupons, no lost order.
+- postgres_restart: till traffic while PostgreSQL restarts. Requests in flight get a 503 and
+  are retried; the pools reconnect by themselves.
+
+    python -m bench.faults            # seconds per fault as below
+    python -m bench.faults --short    # a few seconds per fault
+    python -m bench.faults --only web_kill,redis_stop
+
+For each scenario: attempted, accepted, lost, doubled, oversold, seconds to recover (from the
+end of the fault to the first success after it), ledger_ok; then one RESULT line.
+"""
+
+import argparse
+import contextlib
+import glob
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+import bench._db as bench_db
+from bench._http import Connection, free_port, serve
+from bench.coupon_claim import MEMBERS_SQL
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCENARIOS = ("worker_kill", "web_kill", "redis_stop", "postgres_restart")
+LINES = [{"sku": "SKU0001", "quantity": 1, "unit_price": "99.00"}]
+DROP_MEMBERS_FROM = 100_001  # the drop's members, past the demo brand's
+
+
+class Postgres:
+    """A PostgreSQL cluster in a temporary directory, on a free port, run as the `postgres`
+    user when this is root (initdb refuses root)."""
+
+    def __init__(self):
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        self.bin = os.environ.get("PG_BIN") or (found[-1] if found else "")
+        self.dir = tempfile.mkdtemp(prefix="huiji-faults-pg-")
+        self.port = free_port()
+        self.user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        if self.user:
+            shutil.chown(self.dir, "postgres")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args) -> None:
+        subprocess.run(
+            [*self.user, f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        if not os.path.exists(f"{self.dir}/data"):
+            subprocess.run(
+                [
+                    *self.user,
+                    f"{self.bin}/initdb",
+                    "-D",
+                    f"{self.dir}/data",
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._ctl("-o", options, "-l", f"{self.dir}/log", "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Redis:
+    """A redis-server of this run's own, on a free port, keeping nothing on disk."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = None
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        import redis
+
+        for _ in range(100):
+            with contextlib.suppress(redis.ConnectionError):
+                redis.Redis(port=self.port).ping()
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def run_env(url: str, redis_: Redis, **settings: str) -> dict:
+    return bench_db.deployed_env(
+        url,
+        REDIS_URL=redis_.url(0),
+        CELERY_BROKER_URL=redis_.url(1),
+        THROTTLE_POS="1000000/min",
+        THROTTLE_USER="1000000/min",
+        THROTTLE_COUPON_CLAIM="1000000/min",
+        LOG_LEVEL="CRITICAL",
+        **settings,
+    )
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def new_database(server: str, template: str = "") -> str:
+    name = f"huiji_faults_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+def brand(server: str, redis_: Redis, members: int) -> tuple[str, str]:
+    """A migrated database with the demo brand, a till's key, and `members` drop members with
+    tokens; its URL and the till's key."""
+    url = new_database(server)
+    env = run_env(url, redis_, DEMO_DATA_ALLOWED="true")
+    for args in (("migrate", "-v0"), ("seed_demo", "--members", "20")):
+        done = manage(env, *args)
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+    key = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django;django.setup();from apps.stores.models import Store;"
+            "from apps.stores.services import pos_key_create;"
+            "print(pos_key_create(store=Store.objects.get(code='S001'), name='faults')[1])",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
+    shifted = MEMBERS_SQL.replace(
+        "generate_series(1, %(members)s)",
+        f"generate_series({DROP_MEMBERS_FROM}, {DROP_MEMBERS_FROM - 1} + %(members)s)",
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in filter(str.strip, shifted.split(";\n")):
+            conn.execute(statement, {"members": members, "stock": 0, "templates": 0})
+    return url, key
+
+
+# ---- the load: tills and members that retry as real clients do -------------------------
+
+
+class Tills:
+    """Threads posting anonymous till orders, one Idempotency-Key each, until stopped. A
+    broken connection, a 5xx or a 429 is retried with the same key and body; once answered
+    201, the key is asked once more and the answers compared."""
+
+    def __init__(self, port: int, key: str, threads: int = 4):
+        self.port, self.key, self.threads = port, key, threads
+        self.accepted: dict[str, dict] = {}  # key → first 201 body
+        self.keys: list[str] = []
+        self.mismatched, self.failures = 0, []  # failures: times of a 5xx or a broken connection
+        self.successes: list[float] = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.workers = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
+
+    def __enter__(self):
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for worker in self.workers:
+            worker.join()
+
+    def _post(self, conn, key, body):
+        headers = {
+            "Authorization": f"Api-Key {self.key}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": key,
+        }
+        try:
+            return conn.request("POST", "/api/pos/v1/orders", headers, body)
+        except OSError:  # refused, reset, or closed mid-answer: the till does not know
+            conn.close()
+            return None, b""
+
+    def _run(self, n: int) -> None:
+        conn = Connection(self.port)
+        while not self.stopping.is_set():
+            key = f"T{n}-{uuid.uuid4().hex[:12]}"
+            body = json.dumps({"external_id": key, "lines": LINES}).encode()
+            with self.lock:
+                self.keys.append(key)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status, answer = self._post(conn, key, body)
+                if status == 201:
+                    first = json.loads(answer)
+                    again_status, again = self._post(conn, key, body)
+                    while again_status != 201 and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                        again_status, again = self._post(conn, key, body)
+                    with self.lock:
+                        self.accepted[key] = first
+                        self.successes.append(time.monotonic())
+                        if again_status == 201 and json.loads(again) != first:
+                            self.mismatched += 1
+                    break
+                if status is not None and status < 500 and status != 429:
+                    break  # refused for good: not accepted, nothing to retry
+                with self.lock:
+                    self.failures.append(time.monotonic())
+                time.sleep(0.1)
+            time.sleep(0.02)
+        conn.close()
+
+    def outcome(self, url: str) -> dict:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT external_id, count(*), bool_and(status = 'paid') FROM orders_order WHERE external_id = ANY(%s) GROUP BY external_id",
+                (self.keys,),
+            ).fetchall()
+        orders = {key: (count, paid) for key, count, paid in rows}
+        return {
+            "attempted": len(self.keys),
+            "accepted": len(self.accepted),
+            "lost": sum(1 for key in self.accepted if key not in orders),
+            "doubled": sum(count - 1 for count, _paid in orders.values()) + self.mismatched,
+            "half_written": sum(1 for _count, paid in orders.values() if not paid),
+            "errors_meanwhile": len(self.failures),
+        }
+
+    def recovered_after(self, moment: float) -> float | None:
+        with self.lock:
+            later = [t for t in self.successes if t >= moment]
+        return round(min(later) - moment, 2) if later else None
+
+
+class Drop:
+    """Members claiming one template, each until answered for good: 201, or a 409 (sold out,
+    limit); a broken connection or a 5xx is retried after a moment."""
+
+    def __init__(self, port: int, template_id: int, members: list[int], threads: int = 8):
+        self.port, self.template_id = port, template_id
+        self.claimed: list[int] = []
+        self.attempted = len(members)
+        self.retries = 0
+        self.answered: list[float] = []  # when each member had their answer
+        self.lock = threading.Lock()
+        self.workers = [
+            threading.Thread(target=self._run, args=(members[n::threads],)) for n in range(threads)
+        ]
+
+    def __enter__(self):
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        for worker in self.workers:
+            worker.join()
+
+    def _run(self, members: list[int]) -> None:
+        conn = Connection(self.port)
+        path = f"/api/v1/coupons/{self.template_id}/claim"
+        for member in members:
+            headers = {"Authorization": f"Bearer bench-token-{member}"}
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                try:
+                    status, _body = conn.request("POST", path, headers)
+                except OSError:
+                    conn.close()
+                    status = None
+                if status is not None and status < 500:
+                    with self.lock:
+                        self.answered.append(time.monotonic())
+                        if status == 201:
+                            self.claimed.append(member)
+                    break
+                with self.lock:
+                    self.retries += 1
+                time.sleep(0.2)
+            time.sleep(0.01)  # a member's tap, not a flood: the drop lasts through the fault
+        conn.close()
+
+    def outcome(self, url: str, stock: int) -> dict:
+        with psycopg.connect(url) as conn:
+            issued, coupons, members_with_two = conn.execute(
+                "SELECT t.issued, (SELECT count(*) FROM coupons_coupon c WHERE c.template_id = t.id), "
+                "(SELECT count(*) FROM (SELECT member_id FROM coupons_coupon WHERE template_id = t.id GROUP BY member_id HAVING count(*) > 1) x) "
+                "FROM coupons_coupontemplate t WHERE t.id = %s",
+                (self.template_id,),
+            ).fetchone()
+            holders = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT member_id FROM coupons_coupon WHERE template_id = %s",
+                    (self.template_id,),
+                )
+            }
+        return {
+            "claims_attempted": self.attempted,
+            "claims_accepted": len(self.claimed),
+            "claims_lost": sum(1 for m in self.claimed if m not in holders),
+            "claims_doubled": members_with_two,
+            "oversold": max(coupons - stock, 0) + max(issued - stock, 0) + max(coupons - issued, 0),
+            "claim_retries": self.retries,
+        }
+
+    def recovered_after(self, moment: float) -> float | None:
+        with self.lock:
+            later = [t for t in self.answered if t >= moment]
+        return round(min(later) - moment, 2) if later else None
+
+
+def latest(*seconds: float | None) -> float | None:
+    """When all have recovered; None when one has not."""
+    return None if None in seconds else max(seconds)
+
+
+def ledger_ok(env: dict) -> bool:
+    return manage(env, "verify_ledger").returncode == 0
+
+
+def pool_children(master_pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def serving_pid(port: int) -> int:
+    """The pool's master on `port`: the oldest process started with that bind (its workers
+    are forks of it, with the same command line)."""
+    out = subprocess.run(
+        ["pgrep", "-o", "-f", "--", f"--bind 127.0.0.1:{port}"], capture_output=True, text=True
+    ).stdout
+    return int(out.split()[0])
+
+
+# ---- the scenarios ----------------------------------------------------------------------
+
+
+def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> dict:
+    from bench.nightly import GENERATE
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    url = new_database(pg.url)
+    env = run_env(url, redis_, CELERY_VISIBILITY_TIMEOUT=str(max(int(seconds), 3)))
+    done = manage(env, "migrate", "-v0")
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in filter(str.strip, GENERATE.split(";\n")):
+            conn.execute(statement, {"members": members, "today": today})
+        due_points, due_lots = conn.execute(
+            "SELECT coalesce(sum(remaining), 0), count(*) FROM points_lot WHERE status = 'available' AND expires_on < %s",
+            (today,),
+        ).fetchone()
+    print(f"  {members:,} members, {due_lots:,} lots with {due_points:,} points past their date")
+
+    def worker():
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--concurrency=1",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=ERROR",
+            ],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    first = worker()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "call",
+            "apps.points.tasks.points_expire_task",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+    watch = psycopg.connect(url, autocommit=True)
+
+    def expired():
+        count, points = watch.execute(
+            "SELECT count(*), coalesce(sum(amount), 0) FROM points_entry WHERE kind = 'expire'"
+        ).fetchone()
+        return count, int(points)
+
+    deadline = time.monotonic() + 300
+    while expired()[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    killed_at = time.monotonic()
+    at_kill = expired()
+    print(f"  worker killed after {at_kill[0]:,} members' expiry entries ({at_kill[1]:,} points)")
+    second = worker()
+    try:
+        recovered = None
+        while time.monotonic() < killed_at + 300:
+            with psycopg.connect(url) as conn:
+                left = conn.execute(
+                    "SELECT count(*) FROM points_lot WHERE status = 'available' AND expires_on < %s",
+                    (today,),
+                ).fetchone()[0]
+            if left == 0:
+                recovered = round(time.monotonic() - killed_at, 2)
+                break
+            time.sleep(0.2)
+        time.sleep(1)  # any second run of the task would write now
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait()
+    entries, points = expired()
+    watch.close()
+    due_points = int(due_points)
+    with psycopg.connect(url) as conn:
+        members_twice = conn.execute(
+            "SELECT count(*) FROM (SELECT member_id FROM points_entry WHERE kind = 'expire' GROUP BY member_id HAVING count(*) > 1) x"
+        ).fetchone()[0]
+    return {
+        "attempted": due_lots,
+        "accepted_before_kill": at_kill[0],
+        "accepted": entries,
+        "lost": max(due_points - points, 0),
+        "doubled": members_twice + max(points - due_points, 0),
+        "oversold": 0,
+        "recover_s": recovered,
+        "ledger_ok": ledger_ok(env),
+    }
+
+
+def web_kill(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str) -> dict:
+    url = new_database(pg.url, brand_url.rsplit("/", 1)[1])
+    env = run_env(url, redis_)
+    with serve(env, "pos", workers=2) as port:
+        master = serving_pid(port)
+        with Tills(port, key) as tills:
+            time.sleep(min(seconds / 3, 3))
+            last_kill, kills, ends = 0.0, 0, time.monotonic() + seconds
+            while time.monotonic() < ends:
+                for pid in pool_children(master):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                kills += 1
+                last_kill = time.monotonic()
+                time.sleep(random.uniform(0.5, 1.5))
+            time.sleep(min(seconds / 2, 5))
+        result = tills.outcome(url)
+    print(f"  {kills} times the POS pool's processes were killed")
+    return {
+        **result,
+        "oversold": 0,
+        "recover_s": tills.recovered_after(last_kill),
+        "ledger_ok": ledger_ok(env),
+    }
+
+
+def redis_stop(
+    pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str, members: int
+) -> dict:
+    url = new_database(pg.url, brand_url.rsplit("/", 1)[1])
+    env = run_env(url, redis_)
+    stock = members // 2
+    with psycopg.connect(url, autocommit=True) as conn:
+        template_id = conn.execute(
+            "INSERT INTO coupons_coupontemplate (created_at, updated_at, name, kind, active, description, amount, valid_days, "
+            "claimable, total_stock, issued, per_member_limit, new_members_only, channels, include_skus, include_categories, "
+            "exclude_skus, exclude_categories, stackable, cost_bearer, auto_issue, gift_sku) "
+            "VALUES (now(), now(), '故障闪券', 'cash', true, '', 10, 7, true, %s, 0, 1, false, '', '', '', '', '', false, 'hq', '', '') RETURNING id",
+            (stock,),
+        ).fetchone()[0]
+    drop_members = list(range(DROP_MEMBERS_FROM, DROP_MEMBERS_FROM + members))
+    with serve(env, "app", workers=2) as app_port, serve(env, "pos", workers=2) as pos_port:
+        with (
+            Tills(pos_port, key, threads=2) as tills,
+            Drop(app_port, template_id, drop_members) as drop,
+        ):
+            time.sleep(min(seconds / 3, 3))
+            sold_before = len(tills.successes)
+            redis_.stop()
+            stopped = time.monotonic()
+            time.sleep(seconds)
+            sold_meanwhile = len(tills.successes) - sold_before
+            redis_.start()
+            back = time.monotonic()
+            time.sleep(min(seconds / 2, 5))
+            tills.stopping.set()
+        till_result, drop_result = tills.outcome(url), drop.outcome(url, stock)
+    print(
+        f"  Redis stopped {back - stopped:.1f} s: tills sold {sold_meanwhile} orders meanwhile; {drop_result['claim_retries']} claims answered 'try again' and retried"
+    )
+    return {
+        **till_result,
+        "tills_sold_meanwhile": sold_meanwhile,
+        **drop_result,
+        "lost": till_result["lost"] + drop_result["claims_lost"],
+        "doubled": till_result["doubled"] + drop_result["claims_doubled"],
+        "recover_s": latest(drop.recovered_after(back), tills.recovered_after(back)),
+        "ledger_ok": ledger_ok(env),
+    }
+
+
+def postgres_restart(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str) -> dict:
+    url = new_database(pg.url, brand_url.rsplit("/", 1)[1])
+    env = run_env(url, redis_)
+    with serve(env, "pos", workers=2) as port, Tills(port, key) as tills:
+        time.sleep(min(seconds / 3, 3))
+        pg.stop("fast")
+        down = time.monotonic()
+        time.sleep(seconds)
+        pg.start()
+        back = time.monotonic()
+        time.sleep(min(seconds / 2, 5))
+        tills.stopping.set()
+    result = tills.outcome(url)
+    print(
+        f"  PostgreSQL down {back - down:.1f} s: {result['errors_meanwhile']} answers 'try again' or broken connections, retried"
+    )
+    return {
+        **result,
+        "oversold": 0,
+        "recover_s": tills.recovered_after(back),
+        "ledger_ok": ledger_ok(env),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="a few seconds per fault (CI)")
+    parser.add_argument("--seconds", type=float, help="each fault's length (default 30, --short 4)")
+    parser.add_argument(
+        "--members", type=int, help="nightly members (default 200,000, --short 30,000)"
+    )
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
+    args = parser.parse_args(argv)
+    seconds = args.seconds or (4 if args.short else 30)
+    members = args.members or (30_000 if args.short else 200_000)
+    chosen = [name for name in args.only.split(",") if name]
+    results = {}
+    pg, redis_ = Postgres(), Redis()
+    try:
+        pg.start()
+        redis_.start()
+        print(
+            f"faults: PostgreSQL of its own on :{pg.port}, Redis on :{redis_.port}, {seconds:g} s a fault"
+        )
+        brand_url, key = (
+            brand(pg.url, redis_, members=400 if args.short else 2000)
+            if set(chosen) - {"worker_kill"}
+            else ("", "")
+        )
+        for name in chosen:
+            print(f"{name}:")
+            if name == "worker_kill":
+                result = worker_kill(pg, redis_, seconds, members)
+            elif name == "redis_stop":
+                result = redis_stop(
+                    pg, redis_, seconds, brand_url, key, 400 if args.short else 2000
+                )
+            else:
+                result = globals()[name](pg, redis_, seconds, brand_url, key)
+            results[name] = result
+            print("  " + "  ".join(f"{k} {v}" for k, v in result.items()))
+    finally:
+        redis_.stop()
+        pg.remove()
+    summary = {
+        "bench": "faults",
+        **results,
+        "lost": sum(r["lost"] for r in results.values()),
+        "doubled": sum(r["doubled"] for r in results.values()),
+        "oversold": sum(r["oversold"] for r in results.values()),
+        "recover_s_max": max((r["recover_s"] or 0) for r in results.values()) if results else 0,
+        "ledger_ok": all(r["ledger_ok"] for r in results.values()),
+        "recovered": all(r["recover_s"] is not None for r in results.values()),
+    }
+    print("RESULT " + json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

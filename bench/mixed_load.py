@@ -1,0 +1,176 @@
+# ruff: noqa: E501  (the figures read better unbroken)
+"""A flash coupon drop while the tills sell: what a Saturday's drop costs the checkout. Both
+pools as deployed on one machine (the tills' gunicorn, `config/gunicorn_pos.py`; the app
+pool's granian, `config/granian_app.py`), PostgreSQL and Redis.
+
+    python -m bench.mixed_load --orders 600 --claims 20000 --stock 5000
+
+First the tills alone: flat out (their solo peak), then paced at 70% of it (their solo
+p99). Then the same pace again while members claim one limited template flat out through
+the app pool. Prints the tills' rate, p99 and share of orders accepted, solo and during
+the drop, the drop's claims per second, and checks oversell, members with two coupons and
+verify_ledger. The aims (issue 24): during the drop, till p99 under 100 ms and at least 90%
+of the till orders accepted at the solo pace.
+"""
+
+import argparse
+import json
+import multiprocessing
+import subprocess
+import sys
+import threading
+
+import psycopg
+
+from bench._db import BROKER, deployed_env, fresh_database, redis_empty
+from bench._http import serve
+from bench._load import rate_and_latency
+from bench.coupon_claim import MEMBERS_SQL, fan_out, phase, split
+from bench.coupon_claim import http_worker as claim_worker
+from bench.pos_checkout import http_worker as till_worker
+from bench.pos_checkout import order_body, setup
+
+CLAIMERS_FROM = 1_000_001  # the drop's members' ids, clear of the demo's and the tills'
+
+
+def till_phase(port, key, bodies, *, processes, threads, pace=None):
+    """The tills' orders from `processes`×`threads` connections: flat out, or with `pace`
+    (seconds between one connection's orders) each on its own staggered schedule."""
+    connections = processes * threads
+
+    def schedule(n):
+        if pace is None:
+            return None
+        return pace, [pace * (t * processes + n) / connections for t in range(threads)]
+
+    return rate_and_latency(
+        *fan_out(
+            till_worker,
+            lambda n: (port, key, split(bodies[n::processes], threads), schedule(n)),
+            processes,
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=600, help="till orders a phase")
+    parser.add_argument("--claims", type=int, default=20_000, help="claim attempts in the drop")
+    parser.add_argument("--stock", type=int, default=5_000, help="the drop's template's stock")
+    parser.add_argument("--tills", type=int, default=8, help="till connections")
+    parser.add_argument("--claimers", type=int, default=16, help="claiming connections")
+    args = parser.parse_args()
+    processes = 2 if args.tills >= 2 else 1
+    with fresh_database() as url:
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(1) as pool:  # Django set up in a child, so this process stays clean
+            made = pool.apply(setup, (url, args.orders * 4, False))
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in filter(str.strip, MEMBERS_SQL.split(";\n")):
+                conn.execute(
+                    statement,
+                    {
+                        "first": CLAIMERS_FROM,
+                        "members": args.claims,
+                        "stock": args.stock,
+                        "templates": 1,
+                    },
+                )
+            template = conn.execute(
+                "SELECT max(id) FROM coupons_coupontemplate WHERE claimable"
+            ).fetchone()[0]
+        bodies = [order_body(code, coupon, n) for n, (_m, coupon, code) in enumerate(made["plan"])]
+        warm, peak_bodies, solo_bodies, mixed_bodies = split(bodies, 4)
+        env = deployed_env(
+            url,
+            THROTTLE_POS="1000000/min",
+            THROTTLE_USER="1000000/min",
+            THROTTLE_COUPON_CLAIM="1000000/min",
+            CELERY_BROKER_URL=BROKER,
+        )
+        threads = max(args.tills // processes, 1)
+        claim = f"/api/v1/coupons/{template}/claim"
+        claims = [("POST", claim, f"bench-token-{CLAIMERS_FROM + n}") for n in range(args.claims)]
+        with serve(env, "pos") as till_port, serve(env, "app") as app_port:
+            tills = {"processes": processes, "threads": threads}
+            till_phase(till_port, made["key"], warm, **tills)
+            peak = till_phase(till_port, made["key"], peak_bodies, **tills)
+            pace = processes * threads / (0.7 * peak["rate"])
+            solo = till_phase(till_port, made["key"], solo_bodies, pace=pace, **tills)
+            drop = {}
+
+            def flash_drop():
+                results, started = fan_out(
+                    claim_worker,
+                    lambda n: (app_port, split(claims[n::4], max(args.claimers // 4, 1))),
+                    4,
+                )
+                drop.update(phase(results, started))
+
+            dropping = threading.Thread(target=flash_drop)
+            dropping.start()
+            mixed = till_phase(till_port, made["key"], mixed_bodies, pace=pace, **tills)
+            dropping.join()
+        checks = subprocess.run(
+            [sys.executable, "-m", "bench.pos_checkout_checks"],
+            env={**env, "BENCH_PLAN": json.dumps([c for _m, c, _code in made["plan"]])},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        facts = json.loads(checks.stdout.strip().splitlines()[-1])
+        with psycopg.connect(url) as conn:
+            issued, coupons = conn.execute(
+                "SELECT t.issued, (SELECT count(*) FROM coupons_coupon c WHERE c.template_id = t.id) FROM coupons_coupontemplate t WHERE t.id = %s",
+                (template,),
+            ).fetchone()
+            doubles = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM coupons_coupon WHERE template_id = %s GROUP BY member_id HAVING count(*) > 1) x",
+                (template,),
+            ).fetchone()[0]
+    redis_empty(BROKER)
+    oversell = max(coupons - args.stock, 0) + max(issued - args.stock, 0)
+    accepted = len(mixed_bodies) - mixed["errors"]
+    share = accepted / len(mixed_bodies)
+    kept_pace = mixed["rate"] / solo["rate"] if solo["rate"] else 0.0
+    print(
+        f"tills: {processes}×{threads} connections to gunicorn (config/gunicorn_pos.py), {len(peak_bodies)} orders a phase; drop: {args.claims:,} claims on a stock of {args.stock:,} from {args.claimers} connections to granian (config/granian_app.py)"
+    )
+    print(
+        f"  tills alone, flat out  {peak['rate']:6.1f} orders/s  p50 {peak['p50_ms']:.1f} ms  p99 {peak['p99_ms']:.1f} ms  errors {peak['errors']}"
+    )
+    print(
+        f"  tills alone, at 70%    {solo['rate']:6.1f} orders/s  p50 {solo['p50_ms']:.1f} ms  p99 {solo['p99_ms']:.1f} ms  errors {solo['errors']}"
+    )
+    print(
+        f"  tills during the drop  {mixed['rate']:6.1f} orders/s  p50 {mixed['p50_ms']:.1f} ms  p99 {mixed['p99_ms']:.1f} ms  accepted {accepted}/{len(mixed_bodies)} ({share:.0%}), pace kept {kept_pace:.0%}"
+    )
+    print(
+        f"  the drop               {drop['ok'] / drop['ok_seconds'] if drop['ok_seconds'] else 0:6.0f} claims/s  p99 {sorted(drop['latencies'])[int(len(drop['latencies']) * 0.99) - 1]:.1f} ms  ok {drop['ok']}  sold out {drop['sold_out']}  errors {drop['errors']}"
+    )
+    print(
+        f"  oversell {oversell}; members with two {doubles}; ledger problems: {facts['ledger_problems'] or 'none'}; coupons used once: {facts['coupons_used_once']}; duplicate orders: {facts['duplicates']}"
+    )
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "bench": "mixed_load",
+                "till_peak_rate": round(peak["rate"], 1),
+                "till_solo_rate": round(solo["rate"], 1),
+                "till_solo_p99_ms": round(solo["p99_ms"], 1),
+                "till_rate_during_drop": round(mixed["rate"], 1),
+                "till_p99_ms_during_drop": round(mixed["p99_ms"], 1),
+                "till_accepted_share": round(share, 3),
+                "claims_ok": drop["ok"],
+                "claim_errors": drop["errors"],
+                "oversell": oversell,
+                "doubles": doubles,
+                "ledger_ok": not facts["ledger_problems"],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
