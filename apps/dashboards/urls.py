@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import after_sale, counter, online_orders, shelf, views
+from apps.dashboards import after_sale, care, counter, online_orders, shelf, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -9,6 +9,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("stores/", views.stores, name="stores"),
     path("stores/<str:code>/", views.overview, name="overview"),
+    path("care/", care.care_stores, name="care-stores"),
+    path("stores/<str:code>/care/", care.care, name="care"),
+    path("stores/<str:code>/care/<int:call_id>/call/", care.care_call, name="care-call"),
+    path("stores/<str:code>/care/<int:call_id>/done/", care.care_done, name="care-done"),
     path("stores/<str:code>/members/", views.members, name="members"),
     path("stores/<str:code>/members/<int:member_id>/", views.member, name="member"),
     path(

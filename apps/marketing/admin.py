@@ -14,7 +14,15 @@ from apps.marketing.campaigns import (
     campaign_schedule_sync,
     campaign_transition,
 )
-from apps.marketing.models import Campaign, CampaignAction, ControlGroup, Message, MessageTemplate
+from apps.marketing.models import (
+    Campaign,
+    CampaignAction,
+    CareCall,
+    CareTask,
+    ControlGroup,
+    Message,
+    MessageTemplate,
+)
 from apps.marketing.report import campaign_report, report_csv
 from apps.marketing.rules import VARIABLES
 
@@ -238,3 +246,25 @@ class ControlGroupAdmin(HuijiModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CareTask)
+class CareTaskAdmin(HuijiModelAdmin):
+    list_display = ["name", "kind", "days", "active", "updated_at"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name"]
+    fields = ["name", "kind", "days", "script", "active"]
+
+
+@admin.register(CareCall)
+class CareCallAdmin(ReadOnlyAdmin):
+    """Every store's calls, to see how far each got: filter by day and store."""
+
+    list_display = ["day", "store", "task", "member", "outcome", "done_at", "done_by"]
+    list_filter = ["day", "task", "outcome", ("done_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["store", "task", "member", "done_by"]
+    search_fields = ["=store__code", "=member__phone"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+    readonly_fields = ["day", "store", "task", "member", "outcome", "note", "done_at", "done_by"]
+    fields = readonly_fields

@@ -2,6 +2,7 @@ from django.utils import timezone
 
 from apps.core.demo import DemoContext
 from apps.marketing.campaigns import campaign_transition
+from apps.marketing.care_demo import seed_care
 from apps.marketing.models import Campaign, CampaignAction, MessageTemplate
 from apps.marketing.outbox import messages_queue, messages_send_due
 from apps.members.demo import DEMO_PHONE
@@ -58,6 +59,7 @@ def seed(ctx: DemoContext) -> None:
         f"in {DEMO_PHONE}'s inbox (GET /api/v1/me/messages); a birthday-month campaign and a "
         "Wednesday member-day campaign with a 10% holdout, scheduled (/admin/marketing/campaign/)."
     )
+    seed_care(ctx)
 
 
 CAMPAIGNS = [

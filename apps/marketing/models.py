@@ -3,6 +3,7 @@ WeChat subscriptions each member accepted."""
 
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -531,3 +532,80 @@ class CampaignGrant(models.Model):
 
     def __str__(self):
         return f"{self.action_id} → {self.member_id}"
+
+
+# Member care by stores (会员关怀): HQ's tasks, and each store's daily list of calls.
+
+
+class CareTask(TimeStampedModel):
+    """关怀任务: whom HQ asks every store to call, with what to say. `days` is the kind's
+    parameter: not seen for that many days, joined within that many days."""
+
+    class Kind(models.TextChoices):
+        DORMANT = "dormant", _("dormant members (not seen for N days)")
+        BIRTHDAY_WEEK = "birthday_week", _("birthdays this week")
+        WELCOME = "welcome", _("new members (joined within N days)")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    days = models.PositiveSmallIntegerField(
+        _("days"),
+        default=0,
+        help_text=_("Dormant: not seen for this many days. New members: joined within them."),
+    )
+    script = models.TextField(_("script"), help_text=_("What the guide says on the call."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("care task")
+        verbose_name_plural = _("care tasks")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.kind != self.Kind.BIRTHDAY_WEEK and not 1 <= self.days <= 365:
+            raise ValidationError({"days": _("Give a number of days from 1 to 365.")})
+
+
+class CareCall(models.Model):
+    """One member on one store's list for one day, for one care task; done with an outcome."""
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("—")
+        REACHED = "reached", _("talked with them")
+        NO_ANSWER = "no_answer", _("no answer")
+        DECLINED = "declined", _("did not want to talk")
+        WRONG_NUMBER = "wrong_number", _("wrong number")
+
+    task = models.ForeignKey(CareTask, on_delete=models.PROTECT, related_name="calls")
+    store = models.ForeignKey(
+        "stores.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="care_calls"
+    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="care_calls")
+    day = models.DateField(_("day"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("care call")
+        verbose_name_plural = _("care calls")
+        constraints = [
+            models.UniqueConstraint(fields=["task", "member", "day"], name="care_call_once_a_day"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "day"], name="care_call_store_day"),
+            models.Index(fields=["member", "task", "-day"], name="care_call_member_task"),
+        ]
+
+    def __str__(self):
+        return f"{self.task} · {self.day}"

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from apps.marketing.care import care_lists_make
 from apps.marketing.outbox import messages_send_due
 
 
@@ -13,3 +14,8 @@ def campaign_run_task(campaign_id: int) -> None:
     from apps.marketing.campaigns import campaign_run
 
     campaign_run(campaign_id=campaign_id)
+
+
+@shared_task
+def care_lists_task() -> None:
+    care_lists_make()

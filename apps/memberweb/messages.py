@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.members.models import PromoterBinding
 from apps.orders.models import Fulfilment, Order, RefundRequest
+from apps.points.models import PointsWindow
 from apps.referrals.models import Commission, Withdrawal
 from apps.tiers.models import TierChannelBenefit
 
@@ -99,6 +100,16 @@ MESSAGES = {
     "refund_how_many": _("{name}: how many back"),
     "refund_asked": _("Refund requested: the store will answer soon."),
     "received": _("Thank you: the order is received."),
+    # The inbox (inbox.js) and the card's inbox link and points windows (card.js)
+    "inbox_unread": _("Messages: {count} unread"),
+    "inbox_all_read": _("Messages"),
+    "mark_read": _("Mark as read"),
+    "marked_read": _("Marked as read."),
+    "unread": _("Unread"),
+    "open_link": _("Open"),
+    "window_open_until": _("{use}: open during {name} until {date}"),
+    "window_next": _("{use} opens again on {date} ({name})"),
+    "window_none": _("{use} is closed for now"),
     # Promoting (promoter.js)
     "promoter_applied": _("Your application is waiting for HQ's decision."),
     "promoter_approved": _("You are a promoter: share your link."),
@@ -126,6 +137,7 @@ def page_messages() -> dict[str, str]:
         ("source", PromoterBinding.Source.choices),
     ]:
         words.update({f"{prefix}_{value}": str(label) for value, label in choices})
+    words.update({f"use_{value}": str(label) for value, label in PointsWindow.Use.choices})
     # a tier's channel benefits and a coupon's channels name the same three channels
     words.update(
         {f"channel_{value}": str(label) for value, label in TierChannelBenefit.Channel.choices}

@@ -41,6 +41,7 @@ urlpatterns = [
     path("me/withdrawals", promoters.MeWithdrawalsApi.as_view(), name="me-withdrawals"),
     path("me/code", me.MemberCodeApi.as_view(), name="me-code"),
     path("me/messages", messages.MeMessagesApi.as_view(), name="me-messages"),
+    path("me/messages/unread", messages.MeMessagesUnreadApi.as_view(), name="me-messages-unread"),
     path(
         "me/messages/<int:message_id>/read",
         messages.MeMessageReadApi.as_view(),

@@ -487,3 +487,35 @@ class ManualActionCap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group.name}: {self.daily_points}"
+
+
+class PointsWindow(models.Model):
+    """主题兑换期 (e.g. 感恩回馈月): dates within which members may use points one way. While
+    any active window exists for a use, points are used that way only within one."""
+
+    class Use(models.TextChoices):
+        EXCHANGE = "exchange", _("Exchanging points for coupons")
+        DEDUCTION = "deduction", _("Paying with points at checkout")
+
+    name = models.CharField(_("name"), max_length=100)
+    use = models.CharField(_("use"), max_length=16, choices=Use)
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("With no active window for a use, points are used that way any day."),
+    )
+
+    class Meta:
+        verbose_name = _("points window")
+        verbose_name_plural = _("points windows")
+        ordering = ["starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="points_window_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.starts_on}–{self.ends_on}"

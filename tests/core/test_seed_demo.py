@@ -17,7 +17,7 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Reservation, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
-from apps.marketing.models import Message
+from apps.marketing.models import CareCall, Message
 from apps.members.models import Address, Member, PromoterBinding
 from apps.orders.models import (
     Fulfilment,
@@ -123,6 +123,7 @@ def test_same_seed_gives_the_same_brand():
         Reservation,
         RefundRequest,
         Message,
+        CareCall,
         Refund,
         Payment,
         Order,

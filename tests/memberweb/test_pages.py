@@ -18,6 +18,7 @@ PAGES = [
     "/m/orders",
     "/m/orders/P20261203000001",
     "/m/me",
+    "/m/inbox",
     "/m/promoter",
     "/m/s/S002/",
     "/m/s/S002/pay",

@@ -62,6 +62,29 @@ async function loadCard() {
       return item;
     }),
   );
+  document
+    .getElementById("windows")
+    .replaceChildren(...windowLines(member.points_windows).map((line) => el("li", { text: line })));
+}
+
+// Each use of points HQ limits to windows (感恩回馈月): open until when, or when it opens.
+function windowLines(windows) {
+  const lines = [];
+  for (const [use, state] of Object.entries(windows || {})) {
+    if (!state.limited) continue;
+    const name = t(`use_${use}`);
+    if (state.open) lines.push(t("window_open_until", { use: name, name: state.name, date: formatDate(state.closes_on) }));
+    else if (state.next_opens_on) lines.push(t("window_next", { use: name, name: state.name, date: formatDate(state.next_opens_on) }));
+    else lines.push(t("window_none", { use: name }));
+  }
+  return lines;
+}
+
+async function loadUnread() {
+  const { unread } = await api("me/messages/unread");
+  document.getElementById("inbox-link").textContent = unread
+    ? t("inbox_unread", { count: unread })
+    : t("inbox_all_read");
 }
 
 async function loadCode() {
@@ -93,4 +116,5 @@ const codeSection = document.getElementById("code");
 if (requireSignIn()) {
   loadInto(document.getElementById("card"), loadCard);
   loadInto(codeSection, loadCode);
+  loadUnread().catch(() => {});
 }
