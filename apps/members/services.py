@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record, snapshot
 from apps.core.events import event_emit
+from apps.members.attribution import attribution_merge, store_bind, store_bindings_record
 from apps.members.credentials import member_tokens_revoke_all
 from apps.members.errors import (
     BirthdayAlreadySet,
@@ -66,6 +67,7 @@ def member_join_or_find(
                     StoreVisit.objects.create(
                         member=member, store_id=member.home_store_id, guide=guide
                     )
+                    store_bindings_record(member)
             return member, True
         except IntegrityError:
             member = Member.objects.get(phone=phone)
@@ -109,14 +111,13 @@ def member_find_by_identity(*, kind: str, value: str) -> Member | None:
 
 @transaction.atomic
 def member_store_join(*, member: Member, store: Store, guide: Staff | None = None) -> Member:
-    """A member scanned a store's code: a visit, and a home store only if they had none.
+    """A member scanned a store's code: a visit, and the store and guide bound as HQ's rule
+    for each says (by default a home store only if they had none, and never moved after).
     A closed or suspended store takes no joins; another store's guide code credits no one."""
     store_open_check(store)
     guide = guide_for(store, guide)
     StoreVisit.objects.create(member=member, store=store, guide=guide)
-    Member.objects.filter(pk=member.pk, home_store__isnull=True).update(
-        home_store=store, guide=guide
-    )
+    store_bind(member=member, store=store, guide=guide)
     member.refresh_from_db(fields=["home_store", "guide"])
     return member
 
@@ -272,6 +273,7 @@ def member_merge(*, survivor: Member, merged: Member, actor, reason: str) -> Mem
     ).update(member=survivor)
     MemberTag.objects.filter(member=merged).delete()
     Member.objects.filter(referrer=merged).exclude(pk=survivor.pk).update(referrer=survivor)
+    attribution_merge(survivor=survivor, merged=merged, now=timezone.now())
     filled = {
         field: getattr(merged, field)
         for field in ("name", "gender", "birthday", "home_store_id", "guide_id", "referrer_id")

@@ -2,6 +2,9 @@
 commissions and their ledger, and withdrawals for finance to approve or refuse."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -17,8 +20,15 @@ from apps.referrals.models import (
     Withdrawal,
 )
 from apps.referrals.promoters import promoter_decide
+from apps.referrals.reports import (
+    csv_response,
+    distribution_by_dealer,
+    distribution_by_store,
+    distribution_csv,
+)
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.withdrawals import withdrawal_approve, withdrawal_refuse
+from apps.stores.models import Store
 
 
 class _Decisions:
@@ -47,6 +57,31 @@ class PromoterAdmin(_Decisions, ReadOnlyAdmin):
     readonly_fields = ["money"]
     actions = ["approve", "refuse", "suspend", "reinstate"]
     action_form = DecisionForm
+    change_list_template = "admin/referrals/promoter/change_list.html"
+
+    def get_urls(self):
+        report = path(
+            "distribution/",
+            self.admin_site.admin_view(self.distribution_view),
+            name="referrals_promoter_distribution",
+        )
+        return [report, *super().get_urls()]
+
+    def distribution_view(self, request):
+        """分销报表: what each store's and dealer's promoters brought, on a page or as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = distribution_by_store(Store.objects.all())
+        if request.GET.get("format") == "csv":
+            return csv_response(distribution_csv(rows), "distribution")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Distribution by store and distributor"),
+            "opts": self.model._meta,
+            "rows": rows,
+            "dealers": distribution_by_dealer(rows),
+        }
+        return TemplateResponse(request, "admin/referrals/promoter/distribution.html", context)
 
     @admin.display(description=_("commissions"))
     def money(self, promoter):

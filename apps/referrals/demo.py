@@ -19,7 +19,7 @@ from apps.referrals.commissions import (
 from apps.referrals.models import CommissionRule, Promoter, Withdrawal
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.withdrawals import withdrawal_approve, withdrawal_request
-from apps.stores.models import Store
+from apps.stores.models import Staff, Store
 
 DEMO_PHONE = "13800000000"
 STORES = ("S001", "S002", "S003")
@@ -32,7 +32,8 @@ def seed(ctx: DemoContext) -> None:
     customers bound through their link, whose orders earned commissions in every state:
     available, frozen, half taken back by a refund; in S001 a withdrawal paid and then a
     refund that left a debt, in S003 a withdrawal waiting for finance. Orders, refunds and
-    withdrawals have fixed ids, so a second run adds nothing."""
+    withdrawals have fixed ids, so a second run adds nothing. In S001 also a guide's sale
+    that earned them commission, and an application waiting for the owner."""
     CommissionRule.objects.get_or_create(
         scope=CommissionRule.Scope.DEFAULT,
         category="",
@@ -73,6 +74,12 @@ def seed(ctx: DemoContext) -> None:
             _refund(orders[3], "demo-debt", orders[3].paid_amount)  # after the withdrawal
         elif store.code == "S003":
             _withdraw(promoter, "demo-waiting", pay=False)
+        if store.code == "S001" and members:
+            _guide_sale(store, sku, now)
+            Promoter.objects.get_or_create(
+                member=members.pop(0),
+                defaults={"status": Promoter.Status.APPLIED, "store": store},
+            )
         money = promoter_balances(promoter)
         made.append(
             f"{store.code} (frozen {money['frozen']}, available {money['available']}, "
@@ -103,6 +110,28 @@ def _order(store, promoter: Promoter, customer: Member, sku: Sku, days: int, now
         external_id=external_id,
         now=now - timedelta(days=days),
     )
+
+
+def _guide_sale(store, sku: Sku, now) -> None:
+    guide = (
+        Staff.objects.filter(store=store, role=Staff.Role.GUIDE, is_active=True)
+        .order_by("pk")
+        .first()
+    )
+    external_id = f"DEMO-GUIDE-{store.code}"
+    if guide is None or Order.objects.filter(store=store, external_id=external_id).exists():
+        return
+    order = order_place_paid(
+        checkout=Checkout(
+            store=store,
+            channel="pos",
+            guide=guide,
+            lines=[LineInput(sku=sku.sku, quantity=1, unit_price=sku.price)],
+        ),
+        external_id=external_id,
+        now=now - timedelta(days=2),
+    )
+    commissions_write(order_id=order.pk)
 
 
 def _half(order: Order) -> Decimal:

@@ -45,6 +45,10 @@ class WithdrawalDailyLimit(WithdrawalRefused):
     default_message = _("At most %(most)s yuan may be withdrawn a day; %(left)s is left today.")
 
 
+class WithdrawalDailyCount(WithdrawalRefused):
+    default_message = _("At most %(most)s withdrawals may be asked a day.")
+
+
 class WithdrawalNotDecidable(DomainError):
     code = "already_decided"
     status = 409

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.models import TimeStampedModel
 from apps.members.models import Member
 from apps.orders.models import Order, OrderLine, Refund
-from apps.stores.models import Store
+from apps.stores.models import Staff, Store
 
 
 def _money(verbose_name, **options):
@@ -27,7 +27,9 @@ def _money(verbose_name, **options):
 
 
 class Promoter(TimeStampedModel):
-    """推广员: a member who may earn commissions on what the members they bring buy."""
+    """推广员: a member who may earn commissions on what the members they bring buy; or a
+    guide (导购), a promoter of their store by role, earning on the sales credited to them
+    (paid by their store, through its settlement statement, not withdrawn)."""
 
     class Status(models.TextChoices):
         APPLIED = "applied", _("applied")
@@ -36,7 +38,20 @@ class Promoter(TimeStampedModel):
         SUSPENDED = "suspended", _("suspended")
 
     member = models.OneToOneField(
-        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="promoter"
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="promoter",
+        null=True,
+        blank=True,
+    )
+    guide = models.OneToOneField(
+        Staff,
+        verbose_name=_("guide"),
+        on_delete=models.PROTECT,
+        related_name="promoter",
+        null=True,
+        blank=True,
     )
     status = models.CharField(_("status"), max_length=16, choices=Status)
     # The store whose promoter they are (its owner may decide their application); None: HQ's.
@@ -64,9 +79,16 @@ class Promoter(TimeStampedModel):
         verbose_name_plural = _("promoters")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "store"], name="promoter_status_store")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(member__isnull=False, guide__isnull=True)
+                | Q(member__isnull=True, guide__isnull=False, store__isnull=False),
+                name="promoter_member_or_guide",
+            )
+        ]
 
     def __str__(self) -> str:
-        return str(self.member)
+        return str(self.member) if self.member_id else str(self.guide)
 
 
 class CommissionRule(TimeStampedModel):

@@ -21,8 +21,17 @@ def seed() -> str:
 def test_demo_promoters_have_commissions_in_every_state_and_one_a_debt():
     output = seed()
 
-    promoters = {p.store.code: p for p in Promoter.objects.select_related("store")}
+    promoters = {
+        p.store.code: p
+        for p in Promoter.objects.filter(member__isnull=False, status="approved").select_related(
+            "store"
+        )
+    }
     assert set(promoters) == {"S001", "S002", "S003"}
+    # a guide of S001 earned as its promoter; an application waits for S001's owner
+    guide = Promoter.objects.get(guide__isnull=False)
+    assert guide.store.code == "S001" and guide.commissions.exists()
+    assert Promoter.objects.get(status="applied").store.code == "S001"
     assert set(Commission.objects.values_list("status", flat=True)) == {
         "frozen",
         "available",
