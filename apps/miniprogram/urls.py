@@ -9,6 +9,7 @@ from apps.miniprogram.api import (
     messages,
     orders,
     points,
+    referrals,
     store_pay,
     stores,
 )
@@ -26,6 +27,7 @@ urlpatterns = [
     path("me/points", points.MePointsApi.as_view(), name="me-points"),
     path("me/code", me.MemberCodeApi.as_view(), name="me-code"),
     path("me/messages", messages.MeMessagesApi.as_view(), name="me-messages"),
+    path("me/referrals", referrals.MeReferralsApi.as_view(), name="me-referrals"),
     path(
         "me/messages/<int:message_id>/read",
         messages.MeMessageReadApi.as_view(),
