@@ -97,6 +97,14 @@ MESSAGES = {
     "refund_how_many": _("{name}: how many back"),
     "refund_asked": _("Refund requested: the store will answer soon."),
     "received": _("Thank you: the order is received."),
+    "invite_copied": _("Link copied: send it to a friend."),
+    "invite_copy_by_hand": _("Select the link and copy it."),
+    "invited_count": _("{count} friends joined with your link"),
+    "reward_waiting": _("no first purchase yet"),
+    "reward_pending": _("reward pending"),
+    "reward_rewarded": _("rewarded"),
+    "reward_limit_reached": _("your reward limit reached"),
+    "reward_none": _("no reward"),
 }
 
 
