@@ -103,3 +103,46 @@ def test_a_friend_who_closed_their_account_shows_no_number(api_client):
     body = member_client(api_client, me).get("/api/v1/me/referrals").json()
 
     assert body["invited"][0]["phone_masked"] == ""
+
+
+def test_joining_with_a_referral_code_records_the_address_and_device(
+    api_client, django_capture_on_commit_callbacks
+):
+    referrer = MemberFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api_client.post(
+            "/api/v1/auth/login",
+            {
+                "phone": "13800000000",
+                "code": "123456",
+                "referral_code": referrer.referral_code,
+                "device_id": "wx-device-1",
+            },
+            format="json",
+            REMOTE_ADDR="203.0.113.9",
+        )
+
+    assert answer.status_code == 200
+    referral = Referral.objects.get(referrer=referrer)
+    assert referral.referee_id == answer.json()["member"]["id"]
+    assert (referral.requester, referral.device, referral.status) == (
+        "203.0.113.9",
+        "wx-device-1",
+        "waiting",
+    )
+
+
+def test_signing_in_again_with_a_code_records_no_referral(
+    api_client, django_capture_on_commit_callbacks
+):
+    member = MemberFactory(phone="13800000000")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(
+            "/api/v1/auth/login",
+            {"phone": "13800000000", "code": "123456", "referral_code": member.referral_code},
+            format="json",
+        )
+
+    assert not Referral.objects.exists()
