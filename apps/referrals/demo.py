@@ -1,3 +1,4 @@
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -6,7 +7,7 @@ from django.utils import timezone
 from apps.core.demo import DemoContext
 from apps.mall.models import Sku
 from apps.members.attribution import promoter_bind
-from apps.members.models import Member, PromoterBinding
+from apps.members.models import Member, PromoterBinding, new_referral_code
 from apps.members.services import member_join_or_find
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
@@ -133,7 +134,7 @@ def _withdraw(promoter: Promoter, key: str, *, pay: bool) -> None:
         withdrawal_approve(withdrawal=withdrawal, actor=None)
 
 
-# The demo member's friends: (phone, days since their first order or None, days since joining)
+# A member's friends: (phone, days since their first order or None, days since joining)
 FRIENDS = (
     ("13800000101", 20, 25),  # rewarded
     ("13800000102", 15, 18),  # rewarded
@@ -144,20 +145,30 @@ FRIENDS = (
 
 def _referrals(ctx: DemoContext, sku: Sku, now) -> None:
     """老带新: HQ's rule (200 points and 20 growth for the referrer, 100 points for the
-    friend), and the demo member's four friends: two rewarded, one whose first order is in
-    its return window, one flagged for never buying."""
+    friend), and S001's first member (not the demo member, whose 5,000 points API.md
+    promises) with four friends: two rewarded, one whose first order is in its return
+    window, one flagged for never buying."""
     ReferralRule.objects.get_or_create(
         name="老带新 邀请有礼",
         defaults={"referrer_points": 200, "referrer_growth": 20, "referee_points": 100},
     )
-    referrer = Member.objects.filter(phone=DEMO_PHONE).first()
     store = Store.objects.filter(code="S001").first()
+    referrer = (
+        Member.objects.filter(home_store=store, status=Member.Status.ACTIVE)
+        .exclude(phone=DEMO_PHONE)
+        .exclude(phone__in=[phone for phone, _bought, _joined in FRIENDS])
+        .order_by("pk")
+        .first()
+    )
     if referrer is None or store is None:
         return
     for phone, bought, joined in FRIENDS:
-        friend, _created = member_join_or_find(
+        friend, created = member_join_or_find(
             phone=phone, source="demo", store=store, referrer=referrer
         )
+        if created:  # the same code from the same seed, as the other demo members'
+            code = new_referral_code(random.Random(f"{ctx.seed}-{phone}").choice)
+            Member.objects.filter(pk=friend.pk).update(referral_code=code)
         Member.objects.filter(pk=friend.pk).update(joined_at=now - timedelta(days=joined))
         referral = referral_record(referee_id=friend.pk, referrer_id=referrer.pk)
         if referral is None:
@@ -169,7 +180,7 @@ def _referrals(ctx: DemoContext, sku: Sku, now) -> None:
     referral_rewards_give_due(now=now)
     states = Referral.objects.filter(referrer=referrer).values_list("status", flat=True)
     ctx.notes.append(
-        f"Referrals: {DEMO_PHONE} brought {len(states)} friends ({', '.join(sorted(states))})."
+        f"Referrals: {referrer.phone} brought {len(states)} friends ({', '.join(sorted(states))})."
     )
 
 
