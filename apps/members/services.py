@@ -34,6 +34,8 @@ def member_join_or_find(
     store: Store | None = None,
     guide: Staff | None = None,
     referrer: Member | None = None,
+    requester: str = "",
+    device: str = "",
 ) -> tuple[Member, bool]:
     """The member with this phone, made now if there is none (开卡). True when made now.
 
@@ -41,7 +43,8 @@ def member_join_or_find(
     signs in again through another store's code stays with the store that recruited them.
     Two first sign-ins of one phone at once make one member (the phone is unique).
     A closed or suspended store (or its guide) recruits no one; its code does not stop a
-    member who has joined already from signing in.
+    member who has joined already from signing in. A referred member's event carries where
+    they signed up from (`requester`, `device`), which referrals check for farming.
     """
     member = Member.objects.filter(phone=phone).first()
     if member is None:
@@ -59,10 +62,10 @@ def member_join_or_find(
                     referrer=referrer,
                     returning=phone_returning(phone),
                 )
-                event_emit(
-                    name="member_joined",
-                    payload={"member": member.pk, "source": source, "referrer": member.referrer_id},
-                )
+                payload = {"member": member.pk, "source": source, "referrer": member.referrer_id}
+                if referrer is not None:
+                    payload.update(requester=requester, device=device)
+                event_emit(name="member_joined", payload=payload)
                 if member.home_store_id:
                     StoreVisit.objects.create(
                         member=member, store_id=member.home_store_id, guide=guide

@@ -121,6 +121,14 @@ MESSAGES = {
     "commission_level": _("Level {level}"),
     "available_on": _("available from {date}"),
     "withdrawal_asked": _("Withdrawal of {amount} asked: finance will review it."),
+    "invite_copied": _("Link copied: send it to a friend."),
+    "invite_copy_by_hand": _("Select the link and copy it."),
+    "invited_count": _("{count} friends joined with your link"),
+    "reward_waiting": _("no first purchase yet"),
+    "reward_pending": _("reward pending"),
+    "reward_rewarded": _("rewarded"),
+    "reward_limit_reached": _("your reward limit reached"),
+    "reward_none": _("no reward"),
 }
 
 

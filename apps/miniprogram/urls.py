@@ -10,6 +10,7 @@ from apps.miniprogram.api import (
     orders,
     points,
     promoters,
+    referrals,
     store_pay,
     stores,
 )
@@ -42,6 +43,7 @@ urlpatterns = [
     path("me/code", me.MemberCodeApi.as_view(), name="me-code"),
     path("me/messages", messages.MeMessagesApi.as_view(), name="me-messages"),
     path("me/messages/unread", messages.MeMessagesUnreadApi.as_view(), name="me-messages-unread"),
+    path("me/referrals", referrals.MeReferralsApi.as_view(), name="me-referrals"),
     path(
         "me/messages/<int:message_id>/read",
         messages.MeMessageReadApi.as_view(),

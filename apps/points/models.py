@@ -77,7 +77,7 @@ class Account(models.Model):
 # once (the demo: once per member, its id).
 ONCE_PER_RULE = ("first_purchase", "join", "profile_complete")
 ONCE_PER_MEMBER = ("import", "maturity", "expiry")
-ONCE_PER_CAUSE = ("merge", "demo")
+ONCE_PER_CAUSE = ("merge", "demo", "referral")
 
 
 class JobBatch(models.Model):
@@ -126,6 +126,7 @@ class Entry(models.Model):
         EXPIRY = "expiry", _("expiry")  # id: the job batch's
         DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grants
         CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
+        REFERRAL = "referral", _("referral reward")  # id: the ReferralReward's
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
@@ -205,7 +206,8 @@ class Entry(models.Model):
                 condition=Q(cause_kind__in=ONCE_PER_MEMBER),
                 name="entry_once_per_member_of_cause",
             ),
-            # A merged member's points move once; the demo grants a member points once.
+            # A merged member's points move once; the demo grants a member points once; a referral
+            # reward gives its points once.
             models.UniqueConstraint(
                 fields=["cause_kind", "cause_id"],
                 condition=Q(cause_kind__in=ONCE_PER_CAUSE),

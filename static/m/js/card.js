@@ -3,7 +3,7 @@
 // before it expires.
 import { api } from "./api.js";
 import { formatDate, t } from "./i18n.js";
-import { el, loadInto, requireSignIn } from "./ui.js";
+import { announce, el, loadInto, requireSignIn } from "./ui.js";
 
 const REFRESH_EARLY_MS = 15_000;
 let qrAddress = null;
@@ -112,9 +112,36 @@ function tick(refreshAt) {
   timer = setTimeout(() => (left <= 0 ? loadInto(codeSection, loadCode) : tick(refreshAt)), 1000);
 }
 
+// My referral link (老带新) and the friends who joined with it, newest first.
+async function loadInvite() {
+  const referrals = await api("me/referrals");
+  const link = document.getElementById("invite-link");
+  link.value = referrals.link;
+  document.getElementById("invite-copy").onclick = async () => {
+    link.select();
+    try {
+      await navigator.clipboard.writeText(referrals.link);
+      announce(t("invite_copied"));
+    } catch {
+      announce(t("invite_copy_by_hand"));
+    }
+  };
+  document.getElementById("invite-count").textContent = t("invited_count", {
+    count: referrals.invited_count,
+  });
+  document.getElementById("invited").replaceChildren(
+    ...referrals.invited.map((friend) =>
+      el("li", {
+        text: `${friend.phone_masked} · ${formatDate(friend.joined_at)} · ${t(`reward_${friend.reward_status}`)}`,
+      }),
+    ),
+  );
+}
+
 const codeSection = document.getElementById("code");
 if (requireSignIn()) {
   loadInto(document.getElementById("card"), loadCard);
   loadInto(codeSection, loadCode);
   loadUnread().catch(() => {});
+  loadInto(document.getElementById("invite"), loadInvite);
 }
