@@ -195,13 +195,12 @@ def brand(server: str, redis_: Redis, members: int) -> tuple[str, str]:
         text=True,
         check=True,
     ).stdout.split()[-1]
-    shifted = MEMBERS_SQL.replace(
-        "generate_series(1, %(members)s)",
-        f"generate_series({DROP_MEMBERS_FROM}, {DROP_MEMBERS_FROM - 1} + %(members)s)",
-    )
     with psycopg.connect(url, autocommit=True) as conn:
-        for statement in filter(str.strip, shifted.split(";\n")):
-            conn.execute(statement, {"members": members, "stock": 0, "templates": 0})
+        for statement in filter(str.strip, MEMBERS_SQL.split(";\n")):
+            conn.execute(
+                statement,
+                {"first": DROP_MEMBERS_FROM, "members": members, "stock": 0, "templates": 0},
+            )
     return url, key
 
 

@@ -115,7 +115,7 @@ def test_a_shop_owner_finds_a_member_and_tags_them(phone, shop, client):
     phone.get_by_label("密码").fill("demo12345")
     phone.get_by_role("button", name="登录").click()
 
-    phone.get_by_role("link", name="会员").click()
+    phone.get_by_role("link", name="会员", exact=True).click()
     phone.get_by_label("手机尾号或姓名").fill("1111")
     phone.get_by_role("button", name="筛选").click()
     phone.get_by_role("link", name=re.compile("王安")).click()

@@ -461,6 +461,7 @@ def test_every_table_that_points_at_a_member_is_in_the_export_or_says_why_not():
         "orders.Cart": "cart",
         "marketing.Message": "messages",
         "marketing.WechatSubscription": "wechat_subscriptions",
+        "marketing.CareCall": "care_calls",
         "members.PromoterBinding": "promoter_bindings",
         "members.StoreBinding": "store_bindings",
         "referrals.Promoter": "promoter",
@@ -473,6 +474,10 @@ def test_every_table_that_points_at_a_member_is_in_the_export_or_says_why_not():
         "points.RuleUsage": "counters of earning-rule limits, derived from the entries",
         "points.ManualAction": "HQ's approval of manual points: what moved is in points.entries",
         "referrals.ReferrerBlock": "HQ's anti-fraud list: its effect shows as rewards pending",
+        "marketing.CampaignMember": "a campaign's audience, reached or held out to measure it: "
+        "what it gave is in coupons, points.entries and messages",
+        "marketing.CampaignGrant": "what a campaign gave, once each: the coupons, "
+        "points.entries and messages themselves are in the export",
     }
     pointing = {
         model._meta.label
