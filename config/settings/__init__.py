@@ -311,6 +311,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "huiji")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# A coupon batch or an import still running this many minutes after it started is sent to a
+# worker again by its app's resume job (every 5 minutes): its task was lost while the broker
+# was down, or its worker died. One still running elsewhere goes on alone (apps.core.queue).
+JOBS_RESUME_AFTER_MINUTES = int(os.environ.get("JOBS_RESUME_AFTER_MINUTES", "5"))
 
 # Days an idempotency key is remembered; a client retrying later than this starts afresh.
 IDEMPOTENCY_KEY_TTL_DAYS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_DAYS", "7"))
