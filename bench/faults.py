@@ -15,6 +15,11 @@ so that stopping them stops nobody else's. The scenarios, one after another:
   selling. No oversell, no member with two coupons, no lost order.
 - postgres_restart: till traffic while PostgreSQL restarts. Requests in flight get a 503 and
   are retried; the pools reconnect by themselves.
+- provider: the SMS provider (a local stand-in for Tencent Cloud SMS) stalls, then answers
+  500, then recovers. Sign-in codes asked meanwhile are answered 503 sms_unavailable within
+  SMS_TIMEOUT_SECONDS and keep nothing; tills keep selling; the outbox's run ends after a few
+  failures instead of one timeout per message, and once the provider is back every message
+  goes once.
 
     python -m bench.faults            # seconds per fault as below
     python -m bench.faults --short    # a few seconds per fault
@@ -48,7 +53,7 @@ from bench._http import Connection, free_port, serve
 from bench.coupon_claim import MEMBERS_SQL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIOS = ("worker_kill", "web_kill", "redis_stop", "postgres_restart")
+SCENARIOS = ("worker_kill", "web_kill", "redis_stop", "postgres_restart", "provider")
 LINES = [{"sku": "SKU0001", "quantity": 1, "unit_price": "99.00"}]
 DROP_MEMBERS_FROM = 100_001  # the drop's members, past the demo brand's
 
@@ -195,13 +200,12 @@ def brand(server: str, redis_: Redis, members: int) -> tuple[str, str]:
         text=True,
         check=True,
     ).stdout.split()[-1]
-    shifted = MEMBERS_SQL.replace(
-        "generate_series(1, %(members)s)",
-        f"generate_series({DROP_MEMBERS_FROM}, {DROP_MEMBERS_FROM - 1} + %(members)s)",
-    )
     with psycopg.connect(url, autocommit=True) as conn:
-        for statement in filter(str.strip, shifted.split(";\n")):
-            conn.execute(statement, {"members": members, "stock": 0, "templates": 0})
+        for statement in filter(str.strip, MEMBERS_SQL.split(";\n")):
+            conn.execute(
+                statement,
+                {"first": DROP_MEMBERS_FROM, "members": members, "stock": 0, "templates": 0},
+            )
     return url, key
 
 
@@ -601,6 +605,159 @@ def postgres_restart(pg: Postgres, redis_: Redis, seconds: float, brand_url: str
         **result,
         "oversold": 0,
         "recover_s": tills.recovered_after(back),
+        "ledger_ok": ledger_ok(env),
+    }
+
+
+SMS_TIMEOUT = 2  # the provider scenario's SMS_TIMEOUT_SECONDS
+SMS_OK = json.dumps(
+    {"Response": {"SendStatusSet": [{"Code": "Ok", "SerialNo": "bench"}], "RequestId": "bench"}}
+).encode()
+OUTBOX_QUEUE = """
+from apps.marketing.models import MessageTemplate
+from apps.marketing.outbox import messages_queue
+from apps.members.models import Member
+template = MessageTemplate.objects.create(name="faults", channel="sms", purpose="transactional", sms_template_id="2", title="发货", body="您的订单已发货")
+ids = list(Member.objects.filter(status="active").exclude(phone="").order_by("pk").values_list("pk", flat=True)[:20])
+messages_queue(template=template, member_ids=ids, cause_kind="faults", cause_id=1)
+print(len(ids))
+"""
+OUTBOX_SEND = "from apps.marketing.outbox import messages_send_due; print(messages_send_due())"
+
+
+class SignIns:
+    """Members asking for a sign-in code, each for a number of their own, one after another
+    until stopped; each answer's status, code and seconds kept."""
+
+    def __init__(self, port: int, threads: int = 2):
+        self.port = port
+        self.answers: list[tuple[float, int, str, float]] = []  # (asked at, status, code, s)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.workers = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
+
+    def __enter__(self):
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for worker in self.workers:
+            worker.join()
+
+    def _run(self, n: int) -> None:
+        conn, asked = Connection(self.port), 0
+        while not self.stopping.is_set():
+            asked += 1
+            body = json.dumps({"phone": f"1{n + 35}{asked:08d}"}).encode()
+            headers = {"Content-Type": "application/json", "Accept-Language": "en"}
+            started = time.monotonic()
+            try:
+                status, answer = conn.request("POST", "/api/v1/auth/sms-code", headers, body)
+                code = json.loads(answer).get("code", "") if status != 200 else ""
+            except (OSError, ValueError):
+                conn.close()
+                status, code = 0, "broken"
+            with self.lock:
+                self.answers.append((started, status, code, time.monotonic() - started))
+            time.sleep(0.2)
+        conn.close()
+
+    def between(self, start: float, end: float) -> list[tuple[float, int, str, float]]:
+        with self.lock:
+            return [a for a in self.answers if start <= a[0] < end]
+
+
+def provider(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str) -> dict:
+    from tests.fake_http import Answer, fake_server
+
+    mode, sent_ok = {"now": "up"}, []
+
+    def answer(request):
+        if mode["now"] == "stall":
+            return Answer(200, b"{}", delay=600)
+        if mode["now"] == "fail":
+            return Answer(500, b"<html>busy</html>")
+        sent_ok.append(json.loads(request.body))
+        return Answer(200, SMS_OK)
+
+    url = new_database(pg.url, brand_url.rsplit("/", 1)[1])
+    with fake_server(answer) as sms:
+        env = run_env(
+            url,
+            redis_,
+            SMS_BACKEND="apps.core.sms.TencentSmsBackend",
+            TENCENT_SMS_ENDPOINT=sms.url,
+            TENCENTCLOUD_SECRET_ID="AKIDfaults",
+            TENCENTCLOUD_SECRET_KEY="faults",
+            TENCENT_SMS_APP_ID="1400000000",
+            SMS_SIGN_NAME="会籍",
+            SMS_TEMPLATE_ID="1",
+            SMS_TEMPLATE_PARAMS="code,minutes",
+            SMS_TILL_TEMPLATE_ID="3",
+            SMS_TIMEOUT_SECONDS=str(SMS_TIMEOUT),
+            THROTTLE_SMS_IP="1000000/min",
+            MESSAGE_RETRY_SECONDS="1",
+        )
+        queued = int(manage(env, "shell", "-c", OUTBOX_QUEUE).stdout.split()[-1])
+        with (
+            serve(env, "app", workers=2) as app_port,
+            serve(env, "pos", workers=2) as pos_port,
+            Tills(pos_port, key, threads=2) as tills,
+            SignIns(app_port) as sign_ins,
+        ):
+            time.sleep(min(seconds / 3, 2))
+            sold_before = len(tills.successes)
+            mode["now"], down = "stall", time.monotonic()
+            started = time.monotonic()
+            manage(env, "shell", "-c", OUTBOX_SEND)  # the outbox's run while it stalls
+            outbox_run_s = round(time.monotonic() - started, 2)
+            time.sleep(max(seconds / 2 - outbox_run_s, 0))
+            mode["now"] = "fail"
+            time.sleep(seconds / 2)
+            mode["now"], back = "up", time.monotonic()
+            sold_meanwhile = len(tills.successes) - sold_before
+            time.sleep(1.5)  # MESSAGE_RETRY_SECONDS past
+            for _ in range(5):
+                manage(env, "shell", "-c", OUTBOX_SEND)
+                time.sleep(1)
+            time.sleep(1)
+            tills.stopping.set()
+        till_result = tills.outcome(url)
+    during = sign_ins.between(down, back - SMS_TIMEOUT)
+    after = [a for a in sign_ins.between(back, float("inf")) if a[1] == 200]
+    with psycopg.connect(url) as conn:
+        codes_kept = conn.execute("SELECT count(*) FROM members_smscode").fetchone()[0]
+        outbox = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM marketing_message WHERE cause_kind = 'faults' GROUP BY status"
+            ).fetchall()
+        )
+    texts = [body["PhoneNumberSet"][0] for body in sent_ok if body["TemplateId"] == "2"]
+    codes_sent = sum(1 for body in sent_ok if body["TemplateId"] == "1")
+    signed_ok = sum(1 for a in sign_ins.answers if a[1] == 200)
+    print(
+        f"  SMS provider down {back - down:.1f} s (stalling, then 500): {len(during)} sign-in codes asked, "
+        f"{sum(a[2] == 'sms_unavailable' for a in during)} answered 503 sms_unavailable, the slowest in "
+        f"{max((a[3] for a in during), default=0):.2f} s (timeout {SMS_TIMEOUT} s); tills sold {sold_meanwhile} "
+        f"meanwhile; the outbox's run while it stalled took {outbox_run_s} s for {queued} messages"
+    )
+    return {
+        **till_result,
+        "tills_sold_meanwhile": sold_meanwhile,
+        "codes_asked_meanwhile": len(during),
+        "codes_503": sum(a[2] == "sms_unavailable" for a in during),
+        "codes_slowest_s": round(max((a[3] for a in during), default=0), 2),
+        "codes_held_past_timeout": sum(a[3] > SMS_TIMEOUT + 1 for a in during),
+        "codes_kept_unsent": codes_kept - codes_sent,
+        "outbox_run_while_stalled_s": outbox_run_s,
+        "messages_queued": queued,
+        "messages_sent": outbox.get("sent", 0),
+        "lost": till_result["lost"] + queued - len(set(texts)) + max(codes_kept - signed_ok, 0),
+        "doubled": till_result["doubled"] + len(texts) - len(set(texts)),
+        "oversold": 0,
+        "recover_s": round(min(a[0] for a in after) - back, 2) if after else None,
         "ledger_ok": ledger_ok(env),
     }
 
