@@ -5,7 +5,9 @@ so that stopping them stops nobody else's. The scenarios, one after another:
 
 - worker_kill: the nightly points expiry in a Celery worker, killed (-9, with its children)
   after its first batch committed; a new worker takes the task again once the broker gives
-  it back. Every due point expires once, verify_ledger passes.
+  it back. Every due point expires once, verify_ledger passes. Then an HQ coupon batch to a
+  segment of all those members, its worker killed after its first chunk: the new worker
+  finishes it, one coupon per member.
 - web_kill: tills post orders with Idempotency-Keys while the POS pool's processes are killed
   (-9) again and again; a till retries a broken connection or a 5xx with the same key, as a
   real POS does, and asks once more after its answer. One order per key, every answer to a
@@ -424,26 +426,7 @@ def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> di
     print(f"  {members:,} members, {due_lots:,} lots with {due_points:,} points past their date")
 
     def worker():
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--concurrency=1",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=ERROR",
-            ],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        return celery_worker(env)
 
     first = worker()
     subprocess.run(
@@ -502,15 +485,104 @@ def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> di
         members_twice = conn.execute(
             "SELECT count(*) FROM (SELECT member_id FROM points_entry WHERE kind = 'expire' GROUP BY member_id HAVING count(*) > 1) x"
         ).fetchone()[0]
+    batch = batch_worker_kill(url, env)
     return {
         "attempted": due_lots,
         "accepted_before_kill": at_kill[0],
         "accepted": entries,
-        "lost": max(due_points - points, 0),
-        "doubled": members_twice + max(points - due_points, 0),
-        "oversold": 0,
-        "recover_s": recovered,
+        "expiry_recover_s": recovered,
+        **batch,
+        "lost": max(due_points - points, 0) + batch["batch_lost"],
+        "doubled": members_twice + max(points - due_points, 0) + batch["batch_doubled"],
+        "oversold": batch["batch_oversold"],
+        "recover_s": latest(recovered, batch["batch_recover_s"]),
         "ledger_ok": ledger_ok(env),
+    }
+
+
+def celery_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency=1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=ERROR",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+BATCH_START = """
+from apps.coupons.batches import issue_batch_start
+from apps.coupons.models import CouponTemplate, IssueBatch
+from apps.members.models import Segment
+template = CouponTemplate.objects.create(name="故障发券", kind="cash", amount=10, valid_days=7, claimable=False)
+batch = IssueBatch.objects.create(name="故障发券", template=template, segment=Segment.objects.create(name="故障全部"))
+print(issue_batch_start(batch=batch).pk)
+"""
+
+
+def batch_worker_kill(url: str, env: dict) -> dict:
+    """An HQ coupon batch to every member, its worker killed (-9) after its first chunk
+    committed; a new worker takes the task again (the broker gives it back, or the resume
+    job sends it). One coupon per member of the segment, as many as the batch counts."""
+    first = celery_worker(env)
+    started = manage(env, "shell", "-c", BATCH_START)
+    if started.returncode:
+        raise RuntimeError(started.stderr)
+    batch_id = int(started.stdout.split()[-1])
+    watch = psycopg.connect(url, autocommit=True)
+
+    def state():
+        return watch.execute(
+            "SELECT status, issued, targeted FROM coupons_issuebatch WHERE id = %s", (batch_id,)
+        ).fetchone()
+
+    deadline = time.monotonic() + 300
+    while state()[1] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    killed_at, at_kill = time.monotonic(), state()
+    print(f"  batch worker killed after {at_kill[1]:,} of {at_kill[2]:,} coupons")
+    second = celery_worker(env)
+    try:
+        recovered = None
+        while time.monotonic() < killed_at + 300:
+            if state()[0] != "running":
+                recovered = round(time.monotonic() - killed_at, 2)
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait()
+    status, issued, targeted = state()
+    coupons, members, members_twice = watch.execute(
+        "SELECT count(*), count(DISTINCT issued_to_id), count(*) - count(DISTINCT issued_to_id) FROM coupons_coupon WHERE batch_id = %s",
+        (batch_id,),
+    ).fetchone()
+    watch.close()
+    return {
+        "batch_status": status,
+        "batch_targeted": targeted,
+        "batch_issued_before_kill": at_kill[1],
+        "batch_issued": issued,
+        "batch_lost": max(targeted - members, 0),
+        "batch_doubled": members_twice,
+        "batch_oversold": abs(coupons - issued),
+        "batch_recover_s": recovered,
     }
 
 
