@@ -307,8 +307,12 @@ class Drop:
     """Members claiming one template, each until answered for good: 201, or a 409 (sold out,
     limit); a broken connection or a 5xx is retried after a moment."""
 
-    def __init__(self, port: int, template_id: int, members: list[int], threads: int = 8):
+    def __init__(
+        self, port: int, template_id: int, members: list[int], lasting: float, threads: int = 8
+    ):
         self.port, self.template_id = port, template_id
+        # A member's tap, not a flood: the drop lasts `lasting` seconds, through the fault.
+        self.pause = max(lasting * threads / max(len(members), 1), 0.01)
         self.claimed: list[int] = []
         self.attempted = len(members)
         self.retries = 0
@@ -348,7 +352,7 @@ class Drop:
                 with self.lock:
                     self.retries += 1
                 time.sleep(0.2)
-            time.sleep(0.01)  # a member's tap, not a flood: the drop lasts through the fault
+            time.sleep(self.pause)
         conn.close()
 
     def outcome(self, url: str, stock: int) -> dict:
@@ -630,7 +634,7 @@ def redis_stop(
     with serve(env, "app", workers=2) as app_port, serve(env, "pos", workers=2) as pos_port:
         with (
             Tills(pos_port, key, threads=2) as tills,
-            Drop(app_port, template_id, drop_members) as drop,
+            Drop(app_port, template_id, drop_members, lasting=seconds * 1.5 + 3) as drop,
         ):
             time.sleep(min(seconds / 3, 3))
             sold_before = len(tills.successes)

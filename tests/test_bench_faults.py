@@ -83,6 +83,7 @@ def test_every_fault_short_loses_doubles_and_oversells_nothing():
         assert result[scenario]["accepted"] > 0
     for scenario in ("web_kill", "postgres_restart", "provider"):
         assert result[scenario]["half_written"] == 0
+    assert result["redis_stop"]["claim_retries"] > 0  # the drop went on through the fault
     assert result["worker_kill"]["batch_issued"] == result["worker_kill"]["batch_targeted"] > 0
     provider = result["provider"]
     assert provider["codes_503"] == provider["codes_asked_meanwhile"] > 0
