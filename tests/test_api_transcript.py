@@ -27,9 +27,11 @@ from apps.orders.fulfilment import delivery_ship
 from apps.orders.models import Order, ShippingRule
 from apps.points.models import EarningRule
 from apps.points.tasks import points_mature_task
+from apps.referrals.rewards import referral_record
 from apps.stores.models import Staff
 from apps.tiers.models import Tier
 from tests.mall.factories import SkuFactory
+from tests.members.factories import MemberFactory
 from tests.stores.factories import StaffFactory, StoreFactory, pos_key_for
 
 pytestmark = pytest.mark.django_db
@@ -176,6 +178,11 @@ def _messages_to(member_id: int) -> None:
     )  # fmt: skip
     messages_queue(template=pickup, member_ids=[member_id], cause_kind="transcript", cause_id=1)
     messages_send_due()
+
+
+def _friend_of(member_id: int) -> None:
+    friend = MemberFactory(phone="13900000001", referrer_id=member_id)
+    referral_record(referee_id=friend.pk, referrer_id=member_id)
 
 
 def _without(body: dict, key: str) -> dict:
@@ -392,6 +399,10 @@ def test_the_api_answers_as_recorded(settings):
     call(app, "put", "/api/v1/me/subscriptions", {"templates": {"PICKUP-TPL": 1}}, key="s1")
     call(app, "put", "/api/v1/me/subscriptions", {"templates": {"NOPE": 1}}, key="s2")
     call(app, "put", "/api/v1/me/subscriptions", {"templates": {"PICKUP-TPL": 0}}, lang="en")
+
+    # Referrals: my code and link, a friend who joined with it and has not bought yet
+    _friend_of(signed["member"]["id"])
+    call(app, "get", "/api/v1/me/referrals")
     call(app, "post", "/api/v1/auth/logout", {})
     call(app, "get", "/api/v1/me")
 
@@ -418,6 +429,20 @@ def test_the_api_answers_as_recorded(settings):
         actor="test",
     )
     call(app, "post", f"/api/v1/orders/{sent['order_no']}/receive", {}, key="h6")
+
+    # Promoting (分销): not a promoter yet, applying (HQ approves), commissions, withdrawals
+    call(app, "get", "/api/v1/me/promoter")
+    call(app, "get", "/api/v1/me/promoter", lang="en")
+    call(app, "post", "/api/v1/me/promoter/apply", {}, key="f1")
+    call(app, "post", "/api/v1/me/promoter/apply", {}, key="f2")
+    call(app, "get", "/api/v1/me/promoter")
+    call(app, "get", "/api/v1/me/commissions")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "0.50"}, key="w1")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "5.00"}, key="w2")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "5.00"}, key="w3", lang="en")
+    call(app, "post", "/api/v1/me/withdrawals", {"amount": "5.00"})
+    call(app, "get", "/api/v1/me/withdrawals")
+    call(app, "post", "/api/v1/orders", {**pickup, "promoter_code": "NOSUCHCODE"}, key="w4")
 
     got = json.dumps(journey.steps, ensure_ascii=False, indent=1)
     if os.environ.get("UPDATE_API_TRANSCRIPT"):

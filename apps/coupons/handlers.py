@@ -1,5 +1,6 @@
-"""Coupons other apps' events earn: join gift, referral reward, tier upgrade gift; and what
-coupons forget of a member who closed their account."""
+"""Coupons other apps' events earn: join gift, tier upgrade gift; and what coupons forget of
+a member who closed their account. Referral rewards are given after the friend's first
+order has passed its return window, never at joining (apps.referrals.rewards)."""
 
 from apps.core.events import on_event
 from apps.coupons.batches import issue_batches_forget_phone
@@ -14,18 +15,12 @@ Cause = Coupon.CauseKind
 @on_event("member_joined")
 def give_join_coupons(event) -> None:
     member = Member.objects.get(pk=event.payload["member"])
-    if member.returning:  # the welcome, theirs and their referrer's, is once per person
+    if member.returning:  # the welcome is once per person
         return
     for template in templates_for(AutoIssue.JOIN):
         coupon_issue_for_event(
             template=template, member=member, cause_kind=Cause.JOIN, cause_id=member.pk
         )
-    if referrer_id := event.payload.get("referrer"):
-        referrer = Member.objects.get(pk=referrer_id)
-        for template in templates_for(AutoIssue.REFERRAL):
-            coupon_issue_for_event(
-                template=template, member=referrer, cause_kind=Cause.REFERRAL, cause_id=member.pk
-            )
 
 
 @on_event("tier_changed")

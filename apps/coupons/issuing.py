@@ -28,9 +28,10 @@ from apps.coupons.rules import claim_window_problem, eligibility_problem, validi
 from apps.coupons.selectors import claimant
 from apps.coupons.sold_out import sold_out_remember
 from apps.members.models import Member
-from apps.points.models import Entry
+from apps.points.models import Entry, PointsWindow
 from apps.points.selectors import entry_by_key
 from apps.points.services import points_redeem
+from apps.points.windows import points_window_check
 from apps.stores.models import Store
 from apps.stores.scoping import access_scope
 
@@ -266,6 +267,7 @@ def coupon_exchange(*, template: CouponTemplate, member: Member, key: str, now=N
     ledger_key = f"coupon-exchange:{template.pk}:{member.pk}:{key}"
     if (paid := entry_by_key(ledger_key)) is not None:
         return Coupon.objects.get(pk=paid.cause_id)
+    points_window_check(PointsWindow.Use.EXCHANGE, timezone.localdate(now))
     _check_claim(template, member, now)
 
     def pay(coupon):

@@ -34,7 +34,7 @@ class CouponTemplate(TimeStampedModel):
         JOIN = "join", _("on joining")
         BIRTHDAY = "birthday", _("on the member's birthday")
         TIER_UPGRADE = "tier_upgrade", _("on a tier upgrade")
-        REFERRAL = "referral", _("to a referrer when their friend joins")
+        REFERRAL = "referral", _("as a referral reward (the referral rule names it)")
 
     CHANNELS = ("store", "miniprogram", "mall")
 
@@ -272,6 +272,8 @@ class Coupon(models.Model):
         TIER_UPGRADE = "tier_upgrade", _("a tier upgrade")  # id: the tier_changed event's
         BIRTHDAY = "birthday", _("a birthday")  # id: the year
         DEMO = "demo", _("demo data")  # id: what the demo chose
+        CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
+        REFERRAL_REWARD = "referral_reward", _("a referral reward")  # id: the ReferralReward's
 
     source = models.CharField(_("source"), max_length=16, choices=Source)
     # Who it was issued to, which a member merge leaves alone (it moves `member`): what

@@ -36,6 +36,7 @@ from apps.orders.models import Order
 from apps.orders.segments import PAID
 from apps.orders.selectors import store_sales_by_channel
 from apps.points.selectors import points_totals
+from apps.referrals.reports import guide_commissions
 from apps.stores.models import Staff, Store
 from apps.tiers.selectors import tier_summary, tiers_in_order
 
@@ -190,8 +191,9 @@ def member_card(store: Store, member: Member) -> dict:
 
 
 def guide_leaderboard(store: Store, *, start, end) -> list[dict]:
-    """Per person of the store: members recruited with their guide code and sales credited
-    to them between `start` and `end`, best first. Two grouped queries."""
+    """Per person of the store: members recruited with their guide code, sales credited
+    to them and the commissions those earned them between `start` and `end`, best first.
+    Three grouped queries."""
     people = list(
         Staff.objects.filter(store=store, is_active=True).select_related("user").order_by("pk")
     )
@@ -213,12 +215,14 @@ def guide_leaderboard(store: Store, *, start, end) -> list[dict]:
         .values("guide")
         .annotate(orders=Count("pk"), sales=Sum(F("paid_amount") - F("refunded_amount")))
     }
+    earned = guide_commissions([person.pk for person in people], start=start, end=end)
     rows = [
         {
             "staff": person,
             "recruited": recruited.get(person.pk, 0),
             "orders": sold.get(person.pk, {}).get("orders", 0),
             "sales": sold.get(person.pk, {}).get("sales") or Decimal(0),
+            "commissions": earned.get(person.pk, Decimal(0)),
         }
         for person in people
     ]

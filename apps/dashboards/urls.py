@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.dashboards import after_sale, counter, online_orders, shelf, views
+from apps.dashboards import after_sale, care, counter, distribution, online_orders, shelf, views
 
 app_name = "dashboards"
 urlpatterns = [
@@ -8,7 +8,12 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("stores/", views.stores, name="stores"),
+    path("distribution/", distribution.distribution, name="distribution"),
     path("stores/<str:code>/", views.overview, name="overview"),
+    path("care/", care.care_stores, name="care-stores"),
+    path("stores/<str:code>/care/", care.care, name="care"),
+    path("stores/<str:code>/care/<int:call_id>/call/", care.care_call, name="care-call"),
+    path("stores/<str:code>/care/<int:call_id>/done/", care.care_done, name="care-done"),
     path("stores/<str:code>/members/", views.members, name="members"),
     path("stores/<str:code>/members/<int:member_id>/", views.member, name="member"),
     path(
@@ -42,6 +47,12 @@ urlpatterns = [
         name="refund-request-decide",
     ),
     path("stores/<str:code>/guides/", views.guides, name="guides"),
+    path("stores/<str:code>/promoters/", distribution.promoters, name="promoters"),
+    path(
+        "stores/<str:code>/promoters/<int:promoter_id>/decide/",
+        distribution.promoter_application_decide,
+        name="promoter-decide",
+    ),
     path("stores/<str:code>/guides/<str:guide_code>.png", views.guide_poster, name="guide-poster"),
     path(
         "stores/<str:code>/guides/<str:guide_code>/pay.png",

@@ -1,8 +1,29 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
-from apps.marketing.models import Message, MessageTemplate
+from apps.marketing.campaigns import (
+    SCHEDULED_TRIGGERS,
+    campaign_dry_run,
+    campaign_run,
+    campaign_schedule_sync,
+    campaign_transition,
+)
+from apps.marketing.models import (
+    Campaign,
+    CampaignAction,
+    CareCall,
+    CareTask,
+    ControlGroup,
+    Message,
+    MessageTemplate,
+)
+from apps.marketing.report import campaign_report, report_csv
 from apps.marketing.rules import VARIABLES
 
 
@@ -63,4 +84,187 @@ class MessageAdmin(ReadOnlyAdmin):
         "sent_at",
         "read_at",
     ]
+    fields = readonly_fields
+
+
+class CampaignActionInline(admin.TabularInline):
+    model = CampaignAction
+    extra = 1
+    fields = ["kind", "coupon_template", "amount", "message_template", "tag", "per_member_limit"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(HuijiModelAdmin):
+    list_display = ["name", "status", "trigger", "audience", "holdout_percent", "starts_at"]
+    list_filter = ["status", "trigger", "audience"]
+    search_fields = ["name"]
+    inlines = [CampaignActionInline]
+    readonly_fields = ["status", "dry_run", "report"]
+    actions = ["schedule", "pause", "resume", "end", "run_now"]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "dry_run", "report"]}),
+        (_("Who"), {"fields": ["audience", "segment", "tier", "store", "distributor"]}),
+        (
+            _("When"),
+            {
+                "fields": [
+                    "trigger",
+                    "days",
+                    "weekday",
+                    "month_day",
+                    "hour",
+                    "starts_at",
+                    "ends_at",
+                ]
+            },
+        ),
+        (_("Conditions"), {"fields": ["min_payable", "consent_only", "holdout_percent"]}),
+        (
+            _("Budget"),
+            {"fields": ["budget_coupons", "budget_points", "budget_messages", "budget_period"]},
+        ),
+    ]
+
+    def has_run_campaign_permission(self, request):
+        return request.user.has_perm("marketing.run_campaign")
+
+    @admin.display(description=_("dry run: if it ran now"))
+    def dry_run(self, campaign):
+        if campaign.pk is None:
+            return "—"
+        figures = campaign_dry_run(campaign)
+        return (
+            _(
+                "%(reached)s members reached (audience %(audience)s, holdout %(holdout)s); "
+                "%(coupons)s coupons, %(points)s points, %(messages)s messages."
+            )
+            % figures
+        )
+
+    @admin.display(description=_("what it earned (30 days)"))
+    def report(self, campaign):
+        if campaign.pk is None:
+            return "—"
+        report = campaign_report(campaign)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    metric.name,
+                    _number(metric.reached),
+                    _number(metric.holdout),
+                    _number(metric.difference),
+                    _number(metric.lift),
+                    f"[{_number(metric.low)}, {_number(metric.high)}]",
+                )
+                for metric in report.metrics
+            ),
+        )
+        return format_html(
+            "<p>{}</p><p>{}</p><table><tr><th></th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>95% CI</th></tr>{}</table><p>{}</p><p><a href='{}'>CSV</a></p>",
+            _("%(reached)s reached, %(holdout)s held out.")
+            % {"reached": report.reached, "holdout": report.holdout},
+            report.verdict,
+            _("reached"),
+            _("holdout"),
+            _("difference"),
+            _("lift"),
+            rows,
+            "；".join(f"{name}: {value}" for name, value in report.cost.items()),
+            reverse("admin:marketing_campaign_report", args=[campaign.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/report.csv",
+                self.admin_site.admin_view(self.report_download),
+                name="marketing_campaign_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def report_download(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(Campaign, pk=pk)
+        response = HttpResponse(
+            report_csv(campaign_report(campaign)), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="campaign-{pk}-report.csv"'
+        return response
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        campaign_schedule_sync(form.instance)
+
+    def _move(self, request, queryset, to, done):
+        for campaign in queryset.order_by("pk"):
+            campaign_transition(campaign=campaign, to=to, actor=request.user)
+        self.message_user(request, done, messages.SUCCESS)
+
+    @admin.action(description=_("Schedule the selected campaigns"), permissions=["run_campaign"])
+    def schedule(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.SCHEDULED, _("Scheduled."))
+
+    @admin.action(description=_("Pause the selected campaigns"), permissions=["run_campaign"])
+    def pause(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.PAUSED, _("Paused."))
+
+    @admin.action(description=_("Resume the selected campaigns"), permissions=["run_campaign"])
+    def resume(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.RUNNING, _("Running again."))
+
+    @admin.action(description=_("End the selected campaigns"), permissions=["run_campaign"])
+    def end(self, request, queryset):
+        self._move(request, queryset, Campaign.Status.ENDED, _("Ended."))
+
+    @admin.action(description=_("Run the selected campaigns now"), permissions=["run_campaign"])
+    def run_now(self, request, queryset):
+        reached = sum(
+            campaign_run(campaign_id=campaign.pk)
+            for campaign in queryset.filter(trigger__in=SCHEDULED_TRIGGERS).order_by("pk")
+        )
+        self.message_user(
+            request, _("%(n)s members were reached or held out.") % {"n": reached}, messages.INFO
+        )
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+@admin.register(ControlGroup)
+class ControlGroupAdmin(HuijiModelAdmin):
+    list_display = ["__str__"]
+    fields = ["percent"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ControlGroup.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CareTask)
+class CareTaskAdmin(HuijiModelAdmin):
+    list_display = ["name", "kind", "days", "active", "updated_at"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name"]
+    fields = ["name", "kind", "days", "script", "active"]
+
+
+@admin.register(CareCall)
+class CareCallAdmin(ReadOnlyAdmin):
+    """Every store's calls, to see how far each got: filter by day and store."""
+
+    list_display = ["day", "store", "task", "member", "outcome", "done_at", "done_by"]
+    list_filter = ["day", "task", "outcome", ("done_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["store", "task", "member", "done_by"]
+    search_fields = ["=store__code", "=member__phone"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+    readonly_fields = ["day", "store", "task", "member", "outcome", "note", "done_at", "done_by"]
     fields = readonly_fields

@@ -1,9 +1,11 @@
 """What the marketing app does when other apps' events happen."""
 
+from decimal import Decimal
+
 from django.db.models import Exists, F, OuterRef
 
 from apps.core.events import on_event
-from apps.marketing.models import Message, WechatSubscription
+from apps.marketing.models import Campaign, Message, WechatSubscription
 
 
 @on_event("member_merged")
@@ -36,3 +38,51 @@ def forget_messages_of_deleted_member(event) -> None:
     subscriptions."""
     Message.objects.filter(member_id=event.payload["member"]).delete()
     WechatSubscription.objects.filter(member_id=event.payload["member"]).delete()
+
+
+def _campaigns_on(trigger: str, event, *, key: str, payable: str | None = None) -> None:
+    """Run each live campaign on `trigger` for the event's member, once per `key`."""
+    from apps.marketing.campaigns import campaign_run_for_member
+
+    campaigns = Campaign.objects.filter(
+        trigger=trigger, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING]
+    ).order_by("pk")
+    for campaign in campaigns:
+        if payable is not None and campaign.min_payable and Decimal(payable) < campaign.min_payable:
+            continue
+        campaign_run_for_member(campaign_id=campaign.pk, member_id=event.payload["member"], key=key)
+
+
+@on_event("member_joined")
+def campaigns_on_joining(event) -> None:
+    _campaigns_on(Campaign.Trigger.JOINED, event, key="joined")
+
+
+@on_event("order_paid")
+def campaigns_on_order(event) -> None:
+    if not event.payload.get("member"):
+        return
+    payable = event.payload["payable"]
+    _campaigns_on(Campaign.Trigger.ORDER_PAID, event, key=f"order-{event.payload['order']}",
+                  payable=payable)  # fmt: skip
+    if event.payload.get("first_purchase"):
+        _campaigns_on(Campaign.Trigger.FIRST_ORDER, event, key="first-order", payable=payable)
+
+
+@on_event("tier_changed")
+def campaigns_on_tier_change(event) -> None:
+    from apps.tiers.models import Tier
+
+    ranks = dict(Tier.objects.values_list("code", "rank"))
+    if ranks.get(event.payload["to"], -1) > ranks.get(event.payload["from"], -1):
+        _campaigns_on(Campaign.Trigger.TIER_UP, event, key=f"event-{event.pk}")
+
+
+@on_event("tier_downgrade_warning")
+def campaigns_on_downgrade_warning(event) -> None:
+    _campaigns_on(Campaign.Trigger.TIER_WARNING, event, key=f"event-{event.pk}")
+
+
+@on_event("coupons_expiring")
+def campaigns_on_coupons_expiring(event) -> None:
+    _campaigns_on(Campaign.Trigger.COUPONS_EXPIRING, event, key=f"event-{event.pk}")

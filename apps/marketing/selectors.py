@@ -11,6 +11,11 @@ def member_inbox(member: Member):
     ).order_by("-pk")
 
 
+def member_inbox_unread(member: Member) -> int:
+    """How many of the member's inbox messages are not read yet."""
+    return member_inbox(member).filter(read_at__isnull=True).count()
+
+
 def members_for_messages(member_ids: list[int]) -> dict[int, dict]:
     """By member id, in one query: whether the member may be sent anything at all, their
     consent, their mobile number, and the member's variables (name, tier, points, store)."""

@@ -1,8 +1,21 @@
 from celery import shared_task
 
+from apps.marketing.care import care_lists_make
 from apps.marketing.outbox import messages_send_due
 
 
 @shared_task
 def messages_send_task() -> None:
     messages_send_due()
+
+
+@shared_task
+def campaign_run_task(campaign_id: int) -> None:
+    from apps.marketing.campaigns import campaign_run
+
+    campaign_run(campaign_id=campaign_id)
+
+
+@shared_task
+def care_lists_task() -> None:
+    care_lists_make()

@@ -1,7 +1,8 @@
-"""Attribution (DESIGN.md): which promoter a member is bound to, by the one rule HQ sets, and
-whom an order placed now credits. The rule is a pure function (`binding_allowed`); the
-binding is written by `promoter_bind`, never to the member themself nor to one of their own
-downline; `promoters_for` is what an order records when it is placed."""
+"""Attribution (DESIGN.md): which promoter, home store and guide a member is bound to, by the
+one rule HQ sets, each kind with its own settings, and whom an order placed now credits. The
+rule is a pure function (`binding_allowed`); a promoter binding is written by
+`promoter_bind`, never to the member themself nor to one of their own downline; a home store
+and guide by `store_bind`; `promoters_for` is what an order records when it is placed."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from apps.members.errors import BindingRefused
-from apps.members.models import Member, PromoterBinding
+from apps.members.models import Member, PromoterBinding, StoreBinding
+from apps.stores.models import Staff, Store
 
 
 class BindingMode:
@@ -32,13 +34,20 @@ class BindingRule:
         return start + timedelta(days=self.binding_days) if self.binding_days else None
 
 
-def binding_rule() -> BindingRule:
-    """HQ's rule, from the settings (PROMOTER_BINDING…)."""
+class BindingKind:
+    PROMOTER = "PROMOTER"
+    GUIDE = "GUIDE"
+    HOME_STORE = "HOME_STORE"
+
+
+def binding_rule(kind: str = BindingKind.PROMOTER) -> BindingRule:
+    """HQ's rule for one kind of binding, from its settings (PROMOTER_BINDING…,
+    GUIDE_BINDING…, HOME_STORE_BINDING…). A home store never ends."""
     return BindingRule(
-        mode=settings.PROMOTER_BINDING,
-        protect_days=settings.PROMOTER_PROTECT_DAYS,
-        binding_days=settings.PROMOTER_BINDING_DAYS,
-        existing_members=settings.PROMOTER_BIND_EXISTING,
+        mode=getattr(settings, f"{kind}_BINDING"),
+        protect_days=getattr(settings, f"{kind}_PROTECT_DAYS"),
+        binding_days=getattr(settings, f"{kind}_BINDING_DAYS", 0),
+        existing_members=getattr(settings, f"{kind}_BIND_EXISTING"),
     )
 
 
@@ -153,3 +162,134 @@ def promoters_for(member: Member | None, now: datetime) -> tuple[int | None, int
         .first()
     )
     return row or (None, None)
+
+
+def _store_rebind(
+    member: Member, kind: str, current: StoreBinding | None, *, now, new_member, **target
+) -> bool:
+    """Whether the rule of `kind` moves the member from `current` to `target` (a store,
+    and a guide for a guide binding): recorded if so. A member bound before bindings were
+    recorded counts as bound for good since they joined."""
+    rule = binding_rule(kind)
+    held = member.home_store_id if kind == BindingKind.HOME_STORE else member.guide_id
+    wanted = target["store"].pk if kind == BindingKind.HOME_STORE else target["guide"].pk
+    window = (current.started_at, current.ends_at) if current else None
+    if window is None and held is not None:
+        window = (member.joined_at, None)
+    if held == wanted and (window is None or binding_live(*window, now)):
+        return False
+    if not binding_allowed(rule, current=window, now=now, new_member=new_member):
+        return False
+    if current is not None:
+        StoreBinding.objects.filter(pk=current.pk).update(replaced_at=now)
+    StoreBinding.objects.create(
+        member=member,
+        kind=StoreBinding.Kind(kind.lower()),
+        source=target.pop("source"),
+        started_at=now,
+        ends_at=rule.ends_at(now),
+        **target,
+    )
+    return True
+
+
+@transaction.atomic
+def store_bind(
+    *,
+    member: Member,
+    store: Store,
+    guide: Staff | None = None,
+    new_member: bool = False,
+    now: datetime | None = None,
+) -> Member:
+    """A member came through a store's QR code or a guide's code: bound to the store as
+    their home store, and to the guide, each if its rule lets this touch bind them (by
+    default the first touch binds for good: a later scan never moves them). A guide binds
+    only members whose home store is the guide's. `guide` must serve `store` (the caller's
+    to check, `guide_for`)."""
+    now = now or timezone.now()
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    source = PromoterBinding.Source.GUIDE_CODE if guide else PromoterBinding.Source.STORE_QR
+    current = {
+        binding.kind: binding
+        for binding in StoreBinding.objects.filter(member=member, replaced_at__isnull=True)
+    }
+    changes = {}
+    if _store_rebind(
+        member,
+        BindingKind.HOME_STORE,
+        current.get(StoreBinding.Kind.HOME_STORE),
+        now=now,
+        new_member=new_member,
+        store=store,
+        source=source,
+    ):
+        changes["home_store"] = member.home_store = store
+    if (
+        guide is not None
+        and member.home_store_id == store.pk
+        and _store_rebind(
+            member,
+            BindingKind.GUIDE,
+            current.get(StoreBinding.Kind.GUIDE),
+            now=now,
+            new_member=new_member,
+            store=store,
+            guide=guide,
+            source=source,
+        )
+    ):
+        changes["guide"] = member.guide = guide
+    if changes:
+        Member.objects.filter(pk=member.pk).update(**changes)
+    return member
+
+
+def store_bindings_record(member: Member) -> None:
+    """The home store and guide a member was made with (the touch that brought them in),
+    recorded as their first bindings: one query."""
+    source = (
+        PromoterBinding.Source.GUIDE_CODE if member.guide_id else PromoterBinding.Source.STORE_QR
+    )
+    kinds = [(BindingKind.HOME_STORE, None), (BindingKind.GUIDE, member.guide_id)]
+    StoreBinding.objects.bulk_create(
+        StoreBinding(
+            member=member,
+            kind=StoreBinding.Kind(kind.lower()),
+            store_id=member.home_store_id,
+            guide_id=guide,
+            source=source,
+            started_at=member.joined_at,
+            ends_at=binding_rule(kind).ends_at(member.joined_at),
+        )
+        for kind, guide in kinds
+        if member.home_store_id and (kind == BindingKind.HOME_STORE or guide)
+    )
+
+
+def attribution_merge(*, survivor: Member, merged: Member, now: datetime) -> None:
+    """Two members merged: the members bound to the merged one as their promoter are bound
+    to the survivor (unless that would bind the survivor to itself: that binding ends), and
+    the merged one's own bindings move to the survivor where it has none of that kind
+    (theirs are kept otherwise: the survivor's first touch stands). Within the merge's
+    transaction, the two members locked."""
+    PromoterBinding.objects.filter(
+        promoter=merged, member=survivor, replaced_at__isnull=True
+    ).update(replaced_at=now)
+    PromoterBinding.objects.filter(promoter=merged).exclude(member=survivor).update(
+        promoter=survivor
+    )
+    own = PromoterBinding.objects.filter(member=merged, replaced_at__isnull=True).first()
+    if own is not None and own.promoter_id != survivor.pk:
+        if not PromoterBinding.objects.filter(member=survivor, replaced_at__isnull=True).exists():
+            PromoterBinding.objects.filter(pk=own.pk).update(member=survivor)
+        else:
+            PromoterBinding.objects.filter(pk=own.pk).update(replaced_at=now)
+    elif own is not None:
+        PromoterBinding.objects.filter(pk=own.pk).update(replaced_at=now)
+    PromoterBinding.objects.filter(member=merged).update(member=survivor)
+    held = StoreBinding.objects.filter(member=survivor, replaced_at__isnull=True).values("kind")
+    StoreBinding.objects.filter(member=merged, replaced_at__isnull=True, kind__in=held).update(
+        replaced_at=now
+    )
+    StoreBinding.objects.filter(member=merged).update(member=survivor)

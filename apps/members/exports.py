@@ -119,6 +119,20 @@ def member_personal_data(member: Member) -> dict:
             }
             for binding in member.bindings.select_related("promoter").order_by("started_at", "pk")
         ],
+        "store_bindings": [
+            {
+                "kind": binding.kind,
+                "store": binding.store.name,
+                "guide_code": binding.guide.guide_code if binding.guide else None,
+                "source": binding.source,
+                "from": binding.started_at,
+                "until": binding.ends_at,
+                "replaced_at": binding.replaced_at,
+            }
+            for binding in member.store_bindings.select_related("store", "guide").order_by(
+                "started_at", "pk"
+            )
+        ],
         "sign_ins": [
             {"at": token.created_at, "expires_at": token.expires_at, "ended_at": token.revoked_at}
             for token in MemberToken.objects.filter(member=member).order_by("created_at", "pk")

@@ -211,6 +211,56 @@ class PromoterBinding(models.Model):
         return f"{self.member_id} → {self.promoter_id}"
 
 
+class StoreBinding(models.Model):
+    """A member's home store or guide as bound by a touch (DESIGN.md, Attribution): the
+    same record as a promoter's binding, under the same rule with its own settings. The
+    current ones are mirrored on `Member.home_store` and `Member.guide`."""
+
+    class Kind(models.TextChoices):
+        HOME_STORE = "home_store", _("home store")
+        GUIDE = "guide", _("guide")
+
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="store_bindings"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    guide = models.ForeignKey(
+        Staff,
+        verbose_name=_("guide"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    source = models.CharField(_("bound through"), max_length=16, choices=PromoterBinding.Source)
+    started_at = models.DateTimeField(_("from"), default=timezone.now)
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("store binding")
+        verbose_name_plural = _("store bindings")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "kind"],
+                condition=Q(replaced_at__isnull=True),
+                name="store_binding_one_current_each",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="home_store") | Q(guide__isnull=False),
+                name="store_binding_guide_names_guide",
+            ),
+        ]
+        indexes = [models.Index(fields=["guide", "started_at"], name="store_binding_guide")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.kind} {self.guide_id or self.store_id}"
+
+
 class Address(TimeStampedModel):
     """收货地址: where a member has goods delivered; an online order copies the one it uses,
     so editing or deleting it never changes an order."""

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from apps.core.audit import audit_record, snapshot
 from apps.core.events import event_emit
+from apps.members.attribution import attribution_merge, store_bind, store_bindings_record
 from apps.members.credentials import member_tokens_revoke_all
 from apps.members.errors import (
     BirthdayAlreadySet,
@@ -33,6 +34,8 @@ def member_join_or_find(
     store: Store | None = None,
     guide: Staff | None = None,
     referrer: Member | None = None,
+    requester: str = "",
+    device: str = "",
 ) -> tuple[Member, bool]:
     """The member with this phone, made now if there is none (开卡). True when made now.
 
@@ -40,7 +43,8 @@ def member_join_or_find(
     signs in again through another store's code stays with the store that recruited them.
     Two first sign-ins of one phone at once make one member (the phone is unique).
     A closed or suspended store (or its guide) recruits no one; its code does not stop a
-    member who has joined already from signing in.
+    member who has joined already from signing in. A referred member's event carries where
+    they signed up from (`requester`, `device`), which referrals check for farming.
     """
     member = Member.objects.filter(phone=phone).first()
     if member is None:
@@ -58,14 +62,15 @@ def member_join_or_find(
                     referrer=referrer,
                     returning=phone_returning(phone),
                 )
-                event_emit(
-                    name="member_joined",
-                    payload={"member": member.pk, "source": source, "referrer": member.referrer_id},
-                )
+                payload = {"member": member.pk, "source": source, "referrer": member.referrer_id}
+                if referrer is not None:
+                    payload.update(requester=requester, device=device)
+                event_emit(name="member_joined", payload=payload)
                 if member.home_store_id:
                     StoreVisit.objects.create(
                         member=member, store_id=member.home_store_id, guide=guide
                     )
+                    store_bindings_record(member)
             return member, True
         except IntegrityError:
             member = Member.objects.get(phone=phone)
@@ -109,14 +114,13 @@ def member_find_by_identity(*, kind: str, value: str) -> Member | None:
 
 @transaction.atomic
 def member_store_join(*, member: Member, store: Store, guide: Staff | None = None) -> Member:
-    """A member scanned a store's code: a visit, and a home store only if they had none.
+    """A member scanned a store's code: a visit, and the store and guide bound as HQ's rule
+    for each says (by default a home store only if they had none, and never moved after).
     A closed or suspended store takes no joins; another store's guide code credits no one."""
     store_open_check(store)
     guide = guide_for(store, guide)
     StoreVisit.objects.create(member=member, store=store, guide=guide)
-    Member.objects.filter(pk=member.pk, home_store__isnull=True).update(
-        home_store=store, guide=guide
-    )
+    store_bind(member=member, store=store, guide=guide)
     member.refresh_from_db(fields=["home_store", "guide"])
     return member
 
@@ -272,6 +276,7 @@ def member_merge(*, survivor: Member, merged: Member, actor, reason: str) -> Mem
     ).update(member=survivor)
     MemberTag.objects.filter(member=merged).delete()
     Member.objects.filter(referrer=merged).exclude(pk=survivor.pk).update(referrer=survivor)
+    attribution_merge(survivor=survivor, merged=merged, now=timezone.now())
     filled = {
         field: getattr(merged, field)
         for field in ("name", "gender", "birthday", "home_store_id", "guide_id", "referrer_id")

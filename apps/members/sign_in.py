@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.db import transaction
 
+from apps.core.clients import requester_of
 from apps.members.credentials import member_token_issue, sms_code_verify
 from apps.members.errors import WechatSessionExpired
 from apps.members.models import Member, MemberIdentity
@@ -47,12 +48,14 @@ def member_sign_in(
     store_code: str = "",
     guide_code: str = "",
     referral_code: str = "",
+    device: str = "",
     wechat_session: str = "",
     source: str = "miniprogram",
 ) -> SignedIn:
     """Sign in with the code texted to `phone`, the member joining now if there is none;
     from a store's or a guide's link (`store_code`, `guide_code`) and a referrer's
-    (`referral_code`), which count only for a member made now (`member_join_or_find`);
+    (`referral_code`, with the `device` id the client sends), which count only for a
+    member made now (`member_join_or_find`);
     with `wechat_session` (from `member_wechat_sign_in`) the WeChat account is bound too.
 
     The code is checked first, on its own and outside any transaction
@@ -69,6 +72,8 @@ def member_sign_in(
             store=store_by_code(store_code),
             guide=guide_by_code(guide_code),
             referrer=member_by_referral_code(referral_code),
+            requester=requester_of(ip),
+            device=device,
         )
         if wechat_user:
             member_identity_link(

@@ -4,7 +4,10 @@ Placeholders in braces ({name}) are filled in by the script."""
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.members.models import PromoterBinding
 from apps.orders.models import Fulfilment, Order, RefundRequest
+from apps.points.models import PointsWindow
+from apps.referrals.models import Commission, Withdrawal
 from apps.tiers.models import TierChannelBenefit
 
 MESSAGES = {
@@ -97,6 +100,35 @@ MESSAGES = {
     "refund_how_many": _("{name}: how many back"),
     "refund_asked": _("Refund requested: the store will answer soon."),
     "received": _("Thank you: the order is received."),
+    # The inbox (inbox.js) and the card's inbox link and points windows (card.js)
+    "inbox_unread": _("Messages: {count} unread"),
+    "inbox_all_read": _("Messages"),
+    "mark_read": _("Mark as read"),
+    "marked_read": _("Marked as read."),
+    "unread": _("Unread"),
+    "open_link": _("Open"),
+    "window_open_until": _("{use}: open during {name} until {date}"),
+    "window_next": _("{use} opens again on {date} ({name})"),
+    "window_none": _("{use} is closed for now"),
+    # Promoting (promoter.js)
+    "promoter_applied": _("Your application is waiting for HQ's decision."),
+    "promoter_approved": _("You are a promoter: share your link."),
+    "promoter_refused": _("Your application was refused."),
+    "promoter_suspended": _("Your promoting is suspended: what you earned stays yours."),
+    "applied_applied": _("Application sent: HQ will decide soon."),
+    "applied_approved": _("Welcome: you are a promoter now."),
+    "link_copied": _("Link copied: share it with your friends."),
+    "commission_level": _("Level {level}"),
+    "available_on": _("available from {date}"),
+    "withdrawal_asked": _("Withdrawal of {amount} asked: finance will review it."),
+    "invite_copied": _("Link copied: send it to a friend."),
+    "invite_copy_by_hand": _("Select the link and copy it."),
+    "invited_count": _("{count} friends joined with your link"),
+    "reward_waiting": _("no first purchase yet"),
+    "reward_pending": _("reward pending"),
+    "reward_rewarded": _("rewarded"),
+    "reward_limit_reached": _("your reward limit reached"),
+    "reward_none": _("no reward"),
 }
 
 
@@ -108,8 +140,12 @@ def page_messages() -> dict[str, str]:
         ("fulfilment", Fulfilment.Status.choices),
         ("refund_status", RefundRequest.Status.choices),
         ("refund_reason", RefundRequest.Reason.choices),
+        ("commission", Commission.Status.choices),
+        ("withdrawal", Withdrawal.Status.choices),
+        ("source", PromoterBinding.Source.choices),
     ]:
         words.update({f"{prefix}_{value}": str(label) for value, label in choices})
+    words.update({f"use_{value}": str(label) for value, label in PointsWindow.Use.choices})
     # a tier's channel benefits and a coupon's channels name the same three channels
     words.update(
         {f"channel_{value}": str(label) for value, label in TierChannelBenefit.Channel.choices}

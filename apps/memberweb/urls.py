@@ -16,6 +16,8 @@ urlpatterns = [
         name="m-order",
     ),
     path("me", views.page("me"), name="m-me"),
+    path("inbox", views.page("inbox"), name="m-inbox"),
+    path("promoter", views.page("promoter"), name="m-promoter"),
     path("s/<str:code>/", views.page("landing", signed_in=False, tabs=True), name="m-store"),
     path("s/<str:code>/pay", views.page("store_pay"), name="m-store-pay"),
     path("mall", views.page("mall"), name="m-mall"),

@@ -6,7 +6,7 @@ from apps.members.exports import member_personal_data
 from apps.members.models import Member
 from apps.orders.personal_data import member_cart_data, member_orders_data
 from apps.points.personal_data import member_points_data
-from apps.referrals.personal_data import member_promoter_data
+from apps.referrals.personal_data import member_promoter_data, member_referral_data
 from apps.tiers.personal_data import member_tier_data
 
 
@@ -20,4 +20,5 @@ def member_export(member: Member) -> dict:
         "cart": member_cart_data(member),
         **member_messages_data(member),
         "promoter": member_promoter_data(member),
+        "referral": member_referral_data(member),
     }

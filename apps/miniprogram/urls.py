@@ -9,6 +9,8 @@ from apps.miniprogram.api import (
     messages,
     orders,
     points,
+    promoters,
+    referrals,
     store_pay,
     stores,
 )
@@ -24,8 +26,24 @@ urlpatterns = [
     path("me/addresses", addresses.MeAddressesApi.as_view(), name="me-addresses"),
     path("me/addresses/<int:address_id>", addresses.MeAddressApi.as_view(), name="me-address"),
     path("me/points", points.MePointsApi.as_view(), name="me-points"),
+    path("me/promoter", promoters.MePromoterApi.as_view(), name="me-promoter"),
+    path("me/promoter/apply", promoters.MePromoterApplyApi.as_view(), name="me-promoter-apply"),
+    path(
+        "me/promoter/poster.png",
+        promoters.MePromoterPosterApi.as_view(),
+        name="me-promoter-poster",
+    ),
+    path(
+        "me/promoter/customers",
+        promoters.MePromoterCustomersApi.as_view(),
+        name="me-promoter-customers",
+    ),
+    path("me/commissions", promoters.MeCommissionsApi.as_view(), name="me-commissions"),
+    path("me/withdrawals", promoters.MeWithdrawalsApi.as_view(), name="me-withdrawals"),
     path("me/code", me.MemberCodeApi.as_view(), name="me-code"),
     path("me/messages", messages.MeMessagesApi.as_view(), name="me-messages"),
+    path("me/messages/unread", messages.MeMessagesUnreadApi.as_view(), name="me-messages-unread"),
+    path("me/referrals", referrals.MeReferralsApi.as_view(), name="me-referrals"),
     path(
         "me/messages/<int:message_id>/read",
         messages.MeMessageReadApi.as_view(),

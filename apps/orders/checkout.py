@@ -58,11 +58,12 @@ from apps.orders.pricing import (
 )
 from apps.orders.shipping import order_shipping_fee
 from apps.points.earning import order_points_quote, points_award_order
-from apps.points.models import Entry
+from apps.points.models import Entry, PointsWindow
 from apps.points.rules import OrderLine as PointsLine
 from apps.points.rules import PointsQuote
 from apps.points.selectors import points_available
 from apps.points.services import points_redeem
+from apps.points.windows import points_window_check
 from apps.stores.models import Staff, Store
 from apps.tiers.models import GrowthEntry, Tier
 from apps.tiers.selectors import member_tier
@@ -265,6 +266,7 @@ def coupon_channel(channel: str) -> str:
 def _points_offer(member: Member | None, wanted: int) -> PointsOffer | None:
     if member is None or wanted <= 0:
         return None
+    points_window_check(PointsWindow.Use.DEDUCTION)
     return PointsOffer(
         wanted=wanted,
         available=points_available(member),

@@ -14,6 +14,9 @@ franchise store its share of the online sales credited to it, by category.
   (net × percent / 100); a store's total is the sum of those amounts. A category shows
   twice only when a new share started inside the period.
 - Direct stores are HQ's own: listed with their online sales and no payout.
+- A store's guides' commissions (apps.referrals) of the period are a line of their own:
+  what they earned in the period less what refunds in the period took back. HQ pays them
+  to a franchise store, which pays its guides; they are part of what it is owed.
 """
 
 from collections.abc import Iterable
@@ -30,6 +33,7 @@ from apps.core.money import money
 from apps.core.spreadsheets import csv_document
 from apps.orders.models import ONLINE_CHANNELS, OnlineShare, OrderLine, RefundLine
 from apps.orders.segments import PAID
+from apps.referrals.reports import store_guide_commissions
 from apps.stores.models import Store
 
 NO_SHARE = Decimal(0)
@@ -104,6 +108,7 @@ class CategoryRow:
 class StoreRow:
     store: Store
     categories: list[CategoryRow] = field(default_factory=list)
+    guide_commissions: Decimal = ZERO
 
     @property
     def paid_out(self) -> bool:
@@ -125,7 +130,7 @@ class StoreRow:
     def owed(self) -> Decimal | None:
         if not self.paid_out:
             return None
-        return sum((row.owed for row in self.categories), ZERO)
+        return sum((row.owed for row in self.categories), self.guide_commissions)
 
 
 def _day_start(day: date) -> datetime:
@@ -138,9 +143,11 @@ def _instants(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def online_statement(*, start: date, end: date) -> list[StoreRow]:
-    """Every store with online sales or refunds on days start … end, by store code, each
-    with its categories by name. Four queries whatever the number of stores and orders."""
+    """Every store with online sales or refunds, or guides' commissions, on days start … end,
+    by store code, each with its categories by name. Five queries whatever the number of
+    stores and orders."""
     first, after = _instants(start, end)
+    commissions = store_guide_commissions(first=first, after=after)
     eras = share_eras()
     sold = (
         OrderLine.objects.filter(
@@ -166,7 +173,7 @@ def online_statement(*, start: date, end: date) -> list[StoreRow]:
         .order_by()
     )
     stores = Store.objects.select_related("distributor").in_bulk(
-        {store_id for rows in (sold, refunded) for store_id, *_rest in rows}
+        {store_id for rows in (sold, refunded) for store_id, *_rest in rows} | set(commissions)
     )
     amounts: dict[tuple[int, str, Decimal | None], list[Decimal]] = {}
     for index, rows in enumerate((sold, refunded)):
@@ -180,6 +187,9 @@ def online_statement(*, start: date, end: date) -> list[StoreRow]:
     ):
         row = rows.setdefault(store_id, StoreRow(store=stores[store_id]))
         row.categories.append(CategoryRow(category, sales, refunds, percent))
+    for store_id, amount in commissions.items():
+        if amount:
+            rows.setdefault(store_id, StoreRow(store=stores[store_id])).guide_commissions = amount
     return sorted(rows.values(), key=lambda row: row.store.code)
 
 
@@ -195,7 +205,8 @@ def online_dealer_totals(rows: Iterable[StoreRow]) -> list[tuple[str, Decimal, D
 
 
 def online_statement_csv(rows: Iterable[StoreRow]) -> str:
-    """One line per store and category; a direct store's share and amount owed are empty."""
+    """One line per store and category, and one for its guides' commissions; a direct
+    store's share and amount owed are empty."""
     return csv_document(
         [
             _("store"),
@@ -209,20 +220,27 @@ def online_statement_csv(rows: Iterable[StoreRow]) -> str:
             _("share (%)"),
             _("owed (yuan)"),
         ],
-        (
-            [
-                row.store.code,
-                row.store.name,
-                row.store.get_kind_display(),
-                row.store.distributor or "",
-                line.category,
-                line.sales,
-                line.refunds,
-                line.net,
-                "" if line.percent is None else line.percent,
-                "" if line.owed is None else line.owed,
-            ]
-            for row in rows
-            for line in row.categories
-        ),
+        (line for row in rows for line in _csv_lines(row)),
     )
+
+
+def _csv_lines(row: StoreRow):
+    store = [
+        row.store.code,
+        row.store.name,
+        row.store.get_kind_display(),
+        row.store.distributor or "",
+    ]
+    for line in row.categories:
+        yield [
+            *store,
+            line.category,
+            line.sales,
+            line.refunds,
+            line.net,
+            "" if line.percent is None else line.percent,
+            "" if line.owed is None else line.owed,
+        ]
+    if row.guide_commissions:
+        owed = row.guide_commissions if row.paid_out else ""
+        yield [*store, _("guides' commissions"), "", "", "", "", owed]

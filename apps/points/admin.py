@@ -20,8 +20,16 @@ from apps.points.manual import (
     manual_cap,
     manual_void_request,
 )
-from apps.points.models import Account, EarningRule, Entry, ManualAction, ManualActionCap
+from apps.points.models import (
+    Account,
+    EarningRule,
+    Entry,
+    ManualAction,
+    ManualActionCap,
+    PointsWindow,
+)
 from apps.points.settlement import dealer_totals, settlement_csv, settlement_statement
+from apps.points.windows import REFERENCE
 
 
 @admin.register(Account)
@@ -274,3 +282,11 @@ class EarningRuleAdmin(HuijiModelAdmin):
         ),
         (_("How often a member may get it"), {"fields": ["limit_count", "limit_period"]}),
     ]
+
+
+@admin.register(PointsWindow)
+class PointsWindowAdmin(HuijiModelAdmin):
+    reference_data = (REFERENCE,)
+    list_display = ["name", "use", "starts_on", "ends_on", "active"]
+    list_filter = ["use", "active"]
+    fields = ["name", "use", "starts_on", "ends_on", "active"]

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from apps.core.demo import DemoContext
 from apps.members.models import Member
-from apps.points.models import EarningRule, Entry
+from apps.points.models import EarningRule, Entry, PointsWindow
 from apps.points.services import points_earn
 
 DEMO_PHONE = "13800000000"
@@ -69,3 +69,27 @@ def seed(ctx: DemoContext) -> None:
             now=timezone.now() - timedelta(days=days_ago),
         )
     ctx.notes.append(f"Points: a history for the demo member and {len(members)} other members.")
+    _seed_windows(ctx)
+
+
+def _seed_windows(ctx: DemoContext) -> None:
+    """Exchanging points for coupons limited to themed windows: 感恩回馈月 open now, and
+    the next one after it, which the member centre names. Made once, on the first run."""
+    today = timezone.localdate()
+    now_open, _made = PointsWindow.objects.get_or_create(
+        name="感恩回馈月",
+        use=PointsWindow.Use.EXCHANGE,
+        defaults={"starts_on": today - timedelta(days=3), "ends_on": today + timedelta(days=27)},
+    )
+    PointsWindow.objects.get_or_create(
+        name="年终积分节",
+        use=PointsWindow.Use.EXCHANGE,
+        defaults={
+            "starts_on": now_open.ends_on + timedelta(days=31),
+            "ends_on": now_open.ends_on + timedelta(days=45),
+        },
+    )
+    ctx.notes.append(
+        f"Points windows: exchanging points for coupons is open during 感恩回馈月 until "
+        f"{now_open.ends_on}, then again from {now_open.ends_on + timedelta(days=31)}."
+    )

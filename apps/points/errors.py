@@ -29,3 +29,15 @@ class AlreadyDecided(DomainError):
     code = "already_decided"
     status = 409
     default_message = _("This request was already decided: %(status)s.")
+
+
+class PointsWindowClosed(DomainError):
+    code = "points_window_closed"
+    status = 409
+    default_message = _(
+        "%(use)s is open only in the windows HQ set; the next one opens on %(opens_on)s."
+    )
+
+
+class PointsWindowNoneAhead(PointsWindowClosed):
+    default_message = _("%(use)s is open only in the windows HQ set, and none is planned yet.")

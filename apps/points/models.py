@@ -77,7 +77,7 @@ class Account(models.Model):
 # once (the demo: once per member, its id).
 ONCE_PER_RULE = ("first_purchase", "join", "profile_complete")
 ONCE_PER_MEMBER = ("import", "maturity", "expiry")
-ONCE_PER_CAUSE = ("merge", "demo")
+ONCE_PER_CAUSE = ("merge", "demo", "referral")
 
 
 class JobBatch(models.Model):
@@ -125,6 +125,8 @@ class Entry(models.Model):
         MATURITY = "maturity", _("return window over")  # id: the job batch's
         EXPIRY = "expiry", _("expiry")  # id: the job batch's
         DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grants
+        CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
+        REFERRAL = "referral", _("referral reward")  # id: the ReferralReward's
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
@@ -204,7 +206,8 @@ class Entry(models.Model):
                 condition=Q(cause_kind__in=ONCE_PER_MEMBER),
                 name="entry_once_per_member_of_cause",
             ),
-            # A merged member's points move once; the demo grants a member points once.
+            # A merged member's points move once; the demo grants a member points once; a referral
+            # reward gives its points once.
             models.UniqueConstraint(
                 fields=["cause_kind", "cause_id"],
                 condition=Q(cause_kind__in=ONCE_PER_CAUSE),
@@ -486,3 +489,35 @@ class ManualActionCap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group.name}: {self.daily_points}"
+
+
+class PointsWindow(models.Model):
+    """主题兑换期 (e.g. 感恩回馈月): dates within which members may use points one way. While
+    any active window exists for a use, points are used that way only within one."""
+
+    class Use(models.TextChoices):
+        EXCHANGE = "exchange", _("Exchanging points for coupons")
+        DEDUCTION = "deduction", _("Paying with points at checkout")
+
+    name = models.CharField(_("name"), max_length=100)
+    use = models.CharField(_("use"), max_length=16, choices=Use)
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("With no active window for a use, points are used that way any day."),
+    )
+
+    class Meta:
+        verbose_name = _("points window")
+        verbose_name_plural = _("points windows")
+        ordering = ["starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="points_window_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.starts_on}–{self.ends_on}"

@@ -1,7 +1,11 @@
 """The HQ console's distribution pages: promoters and their decisions, commission rules,
-commissions and their ledger, and withdrawals for finance to approve or refuse."""
+commissions and their ledger, and withdrawals for finance to approve or refuse; referral
+rules, referrals with their flags to clear or refuse, the rewards given, the blacklist."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -14,11 +18,24 @@ from apps.referrals.models import (
     CommissionEntry,
     CommissionRule,
     Promoter,
+    Referral,
+    ReferralFlag,
+    ReferralReward,
+    ReferralRule,
+    ReferrerBlock,
     Withdrawal,
 )
 from apps.referrals.promoters import promoter_decide
+from apps.referrals.reports import (
+    csv_response,
+    distribution_by_dealer,
+    distribution_by_store,
+    distribution_csv,
+)
+from apps.referrals.rewards import referral_flags_clear, referral_refuse
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.withdrawals import withdrawal_approve, withdrawal_refuse
+from apps.stores.models import Store
 
 
 class _Decisions:
@@ -47,6 +64,31 @@ class PromoterAdmin(_Decisions, ReadOnlyAdmin):
     readonly_fields = ["money"]
     actions = ["approve", "refuse", "suspend", "reinstate"]
     action_form = DecisionForm
+    change_list_template = "admin/referrals/promoter/change_list.html"
+
+    def get_urls(self):
+        report = path(
+            "distribution/",
+            self.admin_site.admin_view(self.distribution_view),
+            name="referrals_promoter_distribution",
+        )
+        return [report, *super().get_urls()]
+
+    def distribution_view(self, request):
+        """分销报表: what each store's and dealer's promoters brought, on a page or as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = distribution_by_store(Store.objects.all())
+        if request.GET.get("format") == "csv":
+            return csv_response(distribution_csv(rows), "distribution")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Distribution by store and distributor"),
+            "opts": self.model._meta,
+            "rows": rows,
+            "dealers": distribution_by_dealer(rows),
+        }
+        return TemplateResponse(request, "admin/referrals/promoter/distribution.html", context)
 
     @admin.display(description=_("commissions"))
     def money(self, promoter):
@@ -191,3 +233,160 @@ class WithdrawalAdmin(_Decisions, ReadOnlyAdmin):
                 withdrawal=withdrawal, actor=request.user, reason=note
             ),
         )
+
+
+@admin.register(ReferralRule)
+class ReferralRuleAdmin(HuijiModelAdmin):
+    list_display = [
+        "name",
+        "active",
+        "referrer_points",
+        "referrer_coupon",
+        "referee_points",
+        "referee_coupon",
+        "daily_limit",
+        "total_limit",
+    ]
+    list_filter = ["active"]
+    list_select_related = ["referrer_coupon", "referee_coupon"]
+    fieldsets = [
+        (None, {"fields": ["name", "active", "min_order_amount"]}),
+        (_("referrer"), {"fields": ["referrer_points", "referrer_growth", "referrer_coupon"]}),
+        (_("friend"), {"fields": ["referee_points", "referee_growth", "referee_coupon"]}),
+        (_("limits"), {"fields": ["daily_limit", "total_limit"]}),
+        (_("farming"), {"fields": ["burst_count", "burst_hours", "purchase_days"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # referrals keep the rule they joined under: end it instead
+
+
+class ReferralFlagInline(admin.TabularInline):
+    model = ReferralFlag
+    fields = ["reason", "detail", "created_at", "cleared_at", "cleared_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class OpenFlagFilter(admin.SimpleListFilter):
+    title = _("flagged")
+    parameter_name = "flagged"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("waiting for HQ")), ("cleared", _("cleared"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(flags__cleared_at__isnull=True, flags__isnull=False).distinct()
+        if self.value() == "cleared":
+            return queryset.filter(flags__cleared_at__isnull=False).distinct()
+        return queryset
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    """Referrals: who brought whom, where their first order stands, and the flags that hold
+    a reward back until HQ clears them (or refuses the referral); both audited."""
+
+    list_display = [
+        "referee",
+        "referrer",
+        "joined_at",
+        "status",
+        "void_reason",
+        "flag_reasons",
+        "due_at",
+        "rewarded_at",
+    ]
+    list_filter = [OpenFlagFilter, "status", "void_reason", "joined_at"]
+    list_select_related = ["referee", "referrer"]
+    search_fields = ["=referrer__referral_code", "=referee__referral_code", "=requester", "=device"]
+    search_help_text = _(
+        "A referral code (the referrer's or the friend's), an address or a device."
+    )
+    date_hierarchy = "joined_at"
+    show_full_result_count = False
+    fields = [
+        "referee",
+        "referrer",
+        "rule",
+        "joined_at",
+        "requester",
+        "device",
+        "status",
+        "void_reason",
+        "first_order",
+        "due_at",
+        "rewarded_at",
+    ]
+    inlines = [ReferralFlagInline]
+    actions = ["clear_flags", "refuse_referral"]
+    action_form = DecisionForm
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("flags")
+
+    @admin.display(description=_("flags"))
+    def flag_reasons(self, referral):
+        return ", ".join(
+            str(flag.get_reason_display()) + ("" if flag.cleared_at is None else " ✓")
+            for flag in referral.flags.all()
+        )
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("referrals.change_referral")
+
+    @admin.action(
+        description=_("Clear the flags of the selected referrals"), permissions=["decide"]
+    )
+    def clear_flags(self, request, queryset):
+        note = request.POST.get("note", "")[:200]
+        cleared = sum(
+            referral_flags_clear(referral=referral, actor=request.user, reason=note)
+            for referral in queryset.order_by("pk")
+        )
+        self.message_user(request, _("%(count)d flags cleared.") % {"count": cleared})
+
+    @admin.action(description=_("Refuse the selected referrals"), permissions=["decide"])
+    def refuse_referral(self, request, queryset):
+        note = request.POST.get("note", "")[:200]
+        refused = sum(
+            referral_refuse(referral=referral, actor=request.user, reason=note)
+            for referral in queryset.order_by("pk")
+        )
+        self.message_user(request, _("%(count)d referrals refused.") % {"count": refused})
+
+
+@admin.register(ReferralReward)
+class ReferralRewardAdmin(ReadOnlyAdmin):
+    list_display = ["referral", "side", "member", "points", "growth", "coupon", "given_at"]
+    list_filter = ["side", "given_on"]
+    list_select_related = ["member", "coupon"]
+    search_fields = ["=member__referral_code"]
+    date_hierarchy = "given_at"
+    show_full_result_count = False
+
+
+@admin.register(ReferrerBlock)
+class ReferrerBlockAdmin(HuijiModelAdmin):
+    """推荐黑名单: while listed, a referrer's referrals earn nothing for either side."""
+
+    list_display = ["member", "reason", "created_at", "created_by"]
+    list_select_related = ["member", "created_by"]
+    search_fields = ["=member__referral_code"]
+    fields = ["member", "reason"]
+    raw_id_fields = ["member"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)

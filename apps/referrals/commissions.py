@@ -34,6 +34,7 @@ from apps.referrals.rules import (
     commissions_split,
     reversal_due,
 )
+from apps.stores.models import Staff
 
 
 def rule_book() -> RuleBook:
@@ -53,12 +54,12 @@ def rule_book() -> RuleBook:
 def _recipients(order: Order) -> list[tuple[int, Promoter]]:
     """Who earns at which level: the promoter the order credits and theirs; or, when
     promoters earn on their own purchases, the buyer (if an approved promoter) and the
-    promoter the order credits. Only approved promoters earn."""
+    promoter the order credits. Only approved promoters earn. An order that credits no
+    promoter earns its guide level 1 (COMMISSION_GUIDES): guides promote their store by
+    role."""
     chain = [order.promoter_id, order.second_promoter_id]
     if settings.COMMISSION_SELF_PURCHASE and order.member_id:
         chain = [order.member_id, order.promoter_id]
-    if not any(chain):
-        return []
     approved = {
         promoter.member_id: promoter
         for promoter in Promoter.objects.filter(
@@ -68,7 +69,30 @@ def _recipients(order: Order) -> list[tuple[int, Promoter]]:
     if settings.COMMISSION_SELF_PURCHASE and order.member_id not in approved:
         chain = [order.promoter_id, order.second_promoter_id]
     levels = chain[: settings.COMMISSION_LEVELS]
-    return [(level, approved[m]) for level, m in enumerate(levels, start=1) if m in approved]
+    earning = [(level, approved[m]) for level, m in enumerate(levels, start=1) if m in approved]
+    if not earning and order.guide_id and settings.COMMISSION_GUIDES:
+        guide = guide_promoter(order.guide_id)
+        return [(1, guide)] if guide is not None else []
+    return earning
+
+
+def guide_promoter(staff_id: int) -> Promoter | None:
+    """The promoter a guide is by role (made the first time they earn): None for staff in
+    another role or who left, and for a guide HQ suspended."""
+    promoter = Promoter.objects.filter(guide_id=staff_id).first()
+    if promoter is None:
+        staff = Staff.objects.filter(pk=staff_id, role=Staff.Role.GUIDE, is_active=True).first()
+        if staff is None or staff.store_id is None:
+            return None
+        promoter, _made = Promoter.objects.get_or_create(
+            guide=staff,
+            defaults={
+                "store_id": staff.store_id,
+                "status": Promoter.Status.APPROVED,
+                "decided_at": timezone.now(),
+            },
+        )
+    return promoter if promoter.status == Promoter.Status.APPROVED else None
 
 
 def _base(line) -> Decimal:

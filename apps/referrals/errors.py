@@ -45,6 +45,10 @@ class WithdrawalDailyLimit(WithdrawalRefused):
     default_message = _("At most %(most)s yuan may be withdrawn a day; %(left)s is left today.")
 
 
+class WithdrawalDailyCount(WithdrawalRefused):
+    default_message = _("At most %(most)s withdrawals may be asked a day.")
+
+
 class WithdrawalNotDecidable(DomainError):
     code = "already_decided"
     status = 409
@@ -65,3 +69,15 @@ class PayoutsOff(DomainError):
 
 class PayoutFailed(Exception):
     """The payout backend refused the transfer for good (not a network error: retry that)."""
+
+
+class NotPromoter(DomainError):
+    code = "not_promoter"
+    status = 404
+    default_message = _("You are not a promoter: apply to become one first.")
+
+
+class UnknownPromoterCode(DomainError):
+    code = "invalid"
+    status = 400
+    default_message = _("No promoter has the code %(code)s: check the link you came through.")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.models import TimeStampedModel
 from apps.members.models import Member
 from apps.orders.models import Order, OrderLine, Refund
-from apps.stores.models import Store
+from apps.stores.models import Staff, Store
 
 
 def _money(verbose_name, **options):
@@ -27,7 +27,9 @@ def _money(verbose_name, **options):
 
 
 class Promoter(TimeStampedModel):
-    """推广员: a member who may earn commissions on what the members they bring buy."""
+    """推广员: a member who may earn commissions on what the members they bring buy; or a
+    guide (导购), a promoter of their store by role, earning on the sales credited to them
+    (paid by their store, through its settlement statement, not withdrawn)."""
 
     class Status(models.TextChoices):
         APPLIED = "applied", _("applied")
@@ -36,7 +38,20 @@ class Promoter(TimeStampedModel):
         SUSPENDED = "suspended", _("suspended")
 
     member = models.OneToOneField(
-        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="promoter"
+        Member,
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        related_name="promoter",
+        null=True,
+        blank=True,
+    )
+    guide = models.OneToOneField(
+        Staff,
+        verbose_name=_("guide"),
+        on_delete=models.PROTECT,
+        related_name="promoter",
+        null=True,
+        blank=True,
     )
     status = models.CharField(_("status"), max_length=16, choices=Status)
     # The store whose promoter they are (its owner may decide their application); None: HQ's.
@@ -64,9 +79,16 @@ class Promoter(TimeStampedModel):
         verbose_name_plural = _("promoters")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "store"], name="promoter_status_store")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(member__isnull=False, guide__isnull=True)
+                | Q(member__isnull=True, guide__isnull=False, store__isnull=False),
+                name="promoter_member_or_guide",
+            )
+        ]
 
     def __str__(self) -> str:
-        return str(self.member)
+        return str(self.member) if self.member_id else str(self.guide)
 
 
 class CommissionRule(TimeStampedModel):
@@ -399,3 +421,281 @@ class Withdrawal(models.Model):
     @property
     def net(self):
         return self.amount - self.fee
+
+
+class ReferralRule(TimeStampedModel):
+    """老带新: what HQ gives a referrer and the friend they brought (points, growth value, a
+    coupon each) once the friend's first paid order has passed its return window, the
+    referrer's limits, and when sign-ups look farmed. One rule is active at a time; a
+    referral keeps the rule active when the friend joined."""
+
+    name = models.CharField(_("name"), max_length=50)
+    active = models.BooleanField(_("active"), default=True)
+    referrer_points = models.PositiveIntegerField(_("referrer's points"), default=0)
+    referrer_growth = models.PositiveIntegerField(_("referrer's growth value"), default=0)
+    referrer_coupon = models.ForeignKey(
+        "coupons.CouponTemplate",
+        verbose_name=_("referrer's coupon"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"auto_issue": "referral"},
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    referee_points = models.PositiveIntegerField(_("friend's points"), default=0)
+    referee_growth = models.PositiveIntegerField(_("friend's growth value"), default=0)
+    referee_coupon = models.ForeignKey(
+        "coupons.CouponTemplate",
+        verbose_name=_("friend's coupon"),
+        on_delete=models.PROTECT,
+        limit_choices_to={"auto_issue": "referral"},
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    min_order_amount = _money(
+        _("first order at least (yuan)"),
+        default=0,
+        help_text=_("What the first order must still have paid, less refunds, to count."),
+    )
+    daily_limit = models.PositiveIntegerField(
+        _("rewards a referrer per day"),
+        null=True,
+        blank=True,
+        help_text=_("More wait for the next day. Empty: no limit."),
+    )
+    total_limit = models.PositiveIntegerField(
+        _("rewards a referrer in all"),
+        null=True,
+        blank=True,
+        help_text=_("Past it the referrer earns nothing more; their friends still do."),
+    )
+    burst_count = models.PositiveIntegerField(
+        _("sign-ups from one device or address"),
+        default=5,
+        help_text=_("This many friends signing up from one device or address …"),
+    )
+    burst_hours = models.PositiveIntegerField(
+        _("within hours"), default=24, help_text=_("… within this many hours are flagged.")
+    )
+    purchase_days = models.PositiveIntegerField(
+        _("days to a first purchase"),
+        default=30,
+        help_text=_("A friend who has not bought within this many days is flagged."),
+    )
+
+    class Meta:
+        verbose_name = _("referral rule")
+        verbose_name_plural = _("referral rules")
+        ordering = ["-active", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["active"],
+                condition=Q(active=True),
+                name="referral_rule_one_active",
+                violation_error_message=_("Another referral rule is active: end it first."),
+            ),
+            models.CheckConstraint(
+                condition=Q(burst_count__gte=2) & Q(burst_hours__gte=1),
+                name="referral_rule_burst_sensible",
+                violation_error_message=_("A burst is at least 2 sign-ups in at least 1 hour."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Referral(models.Model):
+    """A friend (the referee) who joined with a member's referral code. Rewarded once their
+    first paid order has passed its return window, unless it was refunded, they are flagged
+    and not cleared, or their referrer is blacklisted (apps.referrals.rewards)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("no purchase yet")
+        ORDERED = "ordered", _("first order in its return window")
+        REWARDED = "rewarded", _("rewarded")
+        VOID = "void", _("no reward")
+
+    class Void(models.TextChoices):
+        NONE = "", _("—")
+        REFUNDED = "refunded", _("first order refunded")
+        RETURNING = "returning", _("phone referred or deleted before")
+        SELF = "self", _("self-referral")
+        CLOSED = "closed", _("account closed")
+        HQ = "hq", _("refused by HQ")
+
+    referee = models.OneToOneField(
+        Member, verbose_name=_("friend"), on_delete=models.PROTECT, related_name="referral"
+    )
+    referrer = models.ForeignKey(
+        Member, verbose_name=_("referrer"), on_delete=models.PROTECT, related_name="+"
+    )
+    rule = models.ForeignKey(
+        ReferralRule,
+        verbose_name=_("rule"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    # The friend's phone as a keyed hash (apps.members.returning): it outlives the account,
+    # so one phone is rewarded once, ever.
+    phone_hash = models.CharField(max_length=64)
+    # Where the friend signed up from: the requester (apps.core.clients) and a device id.
+    requester = models.CharField(_("address"), max_length=45, blank=True)
+    device = models.CharField(_("device"), max_length=64, blank=True)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.WAITING)
+    void_reason = models.CharField(
+        _("why no reward"), max_length=16, choices=Void, default="", blank=True
+    )
+    first_order = models.ForeignKey(
+        Order,
+        verbose_name=_("first paid order"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    due_at = models.DateTimeField(_("return window ends"), null=True, blank=True)
+    rewarded_at = models.DateTimeField(_("rewarded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-joined_at", "-id"]
+        indexes = [
+            models.Index(fields=["referrer", "-joined_at"], name="referral_referrer_recent"),
+            models.Index(fields=["due_at"], name="referral_due", condition=Q(status="ordered")),
+            models.Index(
+                fields=["joined_at"], name="referral_waiting", condition=Q(status="waiting")
+            ),
+            models.Index(fields=["requester", "joined_at"], name="referral_requester"),
+            models.Index(fields=["device", "joined_at"], name="referral_device"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_hash"],
+                condition=Q(status="rewarded"),
+                name="referral_rewarded_once_per_phone",
+            ),
+            models.CheckConstraint(condition=~Q(referee=F("referrer")), name="referral_not_self"),
+            models.CheckConstraint(
+                condition=Q(status="void") & ~Q(void_reason="")
+                | ~Q(status="void") & Q(void_reason=""),
+                name="referral_void_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} → {self.referee_id}"
+
+
+class ReferralFlag(models.Model):
+    """Why a referral looks farmed: it earns nothing until HQ clears it (audited)."""
+
+    class Reason(models.TextChoices):
+        SAME_ADDRESS = "same_address", _("many friends from one address")
+        SAME_DEVICE = "same_device", _("many friends from one device")
+        NO_PURCHASE = "no_purchase", _("no purchase in time")
+        REFERRER_DEVICE = "referrer_device", _("the referrer's own device")
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="flags"
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("flagged at"), default=timezone.now)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cleared by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("referral flag")
+        verbose_name_plural = _("referral flags")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["referral"], name="referral_flag_open", condition=Q(cleared_at=None)
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "reason"], name="referral_flag_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_reason_display()
+
+
+class ReferrerBlock(models.Model):
+    """推荐黑名单: a member whose referrals earn nothing, for them or their friends, while
+    listed."""
+
+    member = models.OneToOneField(
+        Member, verbose_name=_("referrer"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("listed at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("listed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("blacklisted referrer")
+        verbose_name_plural = _("referrer blacklist")
+
+    def __str__(self) -> str:
+        return str(self.member)
+
+
+class ReferralReward(models.Model):
+    """What one side of a referral was given, once (its points, growth and coupon name it as
+    their cause)."""
+
+    class Side(models.TextChoices):
+        REFERRER = "referrer", _("referrer")
+        REFEREE = "referee", _("friend")
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.PROTECT, related_name="rewards"
+    )
+    side = models.CharField(_("side"), max_length=8, choices=Side)
+    member = models.ForeignKey(
+        Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="+"
+    )
+    points = models.PositiveIntegerField(_("points"), default=0)
+    growth = models.PositiveIntegerField(_("growth value"), default=0)
+    coupon = models.ForeignKey(
+        "coupons.Coupon",
+        verbose_name=_("coupon"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    given_at = models.DateTimeField(_("given at"), default=timezone.now)
+    given_on = models.DateField(_("day"))  # the referrer's daily limit counts by it
+
+    class Meta:
+        verbose_name = _("referral reward")
+        verbose_name_plural = _("referral rewards")
+        ordering = ["-given_at", "-id"]
+        indexes = [models.Index(fields=["member", "given_on"], name="referral_reward_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "side"], name="referral_reward_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} {self.side}"

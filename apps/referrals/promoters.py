@@ -15,7 +15,12 @@ from apps.members.errors import BindingRefused
 from apps.members.models import Member, PromoterBinding
 from apps.members.selectors import member_by_referral_code
 from apps.orders.models import Order
-from apps.referrals.errors import AlreadyPromoter, PromoterNotDecidable, PromoterNotEligible
+from apps.referrals.errors import (
+    AlreadyPromoter,
+    PromoterNotDecidable,
+    PromoterNotEligible,
+    UnknownPromoterCode,
+)
 from apps.referrals.models import Promoter
 
 Status = Promoter.Status
@@ -104,15 +109,38 @@ def promoter_touch(
     code is an approved promoter's and HQ's binding rule lets this touch bind. A code that
     is no promoter's, or the member's own or their downline's, binds no one, quietly: the
     member's sign-in or order goes on."""
+    promoter = approved_promoter_member(code)
+    if promoter is None:
+        return None
+    return _bind_unless_own(member, promoter, source=source, new_member=new_member, now=now)
+
+
+def _bind_unless_own(member: Member, promoter: Member, **touch) -> PromoterBinding | None:
+    try:
+        return promoter_bind(member=member, promoter=promoter, **touch)
+    except BindingRefused:
+        return None
+
+
+def approved_promoter_member(code: str) -> Member | None:
+    """The member whose promoter code this is, if they are an approved promoter."""
     promoter = member_by_referral_code(code)
     if (
         promoter is None
         or not Promoter.objects.filter(member=promoter, status=Status.APPROVED).exists()
     ):
         return None
-    try:
-        return promoter_bind(
-            member=member, promoter=promoter, source=source, new_member=new_member, now=now
-        )
-    except BindingRefused:
-        return None
+    return promoter
+
+
+def promoter_code_bind(*, member: Member, code: str, now=None) -> PromoterBinding | None:
+    """An order placed with a promoter's code (the link it came through): the member is
+    bound by HQ's rule before the order records whom it credits. A code that is no approved
+    promoter's is refused (UnknownPromoterCode) and changes nothing; the member's own code
+    or their downline's binds no one, quietly, as at sign-in."""
+    promoter = approved_promoter_member(code)
+    if promoter is None:
+        raise UnknownPromoterCode(code=code)
+    return _bind_unless_own(
+        member, promoter, source=PromoterBinding.Source.LINK, new_member=False, now=now
+    )

@@ -1,8 +1,14 @@
 from celery import shared_task
 
 from apps.referrals.commissions import commissions_release_due
+from apps.referrals.rewards import referral_rewards_give_due
 
 
 @shared_task
 def commissions_release_task() -> None:
     commissions_release_due()
+
+
+@shared_task
+def referral_rewards_task() -> None:
+    referral_rewards_give_due()

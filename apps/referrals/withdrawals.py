@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
@@ -23,6 +23,7 @@ from apps.referrals.errors import (
     PayoutFailed,
     WithdrawalAboveAvailable,
     WithdrawalBelowMinimum,
+    WithdrawalDailyCount,
     WithdrawalDailyLimit,
     WithdrawalInDebt,
     WithdrawalKeyReused,
@@ -86,13 +87,16 @@ def _request(promoter: Promoter, amount: Decimal, key: str, now: datetime) -> Wi
         raise WithdrawalInDebt(debt=-debt.balance)
     if amount > available.balance:
         raise WithdrawalAboveAvailable(available=available.balance)
-    if most := settings.WITHDRAWAL_DAILY_MOST:
+    most, most_count = settings.WITHDRAWAL_DAILY_MOST, settings.WITHDRAWAL_DAILY_COUNT
+    if most or most_count:
         today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-        taken = Withdrawal.objects.filter(
+        day = Withdrawal.objects.filter(
             promoter=promoter, status__in=_OPEN, requested_at__gte=today
-        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
-        if taken + amount > most:
-            raise WithdrawalDailyLimit(most=most, left=max(most - taken, Decimal(0)))
+        ).aggregate(total=Sum("amount", default=Decimal(0)), count=Count("pk"))
+        if most and day["total"] + amount > most:
+            raise WithdrawalDailyLimit(most=most, left=max(most - day["total"], Decimal(0)))
+        if most_count and day["count"] >= most_count:
+            raise WithdrawalDailyCount(most=most_count)
     withdrawal = Withdrawal.objects.create(
         promoter=promoter,
         amount=amount,

@@ -47,11 +47,11 @@ def store_poster_png(store: Store, *, guide: Staff | None = None, pay: bool = Fa
     poster = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(poster)
     draw.rectangle([0, 0, WIDTH, 260], fill=BRAND_RED)
-    _centered(draw, settings.BRAND_NAME, y=80, size=96, fill="white")
-    _centered(draw, store.name, y=330, size=72, fill=INK)
+    centered_text(draw, settings.BRAND_NAME, y=80, size=96, fill="white")
+    centered_text(draw, store.name, y=330, size=72, fill=INK)
     headline, benefits = _headlines(store, pay)
-    _centered(draw, headline, y=440, size=56, fill=BRAND_RED)
-    _centered(draw, benefits, y=520, size=40, fill=GREY)
+    centered_text(draw, headline, y=440, size=56, fill=BRAND_RED)
+    centered_text(draw, benefits, y=520, size=40, fill=GREY)
 
     if pay:
         url = store_pay_url(store, guide)
@@ -62,17 +62,20 @@ def store_poster_png(store: Store, *, guide: Staff | None = None, pay: bool = Fa
     code = code.resize((code.width * scale, code.height * scale), Image.NEAREST)
     poster.paste(code, ((WIDTH - code.width) // 2, 610 + (QR_SIZE - code.height) // 2))
 
-    _centered(draw, store.full_address, y=1490, size=36, fill=GREY)
+    centered_text(draw, store.full_address, y=1490, size=36, fill=GREY)
     footer = f"门店编号 {store.code}"
     if guide:
         footer += f" · 导购 {guide.user.display_name}（{guide.guide_code}）"
-    _centered(draw, footer, y=1560, size=36, fill=GREY)
+    centered_text(draw, footer, y=1560, size=36, fill=GREY)
     return png_bytes(poster)
 
 
-def _centered(draw: ImageDraw.ImageDraw, text: str, *, y: int, size: int, fill) -> None:
+def centered_text(
+    draw: ImageDraw.ImageDraw, text: str, *, y: int, size: int, fill, width: int = WIDTH
+) -> None:
+    """`text` centred on a poster `width` wide at `y`, made smaller until it fits."""
     font = cjk_font(size)
-    while size > 20 and draw.textlength(text, font=font) > WIDTH - 120:
+    while size > 20 and draw.textlength(text, font=font) > width - 120:
         size -= 4
         font = cjk_font(size)
-    draw.text((WIDTH // 2, y), text, font=font, fill=fill, anchor="mt")
+    draw.text((width // 2, y), text, font=font, fill=fill, anchor="mt")

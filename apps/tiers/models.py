@@ -105,7 +105,7 @@ class MemberTier(models.Model):
 
 
 # Causes that give growth once each: their entry is unique by (cause kind, cause id).
-GROWTH_ONCE = ("order", "refund", "join", "profile_complete", "demo")
+GROWTH_ONCE = ("order", "refund", "join", "profile_complete", "demo", "referral")
 
 
 class GrowthEntry(models.Model):
@@ -124,6 +124,8 @@ class GrowthEntry(models.Model):
         PROFILE_COMPLETE = "profile_complete", _("completing the profile")  # id: the member's
         ADMIN = "admin", _("HQ by hand")
         DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grant
+        CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
+        REFERRAL = "referral", _("referral reward")  # id: the ReferralReward's
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="growth_entries")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)

@@ -278,6 +278,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BenefitChannelEnum": "apps.coupons.models.CouponTemplate.CHANNELS",
         "ChannelEnum": "apps.orders.models.Order.PaymentChannel",
+        "PromoterStatusEnum": "apps.referrals.models.Promoter.Status",
+        "CommissionStatusEnum": "apps.referrals.models.Commission.Status",
+        "CouponStatusEnum": ["available", "locked", "used", "expired", "void"],
     },
 }
 
@@ -433,6 +436,16 @@ PROMOTER_BINDING = os.environ.get("PROMOTER_BINDING", "first")
 PROMOTER_PROTECT_DAYS = int(os.environ.get("PROMOTER_PROTECT_DAYS", "30"))
 PROMOTER_BINDING_DAYS = int(os.environ.get("PROMOTER_BINDING_DAYS", "0"))
 PROMOTER_BIND_EXISTING = env_bool("PROMOTER_BIND_EXISTING", default=True)
+# The same rule, with its own settings, binds a member's guide and home store. A guide binds
+# only members of the guide's store; a home store never ends, and by default the first
+# store binds for good (a later scan never moves a member).
+GUIDE_BINDING = os.environ.get("GUIDE_BINDING", "first")
+GUIDE_PROTECT_DAYS = int(os.environ.get("GUIDE_PROTECT_DAYS", "30"))
+GUIDE_BINDING_DAYS = int(os.environ.get("GUIDE_BINDING_DAYS", "0"))
+GUIDE_BIND_EXISTING = env_bool("GUIDE_BIND_EXISTING", default=True)
+HOME_STORE_BINDING = os.environ.get("HOME_STORE_BINDING", "first")
+HOME_STORE_PROTECT_DAYS = int(os.environ.get("HOME_STORE_PROTECT_DAYS", "30"))
+HOME_STORE_BIND_EXISTING = env_bool("HOME_STORE_BIND_EXISTING", default=True)
 # Distribution (分销, apps/referrals): who may promote — "approval" (members apply, HQ or a
 # store approves), "everyone", or "spend" (members who have paid PROMOTER_SPEND_THRESHOLD
 # yuan or more); one or two commission levels; whether a promoter earns on their own
@@ -443,13 +456,17 @@ PROMOTER_SPEND_THRESHOLD = Decimal(os.environ.get("PROMOTER_SPEND_THRESHOLD", "0
 COMMISSION_LEVELS = int(os.environ.get("COMMISSION_LEVELS", "2"))
 COMMISSION_SELF_PURCHASE = env_bool("COMMISSION_SELF_PURCHASE", default=False)
 COMMISSION_ON_POINTS = env_bool("COMMISSION_ON_POINTS", default=False)
+# Whether an order that credits no promoter earns its guide (by role a promoter of their store).
+COMMISSION_GUIDES = env_bool("COMMISSION_GUIDES", default=True)
 COMMISSION_FROZEN_DAYS = int(os.environ.get("COMMISSION_FROZEN_DAYS", str(POINTS_PENDING_DAYS)))
 # Withdrawals of commissions: the smallest, the fee (a percentage of what is withdrawn), the
-# most a promoter may withdraw a day (0: no limit); the payout backend (a sandbox by default;
-# empty: payouts off, as a production site must until a real backend exists).
+# most a promoter may withdraw a day, how many withdrawals a day (0: no limit); the payout
+# backend (a sandbox by default; empty: payouts off, as a production site must until a real
+# backend exists).
 WITHDRAWAL_MIN = Decimal(os.environ.get("WITHDRAWAL_MIN", "1.00"))
 WITHDRAWAL_FEE_PERCENT = Decimal(os.environ.get("WITHDRAWAL_FEE_PERCENT", "0"))
 WITHDRAWAL_DAILY_MOST = Decimal(os.environ.get("WITHDRAWAL_DAILY_MOST", "0"))
+WITHDRAWAL_DAILY_COUNT = int(os.environ.get("WITHDRAWAL_DAILY_COUNT", "0"))
 PAYOUT_BACKEND = os.environ.get("PAYOUT_BACKEND", "apps.referrals.payouts.SandboxPayoutBackend")
 
 # Online orders delivered: days after shipping that a parcel the member has not said they

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from apps.mall.models import Sku, Stock
-from apps.members.models import Member
+from apps.members.models import Member, PromoterBinding
 from apps.orders.cart import cart_replace
 from apps.orders.fulfilment import delivery_ship
 from apps.orders.models import Order, RefundRequest, ShippingRule
@@ -22,6 +22,7 @@ from tests.browser.test_member_centre import accessible, sign_in, stores, watche
 from tests.core.factories import UserFactory
 from tests.mall.factories import ProductFactory, category_of
 from tests.members.factories import MemberFactory
+from tests.referrals.factories import promoter_of
 from tests.stores.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -227,3 +228,35 @@ def test_a_member_has_the_cart_delivered_to_a_new_address_and_says_it_is_receive
     expect(page.get_by_role("status")).to_contain_text("已确认收货")
     expect(page.locator("#fulfilment-status")).to_have_text("已自提或已收货")
     expect(page.get_by_role("button", name="确认收货")).to_be_hidden()
+
+
+def test_a_signed_in_member_opens_a_promoters_link_and_the_next_order_credits_the_promoter(
+    watched,  # noqa: F811
+    mall,
+):
+    """A member who signed in on this phone before opens a promoter's link: nothing to sign
+    in to, so the code waits for their next order, which binds them and credits the
+    promoter (issue 22); an order after it carries no code again."""
+    page = watched
+    promoter = promoter_of()
+    page.goto("/m/login")
+    sign_in(page)
+    expect(page).to_have_url(re.compile(r"/m/$"))
+
+    page.goto(f"/m/login?promoter={promoter.member.referral_code}")
+    expect(page).to_have_url(re.compile(r"/m/$"))
+    assert not PromoterBinding.objects.exists()  # bound by the order, not by the visit
+
+    page.goto(f"/m/products/{mall['tee'].pk}?store=S003")
+    page.get_by_text("黑色", exact=True).click()
+    page.get_by_role("button", name="加入购物车").click()
+    expect(page.get_by_role("status")).to_contain_text("购物车共 1 种商品")
+    page.get_by_role("link", name="去购物车").click()
+    page.get_by_role("link", name="去结算").click()
+    page.get_by_role("button", name="支付 ¥99.00").click()
+
+    expect(page).to_have_url(re.compile(r"/m/orders/S003-"))
+    order = Order.objects.get(member__phone="13800000000")
+    assert order.promoter == promoter.member
+    assert PromoterBinding.objects.get().promoter == promoter.member
+    assert page.evaluate("sessionStorage.getItem('huiji.member.promoter')") is None

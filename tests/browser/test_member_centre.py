@@ -22,6 +22,7 @@ from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.pricing import LineInput
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
+from apps.referrals.rewards import referral_record
 from apps.stores.models import Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChannelBenefit
 from apps.tiers.services import growth_earn
@@ -427,3 +428,21 @@ def test_a_member_reads_the_points_history_and_an_order(watched, stores):
     expect(page.locator("#entries li")).to_have_count(21)
     expect(page.locator("#entries li").last).to_contain_text("+198")
     expect(page.get_by_role("button", name="加载更多")).to_be_hidden()
+
+
+def test_the_card_shows_my_referral_link_and_the_friends_it_brought(watched, stores):
+    member = MemberFactory(phone=PHONE)
+    friend = MemberFactory(phone="13900000077", referrer=member)
+    referral_record(referee_id=friend.pk, referrer_id=member.pk)
+    page = watched
+    page.goto("/m/")
+    sign_in(page)
+
+    expect(page.locator("#invite-link")).to_have_value(
+        re.compile(rf"/m/login\?ref={member.referral_code}$")
+    )
+    expect(page.locator("#invite-count")).to_have_text("已有 1 位好友通过你的链接加入")
+    expect(page.locator("#invited li")).to_have_text(
+        [re.compile(r"^139\*\*\*\*0077 · .* · 尚未首单$")]
+    )
+    accessible(page)

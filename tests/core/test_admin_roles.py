@@ -32,7 +32,14 @@ from apps.points.manual import manual_adjust_request
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
 from apps.referrals.commissions import commissions_release_due, commissions_write
-from apps.referrals.models import CommissionRule, Promoter
+from apps.referrals.models import (
+    CommissionRule,
+    Promoter,
+    ReferralFlag,
+    ReferralRule,
+    ReferrerBlock,
+)
+from apps.referrals.rewards import referral_record
 from apps.referrals.withdrawals import withdrawal_request
 from apps.stores.services import pos_key_create
 from tests.core.factories import UserFactory
@@ -83,6 +90,10 @@ EXPECTED = {
         "referrals.commissionentry": ("v", []),
         "referrals.commissionrule": ("vac", []),
         "referrals.promoter": ("v", ["approve", "refuse", "reinstate", "suspend"]),
+        "referrals.referral": ("v", ["clear_flags", "refuse_referral"]),
+        "referrals.referralreward": ("v", []),
+        "referrals.referralrule": ("vac", []),
+        "referrals.referrerblock": ("vad", ["delete_selected"]),
         "referrals.withdrawal": ("v", []),
         "stores.posapikey": ("vac", ["revoke"]),
         "stores.staff": ("vacd", ["delete_selected"]),
@@ -166,6 +177,8 @@ EXPECTED = {
         "points.manualaction": ("v", []),
         "referrals.commission": ("v", []),
         "referrals.promoter": ("v", []),
+        "referrals.referral": ("v", []),
+        "referrals.referralreward": ("v", []),
         "stores.staff": ("v", []),
         "stores.store": ("v", []),
         "tiers.growthentry": ("v", []),
@@ -210,6 +223,11 @@ def world(hq_user):
     commissions_write(order_id=order.pk)
     commissions_release_due(now=timezone.now() + timedelta(days=30))
     withdrawal_request(promoter=promoter, amount=Decimal("1.00"), key="w")
+    ReferralRule.objects.create(name="老带新", referrer_points=10)
+    friend = MemberFactory(referrer=member)
+    referral = referral_record(referee_id=friend.pk, referrer_id=member.pk)
+    ReferralFlag.objects.create(referral=referral, reason="same_address")
+    ReferrerBlock.objects.create(member=promoter.member, reason="刷单")
     RefundRequest.objects.create(order=order, amount=Decimal("1.00"), reason="other")
     manual_adjust_request(member=member, points=10, reason="w", actor=hq_user, key="w-adj")
     EarningRule.objects.create(name="每 1 元得 1 分", kind="rate", points_per_yuan=1)

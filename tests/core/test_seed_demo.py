@@ -17,7 +17,7 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Reservation, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
-from apps.marketing.models import Message
+from apps.marketing.models import CareCall, Message
 from apps.members.models import Address, Member, PromoterBinding
 from apps.orders.models import (
     Fulfilment,
@@ -31,11 +31,15 @@ from apps.orders.models import (
 from apps.orders.settlement import online_statement
 from apps.points.models import Account, Entry, Lot, LotUse
 from apps.points.selectors import points_totals
+from apps.referrals.demo import FRIENDS as REFERRED_FRIENDS
 from apps.referrals.models import (
     Commission,
     CommissionAccount,
     CommissionEntry,
     Promoter,
+    Referral,
+    ReferralFlag,
+    ReferralReward,
     Withdrawal,
 )
 from apps.stores.models import PosApiKey, Staff, Store
@@ -114,6 +118,9 @@ def test_same_seed_gives_the_same_brand():
     seed("--seed", "7")
     first = picture()
     for model in [
+        ReferralFlag,
+        ReferralReward,
+        Referral,
         CommissionEntry,
         Withdrawal,
         Commission,
@@ -123,6 +130,7 @@ def test_same_seed_gives_the_same_brand():
         Reservation,
         RefundRequest,
         Message,
+        CareCall,
         Refund,
         Payment,
         Order,
@@ -157,7 +165,7 @@ def test_refused_where_demo_data_is_not_allowed(settings):
 def test_members_scale_with_the_option_and_the_demo_member_is_ready():
     seed("--members", "50")
 
-    assert Member.objects.count() == 51
+    assert Member.objects.count() == 51 + len(REFERRED_FRIENDS)  # and a referrer's friends
     demo = Member.objects.get(phone="13800000000")
     assert demo.home_store.code == "S001" and demo.status == Member.Status.ACTIVE
     assert Member.objects.filter(home_store__isnull=True).count() == 0

@@ -92,9 +92,10 @@ def test_a_store_gives_from_its_allowance_only_and_only_its_own():
     assert first.store == store
 
 
-def test_joining_gives_the_join_gift_and_the_referrer_their_reward(
+def test_joining_gives_the_join_gift_and_the_referrer_nothing_yet(
     django_capture_on_commit_callbacks,
 ):
+    """A referrer's coupon waits for the friend's first order (apps.referrals.rewards)."""
     join_gift = CouponTemplateFactory(
         claimable=False, auto_issue="join", kind="cash", threshold=None, amount=5
     )
@@ -107,7 +108,8 @@ def test_joining_gives_the_join_gift_and_the_referrer_their_reward(
         )
 
     assert Coupon.objects.get(member=friend).template == join_gift
-    assert Coupon.objects.get(member=referrer).template == reward
+    assert not Coupon.objects.filter(member=referrer).exists()
+    assert reward.coupons.count() == 0
 
 
 def test_a_tier_upgrade_gives_the_gift_of_that_tier(django_capture_on_commit_callbacks):

@@ -54,19 +54,19 @@ def test_a_merge_moves_claims_and_batch_coupons_both_members_had(
     assert Event.objects.get(name="member_merged").status == Event.Status.DONE
 
 
-def test_a_referrer_is_rewarded_once_for_each_friend():
+def test_a_referral_reward_issues_its_coupon_once():
+    """Each side's reward of a referral (apps.referrals.rewards) names its coupon's cause."""
     reward = CouponTemplateFactory(claimable=False, auto_issue="referral", total_stock=None)
     referrer = MemberFactory()
-    friends = [MemberFactory(referrer=referrer), MemberFactory(referrer=referrer)]
 
-    for friend in [*friends, friends[0]]:
-        give_join_coupons(
-            Event(name="member_joined", payload={"member": friend.pk, "referrer": referrer.pk})
+    for reward_id in (11, 12, 11):
+        coupon_issue_for_event(
+            template=reward, member=referrer, cause_kind="referral_reward", cause_id=reward_id
         )
 
     assert sorted(
         Coupon.objects.filter(member=referrer).values_list("template", "cause_kind", "cause_id")
-    ) == [(reward.pk, "referral", friends[0].pk), (reward.pk, "referral", friends[1].pk)]
+    ) == [(reward.pk, "referral_reward", 11), (reward.pk, "referral_reward", 12)]
 
 
 def test_a_join_gift_is_once_per_member_and_a_tier_gift_once_per_upgrade():

@@ -11,6 +11,7 @@ from apps.members.returning import phone_hash
 from apps.members.services import member_delete, member_join_or_find, member_store_join
 from apps.points.models import EarningRule
 from apps.points.selectors import points_available
+from apps.referrals.models import Referral
 from apps.tiers.models import GrowthEntry
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory, member_client
@@ -70,7 +71,9 @@ def test_a_member_joining_for_the_first_time_gets_the_whole_welcome(
     assert templates_held(member) == ["开卡礼", "新人券"] and claim.status_code == 201
     assert points_available(member) == 200
     assert join_growth(member) == 100
-    assert templates_held(referrer) == ["推荐有礼"]
+    # nothing for the referrer at joining: referral rewards wait for the first order
+    assert templates_held(referrer) == []
+    assert Referral.objects.get(referee=member, referrer=referrer).status == "waiting"
 
 
 def test_joining_again_after_deleting_the_account_earns_no_welcome(
@@ -90,8 +93,8 @@ def test_joining_again_after_deleting_the_account_earns_no_welcome(
     assert (
         claim.status_code == 403 and claim.json()["code"] == "not_eligible"
     )  # no new-member coupon
-    assert templates_held(second_referrer) == []  # no referral reward
-    assert templates_held(first_referrer) == ["推荐有礼"]  # the first one stays
+    assert templates_held(second_referrer) == []  # no referral reward, then or ever:
+    assert Referral.objects.get(referee=again).void_reason == "returning"
 
 
 def test_the_new_member_coupon_is_not_offered_to_a_returning_member(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.referrals.factories import promoter_of
+
 PAGES = [
     "/m/",
     "/m/login",
@@ -16,6 +18,8 @@ PAGES = [
     "/m/orders",
     "/m/orders/P20261203000001",
     "/m/me",
+    "/m/inbox",
+    "/m/promoter",
     "/m/s/S002/",
     "/m/s/S002/pay",
     "/m/mall",
@@ -157,3 +161,27 @@ def test_the_tabs_lead_to_the_mall_and_show_it_on_the_stores_page(client):
     assert 'href="/m/mall" aria-current="page"' in store_page
     assert 'href="/m/mall"' in card and 'href="/m/mall" aria-current' not in card
     assert 'href="/m/mall"' not in sign_in
+
+
+def test_the_card_leads_to_the_promoter_page_in_both_languages(client):
+    card = client.get("/m/").content.decode()
+    zh = client.get("/m/promoter", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    en = client.get("/m/promoter", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+    assert 'href="/m/promoter"' in card
+    assert "申请成为推广员" in zh and "Apply to be a promoter" in en
+    assert 'src="/static/m/js/promoter.js"' in zh
+    assert _script_words(zh)["withdrawal_requested"] == "已申请"
+    assert _script_words(en)["commission_frozen"] == "frozen"
+    assert _script_words(en)["source_link"] == "shared link"
+
+
+@pytest.mark.django_db
+def test_the_promoter_page_hands_out_no_member_data(client):
+    """The page is the same for everyone: its script reads the member's figures with their
+    token."""
+    promoter = promoter_of()
+    html = client.get("/m/promoter").content.decode()
+
+    assert promoter.member.referral_code not in html
+    assert promoter.member.phone not in html

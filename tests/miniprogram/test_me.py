@@ -49,6 +49,16 @@ def test_me_shows_the_member_of_api_md(client, member):
         },
         "points": {"available": 0, "pending": 0, "expiring": []},
         "home_store": None,
+        "points_windows": {
+            use: {
+                "limited": False,
+                "open": True,
+                "closes_on": None,
+                "next_opens_on": None,
+                "name": "",
+            }
+            for use in ("exchange", "deduction")
+        },
     }
 
 

@@ -249,7 +249,7 @@ def test_the_statement_costs_the_same_queries_for_more_stores(world, django_asse
             lines=[RefundLineInput(sku="TEE", quantity=1)],
         )
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         rows = online_statement(start=this_month()[0], end=this_month()[1])
         online_dealer_totals(rows)
         online_statement_csv(rows)

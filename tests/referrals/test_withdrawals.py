@@ -12,6 +12,7 @@ from apps.referrals.errors import (
     PayoutsOff,
     WithdrawalAboveAvailable,
     WithdrawalBelowMinimum,
+    WithdrawalDailyCount,
     WithdrawalDailyLimit,
     WithdrawalInDebt,
     WithdrawalKeyReused,
@@ -113,6 +114,25 @@ def test_a_daily_limit(promoter, settings):
         withdrawal_request(promoter=promoter, amount=D("30.00"), key="k2")
     assert refused.value.params == {"most": D("60"), "left": D("20.00")}
     assert withdrawal_request(promoter=promoter, amount=D("20.00"), key="k3").amount == D("20.00")
+
+
+def test_a_daily_count(promoter, settings):
+    settings.WITHDRAWAL_DAILY_COUNT = 2
+    first = withdrawal_request(promoter=promoter, amount=D("10.00"), key="k1")
+    withdrawal_request(promoter=promoter, amount=D("10.00"), key="k2")
+
+    with pytest.raises(WithdrawalDailyCount) as refused:
+        withdrawal_request(promoter=promoter, amount=D("10.00"), key="k3")
+    assert refused.value.params == {"most": 2}
+    assert Withdrawal.objects.count() == 2
+    assert promoter_balances(promoter)["available"] == D("80.00")
+    # a replay of one already asked is no new withdrawal; a refused one no longer counts
+    assert withdrawal_request(promoter=promoter, amount=D("10.00"), key="k1") == first
+    withdrawal_refuse(withdrawal=first, actor=UserFactory(), reason="no")
+    assert withdrawal_request(promoter=promoter, amount=D("10.00"), key="k3").status == "requested"
+    # the next day starts again
+    tomorrow = first.requested_at + timedelta(days=1)
+    withdrawal_request(promoter=promoter, amount=D("10.00"), key="k4", now=tomorrow)
 
 
 def test_none_while_in_debt(promoter):

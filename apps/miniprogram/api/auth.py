@@ -76,6 +76,7 @@ class LoginApi(APIView):
         guide_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
         referral_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
         promoter_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+        device_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
         wechat_session = serializers.CharField(required=False, allow_blank=True)
 
     @extend_schema(
@@ -94,6 +95,7 @@ class LoginApi(APIView):
             store_code=values.get("store_code", ""),
             guide_code=values.get("guide_code", ""),
             referral_code=values.get("referral_code", ""),
+            device=values.get("device_id", ""),
             wechat_session=values.get("wechat_session", ""),
         )
         if values.get("promoter_code"):

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from apps.members.models import Member
 from apps.miniprogram.authentication import MemberTokenAuthentication
 from apps.points.selectors import points_totals
+from apps.points.windows import points_windows_data
 from apps.tiers.models import TierChannelBenefit
 from apps.tiers.selectors import tier_summary
 
@@ -78,6 +79,11 @@ class MemberOutputSerializer(serializers.Serializer):
     growth = serializers.SerializerMethodField()
     points = serializers.SerializerMethodField()
     home_store = serializers.SerializerMethodField()
+    points_windows = serializers.SerializerMethodField(
+        help_text="For each use of points (exchange, deduction): whether HQ limits it to "
+        "windows, whether it is open today, when the open window closes and when the next "
+        "one opens."
+    )
 
     def _tiers(self, member) -> dict:
         cache = self.__dict__.setdefault("_tier_summaries", {})
@@ -101,6 +107,9 @@ class MemberOutputSerializer(serializers.Serializer):
             for e in totals["expiring"]
         ]
         return {**totals, "expiring": expiring}
+
+    def get_points_windows(self, member) -> dict:
+        return points_windows_data()
 
     def get_home_store(self, member) -> dict | None:
         store = member.home_store

@@ -11,7 +11,7 @@ from apps.core.api.pagination import PageNumberPagination, page_of
 from apps.core.api.schema import errors
 from apps.core.idempotency import idempotent
 from apps.marketing.inbox import message_read, subscriptions_accept
-from apps.marketing.selectors import member_inbox
+from apps.marketing.selectors import member_inbox, member_inbox_unread
 from apps.miniprogram.api.base import MemberApi
 
 # What a WeChat subscription message template id looks like.
@@ -45,6 +45,15 @@ class MeMessagesApi(MemberApi):
             for message in page
         ]
         return paginator.get_paginated_response(self.OutputSerializer(rows, many=True).data)
+
+
+class MeMessagesUnreadApi(MemberApi):
+    class OutputSerializer(serializers.Serializer):
+        unread = serializers.IntegerField(help_text="inbox messages not read yet")
+
+    @extend_schema(responses=OutputSerializer, operation_id="me_messages_unread")
+    def get(self, request):
+        return Response({"unread": member_inbox_unread(self.member)})
 
 
 class MeMessageReadApi(MemberApi):

@@ -35,6 +35,22 @@ export function forget() {
   localStorage.removeItem(TOKEN_KEY);
 }
 
+// A promoter's link opened by a member already signed in: the code waits in this tab for
+// their next online order, which carries it (`promoter_code`) and binds them by HQ's rule.
+const PROMOTER_KEY = "huiji.member.promoter";
+
+export function promoterCode() {
+  return sessionStorage.getItem(PROMOTER_KEY) || "";
+}
+
+export function promoterKeep(code) {
+  sessionStorage.setItem(PROMOTER_KEY, code);
+}
+
+export function promoterForget() {
+  sessionStorage.removeItem(PROMOTER_KEY);
+}
+
 /** A fresh Idempotency-Key: one per intent (a tap), reused when that intent is retried. */
 export function newKey() {
   if (crypto.randomUUID) return crypto.randomUUID();

@@ -3,7 +3,7 @@
 // before it expires.
 import { api } from "./api.js";
 import { formatDate, t } from "./i18n.js";
-import { el, loadInto, requireSignIn } from "./ui.js";
+import { announce, el, loadInto, requireSignIn } from "./ui.js";
 
 const REFRESH_EARLY_MS = 15_000;
 let qrAddress = null;
@@ -62,6 +62,29 @@ async function loadCard() {
       return item;
     }),
   );
+  document
+    .getElementById("windows")
+    .replaceChildren(...windowLines(member.points_windows).map((line) => el("li", { text: line })));
+}
+
+// Each use of points HQ limits to windows (感恩回馈月): open until when, or when it opens.
+function windowLines(windows) {
+  const lines = [];
+  for (const [use, state] of Object.entries(windows || {})) {
+    if (!state.limited) continue;
+    const name = t(`use_${use}`);
+    if (state.open) lines.push(t("window_open_until", { use: name, name: state.name, date: formatDate(state.closes_on) }));
+    else if (state.next_opens_on) lines.push(t("window_next", { use: name, name: state.name, date: formatDate(state.next_opens_on) }));
+    else lines.push(t("window_none", { use: name }));
+  }
+  return lines;
+}
+
+async function loadUnread() {
+  const { unread } = await api("me/messages/unread");
+  document.getElementById("inbox-link").textContent = unread
+    ? t("inbox_unread", { count: unread })
+    : t("inbox_all_read");
 }
 
 async function loadCode() {
@@ -89,8 +112,36 @@ function tick(refreshAt) {
   timer = setTimeout(() => (left <= 0 ? loadInto(codeSection, loadCode) : tick(refreshAt)), 1000);
 }
 
+// My referral link (老带新) and the friends who joined with it, newest first.
+async function loadInvite() {
+  const referrals = await api("me/referrals");
+  const link = document.getElementById("invite-link");
+  link.value = referrals.link;
+  document.getElementById("invite-copy").onclick = async () => {
+    link.select();
+    try {
+      await navigator.clipboard.writeText(referrals.link);
+      announce(t("invite_copied"));
+    } catch {
+      announce(t("invite_copy_by_hand"));
+    }
+  };
+  document.getElementById("invite-count").textContent = t("invited_count", {
+    count: referrals.invited_count,
+  });
+  document.getElementById("invited").replaceChildren(
+    ...referrals.invited.map((friend) =>
+      el("li", {
+        text: `${friend.phone_masked} · ${formatDate(friend.joined_at)} · ${t(`reward_${friend.reward_status}`)}`,
+      }),
+    ),
+  );
+}
+
 const codeSection = document.getElementById("code");
 if (requireSignIn()) {
   loadInto(document.getElementById("card"), loadCard);
   loadInto(codeSection, loadCode);
+  loadUnread().catch(() => {});
+  loadInto(document.getElementById("invite"), loadInvite);
 }

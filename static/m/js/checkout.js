@@ -3,7 +3,7 @@
 // the API's reason it cannot be used), points, the itemised quote with the shipping fee;
 // then the order is placed (its stock reserved, one Idempotency-Key per tap, kept for a
 // retry of that tap) and paid, and the order's page shown.
-import { ApiError, api, newKey } from "./api.js";
+import { ApiError, api, newKey, promoterCode, promoterForget } from "./api.js";
 import { t, yuan } from "./i18n.js";
 import { settle } from "./pay.js";
 import { showQuote } from "./quote.js";
@@ -169,9 +169,17 @@ async function placeAndPay(event) {
   try {
     if (!placed) {
       const request = { ...body(), channel: CHANNEL };
+      if (promoterCode()) request.promoter_code = promoterCode();
       const text = JSON.stringify(request);
       if (!placing || placing.text !== text) placing = { text, key: newKey() };
-      placed = await api("orders", { method: "POST", body: request, idempotencyKey: placing.key });
+      try {
+        placed = await api("orders", { method: "POST", body: request, idempotencyKey: placing.key });
+      } catch (error) {
+        // a link's code no promoter has: said once, and the next tap orders without it
+        if (request.promoter_code && error instanceof ApiError && error.status === 400) promoterForget();
+        throw error;
+      }
+      promoterForget();
       for (const choice of form.querySelectorAll("fieldset, #use-points")) choice.disabled = true;
       await emptyCart();
     }

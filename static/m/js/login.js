@@ -1,6 +1,6 @@
 // SMS sign-in: a code texted to the phone, then auth/login with the store, guide and
 // referrer the member came from (a new member joins that store; an existing one keeps theirs).
-import { api, remember, token } from "./api.js";
+import { api, promoterKeep, remember, token } from "./api.js";
 import { t } from "./i18n.js";
 import { announce, safeNext } from "./ui.js";
 
@@ -52,6 +52,7 @@ form.addEventListener("submit", async (event) => {
         store_code: store,
         guide_code: link.get("guide") || "",
         referral_code: link.get("ref") || "",
+        promoter_code: link.get("promoter") || "",
       },
     });
     remember(signed.token);
@@ -63,6 +64,9 @@ form.addEventListener("submit", async (event) => {
   }
 });
 
-// Already signed in (a token this browser keeps): straight on; a page that finds it dead
-// forgets it and sends the member back here.
-if (token()) location.replace(safeNext(link.get("next")));
+// Already signed in (a token this browser keeps): straight on, a promoter's code kept for
+// the next order; a page that finds the token dead forgets it and sends the member back here.
+if (token()) {
+  if (link.get("promoter")) promoterKeep(link.get("promoter"));
+  location.replace(safeNext(link.get("next")));
+}

@@ -8,7 +8,7 @@ SCHEDULES = [("members: resume member imports", "apps.members.tasks.member_impor
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0014_promoter_bindings"), ("core", "0002_schedules")]
+    dependencies = [("members", "0015_store_bindings"), ("core", "0002_schedules")]
     operations = [
         migrations.RunPython(
             lambda apps, _: schedules.install(apps, SCHEDULES),

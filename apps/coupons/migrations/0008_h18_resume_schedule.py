@@ -8,7 +8,7 @@ SCHEDULES = [("coupons: resume coupon batches", "apps.coupons.tasks.issue_batche
 
 
 class Migration(migrations.Migration):
-    dependencies = [("coupons", "0005_template_counter_day_and_store"), ("core", "0002_schedules")]
+    dependencies = [("coupons", "0007_referral_reward_cause"), ("core", "0002_schedules")]
     operations = [
         migrations.RunPython(
             lambda apps, _: schedules.install(apps, SCHEDULES),

@@ -1,0 +1,415 @@
+"""Campaigns (营销活动) that run themselves: their lifecycle, their runs over the audience
+and on events, and the dry run.
+
+A run goes over the audience a chunk of members at a time, each chunk one transaction that
+first locks the campaign's row: two runs of one campaign (a retried job, a schedule and an
+event at once) take turns, and the second finds what the first gave. In a chunk, the
+members are recorded reached or held out for the occurrence, then each action is given to
+the reached members who have no grant for it in this occurrence and are under its
+per-member limit, as far as the budget goes: one `CampaignGrant` row per member, action and
+occurrence (unique), written with what it gives. A worker that dies mid-chunk rolls back
+the whole chunk, so a rerun starts again from the members without grants. A budget spent
+pauses the campaign (a period's budget) or ends it (the whole campaign's)."""
+
+import json
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
+
+from apps.core.audit import audit_record
+from apps.core.schedules import TIMEZONE
+from apps.coupons.issuing import coupon_build, stock_take
+from apps.coupons.models import Coupon
+from apps.marketing.audience import campaign_audience, in_share, members_in_share
+from apps.marketing.errors import CampaignHasNoActions, CampaignTransitionInvalid
+from apps.marketing.models import (
+    Campaign,
+    CampaignAction,
+    CampaignGrant,
+    CampaignMember,
+    CampaignOccurrence,
+)
+from apps.marketing.outbox import messages_queue
+from apps.members.models import Member, MemberTag
+from apps.points.models import Entry
+from apps.points.services import points_earn
+from apps.tiers.models import GrowthEntry
+from apps.tiers.services import growth_earn
+
+CHUNK = 1000
+Status = Campaign.Status
+Trigger = Campaign.Trigger
+
+TRANSITIONS = {
+    Status.DRAFT: {Status.SCHEDULED, Status.ENDED},
+    Status.SCHEDULED: {Status.RUNNING, Status.PAUSED, Status.ENDED},
+    Status.RUNNING: {Status.PAUSED, Status.ENDED},
+    Status.PAUSED: {Status.RUNNING, Status.ENDED},
+    Status.ENDED: set(),
+}
+SCHEDULED_TRIGGERS = {
+    Trigger.ONCE,
+    Trigger.WEEKLY,
+    Trigger.MONTHLY,
+    Trigger.BIRTHDAY_DAY,
+    Trigger.BIRTHDAY_MONTH,
+    Trigger.DORMANT,
+    Trigger.POINTS_EXPIRING,
+    Trigger.SEGMENT_ENTERED,
+}
+# The budget each kind of action spends, and what one grant costs of it.
+BUDGETS = {
+    CampaignAction.Kind.COUPON: "budget_coupons",
+    CampaignAction.Kind.POINTS: "budget_points",
+    CampaignAction.Kind.MESSAGE: "budget_messages",
+}
+
+
+def action_cost(action: CampaignAction) -> int:
+    if action.kind == CampaignAction.Kind.POINTS:
+        return action.amount or 0
+    return 1 if action.kind in BUDGETS else 0
+
+
+# Lifecycle
+
+
+@transaction.atomic
+def campaign_transition(*, campaign: Campaign, to: str, actor, reason: str = "") -> Campaign:
+    """Move the campaign to status `to`, if its lifecycle allows it; audited, and its beat
+    schedule follows (on while scheduled or running, off while paused, gone once ended)."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if to not in TRANSITIONS[campaign.status]:
+        raise CampaignTransitionInvalid(
+            current=campaign.get_status_display(), wanted=Status(to).label
+        )
+    if to == Status.SCHEDULED and not campaign.actions.exists():
+        raise CampaignHasNoActions()
+    _status_set(campaign, to, actor=actor, reason=reason)
+    return campaign
+
+
+def _status_set(campaign: Campaign, to: str, *, actor, reason: str = "") -> None:
+    before = campaign.status
+    campaign.status = to
+    Campaign.objects.filter(pk=campaign.pk).update(status=to, updated_at=timezone.now())
+    campaign_schedule_sync(campaign)
+    audit_record(
+        actor=actor,
+        action=f"campaign.{to}",
+        target=campaign,
+        before={"status": before},
+        after={"status": to},
+        reason=reason,
+    )
+
+
+def campaign_schedule_sync(campaign: Campaign) -> None:
+    """The campaign's own django-celery-beat task, for the triggers that run on a schedule."""
+    if campaign.trigger not in SCHEDULED_TRIGGERS or campaign.status == Status.DRAFT:
+        return
+    if campaign.status == Status.ENDED:
+        if campaign.schedule_id:
+            PeriodicTask.objects.filter(pk=campaign.schedule_id).delete()
+        return
+    timing = {"crontab": None, "clocked": None, "one_off": False}
+    if campaign.trigger == Trigger.ONCE:
+        timing["clocked"] = ClockedSchedule.objects.create(clocked_time=campaign.starts_at)
+        timing["one_off"] = True
+    else:
+        crontab = {"minute": "0", "hour": str(campaign.hour), "day_of_week": "*"}
+        crontab["day_of_month"] = "*"
+        if campaign.trigger == Trigger.WEEKLY:
+            crontab["day_of_week"] = str(campaign.weekday % 7)  # cron: 0 is Sunday
+        if campaign.trigger == Trigger.MONTHLY:
+            crontab["day_of_month"] = str(campaign.month_day)
+        timing["crontab"], _created = CrontabSchedule.objects.get_or_create(
+            month_of_year="*", timezone=TIMEZONE, **crontab
+        )
+    task, _created = PeriodicTask.objects.update_or_create(
+        name=f"marketing: campaign {campaign.pk}",
+        defaults={
+            "task": "apps.marketing.tasks.campaign_run_task",
+            "args": json.dumps([campaign.pk]),
+            "enabled": campaign.status in (Status.SCHEDULED, Status.RUNNING),
+            **timing,
+        },
+    )
+    if campaign.schedule_id != task.pk:
+        Campaign.objects.filter(pk=campaign.pk).update(schedule=task)
+        campaign.schedule = task
+
+
+def _live(campaign: Campaign, now: datetime) -> bool:
+    """Whether the (locked) campaign acts now: a scheduled one starts when its time comes,
+    one past its end ends."""
+    if campaign.ends_at and now >= campaign.ends_at and campaign.status != Status.ENDED:
+        _status_set(campaign, Status.ENDED, actor=None, reason=_("its end date passed"))
+    if campaign.status == Status.SCHEDULED and now >= campaign.starts_at:
+        _status_set(campaign, Status.RUNNING, actor=None, reason=_("its start date came"))
+    return campaign.status == Status.RUNNING
+
+
+# Runs
+
+
+def occurrence_key(campaign: Campaign, now: datetime) -> str:
+    """The occurrence of a scheduled campaign at `now`: what a member gets once."""
+    today = timezone.localdate(now)
+    match campaign.trigger:
+        case Trigger.ONCE:
+            return "once"
+        case Trigger.BIRTHDAY_DAY | Trigger.BIRTHDAY_MONTH:
+            return f"birthday-{today.year}"
+        case Trigger.DORMANT | Trigger.POINTS_EXPIRING:
+            return f"{campaign.trigger}-{today:%Y-%m}"  # at most once a month
+        case Trigger.SEGMENT_ENTERED:
+            return "entered"  # the first day a member is found in the segment
+    return today.isoformat()
+
+
+def campaign_run(*, campaign_id: int, now: datetime | None = None, batch: int = CHUNK) -> int:
+    """Run a scheduled campaign's occurrence at `now` over its audience, chunk by chunk.
+    Rerunnable: a member given something already is not given it again. Returns how many
+    members were recorded (reached or held out) by this run."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    return _run(campaign_id, occurrence_key(campaign, now), now=now, batch=batch)
+
+
+def campaign_run_for_member(
+    *, campaign_id: int, member_id: int, key: str, now: datetime | None = None
+) -> int:
+    """Run an event's occurrence (`key`) of the campaign for the one member it is about."""
+    return _run(campaign_id, key, now=now or timezone.now(), member_ids=[member_id])
+
+
+def _run(campaign_id, key, *, now, batch=CHUNK, member_ids=None) -> int:
+    after, recorded = 0, 0
+    while True:
+        done = _run_chunk(campaign_id, key, after=after, now=now, batch=batch, only=member_ids)
+        if done is None:
+            return recorded
+        after, count = done
+        recorded += count
+
+
+@transaction.atomic
+def _run_chunk(campaign_id, key, *, after, now, batch, only) -> tuple[int, int] | None:
+    """One chunk of members past `after`: (the last member's id, how many were newly
+    recorded), or None when there is nothing more to do."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if not _live(campaign, now):
+        return None
+    members = campaign_audience(campaign, now=now)
+    if only is not None:
+        members = members.filter(pk__in=only)
+    ids = list(members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
+    if not ids:
+        return None
+    occurrence, _created = CampaignOccurrence.objects.get_or_create(campaign=campaign, key=key)
+    recorded = CampaignMember.objects.bulk_create(
+        [
+            CampaignMember(
+                campaign=campaign,
+                occurrence=occurrence,
+                member_id=member_id,
+                group=CampaignMember.Group.HOLDOUT
+                if in_share(member_id, percent=campaign.holdout_percent, salt=campaign.salt)
+                else CampaignMember.Group.REACHED,
+                created_at=now,
+            )
+            for member_id in ids
+        ],
+        ignore_conflicts=True,
+        unique_fields=["occurrence", "member"],
+    )
+    reached = list(
+        CampaignMember.objects.filter(
+            occurrence=occurrence, member_id__in=ids, group=CampaignMember.Group.REACHED
+        )
+        .order_by("member_id")
+        .values_list("member_id", flat=True)
+    )
+    actions = list(campaign.actions.select_related("coupon_template").order_by("pk"))
+    for action in actions:
+        if not _action_give(campaign, action, occurrence, reached, actions, now):
+            return None
+    return ids[-1], len(recorded)
+
+
+def _action_give(campaign, action, occurrence, reached, actions, now) -> bool:
+    """Give `action` to the reached members who may have it; False when the budget ran
+    out (the campaign is then paused or ended)."""
+    if not reached:
+        return True
+    # The chunk's id range rather than its ids: one range scan of the (action, member) index.
+    given = CampaignGrant.objects.filter(
+        action=action, member_id__gte=reached[0], member_id__lte=reached[-1]
+    )
+    this_time = set(given.filter(occurrence=occurrence).values_list("member_id", flat=True))
+    full = set()
+    if action.per_member_limit:
+        full = set(
+            given.values("member_id")
+            .annotate(times=Count("pk"))
+            .filter(times__gte=action.per_member_limit)
+            .values_list("member_id", flat=True)
+        )
+    skip = this_time | full
+    fresh = [member_id for member_id in reached if member_id not in skip]
+    cost = action_cost(action)
+    left = budget_left(campaign, action.kind, now) if cost else None
+    spent = left is not None and left < len(fresh) * cost
+    if spent:
+        fresh = fresh[: left // cost]
+    if fresh and action.kind == CampaignAction.Kind.COUPON:
+        template = action.coupon_template
+        granted = stock_take(template, count=len(fresh), store_id=None, now=now, bulk=True)
+        fresh = fresh[:granted]  # a template out of stock gives what it has
+    if fresh:
+        grants = CampaignGrant.objects.bulk_create(
+            CampaignGrant(
+                campaign=campaign,
+                occurrence=occurrence,
+                action=action,
+                member_id=member_id,
+                cost=cost,
+                created_at=now,
+            )
+            for member_id in fresh
+        )
+        _perform(campaign, action, occurrence, grants, actions, now)
+    if spent:
+        whole = campaign.budget_period == Campaign.Period.TOTAL
+        _status_set(
+            campaign,
+            Status.ENDED if whole else Status.PAUSED,
+            actor=None,
+            reason=_("its %(budget)s is spent")
+            % {"budget": Campaign._meta.get_field(BUDGETS[action.kind]).verbose_name},
+        )
+    return not spent
+
+
+def _perform(campaign, action, occurrence, grants, actions, now) -> None:
+    member_ids = [grant.member_id for grant in grants]
+    Kind = CampaignAction.Kind
+    match action.kind:
+        case Kind.COUPON:
+            Coupon.objects.bulk_create(
+                coupon_build(
+                    action.coupon_template,
+                    member_id,
+                    source=Coupon.Source.EVENT,
+                    store_id=None,
+                    now=now,
+                    cause_kind=Coupon.CauseKind.CAMPAIGN,
+                    cause_id=occurrence.pk,
+                )
+                for member_id in member_ids
+            )
+        case Kind.POINTS | Kind.GROWTH:
+            members = Member.objects.in_bulk(member_ids)
+            for grant in grants:
+                cause = {
+                    "member": members[grant.member_id],
+                    "amount": action.amount,
+                    "cause_id": occurrence.pk,
+                    "key": f"campaign-grant-{grant.pk}",
+                    "description": campaign.name,
+                    "now": now,
+                }
+                if action.kind == Kind.POINTS:
+                    points_earn(**cause, cause_kind=Entry.CauseKind.CAMPAIGN, pending=False)
+                else:
+                    growth_earn(
+                        **cause,
+                        kind=GrowthEntry.Kind.ACTION,
+                        cause_kind=GrowthEntry.CauseKind.CAMPAIGN,
+                    )
+        case Kind.MESSAGE:
+            coupons = [a.coupon_template.name for a in actions if a.kind == Kind.COUPON]
+            messages_queue(
+                template=action.message_template,
+                member_ids=member_ids,
+                cause_kind="campaign",
+                cause_id=occurrence.pk,
+                values={"coupon": "、".join(coupons)} if coupons else None,
+            )
+        case Kind.TAG_ADD:
+            MemberTag.objects.bulk_create(
+                [MemberTag(member_id=member_id, tag=action.tag) for member_id in member_ids],
+                ignore_conflicts=True,
+            )
+        case Kind.TAG_REMOVE:
+            MemberTag.objects.filter(tag=action.tag, member_id__in=member_ids).delete()
+
+
+def period_start(period: str, now: datetime) -> datetime | None:
+    """When the budget's current period began (None: the whole campaign)."""
+    today = timezone.localdate(now)
+    start = {
+        Campaign.Period.DAY: today,
+        Campaign.Period.WEEK: today - timedelta(days=today.weekday()),
+        Campaign.Period.MONTH: today.replace(day=1),
+    }.get(period)
+    if start is None:
+        return None
+    return timezone.make_aware(datetime.combine(start, datetime.min.time()))
+
+
+def budget_left(campaign: Campaign, kind: str, now: datetime) -> int | None:
+    """What is left of the budget `kind` of action spends, this period; None: no budget."""
+    budget = getattr(campaign, BUDGETS[kind]) if kind in BUDGETS else None
+    if budget is None:
+        return None
+    spent = CampaignGrant.objects.filter(campaign=campaign, action__kind=kind)
+    if (start := period_start(campaign.budget_period, now)) is not None:
+        spent = spent.filter(created_at__gte=start)
+    return max(budget - (spent.aggregate(total=Sum("cost"))["total"] or 0), 0)
+
+
+# The dry run
+
+
+def campaign_dry_run(campaign: Campaign, *, now: datetime | None = None) -> dict:
+    """How many members the campaign would reach if it ran now (its audience today, less
+    the holdout and, for a scheduled one, those this occurrence reached already) and what
+    that would cost of each budget, capped by what is left of it."""
+    now = now or timezone.now()
+    members = campaign_audience(campaign, now=now)
+    audience = members.count()
+    holdout = members_in_share(
+        members, percent=campaign.holdout_percent, salt=campaign.salt
+    ).count()
+    done = 0
+    if campaign.trigger in SCHEDULED_TRIGGERS:
+        done = members.filter(
+            pk__in=CampaignMember.objects.filter(
+                campaign=campaign,
+                occurrence__key=occurrence_key(campaign, now),
+                group=CampaignMember.Group.REACHED,
+            ).values("member_id")
+        ).count()
+    reached = max(audience - holdout - done, 0)
+    costs = {kind: 0 for kind in BUDGETS}
+    for action in campaign.actions.all():
+        if action.kind in BUDGETS:
+            costs[action.kind] += reached * action_cost(action)
+    for kind in costs:
+        left = budget_left(campaign, kind, now)
+        if left is not None:
+            costs[kind] = min(costs[kind], left)
+    return {
+        "audience": audience,
+        "holdout": holdout,
+        "reached": reached,
+        "coupons": costs[CampaignAction.Kind.COUPON],
+        "points": costs[CampaignAction.Kind.POINTS],
+        "messages": costs[CampaignAction.Kind.MESSAGE],
+    }
