@@ -5,7 +5,9 @@ so that stopping them stops nobody else's. The scenarios, one after another:
 
 - worker_kill: the nightly points expiry in a Celery worker, killed (-9, with its children)
   after its first batch committed; a new worker takes the task again once the broker gives
-  it back. Every due point expires once, verify_ledger passes.
+  it back. Every due point expires once, verify_ledger passes. Then an HQ coupon batch to a
+  segment of all those members, its worker killed after its first chunk: the new worker
+  finishes it, one coupon per member.
 - web_kill: tills post orders with Idempotency-Keys while the POS pool's processes are killed
   (-9) again and again; a till retries a broken connection or a 5xx with the same key, as a
   real POS does, and asks once more after its answer. One order per key, every answer to a
@@ -15,6 +17,11 @@ so that stopping them stops nobody else's. The scenarios, one after another:
   selling. No oversell, no member with two coupons, no lost order.
 - postgres_restart: till traffic while PostgreSQL restarts. Requests in flight get a 503 and
   are retried; the pools reconnect by themselves.
+- provider: the SMS provider (a local stand-in for Tencent Cloud SMS) stalls, then answers
+  500, then recovers. Sign-in codes asked meanwhile are answered 503 sms_unavailable within
+  SMS_TIMEOUT_SECONDS and keep nothing; tills keep selling; the outbox's run ends after a few
+  failures instead of one timeout per message, and once the provider is back every message
+  goes once.
 
     python -m bench.faults            # seconds per fault as below
     python -m bench.faults --short    # a few seconds per fault
@@ -48,7 +55,7 @@ from bench._http import Connection, free_port, serve
 from bench.coupon_claim import MEMBERS_SQL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIOS = ("worker_kill", "web_kill", "redis_stop", "postgres_restart")
+SCENARIOS = ("worker_kill", "web_kill", "redis_stop", "postgres_restart", "provider")
 LINES = [{"sku": "SKU0001", "quantity": 1, "unit_price": "99.00"}]
 DROP_MEMBERS_FROM = 100_001  # the drop's members, past the demo brand's
 
@@ -300,8 +307,12 @@ class Drop:
     """Members claiming one template, each until answered for good: 201, or a 409 (sold out,
     limit); a broken connection or a 5xx is retried after a moment."""
 
-    def __init__(self, port: int, template_id: int, members: list[int], threads: int = 8):
+    def __init__(
+        self, port: int, template_id: int, members: list[int], lasting: float, threads: int = 8
+    ):
         self.port, self.template_id = port, template_id
+        # A member's tap, not a flood: the drop lasts `lasting` seconds, through the fault.
+        self.pause = max(lasting * threads / max(len(members), 1), 0.01)
         self.claimed: list[int] = []
         self.attempted = len(members)
         self.retries = 0
@@ -341,7 +352,7 @@ class Drop:
                 with self.lock:
                     self.retries += 1
                 time.sleep(0.2)
-            time.sleep(0.01)  # a member's tap, not a flood: the drop lasts through the fault
+            time.sleep(self.pause)
         conn.close()
 
     def outcome(self, url: str, stock: int) -> dict:
@@ -419,26 +430,7 @@ def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> di
     print(f"  {members:,} members, {due_lots:,} lots with {due_points:,} points past their date")
 
     def worker():
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--concurrency=1",
-                "--without-heartbeat",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=ERROR",
-            ],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        return celery_worker(env)
 
     first = worker()
     subprocess.run(
@@ -497,15 +489,104 @@ def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> di
         members_twice = conn.execute(
             "SELECT count(*) FROM (SELECT member_id FROM points_entry WHERE kind = 'expire' GROUP BY member_id HAVING count(*) > 1) x"
         ).fetchone()[0]
+    batch = batch_worker_kill(url, env)
     return {
         "attempted": due_lots,
         "accepted_before_kill": at_kill[0],
         "accepted": entries,
-        "lost": max(due_points - points, 0),
-        "doubled": members_twice + max(points - due_points, 0),
-        "oversold": 0,
-        "recover_s": recovered,
+        "expiry_recover_s": recovered,
+        **batch,
+        "lost": max(due_points - points, 0) + batch["batch_lost"],
+        "doubled": members_twice + max(points - due_points, 0) + batch["batch_doubled"],
+        "oversold": batch["batch_oversold"],
+        "recover_s": latest(recovered, batch["batch_recover_s"]),
         "ledger_ok": ledger_ok(env),
+    }
+
+
+def celery_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency=1",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=ERROR",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+BATCH_START = """
+from apps.coupons.batches import issue_batch_start
+from apps.coupons.models import CouponTemplate, IssueBatch
+from apps.members.models import Segment
+template = CouponTemplate.objects.create(name="故障发券", kind="cash", amount=10, valid_days=7, claimable=False)
+batch = IssueBatch.objects.create(name="故障发券", template=template, segment=Segment.objects.create(name="故障全部"))
+print(issue_batch_start(batch=batch).pk)
+"""
+
+
+def batch_worker_kill(url: str, env: dict) -> dict:
+    """An HQ coupon batch to every member, its worker killed (-9) after its first chunk
+    committed; a new worker takes the task again (the broker gives it back, or the resume
+    job sends it). One coupon per member of the segment, as many as the batch counts."""
+    first = celery_worker(env)
+    started = manage(env, "shell", "-c", BATCH_START)
+    if started.returncode:
+        raise RuntimeError(started.stderr)
+    batch_id = int(started.stdout.split()[-1])
+    watch = psycopg.connect(url, autocommit=True)
+
+    def state():
+        return watch.execute(
+            "SELECT status, issued, targeted FROM coupons_issuebatch WHERE id = %s", (batch_id,)
+        ).fetchone()
+
+    deadline = time.monotonic() + 300
+    while state()[1] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    killed_at, at_kill = time.monotonic(), state()
+    print(f"  batch worker killed after {at_kill[1]:,} of {at_kill[2]:,} coupons")
+    second = celery_worker(env)
+    try:
+        recovered = None
+        while time.monotonic() < killed_at + 300:
+            if state()[0] != "running":
+                recovered = round(time.monotonic() - killed_at, 2)
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait()
+    status, issued, targeted = state()
+    coupons, members, members_twice = watch.execute(
+        "SELECT count(*), count(DISTINCT issued_to_id), count(*) - count(DISTINCT issued_to_id) FROM coupons_coupon WHERE batch_id = %s",
+        (batch_id,),
+    ).fetchone()
+    watch.close()
+    return {
+        "batch_status": status,
+        "batch_targeted": targeted,
+        "batch_issued_before_kill": at_kill[1],
+        "batch_issued": issued,
+        "batch_lost": max(targeted - members, 0),
+        "batch_doubled": members_twice,
+        "batch_oversold": abs(coupons - issued),
+        "batch_recover_s": recovered,
     }
 
 
@@ -553,7 +634,7 @@ def redis_stop(
     with serve(env, "app", workers=2) as app_port, serve(env, "pos", workers=2) as pos_port:
         with (
             Tills(pos_port, key, threads=2) as tills,
-            Drop(app_port, template_id, drop_members) as drop,
+            Drop(app_port, template_id, drop_members, lasting=seconds * 1.5 + 3) as drop,
         ):
             time.sleep(min(seconds / 3, 3))
             sold_before = len(tills.successes)
@@ -600,6 +681,159 @@ def postgres_restart(pg: Postgres, redis_: Redis, seconds: float, brand_url: str
         **result,
         "oversold": 0,
         "recover_s": tills.recovered_after(back),
+        "ledger_ok": ledger_ok(env),
+    }
+
+
+SMS_TIMEOUT = 2  # the provider scenario's SMS_TIMEOUT_SECONDS
+SMS_OK = json.dumps(
+    {"Response": {"SendStatusSet": [{"Code": "Ok", "SerialNo": "bench"}], "RequestId": "bench"}}
+).encode()
+OUTBOX_QUEUE = """
+from apps.marketing.models import MessageTemplate
+from apps.marketing.outbox import messages_queue
+from apps.members.models import Member
+template = MessageTemplate.objects.create(name="faults", channel="sms", purpose="transactional", sms_template_id="2", title="发货", body="您的订单已发货")
+ids = list(Member.objects.filter(status="active").exclude(phone="").order_by("pk").values_list("pk", flat=True)[:20])
+messages_queue(template=template, member_ids=ids, cause_kind="faults", cause_id=1)
+print(len(ids))
+"""
+OUTBOX_SEND = "from apps.marketing.outbox import messages_send_due; print(messages_send_due())"
+
+
+class SignIns:
+    """Members asking for a sign-in code, each for a number of their own, one after another
+    until stopped; each answer's status, code and seconds kept."""
+
+    def __init__(self, port: int, threads: int = 2):
+        self.port = port
+        self.answers: list[tuple[float, int, str, float]] = []  # (asked at, status, code, s)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.workers = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
+
+    def __enter__(self):
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for worker in self.workers:
+            worker.join()
+
+    def _run(self, n: int) -> None:
+        conn, asked = Connection(self.port), 0
+        while not self.stopping.is_set():
+            asked += 1
+            body = json.dumps({"phone": f"1{n + 35}{asked:08d}"}).encode()
+            headers = {"Content-Type": "application/json", "Accept-Language": "en"}
+            started = time.monotonic()
+            try:
+                status, answer = conn.request("POST", "/api/v1/auth/sms-code", headers, body)
+                code = json.loads(answer).get("code", "") if status != 200 else ""
+            except (OSError, ValueError):
+                conn.close()
+                status, code = 0, "broken"
+            with self.lock:
+                self.answers.append((started, status, code, time.monotonic() - started))
+            time.sleep(0.2)
+        conn.close()
+
+    def between(self, start: float, end: float) -> list[tuple[float, int, str, float]]:
+        with self.lock:
+            return [a for a in self.answers if start <= a[0] < end]
+
+
+def provider(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str) -> dict:
+    from tests.fake_http import Answer, fake_server
+
+    mode, sent_ok = {"now": "up"}, []
+
+    def answer(request):
+        if mode["now"] == "stall":
+            return Answer(200, b"{}", delay=600)
+        if mode["now"] == "fail":
+            return Answer(500, b"<html>busy</html>")
+        sent_ok.append(json.loads(request.body))
+        return Answer(200, SMS_OK)
+
+    url = new_database(pg.url, brand_url.rsplit("/", 1)[1])
+    with fake_server(answer) as sms:
+        env = run_env(
+            url,
+            redis_,
+            SMS_BACKEND="apps.core.sms.TencentSmsBackend",
+            TENCENT_SMS_ENDPOINT=sms.url,
+            TENCENTCLOUD_SECRET_ID="AKIDfaults",
+            TENCENTCLOUD_SECRET_KEY="faults",
+            TENCENT_SMS_APP_ID="1400000000",
+            SMS_SIGN_NAME="会籍",
+            SMS_TEMPLATE_ID="1",
+            SMS_TEMPLATE_PARAMS="code,minutes",
+            SMS_TILL_TEMPLATE_ID="3",
+            SMS_TIMEOUT_SECONDS=str(SMS_TIMEOUT),
+            THROTTLE_SMS_IP="1000000/min",
+            MESSAGE_RETRY_SECONDS="1",
+        )
+        queued = int(manage(env, "shell", "-c", OUTBOX_QUEUE).stdout.split()[-1])
+        with (
+            serve(env, "app", workers=2) as app_port,
+            serve(env, "pos", workers=2) as pos_port,
+            Tills(pos_port, key, threads=2) as tills,
+            SignIns(app_port) as sign_ins,
+        ):
+            time.sleep(min(seconds / 3, 2))
+            sold_before = len(tills.successes)
+            mode["now"], down = "stall", time.monotonic()
+            started = time.monotonic()
+            manage(env, "shell", "-c", OUTBOX_SEND)  # the outbox's run while it stalls
+            outbox_run_s = round(time.monotonic() - started, 2)
+            time.sleep(max(seconds / 2 - outbox_run_s, 0))
+            mode["now"] = "fail"
+            time.sleep(seconds / 2)
+            mode["now"], back = "up", time.monotonic()
+            sold_meanwhile = len(tills.successes) - sold_before
+            time.sleep(1.5)  # MESSAGE_RETRY_SECONDS past
+            for _ in range(5):
+                manage(env, "shell", "-c", OUTBOX_SEND)
+                time.sleep(1)
+            time.sleep(1)
+            tills.stopping.set()
+        till_result = tills.outcome(url)
+    during = sign_ins.between(down, back - SMS_TIMEOUT)
+    after = [a for a in sign_ins.between(back, float("inf")) if a[1] == 200]
+    with psycopg.connect(url) as conn:
+        codes_kept = conn.execute("SELECT count(*) FROM members_smscode").fetchone()[0]
+        outbox = dict(
+            conn.execute(
+                "SELECT status, count(*) FROM marketing_message WHERE cause_kind = 'faults' GROUP BY status"
+            ).fetchall()
+        )
+    texts = [body["PhoneNumberSet"][0] for body in sent_ok if body["TemplateId"] == "2"]
+    codes_sent = sum(1 for body in sent_ok if body["TemplateId"] == "1")
+    signed_ok = sum(1 for a in sign_ins.answers if a[1] == 200)
+    print(
+        f"  SMS provider down {back - down:.1f} s (stalling, then 500): {len(during)} sign-in codes asked, "
+        f"{sum(a[2] == 'sms_unavailable' for a in during)} answered 503 sms_unavailable, the slowest in "
+        f"{max((a[3] for a in during), default=0):.2f} s (timeout {SMS_TIMEOUT} s); tills sold {sold_meanwhile} "
+        f"meanwhile; the outbox's run while it stalled took {outbox_run_s} s for {queued} messages"
+    )
+    return {
+        **till_result,
+        "tills_sold_meanwhile": sold_meanwhile,
+        "codes_asked_meanwhile": len(during),
+        "codes_503": sum(a[2] == "sms_unavailable" for a in during),
+        "codes_slowest_s": round(max((a[3] for a in during), default=0), 2),
+        "codes_held_past_timeout": sum(a[3] > SMS_TIMEOUT + 1 for a in during),
+        "codes_kept_unsent": codes_kept - codes_sent,
+        "outbox_run_while_stalled_s": outbox_run_s,
+        "messages_queued": queued,
+        "messages_sent": outbox.get("sent", 0),
+        "lost": till_result["lost"] + queued - len(set(texts)) + max(codes_kept - signed_ok, 0),
+        "doubled": till_result["doubled"] + len(texts) - len(set(texts)),
+        "oversold": 0,
+        "recover_s": round(min(a[0] for a in after) - back, 2) if after else None,
         "ledger_ok": ledger_ok(env),
     }
 

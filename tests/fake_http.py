@@ -52,12 +52,13 @@ def fake_server(answer):
             reply = answer(request)
             if reply.delay:
                 release.wait(reply.delay)
-            self.send_response(reply.status)
-            for name, value in {"Content-Type": "application/json", **reply.headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                self.send_response(reply.status)
+                for name, value in {"Content-Type": "application/json", **reply.headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
 
         do_GET = do_POST = _handle
 

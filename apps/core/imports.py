@@ -6,20 +6,23 @@ checking, invalid, checked, running, done, failed), `preview`, `error`, `created
 too large) and starts the app's check task; `import_check` reads it there and stores the
 app's dry run; `import_start` starts the app's run task once HQ confirms; `import_run` hands
 what the file holds to the app, which imports what is left of it and can be run again;
-`import_failed` records why a run stopped; `import_files_purge` deletes old files.
+`import_failed` records why a run stopped; `imports_resume` sends again a check or run whose
+task was lost; `import_files_purge` deletes old files.
 What a row means, how it is decided and written stay in the app: they are passed in.
 """
 
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.core.queue import enqueue
+from apps.core.queue import alone, enqueue
 from apps.core.spreadsheets import SpreadsheetInvalid, csv_line, upload_check
 from apps.core.uploads import upload_files_purge
 
@@ -115,14 +118,34 @@ def import_run(
     import_rest: Callable[[Upload, list], None],
 ) -> Upload:
     """Hand the rows read to `import_rest`, which imports what is left of them, then mark
-    the upload done. Safe to run again: a finished upload is not read."""
-    upload = model.objects.get(pk=import_id)
-    if upload.status == model.Status.DONE:
+    the upload done. Safe to run again: a finished upload is not read, and a run started
+    while another runs the same upload (sent again by `imports_resume`) leaves it to that
+    one."""
+    with alone(model._meta.label_lower, import_id) as held:
+        upload = model.objects.get(pk=import_id)
+        if not held or upload.status == model.Status.DONE:
+            return upload
+        import_rest(upload, read(upload.file_name, bytes(upload.content)))
+        model.objects.filter(pk=import_id).update(
+            status=model.Status.DONE, finished_at=timezone.now()
+        )
+        upload.refresh_from_db()
         return upload
-    import_rest(upload, read(upload.file_name, bytes(upload.content)))
-    model.objects.filter(pk=import_id).update(status=model.Status.DONE, finished_at=timezone.now())
-    upload.refresh_from_db()
-    return upload
+
+
+def imports_resume(model: type[models.Model], *, check_task, run_task, now=None) -> int:
+    """Send again the check or run of the uploads left checking or running longer than
+    JOBS_RESUME_AFTER_MINUTES: their task was lost (the broker was down when it was sent) or
+    its worker died. Each is safe to run twice. Returns how many were sent."""
+    since = (now or timezone.now()) - timedelta(minutes=settings.JOBS_RESUME_AFTER_MINUTES)
+    left = model.objects.filter(
+        status__in=[model.Status.CHECKING, model.Status.RUNNING], created_at__lt=since
+    )
+    sent = 0
+    for pk, status in left.order_by("pk").values_list("pk", "status"):
+        task = check_task if status == model.Status.CHECKING else run_task
+        sent += enqueue(task, pk)
+    return sent
 
 
 def import_failed(model: type[models.Model], *, import_id: int, error: str) -> None:

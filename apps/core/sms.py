@@ -12,6 +12,10 @@ No backend but the console one writes a message, a code or a whole phone number 
 the console backend is the demo's gateway, a stand-in that a production site refuses to
 start with (apps/core/checks.py). A failure to send is logged with the masked number and
 the provider's error code only; the request that asked has already answered.
+
+`sms_send_now` is for a request whose answer says whether the message went (a sign-in code):
+it sends at once and raises SmsUnavailable (503, Retry-After) when the provider refused,
+failed or did not answer within SMS_TIMEOUT_SECONDS.
 """
 
 import logging
@@ -23,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
@@ -30,6 +35,8 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111.models import SendSmsRequest
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
+from apps.core.errors import DomainError
+from apps.core.outages import RETRY_AFTER_SECONDS
 from apps.core.phones import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -41,6 +48,13 @@ class SmsNotSent(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class SmsUnavailable(DomainError):
+    code = "sms_unavailable"
+    status = 503
+    default_message = _("Text messages cannot be sent just now. Please try again in a moment.")
+    retry_after = RETRY_AFTER_SECONDS
 
 
 class ConsoleSmsBackend:
@@ -94,14 +108,15 @@ class TencentSmsBackend:
     TENCENT_SMS_APP_ID, at TENCENT_SMS_ENDPOINT in TENCENT_SMS_REGION."""
 
     stand_in = False
-    timeout_seconds = 10
 
     def __init__(self):
         if problems := self.configuration_problems():
             raise ImproperlyConfigured("; ".join(problems))
         endpoint = urlsplit(settings.TENCENT_SMS_ENDPOINT)
         http = HttpProfile(
-            protocol=endpoint.scheme, endpoint=endpoint.netloc, reqTimeout=self.timeout_seconds
+            protocol=endpoint.scheme,
+            endpoint=endpoint.netloc,
+            reqTimeout=settings.SMS_TIMEOUT_SECONDS,
         )
         self._client = SmsClient(
             Credential(settings.TENCENTCLOUD_SECRET_ID, settings.TENCENTCLOUD_SECRET_KEY),
@@ -158,13 +173,27 @@ def sms_send(
     transaction.on_commit(lambda: _deliver(backend, phone, message, params or {}, template))
 
 
-def _deliver(backend, phone: str, message: str, params: dict[str, str], template: str) -> None:
+def sms_send_now(
+    *, phone: str, message: str, template: str, params: dict[str, str] | None = None
+) -> None:
+    """Send at once, outside the transaction that keeps what the message tells (commit that
+    first); SmsUnavailable when it did not go."""
+    if template not in TEMPLATES:
+        raise ValueError(f"no SMS template kind {template!r}")
+    if not _deliver(sms_backend(), phone, message, params or {}, template):
+        raise SmsUnavailable()
+
+
+def _deliver(backend, phone: str, message: str, params: dict[str, str], template: str) -> bool:
+    """Whether the message went; a failure is logged."""
     try:
         backend.send(phone, message, params, template)
     except SmsNotSent as exc:
         logger.error("SMS to %s not sent: %s", mask_phone(phone), exc.reason)
-    # The request that asked has answered; whatever else went wrong (a network error, a
-    # provider's library raising its own) is logged by name only: its text could hold the
-    # message.
+    # Whatever else went wrong (a network error, a provider's library raising its own) is
+    # logged by name only: its text could hold the message.
     except Exception as exc:
         logger.error("SMS to %s not sent: %s", mask_phone(phone), type(exc).__name__)
+    else:
+        return True
+    return False

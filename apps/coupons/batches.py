@@ -4,16 +4,17 @@ and moves the batch's cursor; a coupon of a batch is unique by (batch, member is
 no member gets two from one batch however often a chunk runs."""
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
-from apps.core.queue import enqueue
+from apps.core.queue import alone, enqueue
 from apps.coupons.errors import BatchNotReady
 from apps.coupons.issuing import coupon_build, stock_take, templates_for
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
@@ -64,13 +65,27 @@ def issue_batch_start(*, batch: IssueBatch, actor=None) -> IssueBatch:
 
 
 def issue_batch_run(*, batch_id: int, chunks: int | None = None) -> IssueBatch:
-    """Issue chunk after chunk until the targets or the stock run out (or `chunks` ran)."""
-    done = 0
-    while chunks is None or done < chunks:
-        if not _issue_chunk(batch_id):
-            break
-        done += 1
+    """Issue chunk after chunk until the targets or the stock run out (or `chunks` ran). A
+    run started while another runs the batch (sent again by `issue_batches_resume`) leaves
+    it to that one; were both to run, each chunk would still issue once."""
+    with alone("coupons.issuebatch", batch_id) as held:
+        done = 0
+        while held and (chunks is None or done < chunks):
+            if not _issue_chunk(batch_id):
+                break
+            done += 1
     return IssueBatch.objects.get(pk=batch_id)
+
+
+def issue_batches_resume(*, now=None) -> int:
+    """Send again the batches still running JOBS_RESUME_AFTER_MINUTES after they started:
+    their task was lost (the broker was down) or their worker died. Returns how many."""
+    from apps.coupons.tasks import issue_batch_run_task
+
+    since = (now or timezone.now()) - timedelta(minutes=settings.JOBS_RESUME_AFTER_MINUTES)
+    running = IssueBatch.objects.filter(status=IssueBatch.Status.RUNNING, started_at__lt=since)
+    pks = running.order_by("pk").values_list("pk", flat=True)
+    return sum(enqueue(issue_batch_run_task, pk) for pk in pks)
 
 
 @transaction.atomic

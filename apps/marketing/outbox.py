@@ -8,8 +8,11 @@ claims due rows with `SELECT … FOR UPDATE SKIP LOCKED`, decides them all and m
 will send `sending` in one transaction, sends them outside it, then records each result
 only on a row still `sending`. A run that dies between the two leaves rows `sending`; past
 MESSAGE_SEND_LEASE_SECONDS the next run marks them failed as interrupted rather than send
-them again, since they may have gone. A WeChat message spends one of the member's
-subscriptions to its template when it is claimed, and gives it back if it fails."""
+them again, since they may have gone. A provider down or stalling (PROVIDER_DOWN_AFTER
+failures in a row, each within its timeout) ends the run: the messages of its channel not
+tried yet go back to the queue untouched, so a batch never outlasts its lease. A WeChat
+message spends one of the member's subscriptions to its template when it is claimed, and
+gives it back if it fails."""
 
 from collections import Counter
 from collections.abc import Mapping
@@ -93,6 +96,10 @@ def _send_soon() -> None:
     enqueue(messages_send_task)
 
 
+PROVIDER_DOWN_AFTER = 3  # a channel's failures in a row that end a run
+NOT_TRIED = "not tried: the provider was down"
+
+
 def messages_send_due(*, now=None, batch: int = 500) -> int:
     """Decide and send every message due by `now`, `batch` at a time; returns how many were
     decided (sent, held, refused or tried)."""
@@ -107,7 +114,24 @@ def messages_send_due(*, now=None, batch: int = 500) -> int:
         if not claimed:
             return decided
         decided += claimed
-        _results_record([(message.pk, message_deliver(message)) for message in outgoing], now)
+        results, down = _deliver_while_up(outgoing)
+        _results_record(results, now)
+        if down:
+            return decided
+
+
+def _deliver_while_up(outgoing: list[Outgoing]) -> tuple[list[tuple[int, str | None]], bool]:
+    """Each message's result (None: sent); NOT_TRIED for those of a channel found down."""
+    failures: Counter = Counter()
+    results = []
+    for message in outgoing:
+        if failures[message.channel] >= PROVIDER_DOWN_AFTER:
+            results.append((message.pk, NOT_TRIED))
+            continue
+        error = message_deliver(message)
+        failures[message.channel] = failures[message.channel] + 1 if error else 0
+        results.append((message.pk, error))
+    return results, max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
 
 
 @transaction.atomic
@@ -248,7 +272,8 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 @transaction.atomic
 def _results_record(results: list[tuple[int, str | None]], now) -> None:
     """Each result on its row, if the row is still `sending`: sent, or tried again after a
-    backoff, or failed after the last attempt (a WeChat subscription spent on it returned)."""
+    backoff, or failed after the last attempt (a WeChat subscription spent on it returned);
+    one NOT_TRIED is queued again, its claim not counted as a try."""
     if not results:
         return
     delivered = [pk for pk, error in results if error is None]
@@ -263,9 +288,15 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
         .order_by("pk")
     )
     for message in failed:
-        message.error = errors[message.pk][:200]
+        if errors[message.pk] == NOT_TRIED:
+            message.attempts -= 1
+        else:
+            message.error = errors[message.pk][:200]
         message.reason = Message.Reason.PROVIDER
-        if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+        if errors[message.pk] == NOT_TRIED:
+            message.status = Message.Status.QUEUED
+            message.due_at = now + rules.retry_delay(1, settings.MESSAGE_RETRY_SECONDS)
+        elif message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
             message.status = Message.Status.FAILED
         else:
             message.status = Message.Status.QUEUED
@@ -276,4 +307,4 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)
-    Message.objects.bulk_update(failed, ["error", "reason", "status", "due_at"])
+    Message.objects.bulk_update(failed, ["error", "reason", "status", "due_at", "attempts"])

@@ -20,7 +20,7 @@ from apps.core.clients import requester_of
 from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
 from apps.core.rows import column, columns, database_for_read, instance, row_insert, table
-from apps.core.sms import sms_send
+from apps.core.sms import SmsUnavailable, sms_send, sms_send_now
 from apps.members.errors import (
     MemberCodeExpired,
     MemberCodeNotTheirs,
@@ -86,7 +86,9 @@ def sms_test_codes() -> dict[str, str]:
 @sensitive_variables("code")
 def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     """Text a sign-in code to `phone` (normal form), asked for from the address `ip`.
-    Returns the seconds before this requester may ask again."""
+    Returns the seconds before this requester may ask again. SmsUnavailable when the
+    provider did not send it (README.md, "Operations"): then nothing is kept or counted.
+    Runs outside any transaction: the code is kept before it is texted."""
     if phone in sms_test_codes():
         return SMS_GAP_SECONDS
     requester = requester_of(ip)
@@ -100,19 +102,26 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
             _("Too many codes for this number today. Please try again tomorrow."), seconds=3600
         )
     code = _six_digits()
-    with transaction.atomic():
-        SmsCode.objects.create(
-            phone=phone,
-            code_hash=_sha256(f"{phone}:{code}"),
-            expires_at=timezone.now() + SMS_CODE_TTL,
-            ip=ip,
-        )
-        sms_send(
+    kept = SmsCode.objects.create(
+        phone=phone,
+        code_hash=_sha256(f"{phone}:{code}"),
+        expires_at=timezone.now() + SMS_CODE_TTL,
+        ip=ip,
+    )
+    try:
+        sms_send_now(
             phone=phone,
             message=_("Your sign-in code is %(code)s, valid for 5 minutes.") % {"code": code},
             template="sign_in",
             params={"code": code, "minutes": "5"},
         )
+    except SmsUnavailable:
+        # Not sent: as if never asked, so the member may ask again when the provider is back.
+        kept.delete()
+        cache.delete(f"sms-gap:{phone}:{requester}")
+        count_down(f"sms-day:{phone}:{requester}")
+        count_down(f"sms-day:{phone}")
+        raise
     return SMS_GAP_SECONDS
 
 

@@ -28,6 +28,7 @@ from apps.core.imports import (
     import_run,
     import_start,
     import_upload,
+    imports_resume,
     report_lines,
     report_rewrite,
 )
@@ -343,6 +344,14 @@ def _import_chunk(member_import: MemberImport, index: int, rows: list[Row]) -> N
             # A member signed up with one of these phones meanwhile: decide the chunk again.
             if attempt:
                 raise
+
+
+def member_imports_resume() -> int:
+    from apps.members.tasks import member_import_check_task, member_import_run_task
+
+    return imports_resume(
+        MemberImport, check_task=member_import_check_task, run_task=member_import_run_task
+    )
 
 
 def member_import_failed(*, import_id: int, error: str) -> None:

@@ -6,6 +6,7 @@ from apps.members.imports import (
     member_import_failed,
     member_import_files_purge,
     member_import_run,
+    member_imports_resume,
 )
 from apps.members.segments import rule_tags_refresh
 
@@ -37,3 +38,8 @@ def member_codes_purge_task() -> None:
 @shared_task
 def member_import_files_purge_task() -> None:
     member_import_files_purge()
+
+
+@shared_task
+def member_imports_resume_task() -> None:
+    member_imports_resume()

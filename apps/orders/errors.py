@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.errors import DomainError, Invalid, NotFound, PermissionDenied
+from apps.core.outages import RETRY_AFTER_SECONDS
 
 
 class DuplicateOrder(DomainError):
@@ -64,6 +65,7 @@ class PaymentGatewayError(DomainError):
     code = "payment_unavailable"
     status = 503
     default_message = _("The payment service did not answer. Please try again in a moment.")
+    retry_after = RETRY_AFTER_SECONDS
 
     def __init__(self, detail: str = ""):
         super().__init__()

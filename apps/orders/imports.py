@@ -27,6 +27,7 @@ from apps.core.imports import (
     import_run,
     import_start,
     import_upload,
+    imports_resume,
     report_lines,
     report_rewrite,
 )
@@ -257,6 +258,14 @@ def _report_line(order: PlatformOrder, result: str, member, order_no: str) -> st
             member.phone_masked if member else "",
             order_no,
         ]
+    )
+
+
+def order_imports_resume() -> int:
+    from apps.orders.tasks import order_import_check_task, order_import_run_task
+
+    return imports_resume(
+        OrderImport, check_task=order_import_check_task, run_task=order_import_run_task
     )
 
 

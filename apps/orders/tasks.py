@@ -7,6 +7,7 @@ from apps.orders.imports import (
     order_import_failed,
     order_import_files_purge,
     order_import_run,
+    order_imports_resume,
 )
 from apps.orders.paying import late_payment_refund, late_payments_refund_due, orders_expire_due
 
@@ -54,3 +55,8 @@ def order_import_files_purge_task() -> None:
 @shared_task
 def deliveries_receive_task() -> None:
     deliveries_receive_due()
+
+
+@shared_task
+def order_imports_resume_task() -> None:
+    order_imports_resume()

@@ -85,7 +85,7 @@ REQUIRED_SETTINGS = (
 
 class WechatPayBackend(PaymentBackend):
     name = "wechatpay"
-    timeout = (5, 10)  # seconds to connect, to read an answer
+    timeout = None  # (seconds to connect, to read an answer); None: WECHATPAY_TIMEOUT_SECONDS
 
     def __init__(self):
         if problems := self.configuration_problems():
@@ -100,7 +100,7 @@ class WechatPayBackend(PaymentBackend):
             appid=settings.WECHATPAY_APP_ID,
             apiv3_key=settings.WECHATPAY_APIV3_KEY,
             notify_url=settings.WECHATPAY_NOTIFY_URL,
-            timeout=self.timeout,
+            timeout=self.timeout or (settings.WECHATPAY_TIMEOUT_SECONDS,) * 2,
             # The platform key checks WeChat's answers; given, the library never downloads
             # platform certificates.
             public_key=self._platform_key.public_bytes(

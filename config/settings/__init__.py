@@ -314,6 +314,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "huiji")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# A coupon batch or an import still running this many minutes after it started is sent to a
+# worker again by its app's resume job (every 5 minutes): its task was lost while the broker
+# was down, or its worker died. One still running elsewhere goes on alone (apps.core.queue).
+JOBS_RESUME_AFTER_MINUTES = int(os.environ.get("JOBS_RESUME_AFTER_MINUTES", "5"))
 
 # Days an idempotency key is remembered; a client retrying later than this starts afresh.
 IDEMPOTENCY_KEY_TTL_DAYS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_DAYS", "7"))
@@ -329,6 +333,9 @@ EVENT_MAX_ATTEMPTS = int(os.environ.get("EVENT_MAX_ATTEMPTS", "12"))
 POSTER_FONT = os.environ.get("POSTER_FONT", "")
 # Members' mini-program sign-in (API.md, auth/*).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "apps.core.sms.ConsoleSmsBackend")
+# Seconds the SMS provider has to answer; a sign-in code it did not send in time is answered
+# 503 sms_unavailable with a Retry-After, and the web worker is free again.
+SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
 # "phone=code,…": numbers that always accept their code and are never sent a message
 # (app-store reviewers, automated tests, the demo member).
 SMS_TEST_CODES = os.environ.get("SMS_TEST_CODES", "13800000000=123456" if DEBUG else "")
@@ -483,6 +490,9 @@ WECHATPAY_PLATFORM_KEY_PATH = os.environ.get("WECHATPAY_PLATFORM_KEY_PATH", "")
 WECHATPAY_PLATFORM_KEY_ID = os.environ.get("WECHATPAY_PLATFORM_KEY_ID", "")
 WECHATPAY_NOTIFY_URL = os.environ.get("WECHATPAY_NOTIFY_URL", f"{SITE_URL}/api/v1/payments/notify")
 WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
+# Seconds WeChat Pay has to accept the connection, then to answer; a payment start it did not
+# answer in time is 503 payment_unavailable with a Retry-After, and the order waits.
+WECHATPAY_TIMEOUT_SECONDS = int(os.environ.get("WECHATPAY_TIMEOUT_SECONDS", "5"))
 
 # With DEBUG off Huiji refuses to start with a stand-in (sandbox payments, console SMS, fake
 # WeChat login), without REDIS_URL, or with SMS_TEST_CODES (apps/core/checks.py), unless

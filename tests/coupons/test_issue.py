@@ -204,7 +204,7 @@ def test_batches_run_in_chunks_with_a_flat_number_of_queries(
     batch = IssueBatch.objects.create(name="全部", template=template, segment=segment)
     issue_batch_start(batch=batch)
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):  # 2 take and give back the run's lock
         issue_batch_run(batch_id=batch.pk, chunks=1)
 
     assert IssueBatch.objects.get(pk=batch.pk).issued == 50
@@ -286,3 +286,45 @@ def test_a_closed_account_leaves_the_phone_lists_of_batches_not_started(
     assert (
         running.phones == "13900000001\n13900000002"
     )  # its cursor counts these: masked at its end
+
+
+def test_a_batch_whose_task_was_lost_is_sent_again_and_issues_once(
+    django_capture_on_commit_callbacks,
+):
+    from apps.coupons.batches import issue_batches_resume
+    from apps.coupons.tasks import issue_batch_run_task
+    from tests.core.jobs import broker_down
+
+    template = CouponTemplateFactory(claimable=False, total_stock=None)
+    segment = Segment.objects.create(name="全部")
+    MemberFactory.create_batch(3)
+    batch = IssueBatch.objects.create(name="全部", template=template, segment=segment)
+    with broker_down(issue_batch_run_task), django_capture_on_commit_callbacks(execute=True):
+        issue_batch_start(batch=batch)
+    assert IssueBatch.objects.get(pk=batch.pk).status == "running"
+    later = timezone.now() + timedelta(minutes=6)
+
+    assert issue_batches_resume() == 0  # just started: its task may still be on its way
+    assert issue_batches_resume(now=later) == 1
+    assert issue_batches_resume(now=later) == 0
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.issued) == ("done", 3)
+    assert Coupon.objects.count() == 3
+
+
+def test_a_batch_sent_again_while_a_worker_runs_it_is_left_to_that_worker():
+    from tests.core.jobs import run_elsewhere
+
+    template = CouponTemplateFactory(claimable=False, total_stock=None)
+    segment = Segment.objects.create(name="全部")
+    MemberFactory.create_batch(2)
+    batch = IssueBatch.objects.create(name="全部", template=template, segment=segment)
+    issue_batch_start(batch=batch)
+
+    with run_elsewhere("coupons.issuebatch", batch.pk):
+        assert issue_batch_run(batch_id=batch.pk).issued == 0
+    batch = issue_batch_run(batch_id=batch.pk)  # the worker died: the lock went with it
+
+    assert (batch.status, batch.issued) == ("done", 2)
+    assert Coupon.objects.count() == 2

@@ -429,3 +429,36 @@ def test_workers_at_once_keep_a_members_cap(settings, monkeypatch, queued_only):
         ("sent", ""): 1,
         ("refused", "cap_channel_day"): 1,
     }
+
+
+def test_a_provider_down_ends_the_run_and_every_text_goes_once_when_it_is_back(
+    settings, monkeypatch
+):
+    settings.MESSAGE_RETRY_SECONDS = 60
+    members = [consenting() for _ in range(6)]
+    queue(MessageTemplateFactory(channel="sms", sms_template_id="1"), members)
+    tried = []
+
+    def stalled(self, phone, message, params, template):
+        tried.append(phone)
+        raise TimeoutError()  # as the provider's library says when its timeout runs out
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocmemSmsBackend, "send", stalled)
+        messages_send_due(now=NOON)
+
+    assert len(tried) == outbox.PROVIDER_DOWN_AFTER  # not one timeout per message
+    assert Counter(Message.objects.values_list("status", "attempts")) == {
+        ("queued", 1): 3,
+        ("queued", 0): 3,
+    }
+    assert set(Message.objects.values_list("due_at", flat=True)) == {NOON + timedelta(seconds=60)}
+
+    LocmemSmsBackend.outbox.clear()
+    messages_send_due(now=NOON + timedelta(seconds=60))
+    messages_send_due(now=NOON + timedelta(days=1))
+
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+    assert sorted(phone for phone, _text in LocmemSmsBackend.outbox) == sorted(
+        member.phone for member in members
+    )

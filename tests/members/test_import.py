@@ -428,3 +428,50 @@ def test_old_upload_files_are_deleted_in_batches_and_reports_stay(monkeypatch, s
     old_checked.refresh_from_db()
     assert member_import_start(member_import=old_checked).status == MemberImport.Status.CHECKED
     assert member_import_files_purge() == 0  # running again finds nothing to do
+
+
+def test_an_upload_whose_check_and_run_were_lost_is_resumed_and_imports_once(
+    existing, django_capture_on_commit_callbacks
+):
+    from apps.members.imports import member_imports_resume
+    from apps.members.tasks import member_import_check_task, member_import_run_task
+    from tests.core.jobs import broker_down
+
+    def resume_later():
+        MemberImport.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+        return member_imports_resume()
+
+    lost = (member_import_check_task, member_import_run_task)
+    with broker_down(*lost), django_capture_on_commit_callbacks(execute=True):
+        upload = member_import_upload(
+            file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan"
+        )
+    assert member_imports_resume() == 0  # just uploaded: its task may still be on its way
+    assert resume_later() == 1
+    upload.refresh_from_db()
+    assert upload.status == MemberImport.Status.CHECKED
+
+    with broker_down(*lost), django_capture_on_commit_callbacks(execute=True):
+        member_import_start(member_import=upload)
+    assert MemberImport.objects.get(pk=upload.pk).status == MemberImport.Status.RUNNING
+    assert resume_later() == 1
+    assert resume_later() == 0
+
+    assert MemberImport.objects.get(pk=upload.pk).status == MemberImport.Status.DONE
+    assert Member.objects.count() == 3
+    assert Event.objects.filter(name="members_imported").count() == 1
+
+
+def test_a_run_sent_again_while_a_worker_runs_the_upload_is_left_to_that_worker(existing):
+    from tests.core.jobs import run_elsewhere
+
+    checked = checked_upload(file_name="youzan.csv", content=csv_bytes(ROWS), platform="youzan")
+
+    with run_elsewhere("members.memberimport", checked.pk):
+        assert member_import_run(import_id=checked.pk).status == MemberImport.Status.CHECKED
+    assert Member.objects.count() == 2
+
+    assert member_import_run(import_id=checked.pk).status == MemberImport.Status.DONE
+    assert member_import_run(import_id=checked.pk).status == MemberImport.Status.DONE
+    assert Member.objects.count() == 3
+    assert Event.objects.filter(name="members_imported").count() == 1

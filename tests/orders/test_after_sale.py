@@ -497,3 +497,24 @@ def test_the_periodic_job_asks_again_for_a_refund_the_gateway_missed(world, hq_c
     asked.refresh_from_db()
     assert (asked.status, asked.attempts) == ("refunded", 2)
     assert Refund.objects.count() == 1
+
+
+def test_an_approval_whose_task_was_lost_is_refunded_once_by_the_periodic_job(
+    world, hq_client, decide
+):
+    from apps.orders.tasks import orders_expire_task, refund_request_refund_task
+    from tests.core.jobs import broker_down
+
+    ask(world["member"], world["order"], {"amount": "10.00", "reason": "other"})
+    asked = RefundRequest.objects.get()
+    with broker_down(refund_request_refund_task):
+        decide(hq_client, asked, "approve")
+    assert RefundRequest.objects.get().status == "approved"
+
+    orders_expire_task()
+    refund_request_refund_task(asked.pk)  # the lost task turns up after all
+
+    asked.refresh_from_db()
+    assert asked.status == "refunded"
+    assert Refund.objects.count() == 1
+    assert AuditEntry.objects.filter(action="refund_request.refund").count() == 1

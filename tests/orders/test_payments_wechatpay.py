@@ -5,6 +5,7 @@ expire, and a payment no order keeps (after the order was cancelled, or of anoth
 refunded through the gateway once, and counted refunded only when WeChat says so."""
 
 import json
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -881,3 +882,26 @@ def test_an_official_account_without_its_secret_is_a_configuration_problem(gatew
     ]
     settings.WECHAT_OA_APP_SECRET = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
     assert WechatPayBackend.configuration_problems() == []
+
+
+@pytest.mark.parametrize("provider", ["stalls", "fails"])
+def test_paying_while_wechat_stalls_or_fails_answers_503_in_time_and_the_order_waits(
+    provider, gateway, keys, member, api_client, settings
+):
+    client = member_client(api_client, member)
+    order_no = client.post("/api/v1/orders", BASKET, format="json").json()["order"]["order_no"]
+    Order.objects.filter(order_no=order_no).update(prepay_id="")  # as if WeChat never answered
+    settings.WECHATPAY_TIMEOUT_SECONDS = 1
+    gateway.routes[JSAPI] = (
+        Answer(200, b"{}", delay=5) if provider == "stalls" else Answer(500, b"<html>busy</html>")
+    )
+
+    started = time.monotonic()
+    paid = client.post(f"/api/v1/orders/{order_no}/pay", headers={"Accept-Language": "zh-hans"})
+
+    assert time.monotonic() - started < 3  # the web worker is not held past the timeout
+    assert (paid.status_code, paid.json()["code"]) == (503, "payment_unavailable")
+    assert paid.json()["message"] == "支付服务暂时没有响应，请稍后再试。"
+    assert paid["Retry-After"] == "5"
+    order = Order.objects.get()
+    assert (order.status, order.prepay_id) == ("created", "")
