@@ -483,6 +483,7 @@ WECHATPAY_PLATFORM_KEY_PATH = os.environ.get("WECHATPAY_PLATFORM_KEY_PATH", "")
 WECHATPAY_PLATFORM_KEY_ID = os.environ.get("WECHATPAY_PLATFORM_KEY_ID", "")
 WECHATPAY_NOTIFY_URL = os.environ.get("WECHATPAY_NOTIFY_URL", f"{SITE_URL}/api/v1/payments/notify")
 WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
+WECHATPAY_TRANSFER_SCENE_ID = os.environ.get("WECHATPAY_TRANSFER_SCENE_ID", "1005")
 
 # With DEBUG off Huiji refuses to start with a stand-in (sandbox payments, console SMS, fake
 # WeChat login), without REDIS_URL, or with SMS_TEST_CODES (apps/core/checks.py), unless
