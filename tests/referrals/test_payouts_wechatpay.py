@@ -3,6 +3,7 @@ against a local fake of WeChat Pay that keeps its transfer bills by out_bill_no:
 once, processing then settled by the periodic job, refused, cut off and retried under the
 same number (paid once), and a promoter with no openid refused to finance up front."""
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import translation
 
 from apps.core.checks import backends_check
 from apps.members.models import MemberIdentity
+from apps.referrals.commissions import commissions_release_due, commissions_write
 from apps.referrals.errors import PayeeUnknown
 from apps.referrals.models import CommissionEntry
 from apps.referrals.payouts import WechatPayoutBackend
@@ -20,7 +22,8 @@ from apps.referrals.withdrawals import withdrawal_approve, withdrawal_request
 from tests.core.factories import UserFactory
 from tests.fake_http import Answer, fake_server
 from tests.orders import wechatpay_fake as wx
-from tests.referrals.test_withdrawals import promoter  # noqa: F401 (a fixture)
+from tests.referrals.factories import customer_of, default_rate, promoter_of, sale
+from tests.stores.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +86,18 @@ def wechat(keys, settings, tmp_path):
 
 
 @pytest.fixture
-def withdrawal(promoter):  # noqa: F811
+def promoter(db):
+    """A promoter with 100.00 available."""
+    default_rate(10, 0)
+    promoter = promoter_of()
+    order = sale(StoreFactory(), customer_of(promoter), [("TEE", 1, "1000")])
+    commissions_write(order_id=order.pk)
+    commissions_release_due(now=order.paid_at + timedelta(days=8))
+    return promoter
+
+
+@pytest.fixture
+def withdrawal(promoter):
     MemberIdentity.objects.create(
         member=promoter.member, kind=MemberIdentity.Kind.WECHAT_OPENID, value=OPENID
     )
@@ -125,7 +139,7 @@ def test_a_processing_transfer_waits_and_the_job_settles_it_once(wechat, withdra
 def test_a_failed_transfer_gives_the_money_back_with_wechats_reason(
     wechat,
     withdrawal,
-    promoter,  # noqa: F811
+    promoter,
 ):
     wechat.state, wechat.fail_reason = "FAIL", "PAYEE_ACCOUNT_ABNORMAL"
 
@@ -171,7 +185,7 @@ def test_wechat_down_leaves_the_withdrawal_waiting_never_failed(wechat, withdraw
 def test_a_promoter_with_no_openid_is_refused_to_finance_and_nothing_changes(
     wechat,
     promoter,
-    language,  # noqa: F811
+    language,
 ):
     withdrawal = withdrawal_request(promoter=promoter, amount=D("30.00"), key="k")
 
