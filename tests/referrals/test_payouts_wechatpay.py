@@ -7,8 +7,10 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import translation
 
+from apps.core import roles
 from apps.core.checks import backends_check
 from apps.members.models import MemberIdentity
 from apps.referrals.commissions import commissions_release_due, commissions_write
@@ -213,3 +215,22 @@ def test_the_site_check_takes_wechat_transfers_in_production_and_names_what_is_m
 
     settings.PAYOUT_BACKEND = "apps.referrals.payouts.SandboxPayoutBackend"
     assert "huiji.E001" in {e.id for e in backends_check() if "PAYOUT_BACKEND" in e.msg}
+
+
+def test_finance_is_told_in_the_console_when_a_promoter_has_no_openid(wechat, promoter, client):
+    finance = UserFactory(is_staff=True)
+    finance.groups.add(Group.objects.get(name=roles.FINANCE))
+    client.force_login(finance)
+    asked = withdrawal_request(promoter=promoter, amount=D("30.00"), key="k")
+
+    page = client.post(
+        "/admin/referrals/withdrawal/",
+        {"action": "approve_withdrawal", "_selected_action": [asked.pk], "note": ""},
+        follow=True,
+        headers={"accept-language": "zh-hans"},
+    )
+
+    assert "没有可收款的微信账户" in page.content.decode()
+    asked.refresh_from_db()
+    assert asked.status == "requested"
+    assert wechat.posts == []
