@@ -45,6 +45,11 @@ urlpatterns = [
     path("me/messages/unread", messages.MeMessagesUnreadApi.as_view(), name="me-messages-unread"),
     path("me/referrals", referrals.MeReferralsApi.as_view(), name="me-referrals"),
     path(
+        "me/referrals/poster.png",
+        referrals.MeReferralsPosterApi.as_view(),
+        name="me-referrals-poster",
+    ),
+    path(
         "me/messages/<int:message_id>/read",
         messages.MeMessageReadApi.as_view(),
         name="me-message-read",

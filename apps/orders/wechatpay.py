@@ -91,26 +91,8 @@ class WechatPayBackend(PaymentBackend):
         if problems := self.configuration_problems():
             raise ImproperlyConfigured("; ".join(problems))
         self._apiv3_key = settings.WECHATPAY_APIV3_KEY.encode()
-        self._platform_key = _platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH)
-        self._client = WeChatPay(
-            wechatpay_type=WeChatPayType.JSAPI,
-            mchid=settings.WECHATPAY_MCH_ID,
-            private_key=Path(settings.WECHATPAY_PRIVATE_KEY_PATH).read_text(),
-            cert_serial_no=settings.WECHATPAY_CERT_SERIAL_NO,
-            appid=settings.WECHATPAY_APP_ID,
-            apiv3_key=settings.WECHATPAY_APIV3_KEY,
-            notify_url=settings.WECHATPAY_NOTIFY_URL,
-            timeout=self.timeout or (settings.WECHATPAY_TIMEOUT_SECONDS,) * 2,
-            # The platform key checks WeChat's answers; given, the library never downloads
-            # platform certificates.
-            public_key=self._platform_key.public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            ).decode(),
-            public_key_id=settings.WECHATPAY_PLATFORM_KEY_ID,
-        )
-        # The library has no setting for WeChat's address; WECHATPAY_API_BASE changes it
-        # (the tests' local fake of WeChat Pay).
-        self._client._core._gate_way = settings.WECHATPAY_API_BASE.rstrip("/")
+        self._platform_key = platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH)
+        self._client = wechatpay_client(self._platform_key, self.timeout)
 
     @classmethod
     def configuration_problems(cls) -> list[str]:
@@ -132,7 +114,7 @@ class WechatPayBackend(PaymentBackend):
                 f"({type(exc).__name__})."
             )
         try:
-            _platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH)
+            platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH)
         except (OSError, ValueError) as exc:
             problems.append(
                 "WECHATPAY_PLATFORM_KEY_PATH: not a readable PEM public key or certificate "
@@ -145,7 +127,7 @@ class WechatPayBackend(PaymentBackend):
         order's time to pay runs out. The same order again (same out_trade_no, same params)
         is answered the same prepay id. The order's payment channel says as whom."""
         appid, payer = _payer(order)
-        status, answer = self._request(
+        status, answer = wechatpay_request(
             self._client.pay,
             appid=appid,
             description=f"{settings.BRAND_NAME} {order.order_no}"[:127],
@@ -223,7 +205,7 @@ class WechatPayBackend(PaymentBackend):
             raise PaymentRejected() from exc
 
     def query(self, order) -> PaymentNotice | None:
-        status, answer = self._request(self._client.query, out_trade_no=order.order_no)
+        status, answer = wechatpay_request(self._client.query, out_trade_no=order.order_no)
         if status == 404:  # ORDER_NOT_EXIST: the member never started paying
             return None
         if status != 200:
@@ -233,7 +215,7 @@ class WechatPayBackend(PaymentBackend):
         return _notice(answer)
 
     def refund(self, *, transaction_id, refund_no, amount, total, reason) -> RefundResult:
-        status, answer = self._request(
+        status, answer = wechatpay_request(
             self._client.refund,
             out_refund_no=refund_no,
             amount={"refund": _fen(amount), "total": _fen(total), "currency": "CNY"},
@@ -245,25 +227,52 @@ class WechatPayBackend(PaymentBackend):
         return _refund_answered("refund", refund_no, status, answer)
 
     def refund_query(self, refund_no: str) -> RefundResult | None:
-        status, answer = self._request(self._client.query_refund, out_refund_no=refund_no)
+        status, answer = wechatpay_request(self._client.query_refund, out_refund_no=refund_no)
         if status == 404:  # RESOURCE_NOT_EXISTS: the refund never reached WeChat
             return None
         if status != 200:
             raise _refused("query_refund", status, answer)
         return _refund_answered("query_refund", refund_no, status, answer)
 
-    def _request(self, call, **params) -> tuple[int, dict]:
-        try:
-            status, text = call(**params)
-            answer = json.loads(text) if text else {}
-            if not isinstance(answer, dict):
-                raise ValueError("not a JSON object")
-            return status, answer
-        # requests' errors, the bare Exception the library raises when an answer's signature
-        # does not verify, an answer that is not JSON: WeChat could not be heard.
-        except Exception as exc:
-            logger.warning("WeChat Pay %s failed: %s", call.__name__, type(exc).__name__)
-            raise PaymentGatewayError(type(exc).__name__) from exc
+
+def wechatpay_client(platform_key, timeout) -> WeChatPay:
+    """The wechatpayv3 client of our merchant, at WECHATPAY_API_BASE."""
+    client = WeChatPay(
+        wechatpay_type=WeChatPayType.JSAPI,
+        mchid=settings.WECHATPAY_MCH_ID,
+        private_key=Path(settings.WECHATPAY_PRIVATE_KEY_PATH).read_text(),
+        cert_serial_no=settings.WECHATPAY_CERT_SERIAL_NO,
+        appid=settings.WECHATPAY_APP_ID,
+        apiv3_key=settings.WECHATPAY_APIV3_KEY,
+        notify_url=settings.WECHATPAY_NOTIFY_URL,
+        timeout=timeout or (settings.WECHATPAY_TIMEOUT_SECONDS,) * 2,
+        # The platform key checks WeChat's answers; given, the library never downloads
+        # platform certificates.
+        public_key=platform_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode(),
+        public_key_id=settings.WECHATPAY_PLATFORM_KEY_ID,
+    )
+    # The library has no setting for WeChat's address; WECHATPAY_API_BASE changes it
+    # (the tests' local fake of WeChat Pay).
+    client._core._gate_way = settings.WECHATPAY_API_BASE.rstrip("/")
+    return client
+
+
+def wechatpay_request(call, **params) -> tuple[int, dict]:
+    """WeChat Pay's HTTP status and JSON answer to `call`; PaymentGatewayError when WeChat
+    could not be heard."""
+    try:
+        status, text = call(**params)
+        answer = json.loads(text) if text else {}
+        if not isinstance(answer, dict):
+            raise ValueError("not a JSON object")
+        return status, answer
+    # requests' errors, the bare Exception the library raises when an answer's signature
+    # does not verify, an answer that is not JSON: WeChat could not be heard.
+    except Exception as exc:
+        logger.warning("WeChat Pay %s failed: %s", call.__name__, type(exc).__name__)
+        raise PaymentGatewayError(type(exc).__name__) from exc
 
 
 def _notice(transaction: bytes | dict) -> PaymentNotice:
@@ -377,7 +386,7 @@ def _payer(order) -> tuple[str, str]:
     return _app_id(order.payment_channel), openid
 
 
-def _platform_public_key(path: str):
+def platform_public_key(path: str):
     """WeChat's platform key: a 微信支付公钥 (PEM public key) or a platform certificate."""
     pem = Path(path).read_bytes()
     if b"BEGIN CERTIFICATE" in pem:

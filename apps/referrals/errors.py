@@ -71,6 +71,20 @@ class PayoutFailed(Exception):
     """The payout backend refused the transfer for good (not a network error: retry that)."""
 
 
+class PayoutPending(Exception):
+    """The transfer is not settled yet (accepted and processing at the gateway, or the
+    gateway could not be heard): the withdrawal waits, and a later run settles it."""
+
+
+class PayeeUnknown(DomainError):
+    code = "payee_unknown"
+    status = 409
+    default_message = _(
+        "This promoter has never signed in through the WeChat mini-program: there is no "
+        "WeChat account to pay. Refuse the withdrawal, or ask them to sign in there first."
+    )
+
+
 class NotPromoter(DomainError):
     code = "not_promoter"
     status = 404

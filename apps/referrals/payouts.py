@@ -2,26 +2,36 @@
 
 A backend sends a withdrawal's money to the promoter (`transfer`) and answers the payout's
 reference. It is called outside any transaction, with the withdrawal's own number as the
-request's reference, so a retried call is one payout at the gateway (WeChat Pay's transfer
-takes its out_batch_no once). It raises PayoutFailed when the gateway refuses for good.
+request's reference, so a retried call is one payout at the gateway. It raises PayoutFailed
+when the gateway refuses for good, PayoutPending while the payout is not settled (the
+withdrawal stays approved, and withdrawals_pay_out_due asks again later).
 
 The sandbox, the embedded default, pays nobody and answers at once; it is a stand-in, which
 apps/core/checks.py refuses on a production site. An empty PAYOUT_BACKEND turns payouts off:
-finance cannot approve a withdrawal, and nothing changes when they try. A WeChat Pay transfer
-backend (to the member's openid) is still to come.
+finance cannot approve a withdrawal, and nothing changes when they try. WechatPayoutBackend
+pays through WeChat Pay's 商家转账 to the member's mini-program openid.
 """
 
 from abc import ABC, abstractmethod
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from apps.referrals.errors import PayoutsOff
+from apps.orders.errors import PaymentGatewayError
+from apps.orders.wechatpay import (
+    WechatPayBackend,
+    platform_public_key,
+    wechatpay_client,
+    wechatpay_request,
+)
+from apps.referrals.errors import PayoutFailed, PayoutPending, PayoutsOff
 
 
 class PayoutBackend(ABC):
     stand_in = False
+    needs_openid = False  # whether a promoter must have a mini-program openid to be paid
 
     @abstractmethod
     def transfer(self, *, reference: str, openid: str, amount: Decimal, description: str) -> str:
@@ -33,6 +43,77 @@ class SandboxPayoutBackend(PayoutBackend):
 
     def transfer(self, *, reference: str, openid: str, amount: Decimal, description: str) -> str:
         return f"SANDBOX-{reference}"
+
+
+# WeChat's transfer bill states (商家转账): settled, failed for good; the rest are waiting
+# (ACCEPTED, PROCESSING, WAIT_USER_CONFIRM, TRANSFERING, CANCELING).
+TRANSFER_PAID = "SUCCESS"
+TRANSFER_FAILED = {"FAIL", "CANCELLED"}
+NAME_NEEDED_FEN = 200000  # WeChat wants the payee's real name from 2,000 yuan
+
+
+class WechatPayoutBackend(PayoutBackend):
+    """商家转账 (API v3 /v3/fund-app/mch-transfer/transfer-bills) to the promoter's openid
+    under WECHATPAY_APP_ID, the withdrawal's number as out_bill_no. A transfer first asks
+    WeChat about that number, so a retry after a lost answer reads the first bill's state
+    instead of sending another; WeChat also takes an out_bill_no once."""
+
+    needs_openid = True
+    timeout = None  # (seconds to connect, to read an answer); None: WECHATPAY_TIMEOUT_SECONDS
+
+    def __init__(self):
+        if problems := self.configuration_problems():
+            raise ImproperlyConfigured("; ".join(problems))
+        self._client = wechatpay_client(
+            platform_public_key(settings.WECHATPAY_PLATFORM_KEY_PATH), self.timeout
+        )
+
+    @classmethod
+    def configuration_problems(cls) -> list[str]:
+        """The merchant's settings, as for payments (apps/core/checks.py reports them)."""
+        problems = WechatPayBackend.configuration_problems()
+        if not settings.WECHATPAY_TRANSFER_SCENE_ID:
+            problems.append("WeChat Pay transfers need WECHATPAY_TRANSFER_SCENE_ID.")
+        return problems
+
+    def transfer(self, *, reference: str, openid: str, amount: Decimal, description: str) -> str:
+        fen = int((amount * 100).to_integral_exact())
+        if not openid:
+            raise PayoutFailed("no WeChat openid to pay")
+        if fen >= NAME_NEEDED_FEN:
+            raise PayoutFailed("WeChat Pay needs the payee's real name from 2,000 yuan")
+        status, answer = self._call(self._client.mch_transfer_bills_query, out_bill_no=reference)
+        if status == 404:  # NOT_FOUND: the bill never reached WeChat
+            status, answer = self._call(
+                self._client.mch_transfer_bills,
+                out_bill_no=reference,
+                transfer_scene_id=settings.WECHATPAY_TRANSFER_SCENE_ID,
+                openid=openid,
+                transfer_amount=fen,
+                transfer_remark=description[:32],
+                transfer_scene_report_infos=[
+                    {"info_type": "岗位类型", "info_content": "推广员"},
+                    {"info_type": "报酬说明", "info_content": description[:32]},
+                ],
+            )
+        if status >= 500 or status == 429:
+            raise PayoutPending(f"WeChat Pay HTTP {status}")
+        if status != 200:
+            code, message = answer.get("code", ""), answer.get("message", "")
+            raise PayoutFailed(f"WeChat Pay {status} {code} {message}".strip())
+        state = answer.get("state")
+        if state == TRANSFER_PAID:
+            return str(answer.get("transfer_bill_no") or reference)
+        if state in TRANSFER_FAILED:
+            raise PayoutFailed(f"WeChat Pay {state} {answer.get('fail_reason', '')}".strip())
+        raise PayoutPending(f"WeChat Pay {state}")
+
+    @staticmethod
+    def _call(call, **params) -> tuple[int, dict]:
+        try:
+            return wechatpay_request(call, **params)
+        except PaymentGatewayError as exc:
+            raise PayoutPending(str(exc)) from exc
 
 
 def payout_backend() -> PayoutBackend:

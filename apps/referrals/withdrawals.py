@@ -9,6 +9,8 @@ row lock, so a second approval or a retried payout finds it decided. Refusing, o
 the gateway refuses for good, gives the money back, paying any debt first. Each decision
 is audited."""
 
+import contextlib
+import logging
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -20,7 +22,10 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.members.models import MemberIdentity
 from apps.referrals.errors import (
+    PayeeUnknown,
     PayoutFailed,
+    PayoutPending,
+    PayoutsOff,
     WithdrawalAboveAvailable,
     WithdrawalBelowMinimum,
     WithdrawalDailyCount,
@@ -32,6 +37,8 @@ from apps.referrals.errors import (
 from apps.referrals.ledger import Kind, accounts_lock, post, transfer, withdrawal_lock
 from apps.referrals.models import CommissionEntry, Promoter, Withdrawal
 from apps.referrals.payouts import payout_backend
+
+logger = logging.getLogger(__name__)
 
 Status = Withdrawal.Status
 _OPEN = (Status.REQUESTED, Status.APPROVED, Status.PAID)
@@ -125,35 +132,63 @@ def _request(promoter: Promoter, amount: Decimal, key: str, now: datetime) -> Wi
 def withdrawal_approve(*, withdrawal: Withdrawal, actor) -> Withdrawal:
     """Finance approves a requested withdrawal: it is paid out, then recorded paid. With
     payouts off (PAYOUT_BACKEND empty), PayoutsOff and nothing changes."""
-    payout_backend()
+    if payout_backend().needs_openid and not _openid(withdrawal):
+        raise PayeeUnknown()
     with transaction.atomic():
         withdrawal = _decide(withdrawal, Status.APPROVED, actor, reason="")
     return withdrawal_pay_out(withdrawal=withdrawal)
 
 
-def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
-    """Pay an approved withdrawal through the payout backend and record it, once; run again
-    for one whose payout was cut off (the backend takes the same reference once)."""
-    if withdrawal.status != Status.APPROVED:
-        return withdrawal
-    openid = (
+def _openid(withdrawal: Withdrawal) -> str:
+    """The promoter's openid in the mini-program (WECHATPAY_APP_ID's), the latest."""
+    return (
         MemberIdentity.objects.filter(
             member_id=withdrawal.promoter.member_id, kind=MemberIdentity.Kind.WECHAT_OPENID
         )
+        .order_by("-created_at", "-pk")
         .values_list("value", flat=True)
         .first()
         or ""
     )
+
+
+def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
+    """Pay an approved withdrawal through the payout backend and record it, once; run again
+    for one whose payout was cut off or is still processing (the backend takes the same
+    reference once). A payout not settled yet leaves it approved."""
+    if withdrawal.status != Status.APPROVED:
+        return withdrawal
     try:
         reference = payout_backend().transfer(
             reference=f"W{withdrawal.pk:012d}",
-            openid=openid,
+            openid=_openid(withdrawal),
             amount=withdrawal.net,
             description="佣金提现",
         )
+    except PayoutPending as pending:
+        logger.info("withdrawal %s not settled yet: %s", withdrawal.pk, pending)
+        return withdrawal
     except PayoutFailed as failure:
         return _give_back(withdrawal, Status.FAILED, actor=None, reason=str(failure))
     return _paid(withdrawal, reference)
+
+
+def withdrawals_pay_out_due(*, batch: int = 100) -> int:
+    """Ask the payout backend again about every approved withdrawal not yet paid (one
+    processing at the gateway, or whose payout was cut off); how many were settled. Batched
+    by id, rerunnable: each is settled once, under its row lock."""
+    settled, after = 0, 0
+    with contextlib.suppress(PayoutsOff):
+        payout_backend()
+        while ids := list(
+            Withdrawal.objects.filter(status=Status.APPROVED, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        ):
+            for withdrawal in Withdrawal.objects.filter(pk__in=ids).select_related("promoter"):
+                settled += withdrawal_pay_out(withdrawal=withdrawal).status != Status.APPROVED
+            after = ids[-1]
+    return settled
 
 
 @transaction.atomic

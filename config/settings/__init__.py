@@ -493,6 +493,7 @@ WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixi
 # Seconds WeChat Pay has to accept the connection, then to answer; a payment start it did not
 # answer in time is 503 payment_unavailable with a Retry-After, and the order waits.
 WECHATPAY_TIMEOUT_SECONDS = int(os.environ.get("WECHATPAY_TIMEOUT_SECONDS", "5"))
+WECHATPAY_TRANSFER_SCENE_ID = os.environ.get("WECHATPAY_TRANSFER_SCENE_ID", "1005")
 
 # With DEBUG off Huiji refuses to start with a stand-in (sandbox payments, console SMS, fake
 # WeChat login), without REDIS_URL, or with SMS_TEST_CODES (apps/core/checks.py), unless

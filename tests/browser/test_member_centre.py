@@ -445,4 +445,7 @@ def test_the_card_shows_my_referral_link_and_the_friends_it_brought(watched, sto
     expect(page.locator("#invited li")).to_have_text(
         [re.compile(r"^139\*\*\*\*0077 · .* · 尚未首单$")]
     )
+    poster = page.locator("#invite-poster")  # read with the token, shown as a blob: URL
+    expect(poster).to_be_visible()
+    assert poster.evaluate("image => image.complete && image.naturalWidth") == 750
     accessible(page)

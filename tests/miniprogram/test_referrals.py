@@ -9,8 +9,9 @@ from django.utils import timezone
 from apps.members.models import Member
 from apps.referrals.models import Referral, ReferralFlag, ReferralReward, ReferralRule
 from apps.referrals.rewards import referral_record
-from apps.referrals.selectors import INVITED_SHOWN
+from apps.referrals.selectors import INVITED_SHOWN, referral_link
 from tests.members.factories import MemberFactory, member_client
+from tests.stores.test_posters import decode
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +147,25 @@ def test_signing_in_again_with_a_code_records_no_referral(
         )
 
     assert not Referral.objects.exists()
+
+
+def test_the_poster_is_a_png_whose_qr_is_their_referral_link(api_client, settings):
+    settings.SITE_URL = "https://vip.example.cn"
+    member = MemberFactory()
+    client = member_client(api_client, member)
+
+    poster = client.get("/api/v1/me/referrals/poster.png")
+
+    assert poster.status_code == 200
+    assert poster["Content-Type"] == "image/png"
+    assert decode(poster.content) == [referral_link(member)]
+    assert referral_link(member).endswith(f"?ref={member.referral_code}")
+    assert (
+        client.get("/api/v1/me/referrals")
+        .json()["poster_url"]
+        .endswith("/api/v1/me/referrals/poster.png")
+    )
+
+
+def test_the_poster_is_for_a_signed_in_member_only(api_client):
+    assert api_client.get("/api/v1/me/referrals/poster.png").status_code == 401

@@ -18,6 +18,7 @@ from apps.referrals.commissions import (
     commissions_write,
 )
 from apps.referrals.models import CommissionAccount, Promoter, Withdrawal
+from apps.referrals.posters import promoter_link
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.verification import commission_problems
 from tests.conftest import run_together
@@ -25,6 +26,7 @@ from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.referrals.factories import customer_of, default_rate, promoter_of, sale
 from tests.stores.factories import StoreFactory
+from tests.stores.test_posters import decode
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +112,7 @@ def test_the_poster_is_a_png_of_their_link(api_client):
 
     assert poster.status_code == 200
     assert poster["Content-Type"] == "image/png"
-    assert poster.content.startswith(b"\x89PNG")
+    assert decode(poster.content) == [promoter_link(promoter)]
 
 
 def test_commissions_are_the_promoters_own_with_what_refunds_took_back(api_client):

@@ -112,7 +112,7 @@ function tick(refreshAt) {
   timer = setTimeout(() => (left <= 0 ? loadInto(codeSection, loadCode) : tick(refreshAt)), 1000);
 }
 
-// My referral link (老带新) and the friends who joined with it, newest first.
+// My referral link (老带新) and its poster, and the friends who joined with it, newest first.
 async function loadInvite() {
   const referrals = await api("me/referrals");
   const link = document.getElementById("invite-link");
@@ -136,6 +136,17 @@ async function loadInvite() {
       }),
     ),
   );
+  showInvitePoster().catch(() => {});
+}
+
+// Read with the member's token as a blob (an <img src> would carry no token, and the CSP
+// allows blob: images).
+async function showInvitePoster() {
+  const image = document.getElementById("invite-poster");
+  if (!image.hidden) return;
+  const poster = await api("me/referrals/poster.png", { blob: true });
+  image.src = URL.createObjectURL(poster);
+  image.hidden = false;
 }
 
 const codeSection = document.getElementById("code");

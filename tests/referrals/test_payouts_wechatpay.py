@@ -1,0 +1,236 @@
+"""Withdrawals paid through WeChat Pay's 商家转账 (apps.referrals.payouts.WechatPayoutBackend)
+against a local fake of WeChat Pay that keeps its transfer bills by out_bill_no: paid at
+once, processing then settled by the periodic job, refused, cut off and retried under the
+same number (paid once), and a promoter with no openid refused to finance up front."""
+
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import translation
+
+from apps.core import roles
+from apps.core.checks import backends_check
+from apps.members.models import MemberIdentity
+from apps.referrals.commissions import commissions_release_due, commissions_write
+from apps.referrals.errors import PayeeUnknown
+from apps.referrals.models import CommissionEntry
+from apps.referrals.payouts import WechatPayoutBackend
+from apps.referrals.selectors import promoter_balances
+from apps.referrals.tasks import withdrawals_pay_out_task
+from apps.referrals.verification import commission_problems
+from apps.referrals.withdrawals import withdrawal_approve, withdrawal_request
+from tests.core.factories import UserFactory
+from tests.fake_http import Answer, fake_server
+from tests.orders import wechatpay_fake as wx
+from tests.referrals.factories import customer_of, default_rate, promoter_of, sale
+from tests.stores.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+BILLS = "/v3/fund-app/mch-transfer/transfer-bills"
+OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return wx.keys()
+
+
+@pytest.fixture
+def wechat(keys, settings, tmp_path):
+    """The fake WeChat Pay. A new bill takes `wechat.state` (and `wechat.fail_reason`);
+    `wechat.hang` makes the next transfer's answer come too late; `wechat.posts` counts the
+    transfers asked for."""
+    bills: dict[str, dict] = {}
+
+    def answer(request):
+        if not wx.signed_by_merchant(keys, request):
+            return Answer(401, b'{"code": "SIGN_ERROR", "message": "bad signature"}')
+        if request.method == "POST" and request.path == BILLS:
+            fields = request.json()
+            server.posts.append(fields)
+            bill = bills.setdefault(
+                fields["out_bill_no"],
+                {
+                    "out_bill_no": fields["out_bill_no"],
+                    "transfer_bill_no": f"1330000071100999991182020{len(bills):015d}",
+                    "state": server.state,
+                    "fail_reason": server.fail_reason,
+                },
+            )
+            reply = wx.answer(keys, 200, bill)
+            if server.hang:
+                server.hang = False
+                reply.delay = 3
+            return reply
+        number = request.path.removeprefix(f"{BILLS}/out-bill-no/")
+        if request.method == "GET" and number in bills:
+            return wx.answer(keys, 200, bills[number])
+        return wx.answer(keys, 404, {"code": "NOT_FOUND", "message": "记录不存在"})
+
+    paths = keys.write(tmp_path)
+    with fake_server(answer) as server:
+        server.state, server.fail_reason, server.hang, server.posts = "SUCCESS", "", False, []
+        server.bills = bills
+        settings.PAYOUT_BACKEND = "apps.referrals.payouts.WechatPayoutBackend"
+        settings.WECHATPAY_MCH_ID = wx.MCH_ID
+        settings.WECHATPAY_APP_ID = wx.APP_ID
+        settings.WECHATPAY_APIV3_KEY = wx.APIV3_KEY
+        settings.WECHATPAY_CERT_SERIAL_NO = wx.CERT_SERIAL_NO
+        settings.WECHATPAY_PRIVATE_KEY_PATH = paths["merchant"]
+        settings.WECHATPAY_PLATFORM_KEY_PATH = paths["platform"]
+        settings.WECHATPAY_PLATFORM_KEY_ID = wx.PLATFORM_KEY_ID
+        settings.WECHATPAY_NOTIFY_URL = "https://vip.example.cn/api/v1/payments/notify"
+        settings.WECHATPAY_API_BASE = server.url
+        yield server
+
+
+@pytest.fixture
+def promoter(db):
+    """A promoter with 100.00 available."""
+    default_rate(10, 0)
+    promoter = promoter_of()
+    order = sale(StoreFactory(), customer_of(promoter), [("TEE", 1, "1000")])
+    commissions_write(order_id=order.pk)
+    commissions_release_due(now=order.paid_at + timedelta(days=8))
+    return promoter
+
+
+@pytest.fixture
+def withdrawal(promoter):
+    MemberIdentity.objects.create(
+        member=promoter.member, kind=MemberIdentity.Kind.WECHAT_OPENID, value=OPENID
+    )
+    return withdrawal_request(promoter=promoter, amount=D("30.00"), key="k")
+
+
+def test_an_approved_withdrawal_is_transferred_to_the_openid_in_fen(wechat, withdrawal):
+    paid = withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+
+    assert paid.status == "paid"
+    assert paid.payout_ref == wechat.bills[f"W{withdrawal.pk:012d}"]["transfer_bill_no"]
+    [sent] = wechat.posts
+    assert sent["out_bill_no"] == f"W{withdrawal.pk:012d}"
+    assert (sent["openid"], sent["appid"], sent["transfer_amount"]) == (OPENID, wx.APP_ID, 3000)
+    assert sent["transfer_scene_id"] == "1005"
+    assert commission_problems() == {}
+
+
+def test_a_processing_transfer_waits_and_the_job_settles_it_once(wechat, withdrawal):
+    wechat.state = "PROCESSING"
+    waiting = withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+    assert waiting.status == "approved"
+    assert not CommissionEntry.objects.filter(kind="pay").exists()
+
+    withdrawals_pay_out_task()  # still processing at WeChat: nothing changes
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "approved"
+
+    wechat.bills[f"W{withdrawal.pk:012d}"]["state"] = "SUCCESS"
+    withdrawals_pay_out_task()
+    withdrawals_pay_out_task()
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "paid"
+    assert len(wechat.posts) == 1
+    assert CommissionEntry.objects.filter(withdrawal=withdrawal, kind="pay").count() == 1
+    assert commission_problems() == {}
+
+
+def test_a_failed_transfer_gives_the_money_back_with_wechats_reason(
+    wechat,
+    withdrawal,
+    promoter,
+):
+    wechat.state, wechat.fail_reason = "FAIL", "PAYEE_ACCOUNT_ABNORMAL"
+
+    failed = withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+
+    assert failed.status == "failed"
+    assert "PAYEE_ACCOUNT_ABNORMAL" in failed.reason
+    assert promoter_balances(promoter)["available"] == D("100.00")
+    assert commission_problems() == {}
+
+
+def test_a_transfer_cut_off_is_asked_again_under_the_same_number_and_paid_once(
+    wechat, withdrawal, monkeypatch
+):
+    monkeypatch.setattr(WechatPayoutBackend, "timeout", (2, 0.5))
+    wechat.hang = True  # WeChat takes the transfer, its answer is lost
+
+    assert withdrawal_approve(withdrawal=withdrawal, actor=UserFactory()).status == "approved"
+
+    withdrawals_pay_out_task()
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "paid"
+    assert [sent["out_bill_no"] for sent in wechat.posts] == [f"W{withdrawal.pk:012d}"]
+    assert CommissionEntry.objects.filter(withdrawal=withdrawal, kind="pay").count() == 1
+    assert commission_problems() == {}
+
+
+def test_wechat_down_leaves_the_withdrawal_waiting_never_failed(wechat, withdrawal, settings):
+    settings.WECHATPAY_API_BASE = "http://127.0.0.1:9"  # nothing listens
+
+    assert withdrawal_approve(withdrawal=withdrawal, actor=UserFactory()).status == "approved"
+    withdrawals_pay_out_task()
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "approved"
+
+    settings.WECHATPAY_API_BASE = wechat.url
+    withdrawals_pay_out_task()
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "paid"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_promoter_with_no_openid_is_refused_to_finance_and_nothing_changes(
+    wechat,
+    promoter,
+    language,
+):
+    withdrawal = withdrawal_request(promoter=promoter, amount=D("30.00"), key="k")
+
+    with translation.override(language):
+        with pytest.raises(PayeeUnknown) as refused:
+            withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+        message = refused.value.render()
+
+    assert ("微信小程序" if language == "zh-hans" else "WeChat mini-program") in message
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "requested"
+    assert wechat.posts == []
+
+
+def test_the_site_check_takes_wechat_transfers_in_production_and_names_what_is_missing(
+    wechat, settings
+):
+    settings.DEBUG, settings.HUIJI_SANDBOX = False, False
+    payouts = [e for e in backends_check() if "PAYOUT_BACKEND" in e.msg]
+    assert payouts == []
+
+    settings.WECHATPAY_TRANSFER_SCENE_ID = ""
+    [problem] = [e for e in backends_check() if "PAYOUT_BACKEND" in e.msg]
+    assert problem.id == "huiji.E005" and "WECHATPAY_TRANSFER_SCENE_ID" in problem.msg
+
+    settings.PAYOUT_BACKEND = "apps.referrals.payouts.SandboxPayoutBackend"
+    assert "huiji.E001" in {e.id for e in backends_check() if "PAYOUT_BACKEND" in e.msg}
+
+
+def test_finance_is_told_in_the_console_when_a_promoter_has_no_openid(wechat, promoter, client):
+    finance = UserFactory(is_staff=True)
+    finance.groups.add(Group.objects.get(name=roles.FINANCE))
+    client.force_login(finance)
+    asked = withdrawal_request(promoter=promoter, amount=D("30.00"), key="k")
+
+    page = client.post(
+        "/admin/referrals/withdrawal/",
+        {"action": "approve_withdrawal", "_selected_action": [asked.pk], "note": ""},
+        follow=True,
+        headers={"accept-language": "zh-hans"},
+    )
+
+    assert "没有可收款的微信账户" in page.content.decode()
+    asked.refresh_from_db()
+    assert asked.status == "requested"
+    assert wechat.posts == []
