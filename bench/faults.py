@@ -214,7 +214,25 @@ def brand(server: str, redis_: Redis, members: int) -> tuple[str, str]:
 # ---- the load: tills and members that retry as real clients do -------------------------
 
 
-class Tills:
+class Threads:
+    """Load threads (`self.workers`) started for the length of a `with` block; told to stop
+    (`self.stopping`) at its end, then waited for."""
+
+    stopping = None
+
+    def __enter__(self):
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.stopping is not None:
+            self.stopping.set()
+        for worker in self.workers:
+            worker.join()
+
+
+class Tills(Threads):
     """Threads posting anonymous till orders, one Idempotency-Key each, until stopped. A
     broken connection, a 5xx or a 429 is retried with the same key and body; once answered
     201, the key is asked once more and the answers compared."""
@@ -228,16 +246,6 @@ class Tills:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.workers = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
-
-    def __enter__(self):
-        for worker in self.workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for worker in self.workers:
-            worker.join()
 
     def _post(self, conn, key, body):
         headers = {
@@ -303,7 +311,7 @@ class Tills:
         return round(min(later) - moment, 2) if later else None
 
 
-class Drop:
+class Drop(Threads):
     """Members claiming one template, each until answered for good: 201, or a 409 (sold out,
     limit); a broken connection or a 5xx is retried after a moment."""
 
@@ -321,15 +329,6 @@ class Drop:
         self.workers = [
             threading.Thread(target=self._run, args=(members[n::threads],)) for n in range(threads)
         ]
-
-    def __enter__(self):
-        for worker in self.workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc):
-        for worker in self.workers:
-            worker.join()
 
     def _run(self, members: list[int]) -> None:
         conn = Connection(self.port)
@@ -701,7 +700,7 @@ print(len(ids))
 OUTBOX_SEND = "from apps.marketing.outbox import messages_send_due; print(messages_send_due())"
 
 
-class SignIns:
+class SignIns(Threads):
     """Members asking for a sign-in code, each for a number of their own, one after another
     until stopped; each answer's status, code and seconds kept."""
 
@@ -711,16 +710,6 @@ class SignIns:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.workers = [threading.Thread(target=self._run, args=(n,)) for n in range(threads)]
-
-    def __enter__(self):
-        for worker in self.workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for worker in self.workers:
-            worker.join()
 
     def _run(self, n: int) -> None:
         conn, asked = Connection(self.port), 0
