@@ -1,8 +1,10 @@
 import threading
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from apps.core.reference import held_clear
@@ -61,3 +63,11 @@ def run_together(target, count: int, *args) -> list:
     if errors:
         raise errors[0]
     return results
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language, as a worker's task does: a request an earlier
+    test sent in another language (its Accept-Language) leaves that language active on the
+    thread."""
+    translation.activate(settings.LANGUAGE_CODE)
