@@ -29,8 +29,16 @@ def campaign_with_buyers(*, members: int, reached_rate: float, holdout_rate: flo
     )
     campaign_run(campaign_id=campaign.pk, now=NOW)
     rng, store, orders = random.Random(seed), StoreFactory(), []
-    for member_id, group in CampaignMember.objects.values_list("member_id", "group"):
-        if rng.random() < (reached_rate if group == "reached" else holdout_rate):
+    # Exactly each group's rate buys (which members, by the seed): the groups themselves are
+    # drawn from the members' ids, which differ from run to run, so a draw per member would
+    # make the effect the test knows a matter of luck.
+    groups = {"reached": [], "holdout": []}
+    for member_id, group in CampaignMember.objects.order_by("member_id").values_list(
+        "member_id", "group"
+    ):
+        groups[group].append(member_id)
+    for group, rate in (("reached", reached_rate), ("holdout", holdout_rate)):
+        for member_id in rng.sample(groups[group], round(rate * len(groups[group]))):
             orders.append(
                 Order(
                     store=store,
