@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.bulk import rows_insert
 from apps.core.codes import readable_code
 from apps.core.rows import insert_statement, row_insert
 from apps.coupons.errors import (
@@ -127,7 +128,15 @@ def coupon_insert_taking_stock(coupon: Coupon) -> bool:
         return insert.saved(coupon, cursor.fetchone())
 
 
-def coupon_build(
+def coupon_build(template: CouponTemplate, member_id: int, **reference) -> Coupon:
+    """The unsaved coupon of `template` issued to the member, with its source's reference
+    (a claim's slot, a batch, an event's cause or a gift's key) that makes it once."""
+    coupon = Coupon(**coupon_fields(template, member_id, **reference))
+    coupon.template = template  # the one at hand, not read again
+    return coupon
+
+
+def coupon_fields(
     template: CouponTemplate,
     member_id: int,
     *,
@@ -139,30 +148,51 @@ def coupon_build(
     cause_kind: str = "",
     cause_id: int | None = None,
     idempotency_key: str | None = None,
-) -> Coupon:
-    """The unsaved coupon of `template` issued to the member, with its source's reference
-    (a claim's slot, a batch, an event's cause or a gift's key) that makes it once."""
+) -> dict:
+    """{field: value} of the coupon `coupon_build` makes."""
     valid_from, valid_until = validity(
         issued_at=now,
         valid_from=template.valid_from,
         valid_until=template.valid_until,
         valid_days=template.valid_days,
     )
-    return Coupon(
-        template=template,
-        member_id=member_id,
-        code=coupon_code(),
-        source=source,
-        issued_to_id=member_id,
-        claim_slot=claim_slot,
-        batch_id=batch_id,
-        cause_kind=cause_kind,
-        cause_id=cause_id,
-        idempotency_key=idempotency_key,
-        store_id=store_id,
-        issued_at=now,
-        valid_from=valid_from,
-        valid_until=valid_until,
+    return {
+        "template_id": template.pk,
+        "member_id": member_id,
+        "code": coupon_code(),
+        "source": source,
+        "issued_to_id": member_id,
+        "claim_slot": claim_slot,
+        "batch_id": batch_id,
+        "cause_kind": cause_kind,
+        "cause_id": cause_id,
+        "idempotency_key": idempotency_key,
+        "store_id": store_id,
+        "issued_at": now,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+    }
+
+
+def coupons_issue_together(
+    template: CouponTemplate, member_ids: list[int], *, now: datetime, cause_kind: str, cause_id
+) -> None:
+    """A job's coupons of `template`, one for each member, caused by (`cause_kind`,
+    `cause_id`), in one insert; the caller took their stock (`stock_take`, bulk)."""
+    rows_insert(
+        Coupon,
+        [
+            coupon_fields(
+                template,
+                member_id,
+                source=Coupon.Source.EVENT,
+                store_id=None,
+                now=now,
+                cause_kind=cause_kind,
+                cause_id=cause_id,
+            )
+            for member_id in member_ids
+        ],
     )
 
 

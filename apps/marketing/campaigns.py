@@ -15,30 +15,39 @@ import json
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
 
 from apps.core.audit import audit_record
+from apps.core.bulk import rows_insert
 from apps.core.schedules import TIMEZONE
-from apps.coupons.issuing import coupon_build, stock_take
+from apps.coupons.issuing import coupons_issue_together, stock_take
 from apps.coupons.models import Coupon
-from apps.marketing.audience import campaign_audience, in_share, members_in_share
+from apps.marketing.audience import (
+    campaign_audience,
+    in_share,
+    members_in_share,
+    members_outside_share,
+)
 from apps.marketing.errors import CampaignHasNoActions, CampaignTransitionInvalid
+from apps.marketing.locks import members_lock
 from apps.marketing.models import (
     Campaign,
     CampaignAction,
     CampaignGrant,
     CampaignMember,
     CampaignOccurrence,
+    CampaignSpend,
 )
 from apps.marketing.outbox import messages_queue
-from apps.members.models import Member, MemberTag
+from apps.members.models import MemberTag
 from apps.points.models import Entry
-from apps.points.services import points_earn
+from apps.points.services import points_earn_together
 from apps.tiers.models import GrowthEntry
-from apps.tiers.services import growth_earn
+from apps.tiers.services import growth_earn_together
 
 CHUNK = 1000
 Status = Campaign.Status
@@ -202,12 +211,13 @@ def _run(campaign_id, key, *, now, batch=CHUNK, member_ids=None) -> int:
 def _run_chunk(campaign_id, key, *, after, now, batch, only) -> tuple[int, int] | None:
     """One chunk of members past `after`: (the last member's id, how many were newly
     recorded), or None when there is nothing more to do."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    if not _live(campaign, now):
+    campaign = _acting(campaign_id, now, event=only is not None)
+    if campaign is None:
         return None
     members = campaign_audience(campaign, now=now)
     if only is not None:
-        members = members.filter(pk__in=only)
+        members_lock(only)  # one member's events of one campaign take turns (its limits)
+        members = members.filter(pk__any=only)
     ids = list(members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
     if not ids:
         return None
@@ -228,60 +238,59 @@ def _run_chunk(campaign_id, key, *, after, now, batch, only) -> tuple[int, int] 
         ignore_conflicts=True,
         unique_fields=["occurrence", "member"],
     )
-    reached = list(
-        CampaignMember.objects.filter(
-            occurrence=occurrence, member_id__in=ids, group=CampaignMember.Group.REACHED
-        )
-        .order_by("member_id")
-        .values_list("member_id", flat=True)
+    actions = list(
+        campaign.actions.select_related("coupon_template", "message_template").order_by("pk")
     )
-    actions = list(campaign.actions.select_related("coupon_template").order_by("pk"))
     for action in actions:
-        if not _action_give(campaign, action, occurrence, reached, actions, now):
+        if not _action_give(campaign, action, occurrence, ids, actions, now):
             return None
     return ids[-1], len(recorded)
 
 
-def _action_give(campaign, action, occurrence, reached, actions, now) -> bool:
-    """Give `action` to the reached members who may have it; False when the budget ran
-    out (the campaign is then paused or ended)."""
-    if not reached:
-        return True
-    # The chunk's id range rather than its ids: one range scan of the (action, member) index.
-    given = CampaignGrant.objects.filter(
-        action=action, member_id__gte=reached[0], member_id__lte=reached[-1]
-    )
-    this_time = set(given.filter(occurrence=occurrence).values_list("member_id", flat=True))
-    full = set()
-    if action.per_member_limit:
-        full = set(
-            given.values("member_id")
-            .annotate(times=Count("pk"))
-            .filter(times__gte=action.per_member_limit)
-            .values_list("member_id", flat=True)
-        )
-    skip = this_time | full
-    fresh = [member_id for member_id in reached if member_id not in skip]
+def _acting(campaign_id: int, now: datetime, *, event: bool) -> Campaign | None:
+    """The campaign, if it acts now. A scheduled run locks its row for each chunk, so that
+    two runs of it (a retried job) take turns. An event's run does not: paying orders would
+    all wait on that one row; it locks the row only to move the campaign along its
+    lifecycle (started, past its end)."""
+    if event:
+        campaign = Campaign.objects.get(pk=campaign_id)
+        if campaign.status == Status.RUNNING and not (campaign.ends_at and now >= campaign.ends_at):
+            return campaign
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    return campaign if _live(campaign, now) else None
+
+
+def _action_give(campaign, action, occurrence, ids, actions, now) -> bool:
+    """Give `action` to the chunk's reached members who may have it; False when the budget
+    ran out (the campaign is then paused or ended)."""
+    fresh = _due(action, occurrence, ids)
     cost = action_cost(action)
-    left = budget_left(campaign, action.kind, now) if cost else None
-    spent = left is not None and left < len(fresh) * cost
-    if spent:
-        fresh = fresh[: left // cost]
+    wanted = len(fresh)
+    if fresh and cost:
+        fresh = fresh[: budget_take(campaign, action.kind, len(fresh) * cost, now) // cost]
+    spent = len(fresh) < wanted
     if fresh and action.kind == CampaignAction.Kind.COUPON:
-        template = action.coupon_template
-        granted = stock_take(template, count=len(fresh), store_id=None, now=now, bulk=True)
-        fresh = fresh[:granted]  # a template out of stock gives what it has
+        granted = stock_take(
+            action.coupon_template, count=len(fresh), store_id=None, now=now, bulk=True
+        )
+        if granted < len(fresh):  # a template out of stock gives what it has
+            budget_give_back(campaign, action.kind, (len(fresh) - granted) * cost, now)
+            fresh = fresh[:granted]
     if fresh:
-        grants = CampaignGrant.objects.bulk_create(
-            CampaignGrant(
-                campaign=campaign,
-                occurrence=occurrence,
-                action=action,
-                member_id=member_id,
-                cost=cost,
-                created_at=now,
-            )
-            for member_id in fresh
+        grants = rows_insert(
+            CampaignGrant,
+            [
+                {
+                    "campaign_id": campaign.pk,
+                    "occurrence_id": occurrence.pk,
+                    "action_id": action.pk,
+                    "member_id": member_id,
+                    "cost": cost,
+                    "created_at": now,
+                }
+                for member_id in fresh
+            ],
+            returning=("member_id", "pk"),
         )
         _perform(campaign, action, occurrence, grants, actions, now)
     if spent:
@@ -296,42 +305,66 @@ def _action_give(campaign, action, occurrence, reached, actions, now) -> bool:
     return not spent
 
 
+def _due(action: CampaignAction, occurrence: CampaignOccurrence, ids: list[int]) -> list[int]:
+    """Of the members `ids`, in order, those the occurrence reached who have not had the
+    action in it and are under its per-member limit: one query."""
+    reached = CampaignMember.objects.filter(
+        occurrence=occurrence, member_id__any=ids, group=CampaignMember.Group.REACHED
+    ).exclude(
+        Exists(
+            CampaignGrant.objects.filter(
+                action=action, occurrence=occurrence, member_id=OuterRef("member_id")
+            )
+        )
+    )
+    reached = _under_limit(reached, action, member="member_id")
+    return list(reached.order_by("member_id").values_list("member_id", flat=True))
+
+
+def _under_limit(queryset: QuerySet, action: CampaignAction, *, member: str = "pk") -> QuerySet:
+    """Those of `queryset` (members, or rows naming them by `member`) who had the action
+    fewer times than its per-member limit, over the whole campaign."""
+    if not action.per_member_limit:
+        return queryset
+    times = (
+        CampaignGrant.objects.filter(action=action, member_id=OuterRef(member))
+        .order_by()
+        .values("member_id")
+        .annotate(times=Count("pk"))
+        .values("times")
+    )
+    return queryset.alias(times=Coalesce(Subquery(times), 0)).filter(
+        times__lt=action.per_member_limit
+    )
+
+
 def _perform(campaign, action, occurrence, grants, actions, now) -> None:
-    member_ids = [grant.member_id for grant in grants]
+    """Do `action` for the members of `grants` ((member id, grant id) each), all at once."""
+    member_ids = [member_id for member_id, _grant in grants]
     Kind = CampaignAction.Kind
+    together = {
+        "member_ids": member_ids,
+        "amount": action.amount,
+        "cause_id": occurrence.pk,
+        "keys": [f"campaign-grant-{grant}" for _member, grant in grants],
+        "description": campaign.name,
+        "now": now,
+    }
     match action.kind:
         case Kind.COUPON:
-            Coupon.objects.bulk_create(
-                coupon_build(
-                    action.coupon_template,
-                    member_id,
-                    source=Coupon.Source.EVENT,
-                    store_id=None,
-                    now=now,
-                    cause_kind=Coupon.CauseKind.CAMPAIGN,
-                    cause_id=occurrence.pk,
-                )
-                for member_id in member_ids
+            coupons_issue_together(
+                action.coupon_template,
+                member_ids,
+                now=now,
+                cause_kind=Coupon.CauseKind.CAMPAIGN,
+                cause_id=occurrence.pk,
             )
-        case Kind.POINTS | Kind.GROWTH:
-            members = Member.objects.in_bulk(member_ids)
-            for grant in grants:
-                cause = {
-                    "member": members[grant.member_id],
-                    "amount": action.amount,
-                    "cause_id": occurrence.pk,
-                    "key": f"campaign-grant-{grant.pk}",
-                    "description": campaign.name,
-                    "now": now,
-                }
-                if action.kind == Kind.POINTS:
-                    points_earn(**cause, cause_kind=Entry.CauseKind.CAMPAIGN, pending=False)
-                else:
-                    growth_earn(
-                        **cause,
-                        kind=GrowthEntry.Kind.ACTION,
-                        cause_kind=GrowthEntry.CauseKind.CAMPAIGN,
-                    )
+        case Kind.POINTS:
+            points_earn_together(**together, cause_kind=Entry.CauseKind.CAMPAIGN)
+        case Kind.GROWTH:
+            growth_earn_together(
+                **together, kind=GrowthEntry.Kind.ACTION, cause_kind=GrowthEntry.CauseKind.CAMPAIGN
+            )
         case Kind.MESSAGE:
             coupons = [a.coupon_template.name for a in actions if a.kind == Kind.COUPON]
             messages_queue(
@@ -347,7 +380,10 @@ def _perform(campaign, action, occurrence, grants, actions, now) -> None:
                 ignore_conflicts=True,
             )
         case Kind.TAG_REMOVE:
-            MemberTag.objects.filter(tag=action.tag, member_id__in=member_ids).delete()
+            MemberTag.objects.filter(tag=action.tag, member_id__any=member_ids).delete()
+
+
+# Budgets
 
 
 def period_start(period: str, now: datetime) -> datetime | None:
@@ -363,15 +399,74 @@ def period_start(period: str, now: datetime) -> datetime | None:
     return timezone.make_aware(datetime.combine(start, datetime.min.time()))
 
 
+def _period(campaign: Campaign, now: datetime) -> tuple[str, datetime | None]:
+    """The budget's period at `now`: its name on the spend counter, and when it began."""
+    start = period_start(campaign.budget_period, now)
+    return ("total" if start is None else timezone.localdate(start).isoformat()), start
+
+
+def _spent_in_grants(campaign: Campaign, kind: str, start: datetime | None) -> int:
+    spent = CampaignGrant.objects.filter(campaign=campaign, action__kind=kind)
+    if start is not None:
+        spent = spent.filter(created_at__gte=start)
+    return spent.aggregate(total=Sum("cost"))["total"] or 0
+
+
 def budget_left(campaign: Campaign, kind: str, now: datetime) -> int | None:
     """What is left of the budget `kind` of action spends, this period; None: no budget."""
     budget = getattr(campaign, BUDGETS[kind]) if kind in BUDGETS else None
     if budget is None:
         return None
-    spent = CampaignGrant.objects.filter(campaign=campaign, action__kind=kind)
-    if (start := period_start(campaign.budget_period, now)) is not None:
-        spent = spent.filter(created_at__gte=start)
-    return max(budget - (spent.aggregate(total=Sum("cost"))["total"] or 0), 0)
+    period, start = _period(campaign, now)
+    spent = (
+        CampaignSpend.objects.filter(campaign=campaign, kind=kind, period=period)
+        .values_list("spent", flat=True)
+        .first()
+    )
+    if spent is None:  # nothing spent through the counter yet this period
+        spent = _spent_in_grants(campaign, kind, start)
+    return max(budget - spent, 0)
+
+
+def budget_take(campaign: Campaign, kind: str, amount: int, now: datetime) -> int:
+    """Take up to `amount` of the budget `kind` of action spends, this period: how much was
+    taken (all of it when there is no budget). One conditional UPDATE of the period's spend
+    counter, never past the budget; the row stays locked until the caller commits, so the
+    caller takes it after its other locks (a campaign without a budget has no counter)."""
+    budget = getattr(campaign, BUDGETS[kind]) if kind in BUDGETS else None
+    if budget is None or not amount:
+        return amount
+    period, start = _period(campaign, now)
+    spend = CampaignSpend.objects.filter(campaign=campaign, kind=kind, period=period)
+    if spend.filter(spent__lte=budget - amount).update(spent=F("spent") + amount):
+        return amount
+    if not spend.exists():  # the period's first spending: its counter, from what grants spent
+        CampaignSpend.objects.bulk_create(
+            [
+                CampaignSpend(
+                    campaign=campaign,
+                    kind=kind,
+                    period=period,
+                    spent=_spent_in_grants(campaign, kind, start),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        return budget_take(campaign, kind, amount, now)
+    spent = spend.select_for_update().values_list("spent", flat=True).get()
+    taken = max(min(amount, budget - spent), 0)
+    if taken:
+        spend.update(spent=F("spent") + taken)
+    return taken
+
+
+def budget_give_back(campaign: Campaign, kind: str, amount: int, now: datetime) -> None:
+    """Return what `budget_take` took and was not given (a coupon out of stock)."""
+    if amount and kind in BUDGETS and getattr(campaign, BUDGETS[kind]) is not None:
+        period, _start = _period(campaign, now)
+        CampaignSpend.objects.filter(campaign=campaign, kind=kind, period=period).update(
+            spent=F("spent") - amount
+        )
 
 
 # The dry run
@@ -387,20 +482,27 @@ def campaign_dry_run(campaign: Campaign, *, now: datetime | None = None) -> dict
     holdout = members_in_share(
         members, percent=campaign.holdout_percent, salt=campaign.salt
     ).count()
+    would = members_outside_share(members, percent=campaign.holdout_percent, salt=campaign.salt)
     done = 0
     if campaign.trigger in SCHEDULED_TRIGGERS:
-        done = members.filter(
+        reached_before = members.filter(
             pk__in=CampaignMember.objects.filter(
                 campaign=campaign,
                 occurrence__key=occurrence_key(campaign, now),
                 group=CampaignMember.Group.REACHED,
             ).values("member_id")
-        ).count()
+        )
+        done = reached_before.count()
+        would = would.exclude(pk__in=reached_before.values("pk"))
     reached = max(audience - holdout - done, 0)
     costs = {kind: 0 for kind in BUDGETS}
     for action in campaign.actions.all():
-        if action.kind in BUDGETS:
-            costs[action.kind] += reached * action_cost(action)
+        if action.kind not in BUDGETS:
+            continue
+        takers = reached
+        if action.per_member_limit:  # those who had it as often as it may be given get none
+            takers = _under_limit(would, action).count()
+        costs[action.kind] += takers * action_cost(action)
     for kind in costs:
         left = budget_left(campaign, kind, now)
         if left is not None:

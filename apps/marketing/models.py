@@ -534,6 +534,28 @@ class CampaignGrant(models.Model):
         return f"{self.action_id} → {self.member_id}"
 
 
+class CampaignSpend(models.Model):
+    """What a campaign spent of one budget (coupons, points or messages) in one period: the
+    counter each run takes its budget from by a conditional UPDATE
+    (apps.marketing.campaigns.budget_take), made from the grants when the period first
+    spends. `period`: "total", or the day the period began."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=CampaignAction.Kind)
+    period = models.CharField(max_length=10)
+    spent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "period"], name="campaign_spend_once_per_period"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.period}: {self.spent}"
+
+
 # Member care by stores (会员关怀): HQ's tasks, and each store's daily list of calls.
 
 

@@ -418,6 +418,74 @@ def _reverse_earn(
     return back, amount - back_amount
 
 
+def points_earn_together(
+    *,
+    member_ids: list[int],
+    amount: int,
+    cause_kind: str,
+    cause_id: int,
+    keys: list[str],
+    description: str,
+    now: datetime,
+) -> dict[int, int]:
+    """Give each member `amount` points at once, available now, as a job gives them (a
+    campaign's chunk): one entry each, under its key (`keys`, in the members' order), and
+    its lot; the accounts locked as a job's batch (issuance first, then the members'), each
+    balance moved once. The caller's own record (a grant) makes a rerun give nothing twice;
+    a key used before fails the whole write. Returns {member id: entry id}."""
+    if amount <= 0:
+        raise ValueError("points to earn must be positive")
+    if not member_ids:
+        return {}
+    Account.objects.bulk_create(
+        [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
+    )
+    issuance = system_account(Account.Kind.ISSUANCE)
+    accounts = accounts_lock_for_job(issuance, member_ids)
+    entries = dict(
+        rows_insert(
+            Entry,
+            [
+                {
+                    "kind": Entry.Kind.EARN,
+                    "from_account_id": issuance.pk,
+                    "to_account_id": accounts[member_id],
+                    "amount": amount,
+                    "member_id": member_id,
+                    "idempotency_key": key,
+                    "cause_kind": cause_kind,
+                    "cause_id": cause_id,
+                    "description": description[:200],
+                    "created_at": now,
+                }
+                for member_id, key in zip(member_ids, keys, strict=True)
+            ],
+            returning=("member_id", "pk"),
+        )
+    )
+    expires_on = expiry_date(timezone.localdate(now), settings.POINTS_EXPIRY)
+    rows_insert(
+        Lot,
+        [
+            {
+                "member_id": member_id,
+                "entry_id": entry_id,
+                "amount": amount,
+                "remaining": amount,
+                "status": Lot.Status.AVAILABLE,
+                "expires_on": expires_on,
+                "matures_at": None,
+            }
+            for member_id, entry_id in entries.items()
+        ],
+    )
+    Account.objects.filter(pk__any=[accounts[m] for m in member_ids]).update(
+        balance=F("balance") + amount
+    )
+    Account.objects.filter(pk=issuance.pk).update(balance=F("balance") - amount * len(entries))
+    return entries
+
+
 # Scheduled jobs: set-based, in batches, each batch one transaction, safe to run again.
 
 

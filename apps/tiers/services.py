@@ -15,7 +15,12 @@ from apps.core.rows import column, columns, database_for_write, instance, row_in
 from apps.members.models import Member
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.rules import TierFacts, qualified_tier, review
-from apps.tiers.selectors import growth_in_window, tiers_in_order, window_start
+from apps.tiers.selectors import (
+    growth_in_window,
+    growths_in_window,
+    tiers_in_order,
+    window_start,
+)
 
 
 def _facts(tiers: list[Tier]) -> list[TierFacts]:
@@ -96,6 +101,66 @@ def growth_earn(
                 now=now,
             )
     return entry
+
+
+def growth_earn_together(
+    *,
+    member_ids: list[int],
+    amount: int,
+    kind: str,
+    cause_kind: str,
+    cause_id: int,
+    keys: list[str],
+    description: str,
+    now: datetime,
+) -> None:
+    """Add `amount` of growth value to each member at once, as a job gives it (a campaign's
+    chunk): one entry each under its key (`keys`, in the members' order), a key used before
+    failing the whole write; the members who now qualify for a higher tier move up, as
+    `growth_earn` moves one. Their tier rows are locked in member order first."""
+    if not member_ids:
+        return
+    tiers = tiers_in_order()
+    states = {}
+    if tiers:
+        MemberTier.objects.bulk_create(  # the members' first tiers, whoever makes them
+            [
+                MemberTier(member_id=m, tier=tiers[0], review_on=first_review(now))
+                for m in member_ids
+            ],
+            ignore_conflicts=True,
+        )
+        states = {
+            state.pk: state
+            for state in MemberTier.objects.select_for_update()
+            .filter(pk__any=member_ids)
+            .order_by("pk")
+        }
+    rows_insert(
+        GrowthEntry,
+        [
+            {
+                "member_id": member_id,
+                "kind": kind,
+                "amount": amount,
+                "key": key,
+                "cause_kind": cause_kind,
+                "cause_id": cause_id,
+                "description": description,
+                "created_at": now,
+            }
+            for member_id, key in zip(member_ids, keys, strict=True)
+        ],
+    )
+    if amount <= 0 or not states:
+        return
+    facts, by_id = _facts(tiers), {tier.pk: tier for tier in tiers}
+    for member_id, total in growths_in_window(member_ids, now=now).items():
+        state = states[member_id]
+        state.tier = by_id.get(state.tier_id) or Tier.objects.get(pk=state.tier_id)
+        target = qualified_tier(total, facts)
+        if target.rank > state.tier.rank:
+            _change(state, by_id[target.id], TierChange.Reason.UPGRADE, now=now)
 
 
 @transaction.atomic
