@@ -1,11 +1,12 @@
 """Inserting many rows at once, as the nightly jobs do, and planning the statements of a job
 that grows the tables it reads."""
 
+import datetime
 import functools
 from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, connections, models
+from django.db import IntegrityError, connection, connections, models, transaction
 
 from apps.core.rows import database_for_write
 
@@ -15,10 +16,12 @@ def rows_insert(
     rows: list[dict],
     *,
     returning: tuple[str, ...] = ("pk",),
+    ignore_conflicts: bool = False,
 ) -> list:
     """Insert `rows` ({field name: value}; fields left out take Django's defaults) in one
     statement; returns each new row's `returning` fields (its id, by default), a value per
-    row for one field, a tuple for several.
+    row for one field, a tuple for several. With `ignore_conflicts`, a row whose values a
+    unique constraint already holds is left out, and so is it from what is returned.
 
     On PostgreSQL the rows travel as one JSON document unpacked by the database (the
     defaults of the fields they leave out as another, once): psycopg quotes every parameter
@@ -28,7 +31,7 @@ def rows_insert(
         return []
     database = connections[database_for_write(model)]
     if database.vendor != "postgresql":
-        return _rows_insert_elsewhere(model, rows, returning, database.alias)
+        return _rows_insert_elsewhere(model, rows, returning, database.alias, ignore_conflicts)
     layout = _layout(model, tuple(rows[0]))
     encoder = _SharedValuesEncoder()
     if layout.renamed:
@@ -46,7 +49,9 @@ def rows_insert(
     with database.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({layout.columns}) "
-            f"SELECT {layout.columns} FROM {sources} RETURNING {back}",
+            f"SELECT {layout.columns} FROM {sources}"
+            + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+            + f" RETURNING {back}",
             params,
         )
         made = cursor.fetchall()
@@ -63,8 +68,11 @@ class _SharedValuesEncoder(DjangoJSONEncoder):
 
     def default(self, o):
         if (seen := self._encoded.get(id(o))) is None:
+            # to the microsecond, as the column keeps it (Django's encoder stops at the
+            # millisecond)
+            text = o.isoformat() if isinstance(o, datetime.datetime) else super().default(o)
             # `o` is kept with its text so that no other object can take its id meanwhile
-            seen = self._encoded[id(o)] = (o, super().default(o))
+            seen = self._encoded[id(o)] = (o, text)
         return seen[1]
 
 
@@ -103,8 +111,17 @@ def _layout(model, names: tuple[str, ...]) -> _Layout:
     )
 
 
-def _rows_insert_elsewhere(model, rows, returning, using: str) -> list:
-    made = model.objects.using(using).bulk_create(model(**row) for row in rows)
+def _rows_insert_elsewhere(model, rows, returning, using: str, ignore_conflicts: bool) -> list:
+    if ignore_conflicts:  # one at a time, to know which went in
+        made = []
+        for row in rows:
+            try:
+                with transaction.atomic(using=using):
+                    made.append(model.objects.using(using).create(**row))
+            except IntegrityError:
+                continue
+    else:
+        made = model.objects.using(using).bulk_create(model(**row) for row in rows)
     picked = [tuple(getattr(one, name) for name in returning) for one in made]
     return [row[0] for row in picked] if len(returning) == 1 else picked
 

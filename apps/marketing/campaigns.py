@@ -15,8 +15,7 @@ import json
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
@@ -222,21 +221,21 @@ def _run_chunk(campaign_id, key, *, after, now, batch, only) -> tuple[int, int] 
     if not ids:
         return None
     occurrence, _created = CampaignOccurrence.objects.get_or_create(campaign=campaign, key=key)
-    recorded = CampaignMember.objects.bulk_create(
+    recorded = rows_insert(
+        CampaignMember,
         [
-            CampaignMember(
-                campaign=campaign,
-                occurrence=occurrence,
-                member_id=member_id,
-                group=CampaignMember.Group.HOLDOUT
+            {
+                "campaign_id": campaign.pk,
+                "occurrence_id": occurrence.pk,
+                "member_id": member_id,
+                "group": CampaignMember.Group.HOLDOUT
                 if in_share(member_id, percent=campaign.holdout_percent, salt=campaign.salt)
                 else CampaignMember.Group.REACHED,
-                created_at=now,
-            )
+                "created_at": now,
+            }
             for member_id in ids
         ],
         ignore_conflicts=True,
-        unique_fields=["occurrence", "member"],
     )
     actions = list(
         campaign.actions.select_related("coupon_template", "message_template").order_by("pk")
@@ -306,35 +305,30 @@ def _action_give(campaign, action, occurrence, ids, actions, now) -> bool:
 
 
 def _due(action: CampaignAction, occurrence: CampaignOccurrence, ids: list[int]) -> list[int]:
-    """Of the members `ids`, in order, those the occurrence reached who have not had the
-    action in it and are under its per-member limit: one query."""
+    """Of the members `ids` (ascending), in order, those the occurrence reached who have not
+    had the action in it and are under its per-member limit. Each read is one range scan of
+    an index over the chunk's ids, not their list: a new occurrence's rows are not in the
+    planner's statistics yet, and a plan made for none would read them all every chunk."""
+    span = {"member_id__gte": ids[0], "member_id__lte": ids[-1]}
     reached = CampaignMember.objects.filter(
-        occurrence=occurrence, member_id__any=ids, group=CampaignMember.Group.REACHED
-    ).exclude(
-        Exists(
-            CampaignGrant.objects.filter(
-                action=action, occurrence=occurrence, member_id=OuterRef("member_id")
-            )
-        )
-    )
-    reached = _under_limit(reached, action, member="member_id")
-    return list(reached.order_by("member_id").values_list("member_id", flat=True))
+        occurrence=occurrence, group=CampaignMember.Group.REACHED, **span
+    ).values_list("member_id", flat=True)
+    given = CampaignGrant.objects.filter(action=action, **span)
+    skip = set(given.filter(occurrence=occurrence).values_list("member_id", flat=True))
+    if action.per_member_limit:
+        skip |= set(_at_limit(given, action))
+    chunk = set(ids)
+    return sorted(m for m in reached if m in chunk and m not in skip)
 
 
-def _under_limit(queryset: QuerySet, action: CampaignAction, *, member: str = "pk") -> QuerySet:
-    """Those of `queryset` (members, or rows naming them by `member`) who had the action
-    fewer times than its per-member limit, over the whole campaign."""
-    if not action.per_member_limit:
-        return queryset
-    times = (
-        CampaignGrant.objects.filter(action=action, member_id=OuterRef(member))
-        .order_by()
-        .values("member_id")
+def _at_limit(grants: QuerySet, action: CampaignAction) -> QuerySet:
+    """The ids of the members of `grants` (of the action) who had it as often as it may be
+    given."""
+    return (
+        grants.values("member_id")
         .annotate(times=Count("pk"))
-        .values("times")
-    )
-    return queryset.alias(times=Coalesce(Subquery(times), 0)).filter(
-        times__lt=action.per_member_limit
+        .filter(times__gte=action.per_member_limit)
+        .values_list("member_id", flat=True)
     )
 
 
@@ -501,7 +495,8 @@ def campaign_dry_run(campaign: Campaign, *, now: datetime | None = None) -> dict
             continue
         takers = reached
         if action.per_member_limit:  # those who had it as often as it may be given get none
-            takers = _under_limit(would, action).count()
+            given = CampaignGrant.objects.filter(action=action, member_id__in=would.values("pk"))
+            takers -= _at_limit(given, action).count()
         costs[action.kind] += takers * action_cost(action)
     for kind in costs:
         left = budget_left(campaign, kind, now)

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from apps.core.bulk import rows_insert
 from apps.core.queue import enqueue
 from apps.marketing import rules
 from apps.marketing.channels import Outgoing, channel_on, message_deliver
@@ -47,6 +48,7 @@ def messages_queue(
     given = dict(values or {})
     link = str(given.pop("link", "") or template.link)
     now = timezone.now()
+    marketing = template.purpose == MessageTemplate.Purpose.MARKETING
     messages = []
     with transaction.atomic():
         for member_id, member in sorted(members_for_messages(member_ids).items()):
@@ -55,7 +57,7 @@ def messages_queue(
             decision, reason = rules.message_decision(
                 channel=template.channel,
                 channel_on=channel_on(template.channel),
-                marketing=template.purpose == MessageTemplate.Purpose.MARKETING,
+                marketing=marketing,
                 active=member["active"],
                 consent=member["consent"],
                 reachable=True,
@@ -65,28 +67,24 @@ def messages_queue(
             )
             refused = decision == "refuse"
             messages.append(
-                Message(
-                    member_id=member_id,
-                    template=template,
-                    channel=template.channel,
-                    marketing=template.purpose == MessageTemplate.Purpose.MARKETING,
-                    cause_kind=cause_kind,
-                    cause_id=cause_id,
-                    title=rules.render(template.title, filled),
-                    body=rules.render(template.body, filled),
-                    link=filled["link"],
-                    values=filled,
-                    status=Message.Status.REFUSED if refused else Message.Status.QUEUED,
-                    reason=reason if refused else "",
-                    due_at=now,
-                    created_at=now,
-                )
+                {
+                    "member_id": member_id,
+                    "template_id": template.pk,
+                    "channel": template.channel,
+                    "marketing": marketing,
+                    "cause_kind": cause_kind,
+                    "cause_id": cause_id,
+                    "title": rules.render(template.title, filled),
+                    "body": rules.render(template.body, filled),
+                    "link": filled["link"],
+                    "values": filled,
+                    "status": Message.Status.REFUSED if refused else Message.Status.QUEUED,
+                    "reason": reason if refused else "",
+                    "due_at": now,
+                    "created_at": now,
+                }
             )
-        Message.objects.bulk_create(
-            messages,
-            ignore_conflicts=True,
-            unique_fields=["member", "template", "cause_kind", "cause_id"],
-        )
+        rows_insert(Message, messages, ignore_conflicts=True)
         transaction.on_commit(_send_soon)
 
 
