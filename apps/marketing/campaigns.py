@@ -90,7 +90,7 @@ def action_cost(action: CampaignAction) -> int:
 def campaign_transition(*, campaign: Campaign, to: str, actor, reason: str = "") -> Campaign:
     """Move the campaign to status `to`, if its lifecycle allows it; audited, and its beat
     schedule follows (on while scheduled or running, off while paused, gone once ended)."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = _locked(campaign.pk)
     if to not in TRANSITIONS[campaign.status]:
         raise CampaignTransitionInvalid(
             current=campaign.get_status_display(), wanted=Status(to).label
@@ -255,8 +255,14 @@ def _acting(campaign_id: int, now: datetime, *, event: bool) -> Campaign | None:
         campaign = Campaign.objects.get(pk=campaign_id)
         if campaign.status == Status.RUNNING and not (campaign.ends_at and now >= campaign.ends_at):
             return campaign
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    campaign = _locked(campaign_id)
     return campaign if _live(campaign, now) else None
+
+
+def _locked(campaign_id: int) -> Campaign:
+    """The campaign's row, locked against other changes to it but not against the rows that
+    point at it (FOR NO KEY UPDATE): an order's run records its grant meanwhile."""
+    return Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
 
 
 def _action_give(campaign, action, occurrence, ids, actions, now) -> bool:

@@ -477,6 +477,27 @@ def test_the_dry_run_counts_the_audience_and_the_cost():
     assert CampaignMember.objects.filter(group="holdout").count() == figures["holdout"]
 
 
+def test_the_dry_run_leaves_out_members_who_had_an_action_as_often_as_it_may_be_given():
+    for _ in range(6):
+        MemberFactory()
+    campaign = make_campaign(
+        {"kind": "points", "amount": 10, "per_member_limit": 1},
+        {"kind": "message", "message_template": MessageTemplateFactory()},
+        trigger="weekly",
+        weekday=3,
+    )
+    campaign_run(campaign_id=campaign.pk, now=NOW)
+    newcomer = MemberFactory()
+    next_week = NOW + timedelta(days=7)
+
+    figures = campaign_dry_run(campaign, now=next_week)
+
+    assert (figures["reached"], figures["points"], figures["messages"]) == (7, 10, 7)
+    campaign_run(campaign_id=campaign.pk, now=next_week)
+    assert Entry.objects.filter(cause_kind="campaign").count() == 7
+    assert points_of(newcomer) == 10
+
+
 # Exactly once
 
 
