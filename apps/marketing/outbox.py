@@ -19,18 +19,18 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, F, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, JSONObject
 from django.utils import timezone
 
-from apps.core.bulk import rows_insert
 from apps.core.queue import enqueue
 from apps.marketing import rules
 from apps.marketing.channels import Outgoing, channel_on, message_deliver
 from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
-from apps.marketing.selectors import members_for_messages
-from apps.members.models import MemberIdentity
+from apps.marketing.selectors import MEMBER_ACTIVE, member_variables, members_for_messages
+from apps.members.models import Member, MemberIdentity
 
 
 def messages_queue(
@@ -44,48 +44,98 @@ def messages_queue(
     """Queue `template` for each member, once per member, template and cause: queuing again
     (a retried job) adds nothing. `values` are the variables the caller knows (a coupon's
     title, a link) over the members' own (name, tier, points, store). A marketing message to
-    a member without consent is recorded refused at once."""
+    a member without consent is recorded refused at once. One INSERT … SELECT over the
+    members, each text rendered by the database as `rules.render` would."""
     given = dict(values or {})
     link = str(given.pop("link", "") or template.link)
     now = timezone.now()
     marketing = template.purpose == MessageTemplate.Purpose.MARKETING
-    messages = []
-    with transaction.atomic():
-        for member_id, member in sorted(members_for_messages(member_ids).items()):
-            filled = {**member["values"], **given}
-            filled["link"] = rules.render(link, filled)
+    variables = {**member_variables(), **{name: _typed(value) for name, value in given.items()}}
+    variables["link"] = _rendered(link, variables)
+    status, reason = _decisions(template, marketing)
+    columns = {
+        "member_id": F("pk"),
+        "template_id": _typed(template.pk),
+        "channel": _typed(template.channel),
+        "marketing": _typed(marketing),
+        "cause_kind": _typed(cause_kind),
+        "cause_id": _typed(cause_id),
+        "title": _rendered(template.title, variables),
+        "body": _rendered(template.body, variables),
+        "link": variables["link"],
+        "values": JSONObject(**variables),
+        "status": status,
+        "reason": reason,
+        "error": _typed(""),
+        "attempts": _typed(0),
+        "due_at": _typed(now),
+        "created_at": _typed(now),
+    }
+    chosen = Member.objects.filter(pk__any=member_ids).order_by()
+    select = chosen.annotate(  # each typed as its column, for a parameter has no type
+        **{
+            f"c_{name}": Cast(value, Message._meta.get_field(name))
+            for name, value in columns.items()
+        }
+    )
+    sql, params = select.values(*(f"c_{name}" for name in columns)).query.sql_with_params()
+    names = ", ".join(f'"{Message._meta.get_field(name).column}"' for name in columns)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{Message._meta.db_table}" ({names}) {sql} ON CONFLICT DO NOTHING',
+            params,
+        )
+        transaction.on_commit(_send_soon)
+
+
+def _typed(value):
+    """A value the caller gives, as SQL of its own type."""
+    return Cast(Value(value), Value(value).output_field)
+
+
+def _rendered(text: str, variables: Mapping):
+    """SQL for `text` with each variable's value in place (`rules.render`)."""
+    parts = [
+        _typed(literal)
+        if name is None
+        else Coalesce(Cast(variables[name], CharField()), _typed(""))
+        if name in variables
+        else _typed("")
+        for literal, name in rules.pieces(text)
+    ]
+    if not parts:
+        return _typed("")
+    return parts[0] if len(parts) == 1 else Concat(*parts, output_field=CharField())
+
+
+def _decisions(template: MessageTemplate, marketing: bool) -> tuple[Case, Case]:
+    """SQL for each member's status and reason at queuing: what `rules.message_decision`
+    says of a member who is active or not, and agreed to marketing or not."""
+    when = {}
+    for active in (True, False):
+        for consent in (True, False):
             decision, reason = rules.message_decision(
                 channel=template.channel,
                 channel_on=channel_on(template.channel),
                 marketing=marketing,
-                active=member["active"],
-                consent=member["consent"],
+                active=active,
+                consent=consent,
                 reachable=True,
                 subscribed=True,
                 quiet_until=None,
                 cap=None,
             )
             refused = decision == "refuse"
-            messages.append(
-                {
-                    "member_id": member_id,
-                    "template_id": template.pk,
-                    "channel": template.channel,
-                    "marketing": marketing,
-                    "cause_kind": cause_kind,
-                    "cause_id": cause_id,
-                    "title": rules.render(template.title, filled),
-                    "body": rules.render(template.body, filled),
-                    "link": filled["link"],
-                    "values": filled,
-                    "status": Message.Status.REFUSED if refused else Message.Status.QUEUED,
-                    "reason": reason if refused else "",
-                    "due_at": now,
-                    "created_at": now,
-                }
+            condition = Q(status__in=MEMBER_ACTIVE) if active else ~Q(status__in=MEMBER_ACTIVE)
+            when[(active, consent)] = (
+                condition & Q(marketing_consent=consent),
+                Message.Status.REFUSED if refused else Message.Status.QUEUED,
+                reason if refused else "",
             )
-        rows_insert(Message, messages, ignore_conflicts=True)
-        transaction.on_commit(_send_soon)
+    return tuple(
+        Case(*(When(c, then=_typed(w[index])) for c, *w in when.values()), output_field=CharField())
+        for index in (0, 1)
+    )
 
 
 def _send_soon() -> None:

@@ -41,6 +41,20 @@ def render(text: str, values: Mapping[str, object]) -> str:
     return _BRACED.sub(value, text)
 
 
+def pieces(text: str) -> list[tuple[str, str | None]]:
+    """The text as `render` reads it: (literal text, None) and ("", variable name) pieces in
+    order, for rendering it in SQL (apps.marketing.outbox)."""
+    found, at = [], 0
+    for match in _BRACED.finditer(text):
+        if match.start() > at:
+            found.append((text[at : match.start()], None))
+        found.append(("", match.group(1)))
+        at = match.end()
+    if at < len(text):
+        found.append((text[at:], None))
+    return found
+
+
 def quiet_hours(setting: str) -> tuple[time, time] | None:
     """ "21:00-08:00" → (21:00, 08:00); "" → None."""
     if not setting.strip():

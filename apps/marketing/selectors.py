@@ -1,5 +1,8 @@
 """Reads of messages: a member's inbox, and the values a template's variables take."""
 
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+
 from apps.marketing.models import Channel, Message
 from apps.members.models import Member
 
@@ -16,30 +19,32 @@ def member_inbox_unread(member: Member) -> int:
     return member_inbox(member).filter(read_at__isnull=True).count()
 
 
+# The statuses of members who may be sent anything at all.
+MEMBER_ACTIVE = (Member.Status.ACTIVE, Member.Status.FROZEN)
+
+
 def members_for_messages(member_ids: list[int]) -> dict[int, dict]:
     """By member id, in one query: whether the member may be sent anything at all, their
-    consent, their mobile number, and the member's variables (name, tier, points, store)."""
+    consent and their mobile number."""
     rows = Member.objects.filter(pk__any=member_ids).values(
-        "pk",
-        "phone",
-        "status",
-        "marketing_consent",
-        "name",
-        "home_store__name",
-        "tier_state__tier__name",
-        "points_account__balance",
+        "pk", "phone", "status", "marketing_consent"
     )
     return {
         row["pk"]: {
-            "active": row["status"] in (Member.Status.ACTIVE, Member.Status.FROZEN),
+            "active": row["status"] in MEMBER_ACTIVE,
             "consent": row["marketing_consent"],
             "phone": row["phone"] or "",
-            "values": {
-                "name": row["name"],
-                "tier": row["tier_state__tier__name"] or "",
-                "points": row["points_account__balance"] or 0,
-                "store": row["home_store__name"] or "",
-            },
         }
         for row in rows
+    }
+
+
+def member_variables() -> dict:
+    """A member's own variables of a message (name, tier, points, store), as expressions
+    over members."""
+    return {
+        "name": F("name"),
+        "tier": Coalesce(F("tier_state__tier__name"), Value("")),
+        "points": Coalesce(F("points_account__balance"), Value(0)),
+        "store": Coalesce(F("home_store__name"), Value("")),
     }
