@@ -32,7 +32,8 @@ from apps.members.models import MemberTag, Segment, Tag
 from apps.members.services import member_join_or_find
 from apps.points.models import Entry, Lot
 from apps.points.services import points_earn
-from apps.tiers.models import GrowthEntry, MemberTier, Tier
+from apps.points.verification import ledger_problems
+from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChange
 from apps.tiers.services import growth_earn
 from tests.conftest import run_together
 from tests.coupons.factories import CouponTemplateFactory
@@ -280,6 +281,24 @@ def test_a_tier_upgrade(django_capture_on_commit_callbacks):
         )
 
     assert points_of(member) == 7
+
+
+def test_growth_a_campaign_gives_moves_members_up_at_once_and_the_ledger_holds():
+    Tier.objects.create(code="normal", name="普通会员", rank=0, growth_threshold=0)
+    gold = Tier.objects.create(code="gold", name="黄金会员", rank=1, growth_threshold=100)
+    almost, far = MemberFactory(), MemberFactory()
+    growth_earn(
+        member=almost, amount=60, key="a", kind="order", cause_kind="admin", description="d"
+    )
+    campaign = make_campaign({"kind": "growth", "amount": 50}, {"kind": "points", "amount": 5})
+
+    campaign_run(campaign_id=campaign.pk, now=NOW)
+
+    tiers = dict(MemberTier.objects.values_list("member_id", "tier_id"))
+    assert tiers[almost.pk] == gold.pk and tiers[far.pk] != gold.pk
+    assert TierChange.objects.filter(member=almost, to_tier=gold).count() == 1
+    assert [points_of(almost), points_of(far)] == [5, 5]
+    assert not ledger_problems()
 
 
 @pytest.mark.parametrize(
