@@ -1,15 +1,19 @@
 """Campaigns (营销活动) that run themselves: their lifecycle, their runs over the audience
 and on events, and the dry run.
 
-A run goes over the audience a chunk of members at a time, each chunk one transaction that
-first locks the campaign's row: two runs of one campaign (a retried job, a schedule and an
-event at once) take turns, and the second finds what the first gave. In a chunk, the
-members are recorded reached or held out for the occurrence, then each action is given to
-the reached members who have no grant for it in this occurrence and are under its
-per-member limit, as far as the budget goes: one `CampaignGrant` row per member, action and
-occurrence (unique), written with what it gives. A worker that dies mid-chunk rolls back
-the whole chunk, so a rerun starts again from the members without grants. A budget spent
-pauses the campaign (a period's budget) or ends it (the whole campaign's)."""
+A run goes over the audience a chunk of members at a time, each chunk one transaction. A
+scheduled run first locks the campaign's row (FOR NO KEY UPDATE): two runs of one campaign
+(a retried job, a schedule's second tick) take turns, and the second finds what the first
+gave. An event's run (an order paid) locks only its member's row, so orders paid at once do
+not queue behind one campaign row. In a chunk, the members are recorded reached or held out
+for the occurrence, then each action is given, set-based, to the reached members who have
+no grant for it in this occurrence and are under its per-member limit, as far as the budget
+goes: one `CampaignGrant` row per member, action and occurrence (unique), written with what
+it gives, and the coupons, points, growth and messages of the chunk written at once. The
+budget is taken from a spend counter per period by a conditional UPDATE, never past it; a
+campaign without a budget has no counter to wait on. A worker that dies mid-chunk rolls
+back the whole chunk, so a rerun starts again from the members without grants. A budget
+spent pauses the campaign (a period's budget) or ends it (the whole campaign's)."""
 
 import json
 from datetime import datetime, timedelta
