@@ -63,7 +63,7 @@ def test_two_promoters_become_one_with_every_fen_carried_over(
     earn(store, merged, "300", released=True)  # 30.00 available
     frozen_order = earn(store, merged, "200")  # 20.00 frozen
     asked = withdrawal_request(promoter=merged, amount=D("10.00"), key="k1")
-    customer = PromoterBinding.objects.get(promoter=merged.member).member
+    customer = PromoterBinding.objects.filter(promoter=merged.member).first().member
     history = list(CommissionEntry.objects.filter(promoter=merged).values_list("pk", "amount"))
 
     merge(survivor.member, merged.member, django_capture_on_commit_callbacks)
@@ -102,7 +102,7 @@ def test_a_promoter_merged_into_a_non_promoter_hands_over_the_whole_record(
 ):
     merged = promoter_of()
     earn(store, merged, "300", released=True)
-    customer = PromoterBinding.objects.get(promoter=merged.member).member
+    customer = PromoterBinding.objects.filter(promoter=merged.member).first().member
     survivor = MemberFactory()
     entries = CommissionEntry.objects.count()
 
