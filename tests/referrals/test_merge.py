@@ -214,3 +214,20 @@ def test_an_order_placed_before_the_merge_earns_the_survivor(
     assert order.commissions.get().promoter == survivor
     assert money(survivor)["frozen"] == D("10.00")
     assert commission_problems() == {}
+
+
+def test_the_merged_ones_downline_and_their_customers_follow_the_survivor(
+    store, django_capture_on_commit_callbacks
+):
+    survivor, merged = promoter_of(), promoter_of()
+    downline = promoter_of(customer_of(merged))
+    customer = customer_of(downline)
+
+    merge(survivor.member, merged.member, django_capture_on_commit_callbacks)
+
+    now = timezone.now()
+    assert promoters_for(downline.member, now) == (survivor.member_id, None)
+    assert promoters_for(customer, now) == (downline.member_id, survivor.member_id)
+    order = sale(store, customer, [("TEE", 1, "100")])
+    earned = {c.level: c.promoter for c in commissions_write(order_id=order.pk)}
+    assert earned == {1: downline}  # the rule here pays level 1 only
