@@ -20,6 +20,7 @@ from apps.referrals.admin import ReferralRewardAdmin
 from apps.referrals.clawback import referral_rewards_claw_back
 from apps.referrals.models import Referral, ReferralReward, ReferralRule
 from apps.referrals.rewards import referral_first_order, referral_record, referral_rewards_give_due
+from apps.referrals.selectors import member_referrals
 from apps.tiers.models import GrowthEntry
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory
@@ -100,6 +101,8 @@ def test_a_full_refund_takes_back_points_growth_and_unused_coupons(
     assert ledger_problems() == {}
     rewarded.refresh_from_db()
     assert rewarded.status == Referral.Status.REWARDED  # the phone was rewarded, once ever
+    _count, invited = member_referrals(referrer)
+    assert [friend["reward_status"] for friend in invited] == ["taken_back"]
 
 
 def test_points_already_spent_are_recorded_not_taken_into_the_negative(
