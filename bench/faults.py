@@ -415,8 +415,9 @@ def serving_pid(port: int) -> int:
 
 def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> dict:
     """Each long job in a Celery worker killed (-9, with its children) after its first batch
-    committed; a new worker takes the task again once the broker gives it back (or the job
-    is sent again, as beat would). The jobs run one after another on one database: the
+    committed; a new worker takes the task again once the broker gives it back (after a
+    CELERY_VISIBILITY_TIMEOUT of a few seconds here). The jobs run one after another on one
+    database, the worker that finished one being killed in the next: the
     nightly expiry and tier review over `members` generated members, an HQ coupon batch to
     all of them, a member import, the analytics rollup, a campaign and the outbox."""
     from bench.nightly import GENERATE
@@ -676,8 +677,8 @@ def import_killed(watch, workers: Workers, redis_: Redis, made: dict) -> dict:
     """A member import: each row once, no member twice."""
     upload = made["import"]
     chunks = "SELECT count(*) FROM members_memberimportchunk WHERE member_import_id = %s"
-    with contextlib.closing(watch.cursor()) as cur:
-        cur.execute("UPDATE members_memberimport SET status = 'running' WHERE id = %s", (upload,))
+    # HQ confirms the dry run (member_import_start): running, its task sent below.
+    watch.execute("UPDATE members_memberimport SET status = 'running' WHERE id = %s", (upload,))
     at_kill, recovered = killed_mid_job(
         workers,
         lambda: send_task(redis_, "apps.members.tasks.member_import_run_task", upload),
@@ -813,11 +814,9 @@ def outbox_killed(watch, workers: Workers, redis_: Redis, made: dict, texts: lis
     left = "SELECT count(*) FROM marketing_message WHERE template_id = %s AND status IN ('queued', 'sending')"
 
     def start():
-        with contextlib.closing(watch.cursor()) as cur:
-            cur.execute(
-                "UPDATE marketing_message SET due_at = now() WHERE template_id = %s",
-                (made["text"],),
-            )
+        watch.execute(
+            "UPDATE marketing_message SET due_at = now() WHERE template_id = %s", (made["text"],)
+        )
         send_task(redis_, "apps.marketing.tasks.messages_send_task")
 
     _at_kill, recovered = killed_mid_job(
