@@ -6,13 +6,15 @@ A message's life: queued → (held for quiet hours, still queued) → sending �
 refused (with its reason), or failed after MESSAGE_MAX_ATTEMPTS tries with backoff. The job
 claims due rows with `SELECT … FOR UPDATE SKIP LOCKED`, decides them all and marks those it
 will send `sending` in one transaction, sends them outside it, then records each result
-only on a row still `sending`. A run that dies between the two leaves rows `sending`; past
-MESSAGE_SEND_LEASE_SECONDS the next run marks them failed as interrupted rather than send
-them again, since they may have gone. A provider down or stalling (PROVIDER_DOWN_AFTER
-failures in a row, each within its timeout) ends the run: the messages of its channel not
-tried yet go back to the queue untouched, so a batch never outlasts its lease. A WeChat
-message spends one of the member's subscriptions to its template when it is claimed, and
-gives it back if it fails."""
+only on a row still `sending`, with the provider's id of each message sent, which its
+delivery receipt names (apps.marketing.receipts). A run that dies between the two leaves
+rows `sending`; past MESSAGE_SEND_LEASE_SECONDS the next run marks them failed as
+interrupted rather than send them again, since they may have gone. A provider down or
+stalling (PROVIDER_DOWN_AFTER failures in a row, each within its timeout) ends the run: the
+messages of its channel not tried yet go back to the queue untouched, so a batch never
+outlasts its lease. A WeChat message spends one of the member's subscriptions to its
+template when it is claimed, and gives it back if it fails, unless WeChat refused it for
+want of one (43101): that message is refused as without a subscription, never tried again."""
 
 from collections import Counter
 from collections.abc import Mapping
@@ -25,9 +27,10 @@ from django.utils import timezone
 
 from apps.core.queue import enqueue
 from apps.marketing import rules
-from apps.marketing.channels import Outgoing, channel_on, message_deliver
+from apps.marketing.channels import Attempt, Outgoing, channel_on, message_deliver
 from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
+from apps.marketing.receipts import receipts_apply
 from apps.marketing.selectors import members_for_messages
 from apps.members.models import MemberIdentity
 
@@ -120,17 +123,19 @@ def messages_send_due(*, now=None, batch: int = 500) -> int:
             return decided
 
 
-def _deliver_while_up(outgoing: list[Outgoing]) -> tuple[list[tuple[int, str | None]], bool]:
-    """Each message's result (None: sent); NOT_TRIED for those of a channel found down."""
+def _deliver_while_up(outgoing: list[Outgoing]) -> tuple[list[tuple[int, Attempt]], bool]:
+    """Each message's attempt; NOT_TRIED for those of a channel found down. A refusal for
+    good (a member without a subscription) is the provider up and answering."""
     failures: Counter = Counter()
     results = []
     for message in outgoing:
         if failures[message.channel] >= PROVIDER_DOWN_AFTER:
-            results.append((message.pk, NOT_TRIED))
+            results.append((message.pk, Attempt(error=NOT_TRIED)))
             continue
-        error = message_deliver(message)
-        failures[message.channel] = failures[message.channel] + 1 if error else 0
-        results.append((message.pk, error))
+        attempt = message_deliver(message)
+        failed = attempt.error is not None and not attempt.refused
+        failures[message.channel] = failures[message.channel] + 1 if failed else 0
+        results.append((message.pk, attempt))
     return results, max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
 
 
@@ -215,6 +220,7 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
                     else message.template.sms_template_id
                 ),
                 template_body=message.template.body,
+                wechat_fields=message.template.wechat_fields,
                 title=message.title,
                 body=message.body,
                 link=message.link,
@@ -270,17 +276,27 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 
 
 @transaction.atomic
-def _results_record(results: list[tuple[int, str | None]], now) -> None:
-    """Each result on its row, if the row is still `sending`: sent, or tried again after a
-    backoff, or failed after the last attempt (a WeChat subscription spent on it returned);
-    one NOT_TRIED is queued again, its claim not counted as a try."""
+def _results_record(results: list[tuple[int, Attempt]], now) -> None:
+    """Each result on its row, if the row is still `sending`: sent with the provider's id
+    (and any receipt for it that came first), or refused for good, or tried again after a
+    backoff, or failed after the last attempt; a WeChat subscription spent on a message not
+    sent is returned, unless WeChat said the member had none. One NOT_TRIED is queued
+    again, its claim not counted as a try."""
     if not results:
         return
-    delivered = [pk for pk, error in results if error is None]
-    Message.objects.filter(pk__any=delivered, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT, sent_at=now
+    delivered = {pk: attempt.provider_id for pk, attempt in results if attempt.error is None}
+    sent = list(
+        Message.objects.select_for_update(of=("self",))
+        .filter(pk__any=sorted(delivered), status=Message.Status.SENDING)
+        .only("pk")
+        .order_by("pk")
     )
-    errors = {pk: error for pk, error in results if error is not None}
+    for message in sent:
+        message.status, message.sent_at = Message.Status.SENT, now
+        message.provider_id = delivered[message.pk]
+    Message.objects.bulk_update(sent, ["status", "sent_at", "provider_id"])
+    receipts_apply(provider_ids=[message.provider_id for message in sent if message.provider_id])
+    errors = {pk: attempt for pk, attempt in results if attempt.error is not None}
     failed = list(
         Message.objects.select_for_update(of=("self",))
         .filter(pk__any=sorted(errors), status=Message.Status.SENDING)
@@ -288,12 +304,15 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
         .order_by("pk")
     )
     for message in failed:
-        if errors[message.pk] == NOT_TRIED:
+        attempt = errors[message.pk]
+        if attempt.error == NOT_TRIED:
             message.attempts -= 1
         else:
-            message.error = errors[message.pk][:200]
+            message.error = attempt.error[:200]
         message.reason = Message.Reason.PROVIDER
-        if errors[message.pk] == NOT_TRIED:
+        if attempt.refused:
+            message.status, message.reason = Message.Status.REFUSED, Message.Reason.NO_SUBSCRIPTION
+        elif attempt.error == NOT_TRIED:
             message.status = Message.Status.QUEUED
             message.due_at = now + rules.retry_delay(1, settings.MESSAGE_RETRY_SECONDS)
         elif message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
@@ -303,7 +322,7 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
             message.due_at = now + rules.retry_delay(
                 message.attempts, settings.MESSAGE_RETRY_SECONDS
             )
-        if message.channel == Channel.WECHAT:
+        if message.channel == Channel.WECHAT and not attempt.refused:
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)
