@@ -414,8 +414,8 @@ COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
 # all channels ("all"), per day and per 7 days ("channel=day/week,…"; 0: no cap); sending
 # attempts before a message fails, the first retry's wait (doubled at each attempt), and how
 # long a claimed message may stay unsent before it counts as interrupted (never resent).
-# A production site with no real WeChat message backend sets it empty: WeChat messages are
-# then refused as "channel off", never pretended sent (apps/core/checks.py).
+# A production site without WeChat messages sets it empty: they are then refused as
+# "channel off", never pretended sent (apps/core/checks.py).
 WECHAT_MESSAGE_BACKEND = os.environ.get(
     "WECHAT_MESSAGE_BACKEND", "apps.marketing.channels.ConsoleWechatMessageBackend"
 )
