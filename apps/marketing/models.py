@@ -229,9 +229,9 @@ class Message(models.Model):
 
 class DeliveryReceipt(models.Model):
     """回执: a provider's report that a message it sent reached the phone or did not, kept
-    by the provider's id until the message that id was recorded on takes it
-    (apps.marketing.receipts): a receipt may come before the sending job has recorded the
-    id, and the same receipt may come twice."""
+    once by the provider's id (apps.marketing.receipts): the same receipt may come twice,
+    and one may come before the sending job has recorded the id on its message, which then
+    takes it."""
 
     provider_id = models.CharField(_("provider's id"), max_length=64, unique=True)
     delivered = models.BooleanField(_("delivered"))
