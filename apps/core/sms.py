@@ -20,8 +20,10 @@ the provider's error code only.
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -31,7 +33,7 @@ from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
-from tencentcloud.sms.v20210111.models import SendSmsRequest
+from tencentcloud.sms.v20210111.models import PullSmsSendStatusRequest, SendSmsRequest
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
 from apps.core.errors import DomainError
@@ -92,6 +94,18 @@ class ApprovedTemplate(NamedTuple):
     params: tuple[str, ...]
 
 
+class SmsReceipt(NamedTuple):
+    """A provider's delivery receipt for one text: the id its sending answered, whether it
+    reached the phone, the provider's reason when it did not, and when it reported."""
+
+    provider_id: str
+    delivered: bool
+    error: str
+    reported_at: datetime
+
+
+TENCENT_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # the callback's times, written without one
+
 TENCENT_SETTINGS = (
     "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY",
@@ -130,7 +144,9 @@ class TencentSmsBackend:
 
     def send(
         self, phone: str, message: str, params: dict[str, str], template: str | ApprovedTemplate
-    ) -> None:
+    ) -> str:
+        """Send, and answer the message's serial number (SerialNo), which its delivery
+        receipt names."""
         if isinstance(template, ApprovedTemplate):
             template_id, names = template
         else:
@@ -157,6 +173,63 @@ class TencentSmsBackend:
         status = answer.SendStatusSet[0] if answer.SendStatusSet else None
         if status is None or status.Code != "Ok":
             raise SmsNotSent(status.Code if status else "no send status")
+        return status.SerialNo or ""
+
+    PULL_LIMIT = 100  # the most receipts PullSmsSendStatus answers at once
+
+    @staticmethod
+    def callback_receipts(payload) -> list[SmsReceipt]:
+        """The receipts of Tencent Cloud SMS's status callback (短信下发状态回调), a JSON
+        list of reports: sid (the SerialNo), report_status SUCCESS or FAIL, errmsg (a
+        status code such as DELIVRD) and description, user_receive_time in Beijing time.
+        ValueError when it is not that."""
+        if not isinstance(payload, list):
+            raise ValueError("not a list of reports")
+        receipts = []
+        for report in payload:
+            try:
+                sid, status = str(report["sid"]), report["report_status"]
+                received = datetime.strptime(report["user_receive_time"], "%Y-%m-%d %H:%M:%S")
+            except (KeyError, TypeError) as exc:
+                raise ValueError("not a report") from exc
+            if not sid or status not in ("SUCCESS", "FAIL"):
+                raise ValueError("not a report")
+            receipts.append(
+                SmsReceipt(
+                    provider_id=sid,
+                    delivered=status == "SUCCESS",
+                    error=_reason(report.get("errmsg"), report.get("description")),
+                    reported_at=received.replace(tzinfo=TENCENT_TIME_ZONE),
+                )
+            )
+        return receipts
+
+    def receipts_pull(self) -> list[SmsReceipt]:
+        """The receipts Tencent Cloud holds for Huiji, up to PULL_LIMIT (PullSmsSendStatus;
+        Tencent gives each once, and only to a site without a status callback)."""
+        request = PullSmsSendStatusRequest()
+        request.SmsSdkAppId = settings.TENCENT_SMS_APP_ID
+        request.Limit = self.PULL_LIMIT
+        try:
+            answer = self._client.PullSmsSendStatus(request)
+        except TencentCloudSDKException as exc:
+            raise SmsNotSent(exc.get_code()) from None
+        return [
+            SmsReceipt(
+                provider_id=status.SerialNo,
+                delivered=status.ReportStatus == "SUCCESS",
+                error=_reason(None, status.Description),
+                reported_at=datetime.fromtimestamp(status.UserReceiveTime, tz=UTC),
+            )
+            for status in answer.PullSmsSendStatusSet or []
+            if status.SerialNo
+        ]
+
+
+def _reason(code, description) -> str:
+    """A receipt's reason as kept: the status code and the provider's words, never the
+    number (Tencent's descriptions do not quote it)."""
+    return " ".join(str(part) for part in (code, description) if part)[:200]
 
 
 def sms_backend():

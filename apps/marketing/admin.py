@@ -19,6 +19,7 @@ from apps.marketing.models import (
     CampaignAction,
     CareCall,
     CareTask,
+    Channel,
     ControlGroup,
     Message,
     MessageTemplate,
@@ -42,7 +43,7 @@ class MessageTemplateAdmin(HuijiModelAdmin):
                 % {"variables": "、".join(f"{{{name}}}" for name in VARIABLES)},
             },
         ),
-        (_("Provider"), {"fields": ["wechat_template_id", "sms_template_id"]}),
+        (_("Provider"), {"fields": ["wechat_template_id", "wechat_fields", "sms_template_id"]}),
     ]
 
 
@@ -55,12 +56,13 @@ class MessageAdmin(ReadOnlyAdmin):
         "template",
         "status",
         "reason",
+        "delivery",
         "error",
         "attempts",
         "created_at",
         "sent_at",
     ]
-    list_filter = ["status", "reason", "channel", "marketing", "template"]
+    list_filter = ["status", "reason", "delivery", "channel", "marketing", "template"]
     list_select_related = ["member", "template"]
     search_fields = ["=member__phone", "=cause_id"]
     date_hierarchy = "created_at"
@@ -82,6 +84,9 @@ class MessageAdmin(ReadOnlyAdmin):
         "due_at",
         "created_at",
         "sent_at",
+        "provider_id",
+        "delivery",
+        "delivered_at",
         "read_at",
     ]
     fields = readonly_fields
@@ -163,7 +168,7 @@ class CampaignAdmin(HuijiModelAdmin):
         )
         return format_html(
             "<p>{}</p><p>{}</p><table><tr><th></th><th>{}</th><th>{}</th><th>{}</th>"
-            "<th>{}</th><th>95% CI</th></tr>{}</table><p>{}</p><p><a href='{}'>CSV</a></p>",
+            "<th>{}</th><th>95% CI</th></tr>{}</table><p>{}</p>{}<p><a href='{}'>CSV</a></p>",
             _("%(reached)s reached, %(holdout)s held out.")
             % {"reached": report.reached, "holdout": report.holdout},
             report.verdict,
@@ -173,6 +178,7 @@ class CampaignAdmin(HuijiModelAdmin):
             _("lift"),
             rows,
             "；".join(f"{name}: {value}" for name, value in report.cost.items()),
+            _deliveries_table(report.deliveries),
             reverse("admin:marketing_campaign_report", args=[campaign.pk]),
         )
 
@@ -230,6 +236,38 @@ class CampaignAdmin(HuijiModelAdmin):
         self.message_user(
             request, _("%(n)s members were reached or held out.") % {"n": reached}, messages.INFO
         )
+
+
+DELIVERY_HEADINGS = {
+    "queued": _("queued"),
+    "held": _("held for quiet hours"),
+    "capped": _("capped"),
+    "refused": _("not sent (consent, subscription…)"),
+    "sent": _("sent"),
+    "delivered": _("delivered"),
+    "failed": _("failed or not delivered"),
+}
+
+
+def _deliveries_table(deliveries: dict[str, dict[str, int]]):
+    """The campaign's messages by channel, a row each."""
+    rows = format_html_join(
+        "",
+        "<tr><th>{}</th>" + "<td>{}</td>" * len(DELIVERY_HEADINGS) + "</tr>",
+        (
+            (Channel(channel).label, *(figures[name] for name in DELIVERY_HEADINGS))
+            for channel, figures in deliveries.items()
+        ),
+    )
+    headings = format_html_join(
+        "", "<th>{}</th>", ((label,) for label in DELIVERY_HEADINGS.values())
+    )
+    return format_html(
+        "<table class='campaign-deliveries'><tr><th>{}</th>{}</tr>{}</table>",
+        _("messages"),
+        headings,
+        rows,
+    )
 
 
 def _number(value) -> str:

@@ -32,6 +32,7 @@ TEMPLATES = [
         "body": "您在{store}的订单已备好，请凭取货码到店取货。",
         "link": "/m/orders",
         "wechat_template_id": "demo-pickup-template",
+        "wechat_fields": "thing1: {store}\nthing2: 订单已备好，请凭取货码到店取货",
     },
 ]
 

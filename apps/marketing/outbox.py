@@ -15,7 +15,9 @@ asked yet go back to the queue, to be sent once. A provider down or stalling (PR
 failures in a row, each within its timeout) ends the run: the messages of its channel not
 tried yet go back to the queue untouched, so a batch never outlasts its lease. A WeChat
 message spends one of the member's subscriptions to its template when it is claimed, and
-gives it back if it fails."""
+gives it back if it fails, unless WeChat refused it for want of one (43101): that message
+is refused as without a subscription, never tried again. A message sent keeps the
+provider's id, which its delivery receipt names (apps.marketing.receipts)."""
 
 from collections import Counter
 from collections.abc import Mapping
@@ -28,9 +30,10 @@ from django.utils import timezone
 
 from apps.core.queue import enqueue
 from apps.marketing import rules
-from apps.marketing.channels import Outgoing, channel_on, message_deliver
+from apps.marketing.channels import Attempt, Outgoing, channel_on, message_deliver
 from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
+from apps.marketing.receipts import receipts_apply
 from apps.marketing.selectors import members_for_messages
 from apps.members.models import MemberIdentity
 
@@ -131,24 +134,27 @@ def _dead_runs_settle(now) -> None:
     never_asked = list(
         left.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
     )
-    _results_record([(pk, NOT_ASKED) for pk in never_asked], now)
+    _results_record([(pk, Attempt(error=NOT_ASKED)) for pk in never_asked], now)
 
 
 def _deliver_while_up(outgoing: list[Outgoing], now) -> bool:
     """Send each message this run claimed (at `now`), its answer recorded at once; True when
-    a channel was found down: its messages not tried yet go back to the queue (NOT_TRIED)."""
+    a channel was found down: its messages not tried yet go back to the queue (NOT_TRIED). A
+    refusal for good (a member without a subscription) is the provider up and answering."""
     failures: Counter = Counter()
-    not_tried = []
+    not_tried, provider_ids = [], []
     for message in outgoing:
         if failures[message.channel] >= PROVIDER_DOWN_AFTER:
-            not_tried.append((message.pk, NOT_TRIED))
+            not_tried.append((message.pk, Attempt(error=NOT_TRIED)))
             continue
         if not _asking(message.pk, now):
             continue  # settled meanwhile by another run: this one's lease ran out
-        error = message_deliver(message)
-        failures[message.channel] = failures[message.channel] + 1 if error else 0
-        _results_record([(message.pk, error)], now)
+        attempt = message_deliver(message)
+        failed = attempt.error is not None and not attempt.refused
+        failures[message.channel] = failures[message.channel] + 1 if failed else 0
+        provider_ids += _results_record([(message.pk, attempt)], now)
     _results_record(not_tried, now)
+    receipts_apply(provider_ids=provider_ids)
     return max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
 
 
@@ -244,6 +250,7 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
                     else message.template.sms_template_id
                 ),
                 template_body=message.template.body,
+                wechat_fields=message.template.wechat_fields,
                 title=message.title,
                 body=message.body,
                 link=message.link,
@@ -299,20 +306,26 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 
 
 @transaction.atomic
-def _results_record(results: list[tuple[int, str | None]], now) -> None:
-    """Each result on its row, if the row is still `sending`: sent, or tried again after a
-    backoff, or failed after the last attempt (a WeChat subscription spent on it returned);
-    one NOT_TRIED or NOT_ASKED is queued again, its claim not counted as a try."""
+def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
+    """Each result on its row, if the row is still `sending`: sent with the provider's id
+    (returned, for any receipt of it that came first), or refused for good, or tried again after a
+    backoff, or failed after the last attempt; a WeChat subscription spent on a message not
+    sent is returned, unless WeChat said the member had none. One NOT_TRIED or NOT_ASKED is
+    queued again, its claim not counted as a try."""
     if not results:
-        return
-    delivered = [pk for pk, error in results if error is None]
-    if delivered:
-        Message.objects.filter(pk__any=delivered, status=Message.Status.SENDING).update(
-            status=Message.Status.SENT
+        return []
+    sent = [
+        attempt.provider_id
+        for pk, attempt in results
+        if attempt.error is None
+        and Message.objects.filter(pk=pk, status=Message.Status.SENDING).update(
+            status=Message.Status.SENT, provider_id=attempt.provider_id
         )
-    errors = {pk: error for pk, error in results if error is not None}
+        and attempt.provider_id
+    ]
+    errors = {pk: attempt for pk, attempt in results if attempt.error is not None}
     if not errors:
-        return
+        return sent
     failed = list(
         Message.objects.select_for_update(of=("self",))
         .filter(pk__any=sorted(errors), status=Message.Status.SENDING)
@@ -320,18 +333,21 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
         .order_by("pk")
     )
     for message in failed:
-        error = errors[message.pk]
+        attempt = errors[message.pk]
         message.sent_at = None  # not sent: a later run that dies with it in hand must know
-        if error == NOT_ASKED:
+        if attempt.refused:
+            message.error = attempt.error[:200]
+            message.status, message.reason = Message.Status.REFUSED, Message.Reason.NO_SUBSCRIPTION
+        elif attempt.error == NOT_ASKED:
             message.attempts -= 1
             message.status, message.due_at = Message.Status.QUEUED, now
-        elif error == NOT_TRIED:
+        elif attempt.error == NOT_TRIED:
             message.attempts -= 1
             message.reason = Message.Reason.PROVIDER
             message.status = Message.Status.QUEUED
             message.due_at = now + rules.retry_delay(1, settings.MESSAGE_RETRY_SECONDS)
         else:
-            message.error = error[:200]
+            message.error = attempt.error[:200]
             message.reason = Message.Reason.PROVIDER
             if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
                 message.status = Message.Status.FAILED
@@ -340,10 +356,11 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
                 message.due_at = now + rules.retry_delay(
                     message.attempts, settings.MESSAGE_RETRY_SECONDS
                 )
-        if message.channel == Channel.WECHAT:
+        if message.channel == Channel.WECHAT and not attempt.refused:
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)
     Message.objects.bulk_update(
         failed, ["error", "reason", "status", "due_at", "attempts", "sent_at"]
     )
+    return sent

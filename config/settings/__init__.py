@@ -365,6 +365,13 @@ TENCENTCLOUD_SECRET_KEY = os.environ.get("TENCENTCLOUD_SECRET_KEY", "")
 TENCENT_SMS_APP_ID = os.environ.get("TENCENT_SMS_APP_ID", "")
 TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
 TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
+# Delivery receipts of texts (apps.marketing.receipts). The provider's status callback is
+# POST {SITE_URL}/api/v1/sms/receipts/<SMS_RECEIPT_TOKEN>: Tencent Cloud signs nothing, so
+# the address is the secret (a long random one, e.g. `openssl rand -hex 24`); empty turns the
+# callback off. SMS_RECEIPTS_PULL=1 has a job ask for them instead (PullSmsSendStatus, which
+# Tencent Cloud activates on request, for a site without a callback).
+SMS_RECEIPT_TOKEN = os.environ.get("SMS_RECEIPT_TOKEN", "")
+SMS_RECEIPTS_PULL = env_bool("SMS_RECEIPTS_PULL", default=False)
 MEMBER_TOKEN_TTL_DAYS = int(os.environ.get("MEMBER_TOKEN_TTL_DAYS", "30"))
 
 # Points (积分): how long earned points stay pending (the return window), and when they
@@ -412,11 +419,17 @@ COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
 # all channels ("all"), per day and per 7 days ("channel=day/week,…"; 0: no cap); sending
 # attempts before a message fails, the first retry's wait (doubled at each attempt), and how
 # long a claimed message may stay unsent before it counts as interrupted (never resent).
-# A production site with no real WeChat message backend sets it empty: WeChat messages are
-# then refused as "channel off", never pretended sent (apps/core/checks.py).
+# A production site without WeChat messages sets it empty: they are then refused as
+# "channel off", never pretended sent (apps/core/checks.py).
 WECHAT_MESSAGE_BACKEND = os.environ.get(
     "WECHAT_MESSAGE_BACKEND", "apps.marketing.channels.ConsoleWechatMessageBackend"
 )
+# The real one, "apps.marketing.wechat.WechatSubscribeMessageBackend", sends through WeChat's
+# API (WECHAT_API_BASE) as the mini-program (WECHAT_APP_ID, WECHAT_APP_SECRET); WeChat has
+# this many seconds to answer; the version of the mini-program a message opens: "formal",
+# "trial" or "developer".
+WECHAT_MESSAGE_TIMEOUT_SECONDS = int(os.environ.get("WECHAT_MESSAGE_TIMEOUT_SECONDS", "5"))
+WECHAT_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
 MESSAGE_QUIET_HOURS = os.environ.get("MESSAGE_QUIET_HOURS", "21:00-08:00")
 MESSAGE_CAPS = os.environ.get("MESSAGE_CAPS", "sms=1/3,wechat=2/5,inbox=3/10,all=3/10")
 MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "5"))

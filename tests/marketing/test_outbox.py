@@ -12,7 +12,11 @@ from django.utils import timezone
 
 from apps.core.sms import LocmemSmsBackend
 from apps.marketing import outbox
-from apps.marketing.channels import LocmemWechatMessageBackend, message_deliver
+from apps.marketing.channels import (
+    LocmemWechatMessageBackend,
+    WechatMessageNotSent,
+    message_deliver,
+)
 from apps.marketing.models import Message, WechatSubscription
 from apps.marketing.outbox import messages_queue, messages_send_due
 from apps.members.models import MemberIdentity
@@ -289,16 +293,44 @@ def refusing_sms(self, phone, message, params, template):
     raise SmsNotSent("LimitExceeded.PhoneNumberDailyLimit")
 
 
-def test_a_refused_wechat_message_gives_its_subscription_back():
-    member = wechat_member(openid="openid-refusing", subscriptions=1)
-    LocmemWechatMessageBackend.refusing.add("openid-refusing")
+def test_a_wechat_message_that_fails_gives_its_subscription_back(monkeypatch):
+    member = wechat_member(subscriptions=1)
+
+    def busy(self, **message):
+        raise WechatMessageNotSent("-1")
+
+    monkeypatch.setattr(LocmemWechatMessageBackend, "send", busy)
     queue(MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1"), [member])
 
     messages_send_due(now=NOON)
 
     message = Message.objects.get()
-    assert (message.status, message.error) == ("queued", "43101")
+    assert (message.status, message.reason, message.error) == ("queued", "provider", "-1")
+    assert message.due_at == NOON + timedelta(seconds=60)
     assert WechatSubscription.objects.get().remaining == 1
+
+
+def test_a_member_wechat_says_has_no_subscription_is_refused_once_and_never_retried():
+    """WeChat's 43101: Huiji's tally said one was left, WeChat says none; the message is
+    refused as without a subscription, and the subscription is not given back."""
+    refusing = wechat_member(openid="openid-refusing", subscriptions=2)
+    LocmemWechatMessageBackend.refusing.add("openid-refusing")
+    # More refusals than PROVIDER_DOWN_AFTER in a row: WeChat is up and answering.
+    others = [wechat_member(openid=f"o-{n}") for n in range(outbox.PROVIDER_DOWN_AFTER)]
+    template = MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1")
+    queue(template, [refusing])
+    queue(template, [refusing], cause_id=2)
+    queue(template, others)
+
+    messages_send_due(now=NOON)
+
+    assert (
+        sorted(Message.objects.filter(member=refusing).values_list("status", "reason", "error"))
+        == [("refused", "no_subscription", "43101")] * 2
+    )
+    assert WechatSubscription.objects.get(member=refusing).remaining == 0
+    assert Message.objects.filter(member__in=others, status="sent").count() == len(others)
+    assert messages_send_due(now=NOON + timedelta(days=1)) == 0
 
 
 def test_a_message_left_sending_by_a_dead_run_is_never_sent_again(settings):
