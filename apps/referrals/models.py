@@ -374,7 +374,7 @@ class Withdrawal(models.Model):
         REQUESTED = "requested", _("requested")
         APPROVED = "approved", _("approved, being paid")
         # WeChat's 商家转账 pays once the member confirms receipt in the mini-program
-        CONFIRMING = "confirming", _("awaiting confirmation of receipt")
+        CONFIRMING = "confirming", _("awaiting confirmation in WeChat")
         PAID = "paid", _("paid")
         REFUSED = "refused", _("refused")
         FAILED = "failed", _("payout failed")
