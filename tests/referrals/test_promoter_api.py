@@ -24,8 +24,8 @@ from apps.referrals.posters import promoter_link
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.verification import commission_problems
 from apps.referrals.withdrawals import withdrawal_approve, withdrawals_pay_out_due
-from tests.core.factories import UserFactory
 from tests.conftest import run_together
+from tests.core.factories import UserFactory
 from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.referrals.factories import customer_of, default_rate, promoter_of, sale
