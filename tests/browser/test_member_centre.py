@@ -439,8 +439,10 @@ def test_a_friend_signing_up_by_a_referral_link_is_recorded_with_this_browsers_d
     sent = []
     page.on(
         "request",
-        lambda request: request.url.endswith("/api/v1/auth/login")
-        and sent.append(request.post_data_json["device_id"]),
+        lambda request: (
+            request.url.endswith("/api/v1/auth/login")
+            and sent.append(request.post_data_json["device_id"])
+        ),
     )
     page.goto(f"/m/login?ref={referrer.referral_code}")
     sign_in(page)
