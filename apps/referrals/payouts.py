@@ -123,21 +123,14 @@ class WechatPayoutBackend(PayoutBackend):
         if fen >= NAME_NEEDED_FEN:
             raise PayoutFailed("WeChat Pay needs the payee's real name from 2,000 yuan")
         status, answer = self._call(self._client.mch_transfer_bills_query, out_bill_no=reference)
-        waiting = status == 200 and answer.get("state") == TRANSFER_AWAITS_MEMBER
-        # NOT_FOUND: the bill never reached WeChat; or its package is to be asked again
-        if status == 404 or (waiting and not package_held):
-            status, answer = self._call(
-                self._client.mch_transfer_bills,
-                out_bill_no=reference,
-                transfer_scene_id=settings.WECHATPAY_TRANSFER_SCENE_ID,
-                openid=openid,
-                transfer_amount=fen,
-                transfer_remark=description[:32],
-                transfer_scene_report_infos=[
-                    {"info_type": "岗位类型", "info_content": "推广员"},
-                    {"info_type": "报酬说明", "info_content": description[:32]},
-                ],
-            )
+        if status == 404:  # NOT_FOUND: the bill never reached WeChat
+            status, answer = self._send(reference, openid, fen, description)
+        elif status == 200 and answer.get("state") == TRANSFER_AWAITS_MEMBER and not package_held:
+            # the transfer's answer, with the package, was lost: asked again, WeChat answers
+            # with the bill; any other answer leaves it as queried, waiting (never failed)
+            again_status, again = self._send(reference, openid, fen, description)
+            if again_status == 200 and again.get("state") == TRANSFER_AWAITS_MEMBER:
+                answer = again
         if status >= 500 or status == 429:
             raise PayoutPending(f"WeChat Pay HTTP {status}")
         if status != 200:
@@ -151,6 +144,20 @@ class WechatPayoutBackend(PayoutBackend):
         if state == TRANSFER_AWAITS_MEMBER:
             raise PayoutAwaitsConfirmation(str(answer.get("package_info") or ""))
         raise PayoutPending(f"WeChat Pay {state}")
+
+    def _send(self, reference: str, openid: str, fen: int, description: str) -> tuple[int, dict]:
+        return self._call(
+            self._client.mch_transfer_bills,
+            out_bill_no=reference,
+            transfer_scene_id=settings.WECHATPAY_TRANSFER_SCENE_ID,
+            openid=openid,
+            transfer_amount=fen,
+            transfer_remark=description[:32],
+            transfer_scene_report_infos=[
+                {"info_type": "岗位类型", "info_content": "推广员"},
+                {"info_type": "报酬说明", "info_content": description[:32]},
+            ],
+        )
 
     @staticmethod
     def _call(call, **params) -> tuple[int, dict]:

@@ -191,7 +191,8 @@ def _awaiting_confirmation(withdrawal: Withdrawal, package: str) -> Withdrawal:
     one leaves the package they hold). Audited when it starts waiting."""
     withdrawal = withdrawal_lock(withdrawal)
     before = withdrawal.status
-    if before not in _PAYING or not (before == Status.APPROVED or package):
+    unchanged = before == Status.CONFIRMING and package in ("", withdrawal.payout_package)
+    if before not in _PAYING or unchanged:
         return withdrawal  # settled meanwhile, or waiting already with nothing new
     withdrawal.status = Status.CONFIRMING
     withdrawal.payout_package = package or withdrawal.payout_package

@@ -50,7 +50,8 @@ def wechat(keys, settings, tmp_path):
     """The fake WeChat Pay. A new bill takes `wechat.state` (and `wechat.fail_reason`), and
     one waiting for the member's confirmation a package, which the transfer's answer
     carries and a query's does not; `wechat.hang` makes the next transfer's answer come too
-    late; `wechat.posts` counts the transfers asked for."""
+    late; `wechat.refuse_repeats` refuses a transfer under a number it has; `wechat.posts`
+    counts the transfers asked for."""
     bills: dict[str, dict] = {}
 
     def answer(request):
@@ -59,6 +60,8 @@ def wechat(keys, settings, tmp_path):
         if request.method == "POST" and request.path == BILLS:
             fields = request.json()
             server.posts.append(fields)
+            if server.refuse_repeats and fields["out_bill_no"] in bills:
+                return wx.answer(keys, 400, {"code": "INVALID_REQUEST", "message": "重复"})
             bill = bills.setdefault(
                 fields["out_bill_no"],
                 {
@@ -86,6 +89,7 @@ def wechat(keys, settings, tmp_path):
     paths = keys.write(tmp_path)
     with fake_server(answer) as server:
         server.state, server.fail_reason, server.hang, server.posts = "SUCCESS", "", False, []
+        server.refuse_repeats = False
         server.bills = bills
         settings.PAYOUT_BACKEND = "apps.referrals.payouts.WechatPayoutBackend"
         settings.WECHATPAY_MCH_ID = wx.MCH_ID
@@ -247,21 +251,26 @@ def test_a_transfer_never_confirmed_gives_the_money_back_once(wechat, withdrawal
     assert commission_problems() == {}
 
 
+@pytest.mark.parametrize("refused", [False, True])
 def test_a_lost_answer_to_a_transfer_awaiting_confirmation_is_asked_again_for_its_package(
-    wechat, withdrawal, monkeypatch
+    wechat, withdrawal, promoter, monkeypatch, refused
 ):
     monkeypatch.setattr(WechatPayoutBackend, "timeout", (2, 0.5))
-    wechat.state, wechat.hang = "WAIT_USER_CONFIRM", True
+    wechat.state, wechat.hang, wechat.refuse_repeats = "WAIT_USER_CONFIRM", True, refused
 
     assert withdrawal_approve(withdrawal=withdrawal, actor=UserFactory()).status == "approved"
     withdrawals_pay_out_task()  # the query says waiting, with no package: asked again
 
     withdrawal.refresh_from_db()
     number = f"W{withdrawal.pk:012d}"
-    assert withdrawal.status == "confirming"
-    assert withdrawal.payout_package == wechat.bills[number]["package_info"]
     assert [sent["out_bill_no"] for sent in wechat.posts] == [number, number]
     assert list(wechat.bills) == [number]
+    # refused, the bill still waits at WeChat: waiting here too, never failed
+    assert withdrawal.status == "confirming"
+    package = "" if refused else wechat.bills[number]["package_info"]
+    assert withdrawal.payout_package == package
+    assert promoter_balances(promoter)["available"] == D("70.00")
+    assert commission_problems() == {}
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
