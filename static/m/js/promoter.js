@@ -17,7 +17,8 @@ let reloadWithdrawals = null;
 // elsewhere it says how.
 function miniProgram() {
   const sdk = window.wx?.miniProgram;
-  const inWebView = window.__wxjs_environment === "miniprogram";
+  const inWebView =
+    window.__wxjs_environment === "miniprogram" || /miniProgram/i.test(navigator.userAgent);
   return inWebView && section.dataset.confirmPage && typeof sdk?.navigateTo === "function"
     ? sdk
     : null;
