@@ -1,21 +1,21 @@
 """Text messages go through one backend, chosen by SMS_BACKEND.
 
-`sms_send(phone=..., message=..., template=..., params=...)` sends once the transaction that
-asked for it commits, never inside it. `message` is the whole text, which the console backend
-prints; a provider that sends only approved templates, as Chinese carriers require (Tencent
-Cloud SMS), sends the approved template of that kind (TEMPLATES: a sign-in code, a code a
-till asks the member for) filled with `params` instead, in the order its settings name them:
-a sign-in code goes as `template="sign_in", params={"code": code}`. A message HQ wrote itself
-(apps.marketing) names its approved template as an `ApprovedTemplate` instead of a kind.
+`sms_send_now(phone=..., message=..., template=..., params=...)` sends at once, outside the
+transaction that keeps what the message tells (commit that first), and raises
+SmsUnavailable (503, Retry-After) when the provider refused, failed or did not answer within
+SMS_TIMEOUT_SECONDS: the request that asked for a code says whether it went, and a code not
+sent can be taken back, so none is lost unnoticed or texted twice. `message` is the whole
+text, which the console backend prints; a provider that sends only approved templates, as
+Chinese carriers require (Tencent Cloud SMS), sends the approved template of that kind
+(TEMPLATES: a sign-in code, a code a till asks the member for) filled with `params` instead,
+in the order its settings name them: a sign-in code goes as `template="sign_in",
+params={"code": code}`. Messages HQ wrote itself go through the outbox (apps.marketing),
+which names its approved template as an `ApprovedTemplate` instead of a kind.
 
 No backend but the console one writes a message, a code or a whole phone number to a log:
 the console backend is the demo's gateway, a stand-in that a production site refuses to
 start with (apps/core/checks.py). A failure to send is logged with the masked number and
-the provider's error code only; the request that asked has already answered.
-
-`sms_send_now` is for a request whose answer says whether the message went (a sign-in code):
-it sends at once and raises SmsUnavailable (503, Retry-After) when the provider refused,
-failed or did not answer within SMS_TIMEOUT_SECONDS.
+the provider's error code only.
 """
 
 import logging
@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from tencentcloud.common.credential import Credential
@@ -164,20 +163,10 @@ def sms_backend():
     return import_string(settings.SMS_BACKEND)()
 
 
-def sms_send(
-    *, phone: str, message: str, template: str, params: dict[str, str] | None = None
-) -> None:
-    if template not in TEMPLATES:
-        raise ValueError(f"no SMS template kind {template!r}")
-    backend = sms_backend()
-    transaction.on_commit(lambda: _deliver(backend, phone, message, params or {}, template))
-
-
 def sms_send_now(
     *, phone: str, message: str, template: str, params: dict[str, str] | None = None
 ) -> None:
-    """Send at once, outside the transaction that keeps what the message tells (commit that
-    first); SmsUnavailable when it did not go."""
+    """Send at once; SmsUnavailable when it did not go."""
     if template not in TEMPLATES:
         raise ValueError(f"no SMS template kind {template!r}")
     if not _deliver(sms_backend(), phone, message, params or {}, template):

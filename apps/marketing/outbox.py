@@ -5,10 +5,13 @@ its reason.
 A message's life: queued → (held for quiet hours, still queued) → sending → sent; or
 refused (with its reason), or failed after MESSAGE_MAX_ATTEMPTS tries with backoff. The job
 claims due rows with `SELECT … FOR UPDATE SKIP LOCKED`, decides them all and marks those it
-will send `sending` in one transaction, sends them outside it, then records each result
-only on a row still `sending`. A run that dies between the two leaves rows `sending`; past
-MESSAGE_SEND_LEASE_SECONDS the next run marks them failed as interrupted rather than send
-them again, since they may have gone. A provider down or stalling (PROVIDER_DOWN_AFTER
+will send `sending` in one transaction, then sends them one by one outside it: it notes on
+each row that the provider is being asked (`sent_at`), asks, and records the answer, each
+its own commit and only on a row still `sending` and still its own. A run that dies
+(a worker killed, a host rebooted) leaves its rows `sending`; past
+MESSAGE_SEND_LEASE_SECONDS the next run settles them: the one the provider was being asked
+for may have gone, so it is marked failed as interrupted rather than sent again; those not
+asked yet go back to the queue, to be sent once. A provider down or stalling (PROVIDER_DOWN_AFTER
 failures in a row, each within its timeout) ends the run: the messages of its channel not
 tried yet go back to the queue untouched, so a batch never outlasts its lease. A WeChat
 message spends one of the member's subscriptions to its template when it is claimed, and
@@ -98,40 +101,66 @@ def _send_soon() -> None:
 
 PROVIDER_DOWN_AFTER = 3  # a channel's failures in a row that end a run
 NOT_TRIED = "not tried: the provider was down"
+NOT_ASKED = "not asked: its run stopped"
 
 
 def messages_send_due(*, now=None, batch: int = 500) -> int:
     """Decide and send every message due by `now`, `batch` at a time; returns how many were
     decided (sent, held, refused or tried)."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
-    Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - lease).update(
-        status=Message.Status.FAILED, reason=Message.Reason.INTERRUPTED
-    )
+    _dead_runs_settle(now)
     decided = 0
     while True:
         claimed, outgoing = _messages_claim(now, batch)
         if not claimed:
             return decided
         decided += claimed
-        results, down = _deliver_while_up(outgoing)
-        _results_record(results, now)
-        if down:
+        if _deliver_while_up(outgoing, now):
             return decided
 
 
-def _deliver_while_up(outgoing: list[Outgoing]) -> tuple[list[tuple[int, str | None]], bool]:
-    """Each message's result (None: sent); NOT_TRIED for those of a channel found down."""
+def _dead_runs_settle(now) -> None:
+    """Messages a run claimed longer than MESSAGE_SEND_LEASE_SECONDS ago and left `sending`:
+    that run died. One the provider was asked for may have gone: failed, never sent again.
+    The others were not asked: back to the queue, as if never claimed."""
+    lease = timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
+    left = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - lease)
+    left.filter(sent_at__isnull=False).update(
+        status=Message.Status.FAILED, reason=Message.Reason.INTERRUPTED
+    )
+    never_asked = list(
+        left.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    _results_record([(pk, NOT_ASKED) for pk in never_asked], now)
+
+
+def _deliver_while_up(outgoing: list[Outgoing], now) -> bool:
+    """Send each message this run claimed (at `now`), its answer recorded at once; True when
+    a channel was found down: its messages not tried yet go back to the queue (NOT_TRIED)."""
     failures: Counter = Counter()
-    results = []
+    not_tried = []
     for message in outgoing:
         if failures[message.channel] >= PROVIDER_DOWN_AFTER:
-            results.append((message.pk, NOT_TRIED))
+            not_tried.append((message.pk, NOT_TRIED))
             continue
+        if not _asking(message.pk, now):
+            continue  # settled meanwhile by another run: this one's lease ran out
         error = message_deliver(message)
         failures[message.channel] = failures[message.channel] + 1 if error else 0
-        results.append((message.pk, error))
-    return results, max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
+        _results_record([(message.pk, error)], now)
+    _results_record(not_tried, now)
+    return max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
+
+
+def _asking(pk: int, now) -> bool:
+    """Note that the provider is being asked for this message, if it is still the message
+    this run claimed at `now`: from here on, a run that dies leaves it failed, never sent
+    twice. Its `sent_at` stays once it is sent."""
+    return bool(
+        Message.objects.filter(
+            pk=pk, status=Message.Status.SENDING, claimed_at=now, sent_at__isnull=True
+        ).update(sent_at=now)
+    )
 
 
 @transaction.atomic
@@ -273,14 +302,17 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 def _results_record(results: list[tuple[int, str | None]], now) -> None:
     """Each result on its row, if the row is still `sending`: sent, or tried again after a
     backoff, or failed after the last attempt (a WeChat subscription spent on it returned);
-    one NOT_TRIED is queued again, its claim not counted as a try."""
+    one NOT_TRIED or NOT_ASKED is queued again, its claim not counted as a try."""
     if not results:
         return
     delivered = [pk for pk, error in results if error is None]
-    Message.objects.filter(pk__any=delivered, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT, sent_at=now
-    )
+    if delivered:
+        Message.objects.filter(pk__any=delivered, status=Message.Status.SENDING).update(
+            status=Message.Status.SENT
+        )
     errors = {pk: error for pk, error in results if error is not None}
+    if not errors:
+        return
     failed = list(
         Message.objects.select_for_update(of=("self",))
         .filter(pk__any=sorted(errors), status=Message.Status.SENDING)
@@ -288,23 +320,30 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
         .order_by("pk")
     )
     for message in failed:
-        if errors[message.pk] == NOT_TRIED:
+        error = errors[message.pk]
+        message.sent_at = None  # not sent: a later run that dies with it in hand must know
+        if error == NOT_ASKED:
             message.attempts -= 1
-        else:
-            message.error = errors[message.pk][:200]
-        message.reason = Message.Reason.PROVIDER
-        if errors[message.pk] == NOT_TRIED:
+            message.status, message.due_at = Message.Status.QUEUED, now
+        elif error == NOT_TRIED:
+            message.attempts -= 1
+            message.reason = Message.Reason.PROVIDER
             message.status = Message.Status.QUEUED
             message.due_at = now + rules.retry_delay(1, settings.MESSAGE_RETRY_SECONDS)
-        elif message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
-            message.status = Message.Status.FAILED
         else:
-            message.status = Message.Status.QUEUED
-            message.due_at = now + rules.retry_delay(
-                message.attempts, settings.MESSAGE_RETRY_SECONDS
-            )
+            message.error = error[:200]
+            message.reason = Message.Reason.PROVIDER
+            if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+                message.status = Message.Status.FAILED
+            else:
+                message.status = Message.Status.QUEUED
+                message.due_at = now + rules.retry_delay(
+                    message.attempts, settings.MESSAGE_RETRY_SECONDS
+                )
         if message.channel == Channel.WECHAT:
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)
-    Message.objects.bulk_update(failed, ["error", "reason", "status", "due_at", "attempts"])
+    Message.objects.bulk_update(
+        failed, ["error", "reason", "status", "due_at", "attempts", "sent_at"]
+    )

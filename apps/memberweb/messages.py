@@ -132,6 +132,7 @@ MESSAGES = {
     "reward_waiting": _("no first purchase yet"),
     "reward_pending": _("reward pending"),
     "reward_rewarded": _("rewarded"),
+    "reward_taken_back": _("reward taken back: the order was refunded"),
     "reward_limit_reached": _("your reward limit reached"),
     "reward_none": _("no reward"),
 }

@@ -36,6 +36,7 @@ class Promoter(TimeStampedModel):
         APPROVED = "approved", _("approved")
         REFUSED = "refused", _("refused")
         SUSPENDED = "suspended", _("suspended")
+        MERGED = "merged", _("merged into another")  # its member was merged: closed
 
     member = models.OneToOneField(
         Member,
@@ -73,6 +74,16 @@ class Promoter(TimeStampedModel):
         related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Its member was merged into a member who is a promoter too: this record's money,
+    # commissions and withdrawals in flight are that promoter's now (apps.referrals.merging).
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("promoter")
@@ -286,6 +297,8 @@ class CommissionEntry(models.Model):
         PAY = "pay", _("paid out")  # withdrawing → paid out
         FEE = "fee", _("withdrawal fee")  # withdrawing → brand
         RETURN = "return", _("withdrawal returned")  # withdrawing → available
+        # a merged promoter's frozen, available and debt → the surviving promoter's
+        MERGE = "merge", _("carried over in a member merge")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(
@@ -697,6 +710,25 @@ class ReferralReward(models.Model):
     )
     given_at = models.DateTimeField(_("given at"), default=timezone.now)
     given_on = models.DateField(_("day"))  # the referrer's daily limit counts by it
+    # Taken back because the friend's first order was refunded after all, below what
+    # qualified it (apps.referrals.clawback): once, by that refund.
+    clawed_back_at = models.DateTimeField(_("taken back at"), null=True, blank=True)
+    clawback_refund = models.ForeignKey(
+        Refund,
+        verbose_name=_("taken back for refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    points_back = models.PositiveIntegerField(_("points taken back"), default=0)
+    points_spent = models.PositiveIntegerField(_("points already spent, not taken back"), default=0)
+    growth_back = models.PositiveIntegerField(_("growth value taken back"), default=0)
+    coupon_kept = models.BooleanField(
+        _("coupon already used, kept"),
+        default=False,
+        help_text=_("The coupon was used or held by an order when the reward was taken back."),
+    )
 
     class Meta:
         verbose_name = _("referral reward")

@@ -141,7 +141,10 @@ DATABASES = {
         DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         # Off: the check is one more round trip on every request. Without it, a connection the
-        # database dropped fails one request, and Django closes it after that request.
+        # database dropped fails one request (a 503 tills retry), and Django closes it after
+        # that request. It would not shorten the recovery from a PostgreSQL restart
+        # (bench.faults postgres_restart): under traffic each pooled connection meets the
+        # outage while it lasts and is replaced then (README.md, "Operations").
         conn_health_checks=env_bool("DB_HEALTH_CHECKS", default=False),
     )
 }
@@ -293,7 +296,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is run again; every task may run twice
 # A task taken by a worker that died (kill -9, a host rebooted) goes back to the queue after
 # this many seconds: longer than the longest job (the nightly ones over all members), or a
-# second worker starts it again while the first still runs it.
+# second worker starts it again while the first still runs it. Work that must not wait an
+# hour comes back sooner by other ways: resume jobs, the outbox's lease (README.md,
+# "Operations").
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
     # Workers look for such tasks every 10 s (kombu's default: every 100 s).

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0007_payout_schedule'),
+        ('referrals', '0008_h21_merge_and_clawback'),
     ]
 
     operations = [
