@@ -217,6 +217,7 @@ class WithdrawalAdmin(_Decisions, ReadOnlyAdmin):
         "reason",
     ]
     list_filter = ["status", "requested_at"]
+    exclude = ["payout_package"]  # the member's to confirm receipt with, in the mini-program
     list_select_related = ["promoter__member", "decided_by"]
     search_fields = ["=promoter__member__referral_code", "=payout_ref"]
     date_hierarchy = "requested_at"

@@ -29,7 +29,11 @@ from apps.referrals.models import CommissionEntry, Promoter, Withdrawal
 Status = Promoter.Status
 # Which record's standing the survivor keeps: the first of these either has.
 _STANDING = (Status.SUSPENDED, Status.APPROVED, Status.APPLIED, Status.REFUSED)
-_IN_FLIGHT = (Withdrawal.Status.REQUESTED, Withdrawal.Status.APPROVED)
+_IN_FLIGHT = (
+    Withdrawal.Status.REQUESTED,
+    Withdrawal.Status.APPROVED,
+    Withdrawal.Status.CONFIRMING,
+)
 
 
 @transaction.atomic

@@ -386,6 +386,8 @@ class Withdrawal(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", _("requested")
         APPROVED = "approved", _("approved, being paid")
+        # WeChat's 商家转账 pays once the member confirms receipt in the mini-program
+        CONFIRMING = "confirming", _("awaiting confirmation in WeChat")
         PAID = "paid", _("paid")
         REFUSED = "refused", _("refused")
         FAILED = "failed", _("payout failed")
@@ -410,6 +412,14 @@ class Withdrawal(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     payout_ref = models.CharField(_("payout reference"), max_length=64, blank=True)
+    payout_package = models.TextField(
+        _("confirmation package"),
+        blank=True,
+        help_text=_(
+            "What the member confirms receipt with in the mini-program "
+            "(wx.requestMerchantTransfer), while the payout awaits it."
+        ),
+    )
 
     class Meta:
         verbose_name = _("withdrawal")

@@ -74,6 +74,18 @@ def promoter_withdrawals(promoter: Promoter) -> QuerySet[Withdrawal]:
     return Withdrawal.objects.filter(promoter=promoter).order_by("-requested_at", "-pk")
 
 
+def withdrawal_confirmation(withdrawal: Withdrawal) -> dict | None:
+    """What the member's mini-program passes to wx.requestMerchantTransfer to confirm
+    receipt of a withdrawal awaiting it (mchId, appId, package); None for any other."""
+    if withdrawal.status != Withdrawal.Status.CONFIRMING or not withdrawal.payout_package:
+        return None
+    return {
+        "mch_id": settings.WECHATPAY_MCH_ID,
+        "app_id": settings.WECHATPAY_APP_ID,
+        "package_info": withdrawal.payout_package,
+    }
+
+
 # The friends `me/referrals` lists: the latest this many (with the count of all).
 INVITED_SHOWN = 50
 

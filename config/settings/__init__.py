@@ -486,6 +486,12 @@ WITHDRAWAL_FEE_PERCENT = Decimal(os.environ.get("WITHDRAWAL_FEE_PERCENT", "0"))
 WITHDRAWAL_DAILY_MOST = Decimal(os.environ.get("WITHDRAWAL_DAILY_MOST", "0"))
 WITHDRAWAL_DAILY_COUNT = int(os.environ.get("WITHDRAWAL_DAILY_COUNT", "0"))
 PAYOUT_BACKEND = os.environ.get("PAYOUT_BACKEND", "apps.referrals.payouts.SandboxPayoutBackend")
+# The mini-program's page where a member confirms receipt of a withdrawal WeChat Pay awaits
+# their confirmation for (wx.requestMerchantTransfer, with GET me/withdrawals' confirmation):
+# the member web centre, opened in the mini-program's web-view, leads there (empty: never).
+MINIPROGRAM_WITHDRAWALS_PAGE = os.environ.get(
+    "MINIPROGRAM_WITHDRAWALS_PAGE", "/pages/promoter/withdrawals"
+)
 
 # Online orders delivered: days after shipping that a parcel the member has not said they
 # received counts as received.

@@ -18,11 +18,18 @@ from apps.referrals.commissions import (
     commissions_reverse,
     commissions_write,
 )
+from apps.referrals.errors import PayoutAwaitsConfirmation, PayoutFailed
 from apps.referrals.merging import promoters_merge
 from apps.referrals.models import Commission, CommissionEntry, Promoter
+from apps.referrals.payouts import PayoutBackend
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.verification import commission_problems
-from apps.referrals.withdrawals import withdrawal_approve, withdrawal_refuse, withdrawal_request
+from apps.referrals.withdrawals import (
+    withdrawal_approve,
+    withdrawal_refuse,
+    withdrawal_request,
+    withdrawals_pay_out_due,
+)
 from tests.core.factories import UserFactory
 from tests.members.factories import MemberFactory
 from tests.referrals.factories import customer_of, default_rate, promoter_of, sale
@@ -95,6 +102,36 @@ def test_two_promoters_become_one_with_every_fen_carried_over(
     # a second delivery of the event changes nothing
     promoters_merge(survivor_id=survivor.member_id, merged_id=merged.member_id)
     assert CommissionEntry.objects.filter(kind="merge").count() == 2
+
+
+class UnconfirmedPayoutBackend(PayoutBackend):
+    """A gateway waiting for the member to confirm receipt, until it `cancelled` it."""
+
+    cancelled = False
+
+    def transfer(self, *, reference, openid, amount, description, package_held=False):
+        if self.cancelled:
+            raise PayoutFailed("WeChat Pay CANCELLED")
+        raise PayoutAwaitsConfirmation(f"PKG-{reference}")
+
+
+def test_a_withdrawal_awaiting_confirmation_is_handed_over_and_comes_back_to_the_survivor(
+    store, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    settings.PAYOUT_BACKEND = f"{__name__}.UnconfirmedPayoutBackend"
+    survivor, merged = promoter_of(), promoter_of()
+    earn(store, merged, "300", released=True)  # 30.00 available
+    asked = withdrawal_request(promoter=merged, amount=D("10.00"), key="k1")
+    assert withdrawal_approve(withdrawal=asked, actor=UserFactory()).status == "confirming"
+
+    merge(survivor.member, merged.member, django_capture_on_commit_callbacks)
+
+    asked.refresh_from_db()
+    assert (asked.promoter, asked.status) == (survivor, "confirming")
+    monkeypatch.setattr(UnconfirmedPayoutBackend, "cancelled", True)
+    assert withdrawals_pay_out_due() == 1
+    assert money(survivor) == {"frozen": 0, "available": D("30.00"), "debt": 0}
+    assert commission_problems() == {}
 
 
 def test_a_promoter_merged_into_a_non_promoter_hands_over_the_whole_record(

@@ -1,7 +1,9 @@
 """Withdrawals paid through WeChat Pay's 商家转账 (apps.referrals.payouts.WechatPayoutBackend)
 against a local fake of WeChat Pay that keeps its transfer bills by out_bill_no: paid at
 once, processing then settled by the periodic job, refused, cut off and retried under the
-same number (paid once), and a promoter with no openid refused to finance up front."""
+same number (paid once), waiting for the member to confirm receipt in the mini-program
+(confirmed, or never and cancelled by WeChat: the money back once), and a promoter with no
+openid refused to finance up front."""
 
 from datetime import timedelta
 from decimal import Decimal as D
@@ -12,6 +14,7 @@ from django.utils import translation
 
 from apps.core import roles
 from apps.core.checks import backends_check
+from apps.core.models import AuditEntry
 from apps.members.models import MemberIdentity
 from apps.referrals.commissions import commissions_release_due, commissions_write
 from apps.referrals.errors import PayeeUnknown
@@ -20,7 +23,11 @@ from apps.referrals.payouts import WechatPayoutBackend
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.tasks import withdrawals_pay_out_task
 from apps.referrals.verification import commission_problems
-from apps.referrals.withdrawals import withdrawal_approve, withdrawal_request
+from apps.referrals.withdrawals import (
+    withdrawal_approve,
+    withdrawal_pay_out,
+    withdrawal_request,
+)
 from tests.core.factories import UserFactory
 from tests.fake_http import Answer, fake_server
 from tests.orders import wechatpay_fake as wx
@@ -40,9 +47,11 @@ def keys():
 
 @pytest.fixture
 def wechat(keys, settings, tmp_path):
-    """The fake WeChat Pay. A new bill takes `wechat.state` (and `wechat.fail_reason`);
-    `wechat.hang` makes the next transfer's answer come too late; `wechat.posts` counts the
-    transfers asked for."""
+    """The fake WeChat Pay. A new bill takes `wechat.state` (and `wechat.fail_reason`), and
+    one waiting for the member's confirmation a package, which the transfer's answer
+    carries and a query's does not; `wechat.hang` makes the next transfer's answer come too
+    late; `wechat.refuse_repeats` refuses a transfer under a number it has; `wechat.posts`
+    counts the transfers asked for."""
     bills: dict[str, dict] = {}
 
     def answer(request):
@@ -51,6 +60,8 @@ def wechat(keys, settings, tmp_path):
         if request.method == "POST" and request.path == BILLS:
             fields = request.json()
             server.posts.append(fields)
+            if server.refuse_repeats and fields["out_bill_no"] in bills:
+                return wx.answer(keys, 400, {"code": "INVALID_REQUEST", "message": "重复"})
             bill = bills.setdefault(
                 fields["out_bill_no"],
                 {
@@ -58,8 +69,11 @@ def wechat(keys, settings, tmp_path):
                     "transfer_bill_no": f"1330000071100999991182020{len(bills):015d}",
                     "state": server.state,
                     "fail_reason": server.fail_reason,
+                    "package_info": f"ABBQO+oYAAABAAAAAAC{len(bills)}Zz==",
                 },
             )
+            if bill["state"] != "WAIT_USER_CONFIRM":
+                bill = {k: v for k, v in bill.items() if k != "package_info"}
             reply = wx.answer(keys, 200, bill)
             if server.hang:
                 server.hang = False
@@ -67,12 +81,15 @@ def wechat(keys, settings, tmp_path):
             return reply
         number = request.path.removeprefix(f"{BILLS}/out-bill-no/")
         if request.method == "GET" and number in bills:
-            return wx.answer(keys, 200, bills[number])
+            return wx.answer(
+                keys, 200, {k: v for k, v in bills[number].items() if k != "package_info"}
+            )
         return wx.answer(keys, 404, {"code": "NOT_FOUND", "message": "记录不存在"})
 
     paths = keys.write(tmp_path)
     with fake_server(answer) as server:
         server.state, server.fail_reason, server.hang, server.posts = "SUCCESS", "", False, []
+        server.refuse_repeats = False
         server.bills = bills
         settings.PAYOUT_BACKEND = "apps.referrals.payouts.WechatPayoutBackend"
         settings.WECHATPAY_MCH_ID = wx.MCH_ID
@@ -181,6 +198,79 @@ def test_wechat_down_leaves_the_withdrawal_waiting_never_failed(wechat, withdraw
     withdrawals_pay_out_task()
     withdrawal.refresh_from_db()
     assert withdrawal.status == "paid"
+
+
+def test_a_transfer_the_member_must_confirm_waits_with_its_package_until_confirmed(
+    wechat, withdrawal
+):
+    wechat.state = "WAIT_USER_CONFIRM"
+    number = f"W{withdrawal.pk:012d}"
+
+    waiting = withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+
+    assert waiting.status == "confirming"
+    assert waiting.payout_package == wechat.bills[number]["package_info"]
+    [audited] = AuditEntry.objects.filter(action="withdrawal.confirming")
+    assert (audited.before, audited.after["status"]) == ({"status": "approved"}, "confirming")
+    withdrawals_pay_out_task()  # not confirmed yet: the package the member holds stands
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, withdrawal.payout_package) == ("confirming", waiting.payout_package)
+    assert len(wechat.posts) == 1
+    assert AuditEntry.objects.filter(action="withdrawal.confirming").count() == 1
+    assert commission_problems() == {}
+
+    wechat.bills[number]["state"] = "SUCCESS"  # the member confirmed in the mini-program
+    withdrawals_pay_out_task()
+    withdrawals_pay_out_task()
+
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, withdrawal.payout_package) == ("paid", "")
+    assert withdrawal.payout_ref == wechat.bills[number]["transfer_bill_no"]
+    assert CommissionEntry.objects.filter(withdrawal=withdrawal, kind="pay").count() == 1
+    assert commission_problems() == {}
+
+
+def test_a_transfer_never_confirmed_gives_the_money_back_once(wechat, withdrawal, promoter):
+    wechat.state = "WAIT_USER_CONFIRM"
+    waiting = withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+    assert promoter_balances(promoter)["available"] == D("70.00")
+    # WeChat cancels a transfer not confirmed within 24 hours
+    wechat.bills[f"W{withdrawal.pk:012d}"].update(state="CANCELLED", fail_reason="TIMEOUT")
+
+    withdrawals_pay_out_task()
+    withdrawals_pay_out_task()
+    late = withdrawal_pay_out(withdrawal=waiting)  # a run that read it still waiting
+
+    withdrawal.refresh_from_db()
+    assert late.status == withdrawal.status == "failed"
+    assert "CANCELLED" in withdrawal.reason and withdrawal.payout_package == ""
+    assert promoter_balances(promoter)["available"] == D("100.00")
+    assert CommissionEntry.objects.filter(withdrawal=withdrawal, kind="return").count() == 1
+    [audited] = AuditEntry.objects.filter(action="withdrawal.failed")
+    assert audited.before == {"status": "confirming"}
+    assert commission_problems() == {}
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_a_lost_answer_to_a_transfer_awaiting_confirmation_is_asked_again_for_its_package(
+    wechat, withdrawal, promoter, monkeypatch, refused
+):
+    monkeypatch.setattr(WechatPayoutBackend, "timeout", (2, 0.5))
+    wechat.state, wechat.hang, wechat.refuse_repeats = "WAIT_USER_CONFIRM", True, refused
+
+    assert withdrawal_approve(withdrawal=withdrawal, actor=UserFactory()).status == "approved"
+    withdrawals_pay_out_task()  # the query says waiting, with no package: asked again
+
+    withdrawal.refresh_from_db()
+    number = f"W{withdrawal.pk:012d}"
+    assert [sent["out_bill_no"] for sent in wechat.posts] == [number, number]
+    assert list(wechat.bills) == [number]
+    # refused, the bill still waits at WeChat: waiting here too, never failed
+    assert withdrawal.status == "confirming"
+    package = "" if refused else wechat.bills[number]["package_info"]
+    assert withdrawal.payout_package == package
+    assert promoter_balances(promoter)["available"] == D("70.00")
+    assert commission_problems() == {}
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
