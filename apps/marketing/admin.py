@@ -175,7 +175,7 @@ class CampaignAdmin(HuijiModelAdmin):
             "<p>{}</p><p><strong>{}</strong></p><table class='campaign-report'><thead><tr>"
             "<th scope='col'></th><th scope='col'>{}</th><th scope='col'>{}</th>"
             "<th scope='col'>{}</th><th scope='col'>{}</th><th scope='col'>{}</th></tr>"
-            "</thead><tbody>{}</tbody></table><p class='help'>{}</p><p>{}</p>"
+            "</thead><tbody>{}</tbody></table><p><small>{}</small></p><p>{}</p>"
             "<p><a href='{}'>{}</a></p>",
             _("%(reached)s reached, %(holdout)s held out.")
             % {"reached": report.reached, "holdout": report.holdout},
