@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 Status = Withdrawal.Status
 _PAYING = (Status.APPROVED, Status.CONFIRMING)  # approved, the payout not settled yet
 _OPEN = (Status.REQUESTED, *_PAYING, Status.PAID)
-_BILL_NO = re.compile(r"W(\d{12})")
+_BILL_NUMBER = re.compile(r"W(\d{12})")
 
 
 def withdrawal_fee(amount: Decimal) -> Decimal:
@@ -171,7 +171,7 @@ def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
         return withdrawal
     try:
         reference = payout_backend().transfer(
-            reference=withdrawal_bill_no(withdrawal),
+            reference=_bill_no(withdrawal),
             openid=_openid(withdrawal),
             amount=withdrawal.net,
             description="佣金提现",
@@ -191,7 +191,7 @@ def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
     return _paid(withdrawal, reference)
 
 
-def withdrawal_bill_no(withdrawal: Withdrawal) -> str:
+def _bill_no(withdrawal: Withdrawal) -> str:
     """The withdrawal's number at the payout gateway (WeChat's out_bill_no)."""
     return f"W{withdrawal.pk:012d}"
 
@@ -207,7 +207,7 @@ def withdrawal_transfer_noticed(*, notice: TransferNotice) -> Withdrawal | None:
     (failed, cancelled, or paid another amount) gives the money back, which the promoter
     could withdraw again, only on WeChat's own answer to the job's query: a task asks
     (withdrawal_pay_out), after the notice is answered."""
-    number = _BILL_NO.fullmatch(notice.bill_no)
+    number = _BILL_NUMBER.fullmatch(notice.bill_no)
     withdrawal = number and Withdrawal.objects.filter(pk=int(number[1])).first()
     if not withdrawal:
         logger.warning("transfer notice for %s: no such withdrawal", notice.bill_no)
