@@ -23,6 +23,9 @@ from django.utils.module_loading import import_string
 
 from apps.orders.errors import PaymentGatewayError
 from apps.orders.wechatpay import (
+    TRANSFER_AWAITS_MEMBER,
+    TRANSFER_FAILED,
+    TRANSFER_PAID,
     WechatPayBackend,
     platform_public_key,
     wechatpay_client,
@@ -70,12 +73,6 @@ class SandboxPayoutBackend(PayoutBackend):
         return f"SANDBOX-{reference}"
 
 
-# WeChat's transfer bill states (商家转账): settled; failed for good (CANCELLED too: a bill
-# the member did not confirm within 24 hours); waiting for the member to confirm receipt;
-# the rest are processing (ACCEPTED, PROCESSING, TRANSFERING, CANCELING).
-TRANSFER_PAID = "SUCCESS"
-TRANSFER_FAILED = {"FAIL", "CANCELLED"}
-TRANSFER_AWAITS_MEMBER = "WAIT_USER_CONFIRM"
 NAME_NEEDED_FEN = 200000  # WeChat wants the payee's real name from 2,000 yuan
 
 
@@ -88,7 +85,10 @@ class WechatPayoutBackend(PayoutBackend):
     WeChat then waits for the member to confirm receipt in the mini-program: the answer to
     the transfer carries the package they confirm with (package_info), a query's does not.
     A bill found waiting whose package the member does not hold (the transfer's answer was
-    lost) is asked for again under the same number: WeChat answers with that bill."""
+    lost) is asked for again under the same number: WeChat answers with that bill.
+
+    WeChat notices a bill's end at WECHATPAY_NOTIFY_URL (the library sends it as notify_url);
+    apps.referrals.withdrawals.withdrawal_transfer_noticed settles the withdrawal on it."""
 
     needs_openid = True
     timeout = None  # (seconds to connect, to read an answer); None: WECHATPAY_TIMEOUT_SECONDS

@@ -9,10 +9,13 @@ row lock, so a second approval or a retried payout finds it decided. Refusing, o
 the gateway refuses for good, gives the money back, paying any debt first. A payout WeChat
 pays only once the member confirms receipt waits for that (awaiting confirmation, the
 package they confirm with kept on the withdrawal); one they never confirm, which WeChat
-cancels, gives the money back like any failed payout. Each decision is audited."""
+cancels, gives the money back like any failed payout. WeChat's notice that a payout ended
+settles it at once (withdrawal_transfer_noticed); withdrawals_pay_out_due, every few
+minutes, settles those whose notice never came. Each decision is audited."""
 
 import contextlib
 import logging
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,7 +25,9 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
+from apps.core.queue import enqueue
 from apps.members.models import MemberIdentity
+from apps.orders.payments import TransferNotice
 from apps.referrals.errors import (
     PayeeUnknown,
     PayoutAwaitsConfirmation,
@@ -46,6 +51,7 @@ logger = logging.getLogger(__name__)
 Status = Withdrawal.Status
 _PAYING = (Status.APPROVED, Status.CONFIRMING)  # approved, the payout not settled yet
 _OPEN = (Status.REQUESTED, *_PAYING, Status.PAID)
+_BILL_NUMBER = re.compile(r"W(\d{12})")
 
 
 def withdrawal_fee(amount: Decimal) -> Decimal:
@@ -165,7 +171,7 @@ def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
         return withdrawal
     try:
         reference = payout_backend().transfer(
-            reference=f"W{withdrawal.pk:012d}",
+            reference=_bill_no(withdrawal),
             openid=_openid(withdrawal),
             amount=withdrawal.net,
             description="佣金提现",
@@ -183,6 +189,44 @@ def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
             withdrawal.refresh_from_db()
             return withdrawal
     return _paid(withdrawal, reference)
+
+
+def _bill_no(withdrawal: Withdrawal) -> str:
+    """The withdrawal's number at the payout gateway (WeChat's out_bill_no)."""
+    return f"W{withdrawal.pk:012d}"
+
+
+def withdrawal_transfer_noticed(*, notice: TransferNotice) -> Withdrawal | None:
+    """The gateway's notice (verified by the payment backend) that a withdrawal's payout
+    ended: the withdrawal settled at once, as withdrawals_pay_out_due settles it, under its
+    row lock, so the same notice again, or the job at the same time, settles it once. None,
+    logged, for a bill that is no withdrawal here.
+
+    A payout the notice says was paid, of the withdrawal's own net amount, is recorded paid
+    from the notice: WeChat signs it, and recording it gives nobody money. Any other end
+    (failed, cancelled, or paid another amount) gives the money back, which the promoter
+    could withdraw again, only on WeChat's own answer to the job's query: a task asks
+    (withdrawal_pay_out), after the notice is answered."""
+    number = _BILL_NUMBER.fullmatch(notice.bill_no)
+    withdrawal = number and Withdrawal.objects.filter(pk=int(number[1])).first()
+    if not withdrawal:
+        logger.warning("transfer notice for %s: no such withdrawal", notice.bill_no)
+        return None
+    if withdrawal.status not in _PAYING:
+        return withdrawal  # settled already, by the job or an earlier notice
+    if notice.paid and notice.amount == withdrawal.net:
+        return _paid(withdrawal, notice.transfer_id)
+    if notice.paid:
+        logger.warning(
+            "transfer notice for withdrawal %s paid %s, not %s: WeChat is asked",
+            withdrawal.pk,
+            notice.amount,
+            withdrawal.net,
+        )
+    from apps.referrals.tasks import withdrawal_pay_out_task
+
+    transaction.on_commit(lambda: enqueue(withdrawal_pay_out_task, withdrawal.pk))
+    return withdrawal
 
 
 @transaction.atomic
