@@ -3,11 +3,14 @@
 the POS pool, a Celery worker), on a PostgreSQL cluster and a Redis server of this run's own,
 so that stopping them stops nobody else's. The scenarios, one after another:
 
-- worker_kill: the nightly points expiry in a Celery worker, killed (-9, with its children)
-  after its first batch committed; a new worker takes the task again once the broker gives
-  it back. Every due point expires once, verify_ledger passes. Then an HQ coupon batch to a
-  segment of all those members, its worker killed after its first chunk: the new worker
-  finishes it, one coupon per member.
+- worker_kill: each long job in a Celery worker killed (-9, with its children) after its
+  first batch committed; a new worker takes the task again once the broker gives it back.
+  The nightly points expiry (every due point expires once), an HQ coupon batch to a segment
+  (one coupon per member), a member import (each row once, no member twice), the analytics
+  rollup (the figures a fresh recomputation gives), a campaign (one grant, coupon, points
+  award and message per member), the outbox (every text once: the provider counts them),
+  the tier review (each member's change once, one history row, one event); verify_ledger
+  passes.
 - web_kill: tills post orders with Idempotency-Keys while the POS pool's processes are killed
   (-9) again and again; a till retries a broken connection or a 5xx with the same key, as a
   real POS does, and asks once more after its answer. One order per key, every answer to a
@@ -411,44 +414,140 @@ def serving_pid(port: int) -> int:
 
 
 def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> dict:
+    """Each long job in a Celery worker killed (-9, with its children) after its first batch
+    committed; a new worker takes the task again once the broker gives it back (after a
+    CELERY_VISIBILITY_TIMEOUT of a few seconds here). The jobs run one after another on one
+    database, the worker that finished one being killed in the next: the
+    nightly expiry and tier review over `members` generated members, an HQ coupon batch to
+    all of them, a member import, the analytics rollup, a campaign and the outbox."""
     from bench.nightly import GENERATE
+    from tests.fake_http import Answer, fake_server
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     url = new_database(pg.url)
-    env = run_env(url, redis_, CELERY_VISIBILITY_TIMEOUT=str(max(int(seconds), 3)))
-    done = manage(env, "migrate", "-v0")
-    if done.returncode:
-        raise RuntimeError(done.stderr)
-    with psycopg.connect(url, autocommit=True) as conn:
-        for statement in filter(str.strip, GENERATE.split(";\n")):
-            conn.execute(statement, {"members": members, "today": today})
-        due_points, due_lots = conn.execute(
-            "SELECT coalesce(sum(remaining), 0), count(*) FROM points_lot WHERE status = 'available' AND expires_on < %s",
-            (today,),
-        ).fetchone()
-    print(f"  {members:,} members, {due_lots:,} lots with {due_points:,} points past their date")
+    texts: list[str] = []  # the numbers the outbox's texts went to, as the provider saw them
 
-    def worker():
-        return celery_worker(env)
+    def answer(request):
+        body = json.loads(request.body)
+        if body["TemplateId"] != OUTBOX_TEMPLATE:
+            return Answer(200, SMS_OK)
+        texts.append(body["PhoneNumberSet"][0])
+        # The worker is killed while the provider has this one: it went, and must not again.
+        return Answer(200, SMS_OK, delay=600 if len(texts) == OUTBOX_KILL_AT else 0)
 
-    first = worker()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "call",
-            "apps.points.tasks.points_expire_task",
-        ],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    with fake_server(answer) as sms:
+        env = run_env(
+            url,
+            redis_,
+            CELERY_VISIBILITY_TIMEOUT=str(max(int(seconds), 3)),
+            MESSAGE_SEND_LEASE_SECONDS="2",
+            **sms_settings(sms.url),
+        )
+        done = manage(env, "migrate", "-v0")
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in filter(str.strip, GENERATE.split(";\n")):
+                conn.execute(statement, {"members": members, "today": today})
+            # GENERATE numbers its members itself: the import's come after them.
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence('members_member', 'id'), max(id)) FROM members_member"
+            )
+        done = manage(env, "shell", "-c", JOBS_SETUP)
+        if done.returncode:
+            raise RuntimeError(done.stderr)
+        made = json.loads(done.stdout.strip().splitlines()[-1])
+        watch = psycopg.connect(url, autocommit=True)
+        workers = Workers(env)
+        try:
+            results = {
+                **expiry_killed(watch, workers, redis_, today),
+                **batch_killed(watch, workers, env),
+                **import_killed(watch, workers, redis_, made),
+                **rollup_killed(watch, workers, redis_, url, made, today),
+                **campaign_killed(watch, workers, redis_, made),
+                **outbox_killed(watch, workers, redis_, made, texts),
+                **tiers_killed(watch, workers, redis_, today),
+            }
+            time.sleep(1)  # any second run of a job would write now
+        finally:
+            workers.stop()
+        results.update(rollup_rerun_differs=rollup_differs(env, made["rollup_days"]))
+        for key, found in doubles(watch, made).items():
+            results[key] += found
+        watch.close()
+    jobs = ("expiry", "batch", "import", "rollup", "campaign", "outbox", "tiers")
+    return {
+        **results,
+        "lost": sum(results[f"{job}_lost"] for job in jobs) + results["rollup_rerun_differs"],
+        "doubled": sum(results[f"{job}_doubled"] for job in jobs),
+        "oversold": results["batch_oversold"],
+        "recover_s": latest(*(results[f"{job}_recover_s"] for job in jobs)),
+        "ledger_ok": ledger_ok(env),
+    }
 
-    watch = psycopg.connect(url, autocommit=True)
+
+class Workers:
+    """The run's Celery worker, one at a time (`--concurrency=1`)."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.process = celery_worker(env)
+
+    def replace(self) -> None:
+        """Kill it (-9, with its children), and start another."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = celery_worker(self.env)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)  # all is checked in the database
+        self.process.wait()
+
+
+def killed_mid_job(workers: Workers, start, progress, finished, released=None):
+    """`start()` a job, kill its worker once `progress()` is true (its first batch
+    committed), start another, call `released()` if given, and wait for `finished()`: what
+    `progress()` says after the kill, and the seconds from the kill until the job finished
+    (None: it did not within five minutes)."""
+    start()
+    deadline = time.monotonic() + 300
+    while not progress() and not finished() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    workers.replace()
+    killed_at, at_kill = time.monotonic(), progress()
+    if released is not None:
+        released()
+    while time.monotonic() < killed_at + 300:
+        if finished():
+            return at_kill, round(time.monotonic() - killed_at, 2)
+        time.sleep(0.2)
+    return at_kill, None
+
+
+def send_task(redis_: Redis, name: str, *args) -> None:
+    """Send Huiji's task `name` to the run's broker, on Huiji's queue, as beat or a
+    request would."""
+    from celery import Celery
+
+    app = Celery(broker=redis_.url(1))
+    try:
+        app.send_task(name, args=list(args), queue="huiji")
+    finally:
+        app.close()
+
+
+def one(watch, sql: str, *args):
+    return watch.execute(sql, args).fetchone()[0]
+
+
+def expiry_killed(watch, workers: Workers, redis_: Redis, today) -> dict:
+    """The nightly points expiry: each due point expires once."""
+    due_points, due_lots = watch.execute(
+        "SELECT coalesce(sum(remaining), 0), count(*) FROM points_lot WHERE status = 'available' AND expires_on < %s",
+        (today,),
+    ).fetchone()
+    print(f"  {due_lots:,} lots with {due_points:,} points past their date")
 
     def expired():
         count, points = watch.execute(
@@ -456,50 +555,339 @@ def worker_kill(pg: Postgres, redis_: Redis, seconds: float, members: int) -> di
         ).fetchone()
         return count, int(points)
 
-    deadline = time.monotonic() + 300
-    while expired()[0] == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    killed_at = time.monotonic()
-    at_kill = expired()
-    print(f"  worker killed after {at_kill[0]:,} members' expiry entries ({at_kill[1]:,} points)")
-    second = worker()
-    try:
-        recovered = None
-        while time.monotonic() < killed_at + 300:
-            with psycopg.connect(url) as conn:
-                left = conn.execute(
-                    "SELECT count(*) FROM points_lot WHERE status = 'available' AND expires_on < %s",
-                    (today,),
-                ).fetchone()[0]
-            if left == 0:
-                recovered = round(time.monotonic() - killed_at, 2)
-                break
-            time.sleep(0.2)
-        time.sleep(1)  # any second run of the task would write now
-    finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        second.wait()
+    at_kill, recovered = killed_mid_job(
+        workers,
+        lambda: send_task(redis_, "apps.points.tasks.points_expire_task"),
+        lambda: expired()[0],
+        lambda: (
+            not one(
+                watch,
+                "SELECT count(*) FROM points_lot WHERE status = 'available' AND expires_on < %s",
+                today,
+            )
+        ),
+    )
+    print(f"  expiry: worker killed after {at_kill:,} members' expiry entries")
     entries, points = expired()
-    watch.close()
     due_points = int(due_points)
-    with psycopg.connect(url) as conn:
-        members_twice = conn.execute(
-            "SELECT count(*) FROM (SELECT member_id FROM points_entry WHERE kind = 'expire' GROUP BY member_id HAVING count(*) > 1) x"
-        ).fetchone()[0]
-    batch = batch_worker_kill(url, env)
     return {
         "attempted": due_lots,
-        "accepted_before_kill": at_kill[0],
+        "accepted_before_kill": at_kill,
         "accepted": entries,
+        "expiry_lost": max(due_points - points, 0),
+        "expiry_doubled": max(points - due_points, 0),  # members twice: see doubles()
         "expiry_recover_s": recovered,
-        **batch,
-        "lost": max(due_points - points, 0) + batch["batch_lost"],
-        "doubled": members_twice + max(points - due_points, 0) + batch["batch_doubled"],
-        "oversold": batch["batch_oversold"],
-        "recover_s": latest(recovered, batch["batch_recover_s"]),
-        "ledger_ok": ledger_ok(env),
+    }
+
+
+def batch_killed(watch, workers: Workers, env: dict) -> dict:
+    """An HQ coupon batch to a segment of every member: one coupon per member of the
+    segment, as many as the batch counts."""
+    batch_id = []
+
+    def start():
+        started = manage(env, "shell", "-c", BATCH_START)
+        if started.returncode:
+            raise RuntimeError(started.stderr)
+        batch_id.append(int(started.stdout.split()[-1]))
+
+    def state():
+        return watch.execute(
+            "SELECT status, issued, targeted FROM coupons_issuebatch WHERE id = %s", batch_id
+        ).fetchone()
+
+    at_kill, recovered = killed_mid_job(
+        workers, start, lambda: state()[1], lambda: state()[0] != "running"
+    )
+    status, issued, targeted = state()
+    print(f"  batch: worker killed after {at_kill:,} of {targeted:,} coupons")
+    coupons, members_given = watch.execute(
+        "SELECT count(*), count(DISTINCT issued_to_id) FROM coupons_coupon WHERE batch_id = %s",
+        batch_id,
+    ).fetchone()
+    return {
+        "batch_status": status,
+        "batch_targeted": targeted,
+        "batch_issued_before_kill": at_kill,
+        "batch_issued": issued,
+        "batch_lost": max(targeted - members_given, 0),
+        "batch_doubled": coupons - members_given,
+        "batch_oversold": abs(coupons - issued),
+        "batch_recover_s": recovered,
+    }
+
+
+IMPORT_ROWS = 8000  # four chunks
+CAMPAIGN_MEMBERS = 2500  # three chunks
+OUTBOX_MESSAGES, OUTBOX_KILL_AT = 1200, 300  # three batches; killed in the first
+OUTBOX_TEMPLATE = "FAULTS"
+JOBS_SETUP = f"""
+import json
+from datetime import timedelta
+from django.utils import timezone
+from apps.analytics.models import DailyStoreRollup
+from apps.coupons.models import CouponTemplate
+from apps.marketing.audience import campaign_audience
+from apps.marketing.models import Campaign, CampaignAction, Message, MessageTemplate
+from apps.marketing.outbox import messages_queue
+from apps.members.imports import member_import_check, member_import_upload
+from apps.members.models import Member
+from apps.stores.models import Store
+
+now = timezone.localtime()
+shop, mall = (
+    Store.objects.create(code=code, name=name, kind="direct", city="杭州", address="文三路")
+    for code, name in (("FI", "故障导入店"), ("FC", "故障活动店"))
+)
+# An import: a tenth of the phones merge into members here, one row in a hundred is broken;
+# half the new members joined yesterday, half today (the rollup's two days).
+lines = ["手机号,姓名,用户ID,积分,注册时间"]
+for n in range({IMPORT_ROWS}):
+    phone = str(13000000001 + n if n < {IMPORT_ROWS} // 10 else 15000000000 + n)
+    joined = now - timedelta(days=n % 2, minutes=1)
+    lines.append(",".join([phone[:7] if n % 100 == 99 else phone, f"导入{{n}}", f"fi-{{n}}",
+                           "10" if n % 10 == 0 else "0", joined.strftime("%Y-%m-%d %H:%M:%S")]))
+upload = member_import_upload(file_name="faults.csv", content="\\n".join(lines).encode(), platform="youzan", home_store=shop)
+checked = member_import_check(import_id=upload.pk).preview
+# The rollup's day before, as an earlier run left it: stale.
+DailyStoreRollup.objects.create(store=shop, day=now.date() - timedelta(days=1), new_members=1)
+# A campaign to a store's members: a coupon, points and a message each.
+Member.objects.filter(pk__lte={CAMPAIGN_MEMBERS}).update(home_store=mall)
+coupon = CouponTemplate.objects.create(name="故障活动券", kind="cash", amount=5, valid_days=7, claimable=False)
+note = MessageTemplate.objects.create(name="故障活动通知", channel="inbox", purpose="transactional", title="活动", body="{{coupon}} 已到账")
+campaign = Campaign.objects.create(name="故障活动", trigger="once", starts_at=now - timedelta(hours=1), audience="store", store=mall)
+for action in ({{"kind": "coupon", "coupon_template": coupon}}, {{"kind": "points", "amount": 10}}, {{"kind": "message", "message_template": note}}):
+    CampaignAction.objects.create(campaign=campaign, **action)
+Campaign.objects.filter(pk=campaign.pk).update(status="running")
+# Texts in the outbox, due when their turn comes.
+text = MessageTemplate.objects.create(name="故障发货通知", channel="sms", purpose="transactional", sms_template_id="{OUTBOX_TEMPLATE}", title="发货", body="您的订单已发货")
+ids = list(Member.objects.filter(pk__gt={CAMPAIGN_MEMBERS}).order_by("pk").values_list("pk", flat=True)[:{OUTBOX_MESSAGES}])
+messages_queue(template=text, member_ids=ids, cause_kind="faults", cause_id=1)
+Message.objects.filter(template=text).update(due_at=now + timedelta(days=1))
+print(json.dumps({{
+    "import": upload.pk, "import_created": checked["created"], "import_merged": checked["merged"],
+    "shop": shop.pk, "rollup_days": [str(now.date() - timedelta(days=n)) for n in (0, 1)],
+    "campaign": campaign.pk, "coupon": coupon.pk, "note": note.pk, "audience": campaign_audience(campaign).count(),
+    "text": text.pk, "texts": len(ids),
+}}))
+"""
+
+
+def import_killed(watch, workers: Workers, redis_: Redis, made: dict) -> dict:
+    """A member import: each row once, no member twice."""
+    upload = made["import"]
+    chunks = "SELECT count(*) FROM members_memberimportchunk WHERE member_import_id = %s"
+    # HQ confirms the dry run (member_import_start): running, its task sent below.
+    watch.execute("UPDATE members_memberimport SET status = 'running' WHERE id = %s", (upload,))
+    at_kill, recovered = killed_mid_job(
+        workers,
+        lambda: send_task(redis_, "apps.members.tasks.member_import_run_task", upload),
+        lambda: one(watch, chunks, upload),
+        lambda: (
+            one(watch, "SELECT status FROM members_memberimport WHERE id = %s", upload) != "running"
+        ),
+    )
+    created, merged, written = watch.execute(
+        "SELECT coalesce(sum(created), 0), coalesce(sum(merged), 0), count(*) FROM members_memberimportchunk WHERE member_import_id = %s",
+        (upload,),
+    ).fetchone()
+    members_made = one(watch, "SELECT count(*) FROM members_member WHERE source = 'import:youzan'")
+    print(f"  import: worker killed after {at_kill} of {written} chunks")
+    expected = made["import_created"] + made["import_merged"]
+    return {
+        "import_status": one(
+            watch, "SELECT status FROM members_memberimport WHERE id = %s", upload
+        ),
+        "import_rows": expected,
+        "import_chunks_before_kill": at_kill,
+        "import_lost": max(expected - created - merged, 0)
+        + max(made["import_created"] - members_made, 0),
+        "import_doubled": max(created + merged - expected, 0)
+        + max(members_made - made["import_created"], 0),
+        "import_recover_s": recovered,
+    }
+
+
+def rollup_killed(watch, workers: Workers, redis_: Redis, url: str, made: dict, today) -> dict:
+    """The analytics rollup (today, then the day before), its worker killed once today's
+    rows are in: a row lock this run holds on the day before's keeps the job there."""
+    yesterday = made["rollup_days"][1]
+    holder = psycopg.connect(url)
+    holder.execute(
+        "SELECT 1 FROM analytics_dailystorerollup WHERE store_id = %s AND day = %s FOR UPDATE",
+        (made["shop"], yesterday),
+    )
+    killed = []
+
+    def finished():
+        computed = one(
+            watch,
+            "SELECT computed_at FROM analytics_dailystorerollup WHERE store_id = %s AND day = %s",
+            made["shop"],
+            yesterday,
+        )
+        return bool(killed) and computed > killed[0]
+
+    def released():
+        killed.append(one(watch, "SELECT now()"))
+        holder.rollback()
+        holder.close()
+
+    at_kill, recovered = killed_mid_job(
+        workers,
+        lambda: send_task(redis_, "apps.analytics.tasks.rollups_refresh_task"),
+        lambda: one(watch, "SELECT count(*) FROM analytics_dailystorerollup WHERE day = %s", today),
+        finished,
+        released,
+    )
+    print(f"  rollup: worker killed with {at_kill} store's day rolled up of two")
+    return {"rollup_recover_s": recovered, "rollup_lost": 0, "rollup_doubled": 0}
+
+
+ROLLUP_RECOMPUTE = """
+import sys
+from django.db import transaction
+from apps.analytics.models import DailyStoreRollup
+from apps.analytics.services import FIGURES, rollup_day
+from datetime import date
+
+def figures():
+    return {(r.store_id, r.day): [getattr(r, f) for f in FIGURES] for r in DailyStoreRollup.objects.filter(day__in=days)}
+
+days = [date.fromisoformat(day) for day in sys.argv[-1].split(",")]
+kept = figures()
+with transaction.atomic():
+    for day in days:
+        rollup_day(day)
+    fresh = figures()
+    transaction.set_rollback(True)
+print(sum(kept.get(key) != value for key, value in fresh.items()) + len(set(kept) - set(fresh)))
+"""
+
+
+def rollup_differs(env: dict, days: list[str]) -> int:
+    """The rows the rollup left that a fresh recomputation of its days would change."""
+    script = ROLLUP_RECOMPUTE.replace("sys.argv[-1]", repr(",".join(days)))
+    done = manage(env, "shell", "-c", script)
+    if done.returncode:
+        raise RuntimeError(done.stderr)
+    return int(done.stdout.split()[-1])
+
+
+def campaign_killed(watch, workers: Workers, redis_: Redis, made: dict) -> dict:
+    """A campaign run: each member it reaches gets one grant, one coupon, one points
+    award and one message."""
+    campaign = made["campaign"]
+    grants = "SELECT count(*) FROM marketing_campaigngrant WHERE campaign_id = %s"
+    recorded = "SELECT count(*), count(*) FILTER (WHERE \"group\" = 'reached') FROM marketing_campaignmember WHERE campaign_id = %s"
+
+    def finished():
+        members_, reached = watch.execute(recorded, (campaign,)).fetchone()
+        return members_ == made["audience"] and one(watch, grants, campaign) == 3 * reached
+
+    at_kill, recovered = killed_mid_job(
+        workers,
+        lambda: send_task(redis_, "apps.marketing.tasks.campaign_run_task", campaign),
+        lambda: one(watch, grants, campaign),
+        finished,
+    )
+    members_, reached = watch.execute(recorded, (campaign,)).fetchone()
+    given = watch.execute(
+        "SELECT a.kind, count(DISTINCT g.member_id) FROM marketing_campaigngrant g JOIN marketing_campaignaction a ON a.id = g.action_id WHERE g.campaign_id = %s GROUP BY a.kind",
+        (campaign,),
+    ).fetchall()
+    print(f"  campaign: worker killed after {at_kill:,} grants; {reached:,} members reached")
+    return {
+        "campaign_audience": made["audience"],
+        "campaign_reached": reached,
+        "campaign_grants_before_kill": at_kill,
+        "campaign_lost": made["audience"] - members_ + sum(reached - n for _kind, n in given),
+        "campaign_doubled": 0,  # see doubles()
+        "campaign_recover_s": recovered,
+    }
+
+
+def outbox_killed(watch, workers: Workers, redis_: Redis, made: dict, texts: list) -> dict:
+    """The outbox's run, killed while the provider has one of its texts: every text goes
+    once. The one in hand went; the others of the dead run's batch go back to the queue
+    once the lease (MESSAGE_SEND_LEASE_SECONDS) is over."""
+    left = "SELECT count(*) FROM marketing_message WHERE template_id = %s AND status IN ('queued', 'sending')"
+
+    def start():
+        watch.execute(
+            "UPDATE marketing_message SET due_at = now() WHERE template_id = %s", (made["text"],)
+        )
+        send_task(redis_, "apps.marketing.tasks.messages_send_task")
+
+    _at_kill, recovered = killed_mid_job(
+        workers,
+        start,
+        lambda: len(texts) >= OUTBOX_KILL_AT,
+        lambda: not one(watch, left, made["text"]),
+    )
+    statuses = dict(
+        watch.execute(
+            "SELECT status, count(*) FROM marketing_message WHERE template_id = %s GROUP BY status",
+            (made["text"],),
+        ).fetchall()
+    )
+    print(
+        f"  outbox: worker killed while the provider had text {OUTBOX_KILL_AT} of {made['texts']}; then {statuses}"
+    )
+    return {
+        "outbox_queued": made["texts"],
+        "outbox_sent": len(set(texts)),
+        "outbox_interrupted": statuses.get("failed", 0),
+        "outbox_lost": made["texts"] - len(set(texts)),
+        "outbox_doubled": len(texts) - len(set(texts)),
+        "outbox_recover_s": recovered,
+    }
+
+
+def tiers_killed(watch, workers: Workers, redis_: Redis, today) -> dict:
+    """The tier review: each member due is kept, warned or dropped once, with one history
+    row and one event for a change."""
+    dropping = one(
+        watch,
+        "SELECT count(*) FROM tiers_membertier WHERE review_on <= %s AND grace_until <= %s",
+        today,
+        today,
+    )
+    changes = "SELECT count(*) FROM tiers_tierchange"
+    before = one(watch, changes)
+    at_kill, recovered = killed_mid_job(
+        workers,
+        lambda: send_task(redis_, "apps.tiers.tasks.tiers_review_task"),
+        lambda: one(watch, changes) - before,
+        lambda: (
+            not one(watch, "SELECT count(*) FROM tiers_membertier WHERE review_on <= %s", today)
+        ),
+    )
+    changed = one(watch, "SELECT count(DISTINCT member_id) FROM tiers_tierchange")
+    print(f"  tiers: worker killed after {at_kill:,} of {dropping:,} members' downgrades")
+    return {
+        "tiers_dropping": dropping,
+        "tiers_changed_before_kill": at_kill,
+        "tiers_changed": changed,
+        "tiers_lost": max(dropping - changed, 0),
+        "tiers_doubled": 0,  # see doubles()
+        "tiers_recover_s": recovered,
+    }
+
+
+DOUBLES = {
+    "expiry": "SELECT count(*) FROM (SELECT member_id FROM points_entry WHERE kind = 'expire' GROUP BY member_id HAVING count(*) > 1) x",
+    "import": "SELECT (SELECT count(*) - count(DISTINCT phone) FROM members_member) + (SELECT count(*) - count(DISTINCT value) FROM members_memberidentity WHERE kind = 'youzan') + (SELECT count(*) - count(DISTINCT member_id) FROM points_entry WHERE cause_kind = 'import')",
+    "campaign": "SELECT (SELECT count(*) - count(DISTINCT (action_id, member_id)) FROM marketing_campaigngrant WHERE campaign_id = %(campaign)s) + (SELECT count(*) - count(DISTINCT issued_to_id) FROM coupons_coupon WHERE template_id = %(coupon)s) + (SELECT count(*) - count(DISTINCT member_id) FROM points_entry WHERE cause_kind = 'campaign') + (SELECT count(*) - count(DISTINCT member_id) FROM marketing_message WHERE template_id = %(note)s)",
+    "tiers": "SELECT (SELECT count(*) - count(DISTINCT member_id) FROM tiers_tierchange) + (SELECT count(*) - count(DISTINCT (name, payload->>'member')) FROM core_event WHERE name IN ('tier_changed', 'tier_downgrade_warning'))",
+}
+
+
+def doubles(watch, made: dict) -> dict:
+    """What each job did twice, over all it wrote: added to its `_doubled`."""
+    return {
+        f"{job}_doubled": watch.execute(sql, made if "%(" in sql else None).fetchone()[0]
+        for job, sql in DOUBLES.items()
     }
 
 
@@ -534,59 +922,6 @@ template = CouponTemplate.objects.create(name="故障发券", kind="cash", amoun
 batch = IssueBatch.objects.create(name="故障发券", template=template, segment=Segment.objects.create(name="故障全部"))
 print(issue_batch_start(batch=batch).pk)
 """
-
-
-def batch_worker_kill(url: str, env: dict) -> dict:
-    """An HQ coupon batch to every member, its worker killed (-9) after its first chunk
-    committed; a new worker takes the task again (the broker gives it back, or the resume
-    job sends it). One coupon per member of the segment, as many as the batch counts."""
-    first = celery_worker(env)
-    started = manage(env, "shell", "-c", BATCH_START)
-    if started.returncode:
-        raise RuntimeError(started.stderr)
-    batch_id = int(started.stdout.split()[-1])
-    watch = psycopg.connect(url, autocommit=True)
-
-    def state():
-        return watch.execute(
-            "SELECT status, issued, targeted FROM coupons_issuebatch WHERE id = %s", (batch_id,)
-        ).fetchone()
-
-    deadline = time.monotonic() + 300
-    while state()[1] == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    killed_at, at_kill = time.monotonic(), state()
-    print(f"  batch worker killed after {at_kill[1]:,} of {at_kill[2]:,} coupons")
-    second = celery_worker(env)
-    try:
-        recovered = None
-        while time.monotonic() < killed_at + 300:
-            if state()[0] != "running":
-                recovered = round(time.monotonic() - killed_at, 2)
-                break
-            time.sleep(0.2)
-        time.sleep(1)
-    finally:
-        os.killpg(second.pid, signal.SIGTERM)
-        second.wait()
-    status, issued, targeted = state()
-    coupons, members, members_twice = watch.execute(
-        "SELECT count(*), count(DISTINCT issued_to_id), count(*) - count(DISTINCT issued_to_id) FROM coupons_coupon WHERE batch_id = %s",
-        (batch_id,),
-    ).fetchone()
-    watch.close()
-    return {
-        "batch_status": status,
-        "batch_targeted": targeted,
-        "batch_issued_before_kill": at_kill[1],
-        "batch_issued": issued,
-        "batch_lost": max(targeted - members, 0),
-        "batch_doubled": members_twice,
-        "batch_oversold": abs(coupons - issued),
-        "batch_recover_s": recovered,
-    }
 
 
 def web_kill(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str) -> dict:
@@ -685,6 +1020,25 @@ def postgres_restart(pg: Postgres, redis_: Redis, seconds: float, brand_url: str
 
 
 SMS_TIMEOUT = 2  # the provider scenario's SMS_TIMEOUT_SECONDS
+
+
+def sms_settings(endpoint: str) -> dict:
+    """Tencent Cloud SMS at `endpoint`, a local stand-in."""
+    return {
+        "SMS_BACKEND": "apps.core.sms.TencentSmsBackend",
+        "TENCENT_SMS_ENDPOINT": endpoint,
+        "TENCENTCLOUD_SECRET_ID": "AKIDfaults",
+        "TENCENTCLOUD_SECRET_KEY": "faults",
+        "TENCENT_SMS_APP_ID": "1400000000",
+        "SMS_SIGN_NAME": "会籍",
+        "SMS_TEMPLATE_ID": "1",
+        "SMS_TEMPLATE_PARAMS": "code,minutes",
+        "SMS_TILL_TEMPLATE_ID": "3",
+        "SMS_TIMEOUT_SECONDS": str(SMS_TIMEOUT),
+        "THROTTLE_SMS_IP": "1000000/min",
+    }
+
+
 SMS_OK = json.dumps(
     {"Response": {"SendStatusSet": [{"Code": "Ok", "SerialNo": "bench"}], "RequestId": "bench"}}
 ).encode()
@@ -752,17 +1106,7 @@ def provider(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: s
         env = run_env(
             url,
             redis_,
-            SMS_BACKEND="apps.core.sms.TencentSmsBackend",
-            TENCENT_SMS_ENDPOINT=sms.url,
-            TENCENTCLOUD_SECRET_ID="AKIDfaults",
-            TENCENTCLOUD_SECRET_KEY="faults",
-            TENCENT_SMS_APP_ID="1400000000",
-            SMS_SIGN_NAME="会籍",
-            SMS_TEMPLATE_ID="1",
-            SMS_TEMPLATE_PARAMS="code,minutes",
-            SMS_TILL_TEMPLATE_ID="3",
-            SMS_TIMEOUT_SECONDS=str(SMS_TIMEOUT),
-            THROTTLE_SMS_IP="1000000/min",
+            **sms_settings(sms.url),
             MESSAGE_RETRY_SECONDS="1",
         )
         queued = int(manage(env, "shell", "-c", OUTBOX_QUEUE).stdout.split()[-1])

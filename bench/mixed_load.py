@@ -16,6 +16,7 @@ of the till orders accepted at the solo pace.
 import argparse
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -29,8 +30,18 @@ from bench.coupon_claim import MEMBERS_SQL, fan_out, phase, split
 from bench.coupon_claim import http_worker as claim_worker
 from bench.pos_checkout import http_worker as till_worker
 from bench.pos_checkout import order_body, setup
+from config.granian_app import lower_cpu_priority
 
 CLAIMERS_FROM = 1_000_001  # the drop's members' ids, clear of the demo's and the tills'
+
+
+def phone_worker(*args):
+    """A load process standing for members' phones, which are not on this machine: in a
+    session of its own at the lowest CPU priority, so that sending the drop's requests does
+    not take the cores the server's pools share."""
+    os.setsid()
+    lower_cpu_priority(19)
+    claim_worker(*args)
 
 
 def till_phase(port, key, bodies, *, processes, threads, pace=None):
@@ -101,7 +112,7 @@ def main() -> None:
 
             def flash_drop():
                 results, started = fan_out(
-                    claim_worker,
+                    phone_worker,
                     lambda n: (app_port, split(claims[n::4], max(args.claimers // 4, 1))),
                     4,
                 )

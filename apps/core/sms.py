@@ -1,38 +1,39 @@
 """Text messages go through one backend, chosen by SMS_BACKEND.
 
-`sms_send(phone=..., message=..., template=..., params=...)` sends once the transaction that
-asked for it commits, never inside it. `message` is the whole text, which the console backend
-prints; a provider that sends only approved templates, as Chinese carriers require (Tencent
-Cloud SMS), sends the approved template of that kind (TEMPLATES: a sign-in code, a code a
-till asks the member for) filled with `params` instead, in the order its settings name them:
-a sign-in code goes as `template="sign_in", params={"code": code}`. A message HQ wrote itself
-(apps.marketing) names its approved template as an `ApprovedTemplate` instead of a kind.
+`sms_send_now(phone=..., message=..., template=..., params=...)` sends at once, outside the
+transaction that keeps what the message tells (commit that first), and raises
+SmsUnavailable (503, Retry-After) when the provider refused, failed or did not answer within
+SMS_TIMEOUT_SECONDS: the request that asked for a code says whether it went, and a code not
+sent can be taken back, so none is lost unnoticed or texted twice. `message` is the whole
+text, which the console backend prints; a provider that sends only approved templates, as
+Chinese carriers require (Tencent Cloud SMS), sends the approved template of that kind
+(TEMPLATES: a sign-in code, a code a till asks the member for) filled with `params` instead,
+in the order its settings name them: a sign-in code goes as `template="sign_in",
+params={"code": code}`. Messages HQ wrote itself go through the outbox (apps.marketing),
+which names its approved template as an `ApprovedTemplate` instead of a kind.
 
 No backend but the console one writes a message, a code or a whole phone number to a log:
 the console backend is the demo's gateway, a stand-in that a production site refuses to
 start with (apps/core/checks.py). A failure to send is logged with the masked number and
-the provider's error code only; the request that asked has already answered.
-
-`sms_send_now` is for a request whose answer says whether the message went (a sign-in code):
-it sends at once and raises SmsUnavailable (503, Retry-After) when the provider refused,
-failed or did not answer within SMS_TIMEOUT_SECONDS.
+the provider's error code only.
 """
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
-from tencentcloud.sms.v20210111.models import SendSmsRequest
+from tencentcloud.sms.v20210111.models import PullSmsSendStatusRequest, SendSmsRequest
 from tencentcloud.sms.v20210111.sms_client import SmsClient
 
 from apps.core.errors import DomainError
@@ -93,6 +94,18 @@ class ApprovedTemplate(NamedTuple):
     params: tuple[str, ...]
 
 
+class SmsReceipt(NamedTuple):
+    """A provider's delivery receipt for one text: the id its sending answered, whether it
+    reached the phone, the provider's reason when it did not, and when it reported."""
+
+    provider_id: str
+    delivered: bool
+    error: str
+    reported_at: datetime
+
+
+TENCENT_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # the callback's times, written without one
+
 TENCENT_SETTINGS = (
     "TENCENTCLOUD_SECRET_ID",
     "TENCENTCLOUD_SECRET_KEY",
@@ -131,7 +144,9 @@ class TencentSmsBackend:
 
     def send(
         self, phone: str, message: str, params: dict[str, str], template: str | ApprovedTemplate
-    ) -> None:
+    ) -> str:
+        """Send, and answer the message's serial number (SerialNo), which its delivery
+        receipt names."""
         if isinstance(template, ApprovedTemplate):
             template_id, names = template
         else:
@@ -158,26 +173,73 @@ class TencentSmsBackend:
         status = answer.SendStatusSet[0] if answer.SendStatusSet else None
         if status is None or status.Code != "Ok":
             raise SmsNotSent(status.Code if status else "no send status")
+        return status.SerialNo or ""
+
+    PULL_LIMIT = 100  # the most receipts PullSmsSendStatus answers at once
+
+    @staticmethod
+    def callback_receipts(payload) -> list[SmsReceipt]:
+        """The receipts of Tencent Cloud SMS's status callback (短信下发状态回调), a JSON
+        list of reports: sid (the SerialNo), report_status SUCCESS or FAIL, errmsg (a
+        status code such as DELIVRD) and description, user_receive_time in Beijing time.
+        ValueError when it is not that."""
+        if not isinstance(payload, list):
+            raise ValueError("not a list of reports")
+        receipts = []
+        for report in payload:
+            try:
+                sid, status = str(report["sid"]), report["report_status"]
+                received = datetime.strptime(report["user_receive_time"], "%Y-%m-%d %H:%M:%S")
+            except (KeyError, TypeError) as exc:
+                raise ValueError("not a report") from exc
+            if not sid or status not in ("SUCCESS", "FAIL"):
+                raise ValueError("not a report")
+            receipts.append(
+                SmsReceipt(
+                    provider_id=sid,
+                    delivered=status == "SUCCESS",
+                    error=_reason(report.get("errmsg"), report.get("description")),
+                    reported_at=received.replace(tzinfo=TENCENT_TIME_ZONE),
+                )
+            )
+        return receipts
+
+    def receipts_pull(self) -> list[SmsReceipt]:
+        """The receipts Tencent Cloud holds for Huiji, up to PULL_LIMIT (PullSmsSendStatus;
+        Tencent gives each once, and only to a site without a status callback)."""
+        request = PullSmsSendStatusRequest()
+        request.SmsSdkAppId = settings.TENCENT_SMS_APP_ID
+        request.Limit = self.PULL_LIMIT
+        try:
+            answer = self._client.PullSmsSendStatus(request)
+        except TencentCloudSDKException as exc:
+            raise SmsNotSent(exc.get_code()) from None
+        return [
+            SmsReceipt(
+                provider_id=status.SerialNo,
+                delivered=status.ReportStatus == "SUCCESS",
+                error=_reason(None, status.Description),
+                reported_at=datetime.fromtimestamp(status.UserReceiveTime, tz=UTC),
+            )
+            for status in answer.PullSmsSendStatusSet or []
+            if status.SerialNo
+        ]
+
+
+def _reason(code, description) -> str:
+    """A receipt's reason as kept: the status code and the provider's words, never the
+    number (Tencent's descriptions do not quote it)."""
+    return " ".join(str(part) for part in (code, description) if part)[:200]
 
 
 def sms_backend():
     return import_string(settings.SMS_BACKEND)()
 
 
-def sms_send(
-    *, phone: str, message: str, template: str, params: dict[str, str] | None = None
-) -> None:
-    if template not in TEMPLATES:
-        raise ValueError(f"no SMS template kind {template!r}")
-    backend = sms_backend()
-    transaction.on_commit(lambda: _deliver(backend, phone, message, params or {}, template))
-
-
 def sms_send_now(
     *, phone: str, message: str, template: str, params: dict[str, str] | None = None
 ) -> None:
-    """Send at once, outside the transaction that keeps what the message tells (commit that
-    first); SmsUnavailable when it did not go."""
+    """Send at once; SmsUnavailable when it did not go."""
     if template not in TEMPLATES:
         raise ValueError(f"no SMS template kind {template!r}")
     if not _deliver(sms_backend(), phone, message, params or {}, template):

@@ -19,6 +19,7 @@ from apps.marketing.models import (
     CampaignAction,
     CareCall,
     CareTask,
+    Channel,
     ControlGroup,
     Message,
     MessageTemplate,
@@ -42,7 +43,7 @@ class MessageTemplateAdmin(HuijiModelAdmin):
                 % {"variables": "、".join(f"{{{name}}}" for name in VARIABLES)},
             },
         ),
-        (_("Provider"), {"fields": ["wechat_template_id", "sms_template_id"]}),
+        (_("Provider"), {"fields": ["wechat_template_id", "wechat_fields", "sms_template_id"]}),
     ]
 
 
@@ -55,12 +56,13 @@ class MessageAdmin(ReadOnlyAdmin):
         "template",
         "status",
         "reason",
+        "delivery",
         "error",
         "attempts",
         "created_at",
         "sent_at",
     ]
-    list_filter = ["status", "reason", "channel", "marketing", "template"]
+    list_filter = ["status", "reason", "delivery", "channel", "marketing", "template"]
     list_select_related = ["member", "template"]
     search_fields = ["=member__phone", "=cause_id"]
     date_hierarchy = "created_at"
@@ -82,6 +84,9 @@ class MessageAdmin(ReadOnlyAdmin):
         "due_at",
         "created_at",
         "sent_at",
+        "provider_id",
+        "delivery",
+        "delivered_at",
         "read_at",
     ]
     fields = readonly_fields
@@ -107,6 +112,12 @@ class CampaignAdmin(HuijiModelAdmin):
         (
             _("When"),
             {
+                "description": _(
+                    "A birthday, dormant, points-expiring or member-day campaign runs every "
+                    "day (a member day: on its day) at the hour it runs, from its start; each "
+                    "member gets its actions once per occurrence, once a year for birthdays. "
+                    "One on an event acts when the event happens."
+                ),
                 "fields": [
                     "trigger",
                     "days",
@@ -115,7 +126,7 @@ class CampaignAdmin(HuijiModelAdmin):
                     "hour",
                     "starts_at",
                     "ends_at",
-                ]
+                ],
             },
         ),
         (_("Conditions"), {"fields": ["min_payable", "consent_only", "holdout_percent"]}),
@@ -131,7 +142,10 @@ class CampaignAdmin(HuijiModelAdmin):
     @admin.display(description=_("dry run: if it ran now"))
     def dry_run(self, campaign):
         if campaign.pk is None:
-            return "—"
+            return _(
+                "Save the campaign (it stays a draft) to see here whom it would reach now "
+                "and what it would cost; nothing is given until it is scheduled."
+            )
         figures = campaign_dry_run(campaign)
         return (
             _(
@@ -148,22 +162,26 @@ class CampaignAdmin(HuijiModelAdmin):
         report = campaign_report(campaign)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><th scope='row'>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
             (
                 (
-                    metric.name,
-                    _number(metric.reached),
-                    _number(metric.holdout),
-                    _number(metric.difference),
-                    _number(metric.lift),
-                    f"[{_number(metric.low)}, {_number(metric.high)}]",
+                    METRICS[metric.name] % {"days": report.days},
+                    _level(metric.name, metric.reached),
+                    _level(metric.name, metric.holdout),
+                    _change(metric.name, metric.difference),
+                    "—" if metric.lift is None else f"{metric.lift * 100:+.1f}%",
+                    _interval(metric),
                 )
                 for metric in report.metrics
             ),
         )
         return format_html(
-            "<p>{}</p><p>{}</p><table><tr><th></th><th>{}</th><th>{}</th><th>{}</th>"
-            "<th>{}</th><th>95% CI</th></tr>{}</table><p>{}</p><p><a href='{}'>CSV</a></p>",
+            "<p>{}</p><p><strong>{}</strong></p><table class='campaign-report'><thead><tr>"
+            "<th scope='col'></th><th scope='col'>{}</th><th scope='col'>{}</th>"
+            "<th scope='col'>{}</th><th scope='col'>{}</th><th scope='col'>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table><p><small>{}</small></p><p>{}</p>{}"
+            "<p><a href='{}'>{}</a></p>",
             _("%(reached)s reached, %(holdout)s held out.")
             % {"reached": report.reached, "holdout": report.holdout},
             report.verdict,
@@ -171,9 +189,19 @@ class CampaignAdmin(HuijiModelAdmin):
             _("holdout"),
             _("difference"),
             _("lift"),
+            _("95% confidence interval"),
             rows,
-            "；".join(f"{name}: {value}" for name, value in report.cost.items()),
+            _(
+                "Difference: the reached members' figure less the held-out ones'. Lift: the "
+                "difference over the held-out figure. 95% confidence interval: where the true "
+                "difference lies, 19 times in 20 (Welch's t-test); one that spans zero cannot "
+                "tell the campaign from chance."
+            ),
+            _("Cost: %(cost)s.")
+            % {"cost": "；".join(f"{COSTS[name]} {value}" for name, value in report.cost.items())},
+            _deliveries_table(report.deliveries),
             reverse("admin:marketing_campaign_report", args=[campaign.pk]),
+            _("Download the report (CSV)"),
         )
 
     def get_urls(self):
@@ -223,17 +251,88 @@ class CampaignAdmin(HuijiModelAdmin):
 
     @admin.action(description=_("Run the selected campaigns now"), permissions=["run_campaign"])
     def run_now(self, request, queryset):
-        reached = sum(
-            campaign_run(campaign_id=campaign.pk)
-            for campaign in queryset.filter(trigger__in=SCHEDULED_TRIGGERS).order_by("pk")
+        runnable = queryset.filter(
+            trigger__in=SCHEDULED_TRIGGERS,
+            status__in=[Campaign.Status.SCHEDULED, Campaign.Status.RUNNING],
         )
+        for campaign in queryset.exclude(pk__in=runnable.values("pk")).order_by("pk"):
+            self.message_user(
+                request,
+                _("%(name)s was not run: only a scheduled or running campaign with a "
+                  "schedule trigger runs now (one on an event runs when it happens).")
+                % {"name": campaign.name},
+                messages.WARNING,
+            )  # fmt: skip
+        reached = sum(campaign_run(campaign_id=campaign.pk) for campaign in runnable.order_by("pk"))
         self.message_user(
             request, _("%(n)s members were reached or held out.") % {"n": reached}, messages.INFO
         )
 
 
-def _number(value) -> str:
-    return "—" if value is None else f"{value:.3f}"
+DELIVERY_HEADINGS = {
+    "queued": _("queued"),
+    "held": _("held for quiet hours"),
+    "capped": _("capped"),
+    "refused": _("not sent (consent, subscription…)"),
+    "sent": _("sent"),
+    "delivered": _("delivered"),
+    "failed": _("failed or not delivered"),
+}
+
+
+def _deliveries_table(deliveries: dict[str, dict[str, int]]):
+    """The campaign's messages by channel, a row each."""
+    rows = format_html_join(
+        "",
+        "<tr><th>{}</th>" + "<td>{}</td>" * len(DELIVERY_HEADINGS) + "</tr>",
+        (
+            (Channel(channel).label, *(figures[name] for name in DELIVERY_HEADINGS))
+            for channel, figures in deliveries.items()
+        ),
+    )
+    headings = format_html_join(
+        "", "<th>{}</th>", ((label,) for label in DELIVERY_HEADINGS.values())
+    )
+    return format_html(
+        "<table class='campaign-deliveries'><tr><th>{}</th>{}</tr>{}</table>",
+        _("messages"),
+        headings,
+        rows,
+    )
+
+
+# The report's figures, named for a marketer: conversion in per cent (its difference in
+# percentage points), revenue in yuan, orders and visits per member.
+METRICS = {
+    "bought": _("bought within %(days)s days"),
+    "revenue": _("revenue per member (yuan)"),
+    "orders": _("orders per member"),
+    "visits": _("store visits per member"),
+}
+COSTS = {
+    "coupons_issued": _("coupons issued"),
+    "coupons_used": _("coupons used"),
+    "points": _("points given"),
+    "messages": _("messages"),
+}
+
+
+def _level(name: str, value: float) -> str:
+    return f"{value * 100:.1f}%" if name == "bought" else f"{value:.2f}"
+
+
+def _interval(metric) -> str:
+    if metric.low is None:
+        return "—"
+    return f"{_change(metric.name, metric.low)} ~ {_change(metric.name, metric.high)}"
+
+
+def _change(name: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if name == "bought":
+        return _("%(value)s percentage points") % {"value": f"{value * 100:+.1f}"}
+    return f"{value:+.2f}"
 
 
 @admin.register(ControlGroup)

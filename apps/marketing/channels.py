@@ -2,9 +2,13 @@
 (apps.core.sms, SMS_BACKEND), WeChat subscription messages through WECHAT_MESSAGE_BACKEND.
 The inbox needs no backend: a sent inbox message is the row itself.
 
-`message_deliver` sends one message and answers None, or the error to record: a provider's
-error code, or an exception's class name (its text could quote the message). It is called
-outside any transaction."""
+`message_deliver` sends one message and answers an Attempt: the provider's id of the message
+it took, or the error to record (a provider's error code, or an exception's class name: its
+text could quote the message), and whether the provider refused it for good (a WeChat user
+with no subscription: trying again changes nothing). It is called outside any transaction.
+
+A WeChat backend's `send` takes the template's fields filled in and cut to WeChat's lengths
+(`data`), and answers WeChat's id of the message, or "" when it has none."""
 
 import logging
 import sys
@@ -15,17 +19,30 @@ from django.utils.module_loading import import_string
 
 from apps.core.phones import mask_phone
 from apps.core.sms import ApprovedTemplate, SmsNotSent, sms_backend
-from apps.marketing.rules import SMS, WECHAT, variables_used
+from apps.marketing.rules import (
+    SMS,
+    WECHAT,
+    render,
+    variables_used,
+    wechat_fields,
+    wechat_value,
+)
 
 logger = logging.getLogger(__name__)
 
 
 class WechatMessageNotSent(Exception):
-    """WeChat refused a subscription message; `reason` is its error code, safe to log."""
+    """WeChat refused a subscription message; `reason` is its error code, safe to log;
+    `refused`: the member accepts no such message (no subscription), so no retry."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, refused: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.refused = refused
+
+
+# WeChat's error code for a member with no subscription to the template left.
+WECHAT_NO_SUBSCRIPTION = "43101"
 
 
 class ConsoleWechatMessageBackend:
@@ -34,9 +51,10 @@ class ConsoleWechatMessageBackend:
     stand_in = True
 
     def send(self, *, openid: str, template_id: str, title: str, body: str, page: str,
-             values: dict[str, str]) -> None:  # fmt: skip
+             data: dict[str, str]) -> str:  # fmt: skip
         sys.stdout.write(f"[WeChat message {template_id} to {openid}] {title} {body} {page}\n")
         sys.stdout.flush()
+        return ""
 
 
 class LocmemWechatMessageBackend:
@@ -47,13 +65,14 @@ class LocmemWechatMessageBackend:
     refusing: set[str] = set()
 
     def send(self, *, openid: str, template_id: str, title: str, body: str, page: str,
-             values: dict[str, str]) -> None:  # fmt: skip
+             data: dict[str, str]) -> str:  # fmt: skip
         if openid in self.refusing:
-            raise WechatMessageNotSent("43101")
+            raise WechatMessageNotSent(WECHAT_NO_SUBSCRIPTION, refused=True)
         self.outbox.append(
             {"openid": openid, "template_id": template_id, "title": title, "body": body,
-             "page": page, "values": values}
+             "page": page, "data": data}
         )  # fmt: skip
+        return f"locmem-{len(self.outbox)}"
 
 
 class Outgoing(NamedTuple):
@@ -64,6 +83,7 @@ class Outgoing(NamedTuple):
     address: str  # a mobile number or a WeChat openid
     provider_template: str  # the SMS provider's or WeChat's template id
     template_body: str  # the template's text, whose variables are the SMS parameters
+    wechat_fields: str  # the WeChat template's fields, "thing1: {coupon}" a line
     title: str
     body: str
     link: str
@@ -76,33 +96,47 @@ def channel_on(channel: str) -> bool:
     return channel != WECHAT or bool(settings.WECHAT_MESSAGE_BACKEND)
 
 
-def message_deliver(message: Outgoing) -> str | None:
+class Attempt(NamedTuple):
+    """What came of one try at sending a message."""
+
+    error: str | None = None  # None: the provider took it
+    refused: bool = False  # the provider will never take it: no retry
+    provider_id: str = ""  # the provider's id of the message it took
+
+
+def message_deliver(message: Outgoing) -> Attempt:
+    refused = False
     try:
         if message.channel == SMS:
             names = variables_used(message.template_body)
-            sms_backend().send(
+            provider_id = sms_backend().send(
                 message.address,
                 message.body,
                 {name: str(message.values.get(name, "")) for name in names},
                 ApprovedTemplate(message.provider_template, names),
             )
         elif message.channel == WECHAT:
-            import_string(settings.WECHAT_MESSAGE_BACKEND)().send(
+            provider_id = import_string(settings.WECHAT_MESSAGE_BACKEND)().send(
                 openid=message.address,
                 template_id=message.provider_template,
                 title=message.title,
                 body=message.body,
                 page=message.link,
-                values=message.values,
+                data={
+                    field: wechat_value(field, render(text, message.values))
+                    for field, text in wechat_fields(message.wechat_fields)
+                },
             )
         else:
             raise ValueError(f"no backend for channel {message.channel!r}")
-    except (SmsNotSent, WechatMessageNotSent) as exc:
+    except SmsNotSent as exc:
         error = exc.reason
+    except WechatMessageNotSent as exc:
+        error, refused = exc.reason, exc.refused
     except Exception as exc:  # a network error, a provider's library raising its own
         error = type(exc).__name__
     else:
-        return None
+        return Attempt(provider_id=str(provider_id or ""))
     shown = mask_phone(message.address) if message.channel == SMS else f"#{message.pk}"
     logger.warning("Message #%s to %s not sent: %s", message.pk, shown, error)
-    return error
+    return Attempt(error=error, refused=refused)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
-from apps.marketing.rules import VARIABLES, unknown_variables
+from apps.marketing.rules import VARIABLES, unknown_variables, wechat_fields
 from apps.members.models import Member
 
 
@@ -57,6 +57,14 @@ class MessageTemplate(TimeStampedModel):
         blank=True,
         help_text=_("The subscription message template's id in the mini-program's console."),
     )
+    wechat_fields = models.TextField(
+        _("WeChat template's fields"),
+        blank=True,
+        help_text=_(
+            "One field of the WeChat template a line, as its name, a colon and its text, e.g. "
+            "“thing1: {coupon}”. Texts longer than WeChat allows are cut."
+        ),
+    )
     sms_template_id = models.CharField(
         _("SMS template id"),
         max_length=32,
@@ -96,8 +104,27 @@ class MessageTemplate(TimeStampedModel):
             problems["wechat_template_id"] = _("A WeChat message needs its template id.")
         if self.channel != Channel.WECHAT and self.wechat_template_id:
             problems["wechat_template_id"] = _("Only a WeChat message has a WeChat template id.")
+        if problem := self._wechat_fields_problem():
+            problems["wechat_fields"] = problem
         if problems:
             raise ValidationError(problems)
+
+    def _wechat_fields_problem(self) -> str | None:
+        if self.channel != Channel.WECHAT:
+            return _("Only a WeChat message has WeChat fields.") if self.wechat_fields else None
+        try:
+            fields = wechat_fields(self.wechat_fields)
+        except ValueError as exc:
+            return _("“%(line)s” is not a WeChat field: write it as “thing1: text”.") % {
+                "line": exc.args[0]
+            }
+        if not fields:
+            return _("A WeChat message needs its template's fields.")
+        if unknown := unknown_variables("".join(text for _key, text in fields)):
+            return _("Unknown variables: %(unknown)s.") % {
+                "unknown": "、".join(f"{{{name}}}" for name in unknown)
+            }
+        return None
 
 
 class Message(models.Model):
@@ -127,6 +154,11 @@ class Message(models.Model):
         PROVIDER = "provider", _("the provider refused it")
         INTERRUPTED = "interrupted", _("interrupted while sending; not sent again")
 
+    class Delivery(models.TextChoices):
+        UNKNOWN = "", _("—")
+        DELIVERED = "delivered", _("delivered")
+        UNDELIVERED = "undelivered", _("not delivered")
+
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages")
     template = models.ForeignKey(
         MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT, related_name="+"
@@ -150,6 +182,17 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("queued at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # The provider's id of a sent text or WeChat message (Tencent Cloud's SerialNo, WeChat's
+    # msgid), which its delivery receipt names; then what the receipt said.
+    provider_id = models.CharField(_("provider's id"), max_length=64, blank=True)
+    delivery = models.CharField(
+        _("delivery to the phone"),
+        max_length=16,
+        choices=Delivery,
+        blank=True,
+        default=Delivery.UNKNOWN,
+    )
+    delivered_at = models.DateTimeField(_("delivery reported at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -175,10 +218,33 @@ class Message(models.Model):
                 name="message_marketing_counted",
                 condition=Q(marketing=True, status__in=["sending", "sent"]),
             ),
+            models.Index(
+                fields=["provider_id"], name="message_provider_id", condition=~Q(provider_id="")
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_channel_display()} #{self.pk}"
+
+
+class DeliveryReceipt(models.Model):
+    """回执: a provider's report that a message it sent reached the phone or did not, kept
+    once by the provider's id (apps.marketing.receipts): the same receipt may come twice,
+    and one may come before the sending job has recorded the id on its message, which then
+    takes it."""
+
+    provider_id = models.CharField(_("provider's id"), max_length=64, unique=True)
+    delivered = models.BooleanField(_("delivered"))
+    error = models.CharField(_("provider's reason"), max_length=200, blank=True)
+    reported_at = models.DateTimeField(_("reported at"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("delivery receipt")
+        verbose_name_plural = _("delivery receipts")
+
+    def __str__(self):
+        return self.provider_id
 
 
 class WechatSubscription(models.Model):

@@ -5,14 +5,19 @@ its reason.
 A message's life: queued → (held for quiet hours, still queued) → sending → sent; or
 refused (with its reason), or failed after MESSAGE_MAX_ATTEMPTS tries with backoff. The job
 claims due rows with `SELECT … FOR UPDATE SKIP LOCKED`, decides them all and marks those it
-will send `sending` in one transaction, sends them outside it, then records each result
-only on a row still `sending`. A run that dies between the two leaves rows `sending`; past
-MESSAGE_SEND_LEASE_SECONDS the next run marks them failed as interrupted rather than send
-them again, since they may have gone. A provider down or stalling (PROVIDER_DOWN_AFTER
+will send `sending` in one transaction, then sends them one by one outside it: it notes on
+each row that the provider is being asked (`sent_at`), asks, and records the answer, each
+its own commit and only on a row still `sending` and still its own. A run that dies
+(a worker killed, a host rebooted) leaves its rows `sending`; past
+MESSAGE_SEND_LEASE_SECONDS the next run settles them: the one the provider was being asked
+for may have gone, so it is marked failed as interrupted rather than sent again; those not
+asked yet go back to the queue, to be sent once. A provider down or stalling (PROVIDER_DOWN_AFTER
 failures in a row, each within its timeout) ends the run: the messages of its channel not
 tried yet go back to the queue untouched, so a batch never outlasts its lease. A WeChat
 message spends one of the member's subscriptions to its template when it is claimed, and
-gives it back if it fails."""
+gives it back if it fails, unless WeChat refused it for want of one (43101): that message
+is refused as without a subscription, never tried again. A message sent keeps the
+provider's id, which its delivery receipt names (apps.marketing.receipts)."""
 
 from collections import Counter
 from collections.abc import Mapping
@@ -26,9 +31,10 @@ from django.utils import timezone
 
 from apps.core.queue import enqueue
 from apps.marketing import rules
-from apps.marketing.channels import Outgoing, channel_on, message_deliver
+from apps.marketing.channels import Attempt, Outgoing, channel_on, message_deliver
 from apps.marketing.locks import members_lock
 from apps.marketing.models import Channel, Message, MessageTemplate, WechatSubscription
+from apps.marketing.receipts import receipts_apply
 from apps.marketing.selectors import MEMBER_ACTIVE, member_variables, members_for_messages
 from apps.members.models import Member, MemberIdentity
 
@@ -71,7 +77,10 @@ def messages_queue(
         "due_at": _typed(now),
         "created_at": _typed(now),
     }
-    chosen = Member.objects.filter(pk__any=member_ids).order_by()
+    for field in Message._meta.concrete_fields:  # the rest as Django makes them
+        if not field.primary_key and field.attname not in columns and field.name not in columns:
+            columns[field.name] = Cast(Value(field.get_default()), field)
+    chosen = Member.objects.filter(pk__any=member_ids).order_by("pk")  # ids in their order
     select = chosen.annotate(  # each typed as its column, for a parameter has no type
         **{
             f"c_{name}": Cast(value, Message._meta.get_field(name))
@@ -146,40 +155,69 @@ def _send_soon() -> None:
 
 PROVIDER_DOWN_AFTER = 3  # a channel's failures in a row that end a run
 NOT_TRIED = "not tried: the provider was down"
+NOT_ASKED = "not asked: its run stopped"
 
 
 def messages_send_due(*, now=None, batch: int = 500) -> int:
     """Decide and send every message due by `now`, `batch` at a time; returns how many were
     decided (sent, held, refused or tried)."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
-    Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - lease).update(
-        status=Message.Status.FAILED, reason=Message.Reason.INTERRUPTED
-    )
+    _dead_runs_settle(now)
     decided = 0
     while True:
         claimed, outgoing = _messages_claim(now, batch)
         if not claimed:
             return decided
         decided += claimed
-        results, down = _deliver_while_up(outgoing)
-        _results_record(results, now)
-        if down:
+        if _deliver_while_up(outgoing, now):
             return decided
 
 
-def _deliver_while_up(outgoing: list[Outgoing]) -> tuple[list[tuple[int, str | None]], bool]:
-    """Each message's result (None: sent); NOT_TRIED for those of a channel found down."""
+def _dead_runs_settle(now) -> None:
+    """Messages a run claimed longer than MESSAGE_SEND_LEASE_SECONDS ago and left `sending`:
+    that run died. One the provider was asked for may have gone: failed, never sent again.
+    The others were not asked: back to the queue, as if never claimed."""
+    lease = timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
+    left = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - lease)
+    left.filter(sent_at__isnull=False).update(
+        status=Message.Status.FAILED, reason=Message.Reason.INTERRUPTED
+    )
+    never_asked = list(
+        left.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    _results_record([(pk, Attempt(error=NOT_ASKED)) for pk in never_asked], now)
+
+
+def _deliver_while_up(outgoing: list[Outgoing], now) -> bool:
+    """Send each message this run claimed (at `now`), its answer recorded at once; True when
+    a channel was found down: its messages not tried yet go back to the queue (NOT_TRIED). A
+    refusal for good (a member without a subscription) is the provider up and answering."""
     failures: Counter = Counter()
-    results = []
+    not_tried, provider_ids = [], []
     for message in outgoing:
         if failures[message.channel] >= PROVIDER_DOWN_AFTER:
-            results.append((message.pk, NOT_TRIED))
+            not_tried.append((message.pk, Attempt(error=NOT_TRIED)))
             continue
-        error = message_deliver(message)
-        failures[message.channel] = failures[message.channel] + 1 if error else 0
-        results.append((message.pk, error))
-    return results, max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
+        if not _asking(message.pk, now):
+            continue  # settled meanwhile by another run: this one's lease ran out
+        attempt = message_deliver(message)
+        failed = attempt.error is not None and not attempt.refused
+        failures[message.channel] = failures[message.channel] + 1 if failed else 0
+        provider_ids += _results_record([(message.pk, attempt)], now)
+    _results_record(not_tried, now)
+    receipts_apply(provider_ids=provider_ids)
+    return max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
+
+
+def _asking(pk: int, now) -> bool:
+    """Note that the provider is being asked for this message, if it is still the message
+    this run claimed at `now`: from here on, a run that dies leaves it failed, never sent
+    twice. Its `sent_at` stays once it is sent."""
+    return bool(
+        Message.objects.filter(
+            pk=pk, status=Message.Status.SENDING, claimed_at=now, sent_at__isnull=True
+        ).update(sent_at=now)
+    )
 
 
 @transaction.atomic
@@ -263,6 +301,7 @@ def _messages_claim(now, batch: int) -> tuple[int, list[Outgoing]]:
                     else message.template.sms_template_id
                 ),
                 template_body=message.template.body,
+                wechat_fields=message.template.wechat_fields,
                 title=message.title,
                 body=message.body,
                 link=message.link,
@@ -318,17 +357,26 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 
 
 @transaction.atomic
-def _results_record(results: list[tuple[int, str | None]], now) -> None:
-    """Each result on its row, if the row is still `sending`: sent, or tried again after a
-    backoff, or failed after the last attempt (a WeChat subscription spent on it returned);
-    one NOT_TRIED is queued again, its claim not counted as a try."""
+def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
+    """Each result on its row, if the row is still `sending`: sent with the provider's id
+    (returned, for any receipt of it that came first), or refused for good, or tried again after a
+    backoff, or failed after the last attempt; a WeChat subscription spent on a message not
+    sent is returned, unless WeChat said the member had none. One NOT_TRIED or NOT_ASKED is
+    queued again, its claim not counted as a try."""
     if not results:
-        return
-    delivered = [pk for pk, error in results if error is None]
-    Message.objects.filter(pk__any=delivered, status=Message.Status.SENDING).update(
-        status=Message.Status.SENT, sent_at=now
-    )
-    errors = {pk: error for pk, error in results if error is not None}
+        return []
+    sent = [
+        attempt.provider_id
+        for pk, attempt in results
+        if attempt.error is None
+        and Message.objects.filter(pk=pk, status=Message.Status.SENDING).update(
+            status=Message.Status.SENT, provider_id=attempt.provider_id
+        )
+        and attempt.provider_id
+    ]
+    errors = {pk: attempt for pk, attempt in results if attempt.error is not None}
+    if not errors:
+        return sent
     failed = list(
         Message.objects.select_for_update(of=("self",))
         .filter(pk__any=sorted(errors), status=Message.Status.SENDING)
@@ -336,23 +384,34 @@ def _results_record(results: list[tuple[int, str | None]], now) -> None:
         .order_by("pk")
     )
     for message in failed:
-        if errors[message.pk] == NOT_TRIED:
+        attempt = errors[message.pk]
+        message.sent_at = None  # not sent: a later run that dies with it in hand must know
+        if attempt.refused:
+            message.error = attempt.error[:200]
+            message.status, message.reason = Message.Status.REFUSED, Message.Reason.NO_SUBSCRIPTION
+        elif attempt.error == NOT_ASKED:
             message.attempts -= 1
-        else:
-            message.error = errors[message.pk][:200]
-        message.reason = Message.Reason.PROVIDER
-        if errors[message.pk] == NOT_TRIED:
+            message.status, message.due_at = Message.Status.QUEUED, now
+        elif attempt.error == NOT_TRIED:
+            message.attempts -= 1
+            message.reason = Message.Reason.PROVIDER
             message.status = Message.Status.QUEUED
             message.due_at = now + rules.retry_delay(1, settings.MESSAGE_RETRY_SECONDS)
-        elif message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
-            message.status = Message.Status.FAILED
         else:
-            message.status = Message.Status.QUEUED
-            message.due_at = now + rules.retry_delay(
-                message.attempts, settings.MESSAGE_RETRY_SECONDS
-            )
-        if message.channel == Channel.WECHAT:
+            message.error = attempt.error[:200]
+            message.reason = Message.Reason.PROVIDER
+            if message.attempts >= settings.MESSAGE_MAX_ATTEMPTS:
+                message.status = Message.Status.FAILED
+            else:
+                message.status = Message.Status.QUEUED
+                message.due_at = now + rules.retry_delay(
+                    message.attempts, settings.MESSAGE_RETRY_SECONDS
+                )
+        if message.channel == Channel.WECHAT and not attempt.refused:
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)
-    Message.objects.bulk_update(failed, ["error", "reason", "status", "due_at", "attempts"])
+    Message.objects.bulk_update(
+        failed, ["error", "reason", "status", "due_at", "attempts", "sent_at"]
+    )
+    return sent

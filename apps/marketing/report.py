@@ -1,7 +1,9 @@
 """What a campaign earned: its reached members against its holdout, each counted from the
 first time the campaign recorded them, over the `days` that follow. The difference of the
 means, with its 95% confidence interval, is Welch's t-test of scipy (per member: bought or
-not, revenue, orders, visits); the lift is the difference over the holdout's mean."""
+not, revenue, orders, visits); the lift is the difference over the holdout's mean.
+
+With it, what became of the campaign's messages, by channel (`campaign_deliveries`)."""
 
 import csv
 import io
@@ -16,7 +18,14 @@ from scipy import stats
 
 from apps.coupons.models import Coupon
 from apps.marketing.campaigns import BUDGETS
-from apps.marketing.models import Campaign, CampaignAction, CampaignGrant, CampaignMember
+from apps.marketing.models import (
+    Campaign,
+    CampaignAction,
+    CampaignGrant,
+    CampaignMember,
+    Channel,
+    Message,
+)
 from apps.members.models import StoreVisit
 from apps.orders.models import Order
 
@@ -47,6 +56,48 @@ class Report:
     metrics: list[Metric]
     cost: dict[str, int]
     verdict: str
+    deliveries: dict[str, dict[str, int]]
+
+
+# The cause a campaign queues its messages under (apps.marketing.campaigns), its id the
+# occurrence's.
+CAMPAIGN_CAUSE = "campaign"
+CAPS = (
+    Message.Reason.CAP_CHANNEL_DAY,
+    Message.Reason.CAP_CHANNEL_WEEK,
+    Message.Reason.CAP_DAY,
+    Message.Reason.CAP_WEEK,
+)
+_WAITING = Q(status__in=[Message.Status.QUEUED, Message.Status.SENDING])
+# Each figure of a channel's messages: queued (or being sent) / held for quiet hours /
+# refused by a frequency cap / refused otherwise (no consent, no subscription, no address…) /
+# sent / of those sent, reported delivered / failed to send or reported not delivered.
+DELIVERY_FIGURES = {
+    "queued": _WAITING & ~Q(reason=Message.Reason.QUIET_HOURS),
+    "held": _WAITING & Q(reason=Message.Reason.QUIET_HOURS),
+    "capped": Q(status=Message.Status.REFUSED, reason__in=CAPS),
+    "refused": Q(status=Message.Status.REFUSED) & ~Q(reason__in=CAPS),
+    "sent": Q(status=Message.Status.SENT),
+    "delivered": Q(status=Message.Status.SENT, delivery=Message.Delivery.DELIVERED),
+    "failed": Q(status=Message.Status.FAILED) | Q(delivery=Message.Delivery.UNDELIVERED),
+}
+
+
+def campaign_deliveries(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """By channel (every one, in order), each of DELIVERY_FIGURES for the campaign's
+    messages: one grouped query."""
+    rows = (
+        Message.objects.filter(
+            cause_kind=CAMPAIGN_CAUSE, cause_id__in=campaign.occurrences.values("pk")
+        )
+        .values("channel")
+        .annotate(**{name: Count("pk", filter=when) for name, when in DELIVERY_FIGURES.items()})
+    )
+    found = {row.pop("channel"): row for row in rows}
+    return {
+        channel: {name: found.get(channel, {}).get(name, 0) for name in DELIVERY_FIGURES}
+        for channel in Channel.values
+    }
 
 
 def campaign_report(campaign: Campaign, *, days: int = 30) -> Report:
@@ -93,6 +144,7 @@ def campaign_report(campaign: Campaign, *, days: int = 30) -> Report:
         metrics=metrics,
         cost=_cost(campaign),
         verdict=_verdict(counts, metrics[0]),
+        deliveries=campaign_deliveries(campaign),
     )
 
 
@@ -164,5 +216,8 @@ def report_csv(report: Report) -> str:
         )
     for name, value in report.cost.items():
         writer.writerow([f"cost_{name}", value, "", "", "", "", ""])
+    for channel, figures in report.deliveries.items():
+        for name, value in figures.items():
+            writer.writerow([f"messages_{channel}_{name}", value, "", "", "", "", ""])
     writer.writerow(["verdict", report.verdict, "", "", "", "", ""])
     return out.getvalue()

@@ -143,3 +143,48 @@ def message_decision(
 def retry_delay(attempts: int, first_seconds: int) -> timedelta:
     """The wait before the next try after `attempts` failed ones: doubling, at most a day."""
     return timedelta(seconds=min(first_seconds * 2 ** (attempts - 1), 86400))
+
+
+# A WeChat subscription message's template fields: "thing1", "time2"… Each kind takes values
+# of its own form (subscribeMessage.send); a value longer than its kind allows is refused by
+# WeChat (47003), so the kinds with a length are cut to it. Numbers, amounts, times and dates
+# are never cut: a shorter one would say something else.
+WECHAT_FIELD = re.compile(
+    r"(thing|number|letter|symbol|character_string|time|date|amount|phone_number|car_number"
+    r"|name|phrase)[0-9]+"
+)
+WECHAT_FIELD_LENGTHS = {
+    "thing": 20,
+    "letter": 32,
+    "symbol": 5,
+    "character_string": 32,
+    "phone_number": 17,
+    "car_number": 8,
+    "phrase": 5,
+}
+WECHAT_NAME_LENGTHS = (10, 20)  # Chinese characters, or else letters and symbols
+
+
+def wechat_fields(text: str) -> list[tuple[str, str]]:
+    """ "thing1: {coupon}\\ntime2: 12月31日" → [("thing1", "{coupon}"), ("time2", "12月31日")];
+    ValueError naming the first line that is not "field: text" with a WeChat field."""
+    fields = []
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        key, colon, value = line.partition(":")
+        if not colon or not WECHAT_FIELD.fullmatch(key.strip()):
+            raise ValueError(line)
+        fields.append((key.strip(), value.strip()))
+    return fields
+
+
+def wechat_value(field: str, value: str) -> str:
+    """`value` cut to what WeChat takes in `field`; a cut thing ends with "…"."""
+    kind = WECHAT_FIELD.fullmatch(field).group(1)
+    if kind == "name":
+        chinese, other = WECHAT_NAME_LENGTHS
+        most = other if value.isascii() else chinese
+    else:
+        most = WECHAT_FIELD_LENGTHS.get(kind)
+    if most is None or len(value) <= most:
+        return value
+    return value[: most - 1] + "…" if kind == "thing" else value[:most]

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from apps.marketing.care import care_lists_make
 from apps.marketing.outbox import messages_send_due
+from apps.marketing.receipts import receipts_pull
 
 
 @shared_task
@@ -19,3 +20,8 @@ def campaign_run_task(campaign_id: int) -> None:
 @shared_task
 def care_lists_task() -> None:
     care_lists_make()
+
+
+@shared_task
+def sms_receipts_pull_task() -> None:
+    receipts_pull()

@@ -296,7 +296,9 @@ class MemberAdmin(HuijiModelAdmin):
                 title=_("Merge two members"),
                 explanation=_(
                     "The member you keep receives the other's channel ids, visits, tags, points, "
-                    "coupons and orders; the other is closed as merged. This cannot be undone."
+                    "coupons, orders, customers and promoter record with its commissions, "
+                    "balances, debt and withdrawals in flight; the other is closed as merged. "
+                    "This cannot be undone."
                 ),
             )
         survivor = form.cleaned_data["survivor"]

@@ -271,7 +271,8 @@ def attribution_merge(*, survivor: Member, merged: Member, now: datetime) -> Non
     """Two members merged: the members bound to the merged one as their promoter are bound
     to the survivor (unless that would bind the survivor to itself: that binding ends), and
     the merged one's own bindings move to the survivor where it has none of that kind
-    (theirs are kept otherwise: the survivor's first touch stands). Within the merge's
+    (theirs are kept otherwise: the survivor's first touch stands). A binding of the
+    survivor that now runs through their own downline ends too. Within the merge's
     transaction, the two members locked."""
     PromoterBinding.objects.filter(
         promoter=merged, member=survivor, replaced_at__isnull=True
@@ -288,6 +289,10 @@ def attribution_merge(*, survivor: Member, merged: Member, now: datetime) -> Non
     elif own is not None:
         PromoterBinding.objects.filter(pk=own.pk).update(replaced_at=now)
     PromoterBinding.objects.filter(member=merged).update(member=survivor)
+    kept = PromoterBinding.objects.filter(member=survivor, replaced_at__isnull=True).first()
+    if kept is not None and _in_upline(survivor.pk, kept.promoter_id, now):
+        # the survivor's promoter was the merged one's downline: never one's own promoter
+        PromoterBinding.objects.filter(pk=kept.pk).update(replaced_at=now)
     held = StoreBinding.objects.filter(member=survivor, replaced_at__isnull=True).values("kind")
     StoreBinding.objects.filter(member=merged, replaced_at__isnull=True, kind__in=held).update(
         replaced_at=now

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connections
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -20,7 +20,7 @@ from apps.core.clients import requester_of
 from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
 from apps.core.rows import column, columns, database_for_read, instance, row_insert, table
-from apps.core.sms import SmsUnavailable, sms_send, sms_send_now
+from apps.core.sms import SmsUnavailable, sms_send_now
 from apps.members.errors import (
     MemberCodeExpired,
     MemberCodeNotTheirs,
@@ -108,21 +108,31 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
         expires_at=timezone.now() + SMS_CODE_TTL,
         ip=ip,
     )
-    try:
-        sms_send_now(
-            phone=phone,
-            message=_("Your sign-in code is %(code)s, valid for 5 minutes.") % {"code": code},
-            template="sign_in",
-            params={"code": code, "minutes": "5"},
-        )
-    except SmsUnavailable:
-        # Not sent: as if never asked, so the member may ask again when the provider is back.
-        kept.delete()
-        cache.delete(f"sms-gap:{phone}:{requester}")
-        count_down(f"sms-day:{phone}:{requester}")
-        count_down(f"sms-day:{phone}")
-        raise
+    _text_or_take_back(
+        kept,
+        gap=f"sms-gap:{phone}:{requester}",
+        days=[f"sms-day:{phone}:{requester}", f"sms-day:{phone}"],
+        phone=phone,
+        message=_("Your sign-in code is %(code)s, valid for 5 minutes.") % {"code": code},
+        template="sign_in",
+        params={"code": code, "minutes": "5"},
+    )
     return SMS_GAP_SECONDS
+
+
+@sensitive_variables("text")
+def _text_or_take_back(kept, *, gap: str, days: list[str], **text) -> None:
+    """Text the code `kept` stands for (sms_send_now). When it did not go, it is as if never
+    asked for: the code is deleted, its send gap and day counts `days` given back, so the
+    asker may ask again once the provider is back; SmsUnavailable (503) tells them."""
+    try:
+        sms_send_now(**text)
+    except SmsUnavailable:
+        kept.delete()
+        cache.delete(gap)
+        for key in days:
+            count_down(key)
+        raise
 
 
 def sms_code_verify(*, phone: str, code: str, ip: str | None = None) -> None:
@@ -316,7 +326,11 @@ def member_codes_purge(*, now=None, batch: int = 5000) -> int:
 @sensitive_variables("code")
 def member_otp_send(*, member: Member, store: Store) -> int:
     """Text the member a code to read out at `store`'s till. Returns the seconds before the
-    store may ask again."""
+    store may ask again. SmsUnavailable when the provider did not send it: then nothing is
+    kept or counted, and the till may ask again at once. Runs outside any transaction: the
+    code is kept (committed) before it is texted, and texted while the till waits, so the
+    till knows whether it went; a process that dies in between leaves a code nobody got,
+    which expires unused, and the till, its answer lost, asks again after the gap."""
     if not cache.add(f"otp-gap:{member.pk}:{store.pk}", 1, MEMBER_OTP_GAP_SECONDS):
         raise Throttled(seconds=MEMBER_OTP_GAP_SECONDS)
     if (
@@ -329,24 +343,26 @@ def member_otp_send(*, member: Member, store: Store) -> int:
         )
     code = _six_digits()
     now = timezone.now()
-    with transaction.atomic():
-        MemberOtp.objects.create(
-            member=member,
-            store=store,
-            code_hash=_sha256(f"{member.pk}:{store.pk}:{code}"),
-            created_at=now,
-            expires_at=now + MEMBER_OTP_TTL,
+    kept = MemberOtp.objects.create(
+        member=member,
+        store=store,
+        code_hash=_sha256(f"{member.pk}:{store.pk}:{code}"),
+        created_at=now,
+        expires_at=now + MEMBER_OTP_TTL,
+    )
+    _text_or_take_back(
+        kept,
+        gap=f"otp-gap:{member.pk}:{store.pk}",
+        days=[f"otp-day:{member.pk}:{store.pk}", f"otp-day:{member.pk}"],
+        phone=member.phone,
+        message=_(
+            "%(store)s asks to use your points. Your code is %(code)s, valid for 5 minutes: "
+            "tell it only to the cashier in front of you."
         )
-        sms_send(
-            phone=member.phone,
-            message=_(
-                "%(store)s asks to use your points. Your code is %(code)s, valid for 5 minutes: "
-                "tell it only to the cashier in front of you."
-            )
-            % {"store": store.name, "code": code},
-            template="till_code",
-            params={"store": store.name, "code": code, "minutes": "5"},
-        )
+        % {"store": store.name, "code": code},
+        template="till_code",
+        params={"store": store.name, "code": code, "minutes": "5"},
+    )
     return MEMBER_OTP_GAP_SECONDS
 
 

@@ -121,12 +121,18 @@ MESSAGES = {
     "commission_level": _("Level {level}"),
     "available_on": _("available from {date}"),
     "withdrawal_asked": _("Withdrawal of {amount} asked: finance will review it."),
+    "withdrawal_confirm_how": _(
+        "Open our mini-program in WeChat and confirm receipt of this withdrawal within 24 "
+        "hours. If you do not, WeChat cancels it and the money is available again here."
+    ),
+    "withdrawal_confirm_open": _("Confirm receipt in the mini-program"),
     "invite_copied": _("Link copied: send it to a friend."),
     "invite_copy_by_hand": _("Select the link and copy it."),
     "invited_count": _("{count} friends joined with your link"),
     "reward_waiting": _("no first purchase yet"),
     "reward_pending": _("reward pending"),
     "reward_rewarded": _("rewarded"),
+    "reward_taken_back": _("reward taken back: the order was refunded"),
     "reward_limit_reached": _("your reward limit reached"),
     "reward_none": _("no reward"),
 }

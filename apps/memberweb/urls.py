@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from apps.memberweb import views
@@ -17,7 +18,11 @@ urlpatterns = [
     ),
     path("me", views.page("me"), name="m-me"),
     path("inbox", views.page("inbox"), name="m-inbox"),
-    path("promoter", views.page("promoter"), name="m-promoter"),
+    path(
+        "promoter",
+        views.page("promoter", extra={"confirm_page": settings.MINIPROGRAM_WITHDRAWALS_PAGE}),
+        name="m-promoter",
+    ),
     path("s/<str:code>/", views.page("landing", signed_in=False, tabs=True), name="m-store"),
     path("s/<str:code>/pay", views.page("store_pay"), name="m-store-pay"),
     path("mall", views.page("mall"), name="m-mall"),

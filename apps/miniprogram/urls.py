@@ -55,6 +55,7 @@ urlpatterns = [
         name="me-message-read",
     ),
     path("me/subscriptions", messages.MeSubscriptionsApi.as_view(), name="me-subscriptions"),
+    path("sms/receipts/<str:token>", messages.SmsReceiptsApi.as_view(), name="sms-receipts"),
     path("me/code.png", me.MemberCodeImageApi.as_view(), name="me-code-png"),
     path("me/cart", mall.MeCartApi.as_view(), name="me-cart"),
     path("me/coupons", coupons.MeCouponsApi.as_view(), name="me-coupons"),

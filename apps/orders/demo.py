@@ -56,10 +56,10 @@ def seed(ctx: DemoContext) -> None:
                 else rng.choice(stores)
             )
             served_by_their_guide = store == member.home_store and rng.random() < 0.6
-            made += _sale(
+            made += demo_sale(
                 store,
                 member,
-                _basket(rng, products),
+                demo_basket(rng, products),
                 external_id=f"DEMO-{member.phone}-{n}",
                 when=now - timedelta(days=rng.randint(1, 364), minutes=rng.randint(0, 600)),
                 guide=member.guide if served_by_their_guide else None,
@@ -68,7 +68,7 @@ def seed(ctx: DemoContext) -> None:
     by_sku = {product.sku: product for product in products}
     for n, (days_ago, basket) in enumerate(DEMO_BASKETS):
         last = n == len(DEMO_BASKETS) - 1
-        made += _sale(
+        made += demo_sale(
             demo.home_store,
             demo,
             [LineInput(sku=sku, quantity=q, unit_price=by_sku[sku].price) for sku, q in basket],
@@ -87,7 +87,7 @@ def seed(ctx: DemoContext) -> None:
     demo_online.seed(ctx, demo=demo)
 
 
-def _basket(rng: random.Random, products: list[Sku]) -> list[LineInput]:
+def demo_basket(rng: random.Random, products: list[Sku]) -> list[LineInput]:
     return [
         LineInput(sku=product.sku, quantity=rng.randint(1, 3), unit_price=product.price)
         for product in rng.sample(products, rng.randint(1, 4))
@@ -95,7 +95,9 @@ def _basket(rng: random.Random, products: list[Sku]) -> list[LineInput]:
     ] or [LineInput(sku=products[0].sku, quantity=1, unit_price=products[0].price)]
 
 
-def _sale(store, member, lines, *, external_id, when, coupon_codes=(), points=0, guide=None) -> int:
+def demo_sale(
+    store, member, lines, *, external_id, when, coupon_codes=(), points=0, guide=None
+) -> int:
     if Order.objects.filter(store=store, external_id=external_id).exists():
         return 0
     order_place_paid(

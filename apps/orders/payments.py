@@ -3,12 +3,12 @@
 A backend (PaymentBackend below) opens an order at the gateway (`prepay`, once per order:
 apps.orders.paying.order_payment_start keeps its prepay id) and signs what the client
 needs to pay it (`params`), checks a notice the gateway posts to `/api/v1/payments/notify`
-(`verify`, from the body and the headers: a payment or a refund's result), asks the gateway
-whether an order was paid when no notice came (`query`), and gives money back (`refund`,
-then `refund_query` until the refund is done). Its errors are PaymentRejected (a notice
-that is not the gateway's, or not about us) and PaymentGatewayError (the gateway could not
-be reached or refused a request). Every method that talks to the gateway is called outside
-any transaction.
+(`verify`, from the body and the headers: a payment, a refund's or a transfer's result),
+asks the gateway whether an order was paid when no notice came (`query`), and gives money
+back (`refund`, then `refund_query` until the refund is done). Its errors are
+PaymentRejected (a notice that is not the gateway's, or not about us) and
+PaymentGatewayError (the gateway could not be reached or refused a request). Every method
+that talks to the gateway is called outside any transaction.
 
 The sandbox backend, the embedded default, signs its own notices with the site's secret, so
 the demo can pay without a gateway. It is a stand-in: with DEBUG off it is refused at start
@@ -56,6 +56,18 @@ class RefundResult:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class TransferNotice:
+    """The gateway says: the transfer of `amount` we asked for under `bill_no` (a payout,
+    apps.referrals.payouts), its `transfer_id` there, ended: `paid`, or not (failed or
+    cancelled)."""
+
+    bill_no: str
+    paid: bool
+    amount: Decimal
+    transfer_id: str
+
+
 REFUND_SUCCESS, REFUND_PROCESSING, REFUND_ABNORMAL, REFUND_CLOSED = REFUND_STATES = (
     "success",
     "processing",  # asked, not done yet: a notice or a query says how it ends
@@ -83,9 +95,10 @@ class PaymentBackend(ABC):
     @abstractmethod
     def verify(
         self, body: bytes, headers: Mapping[str, str]
-    ) -> PaymentNotice | RefundResult | None:
-        """The payment or the refund's result a notice reports, or None for a genuine notice
-        about something else, which is acknowledged and ignored. Raises PaymentRejected."""
+    ) -> PaymentNotice | RefundResult | TransferNotice | None:
+        """The payment, the refund's or the transfer's result a notice reports, or None for a
+        genuine notice about something else, which is acknowledged and ignored. Raises
+        PaymentRejected."""
 
     @abstractmethod
     def query(self, order) -> PaymentNotice | None:

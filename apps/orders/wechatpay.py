@@ -16,7 +16,9 @@ names our platform key, is at most NOTICE_MAX_AGE seconds old, its signature ove
 (AEAD_AES_256_GCM) and it is about our merchant id (and app id, for a payment). The
 order's amount is checked against the notice by apps.orders.paying.order_pay; a refund's
 result (REFUND.SUCCESS, .ABNORMAL, .CLOSED) is checked the same way and recorded by
-apps.orders.paying.late_payment_refund_noticed.
+apps.orders.paying.late_payment_refund_noticed. A 商家转账 bill's end (MCHTRANSFER.BILL.FINISHED:
+a withdrawal paid out, failed or cancelled) is checked the same way too; the notify endpoint
+hands it to the payouts that asked for it (apps.referrals).
 """
 
 import binascii
@@ -56,6 +58,7 @@ from apps.orders.payments import (
     PaymentBackend,
     PaymentNotice,
     RefundResult,
+    TransferNotice,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,13 @@ REFUND_STATES = {
     "ABNORMAL": REFUND_ABNORMAL,
     "CLOSED": REFUND_CLOSED,
 }
+TRANSFER_EVENT = "MCHTRANSFER.BILL.FINISHED"
+# WeChat's transfer bill states (商家转账): settled; failed for good (CANCELLED too: a bill
+# the member did not confirm within 24 hours); waiting for the member to confirm receipt;
+# the rest are processing (ACCEPTED, PROCESSING, TRANSFERING, CANCELING).
+TRANSFER_PAID = "SUCCESS"
+TRANSFER_FAILED = {"FAIL", "CANCELLED"}
+TRANSFER_AWAITS_MEMBER = "WAIT_USER_CONFIRM"
 REQUIRED_SETTINGS = (
     "WECHATPAY_MCH_ID",
     "WECHATPAY_APP_ID",
@@ -158,15 +168,16 @@ class WechatPayBackend(PaymentBackend):
 
     def verify(
         self, body: bytes, headers: Mapping[str, str]
-    ) -> PaymentNotice | RefundResult | None:
-        """A payment's notice (TRANSACTION.SUCCESS) or a refund's (REFUND.SUCCESS, .ABNORMAL,
-        .CLOSED), each signed by WeChat and its resource encrypted with the APIv3 key."""
+    ) -> PaymentNotice | RefundResult | TransferNotice | None:
+        """A payment's notice (TRANSACTION.SUCCESS), a refund's (REFUND.SUCCESS, .ABNORMAL,
+        .CLOSED) or a transfer's (MCHTRANSFER.BILL.FINISHED), each signed by WeChat and its
+        resource encrypted with the APIv3 key."""
         headers = {name.lower(): value for name, value in headers.items()}
         self._check_signature(body, headers)
         try:
             envelope = json.loads(body)
             event = envelope.get("event_type")
-            if event != PAID_EVENT and event not in REFUND_EVENTS:
+            if event not in (PAID_EVENT, TRANSFER_EVENT) and event not in REFUND_EVENTS:
                 return None  # another kind of notice: nothing to do, acknowledged
             resource = envelope["resource"]
             if resource.get("algorithm") != "AEAD_AES_256_GCM":
@@ -180,6 +191,8 @@ class WechatPayBackend(PaymentBackend):
             raise PaymentRejected() from exc
         if event == PAID_EVENT:
             return _notice(plain)
+        if event == TRANSFER_EVENT:
+            return _transfer_noticed(plain)
         return _refund_noticed(plain)
 
     def _check_signature(self, body: bytes, headers: dict[str, str]) -> None:
@@ -306,6 +319,31 @@ def _refund_noticed(plain: bytes) -> RefundResult:
         if fields.get("mchid") != settings.WECHATPAY_MCH_ID:
             raise PaymentRejected()
         return _refund_result(fields, status_field="refund_status")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PaymentRejected() from exc
+
+
+def _transfer_noticed(plain: bytes) -> TransferNotice | None:
+    """The transfer a decrypted MCHTRANSFER.BILL.FINISHED notice reports, if it is ours;
+    None for a bill that has not ended (WeChat notices only the end); else PaymentRejected."""
+    try:
+        fields = json.loads(plain)
+        state, fen = fields.get("state"), fields["transfer_amount"]
+        if (
+            fields.get("mchid") != settings.WECHATPAY_MCH_ID
+            or type(fen) is not int
+            or not fields["out_bill_no"]
+            or not fields["transfer_bill_no"]
+        ):
+            raise PaymentRejected()
+        if state != TRANSFER_PAID and state not in TRANSFER_FAILED:
+            return None
+        return TransferNotice(
+            bill_no=str(fields["out_bill_no"]),
+            paid=state == TRANSFER_PAID,
+            amount=Decimal(fen) / 100,
+            transfer_id=str(fields["transfer_bill_no"]),
+        )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PaymentRejected() from exc
 

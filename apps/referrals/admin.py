@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import HuijiModelAdmin, ReadOnlyAdmin
 from apps.core.errors import DomainError
+from apps.coupons.models import Coupon
 from apps.orders.admin import DecisionForm
 from apps.referrals.models import (
     Commission,
@@ -60,7 +61,16 @@ class PromoterAdmin(_Decisions, ReadOnlyAdmin):
     search_fields = ["=member__referral_code", "member__name"]
     search_help_text = _("The member's referral code or name.")
     date_hierarchy = "created_at"
-    fields = ["member", "status", "store", "reason", "decided_by", "decided_at", "money"]
+    fields = [
+        "member",
+        "status",
+        "store",
+        "reason",
+        "decided_by",
+        "decided_at",
+        "merged_into",
+        "money",
+    ]
     readonly_fields = ["money"]
     actions = ["approve", "refuse", "suspend", "reinstate"]
     action_form = DecisionForm
@@ -207,6 +217,7 @@ class WithdrawalAdmin(_Decisions, ReadOnlyAdmin):
         "reason",
     ]
     list_filter = ["status", "requested_at"]
+    exclude = ["payout_package"]  # the member's to confirm receipt with, in the mini-program
     list_select_related = ["promoter__member", "decided_by"]
     search_fields = ["=promoter__member__referral_code", "=payout_ref"]
     date_hierarchy = "requested_at"
@@ -366,12 +377,40 @@ class ReferralAdmin(ReadOnlyAdmin):
 
 @admin.register(ReferralReward)
 class ReferralRewardAdmin(ReadOnlyAdmin):
-    list_display = ["referral", "side", "member", "points", "growth", "coupon", "given_at"]
-    list_filter = ["side", "given_on"]
-    list_select_related = ["member", "coupon"]
+    list_display = [
+        "referral",
+        "side",
+        "member",
+        "points",
+        "growth",
+        "coupon",
+        "given_at",
+        "taken_back",
+    ]
+    list_filter = ["side", "given_on", ("clawed_back_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["member", "coupon", "clawback_refund"]
     search_fields = ["=member__referral_code"]
     date_hierarchy = "given_at"
     show_full_result_count = False
+
+    @admin.display(description=_("taken back"), ordering="clawed_back_at")
+    def taken_back(self, reward):
+        """What a refund of the friend's first order took back: its number, the points and
+        growth value taken, the points already spent and a used coupon kept."""
+        if reward.clawed_back_at is None:
+            return "—"
+        parts = [reward.clawback_refund.refund_no]
+        if reward.points_back:
+            parts.append(_("%(points)d points") % {"points": reward.points_back})
+        if reward.points_spent:
+            parts.append(_("%(points)d points already spent") % {"points": reward.points_spent})
+        if reward.growth_back:
+            parts.append(_("%(growth)d growth") % {"growth": reward.growth_back})
+        if reward.coupon_kept:
+            parts.append(_("coupon used, kept"))
+        elif reward.coupon_id and reward.coupon.status == Coupon.Status.VOID:
+            parts.append(_("coupon voided"))
+        return ", ".join(str(part) for part in parts)
 
 
 @admin.register(ReferrerBlock)

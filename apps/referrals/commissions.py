@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from apps.members.models import Member
 from apps.orders.models import Order, Refund, RefundLine
 from apps.referrals.ledger import Kind, accounts_lock, commissions_lock, post, transfer
 from apps.referrals.models import (
@@ -57,23 +58,44 @@ def _recipients(order: Order) -> list[tuple[int, Promoter]]:
     promoter the order credits. Only approved promoters earn. An order that credits no
     promoter earns its guide level 1 (COMMISSION_GUIDES): guides promote their store by
     role."""
-    chain = [order.promoter_id, order.second_promoter_id]
-    if settings.COMMISSION_SELF_PURCHASE and order.member_id:
-        chain = [order.member_id, order.promoter_id]
+    buyer, first, second = _live_on([order.member_id, order.promoter_id, order.second_promoter_id])
+    others = [m if m != buyer else None for m in (first, second)]
+    chain = [buyer, others[0]] if settings.COMMISSION_SELF_PURCHASE and buyer else others
     approved = {
         promoter.member_id: promoter
         for promoter in Promoter.objects.filter(
             member_id__in=[m for m in chain if m], status=Promoter.Status.APPROVED
         )
     }
-    if settings.COMMISSION_SELF_PURCHASE and order.member_id not in approved:
-        chain = [order.promoter_id, order.second_promoter_id]
+    if settings.COMMISSION_SELF_PURCHASE and buyer not in approved:
+        chain = others
     levels = chain[: settings.COMMISSION_LEVELS]
     earning = [(level, approved[m]) for level, m in enumerate(levels, start=1) if m in approved]
     if not earning and order.guide_id and settings.COMMISSION_GUIDES:
         guide = guide_promoter(order.guide_id)
         return [(1, guide)] if guide is not None else []
     return earning
+
+
+def _live_on(member_ids: list[int | None]) -> list[int | None]:
+    """Each member, or the one they were merged into since (an order records whom it credits
+    when placed; what a merged member earns is their survivor's)."""
+    merged: dict[int, int] = {}
+    wanted = {m for m in member_ids if m}
+    while wanted:  # a survivor merged again later: a short chain
+        step = dict(
+            Member.objects.filter(pk__in=wanted, merged_into__isnull=False).values_list(
+                "pk", "merged_into"
+            )
+        )
+        merged.update(step)
+        wanted = set(step.values()) - set(merged)
+    resolved = []
+    for member in member_ids:
+        while member in merged:
+            member = merged[member]
+        resolved.append(member)
+    return resolved
 
 
 def guide_promoter(staff_id: int) -> Promoter | None:

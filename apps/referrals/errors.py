@@ -76,6 +76,16 @@ class PayoutPending(Exception):
     gateway could not be heard): the withdrawal waits, and a later run settles it."""
 
 
+class PayoutAwaitsConfirmation(PayoutPending):
+    """The gateway pays once the member confirms receipt (WeChat's 商家转账: in the
+    mini-program, with wx.requestMerchantTransfer). `package` is what they confirm with, or
+    empty when this answer carried none (the one they hold still serves)."""
+
+    def __init__(self, package: str):
+        super().__init__("awaiting the member's confirmation")
+        self.package = package
+
+
 class PayeeUnknown(DomainError):
     code = "payee_unknown"
     status = 409

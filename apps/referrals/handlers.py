@@ -1,7 +1,9 @@
 """What orders and members tell distribution, through events. Each handler is idempotent."""
 
 from apps.core.events import on_event
+from apps.referrals.clawback import referral_rewards_claw_back
 from apps.referrals.commissions import commissions_reverse, commissions_write
+from apps.referrals.merging import promoters_merge
 from apps.referrals.rewards import (
     referral_closed,
     referral_first_order,
@@ -25,6 +27,11 @@ def reverse_commissions(event) -> None:
     commissions_reverse(refund_id=event.payload["refund"])
 
 
+@on_event("order_refunded")
+def claw_back_referral_rewards(event) -> None:
+    referral_rewards_claw_back(refund_id=event.payload["refund"])
+
+
 @on_event("member_joined")
 def record_referral(event) -> None:
     if referrer := event.payload.get("referrer"):
@@ -39,6 +46,11 @@ def record_referral(event) -> None:
 @on_event("member_merged")
 def merge_referrals(event) -> None:
     referrals_merge(survivor_id=event.payload["survivor"], merged_id=event.payload["merged"])
+
+
+@on_event("member_merged")
+def merge_promoters(event) -> None:
+    promoters_merge(survivor_id=event.payload["survivor"], merged_id=event.payload["merged"])
 
 
 @on_event("member_deleted")

@@ -1,6 +1,8 @@
 """The commission ledger's accounts, its locks and the one way money moves in it.
 
 Lock order (every write takes its locks in it, so no two transactions wait in a circle):
+0. a member merge's two promoter records (apps.referrals.merging; nothing else in the
+   ledger locks promoter rows);
 1. the commissions being released or reversed, in primary-key order (`commissions_lock`);
 2. the withdrawal being decided (`withdrawal_lock`);
 3. the accounts money moves between, in primary-key order, in one statement

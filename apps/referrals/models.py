@@ -36,6 +36,7 @@ class Promoter(TimeStampedModel):
         APPROVED = "approved", _("approved")
         REFUSED = "refused", _("refused")
         SUSPENDED = "suspended", _("suspended")
+        MERGED = "merged", _("merged into another")  # its member was merged: closed
 
     member = models.OneToOneField(
         Member,
@@ -73,6 +74,16 @@ class Promoter(TimeStampedModel):
         related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Its member was merged into a member who is a promoter too: this record's money,
+    # commissions and withdrawals in flight are that promoter's now (apps.referrals.merging).
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("promoter")
@@ -286,6 +297,8 @@ class CommissionEntry(models.Model):
         PAY = "pay", _("paid out")  # withdrawing → paid out
         FEE = "fee", _("withdrawal fee")  # withdrawing → brand
         RETURN = "return", _("withdrawal returned")  # withdrawing → available
+        # a merged promoter's frozen, available and debt → the surviving promoter's
+        MERGE = "merge", _("carried over in a member merge")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     from_account = models.ForeignKey(
@@ -373,6 +386,8 @@ class Withdrawal(models.Model):
     class Status(models.TextChoices):
         REQUESTED = "requested", _("requested")
         APPROVED = "approved", _("approved, being paid")
+        # WeChat's 商家转账 pays once the member confirms receipt in the mini-program
+        CONFIRMING = "confirming", _("awaiting confirmation in WeChat")
         PAID = "paid", _("paid")
         REFUSED = "refused", _("refused")
         FAILED = "failed", _("payout failed")
@@ -397,6 +412,14 @@ class Withdrawal(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     payout_ref = models.CharField(_("payout reference"), max_length=64, blank=True)
+    payout_package = models.TextField(
+        _("confirmation package"),
+        blank=True,
+        help_text=_(
+            "What the member confirms receipt with in the mini-program "
+            "(wx.requestMerchantTransfer), while the payout awaits it."
+        ),
+    )
 
     class Meta:
         verbose_name = _("withdrawal")
@@ -687,6 +710,25 @@ class ReferralReward(models.Model):
     )
     given_at = models.DateTimeField(_("given at"), default=timezone.now)
     given_on = models.DateField(_("day"))  # the referrer's daily limit counts by it
+    # Taken back because the friend's first order was refunded after all, below what
+    # qualified it (apps.referrals.clawback): once, by that refund.
+    clawed_back_at = models.DateTimeField(_("taken back at"), null=True, blank=True)
+    clawback_refund = models.ForeignKey(
+        Refund,
+        verbose_name=_("taken back for refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    points_back = models.PositiveIntegerField(_("points taken back"), default=0)
+    points_spent = models.PositiveIntegerField(_("points already spent, not taken back"), default=0)
+    growth_back = models.PositiveIntegerField(_("growth value taken back"), default=0)
+    coupon_kept = models.BooleanField(
+        _("coupon already used, kept"),
+        default=False,
+        help_text=_("The coupon was used or held by an order when the reward was taken back."),
+    )
 
     class Meta:
         verbose_name = _("referral reward")

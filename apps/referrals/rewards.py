@@ -142,6 +142,12 @@ def _flag_bursts(referral: Referral, now: datetime) -> None:
     ReferralFlag.objects.bulk_create(flags, ignore_conflicts=True)
 
 
+def first_order_qualifies(rule: ReferralRule | None, kept) -> bool:
+    """Whether a first order that still has `kept` yuan paid (less its refunds) earns the
+    referral's rewards: something, and at least the rule's minimum."""
+    return kept > 0 and (rule is None or kept >= rule.min_order_amount)
+
+
 def _first_order_set(referral_id: int, order: Order) -> int:
     return Referral.objects.filter(
         pk=referral_id, status=Status.WAITING, first_order__isnull=True
@@ -327,8 +333,7 @@ def _give(referrals: list[Referral], now: datetime):
     )
     for referral in referrals:
         order, rule = referral.first_order, referral.rule
-        kept = order.paid_amount - order.refunded_amount
-        if kept <= 0 or (rule is not None and kept < rule.min_order_amount):
+        if not first_order_qualifies(rule, order.paid_amount - order.refunded_amount):
             Referral.objects.filter(pk=referral.pk).update(
                 status=Status.VOID, void_reason=Referral.Void.REFUNDED
             )

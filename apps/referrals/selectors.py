@@ -74,6 +74,18 @@ def promoter_withdrawals(promoter: Promoter) -> QuerySet[Withdrawal]:
     return Withdrawal.objects.filter(promoter=promoter).order_by("-requested_at", "-pk")
 
 
+def withdrawal_confirmation(withdrawal: Withdrawal) -> dict | None:
+    """What the member's mini-program passes to wx.requestMerchantTransfer to confirm
+    receipt of a withdrawal awaiting it (mchId, appId, package); None for any other."""
+    if withdrawal.status != Withdrawal.Status.CONFIRMING or not withdrawal.payout_package:
+        return None
+    return {
+        "mch_id": settings.WECHATPAY_MCH_ID,
+        "app_id": settings.WECHATPAY_APP_ID,
+        "package_info": withdrawal.payout_package,
+    }
+
+
 # The friends `me/referrals` lists: the latest this many (with the count of all).
 INVITED_SHOWN = 50
 
@@ -100,6 +112,13 @@ def member_referrals(member: Member, *, limit: int = INVITED_SHOWN) -> tuple[int
                     referral=OuterRef("pk"), side=ReferralReward.Side.REFERRER
                 )
             ),
+            taken_back=Exists(
+                ReferralReward.objects.filter(
+                    referral=OuterRef("pk"),
+                    side=ReferralReward.Side.REFERRER,
+                    clawed_back_at__isnull=False,
+                )
+            ),
         )
         .order_by("-joined_at", "-pk")[:limit]
     )
@@ -116,10 +135,13 @@ def member_referrals(member: Member, *, limit: int = INVITED_SHOWN) -> tuple[int
 
 def reward_status(referral: Referral) -> str:
     """What a referrer sees of a friend: waiting (no purchase yet), pending (the first
-    order in its window, or held for review), rewarded, limit_reached (the friend was
+    order in its window, or held for review), rewarded, taken_back (rewarded, then taken
+    back when the first order was refunded after all), limit_reached (the friend was
     rewarded, the referrer past their limit), none (no reward)."""
     if referral.status == Referral.Status.REWARDED:
-        return "rewarded" if referral.rewarded_me else "limit_reached"
+        if not referral.rewarded_me:
+            return "limit_reached"
+        return "taken_back" if referral.taken_back else "rewarded"
     if referral.status == Referral.Status.VOID:
         return "none"
     if referral.status == Referral.Status.ORDERED or referral.flagged:

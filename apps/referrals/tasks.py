@@ -1,8 +1,9 @@
 from celery import shared_task
 
 from apps.referrals.commissions import commissions_release_due
+from apps.referrals.models import Withdrawal
 from apps.referrals.rewards import referral_rewards_give_due
-from apps.referrals.withdrawals import withdrawals_pay_out_due
+from apps.referrals.withdrawals import withdrawal_pay_out, withdrawals_pay_out_due
 
 
 @shared_task
@@ -18,3 +19,11 @@ def referral_rewards_task() -> None:
 @shared_task
 def withdrawals_pay_out_task() -> None:
     withdrawals_pay_out_due()
+
+
+@shared_task
+def withdrawal_pay_out_task(withdrawal_id: int) -> None:
+    """Started by a transfer notice that does not say the withdrawal was paid: WeChat is
+    asked how its payout ended. One WeChat cannot answer is asked again by
+    withdrawals_pay_out_task."""
+    withdrawal_pay_out(withdrawal=Withdrawal.objects.get(pk=withdrawal_id))

@@ -107,12 +107,13 @@ def _debt_beside_available() -> list[tuple]:
 
 
 def _withdrawals_off_their_accounts() -> list[tuple]:
-    """The withdrawing account holds the withdrawals asked and approved, not yet paid; the
-    paid-out account what was paid of those paid (their amount less the fee)."""
+    """The withdrawing account holds the withdrawals asked and approved (or awaiting the
+    member's confirmation), not yet paid; the paid-out account what was paid of those paid
+    (their amount less the fee)."""
     Status = Withdrawal.Status
-    waiting = Withdrawal.objects.filter(status__in=[Status.REQUESTED, Status.APPROVED]).aggregate(
-        total=Round(Sum("amount"), 2)
-    )["total"] or Decimal(0)
+    waiting = Withdrawal.objects.filter(
+        status__in=[Status.REQUESTED, Status.APPROVED, Status.CONFIRMING]
+    ).aggregate(total=Round(Sum("amount"), 2))["total"] or Decimal(0)
     paid = Withdrawal.objects.filter(status=Status.PAID).aggregate(
         total=Round(Sum(F("amount") - F("fee")), 2)
     )["total"] or Decimal(0)

@@ -6,11 +6,16 @@ more than is available, and none is made while the promoter is in debt. Approvin
 withdrawal out through the payout backend (outside any transaction, the withdrawal's number
 as its reference) and then records it paid, once: the withdrawal's status changes under its
 row lock, so a second approval or a retried payout finds it decided. Refusing, or a payout
-the gateway refuses for good, gives the money back, paying any debt first. Each decision
-is audited."""
+the gateway refuses for good, gives the money back, paying any debt first. A payout WeChat
+pays only once the member confirms receipt waits for that (awaiting confirmation, the
+package they confirm with kept on the withdrawal); one they never confirm, which WeChat
+cancels, gives the money back like any failed payout. WeChat's notice that a payout ended
+settles it at once (withdrawal_transfer_noticed); withdrawals_pay_out_due, every few
+minutes, settles those whose notice never came. Each decision is audited."""
 
 import contextlib
 import logging
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -20,9 +25,12 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from apps.core.audit import audit_record
+from apps.core.queue import enqueue
 from apps.members.models import MemberIdentity
+from apps.orders.payments import TransferNotice
 from apps.referrals.errors import (
     PayeeUnknown,
+    PayoutAwaitsConfirmation,
     PayoutFailed,
     PayoutPending,
     PayoutsOff,
@@ -41,7 +49,9 @@ from apps.referrals.payouts import payout_backend
 logger = logging.getLogger(__name__)
 
 Status = Withdrawal.Status
-_OPEN = (Status.REQUESTED, Status.APPROVED, Status.PAID)
+_PAYING = (Status.APPROVED, Status.CONFIRMING)  # approved, the payout not settled yet
+_OPEN = (Status.REQUESTED, *_PAYING, Status.PAID)
+_BILL_NUMBER = re.compile(r"W(\d{12})")
 
 
 def withdrawal_fee(amount: Decimal) -> Decimal:
@@ -154,39 +164,109 @@ def _openid(withdrawal: Withdrawal) -> str:
 
 def withdrawal_pay_out(*, withdrawal: Withdrawal) -> Withdrawal:
     """Pay an approved withdrawal through the payout backend and record it, once; run again
-    for one whose payout was cut off or is still processing (the backend takes the same
-    reference once). A payout not settled yet leaves it approved."""
-    if withdrawal.status != Status.APPROVED:
+    for one whose payout was cut off, is still processing or awaits the member's
+    confirmation (the backend takes the same reference once). A payout not settled yet
+    leaves it approved, or awaiting confirmation."""
+    if withdrawal.status not in _PAYING:
         return withdrawal
     try:
         reference = payout_backend().transfer(
-            reference=f"W{withdrawal.pk:012d}",
+            reference=_bill_no(withdrawal),
             openid=_openid(withdrawal),
             amount=withdrawal.net,
             description="佣金提现",
+            package_held=bool(withdrawal.payout_package),
         )
+    except PayoutAwaitsConfirmation as waiting:
+        return _awaiting_confirmation(withdrawal, waiting.package)
     except PayoutPending as pending:
         logger.info("withdrawal %s not settled yet: %s", withdrawal.pk, pending)
         return withdrawal
     except PayoutFailed as failure:
-        return _give_back(withdrawal, Status.FAILED, actor=None, reason=str(failure))
+        try:
+            return _give_back(withdrawal, Status.FAILED, actor=None, reason=str(failure))
+        except WithdrawalNotDecidable:  # a run at the same time settled it first
+            withdrawal.refresh_from_db()
+            return withdrawal
     return _paid(withdrawal, reference)
+
+
+def _bill_no(withdrawal: Withdrawal) -> str:
+    """The withdrawal's number at the payout gateway (WeChat's out_bill_no)."""
+    return f"W{withdrawal.pk:012d}"
+
+
+def withdrawal_transfer_noticed(*, notice: TransferNotice) -> Withdrawal | None:
+    """The gateway's notice (verified by the payment backend) that a withdrawal's payout
+    ended: the withdrawal settled at once, as withdrawals_pay_out_due settles it, under its
+    row lock, so the same notice again, or the job at the same time, settles it once. None,
+    logged, for a bill that is no withdrawal here.
+
+    A payout the notice says was paid, of the withdrawal's own net amount, is recorded paid
+    from the notice: WeChat signs it, and recording it gives nobody money. Any other end
+    (failed, cancelled, or paid another amount) gives the money back, which the promoter
+    could withdraw again, only on WeChat's own answer to the job's query: a task asks
+    (withdrawal_pay_out), after the notice is answered."""
+    number = _BILL_NUMBER.fullmatch(notice.bill_no)
+    withdrawal = number and Withdrawal.objects.filter(pk=int(number[1])).first()
+    if not withdrawal:
+        logger.warning("transfer notice for %s: no such withdrawal", notice.bill_no)
+        return None
+    if withdrawal.status not in _PAYING:
+        return withdrawal  # settled already, by the job or an earlier notice
+    if notice.paid and notice.amount == withdrawal.net:
+        return _paid(withdrawal, notice.transfer_id)
+    if notice.paid:
+        logger.warning(
+            "transfer notice for withdrawal %s paid %s, not %s: WeChat is asked",
+            withdrawal.pk,
+            notice.amount,
+            withdrawal.net,
+        )
+    from apps.referrals.tasks import withdrawal_pay_out_task
+
+    transaction.on_commit(lambda: enqueue(withdrawal_pay_out_task, withdrawal.pk))
+    return withdrawal
+
+
+@transaction.atomic
+def _awaiting_confirmation(withdrawal: Withdrawal, package: str) -> Withdrawal:
+    """The payout waits for the member to confirm receipt with `package` (kept; an empty
+    one leaves the package they hold). Audited when it starts waiting."""
+    withdrawal = withdrawal_lock(withdrawal)
+    before = withdrawal.status
+    unchanged = before == Status.CONFIRMING and package in ("", withdrawal.payout_package)
+    if before not in _PAYING or unchanged:
+        return withdrawal  # settled meanwhile, or waiting already with nothing new
+    withdrawal.status = Status.CONFIRMING
+    withdrawal.payout_package = package or withdrawal.payout_package
+    withdrawal.save(update_fields=["status", "payout_package"])
+    if before != Status.CONFIRMING:
+        audit_record(
+            actor=None,
+            action=f"withdrawal.{Status.CONFIRMING}",
+            target=withdrawal,
+            before={"status": before},
+            after={"status": Status.CONFIRMING, "amount": str(withdrawal.amount)},
+        )
+    return withdrawal
 
 
 def withdrawals_pay_out_due(*, batch: int = 100) -> int:
     """Ask the payout backend again about every approved withdrawal not yet paid (one
-    processing at the gateway, or whose payout was cut off); how many were settled. Batched
-    by id, rerunnable: each is settled once, under its row lock."""
+    processing at the gateway, awaiting the member's confirmation, or whose payout was cut
+    off); how many were settled. Batched by id, rerunnable: each is settled once, under its
+    row lock."""
     settled, after = 0, 0
     with contextlib.suppress(PayoutsOff):
         payout_backend()
         while ids := list(
-            Withdrawal.objects.filter(status=Status.APPROVED, pk__gt=after)
+            Withdrawal.objects.filter(status__in=_PAYING, pk__gt=after)
             .order_by("pk")
             .values_list("pk", flat=True)[:batch]
         ):
             for withdrawal in Withdrawal.objects.filter(pk__in=ids).select_related("promoter"):
-                settled += withdrawal_pay_out(withdrawal=withdrawal).status != Status.APPROVED
+                settled += withdrawal_pay_out(withdrawal=withdrawal).status not in _PAYING
             after = ids[-1]
     return settled
 
@@ -194,7 +274,7 @@ def withdrawals_pay_out_due(*, batch: int = 100) -> int:
 @transaction.atomic
 def _paid(withdrawal: Withdrawal, reference: str) -> Withdrawal:
     withdrawal = withdrawal_lock(withdrawal)
-    if withdrawal.status != Status.APPROVED:
+    if withdrawal.status not in _PAYING:
         return withdrawal  # recorded by an earlier run
     now = timezone.now()
     locked = accounts_lock([], system=(Kind.BRAND, Kind.WITHDRAWING, Kind.PAID_OUT))
@@ -210,7 +290,8 @@ def _paid(withdrawal: Withdrawal, reference: str) -> Withdrawal:
             )
     post(entries)
     withdrawal.status, withdrawal.paid_at, withdrawal.payout_ref = Status.PAID, now, reference
-    withdrawal.save(update_fields=["status", "paid_at", "payout_ref"])
+    withdrawal.payout_package = ""  # confirmed: nothing left to confirm with
+    withdrawal.save(update_fields=["status", "paid_at", "payout_ref", "payout_package"])
     audit_record(actor=None, action="withdrawal.paid", target=withdrawal, after={"ref": reference})
     return withdrawal
 
@@ -252,14 +333,17 @@ def _give_back(withdrawal: Withdrawal, status: str, *, actor, reason: str) -> Wi
 def _decide(withdrawal: Withdrawal, status: str, actor, reason: str) -> Withdrawal:
     """The withdrawal, locked, moved to `status` from the one it must be in; audited."""
     withdrawal = withdrawal_lock(withdrawal)
-    must_be = Status.APPROVED if status == Status.FAILED else Status.REQUESTED
-    if withdrawal.status != must_be:
+    may_be = _PAYING if status == Status.FAILED else (Status.REQUESTED,)
+    if withdrawal.status not in may_be:
         raise WithdrawalNotDecidable(status=withdrawal.get_status_display())
     before = withdrawal.status
     withdrawal.status, withdrawal.reason = status, reason[:200]
+    withdrawal.payout_package = ""
     if actor is not None:
         withdrawal.decided_by, withdrawal.decided_at = actor, timezone.now()
-    withdrawal.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    withdrawal.save(
+        update_fields=["status", "reason", "decided_by", "decided_at", "payout_package"]
+    )
     audit_record(
         actor=actor,
         action=f"withdrawal.{status}",

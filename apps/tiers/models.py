@@ -105,7 +105,15 @@ class MemberTier(models.Model):
 
 
 # Causes that give growth once each: their entry is unique by (cause kind, cause id).
-GROWTH_ONCE = ("order", "refund", "join", "profile_complete", "demo", "referral")
+GROWTH_ONCE = (
+    "order",
+    "refund",
+    "join",
+    "profile_complete",
+    "demo",
+    "referral",
+    "referral_back",
+)
 
 
 class GrowthEntry(models.Model):
@@ -126,6 +134,8 @@ class GrowthEntry(models.Model):
         DEMO = "demo", _("demo data")  # id: the member's, for the demo's own grant
         CAMPAIGN = "campaign", _("a campaign")  # id: the campaign occurrence's
         REFERRAL = "referral", _("referral reward")  # id: the ReferralReward's
+        # id: the ReferralReward's, taken back after a refund
+        REFERRAL_BACK = "referral_back", _("referral reward taken back")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="growth_entries")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)

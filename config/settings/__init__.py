@@ -141,7 +141,10 @@ DATABASES = {
         DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         # Off: the check is one more round trip on every request. Without it, a connection the
-        # database dropped fails one request, and Django closes it after that request.
+        # database dropped fails one request (a 503 tills retry), and Django closes it after
+        # that request. It would not shorten the recovery from a PostgreSQL restart
+        # (bench.faults postgres_restart): under traffic each pooled connection meets the
+        # outage while it lasts and is replaced then (README.md, "Operations").
         conn_health_checks=env_bool("DB_HEALTH_CHECKS", default=False),
     )
 }
@@ -293,7 +296,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is run again; every task may run twice
 # A task taken by a worker that died (kill -9, a host rebooted) goes back to the queue after
 # this many seconds: longer than the longest job (the nightly ones over all members), or a
-# second worker starts it again while the first still runs it.
+# second worker starts it again while the first still runs it. Work that must not wait an
+# hour comes back sooner by other ways: resume jobs, the outbox's lease (README.md,
+# "Operations").
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
     # Workers look for such tasks every 10 s (kombu's default: every 100 s).
@@ -360,6 +365,13 @@ TENCENTCLOUD_SECRET_KEY = os.environ.get("TENCENTCLOUD_SECRET_KEY", "")
 TENCENT_SMS_APP_ID = os.environ.get("TENCENT_SMS_APP_ID", "")
 TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
 TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
+# Delivery receipts of texts (apps.marketing.receipts). The provider's status callback is
+# POST {SITE_URL}/api/v1/sms/receipts/<SMS_RECEIPT_TOKEN>: Tencent Cloud signs nothing, so
+# the address is the secret (a long random one, e.g. `openssl rand -hex 24`); empty turns the
+# callback off. SMS_RECEIPTS_PULL=1 has a job ask for them instead (PullSmsSendStatus, which
+# Tencent Cloud activates on request, for a site without a callback).
+SMS_RECEIPT_TOKEN = os.environ.get("SMS_RECEIPT_TOKEN", "")
+SMS_RECEIPTS_PULL = env_bool("SMS_RECEIPTS_PULL", default=False)
 MEMBER_TOKEN_TTL_DAYS = int(os.environ.get("MEMBER_TOKEN_TTL_DAYS", "30"))
 
 # Points (积分): how long earned points stay pending (the return window), and when they
@@ -407,11 +419,17 @@ COUPON_RESTORE_ON_REFUND = env_bool("COUPON_RESTORE_ON_REFUND", default=True)
 # all channels ("all"), per day and per 7 days ("channel=day/week,…"; 0: no cap); sending
 # attempts before a message fails, the first retry's wait (doubled at each attempt), and how
 # long a claimed message may stay unsent before it counts as interrupted (never resent).
-# A production site with no real WeChat message backend sets it empty: WeChat messages are
-# then refused as "channel off", never pretended sent (apps/core/checks.py).
+# A production site without WeChat messages sets it empty: they are then refused as
+# "channel off", never pretended sent (apps/core/checks.py).
 WECHAT_MESSAGE_BACKEND = os.environ.get(
     "WECHAT_MESSAGE_BACKEND", "apps.marketing.channels.ConsoleWechatMessageBackend"
 )
+# The real one, "apps.marketing.wechat.WechatSubscribeMessageBackend", sends through WeChat's
+# API (WECHAT_API_BASE) as the mini-program (WECHAT_APP_ID, WECHAT_APP_SECRET); WeChat has
+# this many seconds to answer; the version of the mini-program a message opens: "formal",
+# "trial" or "developer".
+WECHAT_MESSAGE_TIMEOUT_SECONDS = int(os.environ.get("WECHAT_MESSAGE_TIMEOUT_SECONDS", "5"))
+WECHAT_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
 MESSAGE_QUIET_HOURS = os.environ.get("MESSAGE_QUIET_HOURS", "21:00-08:00")
 MESSAGE_CAPS = os.environ.get("MESSAGE_CAPS", "sms=1/3,wechat=2/5,inbox=3/10,all=3/10")
 MESSAGE_MAX_ATTEMPTS = int(os.environ.get("MESSAGE_MAX_ATTEMPTS", "5"))
@@ -468,6 +486,12 @@ WITHDRAWAL_FEE_PERCENT = Decimal(os.environ.get("WITHDRAWAL_FEE_PERCENT", "0"))
 WITHDRAWAL_DAILY_MOST = Decimal(os.environ.get("WITHDRAWAL_DAILY_MOST", "0"))
 WITHDRAWAL_DAILY_COUNT = int(os.environ.get("WITHDRAWAL_DAILY_COUNT", "0"))
 PAYOUT_BACKEND = os.environ.get("PAYOUT_BACKEND", "apps.referrals.payouts.SandboxPayoutBackend")
+# The mini-program's page where a member confirms receipt of a withdrawal WeChat Pay awaits
+# their confirmation for (wx.requestMerchantTransfer, with GET me/withdrawals' confirmation):
+# the member web centre, opened in the mini-program's web-view, leads there (empty: never).
+MINIPROGRAM_WITHDRAWALS_PAGE = os.environ.get(
+    "MINIPROGRAM_WITHDRAWALS_PAGE", "/pages/promoter/withdrawals"
+)
 
 # Online orders delivered: days after shipping that a parcel the member has not said they
 # received counts as received.

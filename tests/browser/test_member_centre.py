@@ -22,6 +22,7 @@ from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.pricing import LineInput
 from apps.points.models import EarningRule
 from apps.points.services import points_earn
+from apps.referrals.models import Referral
 from apps.referrals.rewards import referral_record
 from apps.stores.models import Staff, Store
 from apps.tiers.models import GrowthEntry, MemberTier, Tier, TierChannelBenefit
@@ -428,6 +429,36 @@ def test_a_member_reads_the_points_history_and_an_order(watched, stores):
     expect(page.locator("#entries li")).to_have_count(21)
     expect(page.locator("#entries li").last).to_contain_text("+198")
     expect(page.get_by_role("button", name="加载更多")).to_be_hidden()
+
+
+def test_a_friend_signing_up_by_a_referral_link_is_recorded_with_this_browsers_device(
+    watched, stores
+):
+    referrer = MemberFactory(phone="13900000088")
+    page = watched
+    sent = []
+    page.on(
+        "request",
+        lambda request: (
+            request.url.endswith("/api/v1/auth/login")
+            and sent.append(request.post_data_json["device_id"])
+        ),
+    )
+    page.goto(f"/m/login?ref={referrer.referral_code}")
+    sign_in(page)
+    expect(page).to_have_url(re.compile(r"/m/$"))
+
+    device = page.evaluate("localStorage.getItem('huiji.device')")
+    assert re.fullmatch(r"[0-9a-f-]{36}", device)
+    referral = Referral.objects.get(referee__phone=PHONE)
+    assert (referral.referrer, referral.device) == (referrer, device)
+
+    # Signed out and in again, the browser sends the same id
+    page.evaluate("localStorage.removeItem('huiji.member.token')")
+    page.goto("/m/login")
+    sign_in(page)
+    expect(page).to_have_url(re.compile(r"/m/$"))
+    assert sent == [device, device]
 
 
 def test_the_card_shows_my_referral_link_and_the_friends_it_brought(watched, stores):

@@ -1,8 +1,9 @@
 """分销 on a phone: a promoter shares their link, a new member signs up through it and buys;
 the promoter's page shows the commission frozen, available once the return window has
 passed, half of it taken back by a refund of half the order; the promoter asks to withdraw
-it and finance approves the withdrawal in the console. The promoter's page passes axe-core
-with no serious or critical violation."""
+it and finance approves the withdrawal in the console; a withdrawal WeChat pays once the
+member confirms receipt says how, and inside the mini-program's web-view leads there. The
+promoter's page passes axe-core with no serious or critical violation."""
 
 import re
 from datetime import timedelta
@@ -22,9 +23,11 @@ from apps.referrals.commissions import (
 )
 from apps.referrals.models import Withdrawal
 from apps.referrals.verification import commission_problems
+from apps.referrals.withdrawals import withdrawal_approve, withdrawal_request
 from tests.browser.test_member_centre import PHONE, accessible, sign_in
 from tests.core.factories import UserFactory
 from tests.referrals.factories import default_rate, promoter_of, sale
+from tests.referrals.test_promoter_api import earned_promoter
 from tests.stores.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,6 +134,31 @@ def test_a_shared_link_brings_a_buyer_whose_commission_is_frozen_then_paid_out(
     assert commission_problems() == {}
     for context in (sharer, friends_phone, desk):
         context.close()
+
+
+def test_a_withdrawal_awaiting_confirmation_in_wechat_says_how_and_leads_there(phone, settings):
+    settings.PAYOUT_BACKEND = "tests.referrals.test_promoter_api.ConfirmedLaterPayoutBackend"
+    promoter, _order = earned_promoter()
+    asked = withdrawal_request(promoter=promoter, amount=D("30.00"), key="k")
+    assert withdrawal_approve(withdrawal=asked, actor=UserFactory()).status == "confirming"
+    as_member(phone, promoter.member)
+
+    # In a browser: the state and what to do, nothing to tap
+    phone.goto("/m/promoter")
+    waiting = phone.locator("#withdrawal-list li")
+    expect(waiting).to_contain_text("待确认收款")
+    expect(waiting).to_contain_text("请在微信中打开我们的小程序，于 24 小时内确认收款。")
+    expect(waiting.get_by_role("button")).to_have_count(0)
+    accessible(phone)
+
+    # In the mini-program's web-view, with WeChat's JS SDK: a way to its page
+    phone.add_init_script(
+        "window.__wxjs_environment = 'miniprogram';"
+        "window.wx = {miniProgram: {navigateTo: (o) => { window.wentTo = o.url; }}};"
+    )
+    phone.goto("/m/promoter")
+    phone.get_by_role("button", name="前往小程序确认收款").click()
+    assert phone.evaluate("window.wentTo") == "/pages/promoter/withdrawals"
 
 
 def test_a_member_applies_and_waits_for_hq(phone):

@@ -166,3 +166,24 @@ def test_a_list_that_may_not_be_empty_says_so(schema):
 
     assert pos_order["properties"]["lines"]["minItems"] == 1
     assert "minItems" not in pos_order["properties"]["coupon_codes"]
+
+
+def test_a_withdrawal_documents_what_the_member_confirms_receipt_with(schema):
+    components = schema["components"]["schemas"]
+    withdrawal = components["Withdrawal"]["properties"]
+
+    assert withdrawal["confirmation"]["nullable"] is True
+    assert withdrawal["confirmation"]["allOf"] == [
+        {"$ref": "#/components/schemas/WithdrawalConfirmation"}
+    ]
+    assert "wx.requestMerchantTransfer" in withdrawal["confirmation"]["description"]
+    assert "confirming" in withdrawal["status"]["description"]
+    assert list(components["WithdrawalConfirmation"]["properties"]) == [
+        "mch_id",
+        "app_id",
+        "package_info",
+    ]
+    listed = operation(schema, "get", "/api/v1/me/withdrawals")["responses"]["200"]
+    assert listed["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PaginatedWithdrawalList"
+    }

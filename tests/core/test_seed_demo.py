@@ -17,7 +17,8 @@ from apps.coupons.models import Coupon, CouponTemplate
 from apps.distributors.models import Distributor, Region
 from apps.mall.models import Category, Product, Reservation, Shelf, Sku, Stock, TierPrice
 from apps.mall.selectors import products_for_store, store_mall_products
-from apps.marketing.models import CareCall, Message
+from apps.marketing.models import Campaign, CampaignGrant, CampaignMember, CareCall, Message
+from apps.marketing.report import campaign_report
 from apps.members.models import Address, Member, PromoterBinding
 from apps.orders.models import (
     Fulfilment,
@@ -131,6 +132,8 @@ def test_same_seed_gives_the_same_brand():
         RefundRequest,
         Message,
         CareCall,
+        CampaignGrant,
+        Campaign,  # with its actions and members
         Refund,
         Payment,
         Order,
@@ -288,3 +291,34 @@ def test_the_demo_member_has_a_note_in_the_inbox_once():
     [note] = Message.objects.filter(member=demo)
     assert (note.channel, note.status, note.title) == ("inbox", "sent", "林晓，本周三会员日")
     assert "黄金会员会员日积分翻倍" in note.body
+
+
+def test_a_finished_campaign_whose_report_has_figures_seeded_once():
+    seed()
+    campaign = Campaign.objects.get(name="春季回购礼")
+    rows = (CampaignMember.objects.count(), CampaignGrant.objects.count(), Coupon.objects.count())
+    orders = Order.objects.filter(external_id__startswith="DEMO-CAMPAIGN-").count()
+    seed()
+
+    report = campaign_report(campaign)
+    bought = next(metric for metric in report.metrics if metric.name == "bought")
+    revenue = next(metric for metric in report.metrics if metric.name == "revenue")
+    campaign.refresh_from_db()
+    assert campaign.status == "ended"
+    assert report.reached > 0 and report.holdout > 0
+    assert (
+        report.reached + report.holdout == CampaignMember.objects.filter(campaign=campaign).count()
+    )
+    assert bought.reached > 0 and revenue.reached > 0
+    assert report.cost["coupons_issued"] == report.reached
+    # the orders are real sales: paid, priced, and earning points like any other
+    sale = Order.objects.filter(external_id__startswith="DEMO-CAMPAIGN-").first()
+    assert sale.status in ("paid", "completed") and sale.order_no and sale.lines.exists()
+    assert Entry.objects.filter(cause_kind="order", cause_id=sale.pk).exists()
+    # a second seed_demo adds nothing
+    assert (
+        CampaignMember.objects.count(),
+        CampaignGrant.objects.count(),
+        Coupon.objects.count(),
+    ) == rows
+    assert Order.objects.filter(external_id__startswith="DEMO-CAMPAIGN-").count() == orders > 0

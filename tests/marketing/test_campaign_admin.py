@@ -103,3 +103,31 @@ def test_marketing_may_run_campaigns_customer_service_may_not():
     service = Group.objects.get(name=roles.CUSTOMER_SERVICE).permissions
     assert marketing.filter(codename="run_campaign").exists()
     assert not service.filter(codename="run_campaign").exists()
+
+
+def test_a_marketer_makes_a_campaign_with_its_actions(client):
+    user = UserFactory(is_staff=True)
+    user.groups.set([Group.objects.get(name=roles.MARKETING)])
+    client.force_login(user)
+
+    page = client.get("/admin/marketing/campaign/add/").content.decode()
+    created = client.post("/admin/marketing/campaign/add/", form())
+
+    assert f'name="{INLINE}-0-kind"' in page
+    assert "排期之前不会发放任何权益" in page  # where the dry run will be
+    assert created.status_code == 302
+    assert CampaignAction.objects.get(campaign__name="周三会员日").amount == 50
+
+
+def test_running_a_draft_now_says_why_nothing_ran(hq_client):
+    campaign = Campaign.objects.create(name="草稿活动", trigger="once")
+    CampaignAction.objects.create(campaign=campaign, kind="points", amount=1)
+
+    response = hq_client.post(
+        "/admin/marketing/campaign/",
+        {"action": "run_now", "_selected_action": [campaign.pk]},
+        follow=True,
+    )
+
+    assert "草稿活动 未运行" in response.content.decode()
+    assert not campaign.members.exists()

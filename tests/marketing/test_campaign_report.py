@@ -6,12 +6,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 
+from apps.core import roles
 from apps.marketing.campaigns import campaign_run
 from apps.marketing.models import CampaignMember
 from apps.marketing.report import campaign_report, report_csv
 from apps.members.models import Member, Tag
 from apps.orders.models import Order
+from tests.core.factories import UserFactory
 from tests.marketing.test_campaigns import NOW, make_campaign
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
@@ -113,6 +116,54 @@ def test_the_console_shows_the_report_and_gives_the_csv(hq_client):
     page = hq_client.get(f"/admin/marketing/campaign/{campaign.pk}/change/")
     download = hq_client.get(f"/admin/marketing/campaign/{campaign.pk}/report.csv")
 
-    assert "95% CI" in page.content.decode()
+    assert "95% 置信区间" in page.content.decode()
     assert download["Content-Type"].startswith("text/csv")
     assert download.content.decode().startswith("metric,")
+
+
+def test_a_marketer_reads_the_report_in_words_and_downloads_it(client):
+    campaign = campaign_with_buyers(members=1200, reached_rate=0.5, holdout_rate=0.2)
+    report = campaign_report(campaign)
+    bought = metric(report, "bought")
+    client.force_login(marketer())
+
+    page = client.get(f"/admin/marketing/campaign/{campaign.pk}/change/").content.decode()
+    download = client.get(f"/admin/marketing/campaign/{campaign.pk}/report.csv")
+
+    assert "30 天内购买率" in page and "人均消费（元）" in page
+    assert f"{bought.reached * 100:.1f}%" in page and f"{bought.holdout * 100:.1f}%" in page
+    assert f"{bought.difference * 100:+.1f} 个百分点" in page
+    assert f"{bought.lift * 100:+.1f}%" in page
+    assert f"{bought.low * 100:+.1f} 个百分点 ~ {bought.high * 100:+.1f} 个百分点" in page
+    assert "更常购买" in page and "成本：" in page
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == (
+        f'attachment; filename="campaign-{campaign.pk}-report.csv"'
+    )
+    rows = {line.split(",")[0]: line.split(",") for line in download.content.decode().splitlines()}
+    assert rows["members"][1:3] == [str(report.reached), str(report.holdout)]
+    assert float(rows["bought"][5]) == pytest.approx(bought.low, abs=1e-4)
+
+
+def test_too_small_a_sample_is_said_in_a_sentence_on_the_page(client):
+    campaign = campaign_with_buyers(members=20, reached_rate=0.5, holdout_rate=0.2)
+    client.force_login(marketer())
+
+    page = client.get(f"/admin/marketing/campaign/{campaign.pk}/change/").content.decode()
+
+    assert "人数太少，无法判断" in page and "每组至少需要 30 人" in page
+
+
+def test_the_csv_is_refused_to_staff_who_may_not_see_campaigns(client):
+    campaign = campaign_with_buyers(members=20, reached_rate=0.5, holdout_rate=0.2)
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.get(f"/admin/marketing/campaign/{campaign.pk}/report.csv")
+
+    assert response.status_code == 403
+
+
+def marketer():
+    user = UserFactory(is_staff=True)
+    user.groups.set([Group.objects.get(name=roles.MARKETING)])
+    return user

@@ -12,7 +12,11 @@ from django.utils import timezone
 
 from apps.core.sms import LocmemSmsBackend
 from apps.marketing import outbox
-from apps.marketing.channels import LocmemWechatMessageBackend
+from apps.marketing.channels import (
+    LocmemWechatMessageBackend,
+    WechatMessageNotSent,
+    message_deliver,
+)
 from apps.marketing.models import Message, WechatSubscription
 from apps.marketing.outbox import messages_queue, messages_send_due
 from apps.members.models import MemberIdentity
@@ -289,23 +293,51 @@ def refusing_sms(self, phone, message, params, template):
     raise SmsNotSent("LimitExceeded.PhoneNumberDailyLimit")
 
 
-def test_a_refused_wechat_message_gives_its_subscription_back():
-    member = wechat_member(openid="openid-refusing", subscriptions=1)
-    LocmemWechatMessageBackend.refusing.add("openid-refusing")
+def test_a_wechat_message_that_fails_gives_its_subscription_back(monkeypatch):
+    member = wechat_member(subscriptions=1)
+
+    def busy(self, **message):
+        raise WechatMessageNotSent("-1")
+
+    monkeypatch.setattr(LocmemWechatMessageBackend, "send", busy)
     queue(MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1"), [member])
 
     messages_send_due(now=NOON)
 
     message = Message.objects.get()
-    assert (message.status, message.error) == ("queued", "43101")
+    assert (message.status, message.reason, message.error) == ("queued", "provider", "-1")
+    assert message.due_at == NOON + timedelta(seconds=60)
     assert WechatSubscription.objects.get().remaining == 1
+
+
+def test_a_member_wechat_says_has_no_subscription_is_refused_once_and_never_retried():
+    """WeChat's 43101: Huiji's tally said one was left, WeChat says none; the message is
+    refused as without a subscription, and the subscription is not given back."""
+    refusing = wechat_member(openid="openid-refusing", subscriptions=2)
+    LocmemWechatMessageBackend.refusing.add("openid-refusing")
+    # More refusals than PROVIDER_DOWN_AFTER in a row: WeChat is up and answering.
+    others = [wechat_member(openid=f"o-{n}") for n in range(outbox.PROVIDER_DOWN_AFTER)]
+    template = MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1")
+    queue(template, [refusing])
+    queue(template, [refusing], cause_id=2)
+    queue(template, others)
+
+    messages_send_due(now=NOON)
+
+    assert (
+        sorted(Message.objects.filter(member=refusing).values_list("status", "reason", "error"))
+        == [("refused", "no_subscription", "43101")] * 2
+    )
+    assert WechatSubscription.objects.get(member=refusing).remaining == 0
+    assert Message.objects.filter(member__in=others, status="sent").count() == len(others)
+    assert messages_send_due(now=NOON + timedelta(days=1)) == 0
 
 
 def test_a_message_left_sending_by_a_dead_run_is_never_sent_again(settings):
     settings.MESSAGE_SEND_LEASE_SECONDS = 600
     member = consenting()
     queue(MessageTemplateFactory(channel="sms", sms_template_id="1"), [member])
-    Message.objects.update(status="sending", claimed_at=NOON, attempts=1)
+    Message.objects.update(status="sending", claimed_at=NOON, sent_at=NOON, attempts=1)
 
     messages_send_due(now=NOON + timedelta(seconds=599))
     assert statuses(member) == [(member.pk, "sending", "")]
@@ -314,6 +346,63 @@ def test_a_message_left_sending_by_a_dead_run_is_never_sent_again(settings):
 
     assert statuses(member) == [(member.pk, "failed", "interrupted")]
     assert LocmemSmsBackend.outbox == []
+
+
+class WorkerKilled(BaseException):
+    """What a run sees of kill -9: nothing after this point runs."""
+
+
+def test_a_run_killed_while_sending_loses_and_doubles_nothing_but_the_message_in_hand(
+    settings, monkeypatch
+):
+    """Killed while the provider had the second of four texts: the first stays sent, the
+    second may have gone and is never sent again, the last two go once the lease is over."""
+    settings.MESSAGE_SEND_LEASE_SECONDS = 600
+    members = [consenting() for _ in range(4)]
+    queue(MessageTemplateFactory(channel="sms", sms_template_id="1"), members)
+    asked = []
+
+    def deliver_then_die(message):
+        asked.append(message.address)
+        if len(asked) == 2:
+            raise WorkerKilled()
+        return message_deliver(message)
+
+    monkeypatch.setattr(outbox, "message_deliver", deliver_then_die)
+    with pytest.raises(WorkerKilled):
+        messages_send_due(now=NOON)
+    assert [status for _pk, status, _reason in statuses(*members)] == [
+        "sent",
+        "sending",
+        "sending",
+        "sending",
+    ]
+    monkeypatch.setattr(outbox, "message_deliver", message_deliver)
+
+    messages_send_due(now=NOON + timedelta(seconds=601))
+
+    assert statuses(*members) == [
+        (members[0].pk, "sent", ""),
+        (members[1].pk, "failed", "interrupted"),
+        (members[2].pk, "sent", ""),
+        (members[3].pk, "sent", ""),
+    ]
+    sent = [phone for phone, _text in LocmemSmsBackend.outbox]
+    assert sorted([*sent, members[1].phone]) == sorted(member.phone for member in members)
+    assert Message.objects.get(member=members[2]).attempts == 1  # the dead claim is not a try
+
+
+def test_a_wechat_message_its_run_never_asked_for_gets_its_subscription_back():
+    member = wechat_member(subscriptions=1)
+    queue(MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1"), [member])
+    Message.objects.update(status="sending", claimed_at=NOON, attempts=1)
+    WechatSubscription.objects.update(remaining=0)  # spent by the claim of the run that died
+
+    messages_send_due(now=NOON + timedelta(days=1))
+
+    assert statuses(member) == [(member.pk, "sent", "")]
+    assert len(LocmemWechatMessageBackend.outbox) == 1
+    assert WechatSubscription.objects.get().remaining == 0
 
 
 def test_a_closed_accounts_messages_and_subscriptions_go(
@@ -333,23 +422,22 @@ def test_a_closed_accounts_messages_and_subscriptions_go(
     assert Message.objects.filter(member=other).count() == 2
 
 
-def test_sending_a_batch_costs_the_same_queries_for_one_member_or_many(
-    django_assert_max_num_queries,
-):
+def test_sending_costs_a_fixed_number_of_queries_a_batch_and_the_same_for_each_message_sent():
+    """Each message handed to a provider costs the same few writes (asked, answered), so a
+    run that dies leaves nothing sent twice; everything else is per batch."""
     template = MessageTemplateFactory(channel="sms", sms_template_id="1")
     text = MessageTemplateFactory(channel="wechat", wechat_template_id="TPL-1")
-    queue(template, [consenting()])
-    queue(text, [wechat_member(openid="o-0")])
-    with CaptureQueriesContext(connection) as one:
-        messages_send_due(now=NOON)
-    members = [consenting() for _ in range(10)]
-    queue(template, members, cause_id=2)
-    queue(text, [wechat_member(openid=f"o-{n}") for n in range(1, 11)], cause_id=2)
+    queries = {}
+    for n in (1, 2, 11):
+        queue(template, [consenting() for _ in range(n)], cause_id=n)
+        queue(text, [wechat_member(openid=f"o-{n}-{i}") for i in range(n)], cause_id=n)
+        with CaptureQueriesContext(connection) as run:
+            messages_send_due(now=NOON)
+        queries[n] = len(run)
 
-    with django_assert_max_num_queries(len(one)):
-        messages_send_due(now=NOON)
-
-    assert Message.objects.filter(status="sent").count() == 22
+    each = (queries[2] - queries[1]) / 2
+    assert queries[11] - queries[1] == 20 * each
+    assert Message.objects.filter(status="sent").count() == 28
 
 
 @pytest.fixture

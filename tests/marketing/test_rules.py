@@ -121,3 +121,30 @@ def test_message_decision(change, decision):
 def test_retries_wait_twice_as_long_each_time_up_to_a_day():
     assert [rules.retry_delay(n, 60).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
     assert rules.retry_delay(30, 60) == timedelta(days=1)
+
+
+def test_wechat_fields_are_read_one_a_line():
+    assert rules.wechat_fields("thing1: {coupon}\n\n character_string2:A-1 \n") == [
+        ("thing1", "{coupon}"),
+        ("character_string2", "A-1"),
+    ]
+    with pytest.raises(ValueError, match="thing: x"):
+        rules.wechat_fields("thing1: ok\nthing: x")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "sent"),
+    [
+        ("thing1", "满100减20券已到账", "满100减20券已到账"),
+        ("thing1", "一" * 21, "一" * 19 + "…"),
+        ("character_string3", "A" * 40, "A" * 32),
+        ("phrase4", "已经到店取货", "已经到店取"),
+        ("name5", "欧阳" * 6, "欧阳" * 5),
+        ("name5", "Li Lei " * 4, ("Li Lei " * 4)[:20]),
+        ("phone_number6", "+86-0766-66888866-12", "+86-0766-66888866"),
+        ("number7", "1" * 40, "1" * 40),  # never cut: a shorter number says something else
+        ("time8", "2026年12月31日 23:59", "2026年12月31日 23:59"),
+    ],
+)
+def test_a_wechat_value_is_cut_to_what_its_field_takes(field, value, sent):
+    assert rules.wechat_value(field, value) == sent

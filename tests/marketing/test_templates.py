@@ -53,9 +53,8 @@ def test_a_wechat_template_needs_its_id_and_others_have_none():
             name="i", channel="inbox", body="{name}", wechat_template_id="TPL"
         ).full_clean()
 
-    assert (
-        list(wechat.value.message_dict) == list(inbox.value.message_dict) == ["wechat_template_id"]
-    )
+    assert list(wechat.value.message_dict) == ["wechat_template_id", "wechat_fields"]
+    assert list(inbox.value.message_dict) == ["wechat_template_id"]
 
 
 def test_hq_saves_a_template_audited(hq_client):
@@ -90,3 +89,49 @@ def test_the_outbox_page_lists_messages_with_their_status_and_reason(hq_client):
     assert page.status_code == 200
     assert "未同意接收营销消息" in page.content.decode()
     assert "未发送" in page.content.decode()
+
+
+WECHAT_FORM = {
+    **FORM,
+    "channel": "wechat",
+    "wechat_template_id": "TPL-birthday",
+    "wechat_fields": "thing1: {coupon}\r\ntime2: 2026年12月31日\r\n",
+}
+
+
+def test_hq_saves_a_wechat_template_with_its_fields(hq_client):
+    response = hq_client.post("/admin/marketing/messagetemplate/add/", WECHAT_FORM)
+
+    assert response.status_code == 302
+    saved = MessageTemplate.objects.get()
+    assert saved.wechat_fields == "thing1: {coupon}\r\ntime2: 2026年12月31日"
+
+
+@pytest.mark.parametrize(
+    ("fields", "shown"),
+    [
+        ("thing1 {coupon}", "“thing1 {coupon}”不是微信模板字段"),
+        ("colour1: 红", "“colour1: 红”不是微信模板字段"),
+        ("thing1: {phone}", "未知变量：{phone}"),
+        ("", "微信消息需要填写模板字段"),
+    ],
+)
+def test_the_console_refuses_wechat_fields_it_cannot_send(hq_client, fields, shown):
+    response = hq_client.post(
+        "/admin/marketing/messagetemplate/add/",
+        {**WECHAT_FORM, "wechat_fields": fields},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert response.status_code == 200
+    assert shown in response.content.decode()
+    assert not MessageTemplate.objects.exists()
+
+
+def test_only_a_wechat_template_has_wechat_fields():
+    with pytest.raises(ValidationError) as refused:
+        MessageTemplate(
+            name="i", channel="sms", body="{name}", wechat_fields="thing1: x"
+        ).full_clean()
+
+    assert list(refused.value.message_dict) == ["wechat_fields"]

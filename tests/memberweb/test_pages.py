@@ -176,6 +176,17 @@ def test_the_card_leads_to_the_promoter_page_in_both_languages(client):
     assert _script_words(en)["source_link"] == "shared link"
 
 
+def test_the_promoter_page_says_how_to_confirm_a_withdrawal_wechat_awaits(client):
+    zh = client.get("/m/promoter", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    en = client.get("/m/promoter", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+    assert _script_words(zh)["withdrawal_confirming"] == "待确认收款"
+    assert "24 小时内确认收款" in _script_words(zh)["withdrawal_confirm_how"]
+    assert _script_words(en)["withdrawal_confirming"] == "awaiting confirmation in WeChat"
+    assert "confirm receipt" in _script_words(en)["withdrawal_confirm_how"]
+    assert 'data-confirm-page="/pages/promoter/withdrawals"' in zh
+
+
 @pytest.mark.django_db
 def test_the_promoter_page_hands_out_no_member_data(client):
     """The page is the same for everyone: its script reads the member's figures with their

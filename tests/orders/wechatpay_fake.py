@@ -110,11 +110,28 @@ def refund_answer(refund_no: str, refund_fen: int, status: str) -> dict:
     return fields
 
 
+def transfer_resource(bill_no: str, fen: int, state: str = "SUCCESS", **changes) -> dict:
+    """A 商家转账 bill as a MCHTRANSFER.BILL.FINISHED notice's resource holds it."""
+    return {
+        "mchid": MCH_ID,
+        "out_bill_no": bill_no,
+        "transfer_bill_no": "1330000071100999991182020050700019480001",
+        "state": state,
+        "transfer_amount": fen,
+        "fail_reason": "" if state == "SUCCESS" else "PAYEE_ACCOUNT_ABNORMAL",
+        "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        "create_time": "2026-12-03T20:20:00.120+08:00",
+        "update_time": "2026-12-03T20:25:00.120+08:00",
+        **changes,
+    }
+
+
 def notice(
     platform_key,
     resource: dict | None,
     *,
     event_type: str = "TRANSACTION.SUCCESS",
+    associated_data: str = "transaction",
     apiv3_key: str = APIV3_KEY,
     key_id: str = PLATFORM_KEY_ID,
     timestamp: int | None = None,
@@ -124,7 +141,7 @@ def notice(
     if body is None:
         nonce = secrets.token_hex(6)  # 12 characters, as WeChat's
         ciphertext = AESGCM(apiv3_key.encode()).encrypt(
-            nonce.encode(), json.dumps(resource).encode(), b"transaction"
+            nonce.encode(), json.dumps(resource).encode(), associated_data.encode()
         )
         body = json.dumps(
             {
@@ -137,7 +154,7 @@ def notice(
                     "original_type": "transaction",
                     "algorithm": "AEAD_AES_256_GCM",
                     "ciphertext": b64encode(ciphertext).decode(),
-                    "associated_data": "transaction",
+                    "associated_data": associated_data,
                     "nonce": nonce,
                 },
             }

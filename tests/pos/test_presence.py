@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from apps.core.sms import LocmemSmsBackend
+from apps.core.sms import LocmemSmsBackend, SmsNotSent
 from apps.coupons.issuing import coupon_claim
 from apps.members.credentials import member_code_issue
 from apps.members.models import MemberOtp
@@ -201,6 +201,24 @@ def test_a_texted_code_for_an_unknown_phone_is_not_found_and_sends_nothing(pos, 
 
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
     assert sms_outbox == [] and not MemberOtp.objects.exists()
+
+
+def test_a_texted_code_the_provider_did_not_send_answers_503_and_the_till_asks_again(
+    pos, shop, monkeypatch, sms_outbox
+):
+    def refuse(self, phone, message, params, template):
+        raise SmsNotSent("LimitExceeded.PhoneNumberDailyLimit")
+
+    with monkeypatch.context() as provider_down:
+        provider_down.setattr(LocmemSmsBackend, "send", refuse)
+        failed = pos.post("/api/pos/v1/members/otp", {"phone": PHONE}, format="json")
+
+    assert (failed.status_code, failed.json()["code"]) == (503, "sms_unavailable")
+    assert failed["Retry-After"] == "5"
+    assert not MemberOtp.objects.exists()
+    again = pos.post("/api/pos/v1/members/otp", {"phone": PHONE}, format="json")
+    assert again.status_code == 200  # nothing was counted: no wait
+    assert len(sms_outbox) == 1 and MemberOtp.objects.count() == 1
 
 
 def test_texted_codes_are_throttled_per_member_and_per_store(

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from apps.members.services import member_merge
 from apps.orders.refunds import order_refund
 from apps.referrals.commissions import (
     commissions_release_due,
@@ -13,7 +14,7 @@ from apps.referrals.commissions import (
     commissions_write,
 )
 from apps.referrals.errors import WithdrawalAboveAvailable, WithdrawalNotDecidable
-from apps.referrals.models import CommissionEntry, Withdrawal
+from apps.referrals.models import CommissionEntry, Promoter, Withdrawal
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.verification import commission_problems
 from apps.referrals.withdrawals import withdrawal_approve, withdrawal_request
@@ -105,4 +106,35 @@ def test_a_refund_racing_a_release_leaves_the_books_right():
     # available: 4 × 5.00 to the first level, 4 × 2.50 to the second
     assert promoter_balances(middle) == {"frozen": D(0), "available": D("20.00"), "debt": D(0)}
     assert promoter_balances(top) == {"frozen": D(0), "available": D("10.00"), "debt": D(0)}
+    assert commission_problems() == {}
+
+
+def test_a_member_merge_racing_releases_and_refunds_leaves_the_books_right():
+    default_rate(10, 0)
+    survivor, merged = promoter_of(), promoter_of()
+    buyer = customer_of(merged)
+    store = StoreFactory()
+    orders = [sale(store, buyer, [("TEE", 2, "50")]) for _ in range(4)]
+    for order in orders:
+        commissions_write(order_id=order.pk)
+    refunds = [order_refund(order=order, refund_id="r", amount=D("50")) for order in orders[:3]]
+    due = orders[-1].paid_at + timedelta(days=8)
+    jobs = iter([("merge", None), ("release", None)] + [("refund", refund) for refund in refunds])
+
+    def work():
+        job, refund = next(jobs)
+        if job == "merge":
+            return member_merge(
+                survivor=survivor.member, merged=merged.member, actor=None, reason="同一人"
+            )
+        if job == "release":
+            return commissions_release_due(now=due)
+        return commissions_reverse(refund_id=refund.pk)
+
+    run_together(work, 5)
+
+    # whichever came first, every fen is the survivor's: 4 × 10.00 less 3 × 5.00 taken back
+    assert Promoter.objects.get(pk=merged.pk).status == Promoter.Status.MERGED
+    assert promoter_balances(merged) == {"frozen": D(0), "available": D(0), "debt": D(0)}
+    assert promoter_balances(survivor) == {"frozen": D(0), "available": D("25.00"), "debt": D(0)}
     assert commission_problems() == {}

@@ -17,11 +17,15 @@ from apps.referrals.commissions import (
     commissions_reverse,
     commissions_write,
 )
+from apps.referrals.errors import PayoutAwaitsConfirmation
 from apps.referrals.models import CommissionAccount, Promoter, Withdrawal
+from apps.referrals.payouts import PayoutBackend
 from apps.referrals.posters import promoter_link
 from apps.referrals.selectors import promoter_balances
 from apps.referrals.verification import commission_problems
+from apps.referrals.withdrawals import withdrawal_approve, withdrawals_pay_out_due
 from tests.conftest import run_together
+from tests.core.factories import UserFactory
 from tests.mall.factories import SkuFactory
 from tests.members.factories import MemberFactory, member_client
 from tests.referrals.factories import customer_of, default_rate, promoter_of, sale
@@ -231,6 +235,53 @@ def test_a_member_cannot_withdraw_another_promoters_money(api_client):
     assert refused.status_code == 400
     assert promoter_balances(promoter)["available"] == D("100.00")
     assert not Withdrawal.objects.exists()
+
+
+class ConfirmedLaterPayoutBackend(PayoutBackend):
+    """A gateway that pays once the member confirms receipt (as WeChat's 商家转账 does),
+    which they have when `confirmed`."""
+
+    confirmed = False
+
+    def transfer(self, *, reference, openid, amount, description, package_held=False):
+        if not self.confirmed:
+            raise PayoutAwaitsConfirmation(f"PKG-{reference}")
+        return f"PAID-{reference}"
+
+
+def test_only_the_member_sees_how_to_confirm_a_withdrawal_and_only_while_it_waits(
+    api_client, settings, monkeypatch
+):
+    from rest_framework.test import APIClient
+
+    settings.PAYOUT_BACKEND = f"{__name__}.ConfirmedLaterPayoutBackend"
+    settings.WECHATPAY_MCH_ID, settings.WECHATPAY_APP_ID = "1900000109", "wxd678efh567hg6787"
+    promoter, _order = earned_promoter()
+    owner = member_client(api_client, promoter.member)
+    asked = withdraw(owner, "30.00").json()
+    assert asked["confirmation"] is None
+    withdrawal_approve(withdrawal=Withdrawal.objects.get(pk=asked["id"]), actor=UserFactory())
+    stranger = promoter_of()
+    stranger_client = member_client(APIClient(), stranger.member)
+    withdraw(stranger_client, "1.00")  # refused (nothing available): none of theirs waits
+
+    [mine] = owner.get("/api/v1/me/withdrawals").json()["results"]
+    theirs = stranger_client.get("/api/v1/me/withdrawals").json()["results"]
+
+    assert mine["status"] == "confirming"
+    assert mine["confirmation"] == {
+        "mch_id": "1900000109",
+        "app_id": "wxd678efh567hg6787",
+        "package_info": f"PKG-W{asked['id']:012d}",
+    }
+    assert theirs == []
+    assert "PKG-" not in str(stranger_client.get("/api/v1/me/promoter").json())
+
+    monkeypatch.setattr(ConfirmedLaterPayoutBackend, "confirmed", True)
+    assert withdrawals_pay_out_due() == 1
+    [paid] = owner.get("/api/v1/me/withdrawals").json()["results"]
+    assert (paid["status"], paid["confirmation"]) == ("paid", None)
+    assert commission_problems() == {}
 
 
 @pytest.mark.django_db(transaction=True)

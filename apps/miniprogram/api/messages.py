@@ -1,16 +1,25 @@
-"""The member's inbox and the WeChat subscription messages they accept."""
+"""The member's inbox and the WeChat subscription messages they accept; the SMS provider's
+delivery receipts."""
 
+import hmac
+import json
 import re
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.core.api.pagination import PageNumberPagination, page_of
 from apps.core.api.schema import errors
+from apps.core.errors import Invalid, NotFound
 from apps.core.idempotency import idempotent
 from apps.marketing.inbox import message_read, subscriptions_accept
+from apps.marketing.receipts import receipts_record
 from apps.marketing.selectors import member_inbox, member_inbox_unread
 from apps.miniprogram.api.base import MemberApi
 
@@ -95,3 +104,40 @@ class MeSubscriptionsApi(MemberApi):
         data.is_valid(raise_exception=True)
         left = subscriptions_accept(member=self.member, accepted=data.validated_data["templates"])
         return Response(self.OutputSerializer({"templates": left}).data)
+
+
+class SmsReceiptsApi(APIView):
+    """The SMS provider's delivery receipts (Tencent Cloud SMS's status callback). The
+    provider signs nothing: the address holds SMS_RECEIPT_TOKEN, and any other address, or
+    a site without one or with a provider that sends none, is 404. Receipts already taken
+    change nothing. Answered as Tencent Cloud asks: result 0 when taken; a body that is
+    not a list of reports is 400."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []  # the provider reports from a few addresses, many at a time
+
+    class OutputSerializer(serializers.Serializer):
+        result = serializers.IntegerField(help_text="0: taken")
+        errmsg = serializers.CharField()
+
+    @extend_schema(
+        request=None,
+        responses={200: OutputSerializer, **errors(400, 404)},
+        operation_id="sms_receipts",
+    )
+    def post(self, request, token):
+        expected = settings.SMS_RECEIPT_TOKEN
+        backend = import_string(settings.SMS_BACKEND)
+        if (
+            not expected
+            or not hmac.compare_digest(token.encode(), expected.encode())
+            or not hasattr(backend, "callback_receipts")
+        ):
+            raise NotFound()
+        try:
+            receipts = backend.callback_receipts(json.loads(request.body))
+        except ValueError as exc:  # not JSON, or not reports
+            raise Invalid(_("These are not delivery receipts.")) from exc
+        receipts_record(receipts)
+        return Response({"result": 0, "errmsg": "OK"})

@@ -41,10 +41,16 @@ from apps.orders.paying import (
     order_pay,
     order_payment_start,
 )
-from apps.orders.payments import RefundResult, SandboxPaymentBackend, payment_backend
+from apps.orders.payments import (
+    RefundResult,
+    SandboxPaymentBackend,
+    TransferNotice,
+    payment_backend,
+)
 from apps.orders.refunds import RefundLineInput
 from apps.orders.selectors import member_order, member_orders, member_refund_request
 from apps.referrals.promoters import promoter_code_bind
+from apps.referrals.withdrawals import withdrawal_transfer_noticed
 
 
 class BasketLineSerializer(serializers.Serializer):
@@ -495,8 +501,9 @@ class RefundRequestCancelApi(MemberApi):
 
 
 class PaymentNotifyApi(APIView):
-    """The payment gateway's notice that a member paid, or of a refund's result, verified by
-    the backend from the body and the headers. WeChat Pay's protocol: 200 with code SUCCESS
+    """The payment gateway's notice that a member paid, of a refund's result or of a
+    withdrawal's payout (a transfer's), verified by the backend from the body and the
+    headers. WeChat Pay's protocol: 200 with code SUCCESS
     when taken, any 4xx or 5xx (here the usual error body, whose code is never SUCCESS) to
     have it sent again.
     A notice that cannot be verified or read is 400, never 500."""
@@ -515,6 +522,8 @@ class PaymentNotifyApi(APIView):
         if isinstance(notice, RefundResult):
             if refund_request_refund_noticed(result=notice) is None:
                 late_payment_refund_noticed(result=notice)
+        elif isinstance(notice, TransferNotice):
+            withdrawal_transfer_noticed(notice=notice)
         elif notice is not None:
             order_pay(notice=notice)
         return Response({"code": "SUCCESS", "message": "OK"})

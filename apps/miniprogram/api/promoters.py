@@ -3,7 +3,7 @@ commissions, and asking to withdraw what is available."""
 
 from django.http import HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -22,6 +22,7 @@ from apps.referrals.selectors import (
     promoter_customers,
     promoter_orders_credited,
     promoter_withdrawals,
+    withdrawal_confirmation,
 )
 from apps.referrals.withdrawals import withdrawal_request
 
@@ -138,13 +139,31 @@ class MeCommissionsApi(MemberApi):
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
+class WithdrawalConfirmationSerializer(serializers.Serializer):
+    mch_id = serializers.CharField(help_text="wx.requestMerchantTransfer's mchId")
+    app_id = serializers.CharField(help_text="its appId")
+    package_info = serializers.CharField(help_text="its package")
+
+
 class WithdrawalSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     amount = serializers.DecimalField(**MONEY)
     fee = serializers.DecimalField(**MONEY)
-    status = serializers.CharField(help_text="requested | approved | paid | refused | failed")
+    status = serializers.CharField(
+        help_text="requested | approved | confirming (awaiting the member's confirmation of "
+        "receipt in WeChat) | paid | refused | failed"
+    )
     requested_at = serializers.DateTimeField()
     reason = serializers.CharField(help_text="why finance refused it, or the payout failed")
+    confirmation = serializers.SerializerMethodField(
+        help_text="while it is confirming: what the mini-program passes to "
+        "wx.requestMerchantTransfer for the member to confirm receipt; else null. WeChat "
+        "cancels a transfer not confirmed within 24 hours, and the money is available again."
+    )
+
+    @extend_schema_field(WithdrawalConfirmationSerializer(allow_null=True))
+    def get_confirmation(self, withdrawal) -> dict | None:
+        return withdrawal_confirmation(withdrawal)
 
 
 class MeWithdrawalsApi(MemberApi):

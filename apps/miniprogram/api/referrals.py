@@ -15,7 +15,7 @@ class InvitedSerializer(serializers.Serializer):
     phone_masked = serializers.CharField()
     joined_at = serializers.DateTimeField()
     reward_status = serializers.ChoiceField(
-        choices=["waiting", "pending", "rewarded", "limit_reached", "none"]
+        choices=["waiting", "pending", "rewarded", "taken_back", "limit_reached", "none"]
     )
 
 

@@ -58,6 +58,19 @@ export function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// This browser's device id, sent with every sign-in: a random id made once and kept here
+// (signing out keeps it), by which referrals notice one device signing up many friends.
+const DEVICE_KEY = "huiji.device";
+
+export function deviceId() {
+  let id = localStorage.getItem(DEVICE_KEY);
+  if (!id) {
+    id = newKey();
+    localStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
 /** The address of an API page link (a list's `next`) as a path under /api/v1/. */
 export function apiPath(url) {
   const address = new URL(url, location.origin);

@@ -1,6 +1,6 @@
 // SMS sign-in: a code texted to the phone, then auth/login with the store, guide and
 // referrer the member came from (a new member joins that store; an existing one keeps theirs).
-import { api, promoterKeep, remember, token } from "./api.js";
+import { api, deviceId, promoterKeep, remember, token } from "./api.js";
 import { t } from "./i18n.js";
 import { announce, safeNext } from "./ui.js";
 
@@ -53,6 +53,7 @@ form.addEventListener("submit", async (event) => {
         guide_code: link.get("guide") || "",
         referral_code: link.get("ref") || "",
         promoter_code: link.get("promoter") || "",
+        device_id: deviceId(),
       },
     });
     remember(signed.token);

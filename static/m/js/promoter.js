@@ -11,6 +11,34 @@ let posterShown = false;
 let listsStarted = false;
 let reloadWithdrawals = null;
 
+// WeChat pays a withdrawal once the member confirms receipt in our mini-program
+// (wx.requestMerchantTransfer), which a web page cannot call. Opened in the mini-program's
+// web-view with WeChat's JS SDK at hand, the page leads to the mini-program's page for it;
+// elsewhere it says how.
+function miniProgram() {
+  const sdk = window.wx?.miniProgram;
+  const inWebView =
+    window.__wxjs_environment === "miniprogram" || /miniProgram/i.test(navigator.userAgent);
+  return inWebView && section.dataset.confirmPage && typeof sdk?.navigateTo === "function"
+    ? sdk
+    : null;
+}
+
+function confirmHow() {
+  const sdk = miniProgram();
+  return [
+    el("p", { class: "small", text: t("withdrawal_confirm_how") }),
+    sdk
+      ? el("button", {
+        type: "button",
+        class: "button",
+        text: t("withdrawal_confirm_open"),
+        onclick: () => sdk.navigateTo({ url: section.dataset.confirmPage }),
+      })
+      : null,
+  ];
+}
+
 function withdrawalItem(item) {
   return el(
     "li",
@@ -21,6 +49,7 @@ function withdrawalItem(item) {
       el("p", { text: label("withdrawal", item.status) }),
       el("p", { class: "muted small", text: formatDateTime(item.requested_at) }),
       item.reason ? el("p", { class: "muted small", text: item.reason }) : null,
+      item.status === "confirming" ? confirmHow() : null,
     ),
     el("p", { class: "amount", text: yuan(item.amount) }),
   );

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketing', '0007_care_schedule'),
+        ('marketing', '0010_h23_campaign_action_roles'),
     ]
 
     operations = [

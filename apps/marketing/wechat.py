@@ -1,0 +1,123 @@
+"""WeChat subscription messages (订阅消息) through WeChat's API, as the mini-program
+(WECHAT_APP_ID, WECHAT_APP_SECRET): subscribeMessage.send, its access token from
+getStableAccessToken kept in the cache until shortly before it expires.
+
+The stable token's normal mode answers the token in force, or a new one once it has
+expired, and never invalidates one another process holds; so a token WeChat calls invalid
+or expired (40001, 42001) is asked for again, past the cache, once per message. A member
+WeChat says has no subscription left (43101) is a refusal for good; any other answer, the
+network or no answer within WECHAT_MESSAGE_TIMEOUT_SECONDS is an error the outbox retries."""
+
+import json
+import logging
+import urllib.request
+
+from django.conf import settings
+from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
+
+from apps.marketing.channels import WECHAT_NO_SUBSCRIPTION, WechatMessageNotSent
+
+logger = logging.getLogger(__name__)
+
+TOKEN_REJECTED = (40001, 42001)  # the access token is invalid, or expired
+TOKEN_MARGIN_SECONDS = 300  # a cached token is dropped this long before WeChat expires it
+MINIPROGRAM_STATES = ("formal", "trial", "developer")
+
+
+class WechatSubscribeMessageBackend:
+    stand_in = False
+
+    @classmethod
+    def configuration_problems(cls) -> list[str]:
+        problems = []
+        if not (settings.WECHAT_APP_ID and settings.WECHAT_APP_SECRET):
+            problems.append("WeChat messages need WECHAT_APP_ID and WECHAT_APP_SECRET.")
+        if settings.WECHAT_MINIPROGRAM_STATE not in MINIPROGRAM_STATES:
+            problems.append(f"WECHAT_MINIPROGRAM_STATE is one of {', '.join(MINIPROGRAM_STATES)}.")
+        return problems
+
+    def send(self, *, openid: str, template_id: str, title: str, body: str, page: str,
+             data: dict[str, str]) -> str:  # fmt: skip
+        """Send; WeChat's msgid of the message, or WechatMessageNotSent."""
+        message = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {field: {"value": value} for field, value in data.items()},
+            "miniprogram_state": settings.WECHAT_MINIPROGRAM_STATE,
+            "lang": "zh_CN",
+        }
+        if page:
+            message["page"] = page
+        answer = _post_as_app("cgi-bin/message/subscribe/send", message)
+        errcode = answer.get("errcode") or 0
+        if errcode == 0:
+            return str(answer.get("msgid") or "")
+        if str(errcode) == WECHAT_NO_SUBSCRIPTION:
+            raise WechatMessageNotSent(WECHAT_NO_SUBSCRIPTION, refused=True)
+        raise WechatMessageNotSent(str(errcode))
+
+
+def _post_as_app(path: str, body: dict) -> dict:
+    """WeChat's answer to `body` posted to `path` with the access token; the token asked
+    for again, once, when WeChat rejects it."""
+    answer = _post(path, body, token=access_token())
+    if answer.get("errcode") in TOKEN_REJECTED:
+        logger.info(
+            "WeChat rejected its access token (errcode %s): asking again", answer["errcode"]
+        )
+        answer = _post(path, body, token=access_token(cached=False))
+    return answer
+
+
+def _token_key() -> str:
+    return f"wechat:stable-token:{settings.WECHAT_APP_ID}"
+
+
+@sensitive_variables("answer", "token")
+def access_token(*, cached: bool = True) -> str:
+    """The mini-program's access token, from the cache or else from WeChat."""
+    if cached and (token := cache.get(_token_key())):
+        return token
+    answer = _post(
+        "cgi-bin/stable_token",
+        {
+            "grant_type": "client_credential",
+            "appid": settings.WECHAT_APP_ID,
+            "secret": settings.WECHAT_APP_SECRET,
+            "force_refresh": False,
+        },
+    )
+    token = answer.get("access_token")
+    if not token or not isinstance(token, str):
+        raise WechatMessageNotSent(f"stable_token {answer.get('errcode')}")
+    expires_in = int(answer.get("expires_in") or 0)
+    cache.set(_token_key(), token, max(expires_in - TOKEN_MARGIN_SECONDS, 60))
+    return token
+
+
+@sensitive_variables("body", "token", "url")  # the app secret, the access token
+def _post(path: str, body: dict, *, token: str | None = None) -> dict:
+    """WeChat's JSON answer to `body` posted to `path`; WechatMessageNotSent for the
+    network, no answer in time, an HTTP error or an answer that is not a JSON object."""
+    url = f"{settings.WECHAT_API_BASE.rstrip('/')}/{path}"
+    if token is not None:
+        url += f"?access_token={token}"
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(
+            request, timeout=settings.WECHAT_MESSAGE_TIMEOUT_SECONDS
+        ) as reply:
+            answer = json.load(reply)
+    except TimeoutError:
+        raise WechatMessageNotSent("timeout") from None
+    except (OSError, ValueError) as exc:  # unreachable, an HTTP error, not JSON
+        raise WechatMessageNotSent(type(exc).__name__) from None
+    if not isinstance(answer, dict):
+        raise WechatMessageNotSent("not a JSON object")
+    return answer
