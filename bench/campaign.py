@@ -123,7 +123,7 @@ INSERT INTO marketing_campaigngrant (campaign_id, occurrence_id, action_id, memb
 SELECT %(campaign)s, %(occurrence)s, %(message_action)s, c.id, 1, now() FROM chunk c WHERE c.reached
 ON CONFLICT DO NOTHING;
 INSERT INTO marketing_message (member_id, template_id, channel, marketing, cause_kind, cause_id, title, body, link, "values",
-                               status, reason, error, attempts, due_at, created_at)
+                               status, reason, error, attempts, due_at, created_at, provider_id, delivery)
 SELECT m.id, %(message_template)s, 'inbox', true, 'campaign', %(occurrence)s,
        m.name || '，会员日到了',
        coalesce(t.name, '') || '专享：' || %(coupon_name)s || '已到账，您有 ' || coalesce(a.balance, 0) || ' 积分，' || coalesce(s.name, '') || '等您。',
@@ -131,7 +131,7 @@ SELECT m.id, %(message_template)s, 'inbox', true, 'campaign', %(occurrence)s,
        jsonb_build_object('name', m.name, 'tier', coalesce(t.name, ''), 'points', coalesce(a.balance, 0),
                           'store', coalesce(s.name, ''), 'coupon', %(coupon_name)s, 'link', '/m/coupons'),
        CASE WHEN m.marketing_consent THEN 'queued' ELSE 'refused' END,
-       CASE WHEN m.marketing_consent THEN '' ELSE 'no_consent' END, '', 0, now(), now()
+       CASE WHEN m.marketing_consent THEN '' ELSE 'no_consent' END, '', 0, now(), now(), '', %(delivery_unknown)s
 FROM chunk c JOIN members_member m ON m.id = c.id
 LEFT JOIN tiers_membertier mt ON mt.member_id = m.id LEFT JOIN tiers_tier t ON t.id = mt.tier_id
 LEFT JOIN points_account a ON a.member_id = m.id LEFT JOIN stores_store s ON s.id = m.home_store_id
@@ -189,7 +189,13 @@ def configure(members: int) -> dict:
     from apps.coupons.models import CouponTemplate
     from apps.marketing.audience import control_group
     from apps.marketing.campaigns import occurrence_key
-    from apps.marketing.models import Campaign, CampaignAction, ControlGroup, MessageTemplate
+    from apps.marketing.models import (
+        Campaign,
+        CampaignAction,
+        ControlGroup,
+        Message,
+        MessageTemplate,
+    )
     from apps.members.models import Segment, Tag
     from apps.stores.models import Store
     from apps.tiers.models import Tier
@@ -258,6 +264,7 @@ def configure(members: int) -> dict:
         "message_template": message.pk,
         "coupon_action": coupon.pk,
         "message_action": inbox.pk,
+        "delivery_unknown": Message.Delivery.UNKNOWN,
         "limit": COUPON_LIMIT,
         "budget": members,
         "salt": campaign.salt,
