@@ -264,7 +264,7 @@ def configure(members: int) -> dict:
         "message_template": message.pk,
         "coupon_action": coupon.pk,
         "message_action": inbox.pk,
-        "delivery_unknown": Message.Delivery.UNKNOWN,
+        "delivery_unknown": Message.Delivery.UNKNOWN.value,
         "limit": COUPON_LIMIT,
         "budget": members,
         "salt": campaign.salt,
