@@ -16,7 +16,7 @@ back the whole chunk, so a rerun starts again from the members without grants. A
 spent pauses the campaign (a period's budget) or ends it (the whole campaign's)."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, F, QuerySet, Sum
@@ -181,7 +181,23 @@ def occurrence_key(campaign: Campaign, now: datetime) -> str:
             return f"{campaign.trigger}-{today:%Y-%m}"  # at most once a month
         case Trigger.SEGMENT_ENTERED:
             return "entered"  # the first day a member is found in the segment
+        case Trigger.WEEKLY:
+            return member_day_last(today, weekday=campaign.weekday).isoformat()
+        case Trigger.MONTHLY:
+            return member_day_last(today, month_day=campaign.month_day).isoformat()
     return today.isoformat()
+
+
+def member_day_last(today: date, *, weekday: int | None = None, month_day: int | None = None):
+    """The last member day on or before `today`: a run of the occurrence that a worker left
+    unfinished and that comes back on a later day (the broker gives a dead worker's task
+    back only after its visibility timeout) finishes that member day's occurrence instead of
+    starting another, which would give its members everything again."""
+    if weekday is not None:
+        return today - timedelta(days=(today.isoweekday() - weekday) % 7)
+    if today.day >= month_day:
+        return today.replace(day=month_day)
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=month_day)
 
 
 def campaign_run(*, campaign_id: int, now: datetime | None = None, batch: int = CHUNK) -> int:

@@ -18,6 +18,7 @@ from apps.marketing.campaigns import (
     campaign_dry_run,
     campaign_run,
     campaign_transition,
+    member_day_last,
 )
 from apps.marketing.errors import CampaignHasNoActions, CampaignTransitionInvalid
 from apps.marketing.models import (
@@ -25,6 +26,7 @@ from apps.marketing.models import (
     CampaignAction,
     CampaignGrant,
     CampaignMember,
+    CampaignOccurrence,
     ControlGroup,
     Message,
 )
@@ -118,6 +120,34 @@ def test_a_member_day_gives_again_on_the_next_member_day_only():
     campaign_run(campaign_id=campaign.pk, now=NOW + timedelta(days=7))
 
     assert points_of(member) == 20
+
+
+def test_a_member_days_run_that_comes_back_the_next_day_finishes_that_member_day():
+    member = MemberFactory()
+    weekly = make_campaign(trigger="weekly", weekday=DAY.isoweekday())
+    monthly = make_campaign(trigger="monthly", month_day=DAY.day)
+
+    for campaign in (weekly, monthly):
+        campaign_run(campaign_id=campaign.pk, now=NOW)
+        campaign_run(campaign_id=campaign.pk, now=NOW + timedelta(days=1, hours=-9))
+
+    assert points_of(member) == 20
+    assert [o.key for o in CampaignOccurrence.objects.filter(campaign=monthly)] == [DAY.isoformat()]
+
+
+@pytest.mark.parametrize(
+    ("today", "weekday", "month_day", "member_day"),
+    [
+        (date(2026, 12, 3), 4, None, date(2026, 12, 3)),  # a Thursday, itself
+        (date(2026, 12, 3), 5, None, date(2026, 11, 27)),  # last Friday
+        (date(2026, 12, 3), 3, None, date(2026, 12, 2)),
+        (date(2026, 12, 3), None, 3, date(2026, 12, 3)),
+        (date(2026, 12, 3), None, 28, date(2026, 11, 28)),
+        (date(2027, 1, 5), None, 20, date(2026, 12, 20)),  # across a year
+    ],
+)
+def test_the_last_member_day(today, weekday, month_day, member_day):
+    assert member_day_last(today, weekday=weekday, month_day=month_day) == member_day
 
 
 def test_the_per_member_limit_holds_across_member_days():
