@@ -36,7 +36,7 @@ GENERATE = """
 INSERT INTO members_member (id, created_at, updated_at, phone, name, gender, birthday, home_store_id, source, status,
                             joined_at, marketing_consent, consent_channel, referral_code, "returning")
 SELECT g, now(), now(), (13000000000 + g)::text, '会员' || g, '',
-       date '1970-01-01' + (g * 7919 %% 15000), (%(stores)s::bigint[])[1 + g %% 20], 'store',
+       date '1970-01-01' + (g::bigint * 7919 %% 15000)::int, (%(stores)s::bigint[])[1 + g %% 20], 'store',
        CASE WHEN g %% 100 = 42 THEN 'frozen' ELSE 'active' END, now() - (g %% 1000) * interval '1 day',
        g %% 5 < 3, CASE WHEN g %% 5 < 3 THEN 'miniprogram' ELSE '' END, 'R' || lpad(to_hex(g), 11, '0'), false
 FROM generate_series(1, %(members)s) g;

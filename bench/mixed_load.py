@@ -30,7 +30,7 @@ from bench.coupon_claim import MEMBERS_SQL, fan_out, phase, split
 from bench.coupon_claim import http_worker as claim_worker
 from bench.pos_checkout import http_worker as till_worker
 from bench.pos_checkout import order_body, setup
-from config.granian_app import lower_cpu_priority
+from config.priority import cpu_priority_change
 
 CLAIMERS_FROM = 1_000_001  # the drop's members' ids, clear of the demo's and the tills'
 
@@ -40,7 +40,7 @@ def phone_worker(*args):
     session of its own at the lowest CPU priority, so that sending the drop's requests does
     not take the cores the server's pools share."""
     os.setsid()
-    lower_cpu_priority(19)
+    cpu_priority_change(19)
     claim_worker(*args)
 
 

@@ -15,11 +15,6 @@ Each process keeps a client's connection (or nginx's upstream keepalive) for its
 request. It closes one that sends no request for IDLE_SECONDS; nginx must give up on an
 idle connection first (`keepalive_timeout` below that in the upstream, README), so that it
 never sends a request on a connection closing here.
-
-The tills come first: where both pools share a machine's cores, this pool runs at a lower
-CPU priority (`--nice`, HUIJI_APP_NICE, 10 by default; 0 to share equally), so that a
-flash drop takes the cores the tills leave and not the ones they need. Where systemd runs
-the pools, give this unit a lower `CPUWeight=` instead (README, Deployment).
 """
 
 import argparse
@@ -35,21 +30,6 @@ from apps.core.checks import refuse_unsafe_start
 
 IDLE_SECONDS = 60
 THREADS = 2
-
-
-def lower_cpu_priority(nice: int) -> None:
-    """Run this process and what it starts `nice` steps below normal. Linux's autogroups
-    weigh each session as a whole against the others, whatever its processes' own nice
-    values, so a session leader (as under a process manager) lowers its session's too."""
-    if nice <= 0:
-        return
-    os.nice(nice)
-    if os.getsid(0) == os.getpid():
-        try:
-            with open("/proc/self/autogroup", "w") as autogroup:
-                autogroup.write(str(nice))
-        except OSError:  # no autogroups here: the process's own nice is what counts
-            pass
 
 
 def server(bind: str, workers: int, log_level: str = "info") -> Server:
@@ -74,12 +54,6 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--bind", default=os.environ.get("HUIJI_APP_BIND", "127.0.0.1:8000"), help="host:port"
     )
     parser.add_argument("--workers", type=int, default=multiprocessing.cpu_count() * 2)
-    parser.add_argument(
-        "--nice",
-        type=int,
-        default=int(os.environ.get("HUIJI_APP_NICE", "10")),
-        help="CPU priority below the tills' pool (0: equal)",
-    )
     parser.add_argument("--log-level", default="info", choices=[level.value for level in LogLevels])
     return parser.parse_args(argv)
 
@@ -88,7 +62,6 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     refuse_unsafe_start()
-    lower_cpu_priority(args.nice)
     server(args.bind, args.workers, args.log_level).serve()
 
 

@@ -1,0 +1,58 @@
+"""The tills' pool comes first on the CPU (config/priority.py, config/gunicorn_pos.py)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+REPORT = """
+import os
+from config.priority import cpu_priority_change
+allowed = cpu_priority_change({steps})
+path = "/proc/self/autogroup"
+group = open(path).read().split()[-1] if os.path.exists(path) else "none"
+print(allowed, os.getpriority(os.PRIO_PROCESS, 0), group)
+"""
+
+
+def change_in_own_session(steps: int) -> tuple[bool, int, str]:
+    result = subprocess.run(
+        [sys.executable, "-c", REPORT.format(steps=steps)],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        start_new_session=True,
+    )
+    allowed, process, group = result.stdout.split()
+    return allowed == "True", int(process), group
+
+
+def test_lowering_the_priority_lowers_the_process_and_its_session():
+    allowed, process, group = change_in_own_session(7)
+
+    assert allowed
+    assert process == os.getpriority(os.PRIO_PROCESS, 0) + 7
+    if group == "none":
+        pytest.skip("no autogroups on this kernel")
+    assert group == "7"
+
+
+def test_raising_it_needs_the_right_to_and_says_so_without():
+    allowed, process, group = change_in_own_session(-5)
+
+    if os.geteuid() != 0:
+        assert not allowed and process == os.getpriority(os.PRIO_PROCESS, 0)
+        return
+    assert allowed and process == os.getpriority(os.PRIO_PROCESS, 0) - 5
+    assert group in ("-5", "none")
+
+
+def test_zero_changes_nothing():
+    allowed, process, group = change_in_own_session(0)
+
+    assert allowed and process == os.getpriority(os.PRIO_PROCESS, 0)
+    assert group in ("0", "none")
