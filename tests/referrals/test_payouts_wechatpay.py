@@ -597,3 +597,4 @@ def test_h27_a_transfer_awaiting_confirmation_is_failed_only_by_its_bills_state(
     assert wechat.bills[f"W{withdrawal.pk:012d}"]["state"] == "WAIT_USER_CONFIRM"
     assert withdrawal.status == "confirming", (withdrawal.status, withdrawal.reason)
     assert promoter_balances(promoter)["available"] == D("70.00")
+    assert commission_problems() == {}
