@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.coupons.actions import coupons_void
 from apps.coupons.models import Coupon
+from apps.members.models import Member
 from apps.orders.models import Refund
 from apps.points.models import Entry
 from apps.points.services import points_reverse
@@ -59,6 +60,13 @@ def referral_rewards_claw_back(
     return rewards
 
 
+def _live(member: Member) -> Member:
+    """The member, or the one they were merged into since (who holds what they had)."""
+    while member.merged_into_id is not None:
+        member = member.merged_into
+    return member
+
+
 def _take_back(reward: ReferralReward, refund: Refund, now: datetime) -> None:
     """Growth first, then points, then the coupon: the order of a refund."""
     description = f"订单 {refund.refund_no} 退款, 扣回推荐奖励"
@@ -67,7 +75,7 @@ def _take_back(reward: ReferralReward, refund: Refund, now: datetime) -> None:
     ).first()
     if given is not None:
         growth_earn(
-            member=given.member,
+            member=_live(given.member),
             amount=-given.amount,
             kind=GrowthEntry.Kind.REFUND,
             cause_kind=GrowthEntry.CauseKind.REFERRAL_BACK,
