@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_h27_a_reward_taken_back_after_the_referrer_was_merged_comes_off_the_survivor(
-    rewarded,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    rewarded,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     """The referrer's 100 reward points moved to the survivor with the merge (balance and
     lots); the claw-back reverses the EARN entry, whose member is still the merged one, so
