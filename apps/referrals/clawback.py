@@ -40,12 +40,15 @@ def referral_rewards_claw_back(
     referral's first order below what qualified it)."""
     now = now or timezone.now()
     refund = Refund.objects.select_related("order").get(pk=refund_id)
+    # locked whatever its status, so a reward job's batch writing it is waited for: then it
+    # is read as that batch left it (rewarded), never as it was before (ordered)
     referral = (
-        Referral.objects.filter(first_order=refund.order, status=Referral.Status.REWARDED)
+        Referral.objects.filter(first_order=refund.order)
+        .select_for_update(of=("self",))
         .select_related("rule")
         .first()
     )
-    if referral is None:
+    if referral is None or referral.status != Referral.Status.REWARDED:
         return []
     refunded = refund.order.refunds.filter(pk__lte=refund.pk).aggregate(total=Sum("amount"))
     if first_order_qualifies(referral.rule, refund.order.paid_amount - refunded["total"]):
