@@ -390,10 +390,11 @@ def _reverse_earn(
     entry: Entry, amount: int, cause: dict, description: str, actor
 ) -> tuple[Entry | None, int]:
     lot = entry.lot
+    owner = lot.member  # the entry's member, or the one they were merged into since
     holder = (
         system_account(Account.Kind.PENDING)
         if lot.status == Lot.Status.PENDING
-        else member_account(entry.member)
+        else member_account(owner)
     )
     locked = accounts_lock_by_id(holder, system_account(Account.Kind.ISSUANCE))
     lot = lot_lock(lot)
@@ -407,7 +408,7 @@ def _reverse_earn(
         source=locked[holder.pk],
         target=issuance,
         amount=back_amount,
-        member=entry.member,
+        member=owner,
         **cause,
         description=description,
         actor=actor,

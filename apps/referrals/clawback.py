@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.core.audit import audit_record
 from apps.coupons.actions import coupons_void
 from apps.coupons.models import Coupon
+from apps.members.models import Member
 from apps.orders.models import Refund
 from apps.points.models import Entry
 from apps.points.services import points_reverse
@@ -39,12 +40,15 @@ def referral_rewards_claw_back(
     referral's first order below what qualified it)."""
     now = now or timezone.now()
     refund = Refund.objects.select_related("order").get(pk=refund_id)
+    # locked whatever its status, so a reward job's batch writing it is waited for: then it
+    # is read as that batch left it (rewarded), never as it was before (ordered)
     referral = (
-        Referral.objects.filter(first_order=refund.order, status=Referral.Status.REWARDED)
+        Referral.objects.filter(first_order=refund.order)
+        .select_for_update(of=("self",))
         .select_related("rule")
         .first()
     )
-    if referral is None:
+    if referral is None or referral.status != Referral.Status.REWARDED:
         return []
     refunded = refund.order.refunds.filter(pk__lte=refund.pk).aggregate(total=Sum("amount"))
     if first_order_qualifies(referral.rule, refund.order.paid_amount - refunded["total"]):
@@ -59,6 +63,13 @@ def referral_rewards_claw_back(
     return rewards
 
 
+def _live(member: Member) -> Member:
+    """The member, or the one they were merged into since (who holds what they had)."""
+    while member.merged_into_id is not None:
+        member = member.merged_into
+    return member
+
+
 def _take_back(reward: ReferralReward, refund: Refund, now: datetime) -> None:
     """Growth first, then points, then the coupon: the order of a refund."""
     description = f"订单 {refund.refund_no} 退款, 扣回推荐奖励"
@@ -67,7 +78,7 @@ def _take_back(reward: ReferralReward, refund: Refund, now: datetime) -> None:
     ).first()
     if given is not None:
         growth_earn(
-            member=given.member,
+            member=_live(given.member),
             amount=-given.amount,
             kind=GrowthEntry.Kind.REFUND,
             cause_kind=GrowthEntry.CauseKind.REFERRAL_BACK,

@@ -58,14 +58,14 @@ def _recipients(order: Order) -> list[tuple[int, Promoter]]:
     promoter the order credits. Only approved promoters earn. An order that credits no
     promoter earns its guide level 1 (COMMISSION_GUIDES): guides promote their store by
     role."""
-    buyer, first, second = _live_on([order.member_id, order.promoter_id, order.second_promoter_id])
+    named = [order.member_id, order.promoter_id, order.second_promoter_id]
+    buyer, first, second = live = _live_on(named)
     others = [m if m != buyer else None for m in (first, second)]
     chain = [buyer, others[0]] if settings.COMMISSION_SELF_PURCHASE and buyer else others
     approved = {
-        promoter.member_id: promoter
-        for promoter in Promoter.objects.filter(
-            member_id__in=[m for m in chain if m], status=Promoter.Status.APPROVED
-        )
+        member: promoter
+        for member, promoter in _promoters_of(named, live).items()
+        if promoter.status == Promoter.Status.APPROVED
     }
     if settings.COMMISSION_SELF_PURCHASE and buyer not in approved:
         chain = others
@@ -96,6 +96,24 @@ def _live_on(member_ids: list[int | None]) -> list[int | None]:
             member = merged[member]
         resolved.append(member)
     return resolved
+
+
+def _promoters_of(named: list[int | None], live: list[int | None]) -> dict[int, Promoter]:
+    """Each live member's promoter record: their own; or, when they have none, the record of
+    the member the order named, merged into them since, until promoters_merge (run on
+    member_merged, maybe after the order's commissions) moves it to them with what it
+    earned."""
+    records = {
+        promoter.member_id: promoter
+        for promoter in Promoter.objects.filter(
+            member_id__in={m for m in (*named, *live) if m}
+        ).exclude(status=Promoter.Status.MERGED)
+    }
+    found: dict[int, Promoter] = {}
+    for member, as_named in zip(live, named, strict=True):
+        if member and (record := records.get(member) or records.get(as_named)):
+            found.setdefault(member, record)
+    return found
 
 
 def guide_promoter(staff_id: int) -> Promoter | None:

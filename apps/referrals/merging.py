@@ -96,7 +96,10 @@ def _carry_over(merged: Promoter, survivor: Promoter) -> None:
     merged.commissions.filter(pk__in=[c.pk for c in commissions]).update(promoter=survivor)
     _withdrawals_hand_over(merged, survivor)
     locked = accounts_lock([merged.pk, survivor.pk])
-    # one asked by the merged member while the merge committed: waited for the lock above
+    # a commission written, or a withdrawal asked, for the merged record since the locks
+    # above held these accounts until it committed: its money is in the balances moved
+    # below, so it goes to the survivor too (none can come now the accounts are held)
+    merged.commissions.update(promoter=survivor)
     _withdrawals_hand_over(merged, survivor)
     entries: list[CommissionEntry] = []
     now = timezone.now()

@@ -14,6 +14,7 @@ finance cannot approve a withdrawal, and nothing changes when they try. WechatPa
 pays through WeChat Pay's 商家转账 to the member's mini-program openid.
 """
 
+import logging
 from abc import ABC, abstractmethod
 from decimal import Decimal
 
@@ -37,6 +38,8 @@ from apps.referrals.errors import (
     PayoutPending,
     PayoutsOff,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class PayoutBackend(ABC):
@@ -87,6 +90,12 @@ class WechatPayoutBackend(PayoutBackend):
     A bill found waiting whose package the member does not hold (the transfer's answer was
     lost) is asked for again under the same number: WeChat answers with that bill.
 
+    A bill WeChat has may still be paid, so only its own state there (FAIL, CANCELLED) fails
+    the withdrawal, giving the money back; a send WeChat refuses after answering that it has
+    no such bill does too (so does a missing openid or a missing real name, checked then).
+    Any other answer to the query (a rotated certificate's 401, a 403) leaves the payout
+    pending, logged as an error, for the job to ask again.
+
     WeChat notices a bill's end at WECHATPAY_NOTIFY_URL (the library sends it as notify_url);
     apps.referrals.withdrawals.withdrawal_transfer_noticed settles the withdrawal on it."""
 
@@ -118,24 +127,33 @@ class WechatPayoutBackend(PayoutBackend):
         package_held: bool = False,
     ) -> str:
         fen = int((amount * 100).to_integral_exact())
-        if not openid:
-            raise PayoutFailed("no WeChat openid to pay")
-        if fen >= NAME_NEEDED_FEN:
-            raise PayoutFailed("WeChat Pay needs the payee's real name from 2,000 yuan")
         status, answer = self._call(self._client.mch_transfer_bills_query, out_bill_no=reference)
-        if status == 404:  # NOT_FOUND: the bill never reached WeChat
+        if status == 404:  # NOT_FOUND: the bill never reached WeChat, so may still be refused
+            if not openid:
+                raise PayoutFailed("no WeChat openid to pay")
+            if fen >= NAME_NEEDED_FEN:
+                raise PayoutFailed("WeChat Pay needs the payee's real name from 2,000 yuan")
             status, answer = self._send(reference, openid, fen, description)
-        elif status == 200 and answer.get("state") == TRANSFER_AWAITS_MEMBER and not package_held:
+            if status != 200 and status < 500 and status != 429:
+                code, message = answer.get("code", ""), answer.get("message", "")
+                raise PayoutFailed(f"WeChat Pay {status} {code} {message}".strip())
+        elif status != 200:
+            # the bill may exist and be paid yet: only its own state at WeChat may fail it
+            logger.error(
+                "WeChat Pay answered %s %s to the query of bill %s",
+                status,
+                answer.get("code", ""),
+                reference,
+            )
+            raise PayoutPending(f"WeChat Pay HTTP {status} to the query")
+        elif answer.get("state") == TRANSFER_AWAITS_MEMBER and not package_held and openid:
             # the transfer's answer, with the package, was lost: asked again, WeChat answers
             # with the bill; any other answer leaves it as queried, waiting (never failed)
             again_status, again = self._send(reference, openid, fen, description)
             if again_status == 200 and again.get("state") == TRANSFER_AWAITS_MEMBER:
                 answer = again
-        if status >= 500 or status == 429:
+        if status != 200:  # the send went unheard or WeChat is busy: the query tells later
             raise PayoutPending(f"WeChat Pay HTTP {status}")
-        if status != 200:
-            code, message = answer.get("code", ""), answer.get("message", "")
-            raise PayoutFailed(f"WeChat Pay {status} {code} {message}".strip())
         state = answer.get("state")
         if state == TRANSFER_PAID:
             return str(answer.get("transfer_bill_no") or reference)

@@ -333,6 +333,9 @@ def _give(referrals: list[Referral], now: datetime):
     )
     for referral in referrals:
         order, rule = referral.first_order, referral.rule
+        # read now, under the referral's lock: a refund committed since the batch began
+        # counts; one committed later finds the referral rewarded and takes it back
+        order.refresh_from_db(fields=["paid_amount", "refunded_amount"])
         if not first_order_qualifies(rule, order.paid_amount - order.refunded_amount):
             Referral.objects.filter(pk=referral.pk).update(
                 status=Status.VOID, void_reason=Referral.Void.REFUNDED

@@ -268,3 +268,38 @@ def test_the_merged_ones_downline_and_their_customers_follow_the_survivor(
     order = sale(store, customer, [("TEE", 1, "100")])
     earned = {c.level: c.promoter for c in commissions_write(order_id=order.pk)}
     assert earned == {1: downline}  # the rule here pays level 1 only
+
+
+def test_a_commission_written_for_the_merged_record_while_the_merge_runs_goes_with_its_money(
+    store, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Review h27 (10): commissions_write, having read the order's promoter before the member
+    merge committed, writes for the merged record after the merge listed its commissions and
+    before it locked the accounts: the commission's frozen money moves to the survivor, so
+    the commission must too, or the next release or refund finds nothing where it is."""
+    from apps.referrals import commissions, merging
+
+    survivor, merged = promoter_of(), promoter_of()
+    order = sale(store, customer_of(merged), [("TEE", 1, "200")])
+    with django_capture_on_commit_callbacks(execute=False):  # member_merged not handled yet
+        member_merge(survivor=survivor.member, merged=merged.member, actor=None, reason="同一人")
+    hand_over = merging._withdrawals_hand_over
+    calls = []
+
+    def written_meanwhile(*args):
+        if not calls:  # between the commissions' snapshot and the accounts' lock
+            with monkeypatch.context() as stale:  # the order's promoter read before the merge
+                stale.setattr(commissions, "_live_on", lambda ids: ids)
+                commissions_write(order_id=order.pk)
+        calls.append(args)
+        hand_over(*args)
+
+    monkeypatch.setattr(merging, "_withdrawals_hand_over", written_meanwhile)
+    promoters_merge(survivor_id=survivor.member_id, merged_id=merged.member_id)
+
+    assert order.commissions.get().promoter_id == survivor.pk
+    assert money(survivor) == {"frozen": D("20.00"), "available": 0, "debt": 0}
+    assert commission_problems() == {}
+    commissions_release_due(now=order.paid_at + timedelta(days=8))
+    assert money(survivor) == {"frozen": 0, "available": D("20.00"), "debt": 0}
+    assert commission_problems() == {}

@@ -558,3 +558,43 @@ def test_a_transfer_notice_for_no_withdrawal_here_is_acknowledged_and_changes_no
     assert not CommissionEntry.objects.filter(withdrawal=withdrawal, kind="pay").exists()
     if "out_bill_no" in changes:
         assert f"transfer notice for {changes['out_bill_no']}: no such withdrawal" in caplog.text
+
+
+# Review h27: a bill known to wait at WeChat is given back on answers that are not its state.
+def _query_answers(monkeypatch, status, body):
+    real = WechatPayoutBackend._call
+
+    def call(call, **params):
+        if call.__name__ == "mch_transfer_bills_query":
+            return status, body
+        return real(call, **params)
+
+    monkeypatch.setattr(WechatPayoutBackend, "_call", staticmethod(call))
+
+
+@pytest.mark.parametrize("cause", ["query_sign_error", "query_no_auth", "openid_gone"])
+def test_h27_a_transfer_awaiting_confirmation_is_failed_only_by_its_bills_state(
+    wechat, withdrawal, promoter, monkeypatch, cause
+):
+    """The member holds the package and may still confirm; the bill at WeChat still waits.
+    A 401/403 to the query (a rotated certificate, a permission switched off) or the
+    member's openid gone (account deleted) fails the withdrawal and gives the money back:
+    if the member then confirms, WeChat pays 29.xx yuan that the ledger has returned to
+    'available' — paid once by WeChat and available to withdraw again."""
+    wechat.state = "WAIT_USER_CONFIRM"
+    waiting = withdrawal_approve(withdrawal=withdrawal, actor=UserFactory())
+    assert waiting.status == "confirming"
+    if cause == "query_sign_error":
+        _query_answers(monkeypatch, 401, {"code": "SIGN_ERROR", "message": "签名错误"})
+    elif cause == "query_no_auth":
+        _query_answers(monkeypatch, 403, {"code": "NO_AUTH", "message": "商户无权限"})
+    else:
+        MemberIdentity.objects.filter(member=promoter.member).delete()
+
+    withdrawals_pay_out_task()
+
+    withdrawal.refresh_from_db()
+    assert wechat.bills[f"W{withdrawal.pk:012d}"]["state"] == "WAIT_USER_CONFIRM"
+    assert withdrawal.status == "confirming", (withdrawal.status, withdrawal.reason)
+    assert promoter_balances(promoter)["available"] == D("70.00")
+    assert commission_problems() == {}
