@@ -185,3 +185,12 @@ def test_the_pull_job_asks_tencent_for_receipts_when_turned_on(receipts, setting
     message.refresh_from_db()
     assert (message.delivery, message.error) == ("undelivered", "用户关机")
     assert message.delivered_at == datetime.fromtimestamp(1796263384, tz=UTC)
+
+
+def test_h27_a_report_the_schema_does_not_fit_is_400_never_500(receipts, api_client):
+    """Review h27: a sid longer than the column (64) or a time that is not a string is a
+    database error, 500 (the path, with the token, logged by django.request); Tencent
+    then retries the whole batch, every valid receipt in it included."""
+    too_long = post(api_client, [report(), report(sid="9" * 65)])
+    assert too_long.status_code == 400
+    assert DeliveryReceipt.objects.count() == 0

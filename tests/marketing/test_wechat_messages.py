@@ -191,3 +191,19 @@ def test_the_real_backend_needs_the_mini_programs_id_and_secret(settings):
         "WeChat messages need WECHAT_APP_ID and WECHAT_APP_SECRET.",
         "WECHAT_MINIPROGRAM_STATE is one of formal, trial, developer.",
     ]
+
+
+def test_h27_members_wechat_rejects_one_by_one_never_stop_the_others(wechat):
+    """Review h27: WeChat answering errcode 40003 (an openid not of this app) for three
+    members in a row is WeChat up and answering, like 43101; the outbox counts it as the
+    provider down, ends the run and puts every other WeChat message back for later — each
+    run again, as long as such members come first."""
+    template = birthday_template()
+    bad = [wechat_member(openid=f"o-bad-{n}") for n in range(3)]
+    good = [wechat_member(openid=f"o-good-{n}") for n in range(3)]
+    queue(template, [*bad, *good])
+    wechat.replies.extend([reply(40003)] * 3)
+
+    messages_send_due(now=NOON)
+
+    assert Message.objects.filter(member__in=good, status="sent").count() == 3
