@@ -44,11 +44,14 @@ logger = logging.getLogger(__name__)
 
 
 class SmsNotSent(Exception):
-    """The provider refused a message; `reason` is its error code, safe to log."""
+    """The provider refused a message; `reason` is its error code, safe to log; `answered`:
+    the provider answered that error about this message's number (it is up and sends to
+    other numbers), rather than failing, or refusing every message (its credentials)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, answered: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.answered = answered
 
 
 class SmsUnavailable(DomainError):
@@ -172,7 +175,8 @@ class TencentSmsBackend:
             ) from None
         status = answer.SendStatusSet[0] if answer.SendStatusSet else None
         if status is None or status.Code != "Ok":
-            raise SmsNotSent(status.Code if status else "no send status")
+            # the number's own status (a number on a blocklist, over its daily limit)
+            raise SmsNotSent(status.Code if status else "no send status", answered=True)
         return status.SerialNo or ""
 
     PULL_LIMIT = 100  # the most receipts PullSmsSendStatus answers at once

@@ -175,8 +175,9 @@ def _deliver_while_up(outgoing: list[Outgoing], now, stop_at: float) -> bool:
     """Send each message this run claimed (at `now`), its answer recorded at once; True when
     the run must end: a channel was found down (its messages not tried yet go back to the
     queue, NOT_TRIED), or half the lease has gone (`stop_at`: the messages not asked yet
-    go back, NOT_ASKED). A refusal for good (a member without a subscription) is the
-    provider up and answering."""
+    go back, NOT_ASKED). Only a provider not answering counts: an error it answered about
+    one message (a member without a subscription, a number it will not text) is the
+    provider up."""
     failures: Counter = Counter()
     put_back, provider_ids = [], []
     late = False
@@ -191,7 +192,7 @@ def _deliver_while_up(outgoing: list[Outgoing], now, stop_at: float) -> bool:
         if not _asking(message.pk, now):
             continue  # settled meanwhile by another run: this one's lease ran out
         attempt = message_deliver(message)
-        failed = attempt.error is not None and not attempt.refused
+        failed = attempt.error is not None and not attempt.answered
         failures[message.channel] = failures[message.channel] + 1 if failed else 0
         provider_ids += _results_record([(message.pk, attempt)], now)
     _results_record(put_back, now)
@@ -350,9 +351,9 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
     """Each result of the run that claimed at `now` on its row, if the row is still
     `sending` and still that run's (another run may have settled and claimed it since, had
-    this one outlived its lease): sent with the provider's id
-    (returned, for any receipt of it that came first), or refused for good, or tried again after a
-    backoff, or failed after the last attempt; a WeChat subscription spent on a message not
+    this one outlived its lease): sent with the provider's id (returned, for any receipt
+    of it that came first), or refused or failed for good, or tried again after a backoff,
+    or failed after the last attempt; a WeChat subscription spent on a message not
     sent is returned, unless WeChat said the member had none. One NOT_TRIED or NOT_ASKED is
     queued again, its claim not counted as a try."""
     if not results:
@@ -381,6 +382,9 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
         if attempt.refused:
             message.error = attempt.error[:200]
             message.status, message.reason = Message.Status.REFUSED, Message.Reason.NO_SUBSCRIPTION
+        elif attempt.final:
+            message.error = attempt.error[:200]
+            message.status, message.reason = Message.Status.FAILED, Message.Reason.PROVIDER
         elif attempt.error == NOT_ASKED:
             message.attempts -= 1
             message.status, message.due_at = Message.Status.QUEUED, now

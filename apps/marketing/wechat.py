@@ -5,8 +5,11 @@ getStableAccessToken kept in the cache until shortly before it expires.
 The stable token's normal mode answers the token in force, or a new one once it has
 expired, and never invalidates one another process holds; so a token WeChat calls invalid
 or expired (40001, 42001) is asked for again, past the cache, once per message. A member
-WeChat says has no subscription left (43101) is a refusal for good; any other answer, the
-network or no answer within WECHAT_MESSAGE_TIMEOUT_SECONDS is an error the outbox retries."""
+WeChat says has no subscription left (43101) is a refusal for good, and so are an openid
+not of this mini-program (40003) and data WeChat rejects (47003): failed, never retried. Any
+other answer, the network or no answer within WECHAT_MESSAGE_TIMEOUT_SECONDS is an error the
+outbox retries; only the network, no answer, an HTTP error or "system busy" (-1) count
+towards WeChat being down: an error code about one message is WeChat up and answering."""
 
 import json
 import logging
@@ -21,6 +24,9 @@ from apps.marketing.channels import WECHAT_NO_SUBSCRIPTION, WechatMessageNotSent
 logger = logging.getLogger(__name__)
 
 TOKEN_REJECTED = (40001, 42001)  # the access token is invalid, or expired
+WECHAT_BUSY = -1  # 系统繁忙: the one error code that is WeChat not answering
+# An openid not of this mini-program, data WeChat rejects: sent again, refused again.
+REFUSED_FOR_GOOD = (40003, 47003)
 TOKEN_MARGIN_SECONDS = 300  # a cached token is dropped this long before WeChat expires it
 MINIPROGRAM_STATES = ("formal", "trial", "developer")
 
@@ -55,7 +61,9 @@ class WechatSubscribeMessageBackend:
             return str(answer.get("msgid") or "")
         if str(errcode) == WECHAT_NO_SUBSCRIPTION:
             raise WechatMessageNotSent(WECHAT_NO_SUBSCRIPTION, refused=True)
-        raise WechatMessageNotSent(str(errcode))
+        raise WechatMessageNotSent(
+            str(errcode), answered=errcode != WECHAT_BUSY, final=errcode in REFUSED_FOR_GOOD
+        )
 
 
 def _post_as_app(path: str, body: dict) -> dict:

@@ -207,3 +207,18 @@ def test_h27_members_wechat_rejects_one_by_one_never_stop_the_others(wechat):
     messages_send_due(now=NOON)
 
     assert Message.objects.filter(member__in=good, status="sent").count() == 3
+
+
+@pytest.mark.parametrize("errcode", [40003, 47003])
+def test_h29_an_openid_or_data_wechat_rejects_fails_at_once_its_subscription_back(wechat, errcode):
+    member = wechat_member(subscriptions=1)
+    queue(birthday_template(), [member])
+    wechat.replies.append(reply(errcode))
+
+    messages_send_due(now=NOON)
+    messages_send_due(now=NOON + timedelta(days=1))
+
+    assert len(sends(wechat)) == 1
+    message = Message.objects.get()
+    assert (message.status, message.reason, message.error) == ("failed", "provider", str(errcode))
+    assert WechatSubscription.objects.get().remaining == 1
