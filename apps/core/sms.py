@@ -108,6 +108,11 @@ class SmsReceipt(NamedTuple):
 
 
 TENCENT_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # the callback's times, written without one
+# The fields of a callback report Huiji needs, each a string, and the most a provider's
+# id of a message may hold (DeliveryReceipt.provider_id, Message.provider_id).
+REPORT_FIELDS = ("sid", "report_status", "user_receive_time")
+REPORT_WORDS = ("errmsg", "description")  # or absent, or null
+PROVIDER_ID_LENGTH = 64
 
 TENCENT_SETTINGS = (
     "TENCENTCLOUD_SECRET_ID",
@@ -185,18 +190,25 @@ class TencentSmsBackend:
     def callback_receipts(payload) -> list[SmsReceipt]:
         """The receipts of Tencent Cloud SMS's status callback (短信下发状态回调), a JSON
         list of reports: sid (the SerialNo), report_status SUCCESS or FAIL, errmsg (a
-        status code such as DELIVRD) and description, user_receive_time in Beijing time.
-        ValueError when it is not that."""
+        status code such as DELIVRD) and description, user_receive_time in Beijing time,
+        each a string, the sid at most PROVIDER_ID_LENGTH long. ValueError when it is not
+        that."""
         if not isinstance(payload, list):
             raise ValueError("not a list of reports")
         receipts = []
         for report in payload:
+            if (
+                not isinstance(report, dict)
+                or not all(isinstance(report.get(field), str) for field in REPORT_FIELDS)
+                or not all(isinstance(report.get(field), str | None) for field in REPORT_WORDS)
+            ):
+                raise ValueError("not a report")
             try:
-                sid, status = str(report["sid"]), report["report_status"]
+                sid, status = report["sid"], report["report_status"]
                 received = datetime.strptime(report["user_receive_time"], "%Y-%m-%d %H:%M:%S")
-            except (KeyError, TypeError) as exc:
+            except KeyError as exc:  # not a time
                 raise ValueError("not a report") from exc
-            if not sid or status not in ("SUCCESS", "FAIL"):
+            if not 0 < len(sid) <= PROVIDER_ID_LENGTH or status not in ("SUCCESS", "FAIL"):
                 raise ValueError("not a report")
             receipts.append(
                 SmsReceipt(
