@@ -4,7 +4,9 @@
 transaction that keeps what the message tells (commit that first), and raises
 SmsUnavailable (503, Retry-After) when the provider refused, failed or did not answer within
 SMS_TIMEOUT_SECONDS: the request that asked for a code says whether it went, and a code not
-sent can be taken back, so none is lost unnoticed or texted twice. `message` is the whole
+sent can be taken back, so none is lost unnoticed or texted twice. No answer once the
+provider had the request (SmsMaybeSent, also 503) is a text that may have gone: such a code
+is kept, and counted. `message` is the whole
 text, which the console backend prints; a provider that sends only approved templates, as
 Chinese carriers require (Tencent Cloud SMS), sends the approved template of that kind
 (TEMPLATES: a sign-in code, a code a till asks the member for) filled with `params` instead,
@@ -25,6 +27,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
@@ -46,12 +49,14 @@ logger = logging.getLogger(__name__)
 class SmsNotSent(Exception):
     """The provider refused a message; `reason` is its error code, safe to log; `answered`:
     the provider answered that error about this message's number (it is up and sends to
-    other numbers), rather than failing, or refusing every message (its credentials)."""
+    other numbers), rather than failing, or refusing every message (its credentials);
+    `interrupted`: no answer came once the request had gone, so the text may have gone."""
 
-    def __init__(self, reason: str, *, answered: bool = False):
+    def __init__(self, reason: str, *, answered: bool = False, interrupted: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.answered = answered
+        self.interrupted = interrupted
 
 
 class SmsUnavailable(DomainError):
@@ -59,6 +64,10 @@ class SmsUnavailable(DomainError):
     status = 503
     default_message = _("Text messages cannot be sent just now. Please try again in a moment.")
     retry_after = RETRY_AFTER_SECONDS
+
+
+class SmsMaybeSent(SmsUnavailable):
+    """No answer came once the provider had the message: it may have gone, or may not."""
 
 
 class ConsoleSmsBackend:
@@ -173,6 +182,8 @@ class TencentSmsBackend:
         try:
             answer = self._client.SendSms(request)
         except TencentCloudSDKException as exc:
+            if isinstance(exc.__context__, requests.ReadTimeout):
+                raise SmsNotSent("timeout", interrupted=True) from None
             # Its text may quote the request; its code and request id do not.
             request_id = exc.get_request_id()
             raise SmsNotSent(
@@ -255,23 +266,17 @@ def sms_backend():
 def sms_send_now(
     *, phone: str, message: str, template: str, params: dict[str, str] | None = None
 ) -> None:
-    """Send at once; SmsUnavailable when it did not go."""
+    """Send at once; SmsUnavailable when it did not go, SmsMaybeSent (a SmsUnavailable) when
+    the provider had it but did not answer in time. A failure is logged."""
     if template not in TEMPLATES:
         raise ValueError(f"no SMS template kind {template!r}")
-    if not _deliver(sms_backend(), phone, message, params or {}, template):
-        raise SmsUnavailable()
-
-
-def _deliver(backend, phone: str, message: str, params: dict[str, str], template: str) -> bool:
-    """Whether the message went; a failure is logged."""
     try:
-        backend.send(phone, message, params, template)
+        sms_backend().send(phone, message, params or {}, template)
     except SmsNotSent as exc:
         logger.error("SMS to %s not sent: %s", mask_phone(phone), exc.reason)
+        raise (SmsMaybeSent if exc.interrupted else SmsUnavailable)() from None
     # Whatever else went wrong (a network error, a provider's library raising its own) is
     # logged by name only: its text could hold the message.
     except Exception as exc:
         logger.error("SMS to %s not sent: %s", mask_phone(phone), type(exc).__name__)
-    else:
-        return True
-    return False
+        raise SmsUnavailable() from None

@@ -7,7 +7,14 @@ import logging
 
 import pytest
 
-from apps.core.sms import SmsNotSent, SmsUnavailable, TencentSmsBackend, sms_send_now
+from apps.core.errors import Throttled
+from apps.core.sms import (
+    SmsMaybeSent,
+    SmsNotSent,
+    SmsUnavailable,
+    TencentSmsBackend,
+    sms_send_now,
+)
 from apps.members.credentials import member_otp_send, sms_code_send
 from apps.members.models import MemberOtp, SmsCode
 from tests.fake_http import Answer, fake_server
@@ -230,3 +237,21 @@ def test_only_an_error_about_the_number_is_the_provider_answering(case, tencent)
         TencentSmsBackend().send(PHONE, "", {"code": CODE, "minutes": "5"}, "sign_in")
 
     assert failed.value.answered == (case == "the number is refused")
+
+
+def test_h29_a_till_code_that_may_have_gone_is_kept_and_counted(tencent, settings):
+    """Tencent took the request and did not answer in time: the text may be on its way.
+    The till is told (503), but the code stays usable and the gap holds, so a slow provider
+    never lets a till text more codes than its caps allow."""
+    settings.SMS_TIMEOUT_SECONDS = 1
+    store = StoreFactory()
+    member = MemberFactory(phone=PHONE)
+    tencent.replies.append(Answer(200, json.dumps(SENT).encode(), delay=3))
+
+    with pytest.raises(SmsMaybeSent):
+        member_otp_send(member=member, store=store)
+    assert MemberOtp.objects.count() == 1
+
+    with pytest.raises(Throttled):
+        member_otp_send(member=member, store=store)
+    assert len(tencent.received) == 1
