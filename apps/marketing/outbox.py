@@ -353,8 +353,10 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
     `sending` and still that run's (another run may have settled and claimed it since, had
     this one outlived its lease): sent with the provider's id (returned, for any receipt
     of it that came first), or refused or failed for good, or tried again after a backoff,
-    or failed after the last attempt; a WeChat subscription spent on a message not
-    sent is returned, unless WeChat said the member had none. One NOT_TRIED or NOT_ASKED is
+    or failed after the last attempt, or failed as interrupted when the provider had it and
+    did not answer (it may have gone: never sent again); a WeChat subscription spent on a
+    message not sent is returned, unless WeChat said the member had none or may have sent
+    it. One NOT_TRIED or NOT_ASKED is
     queued again, its claim not counted as a try."""
     if not results:
         return []
@@ -382,6 +384,9 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
         if attempt.refused:
             message.error = attempt.error[:200]
             message.status, message.reason = Message.Status.REFUSED, Message.Reason.NO_SUBSCRIPTION
+        elif attempt.interrupted:
+            message.error = attempt.error[:200]
+            message.status, message.reason = Message.Status.FAILED, Message.Reason.INTERRUPTED
         elif attempt.final:
             message.error = attempt.error[:200]
             message.status, message.reason = Message.Status.FAILED, Message.Reason.PROVIDER
@@ -403,7 +408,7 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
                 message.due_at = now + rules.retry_delay(
                     message.attempts, settings.MESSAGE_RETRY_SECONDS
                 )
-        if message.channel == Channel.WECHAT and not attempt.refused:
+        if message.channel == Channel.WECHAT and not (attempt.refused or attempt.interrupted):
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)

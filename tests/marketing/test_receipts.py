@@ -232,3 +232,16 @@ def test_h29_receipts_are_forgotten_after_a_week(receipts, api_client):
     assert receipts_purge() == 1
     assert receipts_purge() == 0
     assert list(DeliveryReceipt.objects.values_list("provider_id", flat=True)) == ["new"]
+
+
+def test_h29_a_text_tencent_had_and_did_not_answer_is_never_sent_again(receipts, settings):
+    """Review h27: a timeout once the request went may be a text on its way: failed as
+    interrupted, never texted twice."""
+    settings.SMS_TIMEOUT_SECONDS = 1
+    receipts.replies.append(Answer(200, json.dumps(SENT).encode(), delay=3))
+
+    message = text_sent()
+    messages_send_due(now=timezone.now() + timedelta(days=1))
+
+    assert len(receipts.received) == 1
+    assert (message.status, message.reason, message.error) == ("failed", "interrupted", "timeout")
