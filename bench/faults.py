@@ -1091,10 +1091,11 @@ class SignIns(Threads):
 def provider(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: str) -> dict:
     from tests.fake_http import Answer, fake_server
 
-    mode, sent_ok = {"now": "up"}, []
+    mode, sent_ok, stalled = {"now": "up"}, [], []
 
     def answer(request):
-        if mode["now"] == "stall":
+        if mode["now"] == "stall":  # the request went, no answer comes: it may have gone
+            stalled.append(json.loads(request.body))
             return Answer(200, b"{}", delay=600)
         if mode["now"] == "fail":
             return Answer(500, b"<html>busy</html>")
@@ -1145,6 +1146,11 @@ def provider(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: s
         )
     texts = [body["PhoneNumberSet"][0] for body in sent_ok if body["TemplateId"] == "2"]
     codes_sent = sum(1 for body in sent_ok if body["TemplateId"] == "1")
+    # texts the provider had and never answered may have gone: such a code is kept and
+    # counted, such a message failed as interrupted; neither is lost, nor sent again
+    codes_stalled = sum(1 for body in stalled if body["TemplateId"] == "1")
+    texts_stalled = sum(1 for body in stalled if body["TemplateId"] == "2")
+    interrupted = outbox.get("failed", 0)
     signed_ok = sum(1 for a in sign_ins.answers if a[1] == 200)
     print(
         f"  SMS provider down {back - down:.1f} s (stalling, then 500): {len(during)} sign-in codes asked, "
@@ -1160,10 +1166,17 @@ def provider(pg: Postgres, redis_: Redis, seconds: float, brand_url: str, key: s
         "codes_slowest_s": round(max((a[3] for a in during), default=0), 2),
         "codes_held_past_timeout": sum(a[3] > SMS_TIMEOUT + 1 for a in during),
         "codes_kept_unsent": codes_kept - codes_sent,
+        "codes_stalled": codes_stalled,
         "outbox_run_while_stalled_s": outbox_run_s,
         "messages_queued": queued,
         "messages_sent": outbox.get("sent", 0),
-        "lost": till_result["lost"] + queued - len(set(texts)) + max(codes_kept - signed_ok, 0),
+        "messages_stalled": texts_stalled,
+        "messages_interrupted": interrupted,
+        "lost": till_result["lost"]
+        + queued
+        - len(set(texts))
+        - interrupted
+        + max(codes_kept - codes_stalled - signed_ok, 0),
         "doubled": till_result["doubled"] + len(texts) - len(set(texts)),
         "oversold": 0,
         "recover_s": round(min(a[0] for a in after) - back, 2) if after else None,

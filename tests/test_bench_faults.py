@@ -93,6 +93,12 @@ def test_every_fault_short_loses_doubles_and_oversells_nothing():
     assert jobs["tiers_changed"] == jobs["tiers_dropping"] > jobs["tiers_changed_before_kill"] > 0
     provider = result["provider"]
     assert provider["codes_503"] == provider["codes_asked_meanwhile"] > 0
-    assert (provider["codes_held_past_timeout"], provider["codes_kept_unsent"]) == (0, 0)
+    assert provider["codes_held_past_timeout"] == 0
+    # a code the stalled provider had may have gone: kept; one it failed: not (review h27)
+    assert provider["codes_kept_unsent"] == provider["codes_stalled"]
     assert provider["tills_sold_meanwhile"] > 0
-    assert provider["messages_sent"] == provider["messages_queued"] > 0
+    # a text the stalled provider had may have gone: failed as interrupted, never sent again
+    assert provider["messages_interrupted"] == provider["messages_stalled"] > 0
+    assert (
+        provider["messages_sent"] + provider["messages_interrupted"] == provider["messages_queued"]
+    )

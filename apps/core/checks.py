@@ -119,6 +119,28 @@ def deleted_phone_key_check(app_configs=None, **kwargs) -> list[checks.CheckMess
     ]
 
 
+SMS_RECEIPT_TOKEN_LENGTH = 32  # the secret of the receipts callback's address, at least
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def sms_receipt_token_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """The receipts callback's address is its only secret (Tencent Cloud signs nothing):
+    a short token could be guessed, and with it any text marked delivered or not."""
+    token = settings.SMS_RECEIPT_TOKEN
+    if not token or len(token) >= SMS_RECEIPT_TOKEN_LENGTH:
+        return []
+    return [
+        checks.Error(
+            f"SMS_RECEIPT_TOKEN is shorter than {SMS_RECEIPT_TOKEN_LENGTH} characters: the "
+            "address of the delivery-receipt callback could be guessed.",
+            hint="Set it to a long random value, e.g. python -c "
+            "'import secrets; print(secrets.token_urlsafe(32))', and give Tencent Cloud the "
+            "new address.",
+            id="huiji.E007",
+        )
+    ]
+
+
 @checks.register(checks.Tags.security, deploy=True)
 def sandbox_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if settings.HUIJI_SANDBOX and not settings.DEBUG:

@@ -4,7 +4,9 @@
 transaction that keeps what the message tells (commit that first), and raises
 SmsUnavailable (503, Retry-After) when the provider refused, failed or did not answer within
 SMS_TIMEOUT_SECONDS: the request that asked for a code says whether it went, and a code not
-sent can be taken back, so none is lost unnoticed or texted twice. `message` is the whole
+sent can be taken back, so none is lost unnoticed or texted twice. No answer once the
+provider had the request (SmsMaybeSent, also 503) is a text that may have gone: such a code
+is kept, and counted. `message` is the whole
 text, which the console backend prints; a provider that sends only approved templates, as
 Chinese carriers require (Tencent Cloud SMS), sends the approved template of that kind
 (TEMPLATES: a sign-in code, a code a till asks the member for) filled with `params` instead,
@@ -25,6 +27,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
@@ -44,11 +47,16 @@ logger = logging.getLogger(__name__)
 
 
 class SmsNotSent(Exception):
-    """The provider refused a message; `reason` is its error code, safe to log."""
+    """The provider refused a message; `reason` is its error code, safe to log; `answered`:
+    the provider answered that error about this message's number (it is up and sends to
+    other numbers), rather than failing, or refusing every message (its credentials);
+    `interrupted`: no answer came once the request had gone, so the text may have gone."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, answered: bool = False, interrupted: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.answered = answered
+        self.interrupted = interrupted
 
 
 class SmsUnavailable(DomainError):
@@ -56,6 +64,10 @@ class SmsUnavailable(DomainError):
     status = 503
     default_message = _("Text messages cannot be sent just now. Please try again in a moment.")
     retry_after = RETRY_AFTER_SECONDS
+
+
+class SmsMaybeSent(SmsUnavailable):
+    """No answer came once the provider had the message: it may have gone, or may not."""
 
 
 class ConsoleSmsBackend:
@@ -105,6 +117,11 @@ class SmsReceipt(NamedTuple):
 
 
 TENCENT_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # the callback's times, written without one
+# The fields of a callback report Huiji needs, each a string, and the most a provider's
+# id of a message may hold (DeliveryReceipt.provider_id, Message.provider_id).
+REPORT_FIELDS = ("sid", "report_status", "user_receive_time")
+REPORT_WORDS = ("errmsg", "description")  # or absent, or null
+PROVIDER_ID_LENGTH = 64
 
 TENCENT_SETTINGS = (
     "TENCENTCLOUD_SECRET_ID",
@@ -165,6 +182,8 @@ class TencentSmsBackend:
         try:
             answer = self._client.SendSms(request)
         except TencentCloudSDKException as exc:
+            if isinstance(exc.__context__, requests.ReadTimeout):
+                raise SmsNotSent("timeout", interrupted=True) from None
             # Its text may quote the request; its code and request id do not.
             request_id = exc.get_request_id()
             raise SmsNotSent(
@@ -172,7 +191,8 @@ class TencentSmsBackend:
             ) from None
         status = answer.SendStatusSet[0] if answer.SendStatusSet else None
         if status is None or status.Code != "Ok":
-            raise SmsNotSent(status.Code if status else "no send status")
+            # the number's own status (a number on a blocklist, over its daily limit)
+            raise SmsNotSent(status.Code if status else "no send status", answered=True)
         return status.SerialNo or ""
 
     PULL_LIMIT = 100  # the most receipts PullSmsSendStatus answers at once
@@ -181,18 +201,25 @@ class TencentSmsBackend:
     def callback_receipts(payload) -> list[SmsReceipt]:
         """The receipts of Tencent Cloud SMS's status callback (短信下发状态回调), a JSON
         list of reports: sid (the SerialNo), report_status SUCCESS or FAIL, errmsg (a
-        status code such as DELIVRD) and description, user_receive_time in Beijing time.
-        ValueError when it is not that."""
+        status code such as DELIVRD) and description, user_receive_time in Beijing time,
+        each a string, the sid at most PROVIDER_ID_LENGTH long. ValueError when it is not
+        that."""
         if not isinstance(payload, list):
             raise ValueError("not a list of reports")
         receipts = []
         for report in payload:
+            if (
+                not isinstance(report, dict)
+                or not all(isinstance(report.get(field), str) for field in REPORT_FIELDS)
+                or not all(isinstance(report.get(field), str | None) for field in REPORT_WORDS)
+            ):
+                raise ValueError("not a report")
             try:
-                sid, status = str(report["sid"]), report["report_status"]
+                sid, status = report["sid"], report["report_status"]
                 received = datetime.strptime(report["user_receive_time"], "%Y-%m-%d %H:%M:%S")
-            except (KeyError, TypeError) as exc:
+            except KeyError as exc:  # not a time
                 raise ValueError("not a report") from exc
-            if not sid or status not in ("SUCCESS", "FAIL"):
+            if not 0 < len(sid) <= PROVIDER_ID_LENGTH or status not in ("SUCCESS", "FAIL"):
                 raise ValueError("not a report")
             receipts.append(
                 SmsReceipt(
@@ -239,23 +266,17 @@ def sms_backend():
 def sms_send_now(
     *, phone: str, message: str, template: str, params: dict[str, str] | None = None
 ) -> None:
-    """Send at once; SmsUnavailable when it did not go."""
+    """Send at once; SmsUnavailable when it did not go, SmsMaybeSent (a SmsUnavailable) when
+    the provider had it but did not answer in time. A failure is logged."""
     if template not in TEMPLATES:
         raise ValueError(f"no SMS template kind {template!r}")
-    if not _deliver(sms_backend(), phone, message, params or {}, template):
-        raise SmsUnavailable()
-
-
-def _deliver(backend, phone: str, message: str, params: dict[str, str], template: str) -> bool:
-    """Whether the message went; a failure is logged."""
     try:
-        backend.send(phone, message, params, template)
+        sms_backend().send(phone, message, params or {}, template)
     except SmsNotSent as exc:
         logger.error("SMS to %s not sent: %s", mask_phone(phone), exc.reason)
+        raise (SmsMaybeSent if exc.interrupted else SmsUnavailable)() from None
     # Whatever else went wrong (a network error, a provider's library raising its own) is
     # logged by name only: its text could hold the message.
     except Exception as exc:
         logger.error("SMS to %s not sent: %s", mask_phone(phone), type(exc).__name__)
-    else:
-        return True
-    return False
+        raise SmsUnavailable() from None

@@ -4,8 +4,11 @@ The inbox needs no backend: a sent inbox message is the row itself.
 
 `message_deliver` sends one message and answers an Attempt: the provider's id of the message
 it took, or the error to record (a provider's error code, or an exception's class name: its
-text could quote the message), and whether the provider refused it for good (a WeChat user
-with no subscription: trying again changes nothing). It is called outside any transaction.
+text could quote the message), whether the provider answered that error (it is up: one
+member's error never counts as the provider down), whether it refused the message for
+good (a WeChat user with no subscription, an openid not of this mini-program: trying again
+changes nothing), and whether it had the message and did not answer in time (it may have
+gone: never sent again). It is called outside any transaction.
 
 A WeChat backend's `send` takes the template's fields filled in and cut to WeChat's lengths
 (`data`), and answers WeChat's id of the message, or "" when it has none."""
@@ -33,12 +36,26 @@ logger = logging.getLogger(__name__)
 
 class WechatMessageNotSent(Exception):
     """WeChat refused a subscription message; `reason` is its error code, safe to log;
-    `refused`: the member accepts no such message (no subscription), so no retry."""
+    `refused`: the member accepts no such message (no subscription), so no retry;
+    `answered`: WeChat answered with an error of this message's own (it is up);
+    `final`: that error is for good (an openid not of this app, data WeChat rejects);
+    `interrupted`: WeChat had the message and did not answer in time: it may have gone."""
 
-    def __init__(self, reason: str, *, refused: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        refused: bool = False,
+        answered: bool = False,
+        final: bool = False,
+        interrupted: bool = False,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.refused = refused
+        self.answered = answered or refused or final
+        self.final = final
+        self.interrupted = interrupted
 
 
 # WeChat's error code for a member with no subscription to the template left.
@@ -100,12 +117,15 @@ class Attempt(NamedTuple):
     """What came of one try at sending a message."""
 
     error: str | None = None  # None: the provider took it
-    refused: bool = False  # the provider will never take it: no retry
+    refused: bool = False  # the member accepts no such message (no subscription): no retry
     provider_id: str = ""  # the provider's id of the message it took
+    answered: bool = False  # the provider answered the error: it is up, whatever it said
+    final: bool = False  # the provider will never take this message: failed, no retry
+    interrupted: bool = False  # the provider had it and did not answer: it may have gone
 
 
 def message_deliver(message: Outgoing) -> Attempt:
-    refused = False
+    refused = answered = final = interrupted = False
     try:
         if message.channel == SMS:
             names = variables_used(message.template_body)
@@ -130,13 +150,16 @@ def message_deliver(message: Outgoing) -> Attempt:
         else:
             raise ValueError(f"no backend for channel {message.channel!r}")
     except SmsNotSent as exc:
-        error = exc.reason
+        error, answered, interrupted = exc.reason, exc.answered, exc.interrupted
     except WechatMessageNotSent as exc:
-        error, refused = exc.reason, exc.refused
+        error, refused, answered = exc.reason, exc.refused, exc.answered
+        final, interrupted = exc.final, exc.interrupted
     except Exception as exc:  # a network error, a provider's library raising its own
         error = type(exc).__name__
     else:
         return Attempt(provider_id=str(provider_id or ""))
     shown = mask_phone(message.address) if message.channel == SMS else f"#{message.pk}"
     logger.warning("Message #%s to %s not sent: %s", message.pk, shown, error)
-    return Attempt(error=error, refused=refused)
+    return Attempt(
+        error=error, refused=refused, answered=answered, final=final, interrupted=interrupted
+    )

@@ -11,14 +11,18 @@ its own commit and only on a row still `sending` and still its own. A run that d
 (a worker killed, a host rebooted) leaves its rows `sending`; past
 MESSAGE_SEND_LEASE_SECONDS the next run settles them: the one the provider was being asked
 for may have gone, so it is marked failed as interrupted rather than sent again; those not
-asked yet go back to the queue, to be sent once. A provider down or stalling (PROVIDER_DOWN_AFTER
-failures in a row, each within its timeout) ends the run: the messages of its channel not
-tried yet go back to the queue untouched, so a batch never outlasts its lease. A WeChat
+asked yet go back to the queue, to be sent once. A run stops asking once half its lease has
+gone (however slow the provider), and a provider down or stalling (PROVIDER_DOWN_AFTER
+failures in a row, each within its timeout) ends the run: the messages not asked yet go
+back to the queue untouched, so a run never outlasts its lease; and a run records answers
+only on rows still its own (claimed at its time), so one that outlived it anyway changes
+nothing another run has claimed since. A WeChat
 message spends one of the member's subscriptions to its template when it is claimed, and
 gives it back if it fails, unless WeChat refused it for want of one (43101): that message
 is refused as without a subscription, never tried again. A message sent keeps the
 provider's id, which its delivery receipt names (apps.marketing.receipts)."""
 
+import time
 from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
@@ -156,12 +160,14 @@ def _send_soon() -> None:
 PROVIDER_DOWN_AFTER = 3  # a channel's failures in a row that end a run
 NOT_TRIED = "not tried: the provider was down"
 NOT_ASKED = "not asked: its run stopped"
+_clock = time.monotonic  # a run's own time, for its lease (`now` may be any time)
 
 
 def messages_send_due(*, now=None, batch: int = 500) -> int:
-    """Decide and send every message due by `now`, `batch` at a time; returns how many were
-    decided (sent, held, refused or tried)."""
+    """Decide and send every message due by `now`, `batch` at a time, until half the lease
+    has gone; returns how many were decided (sent, held, refused or tried)."""
     now = now or timezone.now()
+    stop_at = _clock() + settings.MESSAGE_SEND_LEASE_SECONDS / 2
     _dead_runs_settle(now)
     decided = 0
     while True:
@@ -169,44 +175,80 @@ def messages_send_due(*, now=None, batch: int = 500) -> int:
         if not claimed:
             return decided
         decided += claimed
-        if _deliver_while_up(outgoing, now):
+        if _deliver_while_up(outgoing, now, stop_at):
             return decided
 
 
 def _dead_runs_settle(now) -> None:
     """Messages a run claimed longer than MESSAGE_SEND_LEASE_SECONDS ago and left `sending`:
     that run died. One the provider was asked for may have gone: failed, never sent again.
-    The others were not asked: back to the queue, as if never claimed."""
-    lease = timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS)
-    left = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=now - lease)
+    The others were not asked: back to the queue, as if never claimed, each by the one run
+    that settles it."""
+    left = Message.objects.filter(
+        status=Message.Status.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.MESSAGE_SEND_LEASE_SECONDS),
+    )
     left.filter(sent_at__isnull=False).update(
         status=Message.Status.FAILED, reason=Message.Reason.INTERRUPTED
     )
-    never_asked = list(
-        left.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    _never_asked_requeue(left.filter(sent_at__isnull=True), now)
+
+
+@transaction.atomic
+def _never_asked_requeue(never_asked, now) -> None:
+    """Queue again, due `now`, the messages of `never_asked` (a dead run's, not asked for),
+    their claim not counted as a try, and give back the WeChat subscriptions their claim
+    spent. The rows are locked as they are chosen: one another run settled or claimed
+    meanwhile no longer matches, so each is queued again once and never taken from a
+    live run."""
+    rows = list(
+        never_asked.select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", "channel", "member_id", "template__wechat_template_id")
     )
-    _results_record([(pk, Attempt(error=NOT_ASKED)) for pk in never_asked], now)
+    if not rows:
+        return
+    Message.objects.filter(pk__any=[pk for pk, *_rest in rows]).update(
+        status=Message.Status.QUEUED, due_at=now, attempts=F("attempts") - 1, sent_at=None
+    )
+    spent = Counter(
+        (member_id, template_id)
+        for _pk, channel, member_id, template_id in rows
+        if channel == Channel.WECHAT
+    )
+    for (member_id, template_id), count in sorted(spent.items()):
+        WechatSubscription.objects.filter(member_id=member_id, template_id=template_id).update(
+            remaining=F("remaining") + count
+        )
 
 
-def _deliver_while_up(outgoing: list[Outgoing], now) -> bool:
+def _deliver_while_up(outgoing: list[Outgoing], now, stop_at: float) -> bool:
     """Send each message this run claimed (at `now`), its answer recorded at once; True when
-    a channel was found down: its messages not tried yet go back to the queue (NOT_TRIED). A
-    refusal for good (a member without a subscription) is the provider up and answering."""
+    the run must end: a channel was found down (its messages not tried yet go back to the
+    queue, NOT_TRIED), or half the lease has gone (`stop_at`: the messages not asked yet
+    go back, NOT_ASKED). Only a provider not answering counts: an error it answered about
+    one message (a member without a subscription, a number it will not text) is the
+    provider up."""
     failures: Counter = Counter()
-    not_tried, provider_ids = [], []
+    put_back, provider_ids = [], []
+    late = False
     for message in outgoing:
         if failures[message.channel] >= PROVIDER_DOWN_AFTER:
-            not_tried.append((message.pk, Attempt(error=NOT_TRIED)))
+            put_back.append((message.pk, Attempt(error=NOT_TRIED)))
+            continue
+        late = late or _clock() >= stop_at
+        if late:
+            put_back.append((message.pk, Attempt(error=NOT_ASKED)))
             continue
         if not _asking(message.pk, now):
             continue  # settled meanwhile by another run: this one's lease ran out
         attempt = message_deliver(message)
-        failed = attempt.error is not None and not attempt.refused
+        failed = attempt.error is not None and not attempt.answered
         failures[message.channel] = failures[message.channel] + 1 if failed else 0
         provider_ids += _results_record([(message.pk, attempt)], now)
-    _results_record(not_tried, now)
+    _results_record(put_back, now)
     receipts_apply(provider_ids=provider_ids)
-    return max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
+    return late or max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
 
 
 def _asking(pk: int, now) -> bool:
@@ -358,10 +400,14 @@ def _marketing_sent(member_ids: list[int], now) -> dict[int, Counter]:
 
 @transaction.atomic
 def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
-    """Each result on its row, if the row is still `sending`: sent with the provider's id
-    (returned, for any receipt of it that came first), or refused for good, or tried again after a
-    backoff, or failed after the last attempt; a WeChat subscription spent on a message not
-    sent is returned, unless WeChat said the member had none. One NOT_TRIED or NOT_ASKED is
+    """Each result of the run that claimed at `now` on its row, if the row is still
+    `sending` and still that run's (another run may have settled and claimed it since, had
+    this one outlived its lease): sent with the provider's id (returned, for any receipt
+    of it that came first), or refused or failed for good, or tried again after a backoff,
+    or failed after the last attempt, or failed as interrupted when the provider had it and
+    did not answer (it may have gone: never sent again); a WeChat subscription spent on a
+    message not sent is returned, unless WeChat said the member had none or may have sent
+    it. One NOT_TRIED or NOT_ASKED is
     queued again, its claim not counted as a try."""
     if not results:
         return []
@@ -369,7 +415,7 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
         attempt.provider_id
         for pk, attempt in results
         if attempt.error is None
-        and Message.objects.filter(pk=pk, status=Message.Status.SENDING).update(
+        and Message.objects.filter(pk=pk, status=Message.Status.SENDING, claimed_at=now).update(
             status=Message.Status.SENT, provider_id=attempt.provider_id
         )
         and attempt.provider_id
@@ -379,7 +425,7 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
         return sent
     failed = list(
         Message.objects.select_for_update(of=("self",))
-        .filter(pk__any=sorted(errors), status=Message.Status.SENDING)
+        .filter(pk__any=sorted(errors), status=Message.Status.SENDING, claimed_at=now)
         .select_related("template")
         .order_by("pk")
     )
@@ -389,6 +435,12 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
         if attempt.refused:
             message.error = attempt.error[:200]
             message.status, message.reason = Message.Status.REFUSED, Message.Reason.NO_SUBSCRIPTION
+        elif attempt.interrupted:
+            message.error = attempt.error[:200]
+            message.status, message.reason = Message.Status.FAILED, Message.Reason.INTERRUPTED
+        elif attempt.final:
+            message.error = attempt.error[:200]
+            message.status, message.reason = Message.Status.FAILED, Message.Reason.PROVIDER
         elif attempt.error == NOT_ASKED:
             message.attempts -= 1
             message.status, message.due_at = Message.Status.QUEUED, now
@@ -407,7 +459,7 @@ def _results_record(results: list[tuple[int, Attempt]], now) -> list[str]:
                 message.due_at = now + rules.retry_delay(
                     message.attempts, settings.MESSAGE_RETRY_SECONDS
                 )
-        if message.channel == Channel.WECHAT and not attempt.refused:
+        if message.channel == Channel.WECHAT and not (attempt.refused or attempt.interrupted):
             WechatSubscription.objects.filter(
                 member_id=message.member_id, template_id=message.template.wechat_template_id
             ).update(remaining=F("remaining") + 1)

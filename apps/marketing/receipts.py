@@ -5,15 +5,21 @@ the provider lets Huiji ask and SMS_RECEIPTS_PULL is on, by a job pulling them
 (`receipts_pull`). Each is kept once by the provider's id (DeliveryReceipt) and given to the
 message sent under that id that has none yet: the same receipt twice changes nothing, and a
 receipt that comes before the sending job recorded the id waits for it (the job applies
-the receipts of the ids it records)."""
+the receipts of the ids it records). A receipt is kept RECEIPT_KEEP_DAYS, long after its
+message took it or any sending job could have recorded its id (`receipts_purge`)."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Case, Exists, F, OuterRef, Subquery, Value, When
+from django.utils import timezone
 
 from apps.core.sms import SmsReceipt, sms_backend
-from apps.marketing.models import DeliveryReceipt, Message
+from apps.marketing.models import Channel, DeliveryReceipt, Message
 
 PULL_ROUNDS = 10  # batches one pull job takes at most; the next run takes the rest
+RECEIPT_KEEP_DAYS = 7
+PURGE_BATCH = 5000
 
 
 def receipts_record(receipts: list[SmsReceipt]) -> int:
@@ -36,7 +42,7 @@ def receipts_record(receipts: list[SmsReceipt]) -> int:
 
 
 def receipts_apply(*, provider_ids: list[str]) -> int:
-    """The messages sent under these ids, without a delivery yet, take their receipt's:
+    """The texts sent under these ids, without a delivery yet, take their receipt's:
     delivered, or not delivered with the provider's reason. One update."""
     if not provider_ids:
         return 0
@@ -44,6 +50,7 @@ def receipts_apply(*, provider_ids: list[str]) -> int:
     return Message.objects.filter(
         Exists(receipt),
         provider_id__any=provider_ids,
+        channel=Channel.SMS,
         status=Message.Status.SENT,
         delivery=Message.Delivery.UNKNOWN,
     ).update(
@@ -72,3 +79,16 @@ def receipts_pull() -> int:
         if len(receipts) < backend.PULL_LIMIT:
             break
     return applied
+
+
+def receipts_purge(*, now=None) -> int:
+    """Forget receipts received more than RECEIPT_KEEP_DAYS ago, in batches; how many.
+    Safe to run again."""
+    cutoff = (now or timezone.now()) - timedelta(days=RECEIPT_KEEP_DAYS)
+    deleted = 0
+    while True:
+        old = DeliveryReceipt.objects.filter(received_at__lt=cutoff).values("pk")[:PURGE_BATCH]
+        count, _by_model = DeliveryReceipt.objects.filter(pk__in=old).delete()
+        deleted += count
+        if count < PURGE_BATCH:
+            return deleted

@@ -2,7 +2,7 @@ from celery import shared_task
 
 from apps.marketing.care import care_lists_make
 from apps.marketing.outbox import messages_send_due
-from apps.marketing.receipts import receipts_pull
+from apps.marketing.receipts import receipts_pull, receipts_purge
 
 
 @shared_task
@@ -24,4 +24,7 @@ def care_lists_task() -> None:
 
 @shared_task
 def sms_receipts_pull_task() -> None:
+    """Pull the receipts Tencent holds (when SMS_RECEIPTS_PULL is on), and forget old ones:
+    the one job about receipts, run every 5 minutes on every site."""
     receipts_pull()
+    receipts_purge()

@@ -5,11 +5,18 @@ getStableAccessToken kept in the cache until shortly before it expires.
 The stable token's normal mode answers the token in force, or a new one once it has
 expired, and never invalidates one another process holds; so a token WeChat calls invalid
 or expired (40001, 42001) is asked for again, past the cache, once per message. A member
-WeChat says has no subscription left (43101) is a refusal for good; any other answer, the
-network or no answer within WECHAT_MESSAGE_TIMEOUT_SECONDS is an error the outbox retries."""
+WeChat says has no subscription left (43101) is a refusal for good, and so are an openid
+not of this mini-program (40003) and data WeChat rejects (47003): failed, never retried. Any
+other answer, or the network, is an error the outbox retries; only the network, no answer,
+an HTTP error or "system busy" (-1) count towards WeChat being down: an error code about
+one message is WeChat up and answering. A message has WECHAT_MESSAGE_TIMEOUT_SECONDS in all,
+for its up to four calls (token, send, and both again when the token is rejected): a send
+WeChat had and did not answer in that time may have gone, and is never sent again
+(interrupted); a call that could not start in time sent nothing, and is retried."""
 
 import json
 import logging
+import time
 import urllib.request
 
 from django.conf import settings
@@ -21,6 +28,9 @@ from apps.marketing.channels import WECHAT_NO_SUBSCRIPTION, WechatMessageNotSent
 logger = logging.getLogger(__name__)
 
 TOKEN_REJECTED = (40001, 42001)  # the access token is invalid, or expired
+WECHAT_BUSY = -1  # 系统繁忙: the one error code that is WeChat not answering
+# An openid not of this mini-program, data WeChat rejects: sent again, refused again.
+REFUSED_FOR_GOOD = (40003, 47003)
 TOKEN_MARGIN_SECONDS = 300  # a cached token is dropped this long before WeChat expires it
 MINIPROGRAM_STATES = ("formal", "trial", "developer")
 
@@ -49,24 +59,33 @@ class WechatSubscribeMessageBackend:
         }
         if page:
             message["page"] = page
-        answer = _post_as_app("cgi-bin/message/subscribe/send", message)
+        deadline = time.monotonic() + settings.WECHAT_MESSAGE_TIMEOUT_SECONDS
+        try:
+            answer = _post_as_app("cgi-bin/message/subscribe/send", message, deadline)
+        except _NoAnswer:
+            # WeChat had the message and did not answer: it may have gone, never send again
+            raise WechatMessageNotSent("timeout", interrupted=True) from None
         errcode = answer.get("errcode") or 0
         if errcode == 0:
             return str(answer.get("msgid") or "")
         if str(errcode) == WECHAT_NO_SUBSCRIPTION:
             raise WechatMessageNotSent(WECHAT_NO_SUBSCRIPTION, refused=True)
-        raise WechatMessageNotSent(str(errcode))
+        raise WechatMessageNotSent(
+            str(errcode), answered=errcode != WECHAT_BUSY, final=errcode in REFUSED_FOR_GOOD
+        )
 
 
-def _post_as_app(path: str, body: dict) -> dict:
+def _post_as_app(path: str, body: dict, deadline: float) -> dict:
     """WeChat's answer to `body` posted to `path` with the access token; the token asked
-    for again, once, when WeChat rejects it."""
-    answer = _post(path, body, token=access_token())
+    for again, once, when WeChat rejects it. _NoAnswer when WeChat had the request and did
+    not answer by `deadline`."""
+    answer = _post(path, body, deadline, token=access_token(deadline=deadline))
     if answer.get("errcode") in TOKEN_REJECTED:
         logger.info(
             "WeChat rejected its access token (errcode %s): asking again", answer["errcode"]
         )
-        answer = _post(path, body, token=access_token(cached=False))
+        token = access_token(cached=False, deadline=deadline)
+        answer = _post(path, body, deadline, token=token)
     return answer
 
 
@@ -75,19 +94,23 @@ def _token_key() -> str:
 
 
 @sensitive_variables("answer", "token")
-def access_token(*, cached: bool = True) -> str:
-    """The mini-program's access token, from the cache or else from WeChat."""
+def access_token(*, cached: bool = True, deadline: float) -> str:
+    """The mini-program's access token, from the cache or else from WeChat by `deadline`."""
     if cached and (token := cache.get(_token_key())):
         return token
-    answer = _post(
-        "cgi-bin/stable_token",
-        {
-            "grant_type": "client_credential",
-            "appid": settings.WECHAT_APP_ID,
-            "secret": settings.WECHAT_APP_SECRET,
-            "force_refresh": False,
-        },
-    )
+    try:
+        answer = _post(
+            "cgi-bin/stable_token",
+            {
+                "grant_type": "client_credential",
+                "appid": settings.WECHAT_APP_ID,
+                "secret": settings.WECHAT_APP_SECRET,
+                "force_refresh": False,
+            },
+            deadline,
+        )
+    except _NoAnswer:
+        raise WechatMessageNotSent("timeout") from None  # no message went
     token = answer.get("access_token")
     if not token or not isinstance(token, str):
         raise WechatMessageNotSent(f"stable_token {answer.get('errcode')}")
@@ -96,10 +119,19 @@ def access_token(*, cached: bool = True) -> str:
     return token
 
 
+class _NoAnswer(Exception):
+    """WeChat had the request (it was sent) and gave no answer in time."""
+
+
 @sensitive_variables("body", "token", "url")  # the app secret, the access token
-def _post(path: str, body: dict, *, token: str | None = None) -> dict:
-    """WeChat's JSON answer to `body` posted to `path`; WechatMessageNotSent for the
-    network, no answer in time, an HTTP error or an answer that is not a JSON object."""
+def _post(path: str, body: dict, deadline: float, *, token: str | None = None) -> dict:
+    """WeChat's JSON answer to `body` posted to `path`, each wait on the network at most
+    until `deadline`; _NoAnswer when the request went and no answer came by then;
+    WechatMessageNotSent when it could not go (the network, `deadline` already passed, no
+    connection in time), for an HTTP error or an answer that is not a JSON object."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise WechatMessageNotSent("timeout")
     url = f"{settings.WECHAT_API_BASE.rstrip('/')}/{path}"
     if token is not None:
         url += f"?access_token={token}"
@@ -110,12 +142,11 @@ def _post(path: str, body: dict, *, token: str | None = None) -> dict:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(
-            request, timeout=settings.WECHAT_MESSAGE_TIMEOUT_SECONDS
-        ) as reply:
+        with urllib.request.urlopen(request, timeout=left) as reply:
             answer = json.load(reply)
     except TimeoutError:
-        raise WechatMessageNotSent("timeout") from None
+        # urllib raises a timeout to connect or send as URLError: this one came after
+        raise _NoAnswer() from None
     except (OSError, ValueError) as exc:  # unreachable, an HTTP error, not JSON
         raise WechatMessageNotSent(type(exc).__name__) from None
     if not isinstance(answer, dict):

@@ -20,7 +20,7 @@ from apps.core.clients import requester_of
 from apps.core.counters import count_down, count_up
 from apps.core.errors import Throttled
 from apps.core.rows import column, columns, database_for_read, instance, row_insert, table
-from apps.core.sms import SmsUnavailable, sms_send_now
+from apps.core.sms import SmsMaybeSent, SmsUnavailable, sms_send_now
 from apps.members.errors import (
     MemberCodeExpired,
     MemberCodeNotTheirs,
@@ -87,7 +87,8 @@ def sms_test_codes() -> dict[str, str]:
 def sms_code_send(*, phone: str, ip: str | None = None) -> int:
     """Text a sign-in code to `phone` (normal form), asked for from the address `ip`.
     Returns the seconds before this requester may ask again. SmsUnavailable when the
-    provider did not send it (README.md, "Operations"): then nothing is kept or counted.
+    provider did not send it (README.md, "Operations"): then nothing is kept or counted;
+    when it may have (no answer in time), the code is kept and counted.
     Runs outside any transaction: the code is kept before it is texted."""
     if phone in sms_test_codes():
         return SMS_GAP_SECONDS
@@ -124,9 +125,14 @@ def sms_code_send(*, phone: str, ip: str | None = None) -> int:
 def _text_or_take_back(kept, *, gap: str, days: list[str], **text) -> None:
     """Text the code `kept` stands for (sms_send_now). When it did not go, it is as if never
     asked for: the code is deleted, its send gap and day counts `days` given back, so the
-    asker may ask again once the provider is back; SmsUnavailable (503) tells them."""
+    asker may ask again once the provider is back; SmsUnavailable (503) tells them. When it
+    may have gone (the provider took the request and did not answer in time), the code
+    stays usable and counted, gap and day caps holding however slow the provider:
+    SmsMaybeSent (503 too)."""
     try:
         sms_send_now(**text)
+    except SmsMaybeSent:
+        raise
     except SmsUnavailable:
         kept.delete()
         cache.delete(gap)
@@ -327,10 +333,12 @@ def member_codes_purge(*, now=None, batch: int = 5000) -> int:
 def member_otp_send(*, member: Member, store: Store) -> int:
     """Text the member a code to read out at `store`'s till. Returns the seconds before the
     store may ask again. SmsUnavailable when the provider did not send it: then nothing is
-    kept or counted, and the till may ask again at once. Runs outside any transaction: the
-    code is kept (committed) before it is texted, and texted while the till waits, so the
-    till knows whether it went; a process that dies in between leaves a code nobody got,
-    which expires unused, and the till, its answer lost, asks again after the gap."""
+    kept or counted, and the till may ask again at once (but when it may have sent it, no
+    answer in time, the code is kept and counted: the till waits out the gap). Runs outside
+    any transaction: the code is kept (committed) before it is texted, and texted while the
+    till waits, so the till knows whether it went; a process that dies in between leaves a
+    code nobody got, which expires unused, and the till, its answer lost, asks again after
+    the gap."""
     if not cache.add(f"otp-gap:{member.pk}:{store.pk}", 1, MEMBER_OTP_GAP_SECONDS):
         raise Throttled(seconds=MEMBER_OTP_GAP_SECONDS)
     if (

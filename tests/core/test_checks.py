@@ -13,7 +13,12 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from apps.core.checks import backends_check, https_behind_proxy_check, sandbox_check
+from apps.core.checks import (
+    backends_check,
+    https_behind_proxy_check,
+    sandbox_check,
+    sms_receipt_token_check,
+)
 from config import gunicorn_pos
 from config.granian_app import arguments
 from tests.orders import wechatpay_fake as wx
@@ -179,6 +184,14 @@ def test_check_deploy_warns_of_a_sandbox_site():
         [warning] = sandbox_check()
 
     assert warning.id == "huiji.W001" and not warning.is_serious()
+
+
+@pytest.mark.parametrize(
+    ("token", "problems"), [("", []), ("a" * 31, ["huiji.E007"]), ("a" * 32, [])]
+)
+def test_check_deploy_refuses_a_short_sms_receipt_token(token, problems):
+    with override_settings(SMS_RECEIPT_TOKEN=token):
+        assert ids(sms_receipt_token_check()) == problems
 
 
 def manage(env, *args):

@@ -7,7 +7,14 @@ import logging
 
 import pytest
 
-from apps.core.sms import SmsUnavailable, sms_send_now
+from apps.core.errors import Throttled
+from apps.core.sms import (
+    SmsMaybeSent,
+    SmsNotSent,
+    SmsUnavailable,
+    TencentSmsBackend,
+    sms_send_now,
+)
 from apps.members.credentials import member_otp_send, sms_code_send
 from apps.members.models import MemberOtp, SmsCode
 from tests.fake_http import Answer, fake_server
@@ -217,3 +224,34 @@ def test_a_till_code_the_provider_did_not_send_is_not_kept_and_may_be_asked_agai
 def test_a_message_of_no_known_kind_is_refused_at_once():
     with pytest.raises(ValueError):
         sms_send_now(phone=PHONE, message="…", template="campaign")
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_only_an_error_about_the_number_is_the_provider_answering(case, tencent):
+    """A number's own status (over its daily limit) is Tencent up and sending to others:
+    the outbox does not count it towards the provider being down; a refusal of every
+    message (credentials) or no answer does."""
+    tencent.replies.append(ERRORS[case][0])
+
+    with pytest.raises(SmsNotSent) as failed:
+        TencentSmsBackend().send(PHONE, "", {"code": CODE, "minutes": "5"}, "sign_in")
+
+    assert failed.value.answered == (case == "the number is refused")
+
+
+def test_h29_a_till_code_that_may_have_gone_is_kept_and_counted(tencent, settings):
+    """Tencent took the request and did not answer in time: the text may be on its way.
+    The till is told (503), but the code stays usable and the gap holds, so a slow provider
+    never lets a till text more codes than its caps allow."""
+    settings.SMS_TIMEOUT_SECONDS = 1
+    store = StoreFactory()
+    member = MemberFactory(phone=PHONE)
+    tencent.replies.append(Answer(200, json.dumps(SENT).encode(), delay=3))
+
+    with pytest.raises(SmsMaybeSent):
+        member_otp_send(member=member, store=store)
+    assert MemberOtp.objects.count() == 1
+
+    with pytest.raises(Throttled):
+        member_otp_send(member=member, store=store)
+    assert len(tencent.received) == 1

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.marketing.models import DeliveryReceipt, Message
 from apps.marketing.outbox import messages_queue, messages_send_due
-from apps.marketing.receipts import receipts_pull
+from apps.marketing.receipts import receipts_apply, receipts_pull, receipts_purge
 from tests.core.test_sms import SENT, tencent  # noqa: F401  (the fake Tencent Cloud SMS API)
 from tests.fake_http import Answer
 from tests.marketing.factories import MessageTemplateFactory
@@ -141,8 +141,26 @@ def test_without_a_token_or_with_a_provider_that_sends_none_there_is_no_callback
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b'{"sid": "1"}', b'[{"sid": "1"}]', json.dumps([report(status="LOST")]).encode()],
-    ids=["not JSON", "not a list", "not a report", "unknown status"],
+    [
+        b"not json",
+        b'{"sid": "1"}',
+        b'[{"sid": "1"}]',
+        json.dumps([report(status="LOST")]).encode(),
+        json.dumps([{**report(), "user_receive_time": 1796263384}]).encode(),
+        json.dumps([report(sid=1)]).encode(),
+        json.dumps([report(description=["空号"])]).encode(),
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=[
+        "not JSON",
+        "not a list",
+        "not a report",
+        "unknown status",
+        "time not a string",
+        "sid not a string",
+        "reason not a string",
+        "nested too deep",
+    ],
 )
 def test_what_is_not_a_list_of_reports_is_refused_and_kept_nowhere(receipts, api_client, body):
     response = api_client.post(URL, body, content_type="application/json")
@@ -185,3 +203,45 @@ def test_the_pull_job_asks_tencent_for_receipts_when_turned_on(receipts, setting
     message.refresh_from_db()
     assert (message.delivery, message.error) == ("undelivered", "用户关机")
     assert message.delivered_at == datetime.fromtimestamp(1796263384, tz=UTC)
+
+
+def test_h27_a_report_the_schema_does_not_fit_is_400_never_500(receipts, api_client):
+    """Review h27: a sid longer than the column (64) or a time that is not a string is a
+    database error, 500 (the path, with the token, logged by django.request); Tencent
+    then retries the whole batch, every valid receipt in it included."""
+    too_long = post(api_client, [report(), report(sid="9" * 65)])
+    assert too_long.status_code == 400
+    assert DeliveryReceipt.objects.count() == 0
+
+
+def test_h29_a_receipt_is_given_to_a_text_only(receipts):
+    """A WeChat message's id that happens to be a receipt's sid takes nothing."""
+    message = text_sent()
+    Message.objects.filter(pk=message.pk).update(channel="wechat")
+    DeliveryReceipt.objects.create(provider_id=SERIAL, delivered=True, reported_at=timezone.now())
+
+    assert receipts_apply(provider_ids=[SERIAL]) == 0
+
+
+def test_h29_receipts_are_forgotten_after_a_week(receipts, api_client):
+    post(api_client, [report(sid="old"), report(sid="new")])
+    DeliveryReceipt.objects.filter(provider_id="old").update(
+        received_at=timezone.now() - timedelta(days=7, seconds=1)
+    )
+
+    assert receipts_purge() == 1
+    assert receipts_purge() == 0
+    assert list(DeliveryReceipt.objects.values_list("provider_id", flat=True)) == ["new"]
+
+
+def test_h29_a_text_tencent_had_and_did_not_answer_is_never_sent_again(receipts, settings):
+    """Review h27: a timeout once the request went may be a text on its way: failed as
+    interrupted, never texted twice."""
+    settings.SMS_TIMEOUT_SECONDS = 1
+    receipts.replies.append(Answer(200, json.dumps(SENT).encode(), delay=3))
+
+    message = text_sent()
+    messages_send_due(now=timezone.now() + timedelta(days=1))
+
+    assert len(receipts.received) == 1
+    assert (message.status, message.reason, message.error) == ("failed", "interrupted", "timeout")

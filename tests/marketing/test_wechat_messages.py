@@ -171,16 +171,44 @@ def test_any_other_answer_is_retried_with_backoff_and_the_subscription_given_bac
     assert WechatSubscription.objects.get().remaining == 0
 
 
-def test_no_answer_within_the_timeout_is_an_error_retried(wechat, settings):
+def test_a_send_not_answered_in_time_may_have_gone_and_is_never_sent_again(wechat, settings):
+    """Review h27: WeChat had the message and did not answer within the timeout: it may
+    have reached the member; sending it again could send it twice."""
     settings.WECHAT_MESSAGE_TIMEOUT_SECONDS = 1
-    member = wechat_member()
+    member = wechat_member(subscriptions=2)
     queue(birthday_template(), [member])
     wechat.replies.append(Answer(200, SENT.body, delay=3))
 
     messages_send_due(now=NOON)
+    messages_send_due(now=NOON + timedelta(days=1))
 
+    assert len(sends(wechat)) == 1
     message = Message.objects.get()
-    assert (message.status, message.error) == ("queued", "timeout")
+    assert (message.status, message.reason, message.error) == ("failed", "interrupted", "timeout")
+    assert WechatSubscription.objects.get().remaining == 1  # it may have been spent
+
+
+def test_a_token_not_answered_in_time_sent_nothing_and_is_retried(settings):
+    """The whole message has WECHAT_MESSAGE_TIMEOUT_SECONDS: a stable_token that stalls
+    leaves no time to send, and nothing went."""
+    settings.WECHAT_MESSAGE_TIMEOUT_SECONDS = 1
+
+    def stalls(request):
+        return Answer(200, b'{"access_token": "T", "expires_in": 7200}', delay=3)
+
+    cache.clear()
+    with fake_server(stalls) as server:
+        settings.WECHAT_MESSAGE_BACKEND = "apps.marketing.wechat.WechatSubscribeMessageBackend"
+        settings.WECHAT_API_BASE = server.url
+        settings.WECHAT_APP_ID, settings.WECHAT_APP_SECRET = "wxd678efh567hg6787", SECRET
+        queue(birthday_template(), [wechat_member()])
+
+        messages_send_due(now=NOON)
+
+        assert [request.path for request in server.received] == ["/cgi-bin/stable_token"]
+    message = Message.objects.get()
+    assert (message.status, message.reason, message.error) == ("queued", "provider", "timeout")
+    cache.clear()
 
 
 def test_the_real_backend_needs_the_mini_programs_id_and_secret(settings):
@@ -191,3 +219,34 @@ def test_the_real_backend_needs_the_mini_programs_id_and_secret(settings):
         "WeChat messages need WECHAT_APP_ID and WECHAT_APP_SECRET.",
         "WECHAT_MINIPROGRAM_STATE is one of formal, trial, developer.",
     ]
+
+
+def test_h27_members_wechat_rejects_one_by_one_never_stop_the_others(wechat):
+    """Review h27: WeChat answering errcode 40003 (an openid not of this app) for three
+    members in a row is WeChat up and answering, like 43101; the outbox counts it as the
+    provider down, ends the run and puts every other WeChat message back for later — each
+    run again, as long as such members come first."""
+    template = birthday_template()
+    bad = [wechat_member(openid=f"o-bad-{n}") for n in range(3)]
+    good = [wechat_member(openid=f"o-good-{n}") for n in range(3)]
+    queue(template, [*bad, *good])
+    wechat.replies.extend([reply(40003)] * 3)
+
+    messages_send_due(now=NOON)
+
+    assert Message.objects.filter(member__in=good, status="sent").count() == 3
+
+
+@pytest.mark.parametrize("errcode", [40003, 47003])
+def test_h29_an_openid_or_data_wechat_rejects_fails_at_once_its_subscription_back(wechat, errcode):
+    member = wechat_member(subscriptions=1)
+    queue(birthday_template(), [member])
+    wechat.replies.append(reply(errcode))
+
+    messages_send_due(now=NOON)
+    messages_send_due(now=NOON + timedelta(days=1))
+
+    assert len(sends(wechat)) == 1
+    message = Message.objects.get()
+    assert (message.status, message.reason, message.error) == ("failed", "provider", str(errcode))
+    assert WechatSubscription.objects.get().remaining == 1

@@ -137,7 +137,7 @@ class SmsReceiptsApi(APIView):
             raise NotFound()
         try:
             receipts = backend.callback_receipts(json.loads(request.body))
-        except ValueError as exc:  # not JSON, or not reports
+        except (ValueError, RecursionError) as exc:  # not JSON, nested too deep, not reports
             raise Invalid(_("These are not delivery receipts.")) from exc
         receipts_record(receipts)
         return Response({"result": 0, "errmsg": "OK"})
