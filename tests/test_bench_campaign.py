@@ -26,6 +26,13 @@ def test_huiji_and_the_hand_sql_give_the_same_members_the_same_things(monkeypatc
     with psycopg.connect(url, autocommit=True) as conn:
         bench.run_script(conn, bench.GENERATE, {**params, "members": members})
     connection.close()  # the copy is made from a database nobody is connected to
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        # sessions earlier tests' threads left open (a live server's, say) would stop it
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (settings["NAME"],),
+        )
     with copy_of(url) as copy, psycopg.connect(copy) as conn:
         bench.baseline_run(conn, params)
         by_hand, hand_checks = bench.outcome(conn, params)

@@ -33,7 +33,7 @@ ROLE_MIGRATIONS = [
     "apps.coupons.migrations.0002_schedules_and_roles",
     "apps.marketing.migrations.0002_schedules_and_roles",
     "apps.marketing.migrations.0005_campaign_roles",
-    "apps.marketing.migrations.0008_h23_campaign_action_roles",
+    "apps.marketing.migrations.0010_h23_campaign_action_roles",
 ]
 
 
