@@ -164,19 +164,23 @@ _clock = time.monotonic  # a run's own time, for its lease (`now` may be any tim
 
 
 def messages_send_due(*, now=None, batch: int = 500) -> int:
-    """Decide and send every message due by `now`, `batch` at a time, until half the lease
-    has gone; returns how many were decided (sent, held, refused or tried)."""
+    """Decide and send every message due by `now`, `batch` at a time, each batch claimed
+    for a lease of its own and asked for until half of it has gone (what is left is claimed
+    again); returns how many were decided (sent, held, refused or tried)."""
     now = now or timezone.now()
-    stop_at = _clock() + settings.MESSAGE_SEND_LEASE_SECONDS / 2
+    started = _clock()
     _dead_runs_settle(now)
-    decided = 0
+    decided, at = 0, now
     while True:
-        claimed, outgoing = _messages_claim(now, batch)
+        claimed, outgoing = _messages_claim(at, batch)
         if not claimed:
             return decided
         decided += claimed
-        if _deliver_while_up(outgoing, now, stop_at):
+        stop_at = _clock() + settings.MESSAGE_SEND_LEASE_SECONDS / 2
+        if _deliver_while_up(outgoing, at, stop_at):
             return decided
+        if _clock() >= stop_at:  # a lease of their own for those it did not reach
+            at = now + timedelta(seconds=_clock() - started)
 
 
 def _dead_runs_settle(now) -> None:
@@ -223,12 +227,12 @@ def _never_asked_requeue(never_asked, now) -> None:
 
 
 def _deliver_while_up(outgoing: list[Outgoing], now, stop_at: float) -> bool:
-    """Send each message this run claimed (at `now`), its answer recorded at once; True when
-    the run must end: a channel was found down (its messages not tried yet go back to the
-    queue, NOT_TRIED), or half the lease has gone (`stop_at`: the messages not asked yet
-    go back, NOT_ASKED). Only a provider not answering counts: an error it answered about
-    one message (a member without a subscription, a number it will not text) is the
-    provider up."""
+    """Send each message this batch claimed (at `now`), its answer recorded at once; True
+    when the run must end, a channel found down (its messages not tried yet go back to the
+    queue, NOT_TRIED). Once half the lease has gone (`stop_at`), the messages not asked yet
+    go back too (NOT_ASKED), for the run's next claim. Only a provider not answering
+    counts: an error it answered about one message (a member without a subscription, a
+    number it will not text) is the provider up."""
     failures: Counter = Counter()
     put_back, provider_ids = [], []
     late = False
@@ -248,7 +252,7 @@ def _deliver_while_up(outgoing: list[Outgoing], now, stop_at: float) -> bool:
         provider_ids += _results_record([(message.pk, attempt)], now)
     _results_record(put_back, now)
     receipts_apply(provider_ids=provider_ids)
-    return late or max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
+    return max(failures.values(), default=0) >= PROVIDER_DOWN_AFTER
 
 
 def _asking(pk: int, now) -> bool:

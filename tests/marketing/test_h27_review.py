@@ -67,23 +67,28 @@ def test_a_stale_runs_not_tried_never_requeues_a_message_another_run_is_sending(
     assert texted.count(members[3].phone) == 1, "m3 was texted twice"
 
 
-def test_a_run_stops_asking_once_half_its_lease_has_gone(settings, monkeypatch):
-    """However slow each answer, a run asks for no message once half its lease has gone:
-    the rest go back to the queue unasked (no try counted), and the next run sends them."""
+def test_a_run_asks_nothing_past_half_its_lease_and_claims_the_rest_anew(settings, monkeypatch):
+    """However slow each answer, no message is asked for once half its claim's lease has
+    gone: the rest go back to the queue unasked (no try counted), and the run claims them
+    anew, with a lease of their own, until the queue is empty."""
     settings.MESSAGE_SEND_LEASE_SECONDS = 600
     members = [consenting() for _ in range(4)]
     queue(MessageTemplateFactory(channel="sms", sms_template_id="1"), members)
-    clock = iter([0, 0, 299, 300, 300, 300])  # the run's start, then before each message
-    monkeypatch.setattr(outbox, "_clock", lambda: next(clock))
+    elapsed = [0]
+
+    def slow(message):
+        elapsed[0] += 200  # each answer takes 200 s
+        return message_deliver(message)
+
+    monkeypatch.setattr(outbox, "_clock", lambda: elapsed[0])
+    monkeypatch.setattr(outbox, "message_deliver", slow)
 
     messages_send_due(now=NOON)
 
-    assert Counter(Message.objects.values_list("status", "attempts")) == {
-        ("sent", 1): 2,
-        ("queued", 0): 2,
+    assert Counter(Message.objects.values_list("status", "attempts")) == {("sent", 1): 4}
+    assert Counter(Message.objects.values_list("claimed_at", flat=True)) == {
+        NOON: 2,  # asked at 0 s and 200 s; the third's turn came at 400 s, past 300 s
+        NOON + timedelta(seconds=400): 2,
     }
-    assert set(Message.objects.filter(status="queued").values_list("due_at", flat=True)) == {NOON}
-    monkeypatch.setattr(outbox, "_clock", lambda: 0)
-    messages_send_due(now=NOON + timedelta(minutes=1))
     texted = sorted(phone for phone, _text in LocmemSmsBackend.outbox)
     assert texted == sorted(member.phone for member in members)
