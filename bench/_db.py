@@ -74,3 +74,16 @@ def redis_empty(url: str) -> None:
     import redis
 
     redis.Redis.from_url(url).flushdb()
+
+
+def sizes_result(bench: str, results: list[dict]) -> dict:
+    """The RESULT of a run over N members and, with --double, over 2N too: N's figures, and
+    how much longer 2N took and its ratio. Prints the doubling's line."""
+    result = {"bench": bench, **results[0]}
+    if len(results) > 1:
+        result["double_members_time_ratio"] = round(
+            results[1]["huiji_s"] / results[0]["huiji_s"], 2
+        )
+        result["double_ratio"] = results[1]["ratio"]
+        print(f"twice the members took {result['double_members_time_ratio']:.2f}× the time")
+    return result

@@ -26,7 +26,15 @@ from decimal import Decimal
 
 import psycopg
 
-from bench._db import BROKER, copy_of, deployed_env, fresh_database, redis_empty, use_django
+from bench._db import (
+    BROKER,
+    copy_of,
+    deployed_env,
+    fresh_database,
+    redis_empty,
+    sizes_result,
+    use_django,
+)
 
 CHUNK = 1000  # apps.marketing.campaigns.CHUNK: the worker says if it is not
 COUPON_LIMIT = 2
@@ -406,14 +414,7 @@ def main() -> None:
     if args.double:
         results.append(run_size(args.members * 2))
     redis_empty(BROKER)
-    result = {"bench": "campaign", **results[0]}
-    if args.double:
-        result["double_members_time_ratio"] = round(
-            results[1]["huiji_s"] / results[0]["huiji_s"], 2
-        )
-        result["double_ratio"] = results[1]["ratio"]
-        print(f"twice the members took {result['double_members_time_ratio']:.2f}× the time")
-    print("RESULT " + json.dumps(result))
+    print("RESULT " + json.dumps(sizes_result("campaign", results)))
 
 
 if __name__ == "__main__":

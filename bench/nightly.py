@@ -22,7 +22,15 @@ from datetime import date, timedelta
 import psycopg
 from dateutil.relativedelta import relativedelta
 
-from bench._db import BROKER, copy_of, deployed_env, fresh_database, redis_empty, use_django
+from bench._db import (
+    BROKER,
+    copy_of,
+    deployed_env,
+    fresh_database,
+    redis_empty,
+    sizes_result,
+    use_django,
+)
 
 EXPIRY_BATCH, REVIEW_BATCH = 5000, 2000
 
@@ -287,14 +295,7 @@ def main() -> None:
     if args.double:
         results.append(run_size(args.members * 2, today))
     redis_empty(BROKER)
-    result = {"bench": "nightly", **results[0]}
-    if args.double:
-        result["double_members_time_ratio"] = round(
-            results[1]["huiji_s"] / results[0]["huiji_s"], 2
-        )
-        result["double_ratio"] = results[1]["ratio"]
-        print(f"twice the members took {result['double_members_time_ratio']:.2f}× the time")
-    print("RESULT " + json.dumps(result))
+    print("RESULT " + json.dumps(sizes_result("nightly", results)))
 
 
 if __name__ == "__main__":
