@@ -20,7 +20,7 @@ from apps.coupons.issuing import coupon_build, stock_take, templates_for
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.members.models import Member
 from apps.members.returning import phone_hash
-from apps.members.segments import SegmentCriteria, segment_members
+from apps.members.segments import SegmentCriteria, member_ids_after, segment_members
 from apps.tiers.segments import members_in_tiers
 
 CHUNK = 1000
@@ -141,11 +141,8 @@ def _next_targets(batch: IssueBatch) -> tuple[list[int], int, int]:
     """(member ids, phones that are no member, new cursor). A segment's cursor is the last
     member id done; a phone list's is how many phones are done."""
     if batch.segment_id:
-        ids = list(
-            segment_members(SegmentCriteria.of(batch.segment))
-            .filter(pk__gt=batch.cursor)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:CHUNK]
+        ids = member_ids_after(
+            segment_members(SegmentCriteria.of(batch.segment)), after=batch.cursor, count=CHUNK
         )
         return ids, 0, ids[-1] if ids else batch.cursor
     phones = batch_phones(batch)[0][batch.cursor : batch.cursor + CHUNK]

@@ -3,6 +3,7 @@ control group. The control group and a campaign's holdout are stable random shar
 members: a member is in one when the first hex digits of md5(salt:member id) fall below the
 share, computed the same way in SQL (for whole audiences) and in Python (for a few)."""
 
+import functools
 import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,6 +21,7 @@ from apps.tiers.segments import members_in_tiers
 _DIGITS = 6  # hex digits of the hash compared: a share is exact to 1/16^6
 
 
+@functools.cache  # a run asks for each member of a chunk, for one or two shares
 def _threshold(percent: Decimal) -> str:
     return f"{int(Decimal(percent) * 16**_DIGITS / 100):0{_DIGITS}x}"
 

@@ -19,7 +19,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
@@ -47,6 +47,7 @@ from apps.marketing.models import (
 )
 from apps.marketing.outbox import messages_queue
 from apps.members.models import MemberTag
+from apps.members.segments import member_ids_after
 from apps.points.models import Entry
 from apps.points.services import points_earn_together
 from apps.tiers.models import GrowthEntry
@@ -237,7 +238,7 @@ def _run_chunk(campaign_id, key, *, after, now, batch, only) -> tuple[int, int] 
     if only is not None:
         members_lock(only)  # one member's events of one campaign take turns (its limits)
         members = members.filter(pk__any=only)
-    ids = list(members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
+    ids = member_ids_after(members, after=after, count=batch)
     if not ids:
         return None
     occurrence, _created = CampaignOccurrence.objects.get_or_create(campaign=campaign, key=key)
@@ -333,16 +334,23 @@ def _action_give(campaign, action, occurrence, ids, actions, now) -> bool:
 def _due(action: CampaignAction, occurrence: CampaignOccurrence, ids: list[int]) -> list[int]:
     """Of the members `ids` (ascending), in order, those the occurrence reached who have not
     had the action in it and are under its per-member limit. Each read is one range scan of
-    an index over the chunk's ids, not their list: a new occurrence's rows are not in the
-    planner's statistics yet, and a plan made for none would read them all every chunk."""
+    an index over the chunk's ids, not their list; the grants are read by the action's
+    index, never by the occurrence's: a new occurrence's rows are not in the planner's
+    statistics yet, and a plan made for none of them read them all every chunk."""
     span = {"member_id__gte": ids[0], "member_id__lte": ids[-1]}
     reached = CampaignMember.objects.filter(
         occurrence=occurrence, group=CampaignMember.Group.REACHED, **span
     ).values_list("member_id", flat=True)
-    given = CampaignGrant.objects.filter(action=action, **span)
-    skip = set(given.filter(occurrence=occurrence).values_list("member_id", flat=True))
+    had = Q(this_time__gt=0)
     if action.per_member_limit:
-        skip |= set(_at_limit(given, action))
+        had |= Q(times__gte=action.per_member_limit)
+    skip = set(
+        CampaignGrant.objects.filter(action=action, **span)
+        .values("member_id")
+        .annotate(times=Count("pk"), this_time=Count("pk", filter=Q(occurrence=occurrence)))
+        .filter(had)
+        .values_list("member_id", flat=True)
+    )
     chunk = set(ids)
     return sorted(m for m in reached if m in chunk and m not in skip)
 

@@ -579,7 +579,12 @@ class CampaignGrant(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="grants")
     occurrence = models.ForeignKey(CampaignOccurrence, on_delete=models.CASCADE, related_name="+")
-    action = models.ForeignKey(CampaignAction, on_delete=models.PROTECT, related_name="grants")
+    # No index of its own: the two below lead with it, and the planner, finding a new
+    # action's grants in no statistics, took a lone one over (action, member) for a chunk's
+    # range and read every grant of the action.
+    action = models.ForeignKey(
+        CampaignAction, on_delete=models.PROTECT, related_name="grants", db_index=False
+    )
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     cost = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)

@@ -100,6 +100,32 @@ def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:
     return members
 
 
+def member_ids_after(members: QuerySet[Member], *, after: int, count: int) -> list[int]:
+    """The ids of the next `count` of `members` past the member `after`, ascending: how a
+    run walks a segment, a chunk at a time. On PostgreSQL the read joins by nested loops
+    only: for `id > after … ORDER BY id LIMIT count` over a subquery on members (a tag, a
+    tier) the planner takes a merge join, which reads the subquery's table from its first
+    member every time (it judges what to skip by whole columns, not by `after`), so each
+    chunk read more than the one before: 36 ms against 4 ms for a chunk at 300,000 of
+    400,000 members, a run quadratic in its members. A nested loop probes each member past
+    `after` by index, as cheap at the end of a run as at its start."""
+    chunk = members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:count]
+    connection = connections[chunk.db]
+    if connection.vendor != "postgresql":
+        return list(chunk)
+    joins = ["enable_mergejoin", "enable_hashjoin"]
+    with transaction.atomic(using=chunk.db, savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(name, 'off', true) FROM pg_settings WHERE name = ANY(%s)", [joins]
+        )
+        ids = list(chunk)
+        cursor.execute(  # back as they were (SET LOCAL … TO DEFAULT)
+            "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name = ANY(%s)",
+            [joins],
+        )
+    return ids
+
+
 @transaction.atomic
 def rule_tag_refresh(*, tag: Tag) -> tuple[int, int]:
     """Make a rule tag's members equal its segment's, in two set-based statements.

@@ -4,11 +4,17 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import PermissionDenied
 from apps.members.models import Member, MemberTag, Segment, Tag
-from apps.members.segments import SegmentCriteria, rule_tag_refresh, segment_members
+from apps.members.segments import (
+    SegmentCriteria,
+    member_ids_after,
+    rule_tag_refresh,
+    segment_members,
+)
 from apps.members.services import member_tag_add
 from tests.distributors.factories import DistributorFactory
 from tests.members.factories import MemberFactory
@@ -85,6 +91,40 @@ def test_segment_counts_equal_hand_counts(population, django_assert_num_queries)
             count = segment_members(criteria, now=p["now"]).count()
         assert count == hand_count(p, keep), criteria
         assert count > 0
+
+
+def test_a_run_walks_a_segment_chunk_by_chunk_each_read_by_nested_loops(population):
+    """A chunk's read joins by nested loops (a merge join read the tag table from its first
+    member every chunk); the planner is as it was after it, inside a transaction or not."""
+    vip = segment_members(SegmentCriteria(tag_ids=frozenset({population["vip"].pk})))
+    expected = list(vip.order_by("pk").values_list("pk", flat=True))
+    joins = "SELECT current_setting('enable_mergejoin'), current_setting('enable_hashjoin')"
+    during = []
+
+    def planner_seen(execute, sql, params, many, context):
+        if sql.startswith('SELECT "members_member"."id"'):
+            context["cursor"].execute(joins)
+            during.append(context["cursor"].fetchone())
+        return execute(sql, params, many, context)
+
+    walked, after = [], 0
+    with connection.execute_wrapper(planner_seen):
+        while chunk := member_ids_after(vip, after=after, count=7):
+            walked.append(chunk)
+            after = chunk[-1]
+        with transaction.atomic():
+            member_ids_after(vip, after=0, count=7)
+            with connection.cursor() as cursor:
+                cursor.execute(joins)
+                after_in_transaction = cursor.fetchone()
+
+    assert [m for chunk in walked for m in chunk] == expected
+    assert all(len(chunk) == 7 for chunk in walked[:-1])
+    assert set(during) == {("off", "off")}
+    assert after_in_transaction == ("on", "on")
+    with connection.cursor() as cursor:
+        cursor.execute(joins)
+        assert cursor.fetchone() == ("on", "on")
 
 
 def test_rule_tag_follows_its_segment_and_a_rerun_changes_nothing(population):
