@@ -13,6 +13,7 @@ from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.planner import joins_by_nested_loops
 from apps.core.rows import column, database_for_write, table
 from apps.members.models import Member, MemberTag, Segment, Tag
 
@@ -110,20 +111,8 @@ def member_ids_after(members: QuerySet[Member], *, after: int, count: int) -> li
     400,000 members, a run quadratic in its members. A nested loop probes each member past
     `after` by index, as cheap at the end of a run as at its start."""
     chunk = members.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:count]
-    connection = connections[chunk.db]
-    if connection.vendor != "postgresql":
+    with joins_by_nested_loops(chunk.db):
         return list(chunk)
-    joins = ["enable_mergejoin", "enable_hashjoin"]
-    with transaction.atomic(using=chunk.db, savepoint=False), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(name, 'off', true) FROM pg_settings WHERE name = ANY(%s)", [joins]
-        )
-        ids = list(chunk)
-        cursor.execute(  # back as they were (SET LOCAL … TO DEFAULT)
-            "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name = ANY(%s)",
-            [joins],
-        )
-    return ids
 
 
 @transaction.atomic
