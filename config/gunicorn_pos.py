@@ -11,8 +11,8 @@ took the peak from 124–154 to 92–121 orders a second and its p99 from 130–
 The tills come first: where a flash drop's Python in the app pool shares the machine's
 cores with them, this pool runs HUIJI_POS_PRIORITY (5 by default; 0 to share equally) nice
 levels above normal, so that the drop takes the cores the tills leave and not the ones
-they need. It raises the tills above the app pool and leaves the app pool's share against
-PostgreSQL as it was.
+they need. The app pool runs below normal (HUIJI_APP_PRIORITY, config/granian_app.py), so
+that PostgreSQL, which every checkout waits on, is not starved either.
 """
 
 import multiprocessing

@@ -1,11 +1,15 @@
-"""The tills' pool comes first on the CPU (config/priority.py, config/gunicorn_pos.py)."""
+"""The tills' pool comes first on the CPU and the app pool last (config/priority.py,
+config/gunicorn_pos.py, config/granian_app.py)."""
 
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+
+from config import granian_app
 
 REPORT = """
 import os
@@ -56,3 +60,21 @@ def test_zero_changes_nothing():
 
     assert allowed and process == os.getpriority(os.PRIO_PROCESS, 0)
     assert group in ("0", "none")
+
+
+@pytest.mark.parametrize(("setting", "steps"), [(None, 10), ("0", 0), ("15", 15)])
+def test_the_app_pool_lowers_itself_before_it_starts_serving(monkeypatch, setting, steps):
+    happened = []
+    monkeypatch.setattr(granian_app, "refuse_unsafe_start", lambda: None)
+    monkeypatch.setattr(granian_app, "cpu_priority_change", lambda s: happened.append(s) or True)
+    monkeypatch.setattr(
+        granian_app, "server", lambda *a: SimpleNamespace(serve=lambda: happened.append("serve"))
+    )
+    if setting is None:
+        monkeypatch.delenv("HUIJI_APP_PRIORITY", raising=False)
+    else:
+        monkeypatch.setenv("HUIJI_APP_PRIORITY", setting)
+
+    granian_app.main([])
+
+    assert happened == [steps, "serve"]
