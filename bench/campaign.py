@@ -26,6 +26,7 @@ from decimal import Decimal
 
 import psycopg
 
+from apps.core.codes import minute_letters
 from bench._db import (
     BROKER,
     copy_of,
@@ -123,8 +124,8 @@ SELECT %(campaign)s, %(occurrence)s, %(coupon_action)s, id, 1, now() FROM coupon
 INSERT INTO coupons_coupon (template_id, member_id, code, status, source, issued_to_id, cause_kind, cause_id, issued_at,
                             valid_from, valid_until, receipt, discount, order_amount)
 SELECT %(template)s, c.id,
-       (SELECT string_agg(substr('23456789ABCDEFGHJKMNPQRSTUVWXYZ', 1 + floor(random() * 31)::int, 1), '')
-        FROM generate_series(1, 16) WHERE c.id IS NOT NULL),
+       %(minute)s || (SELECT string_agg(substr('23456789ABCDEFGHJKMNPQRSTUVWXYZ', 1 + floor(random() * 31)::int, 1), '')
+                      FROM generate_series(1, 11) WHERE c.id IS NOT NULL),
        'available', 'event', c.id, 'campaign', %(occurrence)s, now(), now(), %(valid_until)s, '', NULL, NULL
 FROM coupon_to c;
 INSERT INTO marketing_campaigngrant (campaign_id, occurrence_id, action_id, member_id, cost, created_at)
@@ -346,7 +347,13 @@ def baseline_run(conn, params: dict, batch: int = CHUNK) -> float:
             after = run_script(
                 conn,
                 BASELINE_CHUNK,
-                {**params, "occurrence": occurrence, "after": after, "batch": batch},
+                {
+                    **params,
+                    "occurrence": occurrence,
+                    "after": after,
+                    "batch": batch,
+                    "minute": minute_letters(),
+                },
             )
     return time.monotonic() - started
 

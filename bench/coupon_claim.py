@@ -17,7 +17,6 @@ makes a new single-use code, it writes one row; before, it wrote nothing).
 import argparse
 import json
 import multiprocessing
-import secrets
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import time
 
 import psycopg
 
+from apps.core.codes import minute_prefixed_code
 from bench._db import deployed_env, fresh_database
 from bench._http import Connection, serve
 
@@ -115,7 +115,7 @@ def _sql_claim(conn, template_id, member_id) -> int:
         with conn.transaction():
             conn.execute(
                 INSERT_SQL,
-                (template_id, member_id, member_id, secrets.token_hex(8).upper(), taken + 1),
+                (template_id, member_id, member_id, minute_prefixed_code(16), taken + 1),
             )
             if conn.execute(STOCK_SQL, (template_id,)).rowcount == 0:
                 raise SoldOut()

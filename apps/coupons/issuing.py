@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.bulk import rows_insert
-from apps.core.codes import readable_code
+from apps.core.codes import minute_prefixed_code
 from apps.core.rows import insert_statement, row_insert
 from apps.coupons.errors import (
     CouponNotUsable,
@@ -40,7 +40,7 @@ CODE_LENGTH = 16  # 31^16 ≈ 7·10^23: not guessable, still typeable from the c
 
 
 def coupon_code() -> str:
-    return readable_code(CODE_LENGTH)
+    return minute_prefixed_code(CODE_LENGTH)
 
 
 @functools.cache

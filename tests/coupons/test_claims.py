@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.core.codes import minute_letters
 from apps.coupons.actions import templates_withdraw
 from apps.coupons.errors import CouponTemplateNotFound, LimitReached, NotEligible, SoldOut
 from apps.coupons.issuing import coupon_claim
@@ -25,10 +26,12 @@ def issued(template) -> int:
 @pytest.mark.django_db
 def test_a_claim_gives_a_coupon_with_its_dates_and_takes_one_from_stock():
     template, member = CouponTemplateFactory(total_stock=2, valid_days=7), MemberFactory()
+    minute = minute_letters()
 
     coupon = coupon_claim(template=template, member=member)
 
     assert coupon.status == "available" and len(coupon.code) == 16
+    assert coupon.code[:5] in (minute, minute_letters())  # by the minute it was issued
     assert coupon.valid_until - coupon.valid_from < timedelta(days=7)
     assert issued(template) == 1
 

@@ -4,11 +4,13 @@ said, the columns say (and, going back, the strings say again)."""
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from apps.core.models import Event
+from apps.coupons.issuing import coupon_claim
+from apps.coupons.models import Coupon
 from tests.coupons.factories import CouponTemplateFactory
 from tests.members.factories import MemberFactory
 from tests.stores.factories import StoreFactory
@@ -179,3 +181,35 @@ def test_a_counters_scope_becomes_its_day_or_its_store_and_back(migrated_back):
         "day:2026-11-25": 3,
         f"store:{store.pk}": 2,
     }
+
+
+def code_indexes() -> dict[str, bool]:
+    """{index name: unique} of the coupons' indexes on their code alone."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "coupons_coupon")
+    return {
+        name: facts["unique"]
+        for name, facts in constraints.items()
+        if facts["columns"] == ["code"] and (facts["index"] or facts["unique"])
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_codes_keep_their_unique_index_and_lose_the_like_one_and_back(migrated_back):
+    target, parents, _old_apps = migrated_back("code_unique_without_like_index")
+    before = code_indexes()
+    assert sorted(before.values()) == [False, True]  # the unique one and the one for LIKE
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+
+    assert code_indexes() == {"coupon_code_unique": True}
+    template = CouponTemplateFactory()
+    first, second = (coupon_claim(template=template, member=MemberFactory()) for _ in range(2))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Coupon.objects.filter(pk=second.pk).update(code=first.code)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(parents)
+
+    assert sorted(code_indexes().values()) == [False, True]
