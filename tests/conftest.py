@@ -3,7 +3,7 @@ import threading
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -53,7 +53,7 @@ def run_together(target, count: int, *args) -> list:
         except Exception as exc:  # reported to the test below
             errors.append(exc)
         finally:
-            connection.close()
+            connections.close_all()  # the numbering one too, where a sale used it
 
     threads = [threading.Thread(target=work, args=(index,)) for index in range(count)]
     for thread in threads:

@@ -391,7 +391,11 @@ class Payment(models.Model):
 class OrderCounter(models.Model):
     """The last order number a store gave on a day: S001-20261125-0042."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    # No foreign key in the database: the counter's own connection (checkout._next_order_no)
+    # must not wait on a store row that the sale's transaction made (seed_demo) or locked.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     day = models.DateField()
     last = models.PositiveIntegerField(default=0)
 

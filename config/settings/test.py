@@ -18,6 +18,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError(
         "The test suite runs on PostgreSQL: set TEST_DATABASE_URL to a postgres:// URL."
     )
+# Numbers in the sale's transaction, which a test's transaction rolls back; the tests of
+# numbering apart turn it on (tests/orders/test_numbering.py).
+DATABASES["numbering"] = numbering_database(DATABASES["default"])  # noqa: F405
+ORDER_NUMBERS_APART = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tasks run in-process, except in the worker that the Celery end-to-end test starts.
