@@ -453,7 +453,10 @@ def test_a_friend_signing_up_by_a_referral_link_is_recorded_with_this_browsers_d
     referral = Referral.objects.get(referee__phone=PHONE)
     assert (referral.referrer, referral.device) == (referrer, device)
 
-    # Signed out and in again, the browser sends the same id
+    # Signed out and in again, the browser sends the same id. The home page's reads end
+    # first: one still in flight would meet the removed token and go to the login page
+    # itself, aborting the visit below.
+    page.wait_for_load_state("networkidle")
     page.evaluate("localStorage.removeItem('huiji.member.token')")
     page.goto("/m/login")
     sign_in(page)
