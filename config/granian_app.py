@@ -21,8 +21,9 @@ The tills' checkouts wait on PostgreSQL, and with Linux's autogroups PostgreSQL'
 weighs as much as this pool's whole session, so during a flash drop raising the tills'
 pool alone left them waiting on a database starved by the drop's Python. With this pool
 10 levels down and the tills' 5 up (bench.mixed_load, 600 till orders during 20,000 claims
-on two cores), the tills kept 100% of their pace instead of 87% and their p99 went from
-2,551 ms to 216 ms, while the drop still served 299 claims a second.
+on two cores), the tills kept 88–100% of their pace instead of 87%, and the drop still
+served 440–490 claims a second; their p99 is then decided by the rows sales share
+(apps/orders/checkout.py).
 """
 
 import argparse

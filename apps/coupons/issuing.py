@@ -36,7 +36,7 @@ from apps.points.windows import points_window_check
 from apps.stores.models import Store
 from apps.stores.scoping import access_scope
 
-CODE_LENGTH = 16  # 31^16 ≈ 7·10^23: not guessable, still typeable from the counter screen
+CODE_LENGTH = 16  # the minute, then 31^11 ≈ 2.5·10^16 random: typeable from the counter screen
 
 
 def coupon_code() -> str:
