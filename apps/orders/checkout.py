@@ -306,7 +306,7 @@ def _next_order_no(store: Store, now) -> str:
     until its commit, and every other sale at the store would wait through its last
     statements and its commit's flush to disk. In a flash drop that flush is slow: one
     store's tills, 30 ms at p99 alone, took 283–1,173 ms during the drop with the counter
-    held, 84–209 ms without (bench.mixed_load). A sale that then fails leaves a gap in the
+    held, 84–237 ms without (bench.mixed_load). A sale that then fails leaves a gap in the
     day's numbers, never a number twice."""
     day = timezone.localdate(now)
     if settings.ORDER_NUMBERS_APART:
