@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connections, transaction
+from rest_framework.test import APIClient
 
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
 from tests.conftest import run_together
 from tests.mall.factories import SkuFactory
-from tests.stores.factories import StoreFactory
+from tests.stores.factories import StoreFactory, pos_key_for
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "numbering"])
 
@@ -99,3 +100,20 @@ def test_tills_selling_at_once_at_one_store_get_one_number_each(settings, store)
 
     assert sorted(number[-4:] for number in numbers) == [f"{n:04d}" for n in range(1, 9)]
     assert Order.objects.count() == 8
+
+
+def test_a_tills_order_through_the_pos_api_is_numbered_apart_and_its_replay_takes_no_number(
+    settings, store
+):
+    settings.ORDER_NUMBERS_APART = True
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {pos_key_for(store)}")
+    body = {"external_id": "T-1", "lines": [{"sku": "TEE", "quantity": 1, "unit_price": "99.00"}]}
+
+    first = client.post("/api/pos/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    replay = client.post("/api/pos/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    after = sale(store, "T-2")
+
+    assert first.status_code == 201, first.json()
+    assert replay.json() == first.json() and first.json()["order_no"].endswith("-0001")
+    assert after.endswith("-0002")

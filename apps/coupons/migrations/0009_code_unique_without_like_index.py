@@ -38,9 +38,8 @@ def back(apps, schema_editor):
     schema_editor.execute(
         f'ALTER TABLE "{TABLE}" RENAME CONSTRAINT "coupon_code_unique" TO "{TABLE}_code_key"'
     )
-    schema_editor.execute(
-        f'CREATE INDEX "{TABLE}_code_like" ON "{TABLE}" ("code" varchar_pattern_ops)'
-    )
+    like = schema_editor._create_index_name(TABLE, ["code"], suffix="_like")  # Django's name
+    schema_editor.execute(f'CREATE INDEX "{like}" ON "{TABLE}" ("code" varchar_pattern_ops)')
 
 
 class Migration(migrations.Migration):
