@@ -155,8 +155,14 @@ def sql_connections(url: str, count: int) -> list:
 
 def ledger_accounts(url: str, store_id: int) -> dict:
     """The ledger accounts a baseline's sale moves points between: each member's, the
-    store's, and the brand's issuance and pending accounts."""
+    store's, and the brand's issuance and pending accounts, {part: id} each (a member's
+    sales use part 1 + member id % (parts − 1), as Account.part_of)."""
     with psycopg.connect(url) as conn:
+        parts = {"issuance": {}, "pending": {}}
+        for kind, part, account in conn.execute(
+            "SELECT kind, part, id FROM points_account WHERE kind IN ('issuance', 'pending')"
+        ):
+            parts[kind][part] = account
         return {
             "members": dict(
                 conn.execute("SELECT member_id, id FROM points_account WHERE member_id IS NOT NULL")
@@ -164,13 +170,12 @@ def ledger_accounts(url: str, store_id: int) -> dict:
             "store": conn.execute(
                 "SELECT id FROM points_account WHERE store_id = %s", (store_id,)
             ).fetchone()[0],
-            "issuance": conn.execute(
-                "SELECT id FROM points_account WHERE kind = 'issuance'"
-            ).fetchone()[0],
-            "pending": conn.execute(
-                "SELECT id FROM points_account WHERE kind = 'pending'"
-            ).fetchone()[0],
+            **parts,
         }
+
+
+def _part(accounts: dict, kind: str, member_id: int) -> int:
+    return accounts[kind][1 + member_id % (len(accounts[kind]) - 1)]
 
 
 # The statements both baselines write as Huiji's checkout does.
@@ -239,17 +244,18 @@ def sql_earn(conn, accounts, member_id, order_id, order_no, earned) -> None:
     """What a paid order earns: pending points, growth, and the `order_paid` event."""
     import json
 
-    conn.execute(SQL["lock"], ([accounts["issuance"], accounts["pending"]],))
-    conn.execute(
-        SQL["move"],
-        (accounts["issuance"], earned, earned, accounts["issuance"], accounts["pending"]),
+    issuance, pending = (
+        _part(accounts, "issuance", member_id),
+        _part(accounts, "pending", member_id),
     )
+    conn.execute(SQL["lock"], ([issuance, pending],))
+    conn.execute(SQL["move"], (issuance, earned, earned, issuance, pending))
     earn = conn.execute(
         SQL["entry"],
         (
             "earn",
-            accounts["issuance"],
-            accounts["pending"],
+            issuance,
+            pending,
             earned,
             member_id,
             order_id,

@@ -61,11 +61,11 @@ INSERT INTO tiers_membertier (member_id, tier_id, since, review_on)
 SELECT g, (%(tiers)s::bigint[])[1 + g %% 3], now() - interval '3 months', current_date + 270
 FROM generate_series(1, %(members)s) g;
 
-INSERT INTO points_account (kind, member_id, balance)
-SELECT 'member', g, 0 FROM generate_series(1, %(members)s) g;
+INSERT INTO points_account (kind, member_id, part, balance)
+SELECT 'member', g, 0, 0 FROM generate_series(1, %(members)s) g;
 
 INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause_kind, description, created_at)
-SELECT 'earn', (SELECT id FROM points_account WHERE kind = 'issuance'), a.id, 10 + a.member_id %% 2000,
+SELECT 'earn', (SELECT id FROM points_account WHERE kind = 'issuance' AND part = 0), a.id, 10 + a.member_id %% 2000,
        a.member_id, 'bench:' || a.member_id, 'demo', '消费得积分', now() - interval '30 days'
 FROM points_account a WHERE a.kind = 'member';
 
@@ -73,7 +73,7 @@ INSERT INTO points_lot (member_id, entry_id, amount, remaining, status, expires_
 SELECT e.member_id, e.id, e.amount, e.amount, 'available', current_date + 300 FROM points_entry e WHERE e.cause_kind = 'demo';
 
 UPDATE points_account a SET balance = e.amount FROM points_entry e WHERE e.to_account_id = a.id AND e.cause_kind = 'demo';
-UPDATE points_account SET balance = -(SELECT sum(amount) FROM points_entry) WHERE kind = 'issuance';
+UPDATE points_account SET balance = -(SELECT sum(amount) FROM points_entry) WHERE kind = 'issuance' AND part = 0;
 
 -- The coupon given before, on two earlier member days: once to one member in twenty, twice to another.
 INSERT INTO marketing_campaignoccurrence (campaign_id, key, created_at)

@@ -65,9 +65,10 @@ def baseline_worker(url, seconds, member_ids, store_ids, queue):
     """The same statements the service runs, written by hand."""
     rng, done, refused, until = random.Random(os.getpid()), 0, 0, time.monotonic() + seconds
     with psycopg.connect(url) as conn:
-        issuance = conn.execute("SELECT id FROM points_account WHERE kind = 'issuance'").fetchone()[
-            0
-        ]
+        # a member's earns use their part of issuance, as Account.part_of says
+        issuance_parts = dict(
+            conn.execute("SELECT part, id FROM points_account WHERE kind = 'issuance'")
+        )
         accounts = dict(
             conn.execute("SELECT member_id, id FROM points_account WHERE member_id IS NOT NULL")
         )
@@ -79,6 +80,7 @@ def baseline_worker(url, seconds, member_ids, store_ids, queue):
         while time.monotonic() < until:
             member_id = rng.choice(member_ids)
             account = accounts[member_id]
+            issuance = issuance_parts[1 + member_id % (len(issuance_parts) - 1)]
             with conn.transaction():
                 if rng.random() < 0.5:
                     _lock(conn, issuance, account)

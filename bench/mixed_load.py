@@ -44,9 +44,10 @@ def phone_worker(*args):
     claim_worker(*args)
 
 
-def till_phase(port, key, bodies, *, processes, threads, pace=None):
-    """The tills' orders from `processes`×`threads` connections: flat out, or with `pace`
-    (seconds between one connection's orders) each on its own staggered schedule."""
+def till_phase(port, sales, *, processes, threads, pace=None):
+    """The tills' orders ((store's POS key, body) each) from `processes`×`threads`
+    connections: flat out, or with `pace` (seconds between one connection's orders) each on
+    its own staggered schedule."""
     connections = processes * threads
 
     def schedule(n):
@@ -57,7 +58,7 @@ def till_phase(port, key, bodies, *, processes, threads, pace=None):
     return rate_and_latency(
         *fan_out(
             till_worker,
-            lambda n: (port, key, split(bodies[n::processes], threads), schedule(n)),
+            lambda n: (port, split(sales[n::processes], threads), schedule(n)),
             processes,
         )
     )
@@ -70,12 +71,18 @@ def main() -> None:
     parser.add_argument("--stock", type=int, default=5_000, help="the drop's template's stock")
     parser.add_argument("--tills", type=int, default=8, help="till connections")
     parser.add_argument("--claimers", type=int, default=16, help="claiming connections")
+    parser.add_argument(
+        "--stores",
+        type=int,
+        default=6,
+        help="demo stores the tills are at, orders dealt out in turn (1: all at S001)",
+    )
     args = parser.parse_args()
     processes = 2 if args.tills >= 2 else 1
     with fresh_database() as url:
         context = multiprocessing.get_context("spawn")
         with context.Pool(1) as pool:  # Django set up in a child, so this process stays clean
-            made = pool.apply(setup, (url, args.orders * 4, False))
+            made = pool.apply(setup, (url, args.orders * 4, False, args.stores))
         with psycopg.connect(url, autocommit=True) as conn:
             for statement in filter(str.strip, MEMBERS_SQL.split(";\n")):
                 conn.execute(
@@ -90,7 +97,11 @@ def main() -> None:
             template = conn.execute(
                 "SELECT max(id) FROM coupons_coupontemplate WHERE claimable"
             ).fetchone()[0]
-        bodies = [order_body(code, coupon, n) for n, (_m, coupon, code) in enumerate(made["plan"])]
+        keys = made["keys"]
+        bodies = [
+            (keys[n % len(keys)], order_body(code, coupon, n))
+            for n, (_m, coupon, code) in enumerate(made["plan"])
+        ]
         warm, peak_bodies, solo_bodies, mixed_bodies = split(bodies, 4)
         env = deployed_env(
             url,
@@ -104,10 +115,10 @@ def main() -> None:
         claims = [("POST", claim, f"bench-token-{CLAIMERS_FROM + n}") for n in range(args.claims)]
         with serve(env, "pos") as till_port, serve(env, "app") as app_port:
             tills = {"processes": processes, "threads": threads}
-            till_phase(till_port, made["key"], warm, **tills)
-            peak = till_phase(till_port, made["key"], peak_bodies, **tills)
+            till_phase(till_port, warm, **tills)
+            peak = till_phase(till_port, peak_bodies, **tills)
             pace = processes * threads / (0.7 * peak["rate"])
-            solo = till_phase(till_port, made["key"], solo_bodies, pace=pace, **tills)
+            solo = till_phase(till_port, solo_bodies, pace=pace, **tills)
             drop = {}
 
             def flash_drop():
@@ -120,7 +131,7 @@ def main() -> None:
 
             dropping = threading.Thread(target=flash_drop)
             dropping.start()
-            mixed = till_phase(till_port, made["key"], mixed_bodies, pace=pace, **tills)
+            mixed = till_phase(till_port, mixed_bodies, pace=pace, **tills)
             dropping.join()
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],
@@ -145,7 +156,7 @@ def main() -> None:
     share = accepted / len(mixed_bodies)
     kept_pace = mixed["rate"] / solo["rate"] if solo["rate"] else 0.0
     print(
-        f"tills: {processes}×{threads} connections to gunicorn (config/gunicorn_pos.py), {len(peak_bodies)} orders a phase; drop: {args.claims:,} claims on a stock of {args.stock:,} from {args.claimers} connections to granian (config/granian_app.py)"
+        f"tills: {processes}×{threads} connections to gunicorn (config/gunicorn_pos.py) selling at {len(keys)} store{'s' if len(keys) > 1 else ''}, {len(peak_bodies)} orders a phase; drop: {args.claims:,} claims on a stock of {args.stock:,} from {args.claimers} connections to granian (config/granian_app.py)"
     )
     print(
         f"  tills alone, flat out  {peak['rate']:6.1f} orders/s  p50 {peak['p50_ms']:.1f} ms  p99 {peak['p99_ms']:.1f} ms  errors {peak['errors']}"

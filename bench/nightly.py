@@ -45,12 +45,12 @@ SELECT g, now(), now(), (13000000000 + g)::text, '会员' || g, '', 'store', 'ac
        false, '', 'R' || lpad(to_hex(g), 11, '0')
 FROM generate_series(1, %(members)s) g;
 
-INSERT INTO points_account (kind, member_id, balance)
-SELECT 'member', g, 0 FROM generate_series(1, %(members)s) g;
+INSERT INTO points_account (kind, member_id, part, balance)
+SELECT 'member', g, 0, 0 FROM generate_series(1, %(members)s) g;
 
 -- Two earned lots a member: lot "a" is past its date for three members in four, lot "b" is good for a year.
 INSERT INTO points_entry (kind, from_account_id, to_account_id, amount, member_id, idempotency_key, cause_kind, description, created_at)
-SELECT 'earn', (SELECT id FROM points_account WHERE kind = 'issuance'), a.id, 100 + a.member_id %% 50,
+SELECT 'earn', (SELECT id FROM points_account WHERE kind = 'issuance' AND part = 0), a.id, 100 + a.member_id %% 50,
        a.member_id, 'bench:' || lot || ':' || a.member_id, 'demo', '消费得积分', now() - interval '400 days'
 FROM points_account a CROSS JOIN (VALUES ('a'), ('b')) lots(lot) WHERE a.kind = 'member';
 
@@ -63,7 +63,7 @@ FROM points_entry e WHERE e.cause_kind = 'demo';
 UPDATE points_account a SET balance = s.total
 FROM (SELECT to_account_id, sum(amount) total FROM points_entry GROUP BY to_account_id) s
 WHERE a.id = s.to_account_id;
-UPDATE points_account SET balance = -(SELECT sum(amount) FROM points_entry) WHERE kind = 'issuance';
+UPDATE points_account SET balance = -(SELECT sum(amount) FROM points_entry) WHERE kind = 'issuance' AND part = 0;
 
 -- Tiers by member id mod 3: 0 gold and still earning; 1 silver with nothing this year (warned);
 -- 2 gold with nothing this year and its grace over (drops to silver).

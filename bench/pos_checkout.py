@@ -38,21 +38,28 @@ from bench._load import (
 LINES = [("SKU0001", "99.00", 1), ("SKU0002", "109.00", 2)]
 
 
-def setup(url: str, members: int, promoter: bool = False) -> dict:
+def setup(url: str, members: int, promoter: bool = False, stores: int = 1) -> dict:
     """The demo brand, then `members` members each with 3,000 points, one coupon and a member
     code to show at the till; with `promoter`, each bound to a promoter who has one of their
-    own, so that every order credits two levels."""
+    own, so that every order credits two levels. A POS key for each of the first `stores`
+    demo stores (S001 first): "keys"; "key" and "store" are S001's."""
     demo_brand(url)
     from datetime import timedelta
 
     from django.utils import timezone
 
     from apps.members.credentials import member_code_issue
+    from apps.points.services import store_account
     from apps.stores.models import Store
     from apps.stores.services import pos_key_create
 
-    store = Store.objects.get(code="S001")
-    _key, raw_key = pos_key_create(store=store, name="bench")
+    shops = list(
+        Store.objects.filter(code__in=[f"S{n:03d}" for n in range(1, stores + 1)]).order_by("code")
+    )
+    store = shops[0]
+    keys = [pos_key_create(store=shop, name="bench")[1] for shop in shops]
+    for shop in shops:  # the accounts their points are spent to, ready before the rush
+        store_account(shop)
     plan = []
     for member, coupon in members_to_sell_to(members, store, "1560000"):
         # The member shows their code (points need them present); made to outlive the run.
@@ -63,7 +70,7 @@ def setup(url: str, members: int, promoter: bool = False) -> dict:
     from django.db import connections
 
     connections.close_all()
-    return {"key": raw_key, "plan": plan, "store": store.pk}
+    return {"key": keys[0], "keys": keys, "plan": plan, "store": store.pk}
 
 
 def promoters_bind(member_ids: list[int]) -> None:
@@ -89,7 +96,7 @@ def order_body(member_code, coupon, n, lines=LINES):
     }
 
 
-def _post_order(key, conn, body) -> int:
+def _post_order(conn, key, body) -> int:
     status, _ = conn.request(
         "POST",
         "/api/pos/v1/orders",
@@ -103,10 +110,11 @@ def _post_order(key, conn, body) -> int:
     return status
 
 
-def http_worker(port, key, shares, pace, start, queue):
-    """Keep-alive connections to the POS pool (bench._load.load)."""
+def http_worker(port, shares, pace, start, queue):
+    """Keep-alive connections to the POS pool (bench._load.load), each sending its share of
+    (store's POS key, order body)."""
     connections = [Connection(port) for _ in shares]
-    load(connections, functools.partial(_post_order, key), shares, pace, start, queue)
+    load(connections, lambda conn, sale: _post_order(conn, *sale), shares, pace, start, queue)
 
 
 # The same writes as order_place_paid, by hand, with bench._load's.
@@ -184,7 +192,7 @@ def main() -> None:
         context = multiprocessing.get_context("spawn")
         with context.Pool(1) as pool:  # Django set up in a child, so this process stays clean
             made = pool.apply(setup, (url, args.orders * 3, args.promoter))
-        plan = made["plan"]
+        plan, key = made["plan"], made["key"]
         peak_plan, paced_plan, sql_plan = (
             plan[: args.orders],
             plan[args.orders : 2 * args.orders],
@@ -195,10 +203,13 @@ def main() -> None:
         with serve(env, "pos", args.workers) as port:
             peak, paced = http_phases(
                 http_worker,
-                (port, made["key"]),
-                [order_body(code, c, n) for n, (_m, c, code) in enumerate(paced_plan[:50])],
-                [order_body(code, c, n) for n, (_m, c, code) in enumerate(peak_plan)],
-                [order_body(code, c, n + 10**6) for n, (_m, c, code) in enumerate(paced_plan[50:])],
+                (port,),
+                [(key, order_body(code, c, n)) for n, (_m, c, code) in enumerate(paced_plan[:50])],
+                [(key, order_body(code, c, n)) for n, (_m, c, code) in enumerate(peak_plan)],
+                [
+                    (key, order_body(code, c, n + 10**6))
+                    for n, (_m, c, code) in enumerate(paced_plan[50:])
+                ],
                 processes=args.processes,
                 threads=threads,
             )

@@ -65,6 +65,21 @@ def run_together(target, count: int, *args) -> list:
     return results
 
 
+def in_thread(work) -> threading.Thread:
+    """`work()` started in a thread of its own, with its own database connections (closed
+    when it ends), as another request would run it."""
+
+    def run():
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 @pytest.fixture(autouse=True)
 def _site_language():
     """Each test starts in the site's language, as a worker's task does: a request an earlier

@@ -1,17 +1,17 @@
 """Checkout, the same for every channel: quote → place (or a sale paid at once) → settle.
 
 Every write path takes its row locks in one order — the order and its lines, coupons, the
-store's order counter, the member's tier state, the member row, the ledger's issuance and
-pending accounts, the member's and the store's accounts, and last the stock rows an online
-order reserves (in key order) — so checkouts, refunds, cancellations and bonus awards never
-wait on each other in a circle. An order takes its number (the store's counter of the day)
-as soon as its coupons are settled, before anything that names it is written: its points
-and growth entries carry the number from the start, and nothing is renamed. On PostgreSQL
-the counter gives the number in a transaction of its own (`_next_order_no`), so no sale
-holds it; on SQLite the counter row stays locked until the commit. Stock rows are the
-hottest in a rush (every store's delivered orders share HQ's): they are locked by the
-placement's last statements, and a sold-out SKU is refused by the quote's plain read
-before anything is written or locked.
+store's order counter, the member's tier state, the member row, the member's parts of the
+ledger's issuance and pending accounts, the member's and the store's accounts, and last the
+stock rows an online order reserves (in key order) — so checkouts, refunds, cancellations
+and bonus awards never wait on each other in a circle. An order takes its number (the
+store's counter of the day) as soon as its coupons are settled, before anything that names
+it is written: its points and growth entries carry the number from the start, and nothing
+is renamed. On PostgreSQL the counter gives the number in a transaction of its own
+(`_next_order_no`), so no sale holds it; on SQLite the counter row stays locked until the
+commit. Stock rows are the hottest in a rush (every store's delivered orders share HQ's):
+they are locked by the placement's last statements, and a sold-out SKU is refused by the
+quote's plain read before anything is written or locked.
 
 Online orders (channel "mall") also pay a shipping fee for delivery (`order_shipping_fee`):
 coupons and points apply to the goods only, and the fee is paid in cash on top of them.

@@ -34,7 +34,7 @@ from apps.points.windows import REFERENCE
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "member", "store", "distributor", "balance"]
+    list_display = ["id", "kind", "part", "member", "store", "distributor", "balance"]
     list_filter = ["kind"]
     list_select_related = ["member", "store", "distributor"]
     search_fields = ["member__name", "store__code", "store__name", "distributor__code"]

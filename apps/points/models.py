@@ -12,8 +12,21 @@ from apps.distributors.models import Distributor
 from apps.members.models import Member
 from apps.stores.models import Store
 
+# How many accounts issuance and pending are each kept in (Account). Only ever raised: a
+# migration makes the new parts.
+PARTS = 16
+
 
 class Account(models.Model):
+    """An account of the ledger. Every sale moves points out of issuance and into pending, so
+    those two are kept in PARTS accounts each (分户), one row lock apiece: part 0 is the
+    scheduled jobs', and a member's sales use the part `part_of` gives them, so tills selling
+    to different members seldom wait on each other. Breakage, written by the jobs alone, has
+    one part."""
+
+    PARTS = PARTS
+    SHARED = ("issuance", "pending")
+
     class Kind(models.TextChoices):
         MEMBER = "member", _("member")
         STORE = "store", _("store")
@@ -35,6 +48,7 @@ class Account(models.Model):
     distributor = models.OneToOneField(
         Distributor, on_delete=models.PROTECT, null=True, blank=True, related_name="points_account"
     )
+    part = models.PositiveSmallIntegerField(_("part"), default=0)
     balance = models.BigIntegerField(_("balance"), default=0)
 
     class Meta:
@@ -61,15 +75,26 @@ class Account(models.Model):
                 name="account_distributor_owner",
             ),
             models.UniqueConstraint(
-                fields=["kind"],
+                fields=["kind", "part"],
                 condition=Q(kind__in=["issuance", "pending", "breakage"]),
-                name="one_system_account_each",
+                name="one_system_account_part_each",
+            ),
+            models.CheckConstraint(
+                condition=Q(part=0) | Q(kind__in=["issuance", "pending"], part__lt=PARTS),
+                name="account_part_of_a_shared_kind",
             ),
         ]
 
     def __str__(self) -> str:
         owner = self.member or self.store or self.distributor
-        return f"{self.get_kind_display()} {owner or ''}".strip()
+        part = f"#{self.part}" if self.kind in self.SHARED else ""
+        return f"{self.get_kind_display()}{part} {owner or ''}".strip()
+
+    @classmethod
+    def part_of(cls, member_id: int) -> int:
+        """The part of issuance and pending a member's own earns and redemptions use: one of
+        1 to PARTS − 1, so a job holding part 0 keeps no till waiting."""
+        return 1 + member_id % (cls.PARTS - 1)
 
 
 # Causes that write one entry each, as Entry's unique constraints say: an event's bonus

@@ -36,22 +36,24 @@ from apps.points.rules import expiry_date, take_from_lots
 from apps.points.selectors import entry_by_key, entry_once_of_cause
 
 
-def _account(kind: str, **owner) -> Account:
-    """The account of this kind and owner, made when missing (safe if two make it at once)."""
-    lookup = owner or {"kind": kind}
+def _account(kind: str, **fields) -> Account:
+    """The account of this kind and owner (or part), made when missing (safe if two make it
+    at once)."""
+    lookup = {"kind": kind, **fields}
     account = Account.objects.filter(**lookup).first()
     if account is None:
         try:
             with transaction.atomic():
-                account = Account.objects.create(kind=kind, **owner)
+                account = Account.objects.create(**lookup)
         except IntegrityError:
             account = Account.objects.get(**lookup)
     return account
 
 
-def system_account(kind: str) -> Account:
-    """Issuance, pending or breakage (made by a migration, or here if missing)."""
-    return _account(kind)
+def system_account(kind: str, part: int = 0) -> Account:
+    """Issuance or pending (one of their parts), or breakage (made by a migration, or here
+    if missing)."""
+    return _account(kind, part=part)
 
 
 def member_account(member: Member) -> Account:
@@ -200,11 +202,12 @@ def points_earn(
     if amount <= 0:
         raise ValueError("points to earn must be positive")
     now = now or timezone.now()
+    part = Account.part_of(member.pk)
     if pending:
-        locked = accounts_lock(kinds=(Account.Kind.ISSUANCE, Account.Kind.PENDING))
+        locked = accounts_lock(kinds=(Account.Kind.ISSUANCE, Account.Kind.PENDING), part=part)
         target = locked[Account.Kind.PENDING]
     else:
-        locked = accounts_lock(member, kinds=(Account.Kind.ISSUANCE,))
+        locked = accounts_lock(member, kinds=(Account.Kind.ISSUANCE,), part=part)
         target = locked["member"]
     entry = _move(
         kind=kind,
@@ -251,7 +254,9 @@ def points_redeem(
     if amount <= 0:
         raise ValueError("points to redeem must be positive")
     if store is None:
-        locked = accounts_lock(member, kinds=(Account.Kind.ISSUANCE,))
+        locked = accounts_lock(
+            member, kinds=(Account.Kind.ISSUANCE,), part=Account.part_of(member.pk)
+        )
         target = locked[Account.Kind.ISSUANCE]
     else:
         locked = accounts_lock(member, store=store)
@@ -389,24 +394,21 @@ def _reverse_redeem(entry: Entry, amount: int, cause: dict, description, actor) 
 def _reverse_earn(
     entry: Entry, amount: int, cause: dict, description: str, actor
 ) -> tuple[Entry | None, int]:
+    """The points go back to the part of issuance they came from, out of the part of pending
+    that holds them or, once available, the account of the member who owns the lot now."""
     lot = entry.lot
     owner = lot.member  # the entry's member, or the one they were merged into since
-    holder = (
-        system_account(Account.Kind.PENDING)
-        if lot.status == Lot.Status.PENDING
-        else member_account(owner)
-    )
-    locked = accounts_lock_by_id(holder, system_account(Account.Kind.ISSUANCE))
+    holder = entry.to_account if lot.status == Lot.Status.PENDING else member_account(owner)
+    locked = accounts_lock_by_id(holder, entry.from_account)
     lot = lot_lock(lot)
     left = lot.remaining if lot.status in (Lot.Status.PENDING, Lot.Status.AVAILABLE) else 0
     back_amount = min(amount, left)
     if back_amount == 0:
         return None, amount
-    issuance = next(a for a in locked.values() if a.kind == Account.Kind.ISSUANCE)
     back = _move(
         kind=Entry.Kind.REVERSE,
         source=locked[holder.pk],
-        target=issuance,
+        target=locked[entry.from_account_id],
         amount=back_amount,
         member=owner,
         **cause,
@@ -431,8 +433,8 @@ def points_earn_together(
 ) -> dict[int, int]:
     """Give each member `amount` points at once, available now, as a job gives them (a
     campaign's chunk): one entry each, under its key (`keys`, in the members' order), and
-    its lot; the accounts locked as a job's batch (issuance first, then the members'), each
-    balance moved once. The caller's own record (a grant) makes a rerun give nothing twice;
+    its lot; the accounts locked as a job's batch (issuance's part 0, then the members'),
+    each balance moved once. The caller's own record (a grant) makes a rerun give nothing twice;
     a key used before fails the whole write. Returns {member id: entry id}."""
     if amount <= 0:
         raise ValueError("points to earn must be positive")
@@ -442,7 +444,7 @@ def points_earn_together(
         [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
     )
     issuance = system_account(Account.Kind.ISSUANCE)
-    accounts = accounts_lock_for_job(issuance, member_ids)
+    accounts = accounts_lock_for_job([issuance], member_ids)
     entries = dict(
         rows_insert(
             Entry,
@@ -499,24 +501,32 @@ def points_mature_due(*, now: datetime | None = None, batch: int = 5000) -> int:
             due = list(
                 Lot.objects.filter(status=Lot.Status.PENDING, matures_at__lte=now)
                 .order_by("pk")
-                .values_list("pk", "member_id")[:batch]
+                .values_list("pk", "member_id", "entry__to_account_id")[:batch]
             )
             if not due:
                 return matured
-            matured += _settle(dict(due), now)
+            matured += _settle(due, now)
 
 
-def _settle(lot_members: dict[int, int], now: datetime) -> int:
-    member_ids = set(lot_members.values())
+def _settle(due: list[tuple[int, int, int]], now: datetime) -> int:
+    """Lots (id, member id, the part of pending their points are in) out of pending: one
+    entry per member from each part."""
+    member_ids = {member_id for _lot, member_id, _part in due}
     Account.objects.bulk_create(
         [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
     )
-    accounts = accounts_lock_for_job(system_account(Account.Kind.PENDING), member_ids)
-    lots = lots_lock(lot_members, status=Lot.Status.PENDING)
-    amounts: dict[int, int] = defaultdict(int)
-    for _lot, member_id, remaining in lots:
-        amounts[member_id] += remaining
-    _job_transfers(accounts, Entry.Kind.SETTLE, amounts, description="积分已到账", now=now)
+    parts = {lot: part for lot, _member, part in due}
+    accounts = accounts_lock_for_job(
+        list(Account.objects.filter(pk__in=set(parts.values()))), member_ids
+    )
+    lots = lots_lock(parts, status=Lot.Status.PENDING)
+    amounts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for lot, member_id, remaining in lots:
+        amounts[parts[lot]][member_id] += remaining
+    for part, from_part in amounts.items():
+        _job_transfers(
+            accounts, part, Entry.Kind.SETTLE, from_part, description="积分已到账", now=now
+        )
     Lot.objects.filter(pk__any=[lot for lot, _m, _r in lots]).update(status=Lot.Status.AVAILABLE)
     return len(lots)
 
@@ -544,7 +554,8 @@ def points_expire_due(*, today=None, batch: int = 5000) -> int:
 
 
 def _expire_members(member_ids: list[int], today) -> int:
-    accounts = accounts_lock_for_job(system_account(Account.Kind.BREAKAGE), member_ids)
+    breakage = system_account(Account.Kind.BREAKAGE)
+    accounts = accounts_lock_for_job([breakage], member_ids)
     lots = list(
         Lot.objects.filter(
             member_id__any=member_ids, status=Lot.Status.AVAILABLE, expires_on__lt=today
@@ -553,8 +564,9 @@ def _expire_members(member_ids: list[int], today) -> int:
     amounts: dict[int, int] = defaultdict(int)
     for _lot, member_id, remaining in lots:
         amounts[member_id] += remaining
+    now = timezone.now()
     entries = _job_transfers(
-        accounts, Entry.Kind.EXPIRE, amounts, description="积分过期", now=timezone.now()
+        accounts, breakage.pk, Entry.Kind.EXPIRE, amounts, description="积分过期", now=now
     )
     lots_draw_down(
         [(entries.get(member_id), lot, remaining) for lot, member_id, remaining in lots],
@@ -564,14 +576,19 @@ def _expire_members(member_ids: list[int], today) -> int:
 
 
 def _job_transfers(
-    accounts: dict, kind: str, amounts: dict[int, int], *, description: str, now: datetime
+    accounts: dict[int, int],
+    system: int,
+    kind: str,
+    amounts: dict[int, int],
+    *,
+    description: str,
+    now: datetime,
 ) -> dict[int, int]:
-    """A batch's entries, one per member, between the members and the system account locked
-    by `accounts_lock_for_job`: {member id: entry id}. Their cause is the batch. Every balance
-    moves in one UPDATE. Settling pays members out of pending; expiring takes from members
-    into breakage. What makes a rerun safe is the state of the lots the caller changes in the
-    same transaction."""
-    system_kind = Account.Kind.PENDING if kind == Entry.Kind.SETTLE else Account.Kind.BREAKAGE
+    """A batch's entries, one per member, between the members' accounts and the system
+    account `system`, all locked by `accounts_lock_for_job`: {member id: entry id}. Their
+    cause is the batch. Every balance moves in one UPDATE. Settling pays members out of a
+    part of pending; expiring takes from members into breakage. What makes a rerun safe is
+    the state of the lots the caller changes in the same transaction."""
     to_members = kind == Entry.Kind.SETTLE
     cause_kind = Entry.CauseKind.MATURITY if to_members else Entry.CauseKind.EXPIRY
     amounts = {member_id: amount for member_id, amount in amounts.items() if amount > 0}
@@ -581,8 +598,8 @@ def _job_transfers(
         [
             {
                 "kind": kind,
-                "from_account_id": accounts[system_kind] if to_members else accounts[member_id],
-                "to_account_id": accounts[member_id] if to_members else accounts[system_kind],
+                "from_account_id": system if to_members else accounts[member_id],
+                "to_account_id": accounts[member_id] if to_members else system,
                 "amount": amount,
                 "member_id": member_id,
                 "cause_kind": cause_kind,
@@ -601,9 +618,7 @@ def _job_transfers(
     Account.objects.filter(member_id__any=list(amounts)).update(
         balance=F("balance") + sign * Subquery(moved)
     )
-    Account.objects.filter(pk=accounts[system_kind]).update(
-        balance=F("balance") - sign * sum(amounts.values())
-    )
+    Account.objects.filter(pk=system).update(balance=F("balance") - sign * sum(amounts.values()))
     return dict(entries)
 
 

@@ -27,12 +27,13 @@ CHECKS = {
                    WHERE status = 'available' GROUP BY 1) l ON l.member_id = a.member_id
         WHERE a.kind = 'member' AND a.balance <> coalesce(l.total, 0)
     """,
-    "the pending account holds exactly the pending lots": """
-        SELECT 'pending account', a.id, a.balance - coalesce(
-            (SELECT sum(remaining) FROM points_lot WHERE status = 'pending'), 0)
+    "each part of pending holds exactly the pending lots earned into it": """
+        SELECT 'pending account', a.id, a.balance - coalesce(l.total, 0)
         FROM points_account a
-        WHERE a.kind = 'pending'
-          AND a.balance <> coalesce((SELECT sum(remaining) FROM points_lot WHERE status = 'pending'), 0)
+        LEFT JOIN (SELECT e.to_account_id AS id, sum(l.remaining) AS total
+                   FROM points_lot l JOIN points_entry e ON e.id = l.entry_id
+                   WHERE l.status = 'pending' GROUP BY 1) l ON l.id = a.id
+        WHERE a.kind = 'pending' AND a.balance <> coalesce(l.total, 0)
     """,
     "no expired or void lot keeps points": """
         SELECT 'lot', id, remaining FROM points_lot WHERE status IN ('expired', 'void') AND remaining <> 0

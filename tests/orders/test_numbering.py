@@ -6,13 +6,13 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.orders.checkout import Checkout, order_place_paid
 from apps.orders.models import Order
 from apps.orders.pricing import LineInput
-from tests.conftest import run_together
+from tests.conftest import in_thread, run_together
 from tests.mall.factories import SkuFactory
 from tests.stores.factories import StoreFactory, pos_key_for
 
@@ -34,18 +34,6 @@ def sale(store, external_id: str) -> str:
         ),
         external_id=external_id,
     ).order_no
-
-
-def in_thread(work) -> threading.Thread:
-    def run():
-        try:
-            work()
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.parametrize("apart", [True, False])

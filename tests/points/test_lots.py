@@ -147,9 +147,6 @@ def test_a_jobs_batch_locks_its_system_account_and_the_members_accounts():
     accounts = [member_account(member) for member in members]
     breakage = system_account(Account.Kind.BREAKAGE)
 
-    locked = accounts_lock_for_job(breakage, [m.pk for m in members])
+    locked = accounts_lock_for_job([breakage], [m.pk for m in members])
 
-    assert locked == {
-        Account.Kind.BREAKAGE: breakage.pk,
-        **{m.pk: a.pk for m, a in zip(members, accounts, strict=True)},
-    }
+    assert locked == {m.pk: a.pk for m, a in zip(members, accounts, strict=True)}

@@ -1,0 +1,220 @@
+"""Issuance and pending kept in parts (Account.PARTS): a member's own earns and redemptions
+use their part, the jobs part 0, so sales to different members do not queue on one row;
+every part still holds exactly its entries, and each part of pending its pending lots."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from apps.points.locks import accounts_lock_by_id
+from apps.points.models import Account, Entry, Lot
+from apps.points.services import (
+    balances_move,
+    member_account,
+    points_earn,
+    points_earn_together,
+    points_mature_due,
+    points_merge_members,
+    points_redeem,
+    points_reverse,
+    system_account,
+)
+from apps.points.verification import ledger_problems
+from tests.conftest import in_thread
+from tests.members.factories import MemberFactory
+
+PENDING, ISSUANCE = Account.Kind.PENDING, Account.Kind.ISSUANCE
+
+
+def earn(member, amount=100, *, pending=True, key=None):
+    return points_earn(
+        member=member,
+        amount=amount,
+        cause_kind="admin",
+        key=key or f"earn:{member.pk}:{amount}:{pending}",
+        description="t",
+        pending=pending,
+    )
+
+
+def members_of_parts(same: bool):
+    """Two members whose sales use the same part, or two different parts."""
+    first = MemberFactory()
+    while True:
+        second = MemberFactory()
+        if (Account.part_of(first.pk) == Account.part_of(second.pk)) is same:
+            return first, second
+
+
+@pytest.mark.django_db
+def test_a_members_earns_and_redemptions_use_their_part_and_a_jobs_grant_part_0():
+    member = MemberFactory()
+    part = Account.part_of(member.pk)
+
+    pending = earn(member)
+    available = earn(member, 300, pending=False)
+    spent = points_redeem(member=member, amount=50, cause_kind="admin", key="r", description="t")
+    granted = points_earn_together(
+        member_ids=[member.pk],
+        amount=10,
+        cause_kind="campaign",
+        cause_id=1,
+        keys=["g"],
+        description="t",
+        now=timezone.now(),
+    )[member.pk]
+
+    assert 1 <= part < Account.PARTS
+    assert (pending.from_account.kind, pending.from_account.part) == (ISSUANCE, part)
+    assert (pending.to_account.kind, pending.to_account.part) == (PENDING, part)
+    assert (available.from_account.kind, available.from_account.part) == (ISSUANCE, part)
+    assert (spent.to_account.kind, spent.to_account.part) == (ISSUANCE, part)
+    assert Entry.objects.get(pk=granted).from_account == system_account(ISSUANCE)
+    assert system_account(ISSUANCE).part == 0
+    assert Account.objects.filter(kind__in=Account.SHARED).count() == 2 * Account.PARTS
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db
+def test_a_system_account_is_locked_before_a_members_even_with_a_higher_id():
+    member = MemberFactory()
+    account = member_account(member)
+    Account.objects.filter(kind=PENDING, part=3).delete()  # no entries yet: made again below
+    part = system_account(PENDING, 3)
+    assert part.pk > account.pk
+
+    with transaction.atomic():
+        locked = accounts_lock_by_id(account, part)
+
+    assert list(locked) == [part.pk, account.pk]
+
+
+@pytest.mark.django_db
+def test_a_reversed_pending_earn_goes_back_out_of_and_into_its_own_parts():
+    member = MemberFactory()
+    earned = earn(member)
+
+    back, short = points_reverse(entry=earned, cause_kind="admin", key="back", description="t")
+
+    assert short == 0
+    assert (back.from_account, back.to_account) == (earned.to_account, earned.from_account)
+    assert earned.to_account.part == Account.part_of(member.pk)
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db
+def test_settling_after_a_merge_pays_each_lot_out_of_the_part_it_was_earned_into():
+    survivor, merged = members_of_parts(same=False)
+    earn(survivor, 100)
+    earn(merged, 40)
+    points_merge_members(survivor=survivor, merged=merged)
+    assert set(Lot.objects.values_list("member_id", flat=True)) == {survivor.pk}
+
+    assert points_mature_due(now=timezone.now() + timedelta(days=365)) == 2
+
+    settled = Entry.objects.filter(kind=Entry.Kind.SETTLE)
+    assert sorted((e.from_account.part, e.amount) for e in settled) == sorted(
+        [(Account.part_of(survivor.pk), 100), (Account.part_of(merged.pk), 40)]
+    )
+    assert {e.member_id for e in settled} == {survivor.pk}
+    assert len({e.cause_id for e in settled}) == 2  # one batch a part: one entry a member each
+    assert member_account(survivor).balance == 140
+    assert set(Account.objects.filter(kind=PENDING).values_list("balance", flat=True)) == {0}
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db
+def test_verify_ledger_finds_a_part_of_pending_holding_another_parts_points():
+    first, second = members_of_parts(same=False)
+    earned = earn(first)
+    other = system_account(PENDING, Account.part_of(second.pk))
+    # balanced entries, and pending as a whole still holds all pending lots
+    moved = Entry(
+        kind=Entry.Kind.ADJUST,
+        from_account=earned.to_account,
+        to_account=other,
+        amount=30,
+        member=first,
+        cause_kind="admin",
+        idempotency_key="moved",
+        description="t",
+        created_at=timezone.now(),
+    )
+    assert balances_move(moved)
+
+    problems = ledger_problems()
+
+    assert set(problems) == {"each part of pending holds exactly the pending lots earned into it"}
+    assert sorted(row[1:] for row in problems.popitem()[1]) == sorted(
+        [(earned.to_account_id, -30), (other.pk, 30)]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("same_part", [False, True])
+def test_a_sale_holding_its_part_holds_up_another_only_in_the_same_part(same_part):
+    holding, other = members_of_parts(same=same_part)
+    earned, release = threading.Event(), threading.Event()
+
+    def slow_sale():
+        with transaction.atomic():
+            earn(holding, key="slow")
+            earned.set()
+            release.wait(timeout=30)
+
+    slow = in_thread(slow_sale)
+    assert earned.wait(timeout=30)
+    quick = in_thread(lambda: earn(other, key="quick"))
+    quick.join(timeout=3)
+    finished_while_the_other_was_open = not quick.is_alive()
+    release.set()
+    slow.join(timeout=30)
+    quick.join(timeout=30)
+
+    assert finished_while_the_other_was_open is not same_part
+    assert Entry.objects.filter(idempotency_key__in=["slow", "quick"]).count() == 2
+    assert ledger_problems() == {}
+
+
+@pytest.fixture
+def migrated_back():
+    """The points app just before the parts; the latest again after."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("points", "0016_referral_cause")])
+    yield executor.loader.project_state([("points", "0016_referral_cause")]).apps
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_makes_the_parts_and_takes_them_away_while_unused(migrated_back):
+    Old = migrated_back.get_model("points", "Account")
+    for kind in Account.SHARED:  # as 0002 made them (a transaction test empties the tables)
+        Old.objects.get_or_create(kind=kind)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("points", "0017_system_account_parts")])
+
+    parts = Account.objects.filter(kind__in=Account.SHARED)
+    assert sorted(parts.values_list("kind", "part")) == sorted(
+        (kind, part) for kind in Account.SHARED for part in range(Account.PARTS)
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("points", "0016_referral_cause")])
+    assert Old.objects.filter(kind__in=Account.SHARED).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_back_refuses_once_a_part_has_entries():
+    earn(MemberFactory())  # a member's part, never 0
+
+    executor = MigrationExecutor(connection)
+    with pytest.raises(RuntimeError, match="entries in the parts"):
+        executor.migrate([("points", "0016_referral_cause")])
+
+    assert Entry.objects.count() == 1
