@@ -59,11 +59,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Where `cpu_idle_join` puts a process: a CPU cgroup marked idle, as systemd's
+# CPUWeight=idle makes one (cgroup v1's cpu controller here, else v2's).
+IDLE_GROUPS = ("/sys/fs/cgroup/cpu/huiji_bench_idle", "/sys/fs/cgroup/huiji_bench_idle")
+
+
+def cpu_idle_join(pid: int) -> bool:
+    """Put process `pid` (and what it starts from now on) in an idle CPU group: it runs only
+    on CPU time that no other process wants, and any other process that wakes takes the core
+    from it at once. False where this machine does not allow it (no root, no cpu.idle)."""
+    for group in IDLE_GROUPS:
+        try:
+            os.makedirs(group, exist_ok=True)
+            with open(f"{group}/cpu.idle", "w") as idle:
+                idle.write("1")
+            with open(f"{group}/cgroup.procs", "w") as procs:
+                procs.write(str(pid))
+            return True
+        except OSError:
+            continue
+    return False
+
+
 @contextlib.contextmanager
-def serve(env: dict, pool: str, workers: int | None = None):
+def serve(env: dict, pool: str, workers: int | None = None, idle: bool = False):
     """Huiji served as deployed, on a free local port, for the length of the block: the "app"
     pool by granian (`config/granian_app.py`), the "pos" pool by gunicorn
-    (`config/gunicorn_pos.py`)."""
+    (`config/gunicorn_pos.py`); with `idle`, in an idle CPU group (`cpu_idle_join`), as
+    under a systemd unit with CPUWeight=idle."""
     port = free_port()
     bind = f"127.0.0.1:{port}"
     command = {
@@ -88,6 +111,8 @@ def serve(env: dict, pool: str, workers: int | None = None):
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         start_new_session=True,
     )
+    if idle and not cpu_idle_join(server.pid):
+        print(f"the {pool} pool runs outside an idle CPU group: this machine does not allow it")
     try:
         for _ in range(100):
             try:

@@ -3,8 +3,9 @@
 pools as deployed on one machine (the tills' gunicorn, `config/gunicorn_pos.py`; the app
 pool's granian, `config/granian_app.py`), PostgreSQL and Redis.
 
-    python -m bench.mixed_load --orders 600 --claims 20000 --stock 5000
+    python -m bench.mixed_load --orders 600 --claims 20000 --stock 5000 [--stores 6] [--app-idle]
 
+The tills sell at the demo's stores in turn, a brand's sales being spread over its stores.
 First the tills alone: flat out (their solo peak), then paced at 70% of it (their solo
 p99). Then the same pace again while members claim one limited template flat out through
 the app pool. Prints the tills' rate, p99 and share of orders accepted, solo and during
@@ -24,7 +25,7 @@ import threading
 import psycopg
 
 from bench._db import BROKER, deployed_env, fresh_database, redis_empty
-from bench._http import serve
+from bench._http import cpu_idle_join, serve
 from bench._load import rate_and_latency
 from bench.coupon_claim import MEMBERS_SQL, fan_out, phase, split
 from bench.coupon_claim import http_worker as claim_worker
@@ -35,12 +36,15 @@ from config.priority import cpu_priority_change
 CLAIMERS_FROM = 1_000_001  # the drop's members' ids, clear of the demo's and the tills'
 
 
-def phone_worker(*args):
+def phone_worker(idle, *args):
     """A load process standing for members' phones, which are not on this machine: in a
-    session of its own at the lowest CPU priority, so that sending the drop's requests does
-    not take the cores the server's pools share."""
+    session of its own at the lowest CPU priority (with `idle`, in the app pool's idle CPU
+    group), so that sending the drop's requests does not take the cores the server's pools
+    share."""
     os.setsid()
     cpu_priority_change(19)
+    if idle:
+        cpu_idle_join(os.getpid())
     claim_worker(*args)
 
 
@@ -76,6 +80,11 @@ def main() -> None:
         type=int,
         default=6,
         help="demo stores the tills are at, orders dealt out in turn (1: all at S001)",
+    )
+    parser.add_argument(
+        "--app-idle",
+        action="store_true",
+        help="the app pool (and the phones) in an idle CPU group, as systemd's CPUWeight=idle",
     )
     args = parser.parse_args()
     processes = 2 if args.tills >= 2 else 1
@@ -113,7 +122,10 @@ def main() -> None:
         threads = max(args.tills // processes, 1)
         claim = f"/api/v1/coupons/{template}/claim"
         claims = [("POST", claim, f"bench-token-{CLAIMERS_FROM + n}") for n in range(args.claims)]
-        with serve(env, "pos") as till_port, serve(env, "app") as app_port:
+        with (
+            serve(env, "pos") as till_port,
+            serve(env, "app", idle=args.app_idle) as app_port,
+        ):
             tills = {"processes": processes, "threads": threads}
             till_phase(till_port, warm, **tills)
             peak = till_phase(till_port, peak_bodies, **tills)
@@ -124,7 +136,11 @@ def main() -> None:
             def flash_drop():
                 results, started = fan_out(
                     phone_worker,
-                    lambda n: (app_port, split(claims[n::4], max(args.claimers // 4, 1))),
+                    lambda n: (
+                        args.app_idle,
+                        app_port,
+                        split(claims[n::4], max(args.claimers // 4, 1)),
+                    ),
                     4,
                 )
                 drop.update(phase(results, started))
@@ -156,7 +172,7 @@ def main() -> None:
     share = accepted / len(mixed_bodies)
     kept_pace = mixed["rate"] / solo["rate"] if solo["rate"] else 0.0
     print(
-        f"tills: {processes}×{threads} connections to gunicorn (config/gunicorn_pos.py) selling at {len(keys)} store{'s' if len(keys) > 1 else ''}, {len(peak_bodies)} orders a phase; drop: {args.claims:,} claims on a stock of {args.stock:,} from {args.claimers} connections to granian (config/granian_app.py)"
+        f"tills: {processes}×{threads} connections to gunicorn (config/gunicorn_pos.py) selling at {len(keys)} store{'s' if len(keys) > 1 else ''}, {len(peak_bodies)} orders a phase; drop: {args.claims:,} claims on a stock of {args.stock:,} from {args.claimers} connections to granian (config/granian_app.py){', in an idle CPU group' if args.app_idle else ''}"
     )
     print(
         f"  tills alone, flat out  {peak['rate']:6.1f} orders/s  p50 {peak['p50_ms']:.1f} ms  p99 {peak['p99_ms']:.1f} ms  errors {peak['errors']}"
