@@ -67,6 +67,7 @@ def seed(ctx: DemoContext) -> None:
             kind=Entry.Kind.ADJUST,
             description="历史积分迁入",
             now=timezone.now() - timedelta(days=days_ago),
+            part=0,  # every member in the demo's one transaction
         )
     ctx.notes.append(f"Points: a history for the demo member and {len(members)} other members.")
     _seed_windows(ctx)

@@ -28,6 +28,7 @@ def credit_imported_points(event) -> None:
             cause_kind=Entry.CauseKind.IMPORT,
             cause_id=import_id,
             description=f"从{event.payload['platform']}迁移积分",
+            part=0,  # a chunk of members in one transaction
         )
 
 

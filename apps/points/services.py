@@ -196,13 +196,17 @@ def points_earn(
     kind: str = Entry.Kind.EARN,
     actor=None,
     now: datetime | None = None,
+    part: int | None = None,
 ) -> Entry:
     """Give a member points, pending for the return window unless `pending` is False;
-    `rule` is the earning rule of an event's bonus."""
+    `rule` is the earning rule of an event's bonus. From the member's part of issuance
+    (and pending), or `part`: a transaction that gives several members points passes 0, the
+    jobs' part, so that it holds one part only, and two of them never take two parts in
+    opposite orders."""
     if amount <= 0:
         raise ValueError("points to earn must be positive")
     now = now or timezone.now()
-    part = Account.part_of(member.pk)
+    part = Account.part_of(member.pk) if part is None else part
     if pending:
         locked = accounts_lock(kinds=(Account.Kind.ISSUANCE, Account.Kind.PENDING), part=part)
         target = locked[Account.Kind.PENDING]
@@ -395,12 +399,18 @@ def _reverse_earn(
     entry: Entry, amount: int, cause: dict, description: str, actor
 ) -> tuple[Entry | None, int]:
     """The points go back to the part of issuance they came from, out of the part of pending
-    that holds them or, once available, the account of the member who owns the lot now."""
+    that holds them or, once available, the account of the member who owns the lot now.
+    Which of the two is known only once the lot is locked: the nightly job may settle it
+    between the read and the locks, so a pending lot's member account is locked too."""
     lot = entry.lot
     owner = lot.member  # the entry's member, or the one they were merged into since
-    holder = entry.to_account if lot.status == Lot.Status.PENDING else member_account(owner)
-    locked = accounts_lock_by_id(holder, entry.from_account)
+    holders = [member_account(owner)]
+    if lot.status == Lot.Status.PENDING:
+        # settling the lot needs this part of pending, held from here on: its state below holds
+        holders.append(entry.to_account)
+    locked = accounts_lock_by_id(*holders, entry.from_account)
     lot = lot_lock(lot)
+    holder = entry.to_account if lot.status == Lot.Status.PENDING else holders[0]
     left = lot.remaining if lot.status in (Lot.Status.PENDING, Lot.Status.AVAILABLE) else 0
     back_amount = min(amount, left)
     if back_amount == 0:

@@ -391,6 +391,7 @@ def _reward(referral, rule, side: str, member_id: int, now, today) -> ReferralRe
             description=description,
             pending=False,
             now=now,
+            part=0,  # a referral rewards two members, a run up to a batch of them
         )
     if growth:
         growth_earn(

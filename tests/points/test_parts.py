@@ -2,14 +2,18 @@
 use their part, the jobs part 0, so sales to different members do not queue on one row;
 every part still holds exactly its entries, and each part of pending its pending lots."""
 
+import contextlib
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from apps.points import services
+from apps.points.handlers import credit_imported_points
 from apps.points.locks import accounts_lock_by_id
 from apps.points.models import Account, Entry, Lot
 from apps.points.services import (
@@ -24,13 +28,13 @@ from apps.points.services import (
     system_account,
 )
 from apps.points.verification import ledger_problems
-from tests.conftest import in_thread
+from tests.conftest import in_thread, run_together
 from tests.members.factories import MemberFactory
 
 PENDING, ISSUANCE = Account.Kind.PENDING, Account.Kind.ISSUANCE
 
 
-def earn(member, amount=100, *, pending=True, key=None):
+def earn(member, amount=100, *, pending=True, key=None, part=None):
     return points_earn(
         member=member,
         amount=amount,
@@ -38,6 +42,7 @@ def earn(member, amount=100, *, pending=True, key=None):
         key=key or f"earn:{member.pk}:{amount}:{pending}",
         description="t",
         pending=pending,
+        part=part,
     )
 
 
@@ -218,3 +223,62 @@ def test_the_migration_back_refuses_once_a_part_has_entries():
         executor.migrate([("points", "0016_referral_cause")])
 
     assert Entry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_imports_credits_all_come_from_part_0():
+    members = [MemberFactory() for _ in range(4)]
+    event = SimpleNamespace(
+        payload={"import": 7, "platform": "有赞", "points": [[m.pk, 100] for m in members]}
+    )
+
+    credit_imported_points(event)
+
+    credits = Entry.objects.filter(cause_kind=Entry.CauseKind.IMPORT, cause_id=7)
+    assert {(e.from_account.kind, e.from_account.part) for e in credits} == {(ISSUANCE, 0)}
+    assert credits.count() == 4 and ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_each_giving_two_members_points_in_part_0_never_deadlock():
+    (a, b), (c, d) = members_of_parts(same=False), members_of_parts(same=False)
+    halfway = threading.Barrier(2, timeout=8)
+
+    def give(first, second):
+        with transaction.atomic():
+            earn(first, key=f"1:{first.pk}", part=0)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                halfway.wait()  # the other one waits on part 0: it never gets here
+            earn(second, key=f"2:{second.pk}", part=0)
+
+    run_together(give, 1, a, b)  # warm: the accounts exist
+    threads = [in_thread(lambda: give(c, d)), in_thread(lambda: give(d, c))]
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert Entry.objects.count() == 6
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_earn_settled_while_its_reversal_waits_comes_back_out_of_the_members_account(
+    monkeypatch,
+):
+    member = MemberFactory()
+    member_account(member)  # as a member who has spent or been given points has one
+    earned = earn(member)
+    locks = services.accounts_lock_by_id
+
+    def settled_meanwhile(*accounts):
+        # the nightly job commits between the reversal's read of the lot and its locks
+        settling = in_thread(lambda: points_mature_due(now=timezone.now() + timedelta(days=365)))
+        settling.join(timeout=30)
+        return locks(*accounts)
+
+    monkeypatch.setattr(services, "accounts_lock_by_id", settled_meanwhile)
+    back, short = points_reverse(entry=earned, cause_kind="admin", key="back", description="t")
+
+    assert short == 0
+    assert back.from_account == member_account(member)
+    assert system_account(PENDING, Account.part_of(member.pk)).balance == 0
+    assert ledger_problems() == {}
