@@ -71,9 +71,10 @@ def cpu_idle_join(pid: int) -> bool:
     for group in IDLE_GROUPS:
         try:
             os.makedirs(group, exist_ok=True)
-            with open(f"{group}/cpu.idle", "w") as idle:
+            # "r+": a cgroup's own files, never new ones in a directory that is not a cgroup
+            with open(f"{group}/cpu.idle", "r+") as idle:
                 idle.write("1")
-            with open(f"{group}/cgroup.procs", "w") as procs:
+            with open(f"{group}/cgroup.procs", "r+") as procs:
                 procs.write(str(pid))
             return True
         except OSError:
