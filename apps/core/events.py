@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -107,12 +107,10 @@ def event_dispatch(*, event_id: int) -> bool:
 
 
 def _mark_handled(event: Event, handler_name: str) -> bool:
-    try:
-        with transaction.atomic():
-            EventHandling.objects.create(event=event, handler=handler_name)
-    except IntegrityError:
-        return False  # another dispatcher ran this handler and committed first
-    return True
+    """False when another dispatcher ran this handler and committed first (one that is
+    running it holds the row until it commits or rolls back, and this one waits)."""
+    handling = EventHandling(event=event, handler=handler_name)
+    return row_insert(handling, unless_taken="event_handled_once")
 
 
 def _record_failure(event: Event, error: str) -> None:

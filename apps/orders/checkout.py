@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from apps.core.bulk import rows_insert
 from apps.core.commits import committed_without_waiting
 from apps.core.events import event_emit
 from apps.core.rows import column, database_for_write, row_insert, row_update, table
@@ -351,6 +352,7 @@ def order_place_paid(
         tier=priced.tier,  # the quote's: not the one the order's own growth may lift them to
         lines=_points_lines(priced),
         points_quote=priced.points,
+        placed_now=True,
     )
     _take_points(order)
     return _record_paid(order, amount=order.payable, transaction_id=payment_ref, now=now)
@@ -434,24 +436,25 @@ def _order_create(
     # only the store's external id can be taken
     if not row_insert(order, unless_taken="order_external_id_once_per_store"):
         raise DuplicateOrder(external_id=external_id)
-    lines = OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            line_no=number,
-            sku=line.sku,
-            name=line.name,
-            category=line.category,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            list_amount=line.list_amount,
-            member_discount=line.member_discount,
-            coupon_discount=line.coupon_discount,
-            points_deduction=line.points_deduction,
-            paid=line.paid,
-        )
+    rows = [
+        {
+            "order_id": order.pk,
+            "line_no": number,
+            "sku": line.sku,
+            "name": line.name,
+            "category": line.category,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "list_amount": line.list_amount,
+            "member_discount": line.member_discount,
+            "coupon_discount": line.coupon_discount,
+            "points_deduction": line.points_deduction,
+            "paid": line.paid,
+        }
         for number, line in enumerate(quote.lines, start=1)
-    )
-    return order, priced, lines
+    ]
+    made = dict(rows_insert(OrderLine, rows, returning=("line_no", "pk")))
+    return order, priced, [OrderLine(pk=made[row["line_no"]], **row) for row in rows]
 
 
 def _take_points(order: Order) -> None:
@@ -492,20 +495,15 @@ def _earn(
     tier: Tier | None,
     lines: list[PointsLine],
     points_quote: PointsQuote | None,
+    placed_now: bool = False,
 ) -> None:
     """What every paid order earns once its coupons are used and it has its number:
     `order_paid`, growth value, points (pending for the return window); its paid state is
     set for `_record_paid`. These lock
     the member's tier state, then the ledger's shared accounts: they come last, after the
     store's order counter, so the rows every order shares are held for the fewest
-    statements."""
-    first_purchase = bool(  # a purchase refunded in full was not one
-        order.member_id
-        and not Order.objects.filter(member_id=order.member_id, paid_at__isnull=False)
-        .exclude(pk=order.pk)
-        .exclude(status=Order.Status.REFUNDED)
-        .exists()
-    )
+    statements. `placed_now`: the order was written in this transaction."""
+    first_purchase = bool(order.member_id) and not _bought_before(order)
     event_emit(
         name="order_paid",
         payload={
@@ -538,10 +536,26 @@ def _earn(
             when=now,
             tier=tier,
             quote=points_quote,
+            placed_now=placed_now,
         )
         points_earned = entry.amount if entry else 0
     order.status, order.paid_amount, order.paid_at = Order.Status.PAID, order.payable, now
     order.points_earned, order.growth_earned, order.expires_at = points_earned, growth, None
+
+
+_BOUGHT_BEFORE_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {table(Order)} WHERE {column(Order, 'member')} = %s "
+    f"AND {column(Order, 'paid_at')} IS NOT NULL AND {column(Order, 'pk')} <> %s "
+    f"AND {column(Order, 'status')} <> %s)"
+)
+
+
+def _bought_before(order: Order) -> bool:
+    """Whether the order's member paid for another order before, not refunded in full (a
+    purchase refunded in full was not one): by hand, as every sale to a member asks."""
+    with connections[database_for_write(Order)].cursor() as cursor:
+        cursor.execute(_BOUGHT_BEFORE_SQL, [order.member_id, order.pk, Order.Status.REFUNDED])
+        return bool(cursor.fetchone()[0])
 
 
 def _record_paid(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order:

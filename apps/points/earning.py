@@ -154,9 +154,12 @@ def points_award_order(
     pending: bool = True,
     tier: Tier | None = _CURRENT,
     quote: PointsQuote | None = None,
+    placed_now: bool = False,
 ) -> tuple[Entry | None, PointsQuote]:
     """Give paid order `order_id` its points (pending for the return window) and count the
-    rules used. An order earns once: again, it returns the first entry.
+    rules used. An order earns once: again, it returns the first entry. `placed_now`: the
+    order was written in this transaction, so no entry can name it yet, and none is looked
+    for (entry_once_per_order still refuses a second).
 
     `quote` is the one shown at checkout, in this transaction; it stands unless a rule with
     a usage limit was in it, which is then evaluated again under the member's lock so that
@@ -167,7 +170,9 @@ def points_award_order(
     if quote.limited:
         _serialise(member)
         quote = order_points_quote(member=member, store=store, lines=lines, when=when, tier=tier)
-    if (entry := entry_by_cause(Entry.CauseKind.ORDER, order_id, Entry.Kind.EARN)) is not None:
+    if not placed_now and (
+        entry := entry_by_cause(Entry.CauseKind.ORDER, order_id, Entry.Kind.EARN)
+    ):
         return entry, quote
     if quote.total <= 0:
         return None, quote

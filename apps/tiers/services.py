@@ -91,7 +91,7 @@ def growth_earn(
         if key is not None:
             return GrowthEntry.objects.get(key=key)
         return GrowthEntry.objects.get(cause_kind=cause_kind, cause_id=cause_id)
-    if amount > 0 and state is not None:
+    if amount > 0 and state is not None and state.tier.rank < tiers[-1].rank:  # not at the top
         target = qualified_tier(growth_in_window(member, now=now), _facts(tiers))
         if target.rank > state.tier.rank:
             _change(

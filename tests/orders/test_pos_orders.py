@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.models import Event
+from apps.core.reference import reference_forget
 from apps.coupons.issuing import coupon_claim
 from apps.coupons.models import Coupon
 from apps.members.credentials import member_code_issue
@@ -410,3 +411,30 @@ def test_a_sale_of_the_most_an_order_holds_is_recorded(pos, shop):
 
     assert response.status_code == 201, response.json()
     assert Order.objects.get().subtotal == D("9999999999.99")
+
+
+@pytest.mark.django_db(transaction=True)  # the request's transaction is the outermost
+@pytest.mark.parametrize("top_tier", [False, True])
+def test_a_sale_asks_the_database_few_times(pos, shop, top_tier):
+    """Every statement costs a till's worker more than the database's answer
+    (bench.pos_checkout): a sale to a member with a coupon and points spent is written in
+    29 statements; a member in the top tier cannot move up, and is not asked their growth."""
+    if not top_tier:  # gold is no longer the top
+        Tier.objects.create(code="platinum", name="铂金会员", rank=2, growth_threshold=20000)
+        reference_forget("tiers")  # as the console does when HQ saves a tier
+    template = CouponTemplateFactory(per_member_limit=2)
+    first = coupon_claim(template=template, member=shop["member"])
+    warm = shown_code(shop, coupon_codes=[first.code], points=100, external_id="T-0000")
+    assert post(pos, "orders", warm).status_code == 201  # the caches a running till has
+    coupon = coupon_claim(template=template, member=shop["member"])
+    body = shown_code(shop, coupon_codes=[coupon.code], points=2000)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = post(pos, "orders", body)
+
+    assert response.status_code == 201, response.json()
+    statements = [q["sql"] for q in captured.captured_queries]
+    sale = statements[: statements.index("COMMIT")]
+    asked_growth = [sql for sql in sale if sql.startswith("SELECT COALESCE(SUM(")]
+    assert len(asked_growth) == (0 if top_tier else 1)
+    assert len(sale) <= (28 if top_tier else 29)
