@@ -127,3 +127,35 @@ def serve(env: dict, pool: str, workers: int | None = None, idle: bool = False):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
+
+
+def celery_worker(env: dict, *, concurrency: int | None = None, idle: bool = False):
+    """A Celery worker as deployed (`celery -A config worker`, HUIJI_WORKER_PRIORITY
+    included), in a session of its own, with `concurrency` processes (Celery's default: one
+    a core); with `idle`, in an idle CPU group (`cpu_idle_join`)."""
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+            *([f"--concurrency={concurrency}"] if concurrency else []),
+            *("--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=ERROR"),
+        ],
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if idle and not cpu_idle_join(worker.pid):
+        print("the worker runs outside an idle CPU group: this machine does not allow it")
+    return worker
+
+
+@contextlib.contextmanager
+def worker_running(env: dict, *, idle: bool = False):
+    """`celery_worker` for the length of the block."""
+    worker = celery_worker(env, idle=idle)
+    try:
+        yield worker
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait()

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 import bench._db as bench_db
-from bench._http import Connection, free_port, serve
+from bench._http import Connection, celery_worker, free_port, serve
 from bench.coupon_claim import MEMBERS_SQL
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -492,13 +492,13 @@ class Workers:
 
     def __init__(self, env: dict):
         self.env = env
-        self.process = celery_worker(env)
+        self.process = celery_worker(env, concurrency=1)
 
     def replace(self) -> None:
         """Kill it (-9, with its children), and start another."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        self.process = celery_worker(self.env)
+        self.process = celery_worker(self.env, concurrency=1)
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)  # all is checked in the database
@@ -889,29 +889,6 @@ def doubles(watch, made: dict) -> dict:
         f"{job}_doubled": watch.execute(sql, made if "%(" in sql else None).fetchone()[0]
         for job, sql in DOUBLES.items()
     }
-
-
-def celery_worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency=1",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=ERROR",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 BATCH_START = """

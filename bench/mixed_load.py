@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (the figures read better unbroken)
 """A flash coupon drop while the tills sell: what a Saturday's drop costs the checkout. Both
 pools as deployed on one machine (the tills' gunicorn, `config/gunicorn_pos.py`; the app
-pool's granian, `config/granian_app.py`), PostgreSQL and Redis.
+pool's granian, `config/granian_app.py`), a Celery worker handling the sales' events as they
+come, PostgreSQL and Redis.
 
     python -m bench.mixed_load --orders 600 --claims 20000 --stock 5000 [--stores 6] [--app-idle]
 
@@ -9,23 +10,26 @@ The tills sell at the demo's stores in turn, a brand's sales being spread over i
 First the tills alone: flat out (their solo peak), then paced at 70% of it (their solo
 p99). Then the same pace again while members claim one limited template flat out through
 the app pool. Prints the tills' rate, p99 and share of orders accepted, solo and during
-the drop, the drop's claims per second, and checks oversell, members with two coupons and
+the drop, the drop's claims per second, the events the worker still had to handle when the
+drop ended and how long it took, and checks oversell, members with two coupons and
 verify_ledger. The aims (issue 24): during the drop, till p99 under 100 ms and at least 90%
 of the till orders accepted at the solo pace.
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
 import subprocess
 import sys
 import threading
+import time
 
 import psycopg
 
 from bench._db import BROKER, deployed_env, fresh_database, redis_empty
-from bench._http import cpu_idle_join, serve
+from bench._http import cpu_idle_join, serve, worker_running
 from bench._load import rate_and_latency
 from bench.coupon_claim import MEMBERS_SQL, fan_out, phase, split
 from bench.coupon_claim import http_worker as claim_worker
@@ -68,6 +72,17 @@ def till_phase(port, sales, *, processes, threads, pace=None):
     )
 
 
+def events_caught_up(watch, most: float = 300.0) -> tuple[int, float]:
+    """The events the worker had still to handle when the drop ended, and the seconds it
+    took to handle them (`most` at most)."""
+    pending = "SELECT count(*) FROM core_event WHERE status = 'pending'"
+    backlog = watch.execute(pending).fetchone()[0]
+    started = time.monotonic()
+    while watch.execute(pending).fetchone()[0] and time.monotonic() - started < most:
+        time.sleep(0.1)
+    return backlog, time.monotonic() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=600, help="till orders a phase")
@@ -84,7 +99,7 @@ def main() -> None:
     parser.add_argument(
         "--app-idle",
         action="store_true",
-        help="the app pool (and the phones) in an idle CPU group, as systemd's CPUWeight=idle",
+        help="the app pool and the worker (and the phones) in an idle CPU group, as systemd's CPUWeight=idle",
     )
     args = parser.parse_args()
     processes = 2 if args.tills >= 2 else 1
@@ -125,6 +140,8 @@ def main() -> None:
         with (
             serve(env, "pos") as till_port,
             serve(env, "app", idle=args.app_idle) as app_port,
+            worker_running(env, idle=args.app_idle),
+            contextlib.closing(psycopg.connect(url, autocommit=True)) as watch,
         ):
             tills = {"processes": processes, "threads": threads}
             till_phase(till_port, warm, **tills)
@@ -149,6 +166,7 @@ def main() -> None:
             dropping.start()
             mixed = till_phase(till_port, mixed_bodies, pace=pace, **tills)
             dropping.join()
+            backlog, catch_up = events_caught_up(watch)
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],
             env={**env, "BENCH_PLAN": json.dumps([c for _m, c, _code in made["plan"]])},
@@ -187,6 +205,9 @@ def main() -> None:
         f"  the drop               {drop['ok'] / drop['ok_seconds'] if drop['ok_seconds'] else 0:6.0f} claims/s  p99 {sorted(drop['latencies'])[int(len(drop['latencies']) * 0.99) - 1]:.1f} ms  ok {drop['ok']}  sold out {drop['sold_out']}  errors {drop['errors']}"
     )
     print(
+        f"  the worker             {backlog} events waiting when the drop ended, all handled {catch_up:.1f} s later"
+    )
+    print(
         f"  oversell {oversell}; members with two {doubles}; ledger problems: {facts['ledger_problems'] or 'none'}; coupons used once: {facts['coupons_used_once']}; duplicate orders: {facts['duplicates']}"
     )
     print(
@@ -200,6 +221,9 @@ def main() -> None:
                 "till_rate_during_drop": round(mixed["rate"], 1),
                 "till_p99_ms_during_drop": round(mixed["p99_ms"], 1),
                 "till_accepted_share": round(share, 3),
+                "events_backlog": backlog,
+                "events_caught_up_s": round(catch_up, 1),
+                "app_idle": args.app_idle,
                 "claims_ok": drop["ok"],
                 "claim_errors": drop["errors"],
                 "oversell": oversell,

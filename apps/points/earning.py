@@ -199,7 +199,12 @@ def points_award_event(
     per person, so none for a member who joined again with a deleted account's phone. The
     entries' cause is the event (its kinds are the events') and `cause_id` what it was
     about: the member, or the order of a first purchase; each rule gives its bonus for it
-    once. Again, it returns the entries written the first time."""
+    once. Again, it returns the entries written the first time.
+
+    Given by the worker, after the event: from the jobs' part of issuance (0), never from
+    the member's, which the tills' sales lock. A worker runs at a low CPU priority
+    (HUIJI_WORKER_PRIORITY) and may wait for a core while it holds what it locked; on the
+    member's part, every till selling to a member of that part waited with it."""
     if member.returning:
         return []
     when = when or timezone.now()
@@ -225,6 +230,7 @@ def points_award_event(
                 description=rule.name,
                 pending=False,
                 now=when,
+                part=0,
             )
         )
         _count_use(member, [rule.pk], when)

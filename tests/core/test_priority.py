@@ -7,8 +7,10 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from celery import signals
 from django.conf import settings
 
+from config import celery as celery_config
 from config import granian_app
 
 REPORT = """
@@ -78,3 +80,18 @@ def test_the_app_pool_lowers_itself_before_it_starts_serving(monkeypatch, settin
     granian_app.main([])
 
     assert happened == [steps, "serve"]
+
+
+@pytest.mark.parametrize(("setting", "steps"), [(None, 10), ("0", 0), ("15", 15)])
+def test_a_worker_lowers_itself_before_it_starts_its_processes(monkeypatch, setting, steps):
+    happened = []
+    monkeypatch.setattr(celery_config, "cpu_priority_change", lambda s: happened.append(s) or True)
+    if setting is None:
+        monkeypatch.delenv("HUIJI_WORKER_PRIORITY", raising=False)
+    else:
+        monkeypatch.setenv("HUIJI_WORKER_PRIORITY", setting)
+
+    celery_config._lower_priority()
+
+    assert happened == [steps]
+    assert celery_config._lower_priority in [ref() for _key, ref in signals.worker_init.receivers]

@@ -13,9 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from apps.points import services
+from apps.points.earning import points_award_event
 from apps.points.handlers import credit_imported_points
 from apps.points.locks import accounts_lock_by_id
-from apps.points.models import Account, Entry, Lot
+from apps.points.models import Account, EarningRule, Entry, Lot
 from apps.points.services import (
     balances_move,
     member_account,
@@ -182,6 +183,52 @@ def test_a_sale_holding_its_part_holds_up_another_only_in_the_same_part(same_par
 
     assert finished_while_the_other_was_open is not same_part
     assert Entry.objects.filter(idempotency_key__in=["slow", "quick"]).count() == 2
+    assert ledger_problems() == {}
+
+
+def join_bonus(points=100):
+    return EarningRule.objects.create(
+        name="入会礼", kind=EarningRule.Kind.BONUS, event=EarningRule.Event.JOIN, points=points
+    )
+
+
+@pytest.mark.django_db
+def test_an_events_bonus_comes_from_part_0():
+    join_bonus()
+    member = MemberFactory()
+
+    [bonus] = points_award_event(member=member, event=EarningRule.Event.JOIN, cause_id=member.pk)
+
+    assert (bonus.from_account.kind, bonus.from_account.part) == (ISSUANCE, 0)
+    assert bonus.to_account == member_account(member) and ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_never_waits_on_the_worker_giving_a_bonus_to_a_member_of_its_part():
+    """The worker runs at a low CPU priority and may wait for a core with its transaction
+    open: a sale to a member of the same part goes on meanwhile."""
+    join_bonus()
+    welcomed, buyer = members_of_parts(same=True)
+    awarded, release = threading.Event(), threading.Event()
+
+    def starved_worker():
+        with transaction.atomic():
+            points_award_event(member=welcomed, event=EarningRule.Event.JOIN, cause_id=welcomed.pk)
+            awarded.set()
+            release.wait(timeout=30)
+
+    worker = in_thread(starved_worker)
+    assert awarded.wait(timeout=30)
+    sale = in_thread(lambda: earn(buyer, key="sale"))
+    sale.join(timeout=3)
+    finished_meanwhile = not sale.is_alive()
+    release.set()
+    worker.join(timeout=30)
+    sale.join(timeout=30)
+
+    assert finished_meanwhile
+    assert Entry.objects.filter(idempotency_key="sale").count() == 1
+    assert Entry.objects.filter(cause_kind=EarningRule.Event.JOIN).count() == 1
     assert ledger_problems() == {}
 
 
