@@ -502,40 +502,53 @@ def points_earn_together(
 # Scheduled jobs: set-based, in batches, each batch one transaction, safe to run again.
 
 
+# The most lots one of settling's transactions takes out of a part of pending: it holds that
+# part while it runs, and every till selling to a member of the part waits for it.
+SETTLE_HOLD = 200
+
+
 def points_mature_due(*, now: datetime | None = None, batch: int = 5000) -> int:
-    """Pending points whose return window has passed become available to spend."""
+    """Pending points whose return window has passed become available to spend.
+
+    Read `batch` due lots at a time, then settled a part of pending at a time, at most
+    SETTLE_HOLD lots a transaction. Settling runs every ten minutes through the day, on the
+    sales of a week before at the same hour: a transaction over all the parts at once held
+    every part 0.8 s for 5,000 lots, and every till waited."""
     now = now or timezone.now()
     matured = 0
     while True:
-        with transaction.atomic():
-            due = list(
-                Lot.objects.filter(status=Lot.Status.PENDING, matures_at__lte=now)
-                .order_by("pk")
-                .values_list("pk", "member_id", "entry__to_account_id")[:batch]
-            )
-            if not due:
-                return matured
-            matured += _settle(due, now)
+        due = list(
+            Lot.objects.filter(status=Lot.Status.PENDING, matures_at__lte=now)
+            .order_by("pk")
+            .values_list("pk", "member_id", "entry__to_account_id")[:batch]
+        )
+        if not due:
+            return matured
+        by_part = defaultdict(list)
+        for lot in due:
+            by_part[lot[2]].append(lot)
+        for lots in by_part.values():
+            for start in range(0, len(lots), SETTLE_HOLD):
+                with transaction.atomic():  # what another run settled meanwhile is left out
+                    matured += _settle(lots[start : start + SETTLE_HOLD], now)
 
 
 def _settle(due: list[tuple[int, int, int]], now: datetime) -> int:
-    """Lots (id, member id, the part of pending their points are in) out of pending: one
-    entry per member from each part."""
+    """Lots of one part of pending ((id, member id, that part) each) out of it: one entry
+    per member. Those another run settled meanwhile are left out."""
+    part = due[0][2]
     member_ids = {member_id for _lot, member_id, _part in due}
     Account.objects.bulk_create(
         [Account(kind=Account.Kind.MEMBER, member_id=m) for m in member_ids], ignore_conflicts=True
     )
-    parts = {lot: part for lot, _member, part in due}
-    accounts = accounts_lock_for_job(
-        list(Account.objects.filter(pk__in=set(parts.values()))), member_ids
-    )
-    lots = lots_lock(parts, status=Lot.Status.PENDING)
-    amounts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for lot, member_id, remaining in lots:
-        amounts[parts[lot]][member_id] += remaining
-    for part, from_part in amounts.items():
+    accounts = accounts_lock_for_job([Account.objects.get(pk=part)], member_ids)
+    lots = lots_lock([lot for lot, _member, _part in due], status=Lot.Status.PENDING)
+    amounts: dict[int, int] = defaultdict(int)
+    for _lot, member_id, remaining in lots:
+        amounts[member_id] += remaining
+    if amounts:
         _job_transfers(
-            accounts, part, Entry.Kind.SETTLE, from_part, description="积分已到账", now=now
+            accounts, part, Entry.Kind.SETTLE, amounts, description="积分已到账", now=now
         )
     Lot.objects.filter(pk__any=[lot for lot, _m, _r in lots]).update(status=Lot.Status.AVAILABLE)
     return len(lots)

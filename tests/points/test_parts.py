@@ -329,3 +329,50 @@ def test_a_pending_earn_settled_while_its_reversal_waits_comes_back_out_of_the_m
     assert back.from_account == member_account(member)
     assert system_account(PENDING, Account.part_of(member.pk)).balance == 0
     assert ledger_problems() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_settling_holds_one_part_of_pending_at_a_time(monkeypatch):
+    """Settling runs every ten minutes through the day: while it settles one part, a sale to
+    a member of another part goes on."""
+    first, other = members_of_parts(same=False)
+    earn(first, key="first")
+    earn(other, key="other")
+    inside, release = threading.Event(), threading.Event()
+    transfers = services._job_transfers
+
+    def held_open(*args, **kwargs):
+        made = transfers(*args, **kwargs)
+        if not inside.is_set():  # the first part's transaction, its part locked
+            inside.set()
+            release.wait(timeout=30)
+        return made
+
+    monkeypatch.setattr(services, "_job_transfers", held_open)
+    settling = in_thread(lambda: points_mature_due(now=timezone.now() + timedelta(days=365)))
+    assert inside.wait(timeout=30)
+    sale = in_thread(lambda: earn(other, 50, key="sale"))
+    sale.join(timeout=3)
+    finished_meanwhile = not sale.is_alive()
+    release.set()
+    settling.join(timeout=30)
+    sale.join(timeout=30)
+
+    assert finished_meanwhile
+    assert not Lot.objects.filter(status=Lot.Status.PENDING).exists()  # the sale's next round
+    assert ledger_problems() == {}
+
+
+@pytest.mark.django_db
+def test_settling_takes_at_most_its_hold_of_lots_a_transaction(monkeypatch):
+    monkeypatch.setattr(services, "SETTLE_HOLD", 2)
+    member = MemberFactory()
+    for n in range(5):
+        earn(member, 10 + n, key=f"lot{n}")
+
+    assert points_mature_due(now=timezone.now() + timedelta(days=365)) == 5
+
+    settled = Entry.objects.filter(kind=Entry.Kind.SETTLE, member=member)
+    assert sorted(settled.values_list("amount", flat=True)) == [14, 21, 25]  # 10+11, 12+13, 14
+    assert settled.values("cause_id").distinct().count() == 3
+    assert member_account(member).balance == 60 and ledger_problems() == {}
