@@ -454,7 +454,10 @@ def _order_create(
         for number, line in enumerate(quote.lines, start=1)
     ]
     made = dict(rows_insert(OrderLine, rows, returning=("line_no", "pk")))
-    return order, priced, [OrderLine(pk=made[row["line_no"]], **row) for row in rows]
+    lines = [OrderLine(pk=made[row["line_no"]], **row) for row in rows]
+    for line in lines:  # in the database, as bulk_create leaves them
+        line._state.adding, line._state.db = False, order._state.db
+    return order, priced, lines
 
 
 def _take_points(order: Order) -> None:

@@ -77,6 +77,18 @@ def _recipients(order: Order) -> list[tuple[int, Promoter]]:
     return earning
 
 
+def _credits_no_one(order: Order) -> bool:
+    """Whether no one can earn on the order whoever is a promoter now (`_recipients` would
+    find no one): it names no promoter, no guide who earns, and a buyer does not earn on
+    their own purchases. Most sales, known without reading anything more."""
+    return not (
+        order.promoter_id
+        or order.second_promoter_id
+        or (order.guide_id and settings.COMMISSION_GUIDES)
+        or settings.COMMISSION_SELF_PURCHASE
+    )
+
+
 def _live_on(member_ids: list[int | None]) -> list[int | None]:
     """Each member, or the one they were merged into since (an order records whom it credits
     when placed; what a merged member earns is their survivor's)."""
@@ -147,7 +159,7 @@ def commissions_write(*, order_id: int, now: datetime | None = None) -> list[Com
     already made takes its share back (its event may have been handled first)."""
     now = now or timezone.now()
     order = Order.objects.get(pk=order_id)
-    if order.paid_at is None:
+    if order.paid_at is None or _credits_no_one(order):
         return []
     written = list(order.commissions.order_by("level"))
     if written:

@@ -5,7 +5,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core import events
@@ -171,5 +172,33 @@ def test_concurrent_dispatch_of_one_event_runs_each_handler_once(registry):
     run_together(lambda: event_dispatch(event_id=event.pk), 3)
 
     assert effects("slow.effect") == 1
+    event.refresh_from_db()
+    assert event.status == Event.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_reads_the_event_once_and_marks_each_handler_in_its_transaction(registry):
+    """Every sale's event is dispatched: one read of the event with what ran on it, then per
+    handler its transaction and its mark (no savepoint), then done."""
+
+    @on_event("order_paid")
+    def ran_before(event):
+        raise AssertionError("ran again")
+
+    @on_event("order_paid")
+    def not_yet(event):
+        pass
+
+    with transaction.atomic():
+        event = Event.objects.create(name="order_paid", payload={}, next_attempt_at=later())
+    handled = [f"{h.__module__}.{h.__qualname__}" for h in (ran_before, not_yet)]
+    EventHandling.objects.create(event=event, handler=handled[0])
+
+    with CaptureQueriesContext(connection) as captured:
+        assert event_dispatch(event_id=event.pk) is True
+
+    statements = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert statements == ["SELECT", "BEGIN", "INSERT", "COMMIT", "UPDATE"]
+    assert set(EventHandling.objects.values_list("handler", flat=True)) == set(handled)
     event.refresh_from_db()
     assert event.status == Event.Status.DONE

@@ -133,6 +133,20 @@ def test_an_order_without_a_bound_promoter_earns_nothing(network):
     assert CommissionEntry.objects.count() == 0
 
 
+@pytest.mark.parametrize("self_purchase", [False, True])
+def test_an_order_crediting_no_one_is_known_by_its_own_row(
+    network, settings, django_assert_num_queries, self_purchase
+):
+    """Most sales name no promoter and no guide: their event reads the order and no more,
+    unless promoters earn on their own purchases, when the buyer must be looked up."""
+    settings.COMMISSION_SELF_PURCHASE = self_purchase
+    order = sale(network["store"], MemberFactory())
+
+    # and the savepoint of its transaction inside the test's, and its release
+    with django_assert_num_queries((4 if self_purchase else 1) + 2):
+        assert commissions_write(order_id=order.pk) == []
+
+
 def test_release_after_the_window_once(network):
     order = sale(network["store"], network["buyer"])
     commissions_write(order_id=order.pk)
