@@ -354,8 +354,11 @@ def order_place_paid(
         points_quote=priced.points,
         placed_now=True,
     )
+    order = _record_paid(order, amount=order.payable, transaction_id=payment_ref, now=now)
+    # last: the store's account, which every sale at the store spending points locks, is
+    # held until the commit and no longer
     _take_points(order)
-    return _record_paid(order, amount=order.payable, transaction_id=payment_ref, now=now)
+    return order
 
 
 @transaction.atomic
@@ -562,8 +565,8 @@ def _bought_before(order: Order) -> bool:
 
 
 def _record_paid(order: Order, *, amount: Decimal, transaction_id: str, now) -> Order:
-    """The payment and the order's paid state, the sale's last two statements.
-    `transaction_id` defaults to one made from the order number."""
+    """The payment and the order's paid state (a sale paid at once spends its points after
+    them). `transaction_id` defaults to one made from the order number."""
     row_insert(
         Payment(
             order=order,
