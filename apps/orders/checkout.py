@@ -11,7 +11,9 @@ is renamed. On PostgreSQL the counter gives the number in a transaction of its o
 (`_next_order_no`), so no sale holds it; on SQLite the counter row stays locked until the
 commit. Stock rows are the hottest in a rush (every store's delivered orders share HQ's):
 they are locked by the placement's last statements, and a sold-out SKU is refused by the
-quote's plain read before anything is written or locked.
+quote's plain read before anything is written or locked. Likewise a sale paid at once
+spends its points last, after its payment: the store's account, which every sale spending
+points at the store locks, is held for the redemption and the commit only.
 
 Online orders (channel "mall") also pay a shipping fee for delivery (`order_shipping_fee`):
 coupons and points apply to the goods only, and the fee is paid in cash on top of them.
@@ -355,9 +357,7 @@ def order_place_paid(
         placed_now=True,
     )
     order = _record_paid(order, amount=order.payable, transaction_id=payment_ref, now=now)
-    # last: the store's account, which every sale at the store spending points locks, is
-    # held until the commit and no longer
-    _take_points(order)
+    _take_points(order)  # last (the module's docstring)
     return order
 
 

@@ -164,26 +164,36 @@ def test_verify_ledger_finds_a_part_of_pending_holding_another_parts_points():
 @pytest.mark.parametrize("same_part", [False, True])
 def test_a_sale_holding_its_part_holds_up_another_only_in_the_same_part(same_part):
     holding, other = members_of_parts(same=same_part)
-    earned, release = threading.Event(), threading.Event()
 
-    def slow_sale():
-        with transaction.atomic():
-            earn(holding, key="slow")
-            earned.set()
-            release.wait(timeout=30)
+    finished = finishes_while_held_open(
+        lambda: earn(holding, key="slow"), lambda: earn(other, key="quick")
+    )
 
-    slow = in_thread(slow_sale)
-    assert earned.wait(timeout=30)
-    quick = in_thread(lambda: earn(other, key="quick"))
-    quick.join(timeout=3)
-    finished_while_the_other_was_open = not quick.is_alive()
-    release.set()
-    slow.join(timeout=30)
-    quick.join(timeout=30)
-
-    assert finished_while_the_other_was_open is not same_part
+    assert finished is not same_part
     assert Entry.objects.filter(idempotency_key__in=["slow", "quick"]).count() == 2
     assert ledger_problems() == {}
+
+
+def finishes_while_held_open(hold, write) -> bool:
+    """Whether `write` finishes within 3 s, in a thread, while another thread's transaction
+    has done `hold` and stays open."""
+    held, release = threading.Event(), threading.Event()
+
+    def holding():
+        with transaction.atomic():
+            hold()
+            held.set()
+            release.wait(timeout=30)
+
+    holder = in_thread(holding)
+    assert held.wait(timeout=30)
+    other = in_thread(write)
+    other.join(timeout=3)
+    finished = not other.is_alive()
+    release.set()
+    holder.join(timeout=30)
+    other.join(timeout=30)
+    return finished
 
 
 def join_bonus(points=100):
@@ -209,22 +219,13 @@ def test_a_sale_never_waits_on_the_worker_giving_a_bonus_to_a_member_of_its_part
     open: a sale to a member of the same part goes on meanwhile."""
     join_bonus()
     welcomed, buyer = members_of_parts(same=True)
-    awarded, release = threading.Event(), threading.Event()
 
-    def starved_worker():
-        with transaction.atomic():
-            points_award_event(member=welcomed, event=EarningRule.Event.JOIN, cause_id=welcomed.pk)
-            awarded.set()
-            release.wait(timeout=30)
-
-    worker = in_thread(starved_worker)
-    assert awarded.wait(timeout=30)
-    sale = in_thread(lambda: earn(buyer, key="sale"))
-    sale.join(timeout=3)
-    finished_meanwhile = not sale.is_alive()
-    release.set()
-    worker.join(timeout=30)
-    sale.join(timeout=30)
+    finished_meanwhile = finishes_while_held_open(
+        lambda: points_award_event(
+            member=welcomed, event=EarningRule.Event.JOIN, cause_id=welcomed.pk
+        ),
+        lambda: earn(buyer, key="sale"),
+    )
 
     assert finished_meanwhile
     assert Entry.objects.filter(idempotency_key="sale").count() == 1
