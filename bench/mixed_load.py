@@ -72,15 +72,16 @@ def till_phase(port, sales, *, processes, threads, pace=None):
     )
 
 
-def events_caught_up(watch, most: float = 300.0) -> tuple[int, float]:
-    """The events the worker had still to handle when the drop ended, and the seconds it
-    took to handle them (`most` at most)."""
+def events_caught_up(watch, most: float = 300.0) -> tuple[int, float, int]:
+    """The events the worker had still to handle when the drop ended, the seconds it took
+    to handle them (`most` at most), and how many were still waiting then."""
     pending = "SELECT count(*) FROM core_event WHERE status = 'pending'"
-    backlog = watch.execute(pending).fetchone()[0]
+    backlog = left = watch.execute(pending).fetchone()[0]
     started = time.monotonic()
-    while watch.execute(pending).fetchone()[0] and time.monotonic() - started < most:
+    while left and time.monotonic() - started < most:
         time.sleep(0.1)
-    return backlog, time.monotonic() - started
+        left = watch.execute(pending).fetchone()[0]
+    return backlog, time.monotonic() - started, left
 
 
 def main() -> None:
@@ -166,7 +167,7 @@ def main() -> None:
             dropping.start()
             mixed = till_phase(till_port, mixed_bodies, pace=pace, **tills)
             dropping.join()
-            backlog, catch_up = events_caught_up(watch)
+            backlog, catch_up, left = events_caught_up(watch)
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],
             env={**env, "BENCH_PLAN": json.dumps([c for _m, c, _code in made["plan"]])},
@@ -205,7 +206,9 @@ def main() -> None:
         f"  the drop               {drop['ok'] / drop['ok_seconds'] if drop['ok_seconds'] else 0:6.0f} claims/s  p99 {sorted(drop['latencies'])[int(len(drop['latencies']) * 0.99) - 1]:.1f} ms  ok {drop['ok']}  sold out {drop['sold_out']}  errors {drop['errors']}"
     )
     print(
-        f"  the worker             {backlog} events waiting when the drop ended, all handled {catch_up:.1f} s later"
+        f"  the worker             {backlog} events waiting when the drop ended, "
+        + (f"{left} still waiting" if left else "all handled")
+        + f" {catch_up:.1f} s later"
     )
     print(
         f"  oversell {oversell}; members with two {doubles}; ledger problems: {facts['ledger_problems'] or 'none'}; coupons used once: {facts['coupons_used_once']}; duplicate orders: {facts['duplicates']}"
@@ -223,6 +226,7 @@ def main() -> None:
                 "till_accepted_share": round(share, 3),
                 "events_backlog": backlog,
                 "events_caught_up_s": round(catch_up, 1),
+                "events_left": left,
                 "app_idle": args.app_idle,
                 "claims_ok": drop["ok"],
                 "claim_errors": drop["errors"],
