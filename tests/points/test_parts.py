@@ -185,7 +185,12 @@ def finishes_while_held_open(hold, write) -> bool:
             held.set()
             release.wait(timeout=30)
 
-    holder = in_thread(holding)
+    return finishes_meanwhile(in_thread(holding), held, release, write)
+
+
+def finishes_meanwhile(holder, held, release, write) -> bool:
+    """Whether `write` finishes within 3 s, in a thread, once the `holder` thread says it is
+    `held`, until it is told to `release`."""
     assert held.wait(timeout=30)
     other = in_thread(write)
     other.join(timeout=3)
@@ -351,13 +356,9 @@ def test_settling_holds_one_part_of_pending_at_a_time(monkeypatch):
 
     monkeypatch.setattr(services, "_job_transfers", held_open)
     settling = in_thread(lambda: points_mature_due(now=timezone.now() + timedelta(days=365)))
-    assert inside.wait(timeout=30)
-    sale = in_thread(lambda: earn(other, 50, key="sale"))
-    sale.join(timeout=3)
-    finished_meanwhile = not sale.is_alive()
-    release.set()
-    settling.join(timeout=30)
-    sale.join(timeout=30)
+    finished_meanwhile = finishes_meanwhile(
+        settling, inside, release, lambda: earn(other, 50, key="sale")
+    )
 
     assert finished_meanwhile
     assert not Lot.objects.filter(status=Lot.Status.PENDING).exists()  # the sale's next round
