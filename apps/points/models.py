@@ -22,7 +22,8 @@ class Account(models.Model):
     those two are kept in PARTS accounts each (分户), one row lock apiece: a member's own
     earns and redemptions use the part `part_of` gives them, so tills selling to different
     members seldom wait on each other; part 0 is for the writes that give many members points
-    in one transaction (a campaign's chunk, an import's, referral rewards). Settling pending
+    in one transaction (a campaign's chunk, an import's, referral rewards) and for the
+    bonuses the worker gives after an event, which may wait for a core holding it. Settling pending
     points takes the parts its lots were earned into. Breakage, written by the jobs alone,
     has one part."""
 
@@ -95,8 +96,8 @@ class Account(models.Model):
     @classmethod
     def part_of(cls, member_id: int) -> int:
         """The part of issuance and pending a member's own earns and redemptions use: one of
-        1 to PARTS − 1, so a campaign's or an import's chunk, holding part 0, keeps no till
-        waiting."""
+        1 to PARTS − 1, so a campaign's or an import's chunk or an event's bonus, holding part
+        0, keeps no till waiting."""
         return 1 + member_id % (cls.PARTS - 1)
 
 

@@ -1,9 +1,10 @@
+import functools
 from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import connections
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.reference import reference_get
@@ -26,35 +27,32 @@ def window_start(day: date) -> datetime:
     return midnight - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
 
 
-def _growth_since(member: Member, sinces: list[datetime]) -> list[int]:
-    """The member's growth value entered after each of `sinces`, in one query."""
-    totals = GrowthEntry.objects.filter(member=member, created_at__gt=min(sinces)).aggregate(
-        **{
-            f"since_{index}": Sum("amount", filter=Q(created_at__gt=since), default=0)
-            for index, since in enumerate(sinces)
-        }
+@functools.cache
+def _growth_since_sql(count: int) -> str:
+    amount, created_at = column(GrowthEntry, "amount"), column(GrowthEntry, "created_at")
+    sums = ", ".join([f"COALESCE(SUM(CASE WHEN {created_at} > %s THEN {amount} END), 0)"] * count)
+    return (
+        f"SELECT {sums} FROM {table(GrowthEntry)} "
+        f"WHERE {column(GrowthEntry, 'member')} = %s AND {created_at} > %s"
     )
-    return [int(totals[f"since_{index}"]) for index in range(len(sinces))]
+
+
+def _growth_since(member: Member, sinces: list[datetime]) -> list[int]:
+    """The member's growth value entered after each of `sinces`, in one statement by hand:
+    every sale to a member that earns growth asks it (`growth_in_window`)."""
+    database = connections[database_for_read(GrowthEntry)]
+    adapted = [database.ops.adapt_datetimefield_value(since) for since in [*sinces, min(sinces)]]
+    with database.cursor() as cursor:
+        cursor.execute(_growth_since_sql(len(sinces)), [*adapted[:-1], member.pk, adapted[-1]])
+        return [int(total) for total in cursor.fetchone()]
 
 
 def _window_since(now: datetime | None) -> datetime:
     return (now or timezone.now()) - relativedelta(months=settings.TIER_GROWTH_WINDOW_MONTHS)
 
 
-_GROWTH_SINCE_SQL = (
-    f"SELECT COALESCE(SUM({column(GrowthEntry, 'amount')}), 0) FROM {table(GrowthEntry)} "
-    f"WHERE {column(GrowthEntry, 'member')} = %s AND {column(GrowthEntry, 'created_at')} > %s"
-)
-
-
 def growth_in_window(member: Member, *, now: datetime | None = None) -> int:
-    """The member's growth value in the window that counts now: by hand, as every sale to a
-    member that earns growth asks it."""
-    database = connections[database_for_read(GrowthEntry)]
-    since = database.ops.adapt_datetimefield_value(_window_since(now))
-    with database.cursor() as cursor:
-        cursor.execute(_GROWTH_SINCE_SQL, [member.pk, since])
-        return int(cursor.fetchone()[0])
+    return _growth_since(member, [_window_since(now)])[0]
 
 
 def growths_in_window(member_ids: list[int], *, now: datetime) -> dict[int, int]:
