@@ -128,27 +128,43 @@ class SoldOut(Exception):
     pass
 
 
+class LoadProcesses:
+    """`target(*args_for(n), start, queue)` in `processes` load processes, each set up
+    (imports, connections) and waiting in released(start) once this returns, so that no
+    clock counts starting processes and nothing starting takes a core from a measurement."""
+
+    def __init__(self, target, args_for, processes: int):
+        context = multiprocessing.get_context("spawn")
+        self._queue, ready, self._go = context.Queue(), context.Queue(), context.Event()
+        self._workers = [
+            context.Process(target=target, args=(*args_for(n), (ready, self._go), self._queue))
+            for n in range(processes)
+        ]
+        for worker in self._workers:
+            worker.start()
+        for _ in self._workers:
+            ready.get()
+
+    def go(self) -> float:
+        """Let them all go together; the moment they were let go."""
+        started = time.perf_counter()
+        self._go.set()
+        return started
+
+    def results(self) -> list:
+        """The rows they put on the queue, once all have finished."""
+        rows = [row for _ in self._workers for row in self._queue.get()]
+        for worker in self._workers:
+            worker.join()
+        return rows
+
+
 def fan_out(target, args_for, processes: int) -> tuple[list, float]:
-    """Run `target(*args_for(n), start, queue)` in `processes` load processes. Each sets up
-    (imports, connections) and calls released(start); all are let go together, so neither
-    side's clock counts starting processes. Returns the rows they put on the queue and the
-    moment they were let go."""
-    context = multiprocessing.get_context("spawn")
-    queue, ready, go = context.Queue(), context.Queue(), context.Event()
-    workers = [
-        context.Process(target=target, args=(*args_for(n), (ready, go), queue))
-        for n in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    for _ in workers:
-        ready.get()
-    started = time.perf_counter()
-    go.set()
-    results = [row for _ in workers for row in queue.get()]
-    for worker in workers:
-        worker.join()
-    return results, started
+    """Run `target` in `processes` load processes (LoadProcesses), let go together once all
+    are ready. Returns the rows they put on the queue and the moment they were let go."""
+    ready = LoadProcesses(target, args_for, processes)
+    started = ready.go()
+    return ready.results(), started
 
 
 def released(start) -> None:

@@ -250,11 +250,8 @@ def main() -> None:
         )
         checks = subprocess.run(
             [sys.executable, "-m", "bench.mall_checkout_checks"],
-            env={
-                **env,
-                "BENCH_PLAN": json.dumps([c for _m, c, _t in peak_plan + paced_plan]),
-                "BENCH_SKUS": json.dumps(skus),
-            },
+            env={**env, "BENCH_SKUS": json.dumps(skus)},
+            input=json.dumps([c for _m, c, _t in peak_plan + paced_plan]),
             capture_output=True,
             text=True,
             check=True,

@@ -4,15 +4,15 @@ pools as deployed on one machine (the tills' gunicorn, `config/gunicorn_pos.py`;
 pool's granian, `config/granian_app.py`), a Celery worker handling the sales' events as they
 come, PostgreSQL and Redis.
 
-    python -m bench.mixed_load --orders 600 --claims 20000 --stock 5000 [--stores 6] [--app-idle]
+    python -m bench.mixed_load --orders 1800 --claims 20000 --stock 5000 [--stores 6] [--app-idle]
 
 The tills sell at the demo's stores in turn, a brand's sales being spread over its stores.
 First the tills alone: flat out (their solo peak), then paced at 70% of it (their solo
 p99). Then the same pace again while members claim one limited template flat out through
-the app pool. Prints the tills' rate, p99 and share of orders accepted, solo and during
-the drop, the drop's claims per second, the events the worker still had to handle when the
-drop ended and how long it took, and checks oversell, members with two coupons and
-verify_ledger. The aims (issue 24): during the drop, till p99 under 100 ms and at least 90%
+the app pool, the tills and the phones let go together once both are set up. Prints the
+tills' rate, p99 and share of orders accepted, solo and during the drop, the drop's claims
+per second, the events the worker still had to handle when the drop ended and how long it
+took, and checks oversell, members with two coupons and verify_ledger. The aims (issue 24): during the drop, till p99 under 100 ms and at least 90%
 of the till orders accepted at the solo pace.
 """
 
@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import psycopg
@@ -31,7 +30,7 @@ import psycopg
 from bench._db import BROKER, deployed_env, fresh_database, redis_empty
 from bench._http import cpu_idle_join, serve, worker_running
 from bench._load import rate_and_latency
-from bench.coupon_claim import MEMBERS_SQL, fan_out, phase, split
+from bench.coupon_claim import MEMBERS_SQL, LoadProcesses, phase, split
 from bench.coupon_claim import http_worker as claim_worker
 from bench.pos_checkout import http_worker as till_worker
 from bench.pos_checkout import order_body, setup
@@ -52,10 +51,10 @@ def phone_worker(idle, *args):
     claim_worker(*args)
 
 
-def till_phase(port, sales, *, processes, threads, pace=None):
+def tills_ready(port, sales, *, processes, threads, pace=None) -> LoadProcesses:
     """The tills' orders ((store's POS key, body) each) from `processes`×`threads`
-    connections: flat out, or with `pace` (seconds between one connection's orders) each on
-    its own staggered schedule."""
+    connections, set up and waiting to go: flat out, or with `pace` (seconds between one
+    connection's orders) each on its own staggered schedule."""
     connections = processes * threads
 
     def schedule(n):
@@ -63,13 +62,17 @@ def till_phase(port, sales, *, processes, threads, pace=None):
             return None
         return pace, [pace * (t * processes + n) / connections for t in range(threads)]
 
-    return rate_and_latency(
-        *fan_out(
-            till_worker,
-            lambda n: (port, split(sales[n::processes], threads), schedule(n)),
-            processes,
-        )
+    return LoadProcesses(
+        till_worker,
+        lambda n: (port, split(sales[n::processes], threads), schedule(n)),
+        processes,
     )
+
+
+def till_phase(port, sales, **tills) -> dict:
+    ready = tills_ready(port, sales, **tills)
+    started = ready.go()
+    return rate_and_latency(ready.results(), started)
 
 
 def events_caught_up(watch, most: float = 300.0) -> tuple[int, float, int]:
@@ -86,7 +89,7 @@ def events_caught_up(watch, most: float = 300.0) -> tuple[int, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=600, help="till orders a phase")
+    parser.add_argument("--orders", type=int, default=1800, help="till orders a phase")
     parser.add_argument("--claims", type=int, default=20_000, help="claim attempts in the drop")
     parser.add_argument("--stock", type=int, default=5_000, help="the drop's template's stock")
     parser.add_argument("--tills", type=int, default=8, help="till connections")
@@ -149,28 +152,27 @@ def main() -> None:
             peak = till_phase(till_port, peak_bodies, **tills)
             pace = processes * threads / (0.7 * peak["rate"])
             solo = till_phase(till_port, solo_bodies, pace=pace, **tills)
-            drop = {}
-
-            def flash_drop():
-                results, started = fan_out(
-                    phone_worker,
-                    lambda n: (
-                        args.app_idle,
-                        app_port,
-                        split(claims[n::4], max(args.claimers // 4, 1)),
-                    ),
-                    4,
-                )
-                drop.update(phase(results, started))
-
-            dropping = threading.Thread(target=flash_drop)
-            dropping.start()
-            mixed = till_phase(till_port, mixed_bodies, pace=pace, **tills)
-            dropping.join()
+            # The phones are set up before the drop, as they are not on this machine: their
+            # start takes no core from the tills
+            phones = LoadProcesses(
+                phone_worker,
+                lambda n: (
+                    args.app_idle,
+                    app_port,
+                    split(claims[n::4], max(args.claimers // 4, 1)),
+                ),
+                4,
+            )
+            busy = tills_ready(till_port, mixed_bodies, pace=pace, **tills)
+            dropped = phones.go()
+            started = busy.go()
+            mixed = rate_and_latency(busy.results(), started)
+            drop = phase(phones.results(), dropped)
             backlog, catch_up, left = events_caught_up(watch)
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],
-            env={**env, "BENCH_PLAN": json.dumps([c for _m, c, _code in made["plan"]])},
+            env=env,
+            input=json.dumps([c for _m, c, _code in made["plan"]]),
             capture_output=True,
             text=True,
             check=True,

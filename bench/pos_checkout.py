@@ -222,7 +222,8 @@ def main() -> None:
         )
         checks = subprocess.run(
             [sys.executable, "-m", "bench.pos_checkout_checks"],
-            env={**env, "BENCH_PLAN": json.dumps([c for _m, c, _code in peak_plan])},
+            env=env,
+            input=json.dumps([c for _m, c, _code in peak_plan]),
             capture_output=True,
             text=True,
             check=True,

@@ -123,22 +123,52 @@ def test_the_web_process_freezes_what_it_loaded_out_of_full_collections():
     assert check.stdout.split() == ["True", "True"], check.stderr[-2000:]
 
 
-@pytest.mark.parametrize(("pool", "keeps_connections"), [("app", True), ("pos", False)])
-def test_each_web_pool_serves_as_configured(pool, keeps_connections):
-    """The mini-program's pool (granian) keeps a client's connection for its next request;
-    the tills' pool (gunicorn) answers one request per connection and process. Both read a
-    request's body."""
-    env = {
+def deployed_env(**settings: str) -> dict:
+    """The environment of Huiji as deployed, on the test database, with its sandbox's
+    stand-ins and no Redis."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
         "SECRET_KEY": "test-only",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "HUIJI_SANDBOX": "1",  # its stand-ins, and no Redis
+        "HUIJI_SANDBOX": "1",
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP, no proxy in front
+        **settings,
     }
-    with serve(env, pool, workers=1) as port:
+
+
+@pytest.mark.parametrize(("configured", "kept"), [(None, "None"), ("none", "None"), ("60", "60")])
+def test_a_database_connection_is_kept_for_its_processs_life_unless_configured(configured, kept):
+    """Replaced every minute, a pool's connections, all made together when it started, were
+    replaced together: each till's next sale waited on a new backend (bench.mixed_load)."""
+    env = deployed_env()
+    env.pop("DB_CONN_MAX_AGE", None)
+    if configured:
+        env["DB_CONN_MAX_AGE"] = configured
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['CONN_MAX_AGE'])",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.split() == [kept], shown.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("pool", "keeps_connections"), [("app", True), ("pos", False)])
+def test_each_web_pool_serves_as_configured(pool, keeps_connections):
+    """The mini-program's pool (granian) keeps a client's connection for its next request;
+    the tills' pool (gunicorn) answers one request per connection and process. Both read a
+    request's body."""
+    with serve(deployed_env(), pool, workers=1) as port:
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         answers, sockets = [], []
         for _ in range(2):

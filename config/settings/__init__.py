@@ -24,6 +24,11 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def seconds_or_none(value: str) -> int | None:
+    """A number of seconds, or None for "none" (no limit)."""
+    return None if value.strip().lower() == "none" else int(value)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -139,7 +144,7 @@ def database(url: str, **options) -> dict:
 DATABASES = {
     "default": database(
         DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=seconds_or_none(os.environ.get("DB_CONN_MAX_AGE", "none")),
         # Off: the check is one more round trip on every request. Without it, a connection the
         # database dropped fails one request (a 503 tills retry), and Django closes it after
         # that request. It would not shorten the recovery from a PostgreSQL restart
