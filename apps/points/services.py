@@ -366,24 +366,29 @@ def points_reverse(
 
 
 def _reverse_redeem(entry: Entry, amount: int, cause: dict, description, actor) -> Entry:
-    """Points spent come back to the lots they came from, latest-expiring first."""
-    locked = accounts_lock_by_id(entry.from_account, entry.to_account)
+    """Points spent come back to the lots they came from, latest-expiring first, and to the
+    member who holds those lots now: the entry's, or the one they were merged into since. A
+    merge moves a member's lots while it holds their account, so once the holder's account is
+    locked and its member still holds the lots, no merge moves them from under this."""
+    owner, still_used = _lots_still_used(entry)
+    while True:
+        holder = _account(Account.Kind.MEMBER, member_id=owner)
+        locked = accounts_lock_by_id(holder, entry.to_account)
+        owner_now, still_used = _lots_still_used(entry)
+        if owner_now == owner:
+            break
+        owner = owner_now  # merged meanwhile
     back = _move(
         kind=Entry.Kind.REVERSE,
         source=locked[entry.to_account_id],
-        target=locked[entry.from_account_id],
+        target=locked[holder.pk],
         amount=amount,
-        member=entry.member,
+        member=entry.member if owner == entry.member_id else holder.member,
         **cause,
         description=description,
         actor=actor,
         reverses=entry,
     )
-    still_used: dict[tuple, int] = defaultdict(int)
-    for expires_on, lot_id, used in LotUse.objects.filter(
-        Q(entry=entry) | Q(entry__reverses=entry)
-    ).values_list("lot__expires_on", "lot_id", "amount"):
-        still_used[expires_on, lot_id] += used
     returns = take_from_lots(
         [(lot[1], used) for lot, used in sorted(still_used.items(), reverse=True) if used > 0],
         amount,
@@ -393,6 +398,19 @@ def _reverse_redeem(entry: Entry, amount: int, cause: dict, description, actor) 
         [(back.pk, lot_id, -part) for lot_id, part in returns], status=Lot.Status.AVAILABLE
     )
     return back
+
+
+def _lots_still_used(entry: Entry) -> tuple[int, dict[tuple, int]]:
+    """Who holds the lots a redemption spent from (one member: a merge moves all of a
+    member's lots; the entry's member if it spent none), and the points each lot has not had
+    back yet: {(expires on, lot id): points}."""
+    owners, still_used = set(), defaultdict(int)
+    for expires_on, lot_id, owner, used in LotUse.objects.filter(
+        Q(entry=entry) | Q(entry__reverses=entry)
+    ).values_list("lot__expires_on", "lot_id", "lot__member_id", "amount"):
+        owners.add(owner)
+        still_used[expires_on, lot_id] += used
+    return min(owners, default=entry.member_id), still_used
 
 
 def _reverse_earn(

@@ -150,3 +150,20 @@ def test_a_jobs_batch_locks_its_system_account_and_the_members_accounts():
     locked = accounts_lock_for_job([breakage], [m.pk for m in members])
 
     assert locked == {m.pk: a.pk for m, a in zip(members, accounts, strict=True)}
+
+
+def test_points_spent_before_a_merge_come_back_to_the_member_who_holds_their_lots_now():
+    """An order paid with points before its member was merged, refunded after: the points go
+    back to the survivor, who holds the lots they came from, not to the merged member."""
+    survivor, merged = MemberFactory(), MemberFactory()
+    earn(merged, 70, "m")
+    spent = redeem(merged, 30, "r")
+    points_merge_members(survivor=survivor, merged=merged)
+
+    back, shortfall = points_reverse(
+        entry=spent, cause_kind="admin", cause_id=1, description="退款退回积分"
+    )
+
+    assert (back.member_id, back.to_account.member_id, shortfall) == (survivor.pk, survivor.pk, 0)
+    assert (points_available(survivor), points_available(merged)) == (70, 0)
+    assert ledger_problems() == {}
