@@ -77,6 +77,21 @@ def _recipients(order: Order) -> list[tuple[int, Promoter]]:
     return earning
 
 
+def _recipients_locked(order: Order) -> tuple[list[tuple[int, Promoter]], dict]:
+    """The order's recipients with their accounts and the brand's locked. A promoter merge
+    that committed after they were read has closed one of them and carried its money over
+    already: they are read again (one in flight waits for these locks, and carries over what
+    is written here)."""
+    while True:
+        recipients = _recipients(order)
+        if not recipients:
+            return [], {}
+        ids = [promoter.pk for _level, promoter in recipients]
+        locked = accounts_lock(ids, system=(Kind.BRAND,))
+        if not Promoter.objects.filter(pk__in=ids, status=Promoter.Status.MERGED).exists():
+            return recipients, locked
+
+
 def _credits_no_one(order: Order) -> bool:
     """Whether no one can earn on the order whoever is a promoter now (`_recipients` would
     find no one): it names no promoter, no guide who earns, and a buyer does not earn on
@@ -164,7 +179,7 @@ def commissions_write(*, order_id: int, now: datetime | None = None) -> list[Com
     written = list(order.commissions.order_by("level"))
     if written:
         return written  # a replay
-    recipients = _recipients(order)
+    recipients, locked = _recipients_locked(order)
     if not recipients:
         return []
     lines = list(order.lines.order_by("line_no"))
@@ -177,7 +192,6 @@ def commissions_write(*, order_id: int, now: datetime | None = None) -> list[Com
         levels=settings.COMMISSION_LEVELS,
     )
     parts = {1: first, 2: second}
-    locked = accounts_lock([promoter.pk for _level, promoter in recipients], system=(Kind.BRAND,))
     available_on = order.paid_at + timedelta(days=settings.COMMISSION_FROZEN_DAYS)
     entries: list[CommissionEntry] = []
     for level, promoter in recipients:

@@ -303,3 +303,37 @@ def test_a_commission_written_for_the_merged_record_while_the_merge_runs_goes_wi
     commissions_release_due(now=order.paid_at + timedelta(days=8))
     assert money(survivor) == {"frozen": 0, "available": D("20.00"), "debt": 0}
     assert commission_problems() == {}
+
+
+def test_a_commission_whose_promoter_merged_before_its_accounts_were_locked_goes_to_the_survivor(
+    store, monkeypatch, django_capture_on_commit_callbacks
+):
+    """commissions_write read the order's promoter before the member merge committed, and
+    the promoters' merge committed before it locked the accounts: the merged record is
+    closed and its money carried over, so the commission goes to the survivor, not to it."""
+    from apps.referrals import commissions
+
+    survivor, merged = promoter_of(), promoter_of()
+    order = sale(store, customer_of(merged), [("TEE", 1, "200")])
+    with django_capture_on_commit_callbacks(execute=False):  # member_merged not handled yet
+        member_merge(survivor=survivor.member, merged=merged.member, actor=None, reason="同一人")
+    live_on, lock = commissions._live_on, commissions.accounts_lock
+    stale = [True]
+
+    def read_before_the_merge(ids):
+        return ids if stale else live_on(ids)
+
+    def merged_meanwhile(*args, **kwargs):
+        if stale:
+            stale.clear()
+            promoters_merge(survivor_id=survivor.member_id, merged_id=merged.member_id)
+        return lock(*args, **kwargs)
+
+    monkeypatch.setattr(commissions, "_live_on", read_before_the_merge)
+    monkeypatch.setattr(commissions, "accounts_lock", merged_meanwhile)
+    commissions_write(order_id=order.pk)
+
+    assert order.commissions.get().promoter_id == survivor.pk
+    assert money(survivor) == {"frozen": D("20.00"), "available": 0, "debt": 0}
+    assert money(merged) == {"frozen": 0, "available": 0, "debt": 0}
+    assert commission_problems() == {}
