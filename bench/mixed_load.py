@@ -12,8 +12,9 @@ p99). Then the same pace again while members claim one limited template flat out
 the app pool, the tills and the phones let go together once both are set up. Prints the
 tills' rate, p99 and share of orders accepted, solo and during the drop, the drop's claims
 per second, the events the worker still had to handle when the drop ended and how long it
-took, and checks oversell, members with two coupons and verify_ledger. The aims (issue 24): during the drop, till p99 under 100 ms and at least 90%
-of the till orders accepted at the solo pace.
+took, and checks oversell, members with two coupons and verify_ledger. The aims (issue
+24): during the drop, till p99 under 100 ms and at least 90% of the till orders accepted
+at the solo pace.
 """
 
 import argparse
@@ -152,8 +153,8 @@ def main() -> None:
             peak = till_phase(till_port, peak_bodies, **tills)
             pace = processes * threads / (0.7 * peak["rate"])
             solo = till_phase(till_port, solo_bodies, pace=pace, **tills)
-            # The phones are set up before the drop, as they are not on this machine: their
-            # start takes no core from the tills
+            # Both set up before either goes: the phones are not on this machine, and
+            # starting their processes took the cores from the tills' first seconds.
             phones = LoadProcesses(
                 phone_worker,
                 lambda n: (
