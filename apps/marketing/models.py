@@ -237,7 +237,8 @@ class DeliveryReceipt(models.Model):
     delivered = models.BooleanField(_("delivered"))
     error = models.CharField(_("provider's reason"), max_length=200, blank=True)
     reported_at = models.DateTimeField(_("reported at"))
-    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    # indexed: the purge takes the oldest batch by batch (receipts_purge)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("delivery receipt")

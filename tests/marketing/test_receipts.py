@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.marketing.models import DeliveryReceipt, Message
@@ -245,3 +246,14 @@ def test_h29_a_text_tencent_had_and_did_not_answer_is_never_sent_again(receipts,
 
     assert len(receipts.received) == 1
     assert (message.status, message.reason, message.error) == ("failed", "interrupted", "timeout")
+
+
+def test_the_purge_finds_the_oldest_receipts_by_an_index():
+    """Kept for days, a brand's receipts run to millions: no batch of the purge reads them
+    all to find its thousand."""
+    old = DeliveryReceipt.objects.filter(received_at__lt=timezone.now()).values("pk")[:1000]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a table of millions
+    plan = DeliveryReceipt.objects.filter(pk__in=old).explain()
+
+    assert "Index Cond: (received_at <" in plan, plan
