@@ -3,14 +3,10 @@ and start again anywhere. Each chunk is one transaction that locks the batch row
 and moves the batch's cursor; a coupon of a batch is unique by (batch, member issued to), so
 no member gets two from one batch however often a chunk runs."""
 
-import calendar
 from datetime import date, timedelta
-from functools import reduce
-from operator import or_
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.phones import InvalidPhone, mask_phone, normalize_phone
@@ -20,7 +16,7 @@ from apps.coupons.issuing import coupon_build, stock_take, templates_for
 from apps.coupons.models import Coupon, CouponTemplate, IssueBatch
 from apps.members.models import Member
 from apps.members.returning import phone_hash
-from apps.members.segments import SegmentCriteria, member_ids_after, segment_members
+from apps.members.segments import SegmentCriteria, born_on, member_ids_after, segment_members
 from apps.tiers.segments import members_in_tiers
 
 CHUNK = 1000
@@ -203,13 +199,9 @@ def coupons_birthday_issue(*, today: date | None = None) -> int:
     """生日礼: each birthday template to the members born on this day (29 February counts on
     the 28th in other years), in chunks; caused by the year, so a rerun issues nothing twice."""
     today = today or timezone.localdate()
-    days = [(today.month, today.day)]
-    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
-        days.append((2, 29))
-    born_today = reduce(or_, (Q(birthday__month=m, birthday__day=d) for m, d in days))
     issued = 0
     for template in templates_for(CouponTemplate.AutoIssue.BIRTHDAY):
-        members = Member.objects.filter(born_today, status=Member.Status.ACTIVE)
+        members = Member.objects.filter(born_on(today), status=Member.Status.ACTIVE)
         if tiers := template.eligibility.tiers:
             members = members_in_tiers(members, [tier.code for tier in tiers])
         cursor = 0

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.marketing.models import Campaign, ControlGroup
 from apps.members.models import Member
-from apps.members.segments import SegmentCriteria, not_seen_since, segment_members
+from apps.members.segments import SegmentCriteria, born_on, not_seen_since, segment_members
 from apps.points.models import Lot
 from apps.tiers.segments import members_in_tiers
 
@@ -75,7 +75,7 @@ def campaign_audience(campaign: Campaign, *, now: datetime | None = None) -> Que
             members = members.filter(home_store__distributor_id=campaign.distributor_id)
     match campaign.trigger:
         case Campaign.Trigger.BIRTHDAY_DAY:
-            members = members.filter(birthday__month=today.month, birthday__day=today.day)
+            members = members.filter(born_on(today))
         case Campaign.Trigger.BIRTHDAY_MONTH:
             members = members.filter(birthday__month=today.month)
         case Campaign.Trigger.DORMANT:

@@ -4,6 +4,7 @@ Higher apps add filters of their own (the member's tier, their purchases) with
 `segment_filter_register`; a segment keeps their values in its `extra` field.
 """
 
+import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -73,6 +74,15 @@ def not_seen_since(cutoff: datetime) -> Q:
     """Members not seen since `cutoff`: last active before it, or never active and joined
     before it."""
     return Q(last_active_at__lt=cutoff) | Q(last_active_at__isnull=True, joined_at__lt=cutoff)
+
+
+def born_on(day: date) -> Q:
+    """Members whose birthday is `day`: those born on 29 February have theirs on the 28th in
+    other years."""
+    born = Q(birthday__month=day.month, birthday__day=day.day)
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        born |= Q(birthday__month=2, birthday__day=29)
+    return born
 
 
 def segment_members(criteria: SegmentCriteria, *, now=None) -> QuerySet[Member]:

@@ -180,6 +180,18 @@ def test_birthdays_on_the_day_and_in_the_month_once_a_year():
     assert points_of(today) == 25
 
 
+def test_a_member_born_on_29_february_has_the_birthday_campaign_on_the_28th_in_other_years():
+    leap_baby = MemberFactory(birthday=date(1992, 2, 29))
+    campaign = make_campaign(trigger="birthday_day")
+    feb_28 = datetime(2027, 2, 28, 10, tzinfo=SHANGHAI)
+
+    campaign_run(campaign_id=campaign.pk, now=feb_28 - timedelta(days=1))
+    assert points_of(leap_baby) == 0
+    campaign_run(campaign_id=campaign.pk, now=feb_28)
+    campaign_run(campaign_id=campaign.pk, now=feb_28 + timedelta(days=1))  # 1 March
+    assert points_of(leap_baby) == 10
+
+
 def test_dormant_members():
     asleep = MemberFactory(last_active_at=NOW - timedelta(days=90))
     MemberFactory(last_active_at=NOW - timedelta(days=10))
