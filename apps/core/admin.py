@@ -85,18 +85,18 @@ class ConsoleAdmin(admin.ModelAdmin):
 
 
 def exact_matches(queryset, names: list[str], term: str) -> list:
-    """The records (ids) whose field `name` is the term as typed or in capitals, a phone
-    field's the number however typed, a number field's the term if it is a number: one
-    look-up a field, each answered by its index. Django's own exact search compares both
-    sides upper-cased and joins the fields with OR across tables, which no index answers:
-    on a table of millions every search read it all."""
+    """The records (ids) whose field `name` is the term as typed, in capitals or in small
+    letters, a phone field's the number however typed, a number field's the term if it is
+    a number: one look-up a field, each answered by its index. Django's own exact search
+    compares both sides upper-cased and joins the fields with OR across tables, which no
+    index answers: on a table of millions every search read it all."""
     found = []
     for name in names:
         field = get_fields_from_path(queryset.model, name)[-1]
         field = field.target_field if field.is_relation else field
         if isinstance(field, models.CharField | models.TextField):
             phone = phone_search_term(term) if name.endswith("phone") else ""
-            values = {phone} if len(phone) == 11 else {term, term.upper()}
+            values = {phone} if len(phone) == 11 else {term, term.upper(), term.lower()}
         elif isinstance(field, models.IntegerField) and term.isdigit():
             values = {int(term)}
         else:

@@ -39,7 +39,7 @@ def test_an_order_page_shows_lines_payments_and_the_points_it_caused(hq_client):
 
 
 def test_an_order_search_looks_each_field_up_in_its_index(hq_client):
-    """By the number, the till's id typed in small letters, the member's phone however
+    """By the number, the till's id typed in other letters, the member's phone however
     typed; never by upper-casing a column (Django's own exact search), which no index
     answers, so that on a brand's millions of orders a search reads only what it finds."""
     store = StoreFactory()
@@ -57,6 +57,7 @@ def test_an_order_search_looks_each_field_up_in_its_index(hq_client):
 
     order = sale(MemberFactory(phone="13911112222"), "POS-778")
     other = sale(MemberFactory(phone="13933334444"), "POS-779")
+    lower = sale(None, "web-12a")
 
     def found(term):
         response = hq_client.get("/admin/orders/order/", {"q": term})
@@ -67,5 +68,6 @@ def test_an_order_search_looks_each_field_up_in_its_index(hq_client):
         assert found("pos-778") == {order.pk}
         assert found("+86 139 1111 2222") == {order.pk}
         assert found(other.order_no) == {other.pk}
+        assert found("WEB-12A") == {lower.pk}
         assert found("nothing") == set()
     assert not [q["sql"] for q in searched if "UPPER(" in q["sql"]]
